@@ -1,0 +1,91 @@
+package scaling
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sample is one value of a signal at a point in time.
+type Sample struct {
+	Time  time.Time `json:"time"`
+	Value float64   `json:"value"`
+}
+
+// FailureKind names why a signal could not be used. The values are the
+// `reason` label of scaled_signal_errors_total, so the set is closed.
+type FailureKind string
+
+const (
+	FailureQuery       FailureKind = "query_error"      // transport, HTTP or PromQL error
+	FailureTimeout     FailureKind = "timeout"          // the query did not answer within its deadline
+	FailureWarnings    FailureKind = "warnings"         // the server answered with warnings and no usable data
+	FailureEmpty       FailureKind = "empty"            // no sample came back
+	FailureMultiple    FailureKind = "multiple_series"  // several series where one was expected
+	FailureNotFinite   FailureKind = "not_finite"       // NaN or +-Inf
+	FailureStale       FailureKind = "stale"            // the newest sample is older than the signal's max age
+	FailureUnsupported FailureKind = "unsupported_type" // a result type that is not a scalar or an instant vector
+)
+
+// FailureKinds lists every FailureKind, for pre-creating metric series and for validation.
+var FailureKinds = []FailureKind{
+	FailureQuery, FailureTimeout, FailureWarnings, FailureEmpty,
+	FailureMultiple, FailureNotFinite, FailureStale, FailureUnsupported,
+}
+
+// SignalError is the error of a failed signal. Sources return it (wrapped or
+// not); errors.As recovers the kind.
+type SignalError struct {
+	Kind FailureKind
+	Err  error
+}
+
+func (e *SignalError) Error() string {
+	if e.Err == nil {
+		return string(e.Kind)
+	}
+	return fmt.Sprintf("%s: %v", e.Kind, e.Err)
+}
+
+func (e *SignalError) Unwrap() error { return e.Err }
+
+// Fail builds a *SignalError of the given kind.
+func Fail(kind FailureKind, format string, args ...any) error {
+	return &SignalError{Kind: kind, Err: fmt.Errorf(format, args...)}
+}
+
+// KindOf returns the FailureKind carried by err, or FailureQuery for any other
+// non-nil error, and "" for nil.
+func KindOf(err error) FailureKind {
+	if err == nil {
+		return ""
+	}
+	var se *SignalError
+	if errors.As(err, &se) {
+		return se.Kind
+	}
+	return FailureQuery
+}
+
+// Reading is the outcome of evaluating one named signal at one tick. When Err
+// is non-nil the reading is a failed signal and Sample must not be used.
+type Reading struct {
+	Name   string
+	Sample Sample
+	Err    error
+	// History holds the signal's past values, oldest first, for policies that
+	// asked for it (see policy.HistoryNeed); nil otherwise.
+	History []Sample
+}
+
+// OK reports whether the reading carries a usable value.
+func (r Reading) OK() bool { return r.Err == nil }
+
+// Capacity is what an actuator reports about its target.
+type Capacity struct {
+	// Current is the capacity the target is asked to have (spec.replicas,
+	// readers counting those being created, provisioned concurrency requested).
+	Current int32 `json:"current"`
+	// Ready is the part of Current that serves now.
+	Ready int32 `json:"ready"`
+}

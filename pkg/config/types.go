@@ -13,9 +13,9 @@ type Config struct {
 	// Interval is the default tick of every scaler.
 	Interval time.Duration `yaml:"interval"`
 	// DryRun makes every scaler only log and export; a scaler may not undo it.
-	DryRun bool    `yaml:"dry_run"`
-	Listen string  `yaml:"listen"`
-	Log    Log     `yaml:"log"`
+	DryRun bool   `yaml:"dry_run"`
+	Listen string `yaml:"listen"`
+	Log    Log    `yaml:"log"`
 	// DecisionHistory is how many decisions per scaler the HTTP API keeps.
 	DecisionHistory int      `yaml:"decision_history"`
 	Scalers         []Scaler `yaml:"scalers"`
@@ -39,10 +39,10 @@ type Log struct {
 
 // Scaler is one target and the signals, policies and guards that size it.
 type Scaler struct {
-	Name     string        `yaml:"name"`
-	Target   Target        `yaml:"target"`
-	Signals  []Signal      `yaml:"signals"`
-	Policies []Policy      `yaml:"policies"`
+	Name     string   `yaml:"name"`
+	Target   Target   `yaml:"target"`
+	Signals  []Signal `yaml:"signals"`
+	Policies []Policy `yaml:"policies"`
 	// Combine is how several policies combine: max (default), min.
 	Combine   string    `yaml:"combine"`
 	Bounds    Bounds    `yaml:"bounds"`
@@ -105,6 +105,28 @@ type Signal struct {
 	Query string `yaml:"query"`
 	// MaxAge: a sample older than this at the tick is a failed signal (0: no limit beyond the source's own).
 	MaxAge time.Duration `yaml:"max_age"`
+	// Replay reads the signal from a recorded trace instead of Prometheus,
+	// for demos and backtests. A signal sets exactly one of Query and Replay.
+	Replay *Replay `yaml:"replay,omitempty"`
+}
+
+// Replay plays a recorded trace (the CSV that sources.LoadTrace reads) as a
+// signal, starting when the daemon starts.
+type Replay struct {
+	// Trace is the CSV file; a relative path is taken from the directory of
+	// the config file.
+	Trace string `yaml:"trace"`
+	// Speed is trace time per wall-clock time: 1 plays in real time, 60 plays
+	// one trace minute per second (default 1).
+	Speed float64 `yaml:"speed"`
+	// Loop starts the trace again at its end; without it the signal fails
+	// once the trace is over.
+	Loop bool `yaml:"loop"`
+	// Expr is the expression handed to the replay source: value (the recorded
+	// number, default) or rate (the number divided by the trace step in
+	// seconds, so a per-minute count reads per second), optionally followed
+	// by "* F" or "/ F" with F a finite number > 0, e.g. "rate / 4".
+	Expr string `yaml:"expr"`
 }
 
 // Policy recommends a capacity. Type selects exactly one of the other fields.

@@ -1,0 +1,133 @@
+package config
+
+import (
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+)
+
+// Global defaults. Behaviour defaults are those of the Kubernetes HPA v2.
+const (
+	DefaultInterval        = 15 * time.Second
+	DefaultQueryTimeout    = 10 * time.Second
+	DefaultListen          = ":9464"
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "json"
+	DefaultDecisionHistory = 100
+	DefaultCombine         = "max"
+	DefaultOnFailure       = "hold"
+	DefaultMinCapacity     = 1
+	DefaultTolerance       = 0.1
+	DefaultNamespace       = "default"
+	DefaultReplaySpeed     = 1.0
+	DefaultReplayExpr      = "value"
+
+	// DefaultScaleUpWindow and DefaultScaleDownWindow are HPA's stabilisation windows.
+	DefaultScaleUpWindow   = 0 * time.Second
+	DefaultScaleDownWindow = 300 * time.Second
+)
+
+// Defaults returns a Config holding every global default and no scalers.
+func Defaults() *Config {
+	return &Config{
+		Prometheus: Prometheus{
+			HTTP:         promconfig.DefaultHTTPClientConfig,
+			QueryTimeout: DefaultQueryTimeout,
+		},
+		Interval:        DefaultInterval,
+		Listen:          DefaultListen,
+		Log:             Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
+		DecisionHistory: DefaultDecisionHistory,
+	}
+}
+
+// DefaultScaleUp returns HPA's default scale-up rules: no stabilisation, at
+// most 4 pods or 100% (whichever is more) every 15 s.
+func DefaultScaleUp() *ScalingRules {
+	w, tol := DefaultScaleUpWindow, DefaultTolerance
+	return &ScalingRules{
+		StabilizationWindow: &w,
+		SelectPolicy:        "Max",
+		Policies: []RatePolicy{
+			{Type: "Pods", Value: 4, Period: 15 * time.Second},
+			{Type: "Percent", Value: 100, Period: 15 * time.Second},
+		},
+		Tolerance: &tol,
+	}
+}
+
+// DefaultScaleDown returns HPA's default scale-down rules: a 300 s
+// stabilisation window and at most 100% every 15 s.
+func DefaultScaleDown() *ScalingRules {
+	w, tol := DefaultScaleDownWindow, DefaultTolerance
+	return &ScalingRules{
+		StabilizationWindow: &w,
+		SelectPolicy:        "Max",
+		Policies:            []RatePolicy{{Type: "Percent", Value: 100, Period: 15 * time.Second}},
+		Tolerance:           &tol,
+	}
+}
+
+// ApplyDefaults fills what was left unset in every scaler: combine,
+// on_failure.mode, the kubernetes namespace, and each behaviour field that is
+// absent (HPA fills a partly written direction field by field, and so does
+// this). It is idempotent. Fields whose zero value is meaningful (bounds.min,
+// replay.speed) take their defaults while the file is decoded instead.
+func ApplyDefaults(c *Config) {
+	for i := range c.Scalers {
+		s := &c.Scalers[i]
+		if s.Combine == "" {
+			s.Combine = DefaultCombine
+		}
+		if s.OnFailure.Mode == "" {
+			s.OnFailure.Mode = DefaultOnFailure
+		}
+		if k := s.Target.Kubernetes; k != nil && k.Namespace == "" {
+			k.Namespace = DefaultNamespace
+		}
+		for j := range s.Signals {
+			if r := s.Signals[j].Replay; r != nil && r.Expr == "" {
+				r.Expr = DefaultReplayExpr
+			}
+		}
+		s.Behavior.ScaleUp = fillRules(s.Behavior.ScaleUp, DefaultScaleUp())
+		s.Behavior.ScaleDown = fillRules(s.Behavior.ScaleDown, DefaultScaleDown())
+	}
+}
+
+func fillRules(r, def *ScalingRules) *ScalingRules {
+	if r == nil {
+		return def
+	}
+	if r.StabilizationWindow == nil {
+		r.StabilizationWindow = def.StabilizationWindow
+	}
+	if r.SelectPolicy == "" {
+		r.SelectPolicy = def.SelectPolicy
+	}
+	// Only an absent list takes the defaults: an explicit empty list is an
+	// error for Validate, as it is for HPA.
+	if r.Policies == nil {
+		r.Policies = def.Policies
+	}
+	if r.Tolerance == nil {
+		r.Tolerance = def.Tolerance
+	}
+	return r
+}
+
+// UnmarshalYAML starts a scaler from its defaults so that a key written as
+// zero (bounds.min: 0) stays zero. It uses the func-style signature so that
+// the strict decoder's unknown-key check reaches inside.
+func (s *Scaler) UnmarshalYAML(unmarshal func(any) error) error {
+	type plain Scaler
+	*s = Scaler{Bounds: Bounds{Min: DefaultMinCapacity}}
+	return unmarshal((*plain)(s))
+}
+
+// UnmarshalYAML starts a replay from its defaults (speed 1).
+func (r *Replay) UnmarshalYAML(unmarshal func(any) error) error {
+	type plain Replay
+	*r = Replay{Speed: DefaultReplaySpeed}
+	return unmarshal((*plain)(r))
+}

@@ -1,0 +1,204 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+	"go.yaml.in/yaml/v3"
+)
+
+// EnvPrefix prefixes every environment variable that overrides a global key:
+// prometheus.query_timeout is SCALED_PROMETHEUS_QUERY_TIMEOUT.
+const EnvPrefix = "SCALED"
+
+// globalKey is a key that the environment and flags may override. Scalers
+// are not among them: a list cannot be overridden key by key, so scalers
+// come from the file only.
+type globalKey struct {
+	key   string // viper key, dotted yaml path
+	flag  string
+	usage string
+	field func(*Config) any // pointer to the field: *string, *bool, *int or *time.Duration
+}
+
+var globalKeys = []globalKey{
+	{"prometheus.url", "prometheus.url", "URL of the Prometheus-compatible HTTP API", func(c *Config) any { return &c.Prometheus.URL }},
+	{"prometheus.query_timeout", "prometheus.query-timeout", "timeout of one query", func(c *Config) any { return &c.Prometheus.QueryTimeout }},
+	{"interval", "interval", "default tick of every scaler", func(c *Config) any { return &c.Interval }},
+	{"dry_run", "dry-run", "only log and export decisions; change nothing", func(c *Config) any { return &c.DryRun }},
+	{"listen", "listen", "address of the metrics and decisions HTTP server", func(c *Config) any { return &c.Listen }},
+	{"log.level", "log.level", "log level: debug, info, warn, error", func(c *Config) any { return &c.Log.Level }},
+	{"log.format", "log.format", "log encoding: json, console", func(c *Config) any { return &c.Log.Format }},
+	{"decision_history", "decision-history", "decisions kept per scaler for the HTTP API", func(c *Config) any { return &c.DecisionHistory }},
+}
+
+// EnvVar is the environment variable that overrides key.
+func EnvVar(key string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
+}
+
+// BindFlags registers a flag for every global key on fs and binds it into v.
+// Flag defaults are the built-in defaults, shown in --help; they never
+// override the file, because only a flag given on the command line counts.
+func BindFlags(fs *pflag.FlagSet, v *viper.Viper) {
+	d := Defaults()
+	for _, k := range globalKeys {
+		usage := fmt.Sprintf("%s (env %s)", k.usage, EnvVar(k.key))
+		switch p := k.field(d).(type) {
+		case *string:
+			fs.String(k.flag, *p, usage)
+		case *time.Duration:
+			fs.Duration(k.flag, *p, usage)
+		case *bool:
+			fs.Bool(k.flag, *p, usage)
+		case *int:
+			fs.Int(k.flag, *p, usage)
+		}
+		// BindPFlag fails only for a nil flag, and the flag was just made.
+		_ = v.BindPFlag(k.key, fs.Lookup(k.flag))
+	}
+}
+
+// Load reads the config file at path (none if path is empty), applies
+// SCALED_* environment variables and then the flags bound into v (nil: a
+// fresh viper, so the environment still applies), resolves relative file
+// paths against the file's directory, and validates the result.
+//
+// Precedence, lowest first: built-in defaults, the file, the environment,
+// flags given on the command line.
+func Load(path string, v *viper.Viper) (*Config, error) {
+	var data []byte
+	if path != "" {
+		var err error
+		if data, err = os.ReadFile(path); err != nil {
+			return nil, fmt.Errorf("read config: %w", err)
+		}
+	}
+	c, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if path != "" {
+		resolvePaths(c, filepath.Dir(path))
+	}
+	if v == nil {
+		v = viper.New()
+	}
+	if err := Override(c, v); err != nil {
+		return nil, err
+	}
+	if err := Validate(c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Parse decodes a config file strictly (an unknown key is an error naming it
+// and its line) over the defaults, and fills the scaler defaults. It does not
+// validate: call Validate.
+func Parse(data []byte) (*Config, error) {
+	c := Defaults()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+		return nil, err
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		return nil, errors.New("config holds more than one YAML document: want exactly one")
+	}
+	ApplyDefaults(c)
+	return c, nil
+}
+
+// Override applies environment variables and flags bound into v to the
+// global keys of c. The values c already holds (defaults, then the file) are
+// given to v as its defaults, so v's own precedence (flag, env, default)
+// decides. Decoding the file here and not through viper keeps keys strict and
+// the case of map keys (HTTP headers) intact.
+func Override(c *Config, v *viper.Viper) error {
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	var errs []error
+	for _, k := range globalKeys {
+		p := k.field(c)
+		switch p := p.(type) {
+		case *string:
+			v.SetDefault(k.key, *p)
+		case *time.Duration:
+			v.SetDefault(k.key, *p)
+		case *bool:
+			v.SetDefault(k.key, *p)
+		case *int:
+			v.SetDefault(k.key, *p)
+		}
+		if err := set(p, v.Get(k.key)); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q: %w (from %s or --%s)", k.key, fmt.Sprint(v.Get(k.key)), err, EnvVar(k.key), k.flag))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// set stores raw, which is the field's own type (default or typed flag) or a
+// string (environment), into the field p points to.
+func set(p, raw any) error {
+	s, isString := raw.(string)
+	switch p := p.(type) {
+	case *string:
+		*p = fmt.Sprint(raw)
+	case *time.Duration:
+		if d, ok := raw.(time.Duration); ok {
+			*p = d
+			return nil
+		}
+		d, err := time.ParseDuration(strings.TrimSpace(s))
+		if !isString || err != nil {
+			return errors.New("want a duration such as 15s or 5m")
+		}
+		*p = d
+	case *bool:
+		if b, ok := raw.(bool); ok {
+			*p = b
+			return nil
+		}
+		b, err := strconv.ParseBool(strings.TrimSpace(s))
+		if !isString || err != nil {
+			return errors.New("want true or false")
+		}
+		*p = b
+	case *int:
+		if n, ok := raw.(int); ok {
+			*p = n
+			return nil
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if !isString || err != nil {
+			return errors.New("want an integer")
+		}
+		*p = n
+	}
+	return nil
+}
+
+// resolvePaths makes relative file paths relative to dir, the config file's
+// directory, as Prometheus does for its own config.
+func resolvePaths(c *Config, dir string) {
+	c.Prometheus.HTTP.SetDirectory(dir)
+	for i := range c.Scalers {
+		for j := range c.Scalers[i].Signals {
+			if r := c.Scalers[i].Signals[j].Replay; r != nil && r.Trace != "" && !filepath.IsAbs(r.Trace) {
+				r.Trace = filepath.Join(dir, r.Trace)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -269,17 +270,44 @@ func instantValue(expr string, v model.Value, ts time.Time, warnings promv1.Warn
 
 // classify maps a client or server error to a failure kind. The caller's own
 // deadline or cancellation is a timeout, as is Prometheus' own query timeout;
+// a result type the client cannot decode (string) is unsupported_type;
 // everything else (transport, HTTP status, PromQL) is a query error that keeps
 // Prometheus' error type and message.
 func classify(ctx context.Context, expr string, err error) error {
-	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return &scaling.SignalError{Kind: scaling.FailureTimeout, Err: fmt.Errorf("%q: %w", expr, err)}
-	}
+	kind := scaling.FailureQuery
 	var perr *promv1.Error
-	if errors.As(err, &perr) && (perr.Type == promv1.ErrTimeout || perr.Type == promv1.ErrCanceled) {
-		return &scaling.SignalError{Kind: scaling.FailureTimeout, Err: fmt.Errorf("%q: %w", expr, err)}
+	if errors.As(err, &perr) {
+		err = serverError(perr)
+		errors.As(err, &perr)
 	}
-	return &scaling.SignalError{Kind: scaling.FailureQuery, Err: fmt.Errorf("%q: %w", expr, err)}
+	switch {
+	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
+		kind = scaling.FailureTimeout
+	case perr != nil && (perr.Type == promv1.ErrTimeout || perr.Type == promv1.ErrCanceled):
+		kind = scaling.FailureTimeout
+	case perr != nil && perr.Type == promv1.ErrBadResponse && strings.Contains(perr.Msg, "unexpected value type"):
+		kind = scaling.FailureUnsupported
+	}
+	return &scaling.SignalError{Kind: kind, Err: fmt.Errorf("%q: %w", expr, err)}
+}
+
+// serverError recovers Prometheus' own error type and message from a
+// response whose status code the client does not read as an API error (503
+// for a query timeout, 500 for an internal error): the client then reports
+// only "server error: 503" and keeps the body as Detail.
+func serverError(perr *promv1.Error) error {
+	if perr.Type != promv1.ErrServer && perr.Type != promv1.ErrClient {
+		return perr
+	}
+	var body struct {
+		Status    string `json:"status"`
+		ErrorType string `json:"errorType"`
+		Error     string `json:"error"`
+	}
+	if json.Unmarshal([]byte(perr.Detail), &body) != nil || body.Status != "error" || body.ErrorType == "" {
+		return perr
+	}
+	return &promv1.Error{Type: promv1.ErrorType(body.ErrorType), Msg: body.Error}
 }
 
 // firstTwo names the first two of n label sets.

@@ -1,6 +1,10 @@
 package policy
 
 import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
 	"time"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -77,29 +81,414 @@ type Spec struct {
 	Bounds    Bounds
 	Behavior  Behavior
 	OnFailure OnFailure
+	// SeedWithCurrent records the current capacity as a recommendation at the
+	// first tick, as HPA recordInitialRecommendation does, so that a freshly
+	// started scaler waits a whole scale-down window before scaling in. The
+	// backtest reference model (SIMULATION.md) does not seed.
+	SeedWithCurrent bool
 }
+
+// Guard names, as they appear in scaling.Adjustment.Guard, in the order the
+// Decider applies them.
+const (
+	GuardFailure       = "failure"
+	GuardStabilization = "stabilization"
+	GuardRateLimit     = "rate_limit"
+	GuardBounds        = "bounds"
+)
 
 // Decider turns one tick's readings into a decision: each policy recommends,
 // the recommendations combine, the failure rule and the guards apply in a
 // fixed order, and every change is explained. It keeps the history the guards
 // need (recommendations for stabilisation, scale events for rate limits), so
 // one Decider belongs to one scaler. It is not safe for concurrent use.
+//
+// The order, each step recording a scaling.Adjustment only when it changes
+// the number:
+//
+//  0. If the current capacity is outside [Bounds.Min, Bounds.Max], the
+//     decision is the nearest bound and nothing else runs (HPA's "current
+//     number of replicas above Spec.MaxReplicas" special case).
+//  1. Combine: max (default) or min of the policies that did not abstain;
+//     Decision.Winner names the one taken.
+//  2. Failure: if a signal any policy reads failed, or every policy abstained,
+//     the decision never falls below current; "hold" keeps current,
+//     "fallback" rises to at least OnFailure.Fallback. When this rule sets the
+//     number the tick does not feed stabilisation (HPA records nothing on a
+//     metrics error); a partial failure whose other policies want at least
+//     current proceeds normally, as HPA's computeReplicasForMetrics does.
+//  3. Stabilisation (HPA stabilizeRecommendationWithBehaviors).
+//  4. Rate limits (HPA convertDesiredReplicasWithBehaviorRate), counting
+//     changes reported through Scaled.
+//  5. Bounds, last, so they always hold.
 type Decider struct {
-	spec Spec
+	spec    Spec
+	signals []string
+	needs   []HistoryNeed
+
+	seeded bool
+	recs   []timedRecommendation
+	ups    []scaleEvent
+	downs  []scaleEvent
 }
 
-// NewDecider validates spec and returns a Decider with empty history.
+// NewDecider validates spec and returns a Decider with empty history. An empty
+// Combine means max, an empty Select means Max, an empty OnFailure.Mode means
+// hold. A direction with no rate limits is not rate limited (HPA's API
+// requires at least one; SelectDisabled freezes a direction).
 func NewDecider(spec Spec) (*Decider, error) {
-	return &Decider{spec: spec}, nil
+	var errs []error
+	bad := func(field string, value any, allowed string) {
+		errs = append(errs, fmt.Errorf("%s: %v: %s", field, value, allowed))
+	}
+	if len(spec.Policies) == 0 {
+		bad("policies", "[]", "at least one policy is required")
+	}
+	seen := map[string]bool{}
+	for i, p := range spec.Policies {
+		if p == nil {
+			bad(fmt.Sprintf("policies[%d]", i), "nil", "must be a policy")
+			continue
+		}
+		if seen[p.Name()] {
+			bad(fmt.Sprintf("policies[%d].name", i), fmt.Sprintf("%q", p.Name()), "must be unique within a scaler")
+		}
+		seen[p.Name()] = true
+	}
+	switch spec.Combine {
+	case "":
+		spec.Combine = CombineMax
+	case CombineMax, CombineMin:
+	default:
+		bad("combine", fmt.Sprintf("%q", spec.Combine), `must be "max" or "min"`)
+	}
+	if spec.Bounds.Min < 0 {
+		bad("bounds.min", spec.Bounds.Min, "must be >= 0")
+	}
+	if spec.Bounds.Max < 1 || spec.Bounds.Max < spec.Bounds.Min {
+		bad("bounds.max", spec.Bounds.Max, fmt.Sprintf("must be >= 1 and >= bounds.min (%d)", spec.Bounds.Min))
+	}
+	for _, dir := range []struct {
+		name  string
+		rules *Rules
+	}{{"behavior.scale_up", &spec.Behavior.ScaleUp}, {"behavior.scale_down", &spec.Behavior.ScaleDown}} {
+		r := dir.rules
+		switch r.Select {
+		case "":
+			r.Select = SelectMax
+		case SelectMax, SelectMin, SelectDisabled:
+		default:
+			bad(dir.name+".select_policy", fmt.Sprintf("%q", r.Select), "must be Max, Min or Disabled")
+		}
+		if r.StabilizationWindow < 0 {
+			bad(dir.name+".stabilization_window", r.StabilizationWindow, "must be >= 0")
+		}
+		r.Limits = append([]RateLimit(nil), r.Limits...)
+		for i, l := range r.Limits {
+			f := fmt.Sprintf("%s.policies[%d]", dir.name, i)
+			if l.Type != RatePods && l.Type != RatePercent {
+				bad(f+".type", fmt.Sprintf("%q", l.Type), "must be Pods or Percent")
+			}
+			if l.Value <= 0 {
+				bad(f+".value", l.Value, "must be > 0")
+			}
+			if l.Period <= 0 {
+				bad(f+".period", l.Period, "must be > 0")
+			}
+		}
+	}
+	switch spec.OnFailure.Mode {
+	case "":
+		spec.OnFailure.Mode = FailureHold
+	case FailureHold:
+	case FailureFallback:
+		if spec.OnFailure.Fallback < 0 || spec.OnFailure.Fallback > spec.Bounds.Max {
+			bad("on_failure.fallback", spec.OnFailure.Fallback, fmt.Sprintf("must be between 0 and bounds.max (%d)", spec.Bounds.Max))
+		}
+	default:
+		bad("on_failure.mode", fmt.Sprintf("%q", spec.OnFailure.Mode), `must be "hold" or "fallback"`)
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	spec.Policies = append([]Policy(nil), spec.Policies...)
+	d := &Decider{spec: spec}
+	d.collectNeeds()
+	return d, nil
 }
+
+func (d *Decider) collectNeeds() {
+	have := map[string]bool{}
+	for _, p := range d.spec.Policies {
+		if u, ok := p.(SignalUser); ok {
+			for _, s := range u.Signals() {
+				if !have[s] {
+					have[s] = true
+					d.signals = append(d.signals, s)
+				}
+			}
+		}
+		h, ok := p.(HistoryUser)
+		if !ok {
+			continue
+		}
+	next:
+		for _, n := range h.HistoryNeeds() {
+			if !have[n.Signal] {
+				have[n.Signal] = true
+				d.signals = append(d.signals, n.Signal)
+			}
+			for i := range d.needs {
+				if d.needs[i].Signal == n.Signal {
+					d.needs[i].Window = max(d.needs[i].Window, n.Window)
+					if n.Step > 0 && (d.needs[i].Step == 0 || n.Step < d.needs[i].Step) {
+						d.needs[i].Step = n.Step
+					}
+					continue next
+				}
+			}
+			d.needs = append(d.needs, n)
+		}
+	}
+	sortStrings(d.signals)
+}
+
+// Signals lists, sorted, every signal the spec's policies read (through
+// SignalUser or HistoryUser). A failure of any of them is a failed signal.
+func (d *Decider) Signals() []string { return append([]string(nil), d.signals...) }
+
+// HistoryNeeds is the union of the policies' history needs, one per signal:
+// the longest window and the finest step asked for.
+func (d *Decider) HistoryNeeds() []HistoryNeed { return append([]HistoryNeed(nil), d.needs...) }
 
 // Decide computes the decision for in.Now. It fills every field of
 // scaling.Decision except Scaler, Outcome, DryRun and Error, which belong to
 // the loop. It records the recommendation for stabilisation.
 func (d *Decider) Decide(in Input) scaling.Decision {
-	return scaling.Decision{Time: in.Now, Current: in.Capacity.Current, Ready: in.Capacity.Ready, Desired: in.Capacity.Current}
+	now, cur := in.Now, in.Capacity.Current
+	dec := scaling.Decision{Time: now, Current: cur, Ready: in.Capacity.Ready}
+	dec.Signals = d.signalValues(in)
+
+	// 1. Combine.
+	dec.Recommendations = make([]scaling.Recommendation, len(d.spec.Policies))
+	have := false
+	for i, p := range d.spec.Policies {
+		r := p.Recommend(in)
+		r.Policy = p.Name()
+		dec.Recommendations[i] = r
+		if r.Abstain {
+			continue
+		}
+		better := r.Replicas > dec.Recommended
+		if d.spec.Combine == CombineMin {
+			better = r.Replicas < dec.Recommended
+		}
+		if !have || better {
+			have, dec.Recommended, dec.Winner = true, r.Replicas, r.Policy
+		}
+	}
+	if !have {
+		dec.Recommended = cur
+	}
+	desired := dec.Recommended
+	adjust := func(guard string, to int32, reason string) {
+		dec.Adjustments = append(dec.Adjustments, scaling.Adjustment{Guard: guard, From: desired, To: to, Reason: reason})
+		desired = to
+	}
+	if d.spec.SeedWithCurrent && !d.seeded {
+		d.recs = append(d.recs, timedRecommendation{cur, now})
+	}
+	d.seeded = true
+	b := &d.spec.Behavior
+	lo, hi := d.spec.Bounds.Min, d.spec.Bounds.Max
+
+	// 0. Current outside the bounds: go straight to the nearest bound.
+	if cur > hi || cur < lo {
+		to := min(max(cur, lo), hi)
+		if to != desired {
+			adjust(GuardBounds, to, fmt.Sprintf("current %d outside bounds [%d, %d]: set to %d", cur, lo, hi, to))
+		}
+		return d.finish(dec, desired)
+	}
+
+	// 2. Failure rule.
+	failed, nFailed := d.failedSignals(in)
+	held := false
+	if nFailed > 0 || !have {
+		floor := cur
+		if d.spec.OnFailure.Mode == FailureFallback {
+			floor = max(cur, d.spec.OnFailure.Fallback)
+		}
+		if !have || desired < floor {
+			held = true
+			if floor != desired {
+				adjust(GuardFailure, floor, failureReason(failed, nFailed, have, d.spec.OnFailure, cur, floor))
+			}
+		}
+	}
+
+	// 3. Stabilisation.
+	if !held {
+		var st, bound int32
+		st, bound, d.recs = stabilize(d.recs, now, b, cur, desired)
+		if st != desired {
+			var reason string
+			if desired >= cur {
+				reason = fmt.Sprintf("scale-up stabilised: min over %s = %d", b.ScaleUp.StabilizationWindow, bound)
+			} else {
+				reason = fmt.Sprintf("scale-down stabilised: max over %s = %d", b.ScaleDown.StabilizationWindow, bound)
+			}
+			if st != bound {
+				reason += fmt.Sprintf(", kept at current %d", cur)
+			}
+			adjust(GuardStabilization, st, reason)
+		}
+	}
+
+	// 4. Rate limits.
+	if rl, limit := rateLimit(cur, desired, d.ups, d.downs, now, b); rl != desired {
+		if desired > cur {
+			adjust(GuardRateLimit, rl, fmt.Sprintf("scale-up rate limit: at most %d (%s)", limit, describeRules(&b.ScaleUp)))
+		} else {
+			adjust(GuardRateLimit, rl, fmt.Sprintf("scale-down rate limit: at least %d (%s)", limit, describeRules(&b.ScaleDown)))
+		}
+	}
+
+	// 5. Bounds.
+	switch {
+	case desired > hi:
+		adjust(GuardBounds, hi, fmt.Sprintf("capped at max %d", hi))
+	case desired < lo:
+		adjust(GuardBounds, lo, fmt.Sprintf("raised to min %d", lo))
+	}
+	return d.finish(dec, desired)
+}
+
+func (d *Decider) finish(dec scaling.Decision, desired int32) scaling.Decision {
+	dec.Desired = desired
+	dec.Direction = scaling.DirectionOf(dec.Current, desired)
+	return dec
 }
 
 // Scaled records that the target really changed from one capacity to another
-// at now; rate limits count these changes over their periods.
-func (d *Decider) Scaled(now time.Time, from, to int32) {}
+// at now; rate limits count these changes over their periods (HPA
+// storeScaleEvent).
+func (d *Decider) Scaled(now time.Time, from, to int32) {
+	switch {
+	case to > from:
+		d.ups = storeScaleEvent(d.ups, now, &d.spec.Behavior.ScaleUp, to-from)
+	case to < from:
+		d.downs = storeScaleEvent(d.downs, now, &d.spec.Behavior.ScaleDown, from-to)
+	}
+}
+
+// signalValues reports every reading of the tick, and every signal a policy
+// reads that has no reading, sorted by name.
+func (d *Decider) signalValues(in Input) []scaling.SignalValue {
+	n := len(in.Signals)
+	for _, s := range d.signals {
+		if _, ok := in.Signals[s]; !ok {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil
+	}
+	out := make([]scaling.SignalValue, 0, n)
+	for name, r := range in.Signals {
+		v := scaling.SignalValue{Name: name}
+		if r.Err != nil {
+			v.Failed, v.Error = scaling.KindOf(r.Err), r.Err.Error()
+		} else {
+			v.Value, v.Time = r.Sample.Value, r.Sample.Time
+			if math.IsNaN(v.Value) || math.IsInf(v.Value, 0) {
+				v.Failed = scaling.FailureNotFinite
+			}
+		}
+		out = append(out, v)
+	}
+	for _, s := range d.signals {
+		if _, ok := in.Signals[s]; !ok {
+			out = append(out, scaling.SignalValue{Name: s, Failed: scaling.FailureEmpty, Error: "no reading"})
+		}
+	}
+	// Insertion sort: a handful of signals, and no allocation.
+	for i := 1; i < len(out); i++ {
+		for j := i; j > 0 && out[j].Name < out[j-1].Name; j-- {
+			out[j], out[j-1] = out[j-1], out[j]
+		}
+	}
+	return out
+}
+
+// failedSignals returns the first failed signal a policy reads, described
+// as "name (kind)", and how many failed.
+func (d *Decider) failedSignals(in Input) (string, int) {
+	first, n := "", 0
+	for _, s := range d.signals {
+		r, ok := in.Signals[s]
+		var kind scaling.FailureKind
+		switch {
+		case !ok:
+			kind = scaling.FailureEmpty
+		case r.Err != nil:
+			kind = scaling.KindOf(r.Err)
+		case math.IsNaN(r.Sample.Value) || math.IsInf(r.Sample.Value, 0):
+			kind = scaling.FailureNotFinite
+		default:
+			continue
+		}
+		if n == 0 {
+			first = s + " (" + string(kind) + ")"
+		}
+		n++
+	}
+	return first, n
+}
+
+func failureReason(failed string, n int, have bool, of OnFailure, cur, floor int32) string {
+	var b strings.Builder
+	switch {
+	case n == 1:
+		b.WriteString("signal " + failed + " failed")
+	case n > 1:
+		fmt.Fprintf(&b, "signal %s and %d more failed", failed, n-1)
+	default:
+		b.WriteString("every policy abstained")
+	}
+	if have && n > 0 {
+		b.WriteString(": no scale-down")
+	}
+	if of.Mode == FailureFallback && floor > cur {
+		fmt.Fprintf(&b, "; fallback to %d", floor)
+	} else {
+		fmt.Fprintf(&b, "; hold at current %d", cur)
+	}
+	return b.String()
+}
+
+func describeRules(r *Rules) string {
+	if r.Select == SelectDisabled {
+		return "scaling disabled in this direction"
+	}
+	var b strings.Builder
+	b.WriteString("select ")
+	b.WriteString(string(r.Select))
+	for i, l := range r.Limits {
+		if i == 0 {
+			b.WriteString(" of ")
+		} else {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s %d per %s", l.Type, l.Value, l.Period)
+	}
+	return b.String()
+}
+
+func sortStrings(s []string) {
+	for i := 1; i < len(s); i++ {
+		for j := i; j > 0 && s[j] < s[j-1]; j-- {
+			s[j], s[j-1] = s[j-1], s[j]
+		}
+	}
+}

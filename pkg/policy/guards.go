@@ -1,0 +1,207 @@
+package policy
+
+import (
+	"math"
+	"time"
+)
+
+// The guards below transcribe the Kubernetes HPA controller
+// (kubernetes/kubernetes pkg/controller/podautoscaler/horizontal.go) with
+// `now` handed in instead of read from time.Now. Names in comments are the
+// HPA functions each piece follows.
+
+// DefaultBehavior returns the autoscaling/v2 defaults: scale up with no
+// stabilisation, at most max(4 pods, 100%) per 15 s; scale down after a 300 s
+// stabilisation window, at most 100% per 15 s.
+func DefaultBehavior() Behavior {
+	return Behavior{
+		ScaleUp: Rules{
+			StabilizationWindow: 0,
+			Select:              SelectMax,
+			Limits: []RateLimit{
+				{Type: RatePods, Value: 4, Period: 15 * time.Second},
+				{Type: RatePercent, Value: 100, Period: 15 * time.Second},
+			},
+		},
+		ScaleDown: Rules{
+			StabilizationWindow: 300 * time.Second,
+			Select:              SelectMax,
+			Limits: []RateLimit{
+				{Type: RatePercent, Value: 100, Period: 15 * time.Second},
+			},
+		},
+	}
+}
+
+// timedRecommendation is HPA's timestampedRecommendation.
+type timedRecommendation struct {
+	replicas int32
+	at       time.Time
+}
+
+// stabilize is HPA stabilizeRecommendationWithBehaviors: the lowest
+// recommendation within the scale-up window bounds a rise, the highest
+// within the scale-down window bounds a fall, and the current capacity is
+// brought within [up, down]. It then records desired, reusing an entry that
+// is older than both windows. Windows are strict: an entry exactly one
+// window old no longer counts.
+func stabilize(recs []timedRecommendation, now time.Time, b *Behavior, current, desired int32) (int32, int32, []timedRecommendation) {
+	upCutoff := now.Add(-b.ScaleUp.StabilizationWindow)
+	downCutoff := now.Add(-b.ScaleDown.StabilizationWindow)
+	up, down := desired, desired
+	old := -1
+	for i, r := range recs {
+		if r.at.After(upCutoff) {
+			up = min(up, r.replicas)
+		}
+		if r.at.After(downCutoff) {
+			down = max(down, r.replicas)
+		}
+		if r.at.Before(upCutoff) && r.at.Before(downCutoff) {
+			old = i
+		}
+	}
+	stabilized := current
+	if stabilized < up {
+		stabilized = up
+	}
+	if stabilized > down {
+		stabilized = down
+	}
+	if old >= 0 {
+		recs[old] = timedRecommendation{desired, now}
+	} else {
+		recs = append(recs, timedRecommendation{desired, now})
+	}
+	bound := up
+	if desired < current {
+		bound = down
+	}
+	return stabilized, bound, recs
+}
+
+// scaleEvent is HPA's timestampedScaleEvent.
+type scaleEvent struct {
+	change   int32
+	at       time.Time
+	outdated bool
+}
+
+// storeScaleEvent is HPA storeScaleEvent: events older than the direction's
+// longest rate-limit period are marked outdated once, and the last outdated
+// one is overwritten; otherwise the event is appended.
+func storeScaleEvent(events []scaleEvent, now time.Time, rules *Rules, change int32) []scaleEvent {
+	cutoff := now.Add(-longestPeriod(rules))
+	old := -1
+	for i := range events {
+		if events[i].at.Before(cutoff) {
+			events[i].outdated = true
+		}
+		if events[i].outdated {
+			old = i
+		}
+	}
+	e := scaleEvent{change: change, at: now}
+	if old >= 0 {
+		events[old] = e
+		return events
+	}
+	return append(events, e)
+}
+
+func longestPeriod(rules *Rules) time.Duration {
+	var longest time.Duration
+	for _, l := range rules.Limits {
+		longest = max(longest, l.Period)
+	}
+	return longest
+}
+
+// replicasChangedIn is HPA getReplicasChangePerPeriod: the sum of changes
+// strictly after now-period.
+func replicasChangedIn(events []scaleEvent, now time.Time, period time.Duration) int32 {
+	cutoff := now.Add(-period)
+	var n int32
+	for _, e := range events {
+		if e.at.After(cutoff) {
+			n += e.change
+		}
+	}
+	return n
+}
+
+// scaleUpLimit is HPA calculateScaleUpLimitWithScalingRules. The period's
+// starting capacity counts both directions' events; Percent rounds up so that
+// a small target can always grow. With no limits it returns MaxInt32.
+func scaleUpLimit(current int32, ups, downs []scaleEvent, now time.Time, rules *Rules) int32 {
+	if rules.Select == SelectDisabled {
+		return current
+	}
+	if len(rules.Limits) == 0 {
+		return math.MaxInt32
+	}
+	pick := func(a, b int32) int32 { return max(a, b) }
+	result := int32(math.MinInt32)
+	if rules.Select == SelectMin {
+		pick = func(a, b int32) int32 { return min(a, b) }
+		result = math.MaxInt32
+	}
+	for _, l := range rules.Limits {
+		start := current - replicasChangedIn(ups, now, l.Period) + replicasChangedIn(downs, now, l.Period)
+		var proposed int32
+		switch l.Type {
+		case RatePods:
+			proposed = start + l.Value
+		case RatePercent:
+			proposed = int32(math.Ceil(float64(start) * (1 + float64(l.Value)/100)))
+		}
+		result = pick(result, proposed)
+	}
+	return result
+}
+
+// scaleDownLimit is HPA calculateScaleDownLimitWithBehaviors. Percent
+// truncates, so a fall is never larger than the rule allows. With no limits
+// it returns MinInt32.
+func scaleDownLimit(current int32, ups, downs []scaleEvent, now time.Time, rules *Rules) int32 {
+	if rules.Select == SelectDisabled {
+		return current
+	}
+	if len(rules.Limits) == 0 {
+		return math.MinInt32
+	}
+	pick := func(a, b int32) int32 { return min(a, b) }
+	result := int32(math.MaxInt32)
+	if rules.Select == SelectMin {
+		pick = func(a, b int32) int32 { return max(a, b) }
+		result = math.MinInt32
+	}
+	for _, l := range rules.Limits {
+		start := current - replicasChangedIn(ups, now, l.Period) + replicasChangedIn(downs, now, l.Period)
+		var proposed int32
+		switch l.Type {
+		case RatePods:
+			proposed = start - l.Value
+		case RatePercent:
+			proposed = int32(float64(start) * (1 - float64(l.Value)/100))
+		}
+		result = pick(result, proposed)
+	}
+	return result
+}
+
+// rateLimit is the rate half of HPA convertDesiredReplicasWithBehaviorRate
+// (the bounds half is the bounds guard): a rise stops at the scale-up limit,
+// a fall at the scale-down limit, and neither limit ever points the other way
+// from current.
+func rateLimit(current, desired int32, ups, downs []scaleEvent, now time.Time, b *Behavior) (int32, int32) {
+	switch {
+	case desired > current:
+		limit := max(scaleUpLimit(current, ups, downs, now, &b.ScaleUp), current)
+		return min(desired, limit), limit
+	case desired < current:
+		limit := min(scaleDownLimit(current, ups, downs, now, &b.ScaleDown), current)
+		return max(desired, limit), limit
+	}
+	return desired, current
+}

@@ -1,0 +1,415 @@
+package telemetry
+
+import (
+	"math"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// Query kinds, the values of the kind label of the scaled_query_* metrics.
+const (
+	QueryInstant = "instant"
+	QueryRange   = "range"
+)
+
+// durationBuckets span a fast in-cluster call (5ms) to a slow cloud API or
+// a query near its timeout (30s).
+var durationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
+
+// Metrics holds every scaled_* metric. Create it with NewMetrics; a nil
+// *Metrics is valid and every method on it does nothing, so code that runs
+// without metrics (the simulator, tests) pays one nil check per call.
+//
+// Every per-scaler series carries the label scaler, whose values come from
+// the configuration, and the other labels take values from closed sets
+// (pkg/scaling's Direction, Outcome and FailureKind, the query kinds) or
+// from configured signal and policy names, so cardinality is bounded by the
+// configuration.
+type Metrics struct {
+	buildInfo *prometheus.GaugeVec
+
+	signalValue    *prometheus.GaugeVec
+	recommendation *prometheus.GaugeVec
+	desired        *prometheus.GaugeVec
+	current        *prometheus.GaugeVec
+	ready          *prometheus.GaugeVec
+	lastDecision   *prometheus.GaugeVec
+	decisions      *prometheus.CounterVec
+	signalErrors   *prometheus.CounterVec
+
+	queryDuration *prometheus.HistogramVec
+	queryErrors   *prometheus.CounterVec
+
+	actuationDuration *prometheus.HistogramVec
+	actuationErrors   *prometheus.CounterVec
+
+	tickDuration *prometheus.HistogramVec
+	tickLag      *prometheus.GaugeVec
+	ticksMissed  *prometheus.CounterVec
+
+	reloadOK   prometheus.Gauge
+	reloadTime prometheus.Gauge
+	scalers    prometheus.Gauge
+	dryRun     *prometheus.GaugeVec
+}
+
+// NewMetrics creates scaled's metrics and registers them on reg. A nil reg
+// creates them unregistered. It panics, as prometheus.MustRegister does, if
+// reg already holds metrics of the same names: registering twice is a wiring
+// bug, not a runtime condition.
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	scaler := []string{"scaler"}
+	m := &Metrics{
+		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_build_info",
+			Help: "Always 1; the labels say which build of scaled is running.",
+		}, []string{"version", "revision", "goversion"}),
+
+		signalValue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_signal_value",
+			Help: "Last value of each signal of a scaler. Absent while the signal fails.",
+		}, []string{"scaler", "signal"}),
+		recommendation: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_recommendation",
+			Help: "Capacity each policy of a scaler recommended at its last tick, before guards. Absent while the policy abstains.",
+		}, []string{"scaler", "policy"}),
+		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_desired_replicas",
+			Help: "Capacity a scaler wants after every guard, at its last decision that did not fail.",
+		}, scaler),
+		current: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_current_replicas",
+			Help: "Capacity the target was asked to have, as read at a scaler's last decision that did not fail.",
+		}, scaler),
+		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_ready_replicas",
+			Help: "Part of the current capacity that serves, as read at a scaler's last decision that did not fail.",
+		}, scaler),
+		lastDecision: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_last_decision_timestamp_seconds",
+			Help: "Unix time of a scaler's last decision, whatever its outcome.",
+		}, scaler),
+		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaled_decisions_total",
+			Help: "Decisions taken, by direction (up, down, none) and outcome (applied, dry_run, unchanged, failed).",
+		}, []string{"scaler", "direction", "outcome"}),
+		signalErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaled_signal_errors_total",
+			Help: "Signals that could not be used, by reason.",
+		}, []string{"scaler", "signal", "reason"}),
+
+		queryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scaled_query_duration_seconds",
+			Help:    "Time taken by queries to the signal source, by kind (instant, range), failed ones included.",
+			Buckets: durationBuckets,
+		}, []string{"scaler", "kind"}),
+		queryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaled_query_errors_total",
+			Help: "Queries to the signal source that failed, by kind (instant, range).",
+		}, []string{"scaler", "kind"}),
+
+		actuationDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scaled_actuation_duration_seconds",
+			Help:    "Time taken to set a target's capacity, failed attempts included.",
+			Buckets: durationBuckets,
+		}, scaler),
+		actuationErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaled_actuation_errors_total",
+			Help: "Attempts to set a target's capacity that failed.",
+		}, scaler),
+
+		tickDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "scaled_tick_duration_seconds",
+			Help:    "Time taken by one tick of a scaler: read, decide, act.",
+			Buckets: durationBuckets,
+		}, scaler),
+		tickLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_tick_lag_seconds",
+			Help: "How late a scaler's last tick started after its scheduled time.",
+		}, scaler),
+		ticksMissed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaled_ticks_missed_total",
+			Help: "Ticks skipped because the previous tick of the scaler was still running.",
+		}, scaler),
+
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scaled_config_last_reload_successful",
+			Help: "1 if the last attempt to load the configuration succeeded, 0 if it failed and the previous one is still in use.",
+		}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scaled_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration load.",
+		}),
+		scalers: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "scaled_scalers",
+			Help: "Scalers in the configuration in use.",
+		}),
+		dryRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_dry_run",
+			Help: "1 if the scaler only logs and exports what it would do, 0 if it acts.",
+		}, scaler),
+	}
+	if reg != nil {
+		reg.MustRegister(m.collectors()...)
+	}
+	return m
+}
+
+func (m *Metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{
+		m.buildInfo,
+		m.signalValue, m.recommendation, m.desired, m.current, m.ready, m.lastDecision,
+		m.decisions, m.signalErrors,
+		m.queryDuration, m.queryErrors,
+		m.actuationDuration, m.actuationErrors,
+		m.tickDuration, m.tickLag, m.ticksMissed,
+		m.reloadOK, m.reloadTime, m.scalers, m.dryRun,
+	}
+}
+
+// perScaler lists every vector that has a scaler label, for ForgetScaler.
+func (m *Metrics) perScaler() []*prometheus.MetricVec {
+	return []*prometheus.MetricVec{
+		m.signalValue.MetricVec, m.recommendation.MetricVec,
+		m.desired.MetricVec, m.current.MetricVec, m.ready.MetricVec, m.lastDecision.MetricVec,
+		m.decisions.MetricVec, m.signalErrors.MetricVec,
+		m.queryDuration.MetricVec, m.queryErrors.MetricVec,
+		m.actuationDuration.MetricVec, m.actuationErrors.MetricVec,
+		m.tickDuration.MetricVec, m.tickLag.MetricVec, m.ticksMissed.MetricVec,
+		m.dryRun.MetricVec,
+	}
+}
+
+// NewRegistry returns a registry holding the Go runtime and process
+// collectors, ready to be handed to NewMetrics and NewServer.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
+
+// SetBuildInfo sets scaled_build_info to 1 for this build. It replaces any
+// earlier build labels, so the metric has exactly one series.
+func (m *Metrics) SetBuildInfo(version, revision string) {
+	if m == nil {
+		return
+	}
+	m.buildInfo.Reset()
+	m.buildInfo.WithLabelValues(version, revision, runtime.Version()).Set(1)
+}
+
+// InitScaler creates the series of a scaler that are counters and its
+// dry-run flag, so that rate() and increase() see them from zero rather
+// than from their first increment. The loop calls it when a scaler starts
+// (again after a reload, following ForgetScaler).
+func (m *Metrics) InitScaler(scaler string, signals []string, dryRun bool) {
+	if m == nil {
+		return
+	}
+	for _, dir := range []scaling.Direction{scaling.DirectionUp, scaling.DirectionDown} {
+		for _, out := range []scaling.Outcome{scaling.OutcomeApplied, scaling.OutcomeDryRun, scaling.OutcomeFailed} {
+			m.decisions.WithLabelValues(scaler, string(dir), string(out))
+		}
+	}
+	m.decisions.WithLabelValues(scaler, string(scaling.DirectionNone), string(scaling.OutcomeUnchanged))
+	m.decisions.WithLabelValues(scaler, string(scaling.DirectionNone), string(scaling.OutcomeFailed))
+	for _, sig := range signals {
+		for _, kind := range scaling.FailureKinds {
+			m.signalErrors.WithLabelValues(scaler, sig, string(kind))
+		}
+	}
+	for _, kind := range []string{QueryInstant, QueryRange} {
+		m.queryErrors.WithLabelValues(scaler, kind)
+	}
+	m.actuationErrors.WithLabelValues(scaler)
+	m.ticksMissed.WithLabelValues(scaler)
+	m.SetDryRun(scaler, dryRun)
+}
+
+// ObserveDecision exports what a decision says:
+//
+//   - each usable signal's value; a failed signal's series is deleted, so a
+//     stale value is never shown as fresh and absent() alerts fire;
+//   - each policy's recommendation; an abstaining policy's series is deleted;
+//   - desired, current and ready capacity, unless the outcome is failed: a
+//     failed decision may have failed before the target was read, and its
+//     zeros are not capacities, so the last good values stay;
+//   - one increment of scaled_decisions_total{direction,outcome}, where an
+//     empty Direction is derived from Current and Desired;
+//   - the time of the decision and the scaler's dry-run flag.
+//
+// It does not count signal errors: the loop reports each with SignalError, so
+// that a failure is counted once whichever path detects it.
+func (m *Metrics) ObserveDecision(d scaling.Decision) {
+	if m == nil {
+		return
+	}
+	for i := range d.Signals {
+		s := &d.Signals[i]
+		if s.Failed != "" || s.Error != "" || math.IsNaN(s.Value) || math.IsInf(s.Value, 0) {
+			m.signalValue.DeleteLabelValues(d.Scaler, s.Name)
+			continue
+		}
+		m.signalValue.WithLabelValues(d.Scaler, s.Name).Set(s.Value)
+	}
+	for i := range d.Recommendations {
+		r := &d.Recommendations[i]
+		if r.Abstain {
+			m.recommendation.DeleteLabelValues(d.Scaler, r.Policy)
+			continue
+		}
+		m.recommendation.WithLabelValues(d.Scaler, r.Policy).Set(float64(r.Replicas))
+	}
+	if d.Outcome != scaling.OutcomeFailed {
+		m.desired.WithLabelValues(d.Scaler).Set(float64(d.Desired))
+		m.current.WithLabelValues(d.Scaler).Set(float64(d.Current))
+		m.ready.WithLabelValues(d.Scaler).Set(float64(d.Ready))
+	}
+	dir := d.Direction
+	if dir == "" {
+		dir = scaling.DirectionOf(d.Current, d.Desired)
+	}
+	m.decisions.WithLabelValues(d.Scaler, string(dir), string(d.Outcome)).Inc()
+	if !d.Time.IsZero() {
+		m.lastDecision.WithLabelValues(d.Scaler).Set(unixSeconds(d.Time))
+	}
+	m.SetDryRun(d.Scaler, d.DryRun)
+}
+
+// SignalError counts one failed signal. An empty kind counts as query_error,
+// as scaling.KindOf does for an error that carries no kind.
+func (m *Metrics) SignalError(scaler, signal string, kind scaling.FailureKind) {
+	if m == nil {
+		return
+	}
+	if kind == "" {
+		kind = scaling.FailureQuery
+	}
+	m.signalErrors.WithLabelValues(scaler, signal, string(kind)).Inc()
+}
+
+// ObserveTick records how long a tick took and how late it started after
+// its scheduled time; a negative lag (an early start) is recorded as 0.
+func (m *Metrics) ObserveTick(scaler string, took, lag time.Duration) {
+	if m == nil {
+		return
+	}
+	m.tickDuration.WithLabelValues(scaler).Observe(took.Seconds())
+	m.tickLag.WithLabelValues(scaler).Set(max(lag, 0).Seconds())
+}
+
+// TickMissed counts n ticks of a scaler that were skipped. n <= 0 does nothing.
+func (m *Metrics) TickMissed(scaler string, n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.ticksMissed.WithLabelValues(scaler).Add(float64(n))
+}
+
+// ObserveActuation records one attempt to set a target's capacity.
+func (m *Metrics) ObserveActuation(scaler string, took time.Duration, err error) {
+	if m == nil {
+		return
+	}
+	m.actuationDuration.WithLabelValues(scaler).Observe(took.Seconds())
+	if err != nil {
+		m.actuationErrors.WithLabelValues(scaler).Inc()
+	} else {
+		// Create the series on a success too, so that the error ratio
+		// reads 0 rather than nothing while all is well.
+		m.actuationErrors.WithLabelValues(scaler)
+	}
+}
+
+// ConfigReloaded records an attempt to load the configuration at time at.
+// The success timestamp moves only when ok is true.
+func (m *Metrics) ConfigReloaded(ok bool, at time.Time) {
+	if m == nil {
+		return
+	}
+	if !ok {
+		m.reloadOK.Set(0)
+		return
+	}
+	m.reloadOK.Set(1)
+	m.reloadTime.Set(unixSeconds(at))
+}
+
+// SetScalers sets how many scalers the configuration in use holds.
+func (m *Metrics) SetScalers(n int) {
+	if m == nil {
+		return
+	}
+	m.scalers.Set(float64(n))
+}
+
+// SetDryRun sets whether a scaler only logs what it would do.
+func (m *Metrics) SetDryRun(scaler string, on bool) {
+	if m == nil {
+		return
+	}
+	v := 0.0
+	if on {
+		v = 1
+	}
+	m.dryRun.WithLabelValues(scaler).Set(v)
+}
+
+// ForgetScaler deletes every series of a scaler, and only those. The loop
+// calls it when a scaler is removed, and before re-creating one whose
+// signals or policies a reload changed, so that a series of a signal or
+// policy that no longer exists does not linger. Call it once the scaler's
+// goroutine has stopped: any observation made after it creates its series
+// again.
+func (m *Metrics) ForgetScaler(scaler string) {
+	if m == nil {
+		return
+	}
+	match := prometheus.Labels{"scaler": scaler}
+	for _, v := range m.perScaler() {
+		v.DeletePartialMatch(match)
+	}
+}
+
+// QueryObserver returns the observer of one scaler's queries: wrap the
+// scaler's source with it (sources.Instrument) to fill
+// scaled_query_duration_seconds and scaled_query_errors_total. It is valid
+// on a nil *Metrics and then observes nothing.
+func (m *Metrics) QueryObserver(scaler string) *ScalerQueryObserver {
+	return &ScalerQueryObserver{m: m, scaler: scaler}
+}
+
+// ScalerQueryObserver records the queries of one scaler.
+type ScalerQueryObserver struct {
+	m      *Metrics
+	scaler string
+}
+
+// ObserveQuery records one query of the given kind (QueryInstant or
+// QueryRange) that took d and failed when err is non-nil.
+//
+// It looks its series up at every call rather than keeping them, so that
+// after ForgetScaler and a restart of the scaler the same observer writes to
+// the new series, not to ones no longer exported.
+func (o *ScalerQueryObserver) ObserveQuery(kind string, d time.Duration, err error) {
+	if o == nil || o.m == nil {
+		return
+	}
+	o.m.queryDuration.WithLabelValues(o.scaler, kind).Observe(d.Seconds())
+	c := o.m.queryErrors.WithLabelValues(o.scaler, kind)
+	if err != nil {
+		c.Inc()
+	}
+}
+
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
+}

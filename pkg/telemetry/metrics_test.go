@@ -1,0 +1,530 @@
+package telemetry
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+func newTestMetrics(t testing.TB) (*Metrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	return NewMetrics(reg), reg
+}
+
+// series gathers reg into "name{k=v,...}" -> value; a histogram gives its
+// sample count under its own name.
+func series(t testing.TB, reg prometheus.Gatherer) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatalf("gather: %v", err)
+	}
+	out := map[string]float64{}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var labels []string
+			for _, lp := range m.GetLabel() {
+				labels = append(labels, lp.GetName()+"="+lp.GetValue())
+			}
+			sort.Strings(labels)
+			key := mf.GetName() + "{" + strings.Join(labels, ",") + "}"
+			switch {
+			case m.Gauge != nil:
+				out[key] = m.GetGauge().GetValue()
+			case m.Counter != nil:
+				out[key] = m.GetCounter().GetValue()
+			case m.Histogram != nil:
+				out[key] = float64(m.GetHistogram().GetSampleCount())
+			}
+		}
+	}
+	return out
+}
+
+func decision() scaling.Decision {
+	return scaling.Decision{
+		Scaler: "web",
+		Time:   t0,
+		Signals: []scaling.SignalValue{
+			{Name: "rps", Value: 1250.5, Time: t0},
+			{Name: "p99", Failed: scaling.FailureStale, Error: "stale: newest sample is 5m old"},
+		},
+		Recommendations: []scaling.Recommendation{
+			{Policy: "by_rps", Replicas: 7, Reason: "1250.5 / 200 per replica"},
+			{Policy: "by_latency", Abstain: true, Reason: "signal p99 failed"},
+		},
+		Winner:      "by_rps",
+		Recommended: 7,
+		Current:     4,
+		Ready:       3,
+		Desired:     6,
+		Direction:   scaling.DirectionUp,
+		Outcome:     scaling.OutcomeApplied,
+	}
+}
+
+func TestObserveDecision(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	m.ObserveDecision(decision())
+
+	const want = `
+# HELP scaled_current_replicas Capacity the target was asked to have, as read at a scaler's last decision that did not fail.
+# TYPE scaled_current_replicas gauge
+scaled_current_replicas{scaler="web"} 4
+# HELP scaled_decisions_total Decisions taken, by direction (up, down, none) and outcome (applied, dry_run, unchanged, failed).
+# TYPE scaled_decisions_total counter
+scaled_decisions_total{direction="up",outcome="applied",scaler="web"} 1
+# HELP scaled_desired_replicas Capacity a scaler wants after every guard, at its last decision that did not fail.
+# TYPE scaled_desired_replicas gauge
+scaled_desired_replicas{scaler="web"} 6
+# HELP scaled_dry_run 1 if the scaler only logs and exports what it would do, 0 if it acts.
+# TYPE scaled_dry_run gauge
+scaled_dry_run{scaler="web"} 0
+# HELP scaled_last_decision_timestamp_seconds Unix time of a scaler's last decision, whatever its outcome.
+# TYPE scaled_last_decision_timestamp_seconds gauge
+scaled_last_decision_timestamp_seconds{scaler="web"} 1.7723664e+09
+# HELP scaled_ready_replicas Part of the current capacity that serves, as read at a scaler's last decision that did not fail.
+# TYPE scaled_ready_replicas gauge
+scaled_ready_replicas{scaler="web"} 3
+# HELP scaled_recommendation Capacity each policy of a scaler recommended at its last tick, before guards. Absent while the policy abstains.
+# TYPE scaled_recommendation gauge
+scaled_recommendation{policy="by_rps",scaler="web"} 7
+# HELP scaled_signal_value Last value of each signal of a scaler. Absent while the signal fails.
+# TYPE scaled_signal_value gauge
+scaled_signal_value{scaler="web",signal="rps"} 1250.5
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"scaled_current_replicas", "scaled_decisions_total", "scaled_desired_replicas", "scaled_dry_run",
+		"scaled_last_decision_timestamp_seconds", "scaled_ready_replicas", "scaled_recommendation",
+		"scaled_signal_value"); err != nil {
+		t.Error(err)
+	}
+	if float64(t0.Unix()) != 1.7723664e+09 {
+		t.Fatalf("test time %v is not the timestamp written in want", t0)
+	}
+}
+
+func TestObserveDecisionFollowsSignalsAndPolicies(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	d := decision()
+	m.ObserveDecision(d)
+
+	// Next tick: rps fails, p99 comes back, by_latency recommends and by_rps abstains.
+	d.Time = t0.Add(15 * time.Second)
+	d.Signals = []scaling.SignalValue{
+		{Name: "rps", Failed: scaling.FailureEmpty, Error: "empty"},
+		{Name: "p99", Value: 0.42},
+	}
+	d.Recommendations = []scaling.Recommendation{
+		{Policy: "by_rps", Abstain: true},
+		{Policy: "by_latency", Replicas: 9},
+	}
+	d.DryRun = true
+	d.Outcome = scaling.OutcomeDryRun
+	m.ObserveDecision(d)
+
+	got := series(t, gathererOf(m.signalValue, m.recommendation))
+	want := map[string]float64{
+		"scaled_signal_value{scaler=web,signal=p99}":          0.42,
+		"scaled_recommendation{policy=by_latency,scaler=web}": 9,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series after the second tick (-want +got):\n%s", diff)
+	}
+	if v := testutil.ToFloat64(m.dryRun.WithLabelValues("web")); v != 1 {
+		t.Errorf("scaled_dry_run{scaler=web} = %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(m.decisions.WithLabelValues("web", "up", "dry_run")); v != 1 {
+		t.Errorf("decisions{up,dry_run} = %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(m.decisions.WithLabelValues("web", "up", "applied")); v != 1 {
+		t.Errorf("decisions{up,applied} = %v, want 1 (from the first tick)", v)
+	}
+}
+
+func TestObserveDecisionNotFiniteSignalIsNotExported(t *testing.T) {
+	for _, v := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			m, _ := newTestMetrics(t)
+			d := decision()
+			m.ObserveDecision(d)
+			d.Signals[0].Value = v // no Failed kind set: the value alone must be refused
+			m.ObserveDecision(d)
+			if n := testutil.CollectAndCount(m.signalValue); n != 0 {
+				t.Errorf("scaled_signal_value has %d series, want 0", n)
+			}
+		})
+	}
+}
+
+func TestObserveDecisionFailedKeepsLastCapacity(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	m.ObserveDecision(decision())
+
+	failed := scaling.Decision{
+		Scaler:    "web",
+		Time:      t0.Add(time.Minute),
+		Direction: scaling.DirectionNone,
+		Outcome:   scaling.OutcomeFailed,
+		Error:     "read capacity: connection refused",
+	}
+	m.ObserveDecision(failed)
+
+	for _, c := range []struct {
+		name string
+		vec  *prometheus.GaugeVec
+		want float64
+	}{
+		{"desired", m.desired, 6},
+		{"current", m.current, 4},
+		{"ready", m.ready, 3},
+		{"last decision", m.lastDecision, float64(t0.Add(time.Minute).Unix())},
+	} {
+		if got := testutil.ToFloat64(c.vec.WithLabelValues("web")); got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, got, c.want)
+		}
+	}
+	if got := testutil.ToFloat64(m.decisions.WithLabelValues("web", "none", "failed")); got != 1 {
+		t.Errorf("decisions{none,failed} = %v, want 1", got)
+	}
+}
+
+func TestObserveDecisionDerivesMissingDirection(t *testing.T) {
+	tests := []struct {
+		name             string
+		current, desired int32
+		want             string
+	}{
+		{"up", 2, 5, "up"},
+		{"down", 5, 2, "down"},
+		{"none", 3, 3, "none"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, _ := newTestMetrics(t)
+			m.ObserveDecision(scaling.Decision{Scaler: "s", Current: tt.current, Desired: tt.desired, Outcome: scaling.OutcomeDryRun})
+			if got := testutil.ToFloat64(m.decisions.WithLabelValues("s", tt.want, "dry_run")); got != 1 {
+				t.Errorf("decisions{%s,dry_run} = %v, want 1", tt.want, got)
+			}
+			if n := testutil.CollectAndCount(m.decisions); n != 1 {
+				t.Errorf("decisions has %d series, want 1", n)
+			}
+		})
+	}
+}
+
+func TestSignalError(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	m.SignalError("web", "rps", scaling.FailureTimeout)
+	m.SignalError("web", "rps", scaling.FailureTimeout)
+	m.SignalError("web", "rps", "")
+	const want = `
+# HELP scaled_signal_errors_total Signals that could not be used, by reason.
+# TYPE scaled_signal_errors_total counter
+scaled_signal_errors_total{reason="query_error",scaler="web",signal="rps"} 1
+scaled_signal_errors_total{reason="timeout",scaler="web",signal="rps"} 2
+`
+	if err := testutil.CollectAndCompare(m.signalErrors, strings.NewReader(want)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestTicksAndActuation(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	m.ObserveTick("web", 120*time.Millisecond, 2*time.Second)
+	m.ObserveTick("web", 80*time.Millisecond, -time.Second)
+	m.TickMissed("web", 3)
+	m.TickMissed("web", 0)
+	m.TickMissed("web", -2)
+	m.ObserveActuation("web", 300*time.Millisecond, nil)
+	m.ObserveActuation("web", 2*time.Second, errors.New("conflict"))
+
+	const want = `
+# HELP scaled_actuation_duration_seconds Time taken to set a target's capacity, failed attempts included.
+# TYPE scaled_actuation_duration_seconds histogram
+scaled_actuation_duration_seconds_bucket{scaler="web",le="0.005"} 0
+scaled_actuation_duration_seconds_bucket{scaler="web",le="0.01"} 0
+scaled_actuation_duration_seconds_bucket{scaler="web",le="0.025"} 0
+scaled_actuation_duration_seconds_bucket{scaler="web",le="0.05"} 0
+scaled_actuation_duration_seconds_bucket{scaler="web",le="0.1"} 0
+scaled_actuation_duration_seconds_bucket{scaler="web",le="0.25"} 0
+scaled_actuation_duration_seconds_bucket{scaler="web",le="0.5"} 1
+scaled_actuation_duration_seconds_bucket{scaler="web",le="1"} 1
+scaled_actuation_duration_seconds_bucket{scaler="web",le="2.5"} 2
+scaled_actuation_duration_seconds_bucket{scaler="web",le="5"} 2
+scaled_actuation_duration_seconds_bucket{scaler="web",le="10"} 2
+scaled_actuation_duration_seconds_bucket{scaler="web",le="30"} 2
+scaled_actuation_duration_seconds_bucket{scaler="web",le="+Inf"} 2
+scaled_actuation_duration_seconds_sum{scaler="web"} 2.3
+scaled_actuation_duration_seconds_count{scaler="web"} 2
+# HELP scaled_actuation_errors_total Attempts to set a target's capacity that failed.
+# TYPE scaled_actuation_errors_total counter
+scaled_actuation_errors_total{scaler="web"} 1
+# HELP scaled_tick_lag_seconds How late a scaler's last tick started after its scheduled time.
+# TYPE scaled_tick_lag_seconds gauge
+scaled_tick_lag_seconds{scaler="web"} 0
+# HELP scaled_ticks_missed_total Ticks skipped because the previous tick of the scaler was still running.
+# TYPE scaled_ticks_missed_total counter
+scaled_ticks_missed_total{scaler="web"} 3
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"scaled_actuation_duration_seconds", "scaled_actuation_errors_total",
+		"scaled_tick_lag_seconds", "scaled_ticks_missed_total"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(m.tickDuration); n != 1 {
+		t.Errorf("tick duration has %d series, want 1", n)
+	}
+
+	m.ObserveTick("web", 0, 1500*time.Millisecond)
+	if got := testutil.ToFloat64(m.tickLag); got != 1.5 {
+		t.Errorf("tick lag = %v, want 1.5", got)
+	}
+}
+
+func TestQueryObserver(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	obs := m.QueryObserver("web")
+	obs.ObserveQuery(QueryInstant, 20*time.Millisecond, nil)
+	obs.ObserveQuery(QueryInstant, 3*time.Second, scaling.Fail(scaling.FailureTimeout, "deadline"))
+	obs.ObserveQuery(QueryRange, 200*time.Millisecond, nil)
+
+	got := series(t, gathererOf(m.queryDuration, m.queryErrors))
+	want := map[string]float64{
+		"scaled_query_duration_seconds{kind=instant,scaler=web}": 2,
+		"scaled_query_duration_seconds{kind=range,scaler=web}":   1,
+		"scaled_query_errors_total{kind=instant,scaler=web}":     1,
+		"scaled_query_errors_total{kind=range,scaler=web}":       0,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("query series (-want +got):\n%s", diff)
+	}
+
+	var nilObs *ScalerQueryObserver
+	nilObs.ObserveQuery(QueryInstant, time.Second, nil)
+	(*Metrics)(nil).QueryObserver("web").ObserveQuery(QueryRange, time.Second, errors.New("x"))
+}
+
+func TestConfigReloadedScalersBuildInfo(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	at := time.Unix(1700000000, 500_000_000)
+	m.ConfigReloaded(true, at)
+	m.ConfigReloaded(false, at.Add(time.Hour)) // a failed reload keeps the last success time
+	m.SetScalers(3)
+	m.SetBuildInfo("v0.1.0", "abc123")
+	m.SetBuildInfo("v0.2.0", "def456")
+
+	got := series(t, reg)
+	want := map[string]float64{
+		"scaled_config_last_reload_successful{}":                0,
+		"scaled_config_last_reload_success_timestamp_seconds{}": 1700000000.5,
+		"scaled_scalers{}": 3,
+		"scaled_build_info{goversion=" + runtime.Version() + ",revision=def456,version=v0.2.0}": 1,
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("series (-want +got):\n%s", diff)
+	}
+	m.ConfigReloaded(true, at.Add(2*time.Hour))
+	if v := testutil.ToFloat64(m.reloadOK); v != 1 {
+		t.Errorf("reload successful = %v, want 1", v)
+	}
+	if v := testutil.ToFloat64(m.reloadTime); v != float64(at.Add(2*time.Hour).UnixNano())/1e9 {
+		t.Errorf("reload time = %v, want %v", v, at.Add(2*time.Hour).Unix())
+	}
+}
+
+func TestInitScalerCreatesCountersAtZero(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	m.InitScaler("web", []string{"rps", "p99"}, true)
+	got := series(t, reg)
+	var nonZero []string
+	counts := map[string]int{}
+	for k, v := range got {
+		counts[k[:strings.IndexByte(k, '{')]]++
+		if v != 0 && k != "scaled_dry_run{scaler=web}" {
+			nonZero = append(nonZero, k)
+		}
+	}
+	if len(nonZero) > 0 {
+		t.Errorf("series not at zero after InitScaler: %v", nonZero)
+	}
+	want := map[string]int{
+		"scaled_decisions_total":        8,
+		"scaled_signal_errors_total":    2 * len(scaling.FailureKinds),
+		"scaled_query_errors_total":     2,
+		"scaled_actuation_errors_total": 1,
+		"scaled_ticks_missed_total":     1,
+		"scaled_dry_run":                1,
+		// Metrics without labels always exist.
+		"scaled_config_last_reload_success_timestamp_seconds": 1,
+		"scaled_config_last_reload_successful":                1,
+		"scaled_scalers":                                      1,
+	}
+	if diff := cmp.Diff(want, counts); diff != "" {
+		t.Errorf("series per metric (-want +got):\n%s", diff)
+	}
+	if got["scaled_dry_run{scaler=web}"] != 1 {
+		t.Errorf("scaled_dry_run{scaler=web} = %v, want 1", got["scaled_dry_run{scaler=web}"])
+	}
+}
+
+// observeAll touches every per-scaler metric of scaler.
+func observeAll(m *Metrics, scaler string) {
+	m.InitScaler(scaler, []string{"rps"}, false)
+	d := decision()
+	d.Scaler = scaler
+	d.Signals[1] = scaling.SignalValue{Name: "p99", Value: 0.3}
+	d.Recommendations[1] = scaling.Recommendation{Policy: "by_latency", Replicas: 5}
+	m.ObserveDecision(d)
+	m.SignalError(scaler, "rps", scaling.FailureEmpty)
+	m.QueryObserver(scaler).ObserveQuery(QueryInstant, time.Millisecond, nil)
+	m.QueryObserver(scaler).ObserveQuery(QueryRange, time.Millisecond, errors.New("x"))
+	m.ObserveActuation(scaler, time.Millisecond, errors.New("x"))
+	m.ObserveTick(scaler, time.Millisecond, time.Millisecond)
+	m.TickMissed(scaler, 1)
+}
+
+func TestForgetScalerRemovesEverySeriesOfThatScalerOnly(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	m.SetBuildInfo("v1", "r")
+	m.SetScalers(2)
+	m.ConfigReloaded(true, t0)
+	observeAll(m, "web")
+	observeAll(m, "web-canary") // a name sharing a prefix must survive
+
+	before := series(t, reg)
+	// Every metric with a scaler label must have been touched, or the test
+	// proves nothing about it.
+	touched := map[string]bool{}
+	for k := range before {
+		if strings.Contains(k, "scaler=web,") || strings.HasSuffix(k, "scaler=web}") {
+			touched[k[:strings.IndexByte(k, '{')]] = true
+		}
+	}
+	if len(touched) != len(m.perScaler()) {
+		t.Fatalf("observeAll touched %d per-scaler metrics, want all %d: %v", len(touched), len(m.perScaler()), touched)
+	}
+
+	m.ForgetScaler("web")
+	after := series(t, reg)
+
+	want := map[string]float64{}
+	for k, v := range before {
+		if !strings.Contains(k, "scaler=web,") && !strings.HasSuffix(k, "scaler=web}") {
+			want[k] = v
+		}
+	}
+	if len(want) == len(before) || len(want) == 0 {
+		t.Fatalf("test setup: %d of %d series belong to other scalers", len(want), len(before))
+	}
+	if diff := cmp.Diff(want, after); diff != "" {
+		t.Errorf("series after ForgetScaler(web) (-want +got):\n%s", diff)
+	}
+}
+
+func TestNilMetricsIsANoOp(t *testing.T) {
+	var m *Metrics
+	m.SetBuildInfo("v", "r")
+	m.InitScaler("s", []string{"a"}, true)
+	m.ObserveDecision(decision())
+	m.SignalError("s", "a", scaling.FailureEmpty)
+	m.ObserveTick("s", time.Second, time.Second)
+	m.TickMissed("s", 1)
+	m.ObserveActuation("s", time.Second, errors.New("x"))
+	m.ConfigReloaded(true, t0)
+	m.SetScalers(1)
+	m.SetDryRun("s", true)
+	m.ForgetScaler("s")
+	m.QueryObserver("s").ObserveQuery(QueryInstant, time.Second, nil)
+}
+
+func TestNewMetricsUsesOnlyTheGivenRegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	NewMetrics(reg).SetScalers(1)
+	NewMetrics(prometheus.NewRegistry()) // a second daemon in the same process, e.g. in tests
+	NewMetrics(nil).SetScalers(1)
+
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if strings.HasPrefix(mf.GetName(), "scaled_") {
+			t.Errorf("%s is on the global registry", mf.GetName())
+		}
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("registering twice on one registry did not panic")
+		}
+	}()
+	NewMetrics(reg)
+}
+
+func TestMetricsPassLint(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	m.SetBuildInfo("v", "r")
+	observeAll(m, "web")
+	m.ConfigReloaded(true, t0)
+	m.SetScalers(1)
+	problems, err := testutil.GatherAndLint(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("%s: %s", p.Metric, p.Text)
+	}
+	names := map[string]bool{}
+	for k := range series(t, reg) {
+		names[k[:strings.IndexByte(k, '{')]] = true
+	}
+	if len(names) != len(m.collectors()) {
+		var got []string
+		for n := range names {
+			got = append(got, n)
+		}
+		slices.Sort(got)
+		t.Errorf("gathered %d metric names, want %d: %v", len(names), len(m.collectors()), got)
+	}
+}
+
+func BenchmarkObserveDecision(b *testing.B) {
+	m, _ := newTestMetrics(b)
+	d := decision()
+	d.Signals = append(d.Signals, scaling.SignalValue{Name: "queue", Value: 12})
+	b.ReportAllocs()
+	for b.Loop() {
+		m.ObserveDecision(d)
+	}
+}
+
+func BenchmarkObserveDecisionNil(b *testing.B) {
+	var m *Metrics
+	d := decision()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.ObserveDecision(d)
+	}
+}
+
+// gathererOf registers cs on a fresh registry.
+func gathererOf(cs ...prometheus.Collector) prometheus.Gatherer {
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(cs...)
+	return reg
+}

@@ -1,0 +1,37 @@
+package simulate
+
+// Score is a run's score over the ticks advanced (SIMULATION.md, "Score").
+type Score struct {
+	Ticks int `json:"ticks"`
+	// TotalRequests is the demand summed over the ticks, each tick's rate times T.
+	TotalRequests float64 `json:"total_requests"`
+	// ViolatingRequests arrived in ticks whose p95 exceeded L.
+	ViolatingRequests        float64 `json:"violating_requests"`
+	ViolatingRequestFraction float64 `json:"violating_request_fraction"`
+	// ReplicaSeconds sums the requested count (pending replicas included) times T.
+	ReplicaSeconds   float64 `json:"-"`
+	CostReplicaHours float64 `json:"cost_replica_hours"`
+	// OracleReplicaSeconds sums max(1, ceil(demand/c)) times T.
+	OracleReplicaSeconds float64 `json:"-"`
+	OracleReplicaHours   float64 `json:"oracle_replica_hours"`
+	CostVsOracle         float64 `json:"cost_vs_oracle"`
+	// ScaleActions counts the ticks at which R changed.
+	ScaleActions int `json:"scale_actions"`
+}
+
+// finish derives the fractions and hours from the sums.
+func (s Score) finish() Score {
+	if s.TotalRequests > 0 {
+		s.ViolatingRequestFraction = s.ViolatingRequests / s.TotalRequests
+	} else {
+		s.ViolatingRequestFraction = 0
+	}
+	s.CostReplicaHours = s.ReplicaSeconds / 3600
+	s.OracleReplicaHours = s.OracleReplicaSeconds / 3600
+	if s.OracleReplicaSeconds > 0 {
+		s.CostVsOracle = s.ReplicaSeconds / s.OracleReplicaSeconds
+	} else {
+		s.CostVsOracle = 0
+	}
+	return s
+}

@@ -1,0 +1,363 @@
+// Package promtest runs a real Prometheus server for tests: its own config
+// and data directory on a free loopback port, scraping an exporter inside the
+// test every second, optionally with backfilled history. It never starts
+// anything outside the test's temp directories and stops what it started.
+package promtest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/common/model"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// Binary is the Prometheus the harness runs (Debian's prometheus package,
+// 2.42; see hack/prometheus/install.sh). promtool is taken from the same
+// directory.
+const Binary = "/usr/bin/prometheus"
+
+// RequireEnv, when set to anything, makes a missing Prometheus a test
+// failure instead of a skip (CI sets it).
+const RequireEnv = "SCALED_REQUIRE_PROMETHEUS"
+
+// ScrapeInterval is how often Prometheus scrapes the test's exporter. The
+// first scrape lands about 5s after start (and after Restart): Prometheus
+// applies new scrape targets at most every 5s.
+const ScrapeInterval = time.Second
+
+// Job is the job label Prometheus gives the exporter's series.
+const Job = "test"
+
+// Server is a running Prometheus and the exporter it scrapes.
+type Server struct {
+	t       testing.TB
+	bin     string
+	dir     string
+	dataDir string
+	addr    string
+	logPath string
+
+	exporter *httptest.Server
+	reg      *prometheus.Registry
+	api      promv1.API
+
+	mu     sync.Mutex
+	gauges map[string]*prometheus.GaugeVec
+	cmd    *exec.Cmd
+	exited chan struct{}
+}
+
+type options struct {
+	openMetrics []string
+}
+
+// Option configures Start.
+type Option func(*options)
+
+// WithOpenMetrics backfills text (OpenMetrics, ending in "# EOF") into the
+// data directory before Prometheus starts, with promtool and 24h blocks.
+// Prometheus runs with a 100y retention so old blocks are kept.
+func WithOpenMetrics(text string) Option {
+	return func(o *options) { o.openMetrics = append(o.openMetrics, text) }
+}
+
+// WithHistory backfills a gauge's recorded samples (see GaugeHistory).
+func WithHistory(name string, labels map[string]string, samples []scaling.Sample) Option {
+	return WithOpenMetrics(GaugeHistory(name, labels, samples))
+}
+
+var labelEscaper = strings.NewReplacer(`\`, `\\`, `"`, `\"`, "\n", `\n`)
+
+// GaugeHistory renders samples of one gauge series as OpenMetrics text.
+func GaugeHistory(name string, labels map[string]string, samples []scaling.Sample) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "# TYPE %s gauge\n", name)
+	series := name
+	if len(labels) > 0 {
+		keys := make([]string, 0, len(labels))
+		for k := range labels {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + `="` + labelEscaper.Replace(labels[k]) + `"`
+		}
+		series += "{" + strings.Join(parts, ",") + "}"
+	}
+	for _, s := range samples {
+		ts := strconv.FormatFloat(float64(s.Time.UnixMilli())/1000, 'f', -1, 64)
+		fmt.Fprintf(&b, "%s %s %s\n", series, strconv.FormatFloat(s.Value, 'g', -1, 64), ts)
+	}
+	b.WriteString("# EOF\n")
+	return b.String()
+}
+
+// Start runs Prometheus for the test and stops it at cleanup. Without the
+// binary the test is skipped, or fails when RequireEnv is set.
+func Start(t testing.TB, opts ...Option) *Server {
+	t.Helper()
+	bin := Binary
+	if _, err := os.Stat(bin); err != nil {
+		if os.Getenv(RequireEnv) != "" {
+			t.Fatalf("prometheus: %s not found and %s is set: run hack/prometheus/install.sh", bin, RequireEnv)
+		}
+		t.Skipf("prometheus: %s not found (run hack/prometheus/install.sh; set %s=1 to fail instead of skip)", bin, RequireEnv)
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	dir := t.TempDir()
+	s := &Server{
+		t: t, bin: bin, dir: dir,
+		dataDir: filepath.Join(dir, "data"),
+		logPath: filepath.Join(dir, "prometheus.log"),
+		reg:     prometheus.NewRegistry(),
+		gauges:  map[string]*prometheus.GaugeVec{},
+	}
+	s.exporter = httptest.NewServer(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	t.Cleanup(s.exporter.Close)
+
+	for i, text := range o.openMetrics {
+		s.backfill(fmt.Sprintf("history-%d.om", i), text)
+	}
+	cfg := fmt.Sprintf(`global:
+  scrape_interval: %[1]s
+  scrape_timeout: %[1]s
+  evaluation_interval: %[1]s
+scrape_configs:
+  - job_name: %[2]s
+    static_configs:
+      - targets: [%[3]q]
+`, model.Duration(ScrapeInterval), Job, s.exporter.Listener.Addr().String())
+	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// A free port can be taken between probing and binding: try a few.
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		s.addr, err = freeAddr()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err = s.start(); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("prometheus did not start: %v\n%s", err, s.logTail())
+	}
+	t.Cleanup(s.Stop)
+	c, err := api.NewClient(api.Config{Address: s.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.api = promv1.NewAPI(c)
+	return s
+}
+
+func (s *Server) backfill(name, text string) {
+	s.t.Helper()
+	path := filepath.Join(s.dir, name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		s.t.Fatal(err)
+	}
+	promtool := filepath.Join(filepath.Dir(s.bin), "promtool")
+	out, err := exec.Command(promtool, "tsdb", "create-blocks-from", "openmetrics",
+		"--max-block-duration=24h", path, s.dataDir).CombinedOutput()
+	if err != nil {
+		s.t.Fatalf("promtool create-blocks-from openmetrics %s: %v\n%s", name, err, out)
+	}
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// start runs the binary on s.addr and waits until it is ready.
+func (s *Server) start() error {
+	logf, err := os.OpenFile(s.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(s.bin,
+		"--config.file="+filepath.Join(s.dir, "prometheus.yml"),
+		"--storage.tsdb.path="+s.dataDir,
+		"--storage.tsdb.retention.time=100y",
+		"--web.listen-address="+s.addr,
+	)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return err
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait()
+		logf.Close()
+		close(exited)
+	}()
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
+
+	deadline := time.Now().Add(30 * time.Second)
+	client := &http.Client{Timeout: time.Second}
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			return fmt.Errorf("prometheus exited during start-up")
+		default:
+		}
+		resp, err := client.Get(s.URL() + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s.Stop()
+	return fmt.Errorf("prometheus not ready after 30s")
+}
+
+// URL is the base URL of Prometheus' HTTP API.
+func (s *Server) URL() string { return "http://" + s.addr }
+
+// Instance is the instance label of the exporter's series.
+func (s *Server) Instance() string { return s.exporter.Listener.Addr().String() }
+
+// API is a client of this Prometheus.
+func (s *Server) API() promv1.API { return s.api }
+
+// Gauge returns the exporter's gauge family name with the given label names,
+// registering it on first use. Prometheus scrapes it every ScrapeInterval.
+func (s *Server) Gauge(name string, labelNames ...string) *prometheus.GaugeVec {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := s.gauges[name]; ok {
+		return g
+	}
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: "Set by the test."}, labelNames)
+	s.reg.MustRegister(g)
+	s.gauges[name] = g
+	return g
+}
+
+// Unregister removes a gauge family from the exporter; at the next scrape
+// Prometheus marks its series stale and they vanish from instant queries.
+func (s *Server) Unregister(name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if g, ok := s.gauges[name]; ok {
+		s.reg.Unregister(g)
+		delete(s.gauges, name)
+	}
+}
+
+// WaitFor polls an instant query at the current time until it returns one
+// value equal to want (NaN matches NaN), and fails the test after timeout.
+func (s *Server) WaitFor(expr string, want float64, timeout time.Duration) {
+	s.t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		v, _, _, err := s.api.Query(ctx, expr, time.Now())
+		cancel()
+		got, ok := single(v)
+		if err == nil && ok && (got == want || (math.IsNaN(want) && math.IsNaN(got))) {
+			return
+		}
+		last = fmt.Sprintf("value %v, error %v", v, err)
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s did not reach %v within %s; last: %s", expr, want, timeout, last)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func single(v model.Value) (float64, bool) {
+	switch r := v.(type) {
+	case *model.Scalar:
+		return float64(r.Value), true
+	case model.Vector:
+		if len(r) == 1 {
+			return float64(r[0].Value), true
+		}
+	}
+	return 0, false
+}
+
+// Stop stops Prometheus (SIGTERM, then SIGKILL after 10s) and waits for it.
+// The data directory and port stay, for Restart. Stopping twice is harmless.
+func (s *Server) Stop() {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	_ = cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(10 * time.Second):
+		_ = cmd.Process.Kill()
+		<-exited
+	}
+}
+
+// Restart starts Prometheus again on the same port with the same data.
+func (s *Server) Restart() {
+	s.t.Helper()
+	s.Stop()
+	if err := s.start(); err != nil {
+		s.t.Fatalf("prometheus did not restart: %v\n%s", err, s.logTail())
+	}
+}
+
+// logTail is the end of Prometheus' log, for failure messages.
+func (s *Server) logTail() string {
+	b, err := os.ReadFile(s.logPath)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "(no log)"
+		}
+		return err.Error()
+	}
+	if len(b) > 4000 {
+		b = b[len(b)-4000:]
+	}
+	return string(bytes.TrimSpace(b))
+}

@@ -1,0 +1,63 @@
+//go:build integration
+
+package promtest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/prometheus/common/model"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+func TestScrapesTheExporterAndSurvivesRestart(t *testing.T) {
+	t0 := time.Now()
+	s := Start(t)
+	t.Logf("started in %s", time.Since(t0))
+	s.Gauge("queue_depth", "queue").WithLabelValues("jobs").Set(17)
+	s.WaitFor(`queue_depth{job="test",queue="jobs"}`, 17, 15*time.Second)
+	t.Logf("first value after %s", time.Since(t0))
+	t0 = time.Now()
+
+	s.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, _, _, err := s.API().Query(ctx, "up", time.Now()); err == nil {
+		t.Fatal("query after Stop succeeded")
+	}
+
+	s.Gauge("queue_depth", "queue").WithLabelValues("jobs").Set(18)
+	t.Logf("stopped in %s", time.Since(t0))
+	t0 = time.Now()
+	s.Restart()
+	t.Logf("restarted in %s", time.Since(t0))
+	s.WaitFor(`queue_depth{queue="jobs"}`, 18, 15*time.Second)
+	// The data directory survived: the value scraped before the restart is still there.
+	s.WaitFor(`min_over_time(queue_depth{queue="jobs"}[5m])`, 17, 5*time.Second)
+}
+
+func TestBackfilledHistory(t *testing.T) {
+	end := time.Now().Add(-48 * time.Hour).Truncate(time.Minute)
+	var samples []scaling.Sample
+	for i := 0; i < 120; i++ {
+		samples = append(samples, scaling.Sample{Time: end.Add(time.Duration(i-119) * time.Minute), Value: float64(i)})
+	}
+	s := Start(t, WithHistory("recorded_load", map[string]string{"app": "shop"}, samples))
+	v, _, _, err := s.API().Query(context.Background(), `recorded_load{app="shop"}`, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vec, ok := v.(model.Vector)
+	if !ok || len(vec) != 1 || vec[0].Value != 119 {
+		t.Fatalf("at the end of the history: got %v, want one sample of 119", v)
+	}
+	v, _, _, err = s.API().Query(context.Background(), `count_over_time(recorded_load[3h])`, end)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vec, ok := v.(model.Vector); !ok || len(vec) != 1 || vec[0].Value != 120 {
+		t.Fatalf("count_over_time: got %v, want 120", v)
+	}
+}

@@ -1,6 +1,7 @@
 package telemetry
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -16,7 +17,18 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
+
+// The observer plugs into sources.Instrument; checked here so that the
+// package itself need not import sources.
+var _ sources.QueryObserver = (*ScalerQueryObserver)(nil)
+
+func TestQueryKindsMatchSources(t *testing.T) {
+	if QueryInstant != sources.QueryKindInstant || QueryRange != sources.QueryKindRange {
+		t.Errorf("query kinds %q/%q differ from sources' %q/%q", QueryInstant, QueryRange, sources.QueryKindInstant, sources.QueryKindRange)
+	}
+}
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
@@ -527,4 +539,28 @@ func gathererOf(cs ...prometheus.Collector) prometheus.Gatherer {
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(cs...)
 	return reg
+}
+
+// failingQuerier answers every query with err.
+type failingQuerier struct{ err error }
+
+func (f failingQuerier) Query(context.Context, string, time.Time) (scaling.Sample, error) {
+	return scaling.Sample{}, f.err
+}
+
+func (f failingQuerier) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) ([]scaling.Sample, error) {
+	return nil, f.err
+}
+
+func TestQueryObserverThroughInstrument(t *testing.T) {
+	m, _ := newTestMetrics(t)
+	q := sources.Instrument(failingQuerier{err: scaling.Fail(scaling.FailureEmpty, "no series")}, m.QueryObserver("web"))
+	_, _ = q.Query(context.Background(), "up", t0)
+	_, _ = q.QueryRange(context.Background(), "up", t0.Add(-time.Hour), t0, time.Minute)
+	_, _ = q.QueryRange(context.Background(), "up", t0.Add(-time.Hour), t0, time.Minute)
+	for kind, want := range map[string]float64{QueryInstant: 1, QueryRange: 2} {
+		if got := testutil.ToFloat64(m.queryErrors.WithLabelValues("web", kind)); got != want {
+			t.Errorf("query errors{%s} = %v, want %v", kind, got, want)
+		}
+	}
 }

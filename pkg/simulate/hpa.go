@@ -78,7 +78,9 @@ func (h *HPAReference) Decide(o Observation) int32 {
 	for drop < len(h.recent) && o.Time.Sub(h.recent[drop].at) >= hpaScaleDownWindow {
 		drop++
 	}
-	h.recent = h.recent[drop:]
+	if drop > 0 {
+		h.recent = append(h.recent[:0], h.recent[drop:]...) // keep the capacity
+	}
 	// 4. scale down to the highest recent recommendation; scale up by at most
 	// max(4 replicas, 100 %).
 	switch {

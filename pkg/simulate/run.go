@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -81,7 +82,7 @@ func (r *Run) Observe() Observation {
 	o.Utilisation = r.model.Utilisation(o.Demand, r.ready)
 	o.P95Seconds = r.model.P95(o.Demand, r.ready)
 	if o.WindowTicks == 0 {
-		o.Utilisation, o.P95Seconds = o.Demand, o.Demand // NaN: not observed yet
+		o.Utilisation, o.P95Seconds = math.NaN(), math.NaN() // not observed yet
 	}
 	return o
 }

@@ -1,0 +1,202 @@
+package simulate
+
+import (
+	"bytes"
+	"flag"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/scaled-dev/scaled/pkg/sources"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/simulate")
+
+// tracesDir holds the recorded traces, beside the repository by default.
+func tracesDir() string {
+	if d := os.Getenv("SCALED_TRACES"); d != "" {
+		return d
+	}
+	return filepath.Join("..", "..", "..", "shared", "traces")
+}
+
+func loadModel(t testing.TB, name string) *Model {
+	t.Helper()
+	tr, err := sources.LoadTrace(filepath.Join(tracesDir(), name+".csv"))
+	if os.IsNotExist(err) || (err != nil && strings.Contains(err.Error(), "no such file")) {
+		t.Skipf("trace %s not found (set SCALED_TRACES): %v", name, err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mustModel(t, tr, DefaultParams())
+}
+
+func TestNewHPAReferenceRefusesBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		mu, u   float64
+		max     int32
+		wantErr string
+	}{
+		{"u zero", 10, 0, 10, "target utilisation: 0: must be in (0, 1]"},
+		{"u above one", 10, 1.5, 10, "target utilisation: 1.5: must be in (0, 1]"},
+		{"max", 10, 0.5, 0, "max replicas: 0: must be >= 1"},
+		{"mu", 0, 0.5, 10, "mu: 0: must be > 0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := NewHPAReference(tc.mu, tc.u, tc.max); err == nil || err.Error() != tc.wantErr {
+				t.Fatalf("err = %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestHPAReferenceDecide(t *testing.T) {
+	at := func(s int) time.Time { return time.Unix(int64(s), 0) }
+	obs := func(s int, demand float64, ready, requested int32) Observation {
+		return Observation{Time: at(s), WindowTicks: 4, Demand: demand, Ready: ready, Requested: requested}
+	}
+	for _, tc := range []struct {
+		name  string
+		max   int32
+		steps []Observation
+		want  []int32
+	}{
+		{"within tolerance holds", 100, []Observation{obs(0, 54, 10, 10)}, []int32{10}},
+		{"outside tolerance follows ceil(ratio*N)", 100, []Observation{obs(0, 56, 10, 10)}, []int32{12}},
+		{"scale up limited to R+4 when small", 100, []Observation{obs(0, 100, 4, 4)}, []int32{8}},
+		{"scale up limited to 2R when large", 100, []Observation{obs(0, 300, 10, 10)}, []int32{20}},
+		{"scale up never below R while replicas are pending", 100, []Observation{obs(0, 30, 5, 10)}, []int32{10}},
+		{"clamped to max", 12, []Observation{obs(0, 100, 10, 10)}, []int32{12}},
+		{"clamped to 1", 100, []Observation{obs(0, 0, 3, 3)}, []int32{1}},
+		{"first tick without observation holds", 100, []Observation{{Time: at(0), Demand: math.NaN(), Ready: 3, Requested: 3}}, []int32{3}},
+		{
+			"scale down waits until the high recommendation is 300 s old", 100,
+			[]Observation{obs(0, 50, 10, 10), obs(15, 20, 10, 10), obs(285, 20, 10, 10), obs(300, 20, 10, 10)},
+			[]int32{10, 10, 10, 4},
+		},
+		{
+			"scale down goes to the highest recent recommendation", 100,
+			[]Observation{obs(0, 50, 10, 10), obs(100, 35, 10, 10), obs(200, 20, 10, 10), obs(300, 20, 10, 10), obs(400, 20, 10, 10)},
+			[]int32{10, 10, 10, 7, 4},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h, err := NewHPAReference(10, 0.5, tc.max)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []int32
+			for _, o := range tc.steps {
+				got = append(got, h.Decide(o))
+			}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("decisions (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestHPAReferenceInitialReplicas(t *testing.T) {
+	h, _ := NewHPAReference(10, 0.5, 20)
+	for demand, want := range map[float64]int32{0: 1, 41.6: 9, 45: 9, 45.1: 10, 1000: 20} {
+		if got := h.InitialReplicas(demand); got != want {
+			t.Errorf("InitialReplicas(%v) = %d, want %d", demand, got, want)
+		}
+	}
+}
+
+// hpaReferenceMax is the replica cap used for the reference figures: far
+// above any trace's need (the oracle peaks below 250), so it never binds.
+const hpaReferenceMax = 1000
+
+// TestHPAReferenceReproducesReferenceFigures checks that this model is the one
+// SIMULATION.md's figures were made with. Scale actions here do not count the
+// initial replica count as an action; the published figures are one higher in
+// every cell, consistent with counting it.
+func TestHPAReferenceReproducesReferenceFigures(t *testing.T) {
+	if testing.Short() {
+		t.Skip("replays three real traces (about 1 s)")
+	}
+	type fig struct {
+		violating, cost float64
+		actions         int
+	}
+	for _, tc := range []struct {
+		trace string
+		want  [3]fig // u = 0.5, 0.6, 0.7
+	}{
+		{"nasa_http_aug95", [3]fig{{0.0469, 1.92, 18431}, {0.1272, 1.60, 17769}, {0.2494, 1.38, 17052}}},
+		{"saskatchewan_http_1995", [3]fig{{0.0000, 1.38, 9577}, {0.0000, 1.15, 8920}, {0.3904, 0.99, 8352}}},
+		{"worldcup98", [3]fig{{0.0004, 1.45, 9986}, {0.0057, 1.21, 8986}, {0.3285, 1.04, 8138}}},
+	} {
+		t.Run(tc.trace, func(t *testing.T) {
+			m := loadModel(t, tc.trace)
+			for i, u := range []float64{0.5, 0.6, 0.7} {
+				s := RunHPAReference(m, u, hpaReferenceMax)
+				w := tc.want[i]
+				t.Logf("u=%.1f: %.4f / %.2f / %d   reference %.4f / %.2f / %d",
+					u, s.ViolatingRequestFraction, s.CostVsOracle, s.ScaleActions, w.violating, w.cost, w.actions)
+				if d := math.Abs(s.ViolatingRequestFraction - w.violating); d > 0.005 && d > 0.1*w.violating {
+					t.Errorf("u=%.1f: violating fraction %.4f, reference %.4f", u, s.ViolatingRequestFraction, w.violating)
+				}
+				if math.Abs(s.CostVsOracle-w.cost) > 0.05*w.cost {
+					t.Errorf("u=%.1f: cost vs oracle %.3f, reference %.2f", u, s.CostVsOracle, w.cost)
+				}
+				if math.Abs(float64(s.ScaleActions-w.actions)) > 0.02*float64(w.actions) {
+					t.Errorf("u=%.1f: scale actions %d, reference %d", u, s.ScaleActions, w.actions)
+				}
+			}
+		})
+	}
+}
+
+// TestHPAReferenceGoldenTimeline pins a short run tick by tick: a 20-minute
+// trace with a flash crowd that saturates the replicas before new ones are
+// ready. Regenerate after an intended change with
+//
+//	go test ./pkg/simulate -run TestHPAReferenceGoldenTimeline -update
+func TestHPAReferenceGoldenTimeline(t *testing.T) {
+	values := []float64{30, 30, 32, 31, 30, 60, 150, 240, 240, 200, 120, 60, 31, 30, 28, 0, 0, 30, 31, 30}
+	m := mustModel(t, trace(time.Minute, values...), DefaultParams())
+	run, err := PlayHPAReference(m, 0.6, 100, WithTimeline())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Timeline()) != m.Ticks() {
+		t.Fatalf("timeline has %d rows, want %d", len(run.Timeline()), m.Ticks())
+	}
+	var buf bytes.Buffer
+	if err := WriteTimeline(&buf, run.Timeline()); err != nil {
+		t.Fatal(err)
+	}
+	golden := filepath.Join("..", "..", "testdata", "simulate", "hpa_flash_crowd_timeline.csv")
+	if *update {
+		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run with -update to create it)", err)
+	}
+	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+		t.Errorf("timeline (-want +got):\n%s", diff)
+	}
+}
+
+func BenchmarkHPAReference28Days(b *testing.B) {
+	m := loadModel(b, "nasa_http_aug95")
+	if m.Ticks() != 161280 {
+		b.Fatalf("nasa trace has %d ticks, want 161280", m.Ticks())
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		RunHPAReference(m, 0.6, hpaReferenceMax)
+	}
+}

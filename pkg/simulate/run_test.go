@@ -1,0 +1,207 @@
+package simulate
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// steady is a model with a flat demand of 10c for n minutes (at least 2).
+func steady(t testing.TB, p Params, minutes int) *Model {
+	t.Helper()
+	v := make([]float64, max(2, minutes))
+	for i := range v {
+		v[i] = 60
+	}
+	return mustModel(t, trace(time.Minute, v...), p)
+}
+
+func request(t *testing.T, r *Run, n int32) {
+	t.Helper()
+	if err := r.Request(n); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestIncreaseIsReadyAfterStartupDelay(t *testing.T) {
+	run := NewRun(steady(t, DefaultParams(), 3), 2) // S = 60 s = 4 ticks
+	request(t, run, 5)
+	var ready []int32
+	for range 6 {
+		ready = append(ready, run.Observe().Ready)
+		if got := run.Observe().Requested; got != 5 {
+			t.Fatalf("tick %d: requested %d, want 5", run.Tick(), got)
+		}
+		run.Advance()
+	}
+	if diff := cmp.Diff([]int32{2, 2, 2, 2, 5, 5}, ready); diff != "" {
+		t.Errorf("ready by tick (-want +got):\n%s", diff)
+	}
+}
+
+func TestZeroStartupDelayHelpsTheSameTick(t *testing.T) {
+	p := DefaultParams()
+	p.S = 0
+	run := NewRun(steady(t, p, 1), 1) // load 10: 1 replica violates
+	request(t, run, 10)
+	if run.Ready() != 10 {
+		t.Fatalf("ready = %d after requesting 10 with S = 0, want 10", run.Ready())
+	}
+	run.Advance()
+	if s := run.Score(); s.ViolatingRequests != 0 {
+		t.Errorf("violating requests = %v, want 0: the replicas were ready for the tick", s.ViolatingRequests)
+	}
+}
+
+func TestDecreaseRemovesPendingNewestFirstThenReady(t *testing.T) {
+	run := NewRun(steady(t, DefaultParams(), 4), 2)
+	request(t, run, 4) // tick 0: two ready at tick 4
+	run.Advance()
+	request(t, run, 6) // tick 1: two ready at tick 5
+	run.Advance()
+	request(t, run, 5) // tick 2: drops one of tick 1's, the newest
+	if run.Ready() != 2 || run.Requested() != 5 {
+		t.Fatalf("after decrease: ready %d requested %d, want 2 and 5", run.Ready(), run.Requested())
+	}
+	run.Advance()
+	run.Advance() // now tick 4
+	if run.Ready() != 4 {
+		t.Errorf("tick 4: ready %d, want 4 (the tick 0 pair kept)", run.Ready())
+	}
+	run.Advance() // tick 5
+	if run.Ready() != 5 {
+		t.Errorf("tick 5: ready %d, want 5", run.Ready())
+	}
+	request(t, run, 2) // nothing pending: ready ones go at once
+	if run.Ready() != 2 {
+		t.Errorf("ready %d after decrease to 2, want 2", run.Ready())
+	}
+	// Pending and ready together: 2 ready + 3 pending, down to 1.
+	request(t, run, 5)
+	request(t, run, 1)
+	if run.Ready() != 1 || run.Requested() != 1 {
+		t.Errorf("ready %d requested %d, want 1 and 1", run.Ready(), run.Requested())
+	}
+	for range 4 {
+		run.Advance()
+	}
+	if run.Ready() != 1 {
+		t.Errorf("a removed pending replica became ready: ready %d, want 1", run.Ready())
+	}
+}
+
+func TestRequestRefusesNegative(t *testing.T) {
+	run := NewRun(steady(t, DefaultParams(), 1), 1)
+	if err := run.Request(-1); err == nil || err.Error() != "replicas: -1: must be >= 0" {
+		t.Fatalf("Request(-1) = %v", err)
+	}
+}
+
+func TestScoreOnHandComputedTrace(t *testing.T) {
+	// Two minutes at 1 and 2 req/s; m = 2, so the median 1.5 req/s needs 2
+	// replicas: load 4/3 then 8/3, demand = load*c. S = one tick.
+	p := DefaultParams()
+	p.M = 2
+	p.S = 15 * time.Second
+	m := mustModel(t, trace(time.Minute, 60, 120), p)
+	c := p.C()
+	run := NewRun(m, 2)
+	plan := map[int]int32{4: 3, 6: 2} // scale up as load rises, then down too early
+	for !run.Done() {
+		if r, ok := plan[run.Tick()]; ok {
+			request(t, run, r)
+		}
+		run.Advance()
+	}
+	// Requested by tick: 2 2 2 2 3 3 2 2 -> 18 x 15 s. Oracle: 2 x 4 + 3 x 4 -> 20 x 15 s.
+	// Ready: 2 2 2 2 2 3 2 2; load 8/3 > 2 violates at ticks 4, 6, 7.
+	// Requests: 15 s x c x (4 x 4/3 + 4 x 8/3) = 240c; violating 3 x 15 x 8/3 c = 120c.
+	want := Score{
+		Ticks:                    8,
+		TotalRequests:            240 * c,
+		ViolatingRequests:        120 * c,
+		ViolatingRequestFraction: 0.5,
+		ReplicaSeconds:           270,
+		CostReplicaHours:         270.0 / 3600,
+		OracleReplicaSeconds:     300,
+		OracleReplicaHours:       300.0 / 3600,
+		CostVsOracle:             0.9,
+		ScaleActions:             2,
+	}
+	if diff := cmp.Diff(want, run.Score(), cmpopts.EquateApprox(1e-12, 1e-12)); diff != "" {
+		t.Errorf("score (-want +got):\n%s", diff)
+	}
+}
+
+func TestScaleActionCountsTicksNotRequests(t *testing.T) {
+	run := NewRun(steady(t, DefaultParams(), 1), 3)
+	request(t, run, 5)
+	request(t, run, 3) // back where the tick began: no action
+	run.Advance()
+	request(t, run, 4)
+	request(t, run, 6) // two requests, one changed tick
+	run.Advance()
+	if got := run.Score().ScaleActions; got != 1 {
+		t.Errorf("scale actions = %d, want 1", got)
+	}
+}
+
+func TestObservation(t *testing.T) {
+	p := DefaultParams()
+	m := mustModel(t, trace(time.Minute, 60, 120), p) // load 20/3 then 40/3 (median 1.5 req/s)
+	run := NewRun(m, 10)
+	first := run.Observe()
+	if _, ok := first.Get("demand"); ok {
+		t.Errorf("tick 0: demand observed, want absent: nothing has been seen yet")
+	}
+	if v, ok := first.Get("ready"); !ok || v != 10 {
+		t.Errorf("tick 0: ready = %v, %v; want 10, true", v, ok)
+	}
+	for range 4 {
+		run.Advance()
+	}
+	request(t, run, 12)
+	o := run.Observe()
+	lambda := 20.0 / 3 * p.C()
+	want := Observation{
+		Time: m.TickTime(4), WindowTicks: 4, Demand: lambda,
+		Utilisation: lambda / 100, P95Seconds: math.Log(20) / (10 - lambda/10),
+		Ready: 10, Requested: 12,
+	}
+	if diff := cmp.Diff(want, o, cmpopts.EquateApprox(1e-12, 0)); diff != "" {
+		t.Errorf("observation at tick 4 (-want +got):\n%s", diff)
+	}
+	for name, v := range map[string]float64{
+		"demand": want.Demand, "utilisation": want.Utilisation, "utilization": want.Utilisation,
+		"p95_seconds": want.P95Seconds, "latency": want.P95Seconds, "ready": 10, "replicas": 12, "requested": 12,
+	} {
+		if got, ok := o.Get(name); !ok || !near(got, v) {
+			t.Errorf("Get(%q) = %v, %v; want %v, true", name, got, ok, v)
+		}
+	}
+	if _, ok := o.Get("cpu"); ok {
+		t.Errorf("Get(\"cpu\") found a value, want false for an unknown name")
+	}
+	// Saturated: the value is +Inf and present.
+	sat := NewRun(m, 1)
+	sat.Advance()
+	if v, ok := sat.Observe().Get("latency"); !ok || !math.IsInf(v, 1) {
+		t.Errorf("saturated latency = %v, %v; want +Inf, true", v, ok)
+	}
+}
+
+func TestAdvancePastTheEndPanics(t *testing.T) {
+	run := NewRun(steady(t, DefaultParams(), 1), 1)
+	for !run.Done() {
+		run.Advance()
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Advance past the last tick did not panic")
+		}
+	}()
+	run.Advance()
+}

@@ -25,7 +25,7 @@ const (
 type SignalValue struct {
 	Name   string      `json:"name"`
 	Value  float64     `json:"value"`
-	Time   time.Time   `json:"time,omitempty"`
+	Time   time.Time   `json:"time,omitzero"`
 	Failed FailureKind `json:"failed,omitempty"`
 	Error  string      `json:"error,omitempty"`
 }

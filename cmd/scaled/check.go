@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+	"go.uber.org/zap"
+	"k8s.io/utils/clock"
+
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/engine"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+func newCheckCommand() *cobra.Command {
+	v := viper.New()
+	var path string
+	var query bool
+	cmd := &cobra.Command{
+		Use:   "check",
+		Short: "Validate a config; with --query also run each signal once and print what came back",
+		Long: `Validate a config and report every problem at once, each with its path, its value and what is
+allowed. Exit status: 0 valid, 2 invalid, 1 when --query found a failing signal.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return check(cmd.Context(), cmd.OutOrStdout(), v, path, query)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "scaled.yaml", "config file (YAML)")
+	cmd.Flags().BoolVar(&query, "query", false, "evaluate every signal once against its source and print the result")
+	config.BindFlags(cmd.Flags(), v)
+	return cmd
+}
+
+func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, query bool) error {
+	cfg, err := config.Load(path, v)
+	if err == nil {
+		var errs []error
+		for i, sc := range cfg.Scalers {
+			if _, derr := engine.DeciderSpec(sc); derr != nil {
+				errs = append(errs, fmt.Errorf("scalers[%d]: %w", i, derr))
+			}
+		}
+		err = errors.Join(errs...)
+	}
+	if err != nil {
+		problems := strings.Split(err.Error(), "\n")
+		fmt.Fprintf(out, "%s: %d problem(s)\n", path, len(problems))
+		for _, p := range problems {
+			fmt.Fprintf(out, "  %s\n", p)
+		}
+		return &exitError{code: 2, err: fmt.Errorf("%s is not valid", path)}
+	}
+	fmt.Fprintf(out, "%s: valid, %d scaler(s)\n", path, len(cfg.Scalers))
+	if !query {
+		return nil
+	}
+	clk := clock.RealClock{}
+	factories := newFactories(zap.NewNop(), clk, nil)
+	failed := 0
+	for _, sc := range cfg.Scalers {
+		for _, sig := range sc.Signals {
+			q, err := factories.Source(cfg, sc.Name, sig)
+			if err != nil {
+				failed++
+				fmt.Fprintf(out, "  %s/%s: FAILED: %v\n", sc.Name, sig.Name, err)
+				continue
+			}
+			timeout := cfg.Prometheus.QueryTimeout
+			qctx, cancel := context.WithTimeout(ctx, timeout)
+			now := clk.Now()
+			s, err := q.Query(qctx, sig.Query, now)
+			cancel()
+			if err == nil && sig.MaxAge > 0 && now.Sub(s.Time) > sig.MaxAge {
+				err = scaling.Fail(scaling.FailureStale, "sample at %s is older than max_age %s", s.Time.Format(time.RFC3339), sig.MaxAge)
+			}
+			if err != nil {
+				failed++
+				fmt.Fprintf(out, "  %s/%s: FAILED (%s): %v\n", sc.Name, sig.Name, scaling.KindOf(err), err)
+				continue
+			}
+			fmt.Fprintf(out, "  %s/%s = %g (at %s)\n", sc.Name, sig.Name, s.Value, s.Time.UTC().Format(time.RFC3339))
+		}
+	}
+	if failed > 0 {
+		return &exitError{code: 1, err: fmt.Errorf("%d signal(s) failed", failed)}
+	}
+	return nil
+}

@@ -1,0 +1,213 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/utils/clock"
+
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/engine"
+	"github.com/scaled-dev/scaled/pkg/sources"
+	"github.com/scaled-dev/scaled/pkg/telemetry"
+)
+
+func newRunCommand() *cobra.Command {
+	v := viper.New()
+	var path string
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the decision loop for every configured scaler",
+		Long: `Run the decision loop. SIGHUP or a change of the config file reloads the config: a valid one is
+swapped in atomically (unchanged scalers keep their state), an invalid one is logged and the old
+one keeps running. SIGTERM or SIGINT stop cleanly.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			return runDaemon(ctx, v, path)
+		},
+	}
+	cmd.Flags().StringVarP(&path, "config", "c", "scaled.yaml", "config file (YAML)")
+	config.BindFlags(cmd.Flags(), v)
+	return cmd
+}
+
+func newLogger(l config.Log) (*zap.Logger, error) {
+	level, err := zapcore.ParseLevel(l.Level)
+	if err != nil {
+		return nil, fmt.Errorf("log.level: %w", err)
+	}
+	zc := zap.NewProductionConfig()
+	if l.Format == "console" {
+		zc = zap.NewDevelopmentConfig()
+	}
+	zc.Level = zap.NewAtomicLevelAt(level)
+	zc.Sampling = nil // one line per decision, always
+	return zc.Build()
+}
+
+// forgetFunc adapts a function to engine.Forgetter.
+type forgetFunc func(string)
+
+func (f forgetFunc) ForgetScaler(s string) { f(s) }
+
+func runDaemon(ctx context.Context, v *viper.Viper, path string) error {
+	cfg, err := config.Load(path, v)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	logger, err := newLogger(cfg.Log)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer func() { _ = logger.Sync() }()
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := telemetry.NewMetrics(reg)
+	metrics.SetBuildInfo(version, commit)
+	decisions := telemetry.NewDecisionLog(cfg.DecisionHistory)
+
+	clk, origin, err := loopClock(cfg)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if origin != nil {
+		logger.Info("replaying recorded traces on a fast clock", zap.Time("from", *origin), zap.Float64("speed", replaySpeed(cfg)))
+	}
+	mgr := engine.NewManager(clk, logger, newFactories(logger, clk, func(s string) sources.QueryObserver { return metrics.QueryObserver(s) }), metrics, decisions,
+		metrics, forgetFunc(decisions.Forget))
+	if err := mgr.Apply(cfg); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	metrics.ConfigReloaded(true, time.Now())
+	defer mgr.Stop()
+
+	srv := telemetry.NewServer(cfg.Listen, reg, decisions, mgr.Ready, logger)
+	if err := srv.Start(); err != nil {
+		return err
+	}
+	logger.Info("scaled started", zap.String("version", version), zap.String("listen", srv.Addr()),
+		zap.Strings("scalers", mgr.Scalers()), zap.Bool("dry_run", cfg.DryRun))
+
+	reload := func(why string) {
+		next, err := config.Load(path, v)
+		if err == nil {
+			if _, _, cerr := loopClock(next); cerr != nil || (origin != nil) != (replaySpeed(next) != 1) {
+				err = errors.Join(cerr, errors.New("switching between replay and live sources needs a restart"))
+			}
+		}
+		if err == nil {
+			err = mgr.Apply(next)
+		}
+		metrics.ConfigReloaded(err == nil, time.Now())
+		if err != nil {
+			logger.Error("config reload failed; the previous config keeps running", zap.String("trigger", why), zap.Error(err))
+			return
+		}
+		if next.Listen != cfg.Listen || next.Log != cfg.Log {
+			logger.Warn("listen address and log settings change only on restart")
+		}
+		logger.Info("config reloaded", zap.String("trigger", why), zap.Strings("scalers", mgr.Scalers()))
+	}
+
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	changed, stopWatch, err := watchFile(path, logger)
+	if err != nil {
+		logger.Warn("config file is not watched; reload with SIGHUP", zap.Error(err))
+	}
+	defer stopWatch()
+
+	for {
+		select {
+		case <-ctx.Done():
+			logger.Info("stopping")
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			mgr.Stop()
+			return srv.Shutdown(sctx)
+		case <-hup:
+			reload("SIGHUP")
+		case <-changed:
+			reload("file changed")
+		}
+	}
+}
+
+// watchFile reports changes of path, debounced. It watches the directory, so
+// that editors that replace the file and Kubernetes ConfigMap volumes (which
+// swap a symlink) are both seen.
+func watchFile(path string, logger *zap.Logger) (<-chan struct{}, func(), error) {
+	out := make(chan struct{}, 1)
+	w, err := fsnotify.NewWatcher()
+	if err != nil {
+		return out, func() {}, err
+	}
+	dir := filepath.Dir(path)
+	if err := w.Add(dir); err != nil {
+		_ = w.Close()
+		return out, func() {}, err
+	}
+	base := filepath.Base(path)
+	done := make(chan struct{})
+	go func() {
+		var debounce <-chan time.Time
+		for {
+			select {
+			case <-done:
+				return
+			case ev, ok := <-w.Events:
+				if !ok {
+					return
+				}
+				name := filepath.Base(ev.Name)
+				if name == base || name == "..data" {
+					debounce = time.After(300 * time.Millisecond)
+				}
+			case err, ok := <-w.Errors:
+				if !ok {
+					return
+				}
+				logger.Warn("config watch", zap.Error(err))
+			case <-debounce:
+				debounce = nil
+				select {
+				case out <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
+	return out, func() { close(done); _ = w.Close() }, nil
+}
+
+// loopClock is the real clock, or, when every signal replays a recorded trace,
+// a fast clock starting at the earliest trace so that the whole loop (ticks,
+// windows, periods) runs in trace time at the configured speed.
+func loopClock(cfg *config.Config) (clock.Clock, *time.Time, error) {
+	speed := replaySpeed(cfg)
+	if speed == 1 {
+		return clock.RealClock{}, nil, nil
+	}
+	origin, err := replayOrigin(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	return engine.NewFastClock(clock.RealClock{}, origin, speed), &origin, nil
+}

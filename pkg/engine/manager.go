@@ -1,0 +1,264 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+	"k8s.io/utils/clock"
+
+	"github.com/scaled-dev/scaled/pkg/actuators"
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/sources"
+)
+
+// Factories turn config into the things that touch the world, so that the
+// engine knows no concrete source or target.
+type Factories struct {
+	// Source returns the Querier that evaluates sig under cfg. It is called
+	// for every signal of every scaler (re)built; it may share clients.
+	Source func(cfg *config.Config, scaler string, sig config.Signal) (sources.Querier, error)
+	// Actuator returns the actuator of a scaler's target.
+	Actuator func(sc config.Scaler) (actuators.Actuator, error)
+}
+
+// Forgetter drops everything recorded about a scaler that is gone.
+type Forgetter interface {
+	ForgetScaler(scaler string)
+}
+
+// Manager runs the configured scalers and swaps configurations atomically.
+type Manager struct {
+	clock     clock.Clock
+	log       *zap.Logger
+	factories Factories
+	recorder  Recorder
+	decisions DecisionSink
+	forget    []Forgetter
+
+	mu      sync.Mutex
+	ctx     context.Context
+	cancel  context.CancelFunc
+	running map[string]*entry
+	loaded  bool
+}
+
+// entry is a running scaler and the config it was built from.
+type entry struct {
+	cfg      config.Scaler
+	eff      effective
+	runner   *runner
+	decider  *policy.Decider
+	actuator actuators.Actuator
+	signals  []Signal
+}
+
+func (e *entry) spec(name string) ScalerSpec {
+	return ScalerSpec{
+		Name: name, Signals: e.signals, Decider: e.decider, Actuator: e.actuator,
+		Interval: e.eff.Interval, QueryTimeout: e.eff.QueryTimeout, DryRun: e.eff.DryRun,
+	}
+}
+
+// effective is everything outside config.Scaler that shapes a scaler: when it
+// and the scaler's own config are unchanged, a reload leaves the scaler running.
+type effective struct {
+	Interval     time.Duration
+	DryRun       bool
+	Prometheus   config.Prometheus
+	QueryTimeout time.Duration
+}
+
+// NewManager returns a Manager that runs nothing until Apply. rec, sink and
+// the forgetters (which drop a removed scaler's metrics and decisions) may be nil.
+func NewManager(clk clock.Clock, logger *zap.Logger, f Factories, rec Recorder, sink DecisionSink, forget ...Forgetter) *Manager {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Manager{
+		clock: clk, log: logger, factories: f, recorder: rec, decisions: sink, forget: forget,
+		ctx: ctx, cancel: cancel, running: map[string]*entry{},
+	}
+}
+
+func effectiveOf(cfg *config.Config, sc config.Scaler) effective {
+	e := effective{Interval: cfg.Interval, DryRun: cfg.DryRun, Prometheus: cfg.Prometheus, QueryTimeout: cfg.Prometheus.QueryTimeout}
+	if sc.Interval > 0 {
+		e.Interval = sc.Interval
+	}
+	if sc.DryRun != nil && *sc.DryRun {
+		e.DryRun = true
+	}
+	return e
+}
+
+// decisionPart is the part of a scaler's config that shapes its Decider's
+// history: when unchanged, a rebuilt scaler keeps its stabilisation and
+// rate-limit memory.
+func decisionPart(sc config.Scaler) any {
+	return struct {
+		P []config.Policy
+		C string
+		B config.Bounds
+		H config.Behavior
+		F config.OnFailure
+	}{sc.Policies, sc.Combine, sc.Bounds, sc.Behavior, sc.OnFailure}
+}
+
+// Apply makes cfg the running configuration. Every scaler is built first; if
+// any fails, nothing changes and the error lists every problem. Scalers whose
+// config is unchanged keep running untouched; changed ones are rebuilt, keeping
+// their decision history when their policies and guards did not change and
+// their target when it did not change; removed ones stop and are forgotten.
+func (m *Manager) Apply(cfg *config.Config) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil {
+		return errors.New("manager stopped")
+	}
+	next := make(map[string]*entry, len(cfg.Scalers))
+	var errs []error
+	for i, sc := range cfg.Scalers {
+		eff := effectiveOf(cfg, sc)
+		old := m.running[sc.Name]
+		if old != nil && reflect.DeepEqual(old.cfg, sc) && reflect.DeepEqual(old.eff, eff) {
+			next[sc.Name] = old
+			continue
+		}
+		e, err := m.build(cfg, sc, eff, old)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("scalers[%d] (%s): %w", i, sc.Name, err))
+			continue
+		}
+		next[sc.Name] = e
+	}
+	if len(errs) > 0 {
+		return errors.Join(errs...)
+	}
+	for name, old := range m.running {
+		if next[name] == old {
+			continue
+		}
+		old.runner.stop()
+		if _, kept := next[name]; !kept {
+			for _, f := range m.forget {
+				f.ForgetScaler(name)
+			}
+			m.log.Info("scaler removed", zap.String("scaler", name))
+		}
+	}
+	for name, e := range next {
+		if e.runner == nil {
+			if m.recorder != nil {
+				names := make([]string, len(e.signals))
+				for i, sig := range e.signals {
+					names[i] = sig.Name
+				}
+				m.recorder.InitScaler(name, names, e.eff.DryRun)
+			}
+			e.runner = startRunner(m.ctx, NewScaler(e.spec(name), m.clock, m.log, m.recorder, m.decisions), m.clock)
+			m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.eff.Interval), zap.Bool("dry_run", e.eff.DryRun))
+		}
+	}
+	m.running = next
+	m.loaded = true
+	if m.recorder != nil {
+		m.recorder.SetScalers(len(next))
+	}
+	return nil
+}
+
+// build makes a new entry, reusing old's decider and actuator where their config did not change.
+func (m *Manager) build(cfg *config.Config, sc config.Scaler, eff effective, old *entry) (*entry, error) {
+	e := &entry{cfg: sc, eff: eff}
+	if old != nil && reflect.DeepEqual(decisionPart(old.cfg), decisionPart(sc)) {
+		e.decider = old.decider
+	} else {
+		spec, err := DeciderSpec(sc)
+		if err != nil {
+			return nil, err
+		}
+		if e.decider, err = policy.NewDecider(spec); err != nil {
+			return nil, err
+		}
+	}
+	if old != nil && reflect.DeepEqual(old.cfg.Target, sc.Target) {
+		e.actuator = old.actuator
+	} else {
+		a, err := m.factories.Actuator(sc)
+		if err != nil {
+			return nil, fmt.Errorf("target: %w", err)
+		}
+		e.actuator = a
+	}
+	var err error
+	if e.signals, err = m.signals(cfg, sc); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func (m *Manager) signals(cfg *config.Config, sc config.Scaler) ([]Signal, error) {
+	out := make([]Signal, 0, len(sc.Signals))
+	for _, sig := range sc.Signals {
+		q, err := m.factories.Source(cfg, sc.Name, sig)
+		if err != nil {
+			return nil, fmt.Errorf("signal %s: %w", sig.Name, err)
+		}
+		expr := sig.Query
+		if sig.Replay != nil {
+			expr = sig.Replay.Expr
+		}
+		out = append(out, Signal{Name: sig.Name, Expr: expr, MaxAge: sig.MaxAge, Source: q})
+	}
+	return out, nil
+}
+
+// Stop ends every scaler's loop and waits for ticks in flight.
+func (m *Manager) Stop() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.cancel()
+	for _, e := range m.running {
+		e.runner.stop()
+	}
+}
+
+// Ready is nil once a config is loaded and every scaler has ticked at least once.
+func (m *Manager) Ready() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.loaded {
+		return errors.New("no configuration loaded")
+	}
+	var waiting []string
+	for name, e := range m.running {
+		if !e.runner.ticked.Load() {
+			waiting = append(waiting, name)
+		}
+	}
+	if len(waiting) > 0 {
+		sort.Strings(waiting)
+		return fmt.Errorf("scalers that have not ticked yet: %v", waiting)
+	}
+	return nil
+}
+
+// Scalers lists the running scalers' names, sorted.
+func (m *Manager) Scalers() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]string, 0, len(m.running))
+	for name := range m.running {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}

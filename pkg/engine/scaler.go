@@ -1,0 +1,217 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"k8s.io/utils/clock"
+
+	"github.com/scaled-dev/scaled/pkg/actuators"
+	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+	"github.com/scaled-dev/scaled/pkg/sources"
+)
+
+// Recorder receives what the loop observes; telemetry.Metrics implements it.
+// Every method must be cheap and must not block.
+type Recorder interface {
+	// InitScaler is called when a scaler (re)starts, with its signals.
+	InitScaler(scaler string, signals []string, dryRun bool)
+	// SetScalers is called with the number of running scalers after each Apply.
+	SetScalers(n int)
+	ObserveDecision(d scaling.Decision)
+	SignalError(scaler, signal string, kind scaling.FailureKind)
+	ObserveTick(scaler string, took, lag time.Duration)
+	TickMissed(scaler string, n int)
+	ObserveActuation(scaler string, took time.Duration, err error)
+}
+
+// DecisionSink keeps decisions for the HTTP API; telemetry.DecisionLog implements it.
+type DecisionSink interface {
+	Add(d scaling.Decision)
+}
+
+// maxAgeQuerier is a source that can find the age of the raw sample behind a
+// value (sources.Prometheus does, for instant-vector selectors); for other
+// sources Sample.Time is the observation time already.
+type maxAgeQuerier interface {
+	QueryMaxAge(ctx context.Context, expr string, ts time.Time, maxAge time.Duration) (scaling.Sample, error)
+}
+
+// Signal is one named expression bound to the source that evaluates it.
+type Signal struct {
+	Name   string
+	Expr   string
+	MaxAge time.Duration
+	Source sources.Querier
+}
+
+// ScalerSpec is a fully built scaler: what Tick needs and nothing else.
+type ScalerSpec struct {
+	Name     string
+	Signals  []Signal
+	Decider  *policy.Decider
+	Actuator actuators.Actuator
+	// Interval between ticks; also the deadline of one tick.
+	Interval     time.Duration
+	QueryTimeout time.Duration
+	DryRun       bool
+}
+
+// Scaler runs the ticks of one scaler. Tick is not safe for concurrent use;
+// the loop calls it from one goroutine.
+type Scaler struct {
+	ScalerSpec
+	clock     clock.PassiveClock
+	log       *zap.Logger
+	recorder  Recorder
+	decisions DecisionSink
+	history   map[string]policy.HistoryNeed
+	readings  map[string]scaling.Reading
+}
+
+// NewScaler wires a spec to its observers. clk times queries and actuations
+// (it is never used to decide: Tick is handed now). logger, rec and sink may be nil.
+func NewScaler(spec ScalerSpec, clk clock.PassiveClock, logger *zap.Logger, rec Recorder, sink DecisionSink) *Scaler {
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	s := &Scaler{
+		ScalerSpec: spec,
+		clock:      clk,
+		log:        logger.With(zap.String("scaler", spec.Name)),
+		recorder:   rec,
+		decisions:  sink,
+		history:    map[string]policy.HistoryNeed{},
+		readings:   make(map[string]scaling.Reading, len(spec.Signals)),
+	}
+	for _, h := range spec.Decider.HistoryNeeds() {
+		s.history[h.Signal] = h
+	}
+	return s
+}
+
+// Tick makes one decision at now and acts on it. ctx bounds the whole tick.
+func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
+	current, err := s.Actuator.Read(ctx)
+	if err != nil {
+		d := scaling.Decision{
+			Scaler: s.Name, Time: now, DryRun: s.DryRun, Outcome: scaling.OutcomeFailed,
+			Direction: scaling.DirectionNone, Error: "read target: " + err.Error(),
+		}
+		s.record(d)
+		return d
+	}
+	for _, sig := range s.Signals {
+		r := s.read(ctx, sig, now)
+		if r.Err != nil && s.recorder != nil {
+			s.recorder.SignalError(s.Name, sig.Name, scaling.KindOf(r.Err))
+		}
+		s.readings[sig.Name] = r
+	}
+	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings})
+	d.Scaler = s.Name
+	d.DryRun = s.DryRun
+	switch {
+	case d.Desired == current.Current:
+		d.Outcome = scaling.OutcomeUnchanged
+	case s.DryRun:
+		d.Outcome = scaling.OutcomeDryRun
+	default:
+		start := s.clock.Now()
+		err := s.Actuator.Set(ctx, d.Desired, Explain(d))
+		if s.recorder != nil {
+			s.recorder.ObserveActuation(s.Name, s.clock.Since(start), err)
+		}
+		if err != nil {
+			d.Outcome = scaling.OutcomeFailed
+			d.Error = "set target: " + err.Error()
+		} else {
+			d.Outcome = scaling.OutcomeApplied
+			s.Decider.Scaled(now, current.Current, d.Desired)
+		}
+	}
+	s.record(d)
+	return d
+}
+
+// read evaluates one signal and turns every way it can be unusable into a failed reading.
+func (s *Scaler) read(ctx context.Context, sig Signal, now time.Time) scaling.Reading {
+	qctx, cancel := context.WithTimeout(ctx, s.QueryTimeout)
+	defer cancel()
+	r := scaling.Reading{Name: sig.Name}
+	if mq, ok := sig.Source.(maxAgeQuerier); ok && sig.MaxAge > 0 {
+		r.Sample, r.Err = mq.QueryMaxAge(qctx, sig.Expr, now, sig.MaxAge)
+	} else {
+		r.Sample, r.Err = sig.Source.Query(qctx, sig.Expr, now)
+	}
+	switch {
+	case r.Err != nil:
+		return r
+	case math.IsNaN(r.Sample.Value) || math.IsInf(r.Sample.Value, 0):
+		r.Err = scaling.Fail(scaling.FailureNotFinite, "%s = %v", sig.Name, r.Sample.Value)
+		return r
+	case sig.MaxAge > 0 && now.Sub(r.Sample.Time) > sig.MaxAge:
+		r.Err = scaling.Fail(scaling.FailureStale, "newest sample at %s is %s old, max_age is %s",
+			r.Sample.Time.UTC().Format(time.RFC3339), now.Sub(r.Sample.Time).Round(time.Millisecond), sig.MaxAge)
+		return r
+	}
+	if h, ok := s.history[sig.Name]; ok {
+		r.History, r.Err = sig.Source.QueryRange(qctx, sig.Expr, now.Add(-h.Window), now, h.Step)
+		if r.Err != nil {
+			r.Err = fmt.Errorf("history over %s: %w", h.Window, r.Err)
+		}
+	}
+	return r
+}
+
+func (s *Scaler) record(d scaling.Decision) {
+	if s.recorder != nil {
+		s.recorder.ObserveDecision(d)
+	}
+	if s.decisions != nil {
+		s.decisions.Add(d)
+	}
+	level := zapcore.InfoLevel
+	if d.Outcome == scaling.OutcomeFailed {
+		level = zapcore.WarnLevel
+	}
+	if ce := s.log.Check(level, "decision"); ce != nil {
+		ce.Write(
+			zap.Time("time", d.Time),
+			zap.Any("signals", d.Signals),
+			zap.Any("recommendations", d.Recommendations),
+			zap.String("winner", d.Winner),
+			zap.Int32("recommended", d.Recommended),
+			zap.Any("adjustments", d.Adjustments),
+			zap.Int32("current", d.Current),
+			zap.Int32("ready", d.Ready),
+			zap.Int32("desired", d.Desired),
+			zap.String("direction", string(d.Direction)),
+			zap.String("outcome", string(d.Outcome)),
+			zap.Bool("dry_run", d.DryRun),
+			zap.String("error", d.Error),
+		)
+	}
+}
+
+// Explain says in one line what a decision did and why, for a target's event
+// log: from, to, the winning policy's reason and every guard that changed the number.
+func Explain(d scaling.Decision) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d -> %d", d.Current, d.Desired)
+	for _, r := range d.Recommendations {
+		if r.Policy == d.Winner && !r.Abstain {
+			fmt.Fprintf(&b, "; %s: %s", r.Policy, r.Reason)
+		}
+	}
+	for _, a := range d.Adjustments {
+		fmt.Fprintf(&b, "; %s", a.Reason)
+	}
+	return b.String()
+}

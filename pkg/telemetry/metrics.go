@@ -9,12 +9,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
-// Query kinds, the values of the kind label of the scaled_query_* metrics.
+// Query kinds, the values of the kind label of the scaled_query_* metrics,
+// as sources.Instrument reports them.
 const (
-	QueryInstant = "instant"
-	QueryRange   = "range"
+	QueryInstant = sources.QueryKindInstant
+	QueryRange   = sources.QueryKindRange
 )
 
 // durationBuckets span a fast in-cluster call (5ms) to a slow cloud API or
@@ -383,9 +385,11 @@ func (m *Metrics) ForgetScaler(scaler string) {
 // scaler's source with it (sources.Instrument) to fill
 // scaled_query_duration_seconds and scaled_query_errors_total. It is valid
 // on a nil *Metrics and then observes nothing.
-func (m *Metrics) QueryObserver(scaler string) *ScalerQueryObserver {
+func (m *Metrics) QueryObserver(scaler string) sources.QueryObserver {
 	return &ScalerQueryObserver{m: m, scaler: scaler}
 }
+
+var _ sources.QueryObserver = (*ScalerQueryObserver)(nil)
 
 // ScalerQueryObserver records the queries of one scaler.
 type ScalerQueryObserver struct {

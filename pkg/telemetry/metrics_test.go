@@ -20,16 +20,6 @@ import (
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
-// The observer plugs into sources.Instrument; checked here so that the
-// package itself need not import sources.
-var _ sources.QueryObserver = (*ScalerQueryObserver)(nil)
-
-func TestQueryKindsMatchSources(t *testing.T) {
-	if QueryInstant != sources.QueryKindInstant || QueryRange != sources.QueryKindRange {
-		t.Errorf("query kinds %q/%q differ from sources' %q/%q", QueryInstant, QueryRange, sources.QueryKindInstant, sources.QueryKindRange)
-	}
-}
-
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
 func newTestMetrics(t testing.TB) (*Metrics, *prometheus.Registry) {

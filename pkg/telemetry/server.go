@@ -33,10 +33,13 @@ type Server struct {
 	addr   string
 	srv    *http.Server
 	logger *zap.Logger
+	// errc receives the error that ended serving, unless Shutdown ended it.
+	errc chan error
+	// done is closed once serving has ended, whatever the reason.
+	done chan struct{}
 
-	mu       sync.Mutex
-	ln       net.Listener
-	serveErr chan error
+	mu sync.Mutex
+	ln net.Listener
 }
 
 // NewServer builds the server; nothing listens until Start or Serve. A nil
@@ -48,7 +51,7 @@ func NewServer(addr string, reg prometheus.Gatherer, decisions *DecisionLog, rea
 	if ready == nil {
 		ready = func() error { return nil }
 	}
-	s := &Server{addr: addr, logger: logger}
+	s := &Server{addr: addr, logger: logger, errc: make(chan error, 1), done: make(chan struct{})}
 	s.srv = &http.Server{
 		Handler:           NewHandler(reg, decisions, ready, logger),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -102,21 +105,27 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen: %q: %w", s.addr, err)
 	}
 	s.ln = ln
-	s.serveErr = make(chan error, 1)
 	s.logger.Info("serving HTTP", zap.String("addr", ln.Addr().String()))
 	go func() {
-		err := s.srv.Serve(ln)
-		if errors.Is(err, http.ErrServerClosed) {
-			err = nil
+		defer close(s.done)
+		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			s.errc <- err
 		}
-		s.serveErr <- err
 	}()
 	return nil
 }
 
+// Err delivers the error that made the server stop serving on its own, for
+// a caller that started it with Start and selects on it. Nothing is ever
+// sent when Shutdown stops the server, and the channel is never closed.
+func (s *Server) Err() <-chan error {
+	return s.errc
+}
+
 // Serve starts the server unless Start already did, and blocks until ctx is
-// done or the server fails. On ctx's end it shuts down gracefully, waiting
-// at most a few seconds for requests in flight, and returns nil.
+// done, the server fails, or Shutdown stops it. On ctx's end it shuts down
+// gracefully, waiting at most a few seconds for requests in flight. It
+// returns the error that stopped the server, nil when it was asked to stop.
 func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	started := s.ln != nil
@@ -127,8 +136,15 @@ func (s *Server) Serve(ctx context.Context) error {
 		}
 	}
 	select {
-	case err := <-s.serveErr:
+	case err := <-s.errc:
 		return err
+	case <-s.done:
+		select {
+		case err := <-s.errc:
+			return err
+		default:
+			return nil
+		}
 	case <-ctx.Done():
 	}
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), shutdownGrace)

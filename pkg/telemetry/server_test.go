@@ -301,3 +301,45 @@ func newLike(v any) any {
 	}
 	panic("newLike: unexpected type")
 }
+
+func TestServerReportsAServeFailure(t *testing.T) {
+	s := NewServer("127.0.0.1:0", nil, nil, nil, nil)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	s.ln.Close() // the listener dies under the server, as on a broken socket
+	select {
+	case err := <-s.Err():
+		if err == nil {
+			t.Error("Err delivered nil, want the error that stopped serving")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Err delivered nothing after the listener closed")
+	}
+}
+
+func TestServeReturnsNilOnShutdown(t *testing.T) {
+	s := NewServer("127.0.0.1:0", nil, nil, nil, nil)
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(context.Background()) }()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve = %v after Shutdown, want nil", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after Shutdown")
+	}
+	select {
+	case err := <-s.Err():
+		t.Errorf("Err delivered %v after Shutdown, want nothing", err)
+	default:
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -47,6 +48,7 @@ type Manager struct {
 	cancel  context.CancelFunc
 	running map[string]*entry
 	loaded  bool
+	standby atomic.Bool
 }
 
 // entry is a running scaler and the config it was built from.
@@ -163,7 +165,9 @@ func (m *Manager) Apply(cfg *config.Config) error {
 				}
 				m.recorder.InitScaler(name, names, e.eff.DryRun)
 			}
-			e.runner = startRunner(m.ctx, NewScaler(e.spec(name), m.clock, m.log, m.recorder, m.decisions), m.clock)
+			s := NewScaler(e.spec(name), m.clock, m.log, m.recorder, m.decisions)
+			s.standby = &m.standby
+			e.runner = startRunner(m.ctx, s, m.clock)
 			m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.eff.Interval), zap.Bool("dry_run", e.eff.DryRun))
 		}
 	}
@@ -219,6 +223,15 @@ func (m *Manager) signals(cfg *config.Config, sc config.Scaler) ([]Signal, error
 		out = append(out, Signal{Name: sig.Name, Expr: expr, MaxAge: sig.MaxAge, Source: q})
 	}
 	return out, nil
+}
+
+// SetStandby switches every scaler between acting (false, the default) and
+// standby (true): in standby scalers keep deciding, exporting and logging
+// exactly as in dry run, but never touch a target. Leader election uses it so
+// that followers are warm and only the leader actuates. It takes effect at
+// the next tick of each scaler.
+func (m *Manager) SetStandby(on bool) {
+	m.standby.Store(on)
 }
 
 // Stop ends every scaler's loop and waits for ticks in flight.

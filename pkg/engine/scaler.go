@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -73,6 +74,9 @@ type Scaler struct {
 	decisions DecisionSink
 	history   map[string]policy.HistoryNeed
 	readings  map[string]scaling.Reading
+	// standby, when set and true, makes the scaler decide but not act, as
+	// in dry run: a replica that is not the leader keeps its decisions warm.
+	standby *atomic.Bool
 }
 
 // NewScaler wires a spec to its observers. clk times queries and actuations
@@ -116,11 +120,11 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	}
 	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings})
 	d.Scaler = s.Name
-	d.DryRun = s.DryRun
+	d.DryRun = s.DryRun || (s.standby != nil && s.standby.Load())
 	switch {
 	case d.Desired == current.Current:
 		d.Outcome = scaling.OutcomeUnchanged
-	case s.DryRun:
+	case d.DryRun:
 		d.Outcome = scaling.OutcomeDryRun
 	default:
 		start := s.clock.Now()

@@ -286,9 +286,9 @@ func (s *Server) Unregister(name string) {
 }
 
 // WaitFor polls an instant query at the current time until it returns one
-// value equal to want (NaN matches NaN), and fails the test after timeout.
-func (s *Server) WaitFor(expr string, want float64, timeout time.Duration) {
-	s.t.Helper()
+// value equal to want (NaN matches NaN), and fails t after timeout.
+func (s *Server) WaitFor(t testing.TB, expr string, want float64, timeout time.Duration) {
+	t.Helper()
 	deadline := time.Now().Add(timeout)
 	var last string
 	for {
@@ -301,7 +301,7 @@ func (s *Server) WaitFor(expr string, want float64, timeout time.Duration) {
 		}
 		last = fmt.Sprintf("value %v, error %v", v, err)
 		if time.Now().After(deadline) {
-			s.t.Fatalf("%s did not reach %v within %s; last: %s", expr, want, timeout, last)
+			t.Fatalf("%s did not reach %v within %s; last: %s", expr, want, timeout, last)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -330,6 +330,7 @@ func (s *Server) Stop() {
 		return
 	}
 	_ = cmd.Process.Signal(syscall.SIGTERM)
+	_ = cmd.Process.Signal(syscall.SIGCONT) // a frozen server must run to exit
 	select {
 	case <-exited:
 	case <-time.After(10 * time.Second):
@@ -338,12 +339,33 @@ func (s *Server) Stop() {
 	}
 }
 
-// Restart starts Prometheus again on the same port with the same data.
-func (s *Server) Restart() {
-	s.t.Helper()
+// Freeze suspends Prometheus (SIGSTOP): it still accepts connections but
+// answers nothing, like a server stuck under load, until Thaw.
+func (s *Server) Freeze(t testing.TB) { s.signal(t, syscall.SIGSTOP) }
+
+// Thaw resumes a frozen Prometheus (SIGCONT).
+func (s *Server) Thaw(t testing.TB) { s.signal(t, syscall.SIGCONT) }
+
+func (s *Server) signal(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	s.mu.Lock()
+	cmd := s.cmd
+	s.mu.Unlock()
+	if cmd == nil {
+		t.Fatalf("prometheus is not running")
+	}
+	if err := cmd.Process.Signal(sig); err != nil {
+		t.Fatalf("prometheus: %s: %v", sig, err)
+	}
+}
+
+// Restart starts Prometheus again on the same port with the same data, and
+// fails t if it does not come up.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
 	s.Stop()
 	if err := s.start(); err != nil {
-		s.t.Fatalf("prometheus did not restart: %v\n%s", err, s.logTail())
+		t.Fatalf("prometheus did not restart: %v\n%s", err, s.logTail())
 	}
 }
 

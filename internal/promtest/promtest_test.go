@@ -17,7 +17,7 @@ func TestScrapesTheExporterAndSurvivesRestart(t *testing.T) {
 	s := Start(t)
 	t.Logf("started in %s", time.Since(t0))
 	s.Gauge("queue_depth", "queue").WithLabelValues("jobs").Set(17)
-	s.WaitFor(`queue_depth{job="test",queue="jobs"}`, 17, 15*time.Second)
+	s.WaitFor(t, `queue_depth{job="test",queue="jobs"}`, 17, 15*time.Second)
 	t.Logf("first value after %s", time.Since(t0))
 	t0 = time.Now()
 
@@ -31,11 +31,11 @@ func TestScrapesTheExporterAndSurvivesRestart(t *testing.T) {
 	s.Gauge("queue_depth", "queue").WithLabelValues("jobs").Set(18)
 	t.Logf("stopped in %s", time.Since(t0))
 	t0 = time.Now()
-	s.Restart()
+	s.Restart(t)
 	t.Logf("restarted in %s", time.Since(t0))
-	s.WaitFor(`queue_depth{queue="jobs"}`, 18, 15*time.Second)
+	s.WaitFor(t, `queue_depth{queue="jobs"}`, 18, 15*time.Second)
 	// The data directory survived: the value scraped before the restart is still there.
-	s.WaitFor(`min_over_time(queue_depth{queue="jobs"}[5m])`, 17, 5*time.Second)
+	s.WaitFor(t, `min_over_time(queue_depth{queue="jobs"}[5m])`, 17, 5*time.Second)
 }
 
 func TestBackfilledHistory(t *testing.T) {

@@ -21,7 +21,6 @@ import (
 
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
-	"github.com/scaled-dev/scaled/pkg/sources"
 	"github.com/scaled-dev/scaled/pkg/telemetry"
 )
 
@@ -89,7 +88,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string) error {
 	if origin != nil {
 		logger.Info("replaying recorded traces on a fast clock", zap.Time("from", *origin), zap.Float64("speed", replaySpeed(cfg)))
 	}
-	mgr := engine.NewManager(clk, logger, newFactories(logger, clk, func(s string) sources.QueryObserver { return metrics.QueryObserver(s) }), metrics, decisions,
+	mgr := engine.NewManager(clk, logger, newFactories(logger, clk, metrics.QueryObserver), metrics, decisions,
 		metrics, forgetFunc(decisions.Forget))
 	if err := mgr.Apply(cfg); err != nil {
 		return &exitError{code: 2, err: err}
@@ -146,6 +145,8 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string) error {
 			reload("SIGHUP")
 		case <-changed:
 			reload("file changed")
+		case err := <-srv.Err():
+			return fmt.Errorf("http server: %w", err)
 		}
 	}
 }

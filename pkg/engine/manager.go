@@ -149,6 +149,10 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			continue
 		}
 		old.runner.stop()
+		if f, ok := m.recorder.(Forgetter); ok {
+			// A rebuilt scaler may have lost signals or policies: start its series afresh.
+			f.ForgetScaler(name)
+		}
 		if _, kept := next[name]; !kept {
 			for _, f := range m.forget {
 				f.ForgetScaler(name)

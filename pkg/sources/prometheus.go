@@ -125,8 +125,7 @@ func (p *Prometheus) QueryMaxAge(ctx context.Context, expr string, ts time.Time,
 	}
 	s.Time = time.UnixMilli(int64(math.Round(at.Value * 1000))).UTC()
 	if age := ts.Sub(s.Time); age > maxAge {
-		return s, scaling.Fail(scaling.FailureStale, "newest sample of %q is %s old at %s: max age is %s",
-			expr, age, ts.UTC().Format(time.RFC3339), maxAge)
+		return s, staleError(expr, age, ts, maxAge)
 	}
 	return s, nil
 }

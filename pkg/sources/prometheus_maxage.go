@@ -31,8 +31,12 @@ func QueryMaxAge(ctx context.Context, q Querier, expr string, ts time.Time, maxA
 		return s, err
 	}
 	if age := ts.Sub(s.Time); age > maxAge {
-		return s, scaling.Fail(scaling.FailureStale, "newest sample of %q is %s old at %s: max age is %s",
-			expr, age, ts.UTC().Format(time.RFC3339), maxAge)
+		return s, staleError(expr, age, ts, maxAge)
 	}
 	return s, nil
+}
+
+func staleError(expr string, age time.Duration, ts time.Time, maxAge time.Duration) error {
+	return scaling.Fail(scaling.FailureStale, "newest sample of %q is %s old at %s: max age is %s",
+		expr, age, ts.UTC().Format(time.RFC3339), maxAge)
 }

@@ -24,7 +24,10 @@ type Run struct {
 	requested int32
 	ready     int32
 	pending   []time.Time // ready times of pending replicas, oldest first
-	before    int32       // requested at the start of the current tick
+	// before is R at the start of the current tick. It starts at 0: placing
+	// the initial replicas is the run's first scale action, the convention
+	// of SIMULATION.md's reference figures (nothing runs before the trace).
+	before int32
 
 	score    Score
 	timeline []Row
@@ -49,7 +52,7 @@ func NewRun(m *Model, initial int32, opts ...RunOption) *Run {
 	if initial < 0 {
 		panic(fmt.Sprintf("simulate.NewRun: initial replicas %d: must be >= 0", initial))
 	}
-	r := &Run{model: m, requested: initial, ready: initial, before: initial}
+	r := &Run{model: m, requested: initial, ready: initial}
 	for _, o := range opts {
 		o(r)
 	}

@@ -116,7 +116,8 @@ func TestScoreOnHandComputedTrace(t *testing.T) {
 		}
 		run.Advance()
 	}
-	// Requested by tick: 2 2 2 2 3 3 2 2 -> 18 x 15 s. Oracle: 2 x 4 + 3 x 4 -> 20 x 15 s.
+	// Requested by tick: 2 2 2 2 3 3 2 2 -> 18 x 15 s; actions: the initial 2
+	// at tick 0, then ticks 4 and 6. Oracle: 2 x 4 + 3 x 4 -> 20 x 15 s.
 	// Ready: 2 2 2 2 2 3 2 2; load 8/3 > 2 violates at ticks 4, 6, 7.
 	// Requests: 15 s x c x (4 x 4/3 + 4 x 8/3) = 240c; violating 3 x 15 x 8/3 c = 120c.
 	want := Score{
@@ -129,7 +130,7 @@ func TestScoreOnHandComputedTrace(t *testing.T) {
 		OracleReplicaSeconds:     300,
 		OracleReplicaHours:       300.0 / 3600,
 		CostVsOracle:             0.9,
-		ScaleActions:             2,
+		ScaleActions:             3,
 	}
 	if diff := cmp.Diff(want, run.Score(), cmpopts.EquateApprox(1e-12, 1e-12)); diff != "" {
 		t.Errorf("score (-want +got):\n%s", diff)
@@ -138,14 +139,37 @@ func TestScoreOnHandComputedTrace(t *testing.T) {
 
 func TestScaleActionCountsTicksNotRequests(t *testing.T) {
 	run := NewRun(steady(t, DefaultParams(), 1), 3)
+	run.Advance() // tick 0: the initial 3 is placed, one action
 	request(t, run, 5)
 	request(t, run, 3) // back where the tick began: no action
 	run.Advance()
 	request(t, run, 4)
 	request(t, run, 6) // two requests, one changed tick
 	run.Advance()
-	if got := run.Score().ScaleActions; got != 1 {
-		t.Errorf("scale actions = %d, want 1", got)
+	run.Advance() // held: no action
+	if got := run.Score().ScaleActions; got != 2 {
+		t.Errorf("scale actions = %d, want 2 (the initial setting and tick 2)", got)
+	}
+}
+
+func TestInitialSettingIsTheFirstScaleAction(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		initial int32
+		want    int
+	}{
+		{"replicas placed at tick 0", 4, 1},
+		{"starting from zero places nothing", 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			run := NewRun(steady(t, DefaultParams(), 2), tc.initial)
+			for !run.Done() {
+				run.Advance()
+			}
+			if got := run.Score().ScaleActions; got != tc.want {
+				t.Errorf("scale actions = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }
 

@@ -15,7 +15,9 @@ type Score struct {
 	OracleReplicaSeconds float64 `json:"-"`
 	OracleReplicaHours   float64 `json:"oracle_replica_hours"`
 	CostVsOracle         float64 `json:"cost_vs_oracle"`
-	// ScaleActions counts the ticks at which R changed.
+	// ScaleActions counts the ticks at which R changed, starting from no
+	// replicas: setting the initial count at tick 0 is the first action (so
+	// a run that never changes R scores 1, and one that starts at 0, none).
 	ScaleActions int `json:"scale_actions"`
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
 	"github.com/scaled-dev/scaled/pkg/scaling"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 func newCheckCommand() *cobra.Command {
@@ -75,11 +76,12 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, quer
 			timeout := cfg.Prometheus.QueryTimeout
 			qctx, cancel := context.WithTimeout(ctx, timeout)
 			now := clk.Now()
-			s, err := q.Query(qctx, sig.Query, now)
-			cancel()
-			if err == nil && sig.MaxAge > 0 && now.Sub(s.Time) > sig.MaxAge {
-				err = scaling.Fail(scaling.FailureStale, "sample at %s is older than max_age %s", s.Time.Format(time.RFC3339), sig.MaxAge)
+			expr := sig.Query
+			if sig.Replay != nil {
+				expr = sig.Replay.Expr
 			}
+			s, err := sources.QueryMaxAge(qctx, q, expr, now, sig.MaxAge)
+			cancel()
 			if err != nil {
 				failed++
 				fmt.Fprintf(out, "  %s/%s: FAILED (%s): %v\n", sc.Name, sig.Name, scaling.KindOf(err), err)

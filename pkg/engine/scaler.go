@@ -37,13 +37,6 @@ type DecisionSink interface {
 	Add(d scaling.Decision)
 }
 
-// maxAgeQuerier is a source that can find the age of the raw sample behind a
-// value (sources.Prometheus does, for instant-vector selectors); for other
-// sources Sample.Time is the observation time already.
-type maxAgeQuerier interface {
-	QueryMaxAge(ctx context.Context, expr string, ts time.Time, maxAge time.Duration) (scaling.Sample, error)
-}
-
 // Signal is one named expression bound to the source that evaluates it.
 type Signal struct {
 	Name   string
@@ -149,20 +142,12 @@ func (s *Scaler) read(ctx context.Context, sig Signal, now time.Time) scaling.Re
 	qctx, cancel := context.WithTimeout(ctx, s.QueryTimeout)
 	defer cancel()
 	r := scaling.Reading{Name: sig.Name}
-	if mq, ok := sig.Source.(maxAgeQuerier); ok && sig.MaxAge > 0 {
-		r.Sample, r.Err = mq.QueryMaxAge(qctx, sig.Expr, now, sig.MaxAge)
-	} else {
-		r.Sample, r.Err = sig.Source.Query(qctx, sig.Expr, now)
-	}
+	r.Sample, r.Err = sources.QueryMaxAge(qctx, sig.Source, sig.Expr, now, sig.MaxAge)
 	switch {
 	case r.Err != nil:
 		return r
 	case math.IsNaN(r.Sample.Value) || math.IsInf(r.Sample.Value, 0):
 		r.Err = scaling.Fail(scaling.FailureNotFinite, "%s = %v", sig.Name, r.Sample.Value)
-		return r
-	case sig.MaxAge > 0 && now.Sub(r.Sample.Time) > sig.MaxAge:
-		r.Err = scaling.Fail(scaling.FailureStale, "newest sample at %s is %s old, max_age is %s",
-			r.Sample.Time.UTC().Format(time.RFC3339), now.Sub(r.Sample.Time).Round(time.Millisecond), sig.MaxAge)
 		return r
 	}
 	if h, ok := s.history[sig.Name]; ok {

@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/scaled-dev/scaled/pkg/actuators"
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/sources"
+)
+
+const baseConfig = `
+prometheus:
+  url: http://127.0.0.1:1
+interval: 15s
+scalers:
+%s`
+
+func scalerYAML(name string, target float64) string {
+	return fmt.Sprintf(`
+  - name: %s
+    target: {kind: log, log: {initial: 2}}
+    signals: [{name: load, query: 'sum(load{app="%s"})'}]
+    policies:
+      - name: load
+        type: target_tracking
+        target_tracking: {signal: load, target_type: value, target: %g}
+    bounds: {min: 1, max: 10}
+`, name, name, target)
+}
+
+func mustParse(t *testing.T, scalers ...string) *config.Config {
+	t.Helper()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(baseConfig, strings.Join(scalers, ""))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// testFactories hands out one fake source per scaler and counts what it built.
+type testFactories struct {
+	mu        sync.Mutex
+	sources   map[string]*fakeSource
+	actuators map[string]int
+	failFor   string
+}
+
+func (f *testFactories) factories() Factories {
+	return Factories{
+		Source: func(_ *config.Config, scaler string, _ config.Signal) (sources.Querier, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			if scaler == f.failFor {
+				return nil, fmt.Errorf("no source for %s", scaler)
+			}
+			if f.sources[scaler] == nil {
+				f.sources[scaler] = &fakeSource{value: 1}
+			}
+			return f.sources[scaler], nil
+		},
+		Actuator: func(sc config.Scaler) (actuators.Actuator, error) {
+			f.mu.Lock()
+			defer f.mu.Unlock()
+			f.actuators[sc.Name]++
+			return actuators.NewLog(sc.Target.Log.Initial, nil), nil
+		},
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+func TestManagerTicksEachScalerOnItsPhase(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	rec := &recorder{}
+	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	defer m.Stop()
+	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5), scalerYAML("b", 0.5))); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Ready(); err == nil {
+		t.Error("ready before any tick")
+	}
+	waitFor(t, "both timers", func() bool { return clk.HasWaiters() })
+	for i := 0; i < 15 && rec.count() < 2; i++ {
+		clk.Step(time.Second)
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitFor(t, "a tick of each scaler", func() bool { return rec.count() == 2 })
+	if err := m.Ready(); err != nil {
+		t.Errorf("not ready after every scaler ticked: %v", err)
+	}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, d := range rec.decisions {
+		want := firstTick(t0, d.Scaler, 15*time.Second)
+		if !d.Time.Equal(want) {
+			t.Errorf("%s ticked at %s, want its phase %s", d.Scaler, d.Time, want)
+		}
+	}
+	if offset("a", 15*time.Second) == offset("b", 15*time.Second) {
+		t.Error("two names got the same phase; the stagger does not spread")
+	}
+}
+
+func TestManagerCountsMissedTicks(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	tf.sources["slow"] = &fakeSource{value: 1, onQuery: func() { clk.Step(40 * time.Second) }}
+	rec := &recorder{}
+	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	defer m.Stop()
+	if err := m.Apply(mustParse(t, scalerYAML("slow", 0.5))); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
+	clk.Step(firstTick(t0, "slow", 15*time.Second).Sub(t0)) // exactly on the first tick
+	waitFor(t, "missed ticks", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return rec.missed > 0
+	})
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if rec.missed != 2 {
+		t.Errorf("a 40 s tick on a 15 s interval missed %d ticks, want 2", rec.missed)
+	}
+}
+
+func TestManagerReload(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	rec := &recorder{}
+	forgot := &recorder{}
+	m := NewManager(clk, nil, tf.factories(), rec, nil, forgot)
+	defer m.Stop()
+	if err := m.Apply(mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.5), scalerYAML("drop", 0.5))); err != nil {
+		t.Fatal(err)
+	}
+	m.mu.Lock()
+	keep, change := m.running["keep"], m.running["change"]
+	m.mu.Unlock()
+
+	// A config that cannot be built changes nothing.
+	tf.failFor = "new"
+	err := m.Apply(mustParse(t, scalerYAML("keep", 0.5), scalerYAML("new", 0.5)))
+	if err == nil || !strings.Contains(err.Error(), "scalers[1] (new): signal load: no source for new") {
+		t.Fatalf("Apply of an unbuildable config: err = %v", err)
+	}
+	if diff := cmp.Diff([]string{"change", "drop", "keep"}, m.Scalers()); diff != "" {
+		t.Errorf("a failed Apply changed the running scalers (-want +got):\n%s", diff)
+	}
+
+	tf.failFor = ""
+	if err := m.Apply(mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.7), scalerYAML("new", 0.5))); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"change", "keep", "new"}, m.Scalers()); diff != "" {
+		t.Errorf("scalers after reload (-want +got):\n%s", diff)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.running["keep"] != keep {
+		t.Error("an unchanged scaler was rebuilt; it must keep running with its state")
+	}
+	if m.running["change"] == change || m.running["change"].decider == change.decider {
+		t.Error("a scaler whose policy changed kept its old decider")
+	}
+	if m.running["change"].actuator != change.actuator {
+		t.Error("a scaler whose target did not change got a new actuator")
+	}
+	if diff := cmp.Diff([]string{"drop"}, forgot.forgotten); diff != "" {
+		t.Errorf("forgotten scalers (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"change", "drop"}, rec.forgotten); diff != "" {
+		t.Errorf("series restarted for (-want +got):\n%s", diff)
+	}
+}
+
+func TestStopEndsTicksInFlight(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	m := NewManager(clk, nil, tf.factories(), nil, nil)
+	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { m.Stop(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Stop did not return")
+	}
+	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err == nil {
+		t.Error("Apply after Stop succeeded")
+	}
+}

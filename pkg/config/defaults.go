@@ -38,6 +38,7 @@ func Defaults() *Config {
 		Listen:          DefaultListen,
 		Log:             Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 		DecisionHistory: DefaultDecisionHistory,
+		LeaderElection:  DefaultLeaderElection(),
 	}
 }
 

@@ -19,6 +19,8 @@ type Config struct {
 	// DecisionHistory is how many decisions per scaler the HTTP API keeps.
 	DecisionHistory int      `yaml:"decision_history"`
 	Scalers         []Scaler `yaml:"scalers"`
+	// LeaderElection lets several replicas run with one acting (leader.go).
+	LeaderElection LeaderElection `yaml:"leader_election"`
 }
 
 // Prometheus is where signals are read.

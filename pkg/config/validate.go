@@ -101,6 +101,7 @@ func Validate(c *Config) error {
 	}
 	var p problems
 	validateGlobal(&p, c)
+	validateLeaderElection(&p, &c.LeaderElection)
 	names := map[string]int{}
 	for i := range c.Scalers {
 		s := &c.Scalers[i]

@@ -1,0 +1,100 @@
+package config
+
+import (
+	"regexp"
+	"time"
+)
+
+// Leader election defaults: those of kube-controller-manager and most
+// controllers (client-go leaderelection).
+const (
+	DefaultLeaseName     = "scaled"
+	DefaultLeaseDuration = 15 * time.Second
+	DefaultRenewDeadline = 10 * time.Second
+	DefaultRetryPeriod   = 2 * time.Second
+
+	// leaderJitter is client-go's leaderelection.JitterFactor: the renew
+	// deadline must exceed this many retry periods.
+	leaderJitter = 1.2
+)
+
+// LeaderElection makes several scaled replicas share the work safely: only
+// the holder of a coordination.k8s.io Lease acts on targets, the others decide
+// in dry run so that they are warm when they take over.
+type LeaderElection struct {
+	Enabled bool `yaml:"enabled"`
+	// Namespace of the Lease; empty means the namespace scaled runs in (the
+	// service account's), or "default" outside a cluster.
+	Namespace string `yaml:"namespace"`
+	LeaseName string `yaml:"lease_name"`
+	// Identity of this replica in the Lease; empty means the host name (the
+	// pod name in a cluster).
+	Identity string `yaml:"identity"`
+	// LeaseDuration is how long followers wait before taking over a lease
+	// that is no longer renewed: the longest failover.
+	LeaseDuration time.Duration `yaml:"lease_duration"`
+	// RenewDeadline is how long the leader keeps trying to renew before it
+	// gives up leading.
+	RenewDeadline time.Duration `yaml:"renew_deadline"`
+	// RetryPeriod is the wait between tries to acquire or renew.
+	RetryPeriod time.Duration `yaml:"retry_period"`
+}
+
+// DefaultLeaderElection is leader election off, with client-go's usual timing.
+func DefaultLeaderElection() LeaderElection {
+	return LeaderElection{
+		LeaseName:     DefaultLeaseName,
+		LeaseDuration: DefaultLeaseDuration,
+		RenewDeadline: DefaultRenewDeadline,
+		RetryPeriod:   DefaultRetryPeriod,
+	}
+}
+
+func init() {
+	globalKeys = append(globalKeys,
+		globalKey{"leader_election.enabled", "leader-election", "only the holder of a Lease acts; the others decide in dry run",
+			func(c *Config) any { return &c.LeaderElection.Enabled }},
+		globalKey{"leader_election.namespace", "leader-election.namespace", "namespace of the leader election Lease (default: the pod's)",
+			func(c *Config) any { return &c.LeaderElection.Namespace }},
+		globalKey{"leader_election.lease_name", "leader-election.lease-name", "name of the leader election Lease",
+			func(c *Config) any { return &c.LeaderElection.LeaseName }},
+		globalKey{"leader_election.identity", "leader-election.identity", "identity of this replica in the Lease (default: host name)",
+			func(c *Config) any { return &c.LeaderElection.Identity }},
+		globalKey{"leader_election.lease_duration", "leader-election.lease-duration", "how long followers wait before taking over an unrenewed lease",
+			func(c *Config) any { return &c.LeaderElection.LeaseDuration }},
+		globalKey{"leader_election.renew_deadline", "leader-election.renew-deadline", "how long the leader tries to renew before it stops leading",
+			func(c *Config) any { return &c.LeaderElection.RenewDeadline }},
+		globalKey{"leader_election.retry_period", "leader-election.retry-period", "wait between tries to acquire or renew the lease",
+			func(c *Config) any { return &c.LeaderElection.RetryPeriod }},
+	)
+}
+
+// validateLeaderElection checks the lease timing as client-go's
+// leaderelection.NewLeaderElector does, so that a bad value is refused with
+// the field's name at load time and not when the elector starts.
+func validateLeaderElection(p *problems, l *LeaderElection) {
+	const path = "leader_election"
+	if !l.Enabled {
+		return
+	}
+	if l.Namespace != "" && !dnsLabelRE.MatchString(l.Namespace) {
+		p.add(path+".namespace", l.Namespace, "must be a DNS label (lower-case letters, digits, '-')")
+	}
+	if !dnsSubdomainRE.MatchString(l.LeaseName) {
+		p.add(path+".lease_name", l.LeaseName, "must be a DNS subdomain name (lower-case letters, digits, '-', '.')")
+	}
+	if l.RetryPeriod <= 0 {
+		p.add(path+".retry_period", l.RetryPeriod, "must be > 0")
+	}
+	if l.RenewDeadline <= time.Duration(leaderJitter*float64(l.RetryPeriod)) {
+		p.add(path+".renew_deadline", l.RenewDeadline, "must be > %.1f x retry_period (%s)", leaderJitter, l.RetryPeriod)
+	}
+	if l.LeaseDuration <= l.RenewDeadline {
+		p.add(path+".lease_duration", l.LeaseDuration, "must be > renew_deadline (%s)", l.RenewDeadline)
+	}
+}
+
+var (
+	dnsLabelRE     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
+	dnsSubdomainRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
+)

@@ -1,0 +1,69 @@
+package config
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/viper"
+)
+
+func TestLeaderElectionDefaults(t *testing.T) {
+	c, err := Parse([]byte("leader_election: {enabled: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := LeaderElection{Enabled: true, LeaseName: "scaled", LeaseDuration: 15 * time.Second,
+		RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
+	if diff := cmp.Diff(want, c.LeaderElection); diff != "" {
+		t.Errorf("leader_election (-want +got):\n%s", diff)
+	}
+}
+
+func TestLeaderElectionValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(l *LeaderElection)
+		want   []string
+	}{
+		{"defaults", func(l *LeaderElection) {}, nil},
+		{"disabled is not checked", func(l *LeaderElection) { l.Enabled, l.LeaseName = false, "" }, nil},
+		{"names", func(l *LeaderElection) { l.Namespace, l.LeaseName = "Kube_System", "" }, []string{
+			`leader_election.namespace: "Kube_System": must be a DNS label (lower-case letters, digits, '-')`,
+			`leader_election.lease_name: "": must be a DNS subdomain name (lower-case letters, digits, '-', '.')`,
+		}},
+		{"timing order", func(l *LeaderElection) {
+			l.LeaseDuration, l.RenewDeadline, l.RetryPeriod = 5*time.Second, 5*time.Second, 5*time.Second
+		}, []string{
+			`leader_election.renew_deadline: 5s: must be > 1.2 x retry_period (5s)`,
+			`leader_election.lease_duration: 5s: must be > renew_deadline (5s)`,
+		}},
+		{"zero retry", func(l *LeaderElection) { l.RetryPeriod = 0 }, []string{
+			`leader_election.retry_period: 0s: must be > 0`,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validConfig(t)
+			c.LeaderElection.Enabled = true
+			tc.mutate(&c.LeaderElection)
+			if diff := cmp.Diff(tc.want, messages(Validate(c))); diff != "" {
+				t.Errorf("messages (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLeaderElectionFromEnvironment(t *testing.T) {
+	t.Setenv("SCALED_LEADER_ELECTION_ENABLED", "true")
+	t.Setenv("SCALED_LEADER_ELECTION_LEASE_DURATION", "30s")
+	c, err := Parse([]byte(validYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Override(c, viper.New()); err != nil {
+		t.Fatal(err)
+	}
+	if !c.LeaderElection.Enabled || c.LeaderElection.LeaseDuration != 30*time.Second {
+		t.Errorf("leader_election = %+v, want enabled with a 30s lease from the environment", c.LeaderElection)
+	}
+}

@@ -70,10 +70,11 @@ func DefaultScaleDown() *ScalingRules {
 }
 
 // ApplyDefaults fills what was left unset in every scaler: combine,
-// on_failure.mode, the kubernetes namespace, and each behaviour field that is
-// absent (HPA fills a partly written direction field by field, and so does
-// this). It is idempotent. Fields whose zero value is meaningful (bounds.min,
-// replay.speed) take their defaults while the file is decoded instead.
+// on_failure.mode, the log target block, the kubernetes namespace, and each
+// behaviour field that is absent (HPA fills a partly written direction field
+// by field, and so does this). It is idempotent. Fields whose zero value is
+// meaningful (bounds.min, replay.speed) take their defaults while the file is
+// decoded instead.
 func ApplyDefaults(c *Config) {
 	for i := range c.Scalers {
 		s := &c.Scalers[i]
@@ -82,6 +83,10 @@ func ApplyDefaults(c *Config) {
 		}
 		if s.OnFailure.Mode == "" {
 			s.OnFailure.Mode = DefaultOnFailure
+		}
+		// The log target needs nothing, so kind: log alone is enough.
+		if s.Target.Kind == "log" && s.Target.Log == nil {
+			s.Target.Log = &LogTarget{}
 		}
 		if k := s.Target.Kubernetes; k != nil && k.Namespace == "" {
 			k.Namespace = DefaultNamespace
@@ -121,14 +126,14 @@ func fillRules(r, def *ScalingRules) *ScalingRules {
 // zero (bounds.min: 0) stays zero. It uses the func-style signature so that
 // the strict decoder's unknown-key check reaches inside.
 func (s *Scaler) UnmarshalYAML(unmarshal func(any) error) error {
-	type plain Scaler
+	type scaler Scaler // without this method; its name shows in unknown-key errors
 	*s = Scaler{Bounds: Bounds{Min: DefaultMinCapacity}}
-	return unmarshal((*plain)(s))
+	return unmarshal((*scaler)(s))
 }
 
 // UnmarshalYAML starts a replay from its defaults (speed 1).
 func (r *Replay) UnmarshalYAML(unmarshal func(any) error) error {
-	type plain Replay
+	type replay Replay
 	*r = Replay{Speed: DefaultReplaySpeed}
-	return unmarshal((*plain)(r))
+	return unmarshal((*replay)(r))
 }

@@ -79,6 +79,8 @@ func show(v any) string {
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	case noValue:
 		return ""
+	case presence:
+		return "present"
 	}
 	return fmt.Sprint(v)
 }
@@ -86,8 +88,10 @@ func show(v any) string {
 // noValue marks a problem whose value is not worth repeating.
 type noValue struct{}
 
-// present stands for a block that is set where it must not be.
-const present = "present"
+// presence stands for a block that is set where it must not be.
+type presence struct{}
+
+var present presence
 
 func oneOf(allowed []string) string {
 	return "must be one of " + strings.Join(allowed, ", ")
@@ -233,7 +237,8 @@ func validateScaler(p *problems, path string, s *Scaler) {
 	f := s.OnFailure
 	switch f.Mode {
 	case "fallback":
-		if f.Fallback < b.Min || f.Fallback > b.Max {
+		// With broken bounds the range means nothing; that is reported already.
+		if b.Min <= b.Max && (f.Fallback < b.Min || f.Fallback > b.Max) {
 			p.add(path+".on_failure.fallback", f.Fallback, "must be within bounds %d..%d", b.Min, b.Max)
 		}
 	case "hold":

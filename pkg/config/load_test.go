@@ -1,0 +1,308 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+)
+
+func writeFile(t *testing.T, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// globals is the part of a config that env and flags may override.
+type globals struct {
+	URL          string
+	QueryTimeout time.Duration
+	Interval     time.Duration
+	DryRun       bool
+	Listen       string
+	Level        string
+	Format       string
+	History      int
+}
+
+func globalsOf(c *Config) globals {
+	return globals{c.Prometheus.URL, c.Prometheus.QueryTimeout, c.Interval, c.DryRun, c.Listen, c.Log.Level, c.Log.Format, c.DecisionHistory}
+}
+
+const globalsFile = `
+prometheus: {url: "http://file:9090", query_timeout: 3s}
+interval: 20s
+dry_run: false
+listen: "127.0.0.1:1000"
+log: {level: warn, format: console}
+decision_history: 5
+`
+
+func TestLoadPrecedence(t *testing.T) {
+	file := writeFile(t, t.TempDir(), "scaled.yaml", globalsFile)
+	fromFile := globals{"http://file:9090", 3 * time.Second, 20 * time.Second, false, "127.0.0.1:1000", "warn", "console", 5}
+	env := map[string]string{
+		"SCALED_PROMETHEUS_URL":           "http://env:9090",
+		"SCALED_PROMETHEUS_QUERY_TIMEOUT": "4s",
+		"SCALED_INTERVAL":                 "5m",
+		"SCALED_DRY_RUN":                  "true",
+		"SCALED_LISTEN":                   ":2000",
+		"SCALED_LOG_LEVEL":                "debug",
+		"SCALED_LOG_FORMAT":               "json",
+		"SCALED_DECISION_HISTORY":         "7",
+	}
+	fromEnv := globals{"http://env:9090", 4 * time.Second, 5 * time.Minute, true, ":2000", "debug", "json", 7}
+	flags := []string{
+		"--prometheus.url=http://flag:9090", "--prometheus.query-timeout=6s", "--interval=45s", "--dry-run=false",
+		"--listen=:3000", "--log.level=error", "--log.format=console", "--decision-history=9",
+	}
+	fromFlags := globals{"http://flag:9090", 6 * time.Second, 45 * time.Second, false, ":3000", "error", "console", 9}
+
+	for _, tc := range []struct {
+		name  string
+		path  string
+		env   bool
+		flags []string
+		want  globals
+	}{
+		{name: "defaults", want: globals{"", DefaultQueryTimeout, DefaultInterval, false, DefaultListen, DefaultLogLevel, DefaultLogFormat, DefaultDecisionHistory}},
+		{name: "file over defaults", path: file, want: fromFile},
+		{name: "unset flags do not override the file", path: file, flags: []string{}, want: fromFile},
+		{name: "env over file", path: file, env: true, want: fromEnv},
+		{name: "flags over env", path: file, env: true, flags: flags, want: fromFlags},
+		{name: "one flag, the rest from env", path: file, env: true, flags: []string{"--interval=2s"},
+			want: func() globals { g := fromEnv; g.Interval = 2 * time.Second; return g }()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.env {
+				for k, v := range env {
+					t.Setenv(k, v)
+				}
+			}
+			v := viper.New()
+			if tc.flags != nil {
+				fs := pflag.NewFlagSet("scaled", pflag.ContinueOnError)
+				BindFlags(fs, v)
+				if err := fs.Parse(tc.flags); err != nil {
+					t.Fatal(err)
+				}
+			}
+			c, err := Load(tc.path, v)
+			if err != nil {
+				t.Fatalf("Load: %v", err)
+			}
+			if diff := cmp.Diff(tc.want, globalsOf(c)); diff != "" {
+				t.Errorf("globals (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLoadBadEnvironment(t *testing.T) {
+	t.Setenv("SCALED_INTERVAL", "soon")
+	t.Setenv("SCALED_DRY_RUN", "maybe")
+	t.Setenv("SCALED_DECISION_HISTORY", "lots")
+	_, err := Load("", nil)
+	want := []string{
+		`interval: "soon": want a duration such as 15s or 5m (from SCALED_INTERVAL or --interval)`,
+		`dry_run: "maybe": want true or false (from SCALED_DRY_RUN or --dry-run)`,
+		`decision_history: "lots": want an integer (from SCALED_DECISION_HISTORY or --decision-history)`,
+	}
+	if diff := cmp.Diff(want, messages(err)); diff != "" {
+		t.Errorf("Load error (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadValidatesAfterOverrides(t *testing.T) {
+	file := writeFile(t, t.TempDir(), "scaled.yaml", globalsFile)
+	t.Setenv("SCALED_LOG_LEVEL", "loud")
+	_, err := Load(file, nil)
+	if diff := cmp.Diff([]string{`log.level: "loud": must be one of debug, info, warn, error`}, messages(err)); diff != "" {
+		t.Errorf("Load error (-want +got):\n%s", diff)
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name, yaml, want string
+	}{
+		{"unknown top-level key", "intervall: 5s\n", "line 1: field intervall not found in type config.Config"},
+		{"unknown scaler key", "scalers:\n  - name: a\n    targt: {kind: log}\n", "line 3: field targt not found in type config.scaler"},
+		{"unknown nested key", "scalers:\n  - name: a\n    bounds: {min: 1, maxi: 2}\n", "line 3: field maxi not found in type config.Bounds"},
+		{"unknown replay key", "scalers:\n  - signals:\n      - replay: {trace: t.csv, sped: 2}\n", "line 3: field sped not found in type config.replay"},
+		{"unknown http_config key", "prometheus:\n  http_config:\n    bearer_tokn: x\n", "line 3: field bearer_tokn not found in type config.plain"},
+		{"bad http_config", "prometheus:\n  http_config: {bearer_token: x, bearer_token_file: y}\n", "at most one of bearer_token & bearer_token_file must be configured"},
+		{"duration without unit", "interval: 15\n", "cannot unmarshal !!int `15` into time.Duration"},
+		{"bad duration", "interval: 15 s\n", "cannot unmarshal !!str `15 s` into time.Duration"},
+		{"two documents", "interval: 15s\n---\ninterval: 5s\n", "config holds more than one YAML document: want exactly one"},
+		{"not a mapping", "- a\n", "cannot unmarshal !!seq into config.Config"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("Parse error = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	c, err := Parse([]byte(`
+scalers:
+  - name: a
+    target: {kind: kubernetes, kubernetes: {api_version: apps/v1, kind: Deployment, name: web}}
+    signals: [{name: s, replay: {trace: t.csv}}]
+  - name: b
+    bounds: {min: 0}
+    behavior:
+      scale_up: {select_policy: Disabled}
+      scale_down: {stabilization_window: 1m, policies: [{type: Pods, value: 1, period: 1m}]}
+    on_failure: {mode: fallback}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := c.Scalers[0], c.Scalers[1]
+	if a.Bounds.Min != 1 || b.Bounds.Min != 0 {
+		t.Errorf("bounds.min = %d, %d; want the default 1 when unset and an explicit 0 kept", a.Bounds.Min, b.Bounds.Min)
+	}
+	if a.Combine != "max" || a.OnFailure.Mode != "hold" || b.OnFailure.Mode != "fallback" {
+		t.Errorf("combine %q, on_failure %q, %q; want max, hold, fallback", a.Combine, a.OnFailure.Mode, b.OnFailure.Mode)
+	}
+	if a.Target.Kubernetes.Namespace != "default" {
+		t.Errorf("namespace = %q, want default", a.Target.Kubernetes.Namespace)
+	}
+	if diff := cmp.Diff(&Replay{Trace: "t.csv", Speed: 1, Expr: "value"}, a.Signals[0].Replay); diff != "" {
+		t.Errorf("replay defaults (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(Behavior{ScaleUp: DefaultScaleUp(), ScaleDown: DefaultScaleDown()}, a.Behavior); diff != "" {
+		t.Errorf("unset behaviour is not HPA's (-want +got):\n%s", diff)
+	}
+	up := DefaultScaleUp()
+	up.SelectPolicy = "Disabled"
+	down := &ScalingRules{StabilizationWindow: ptr(time.Minute), SelectPolicy: "Max",
+		Policies: []RatePolicy{{Type: "Pods", Value: 1, Period: time.Minute}}, Tolerance: ptr(0.1)}
+	if diff := cmp.Diff(Behavior{ScaleUp: up, ScaleDown: down}, b.Behavior); diff != "" {
+		t.Errorf("partly written behaviour is not filled field by field (-want +got):\n%s", diff)
+	}
+	if c.Prometheus.HTTP.FollowRedirects != true || c.Prometheus.HTTP.EnableHTTP2 != true {
+		t.Errorf("http_config without the prometheus/common defaults: %+v", c.Prometheus.HTTP)
+	}
+}
+
+func TestParseEmpty(t *testing.T) {
+	c, err := Parse(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(globalsOf(Defaults()), globalsOf(c)); diff != "" {
+		t.Errorf("empty file (-want +got):\n%s", diff)
+	}
+}
+
+func TestLoadHTTPConfig(t *testing.T) {
+	c, err := Load("../../testdata/config/http_config.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.Prometheus.HTTP
+	// Validate turns bearer_token_file into authorization; SetDirectory
+	// anchors it at the config file.
+	if h.Authorization == nil || h.Authorization.CredentialsFile != filepath.Join("../../testdata/config", "secrets/token") {
+		t.Errorf("authorization = %+v, want the token file relative to the config", h.Authorization)
+	}
+	if h.TLSConfig.CAFile != "/etc/ssl/ca.pem" || h.TLSConfig.ServerName != "mimir.example.com" {
+		t.Errorf("tls_config = %+v", h.TLSConfig)
+	}
+	if h.ProxyURL.URL == nil || h.ProxyURL.String() != "http://proxy.example.com:3128" {
+		t.Errorf("proxy_url = %v", h.ProxyURL)
+	}
+	if got := h.HTTPHeaders.Headers["X-Scope-OrgID"].Values; len(got) != 1 || got[0] != "team-a" {
+		t.Errorf("http_headers = %+v, want X-Scope-OrgID kept in its case", h.HTTPHeaders.Headers)
+	}
+}
+
+func TestLoadResolvesTracePaths(t *testing.T) {
+	c, err := Load("../../examples/demo.yaml", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := c.Scalers[0].Signals[0].Replay.Trace
+	if want := filepath.Join("../../examples", "../testdata/traces/demo.csv"); got != want {
+		t.Errorf("trace = %q, want %q", got, want)
+	}
+	if _, err := os.Stat(got); err != nil {
+		t.Errorf("the demo trace is not where the demo config says: %v", err)
+	}
+}
+
+func TestExamplesAreValid(t *testing.T) {
+	files, _ := filepath.Glob("../../examples/*.yaml")
+	more, _ := filepath.Glob("../../testdata/config/*.yaml")
+	for _, f := range append(files, more...) {
+		if strings.Contains(f, "many_problems") {
+			continue
+		}
+		if _, err := Load(f, nil); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if len(files) < 2 {
+		t.Errorf("found %d examples, want scaled.yaml and demo.yaml", len(files))
+	}
+}
+
+func TestEqualAndDiff(t *testing.T) {
+	old := validConfig(t)
+	same := validConfig(t)
+	if !old.Scalers[0].Equal(same.Scalers[0]) {
+		t.Error("the same scaler parsed twice is not Equal")
+	}
+	changed := validConfig(t)
+	*changed.Scalers[0].Behavior.ScaleDown.StabilizationWindow = time.Minute
+	if old.Scalers[0].Equal(changed.Scalers[0]) {
+		t.Error("a changed stabilisation window (behind a pointer) is still Equal")
+	}
+	next := validConfig(t).Scalers
+	next[0].Bounds.Max = 20
+	added := next[0]
+	added.Name = "api"
+	kept := old.Scalers[0]
+	kept.Name = "kept"
+	before := []Scaler{old.Scalers[0], kept, {Name: "gone"}}
+	after := []Scaler{next[0], added, kept}
+	want := ScalerDiff{Added: []string{"api"}, Removed: []string{"gone"}, Changed: []string{"web"}, Unchanged: []string{"kept"}}
+	if diff := cmp.Diff(want, DiffScalers(before, after)); diff != "" {
+		t.Errorf("DiffScalers (-want +got):\n%s", diff)
+	}
+}
+
+func TestInheritedKeys(t *testing.T) {
+	c := validConfig(t)
+	s := c.Scalers[0]
+	if c.IntervalFor(s) != DefaultInterval {
+		t.Errorf("IntervalFor = %s, want the global %s", c.IntervalFor(s), DefaultInterval)
+	}
+	s.Interval = time.Minute
+	if c.IntervalFor(s) != time.Minute {
+		t.Errorf("IntervalFor = %s, want the scaler's 1m", c.IntervalFor(s))
+	}
+	for _, tc := range []struct {
+		global bool
+		own    *bool
+		want   bool
+	}{{false, nil, false}, {false, ptr(true), true}, {true, nil, true}, {true, ptr(false), true}} {
+		c.DryRun, s.DryRun = tc.global, tc.own
+		if got := c.DryRunFor(s); got != tc.want {
+			t.Errorf("DryRunFor(global %v, own %v) = %v, want %v", tc.global, tc.own, got, tc.want)
+		}
+	}
+}

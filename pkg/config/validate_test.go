@@ -1,0 +1,258 @@
+package config
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// validYAML is a config that passes Validate; each case below breaks it in
+// one place.
+const validYAML = `
+prometheus:
+  url: http://prom:9090
+scalers:
+  - name: web
+    target: {kind: log, log: {initial: 2}}
+    signals:
+      - {name: rps, query: 'sum(rate(http_requests_total[1m]))'}
+      - {name: p95, query: 'histogram_quantile(0.95, x)'}
+    policies:
+      - name: rps
+        type: target_tracking
+        target_tracking: {signal: rps, target_type: average_value, target: 10}
+    bounds: {max: 10}
+`
+
+func validConfig(t *testing.T) *Config {
+	t.Helper()
+	c, err := Parse([]byte(validYAML))
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	if err := Validate(c); err != nil {
+		t.Fatalf("the base config must be valid: %v", err)
+	}
+	return c
+}
+
+// messages splits a joined error into its messages.
+func messages(err error) []string {
+	if err == nil {
+		return nil
+	}
+	var out []string
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		for _, e := range j.Unwrap() {
+			out = append(out, e.Error())
+		}
+		return out
+	}
+	return []string{err.Error()}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestValidateMessages(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		mutate func(c *Config)
+		want   []string
+	}{
+		{"valid", func(c *Config) {}, nil},
+		{"url missing while a signal queries Prometheus", func(c *Config) { c.Prometheus.URL = "" },
+			[]string{`prometheus.url: "": must be set: scalers[0].signals[0] queries Prometheus`}},
+		{"url missing when every signal is a replay", func(c *Config) {
+			c.Prometheus.URL = ""
+			for i := range c.Scalers[0].Signals {
+				c.Scalers[0].Signals[i].Query = ""
+				c.Scalers[0].Signals[i].Replay = &Replay{Trace: "t.csv", Speed: 1, Expr: "value"}
+			}
+		}, nil},
+		{"url scheme", func(c *Config) { c.Prometheus.URL = "ftp://prom" },
+			[]string{`prometheus.url: "ftp://prom": must be an http or https URL with a host`}},
+		{"url without host", func(c *Config) { c.Prometheus.URL = "http://" },
+			[]string{`prometheus.url: "http://": must be an http or https URL with a host`}},
+		{"query timeout", func(c *Config) { c.Prometheus.QueryTimeout = 0 },
+			[]string{`prometheus.query_timeout: 0s: must be > 0`}},
+		{"http config", func(c *Config) { c.Prometheus.HTTP.BearerToken = "x"; c.Prometheus.HTTP.BearerTokenFile = "f" },
+			[]string{`prometheus.http_config: at most one of bearer_token & bearer_token_file must be configured`}},
+		{"interval", func(c *Config) { c.Interval = 500 * time.Millisecond },
+			[]string{`interval: 500ms: must be >= 1s`}},
+		{"listen without port", func(c *Config) { c.Listen = "9464" },
+			[]string{`listen: "9464": must be host:port (host may be empty) with a port in 0..65535`}},
+		{"listen port range", func(c *Config) { c.Listen = ":99999" },
+			[]string{`listen: ":99999": must be host:port (host may be empty) with a port in 0..65535`}},
+		{"log level", func(c *Config) { c.Log.Level = "verbose" },
+			[]string{`log.level: "verbose": must be one of debug, info, warn, error`}},
+		{"log format", func(c *Config) { c.Log.Format = "text" },
+			[]string{`log.format: "text": must be one of json, console`}},
+		{"decision history", func(c *Config) { c.DecisionHistory = -1 },
+			[]string{`decision_history: -1: must be in 0..10000`}},
+		{"scaler name empty", func(c *Config) { c.Scalers[0].Name = "" },
+			[]string{`scalers[0].name: "": must not be empty`}},
+		{"scaler name characters", func(c *Config) { c.Scalers[0].Name = "web server" },
+			[]string{`scalers[0].name: "web server": must use only letters, digits, '_', '.' and '-'`}},
+		{"scaler name duplicate", func(c *Config) { c.Scalers = append(c.Scalers, c.Scalers[0]) },
+			[]string{`scalers[1].name: "web": duplicate of scalers[0].name`}},
+		{"target kind", func(c *Config) { c.Scalers[0].Target.Kind = "k8s" },
+			[]string{`scalers[0].target.kind: "k8s": must be one of log, kubernetes, aurora, rds, lambda`,
+				`scalers[0].target.log: present: must be absent when kind is "k8s"`}},
+		{"target block missing and another present", func(c *Config) { c.Scalers[0].Target.Kind = "kubernetes" },
+			[]string{`scalers[0].target.log: present: must be absent when kind is "kubernetes"`,
+				`scalers[0].target.kubernetes: null: must be set when kind is kubernetes`}},
+		{"log initial", func(c *Config) { c.Scalers[0].Target.Log.Initial = -1 },
+			[]string{`scalers[0].target.log.initial: -1: must be >= 0`}},
+		{"kubernetes fields", func(c *Config) {
+			c.Scalers[0].Target = Target{Kind: "kubernetes", Kubernetes: &KubernetesTarget{APIVersion: "a/b/c"}}
+		}, []string{
+			`scalers[0].target.kubernetes.api_version: "a/b/c": must be version or group/version, e.g. apps/v1`,
+			`scalers[0].target.kubernetes.kind: "": must not be empty`,
+			`scalers[0].target.kubernetes.namespace: "": must not be empty`,
+			`scalers[0].target.kubernetes.name: "": must not be empty`,
+		}},
+		{"aurora cluster", func(c *Config) { c.Scalers[0].Target = Target{Kind: "aurora", Aurora: &AuroraTarget{}} },
+			[]string{`scalers[0].target.aurora.cluster_identifier: "": must not be empty`}},
+		{"rds source", func(c *Config) { c.Scalers[0].Target = Target{Kind: "rds", RDS: &RDSTarget{}} },
+			[]string{`scalers[0].target.rds.source_instance: "": must not be empty`}},
+		{"lambda latest", func(c *Config) {
+			c.Scalers[0].Target = Target{Kind: "lambda", Lambda: &LambdaTarget{FunctionName: "f", Qualifier: "$LATEST"}}
+		}, []string{`scalers[0].target.lambda.qualifier: "$LATEST": must name an alias or a version: $LATEST cannot have provisioned concurrency`}},
+		{"lambda fields", func(c *Config) { c.Scalers[0].Target = Target{Kind: "lambda", Lambda: &LambdaTarget{}} },
+			[]string{`scalers[0].target.lambda.function_name: "": must not be empty`,
+				`scalers[0].target.lambda.qualifier: "": must name an alias or a version`}},
+		{"signal name", func(c *Config) { c.Scalers[0].Signals[1].Name = "" },
+			[]string{`scalers[0].signals[1].name: "": must not be empty`}},
+		{"signal name duplicate", func(c *Config) { c.Scalers[0].Signals[1].Name = "rps" },
+			[]string{`scalers[0].signals[1].name: "rps": duplicate of scalers[0].signals[0].name`}},
+		{"signal query", func(c *Config) { c.Scalers[0].Signals[1].Query = " " },
+			[]string{`scalers[0].signals[1].query: " ": must not be empty unless replay is set`}},
+		{"signal query and replay", func(c *Config) {
+			c.Scalers[0].Signals[1].Replay = &Replay{Trace: "t.csv", Speed: 1, Expr: "value"}
+		}, []string{`scalers[0].signals[1].replay: present: must be absent when query is set`}},
+		{"signal max age", func(c *Config) { c.Scalers[0].Signals[0].MaxAge = -time.Second },
+			[]string{`scalers[0].signals[0].max_age: -1s: must be >= 0`}},
+		{"replay fields", func(c *Config) {
+			c.Scalers[0].Signals[1].Query = ""
+			c.Scalers[0].Signals[1].Replay = &Replay{Speed: 0, Expr: "sum(rate(x[1m]))"}
+		}, []string{
+			`scalers[0].signals[1].replay.trace: "": must not be empty`,
+			`scalers[0].signals[1].replay.speed: 0: must be > 0`,
+			`scalers[0].signals[1].replay.expr: "sum(rate(x[1m]))": must be value or rate, optionally followed by * F or / F with F a finite number > 0`,
+		}},
+		{"replay expr factor", func(c *Config) {
+			c.Scalers[0].Signals[1].Query = ""
+			c.Scalers[0].Signals[1].Replay = &Replay{Trace: "t.csv", Speed: math.Inf(1), Expr: "rate / 0"}
+		}, []string{
+			`scalers[0].signals[1].replay.speed: +Inf: must be finite`,
+			`scalers[0].signals[1].replay.expr: "rate / 0": must be value or rate, optionally followed by * F or / F with F a finite number > 0`,
+		}},
+		{"no policy", func(c *Config) { c.Scalers[0].Policies = nil },
+			[]string{`scalers[0].policies: must list at least one policy`}},
+		{"policy name duplicate", func(c *Config) { c.Scalers[0].Policies = append(c.Scalers[0].Policies, c.Scalers[0].Policies[0]) },
+			[]string{`scalers[0].policies[1].name: "rps": duplicate of scalers[0].policies[0].name`}},
+		{"policy type", func(c *Config) { c.Scalers[0].Policies[0].Type = "step" },
+			[]string{`scalers[0].policies[0].type: "step": must be one of target_tracking`,
+				`scalers[0].policies[0].target_tracking: present: must be absent when type is "step"`}},
+		{"policy block missing", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking = nil },
+			[]string{`scalers[0].policies[0].target_tracking: null: must be set when type is target_tracking`}},
+		{"policy signal", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking.Signal = "qps" },
+			[]string{`scalers[0].policies[0].target_tracking.signal: "qps": must name one of the scaler's signals: rps, p95`}},
+		{"policy signal when there are none", func(c *Config) { c.Scalers[0].Signals = nil },
+			[]string{`scalers[0].policies[0].target_tracking.signal: "rps": must name one of the scaler's signals, and it has none`}},
+		{"target type", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking.TargetType = "AverageValue" },
+			[]string{`scalers[0].policies[0].target_tracking.target_type: "AverageValue": must be one of value, average_value, utilization`}},
+		{"target negative", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking.Target = -1 },
+			[]string{`scalers[0].policies[0].target_tracking.target: -1: must be > 0`}},
+		{"target NaN", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking.Target = math.NaN() },
+			[]string{`scalers[0].policies[0].target_tracking.target: NaN: must be > 0`}},
+		{"combine", func(c *Config) { c.Scalers[0].Combine = "avg" },
+			[]string{`scalers[0].combine: "avg": must be one of max, min`}},
+		{"bounds negative min and zero max", func(c *Config) { c.Scalers[0].Bounds = Bounds{Min: -1, Max: 0} },
+			[]string{`scalers[0].bounds.min: -1: must be >= 0`, `scalers[0].bounds.max: 0: must be >= 1`}},
+		{"bounds min above max", func(c *Config) { c.Scalers[0].Bounds = Bounds{Min: 5, Max: 3} },
+			[]string{`scalers[0].bounds.min: 5: must be <= bounds.max (3)`}},
+		{"bounds min zero is allowed", func(c *Config) { c.Scalers[0].Bounds.Min = 0 }, nil},
+		{"stabilization window too long", func(c *Config) { c.Scalers[0].Behavior.ScaleDown.StabilizationWindow = ptr(2 * time.Hour) },
+			[]string{`scalers[0].behavior.scale_down.stabilization_window: 2h0m0s: must be in 0s..1h0m0s`}},
+		{"stabilization window negative", func(c *Config) { c.Scalers[0].Behavior.ScaleUp.StabilizationWindow = ptr(-time.Second) },
+			[]string{`scalers[0].behavior.scale_up.stabilization_window: -1s: must be in 0s..1h0m0s`}},
+		{"stabilization window at HPA's limit", func(c *Config) { c.Scalers[0].Behavior.ScaleDown.StabilizationWindow = ptr(time.Hour) }, nil},
+		{"select policy", func(c *Config) { c.Scalers[0].Behavior.ScaleUp.SelectPolicy = "max" },
+			[]string{`scalers[0].behavior.scale_up.select_policy: "max": must be one of Max, Min, Disabled`}},
+		{"rate policies empty", func(c *Config) { c.Scalers[0].Behavior.ScaleUp.Policies = []RatePolicy{} },
+			[]string{`scalers[0].behavior.scale_up.policies: must list at least one policy (leave it out for the defaults; select_policy: Disabled forbids this direction)`}},
+		{"rate policy fields", func(c *Config) {
+			c.Scalers[0].Behavior.ScaleDown.Policies = []RatePolicy{{Type: "pods", Value: 0, Period: 0}, {Type: "Percent", Value: 10, Period: 31 * time.Minute}}
+		}, []string{
+			`scalers[0].behavior.scale_down.policies[0].type: "pods": must be one of Pods, Percent`,
+			`scalers[0].behavior.scale_down.policies[0].value: 0: must be > 0`,
+			`scalers[0].behavior.scale_down.policies[0].period: 0s: must be in (0s, 30m0s]`,
+			`scalers[0].behavior.scale_down.policies[1].period: 31m0s: must be in (0s, 30m0s]`,
+		}},
+		{"rate period at HPA's limit", func(c *Config) { c.Scalers[0].Behavior.ScaleDown.Policies[0].Period = 30 * time.Minute }, nil},
+		{"tolerance", func(c *Config) {
+			c.Scalers[0].Behavior.ScaleUp.Tolerance = ptr(1.0)
+			c.Scalers[0].Behavior.ScaleDown.Tolerance = ptr(-0.1)
+		}, []string{
+			`scalers[0].behavior.scale_up.tolerance: 1: must be in [0, 1)`,
+			`scalers[0].behavior.scale_down.tolerance: -0.1: must be in [0, 1)`,
+		}},
+		{"on failure mode", func(c *Config) { c.Scalers[0].OnFailure.Mode = "panic" },
+			[]string{`scalers[0].on_failure.mode: "panic": must be one of hold, fallback`}},
+		{"fallback outside bounds", func(c *Config) { c.Scalers[0].OnFailure = OnFailure{Mode: "fallback", Fallback: 20} },
+			[]string{`scalers[0].on_failure.fallback: 20: must be within bounds 1..10`}},
+		{"fallback with hold", func(c *Config) { c.Scalers[0].OnFailure.Fallback = 3 },
+			[]string{`scalers[0].on_failure.fallback: 3: must be unset unless mode is fallback`}},
+		{"scaler interval", func(c *Config) { c.Scalers[0].Interval = 500 * time.Millisecond },
+			[]string{`scalers[0].interval: 500ms: must be >= 1s, or unset to use the global interval`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := validConfig(t)
+			tc.mutate(c)
+			err := Validate(c)
+			if diff := cmp.Diff(tc.want, messages(err)); diff != "" {
+				t.Errorf("Validate messages (-want +got):\n%s", diff)
+			}
+			if err != nil {
+				var fe *FieldError
+				if !errors.As(err, &fe) {
+					t.Errorf("Validate error %v holds no *FieldError", err)
+				}
+			}
+		})
+	}
+}
+
+func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
+	c, err := Load("../../testdata/config/many_problems.yaml", nil)
+	if c != nil {
+		t.Fatalf("Load returned a config for an invalid file")
+	}
+	want := []string{
+		`prometheus.url: "ftp://prometheus": must be an http or https URL with a host`,
+		`interval: 500ms: must be >= 1s`,
+		`listen: "9464": must be host:port (host may be empty) with a port in 0..65535`,
+		`log.level: "verbose": must be one of debug, info, warn, error`,
+		`scalers[0].name: "web server": must use only letters, digits, '_', '.' and '-'`,
+		`scalers[0].target.kubernetes: null: must be set when kind is kubernetes`,
+		`scalers[0].signals[0].query: "": must not be empty unless replay is set`,
+		`scalers[0].policies[0].target_tracking.target: -1: must be > 0`,
+		`scalers[0].bounds.min: 5: must be <= bounds.max (3)`,
+		`scalers[0].behavior.scale_down.stabilization_window: 2h0m0s: must be in 0s..1h0m0s`,
+		`scalers[0].on_failure.mode: "panic": must be one of hold, fallback`,
+	}
+	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {
+		t.Errorf("Load error lines (-want +got):\n%s", diff)
+	}
+}
+
+func TestValidateNil(t *testing.T) {
+	if err := Validate(nil); err == nil {
+		t.Error("Validate(nil) = nil, want an error")
+	}
+}

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"math"
+	"strings"
 	"time"
 )
 
@@ -24,28 +25,90 @@ type Observation struct {
 	Requested  int32 // replicas requested now, pending ones included
 }
 
+// observe is the Observation at tick i with ready and requested replicas.
+func (m *Model) observe(i int, ready, requested int32) Observation {
+	o := Observation{Time: m.TickTime(i), Ready: ready, Requested: requested}
+	o.Demand, o.WindowTicks = m.ObservedDemand(i)
+	o.Utilisation = m.Utilisation(o.Demand, ready)
+	o.P95Seconds = m.P95(o.Demand, ready)
+	if o.WindowTicks == 0 {
+		o.Utilisation, o.P95Seconds = math.NaN(), math.NaN() // not observed yet
+	}
+	return o
+}
+
+// Observation names, as a config's signals bind to them.
+const (
+	ObserveDemand      = "demand"      // mean demand over the window, req/s
+	ObserveUtilisation = "utilisation" // demand/(ready*mu)
+	ObserveP95         = "p95_seconds" // p95 latency of the window's demand on the ready replicas
+	ObserveReady       = "ready"       // ready replicas
+	ObserveReplicas    = "replicas"    // requested replicas, pending ones included
+)
+
+// Observations lists the observation names, each with the aliases that mean
+// the same, for help and error messages.
+var Observations = []struct {
+	Name    string
+	Aliases []string
+}{
+	{ObserveDemand, nil},
+	{ObserveUtilisation, []string{"utilization"}},
+	{ObserveP95, []string{"latency"}},
+	{ObserveReady, nil},
+	{ObserveReplicas, []string{"requested"}},
+}
+
+// ObservationName returns the observation name or alias's canonical name,
+// and false for any other name.
+func ObservationName(name string) (string, bool) {
+	for _, o := range Observations {
+		if name == o.Name {
+			return o.Name, true
+		}
+		for _, a := range o.Aliases {
+			if name == a {
+				return o.Name, true
+			}
+		}
+	}
+	return "", false
+}
+
+// ObservationList is "demand, utilisation (or utilization), ...", for messages.
+func ObservationList() string {
+	parts := make([]string, len(Observations))
+	for i, o := range Observations {
+		parts[i] = o.Name
+		if len(o.Aliases) > 0 {
+			parts[i] += " (or " + strings.Join(o.Aliases, ", ") + ")"
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
 // Get looks a signal up by name: "demand" (req/s), "utilisation" or
 // "utilization", "p95_seconds" or "latency", "ready", "replicas" or
 // "requested". It reports false for an unknown name and, at the first tick,
 // for the window signals. A saturated window gives P95Seconds = +Inf with true:
 // the value is what the model says, and the caller decides how to treat it.
 func (o Observation) Get(name string) (float64, bool) {
-	switch name {
-	case "ready":
-		return float64(o.Ready), true
-	case "replicas", "requested":
-		return float64(o.Requested), true
+	canonical, ok := ObservationName(name)
+	if !ok {
+		return 0, false
 	}
 	var v float64
-	switch name {
-	case "demand":
+	switch canonical {
+	case ObserveReady:
+		return float64(o.Ready), true
+	case ObserveReplicas:
+		return float64(o.Requested), true
+	case ObserveDemand:
 		v = o.Demand
-	case "utilisation", "utilization":
+	case ObserveUtilisation:
 		v = o.Utilisation
-	case "p95_seconds", "latency":
+	case ObserveP95:
 		v = o.P95Seconds
-	default:
-		return 0, false
 	}
 	if o.WindowTicks == 0 || math.IsNaN(v) {
 		return 0, false

@@ -2,7 +2,6 @@ package simulate
 
 import (
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -80,14 +79,7 @@ func (r *Run) Requested() int32 { return r.requested }
 // Observe is what a policy may see at the current tick (see Observation). It
 // may be called any number of times; it changes nothing.
 func (r *Run) Observe() Observation {
-	o := Observation{Time: r.Now(), Ready: r.ready, Requested: r.requested}
-	o.Demand, o.WindowTicks = r.model.ObservedDemand(r.tick)
-	o.Utilisation = r.model.Utilisation(o.Demand, r.ready)
-	o.P95Seconds = r.model.P95(o.Demand, r.ready)
-	if o.WindowTicks == 0 {
-		o.Utilisation, o.P95Seconds = math.NaN(), math.NaN() // not observed yet
-	}
-	return o
+	return r.model.observe(r.tick, r.ready, r.requested)
 }
 
 // Request sets the requested count R at the current tick, at once. An increase

@@ -32,7 +32,7 @@ target, or in dry run only logs and exports it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCommand(), newCheckCommand(), newVersionCommand())
+	root.AddCommand(newRunCommand(), newCheckCommand(), newSimulateCommand(), newVersionCommand())
 	return root
 }
 

@@ -17,8 +17,9 @@ import (
 //
 // A Run is not safe for concurrent use.
 type Run struct {
-	model *Model
-	tick  int
+	model   *Model
+	tick    int
+	initial int32
 
 	requested int32
 	ready     int32
@@ -51,7 +52,7 @@ func NewRun(m *Model, initial int32, opts ...RunOption) *Run {
 	if initial < 0 {
 		panic(fmt.Sprintf("simulate.NewRun: initial replicas %d: must be >= 0", initial))
 	}
-	r := &Run{model: m, requested: initial, ready: initial}
+	r := &Run{model: m, initial: initial, requested: initial, ready: initial}
 	for _, o := range opts {
 		o(r)
 	}
@@ -60,6 +61,9 @@ func NewRun(m *Model, initial int32, opts ...RunOption) *Run {
 
 // Model is the model the run plays.
 func (r *Run) Model() *Model { return r.model }
+
+// Initial is the requested count the run started with, all ready.
+func (r *Run) Initial() int32 { return r.initial }
 
 // Done reports whether every tick has been advanced past.
 func (r *Run) Done() bool { return r.tick >= r.model.Ticks() }

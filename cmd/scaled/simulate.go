@@ -1,0 +1,267 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/simulate"
+	"github.com/scaled-dev/scaled/pkg/sources"
+)
+
+// hpaReferenceTargets are the utilisation targets of SIMULATION.md's HPA
+// reference figures; every simulation is scored beside them.
+var hpaReferenceTargets = []float64{0.5, 0.6, 0.7}
+
+// simulatedPrometheusURL stands in for an unset prometheus.url: a simulation
+// never queries Prometheus, and a production config may take its URL from
+// the environment.
+const simulatedPrometheusURL = "http://prometheus.simulated.invalid"
+
+type simulateFlags struct {
+	config, trace, scaler string
+	binds                 []string
+	out, plot, format     string
+	initial               int32
+	params                simulate.Params
+}
+
+func newSimulateCommand() *cobra.Command {
+	f := simulateFlags{params: simulate.DefaultParams()}
+	cmd := &cobra.Command{
+		Use:   "simulate",
+		Short: "Backtest a config on a recorded trace through the real decision engine",
+		Long: `Replay a trace (CSV: timestamp,value = requests per step) through the real policies and guards
+of one scaler, under the reference service model of SIMULATION.md, and score it: the share of
+requests that violated the latency SLO, the cost in replica-hours, the cost against the oracle and
+the scale actions, beside the reference HPA at utilisation 0.5, 0.6 and 0.7 on the same trace.
+
+The scaler's signals read the model's observations instead of Prometheus: a signal named after an
+observation binds to it, any other needs --bind SIGNAL=OBSERVATION. Observations: ` + simulate.ObservationList() + `.
+The config is the one that runs in production; its queries are never sent anywhere.`,
+		Example: `  scaled simulate --config examples/simulate/hpa.yaml --trace worldcup98.csv
+  scaled simulate -c scaled.yaml --trace t.csv --scaler web --bind cpu_utilisation=utilisation --out t.csv --plot t.svg`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runSimulate(cmd.OutOrStdout(), f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&f.config, "config", "c", "scaled.yaml", "config file (YAML)")
+	fs.StringVar(&f.trace, "trace", "", "trace CSV (timestamp,value), required")
+	fs.StringVar(&f.scaler, "scaler", "", "scaler to simulate (default: the config's only scaler)")
+	fs.StringArrayVar(&f.binds, "bind", nil, "bind a signal to an observation, SIGNAL=OBSERVATION (repeatable)")
+	fs.StringVar(&f.out, "out", "", "write the timeline CSV, one row per tick, to this file")
+	fs.StringVar(&f.plot, "plot", "", "draw demand, capacity, replicas and violations to this file (.png or .svg)")
+	fs.StringVar(&f.format, "format", "text", "score format: text or json")
+	fs.Int32Var(&f.initial, "initial", -1, "replicas at the start, all ready (default: the oracle's count at the first tick, within bounds)")
+	fs.Float64Var(&f.params.Mu, "mu", f.params.Mu, "mu: requests/s one replica serves")
+	fs.Float64Var(&f.params.L, "slo", f.params.L, "L: the p95 latency SLO in seconds")
+	fs.DurationVar(&f.params.S, "startup", f.params.S, "S: delay before a requested replica is ready")
+	fs.DurationVar(&f.params.T, "tick", f.params.T, "T: the model's tick and evaluation grid")
+	fs.Float64Var(&f.params.M, "median-replicas", f.params.M, "m: scale demand so that the median non-zero rate needs this many replicas")
+	_ = cmd.MarkFlagRequired("trace")
+	return cmd
+}
+
+// simulateReport is the score as --format json prints it.
+type simulateReport struct {
+	Config          string              `json:"config"`
+	Scaler          string              `json:"scaler"`
+	Trace           string              `json:"trace"`
+	Model           modelReport         `json:"model"`
+	InitialReplicas int32               `json:"initial_replicas"`
+	Scaled          simulate.Score      `json:"scaled"`
+	HPA             []hpaReferenceScore `json:"hpa_reference"`
+	Oracle          simulate.Score      `json:"oracle"`
+}
+
+type modelReport struct {
+	Mu             float64 `json:"mu"`
+	SLOSeconds     float64 `json:"slo_seconds"`
+	C              float64 `json:"c"`
+	StartupSeconds float64 `json:"startup_seconds"`
+	TickSeconds    float64 `json:"tick_seconds"`
+	MedianReplicas float64 `json:"median_replicas"`
+	DemandScale    float64 `json:"demand_scale"`
+	Ticks          int     `json:"ticks"`
+}
+
+type hpaReferenceScore struct {
+	Target      float64        `json:"target"`
+	MaxReplicas int32          `json:"max_replicas"`
+	Score       simulate.Score `json:"score"`
+}
+
+func runSimulate(out io.Writer, f simulateFlags) error {
+	usage := func(err error) error { return &exitError{code: 2, err: err} }
+	if f.format != "text" && f.format != "json" {
+		return usage(fmt.Errorf("--format: %q: must be text or json", f.format))
+	}
+	plotFormat := ""
+	if f.plot != "" {
+		plotFormat = strings.TrimPrefix(strings.ToLower(filepath.Ext(f.plot)), ".")
+		if plotFormat != "png" && plotFormat != "svg" {
+			return usage(fmt.Errorf("--plot: %q: the file name must end in .png or .svg", f.plot))
+		}
+	}
+	binds, err := parseBinds(f.binds)
+	if err != nil {
+		return usage(err)
+	}
+	cfg, err := loadSimulationConfig(f.config)
+	if err != nil {
+		return usage(err)
+	}
+	if err := f.params.Validate(); err != nil {
+		return usage(fmt.Errorf("model: %w", err))
+	}
+	tr, err := sources.LoadTrace(f.trace)
+	if err != nil {
+		return usage(fmt.Errorf("--trace: %w", err))
+	}
+	m, err := simulate.NewModel(tr, f.params)
+	if err != nil {
+		return usage(fmt.Errorf("--trace %s: %w", f.trace, err))
+	}
+	sc, err := simulate.SelectScaler(cfg, f.scaler)
+	if err != nil {
+		return usage(fmt.Errorf("--scaler: %w", err))
+	}
+	opts := simulate.EngineOptions{Timeline: f.out != "" || f.plot != ""}
+	if f.initial >= 0 {
+		opts.Initial = &f.initial
+	}
+	run, err := simulate.RunConfig(m, cfg, sc.Name, binds, opts)
+	if err != nil {
+		return usage(err)
+	}
+
+	rep := simulateReport{
+		Config: f.config, Scaler: sc.Name, Trace: f.trace,
+		Model: modelReport{
+			Mu: m.Mu, SLOSeconds: m.L, C: m.C(), StartupSeconds: m.S.Seconds(), TickSeconds: m.T.Seconds(),
+			MedianReplicas: m.M, DemandScale: m.Scale(), Ticks: m.Ticks(),
+		},
+		InitialReplicas: run.Initial(),
+		Scaled:          run.Score(),
+		Oracle:          simulate.OracleScore(m),
+	}
+	rep.InitialReplicas = run.Initial()
+	// The reference HPA runs under the scaler's own cap, so that both face
+	// the same limit (set bounds.max high to compare with SIMULATION.md).
+	for _, u := range hpaReferenceTargets {
+		s := simulate.RunHPAReference(m, u, sc.Bounds.Max)
+		rep.HPA = append(rep.HPA, hpaReferenceScore{Target: u, MaxReplicas: sc.Bounds.Max, Score: s})
+	}
+
+	if f.out != "" {
+		if err := writeFile(f.out, func(w io.Writer) error { return simulate.WriteTimeline(w, run.Timeline()) }); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+	}
+	if f.plot != "" {
+		title := fmt.Sprintf("scaled simulate: %s on %s", sc.Name, filepath.Base(f.trace))
+		if err := writeFile(f.plot, func(w io.Writer) error {
+			return simulate.WritePlot(w, plotFormat, title, run.Timeline(), m.Params)
+		}); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+	}
+	if f.format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rep)
+	}
+	return writeScoreTable(out, rep)
+}
+
+// loadSimulationConfig loads and validates a config as the daemon does,
+// except that an unset prometheus.url is allowed: nothing is queried.
+func loadSimulationConfig(path string) (*config.Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	cfg, err := config.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if err := config.Override(cfg, viper.New()); err != nil {
+		return nil, err
+	}
+	if cfg.Prometheus.URL == "" {
+		cfg.Prometheus.URL = simulatedPrometheusURL
+	}
+	if err := config.Validate(cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// parseBinds turns SIGNAL=OBSERVATION flags into a map.
+func parseBinds(flags []string) (map[string]string, error) {
+	binds := map[string]string{}
+	var errs []error
+	for _, b := range flags {
+		sig, obs, ok := strings.Cut(b, "=")
+		sig, obs = strings.TrimSpace(sig), strings.TrimSpace(obs)
+		switch {
+		case !ok || sig == "" || obs == "":
+			errs = append(errs, fmt.Errorf("--bind: %q: must be SIGNAL=OBSERVATION, OBSERVATION one of %s", b, simulate.ObservationList()))
+		case binds[sig] != "" && binds[sig] != obs:
+			errs = append(errs, fmt.Errorf("--bind: %q: signal %s is already bound to %s", b, sig, binds[sig]))
+		default:
+			binds[sig] = obs
+		}
+	}
+	return binds, errors.Join(errs...)
+}
+
+func writeFile(path string, write func(io.Writer) error) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := write(fh); err != nil {
+		_ = fh.Close()
+		return err
+	}
+	return fh.Close()
+}
+
+func writeScoreTable(out io.Writer, rep simulateReport) error {
+	m := rep.Model
+	span := time.Duration(float64(m.Ticks) * m.TickSeconds * float64(time.Second))
+	fmt.Fprintf(out, "scaler %s (%s) on %s: %d ticks of %gs (%s), starting at %d replicas\n",
+		rep.Scaler, rep.Config, rep.Trace, m.Ticks, m.TickSeconds, span, rep.InitialReplicas)
+	fmt.Fprintf(out, "model: mu %g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, median demand needs %g replicas\n\n",
+		m.Mu, m.SLOSeconds, m.C, m.StartupSeconds, m.MedianReplicas)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\tviolating fraction\tcost (replica-h)\tcost vs oracle\tscale actions\t")
+	row := func(name string, s simulate.Score) {
+		fmt.Fprintf(tw, "%s\t%.4f\t%.1f\t%.2f\t%d\t\n", name, s.ViolatingRequestFraction, s.CostReplicaHours, s.CostVsOracle, s.ScaleActions)
+	}
+	row("scaled: "+rep.Scaler, rep.Scaled)
+	for _, h := range rep.HPA {
+		row(fmt.Sprintf("HPA reference u=%.1f", h.Target), h.Score)
+	}
+	row("oracle", rep.Oracle)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(rep.HPA) > 0 {
+		fmt.Fprintf(out, "\nThe HPA reference runs under the scaler's bounds.max (%d).\n", rep.HPA[0].MaxReplicas)
+	}
+	return nil
+}

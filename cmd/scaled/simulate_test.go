@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaled-dev/scaled/pkg/simulate"
+)
+
+var (
+	simBinOnce sync.Once
+	simBin     string
+	simBinErr  error
+)
+
+// simulateBinary builds the scaled binary once for these tests.
+func simulateBinary(t *testing.T) string {
+	t.Helper()
+	simBinOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "scaled-simulate")
+		if err != nil {
+			simBinErr = err
+			return
+		}
+		simBin = filepath.Join(dir, "scaled")
+		if out, err := exec.Command("go", "build", "-o", simBin, ".").CombinedOutput(); err != nil {
+			simBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if simBinErr != nil {
+		t.Fatal(simBinErr)
+	}
+	return simBin
+}
+
+// runScaled runs the binary and returns stdout, stderr and the exit code.
+func runScaled(t *testing.T, args ...string) (string, string, int) {
+	t.Helper()
+	cmd := exec.Command(simulateBinary(t), args...)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		code = exit.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// smallTrace writes two hours of per-minute counts with a morning ramp and a
+// spike, and returns its path.
+func smallTrace(t *testing.T) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString("timestamp,value\n")
+	for i := range 120 {
+		v := 600 + 10*i
+		if i >= 70 && i < 80 {
+			v *= 3
+		}
+		fmt.Fprintf(&b, "%d,%d\n", 1700000000+60*i, v)
+	}
+	path := filepath.Join(t.TempDir(), "small.csv")
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const exampleHPA = "../../examples/simulate/hpa.yaml"
+
+func TestSimulateJSONAndText(t *testing.T) {
+	tr := smallTrace(t)
+	out, stderr, code := runScaled(t, "simulate", "--config", exampleHPA, "--trace", tr, "--format", "json")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var rep simulateReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	if rep.Model.Ticks != 480 || rep.Scaled.Ticks != 480 {
+		t.Errorf("ticks = %d (model) and %d (scaled), want 480: two hours at 15 s", rep.Model.Ticks, rep.Scaled.Ticks)
+	}
+	var targets []float64
+	for _, h := range rep.HPA {
+		targets = append(targets, h.Target)
+		if h.Score.Ticks != 480 {
+			t.Errorf("HPA u=%v scored %d ticks, want 480", h.Target, h.Score.Ticks)
+		}
+	}
+	if diff := cmp.Diff([]float64{0.5, 0.6, 0.7}, targets); diff != "" {
+		t.Errorf("HPA reference targets (-want +got):\n%s", diff)
+	}
+	if rep.Oracle.CostVsOracle != 1 || rep.Oracle.ViolatingRequestFraction != 0 {
+		t.Errorf("oracle scored %+v, want cost 1 and no violation", rep.Oracle)
+	}
+	s := rep.Scaled
+	if !(s.CostVsOracle > 1 && s.CostVsOracle < 3) || s.ScaleActions < 2 || s.ViolatingRequestFraction <= 0 {
+		t.Errorf("scaled scored %+v: want a cost above the oracle's, scale actions for the spike, and some violation (S = 60 s)", s)
+	}
+	if math.Abs(s.CostReplicaHours-s.CostVsOracle*rep.Oracle.CostReplicaHours) > 1e-9 {
+		t.Errorf("cost %v replica-h is not %v x the oracle's %v", s.CostReplicaHours, s.CostVsOracle, rep.Oracle.CostReplicaHours)
+	}
+
+	text, stderr, code := runScaled(t, "simulate", "--config", exampleHPA, "--trace", tr)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(text, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 5 {
+			rows[strings.Join(f[:len(f)-4], " ")] = f[len(f)-4:]
+		}
+	}
+	want := map[string]simulate.Score{"scaled: web": rep.Scaled, "oracle": rep.Oracle}
+	for _, h := range rep.HPA {
+		want[fmt.Sprintf("HPA reference u=%.1f", h.Target)] = h.Score
+	}
+	for name, sc := range want {
+		got, ok := rows[name]
+		if !ok {
+			t.Errorf("text output has no row %q:\n%s", name, text)
+			continue
+		}
+		w := []string{fmt.Sprintf("%.4f", sc.ViolatingRequestFraction), fmt.Sprintf("%.1f", sc.CostReplicaHours),
+			fmt.Sprintf("%.2f", sc.CostVsOracle), strconv.Itoa(sc.ScaleActions)}
+		if diff := cmp.Diff(w, got); diff != "" {
+			t.Errorf("row %q disagrees with the JSON (-json +text):\n%s", name, diff)
+		}
+	}
+}
+
+func TestSimulateWritesTimelineAndPlots(t *testing.T) {
+	tr := smallTrace(t)
+	dir := t.TempDir()
+	timeline := filepath.Join(dir, "timeline.csv")
+	pngPath, svgPath := filepath.Join(dir, "run.png"), filepath.Join(dir, "run.svg")
+	for _, plot := range []string{pngPath, svgPath} {
+		if _, stderr, code := runScaled(t, "simulate", "-c", exampleHPA, "--trace", tr, "--out", timeline, "--plot", plot); code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+	}
+
+	fh, err := os.Open(timeline)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	sc := bufio.NewScanner(fh)
+	sc.Scan()
+	if sc.Text() != "time,demand,observed,ready,replicas,p95_seconds,violating" {
+		t.Fatalf("timeline header %q", sc.Text())
+	}
+	n, prev := 0, int64(0)
+	for sc.Scan() {
+		f := strings.Split(sc.Text(), ",")
+		if len(f) != 7 {
+			t.Fatalf("row %d: %q: want 7 fields", n, sc.Text())
+		}
+		ts, err := strconv.ParseInt(f[0], 10, 64)
+		if err != nil || (n > 0 && ts != prev+15) || (n == 0 && ts != 1700000000) {
+			t.Fatalf("row %d: time %q after %d: want a 15 s grid from 1700000000", n, f[0], prev)
+		}
+		prev = ts
+		if _, err := strconv.Atoi(f[4]); err != nil {
+			t.Fatalf("row %d: replicas %q: %v", n, f[4], err)
+		}
+		if (n == 0) != (f[2] == "") {
+			t.Fatalf("row %d: observed %q: want empty exactly at the first tick", n, f[2])
+		}
+		n++
+	}
+	if n != 480 {
+		t.Errorf("timeline has %d rows, want 480", n)
+	}
+
+	pf, err := os.Open(pngPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	img, err := png.Decode(pf)
+	if err != nil {
+		t.Fatalf("--plot run.png: not a PNG: %v", err)
+	}
+	if b := img.Bounds(); b.Dx() < 800 || b.Dy() < 600 {
+		t.Errorf("PNG is %dx%d, want at least 800x600 to be readable", b.Dx(), b.Dy())
+	}
+
+	svg, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("--plot run.svg: not well-formed XML: %v", err)
+		}
+		if se, ok := tok.(xml.StartElement); ok && root == "" {
+			root = se.Name.Local
+		}
+	}
+	if root != "svg" {
+		t.Errorf("SVG root element %q, want svg", root)
+	}
+	for _, label := range []string{"demand", "capacity (ready x c)", "requested", "requests over the SLO"} {
+		if !bytes.Contains(svg, []byte(label)) {
+			t.Errorf("SVG has no %q label", label)
+		}
+	}
+}
+
+func TestSimulateBindsSignals(t *testing.T) {
+	tr := smallTrace(t)
+	cfg := filepath.Join(t.TempDir(), "cpu.yaml")
+	// A production config whose signal is named after its query, not after an
+	// observation, and whose Prometheus URL comes from the environment.
+	err := os.WriteFile(cfg, []byte(`
+scalers:
+  - name: web
+    target: {kind: log}
+    signals:
+      - name: cpu
+        query: avg(rate(container_cpu_usage_seconds_total[1m]))
+    policies:
+      - {name: cpu, type: target_tracking, target_tracking: {signal: cpu, target_type: utilization, target: 0.6}}
+    bounds: {min: 1, max: 1000}
+`), 0o644)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runScaled(t, "simulate", "-c", cfg, "--trace", tr)
+	if code != 2 {
+		t.Errorf("unbound signal: exit %d, want 2", code)
+	}
+	for _, want := range []string{`signals[0].name: "cpu": binds to no observation`, "--bind cpu=OBSERVATION",
+		"demand, utilisation (or utilization), p95_seconds (or latency), ready, replicas (or requested)"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr %q\nwant it to contain %q", stderr, want)
+		}
+	}
+	_, stderr, code = runScaled(t, "simulate", "-c", cfg, "--trace", tr, "--bind", "cpu=cpu")
+	if code != 2 || !strings.Contains(stderr, `bind cpu=cpu: "cpu" is not an observation`) {
+		t.Errorf("bad observation: exit %d, stderr %q", code, stderr)
+	}
+
+	bound, stderr, code := runScaled(t, "simulate", "-c", cfg, "--trace", tr, "--bind", "cpu=utilization", "--format", "json")
+	if code != 0 {
+		t.Fatalf("bound: exit %d: %s", code, stderr)
+	}
+	byName, _, _ := runScaled(t, "simulate", "-c", exampleHPA, "--trace", tr, "--format", "json")
+	var a, b simulateReport
+	if err := json.Unmarshal([]byte(bound), &a); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(byName), &b); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(b.Scaled, a.Scaled); diff != "" {
+		t.Errorf("--bind cpu=utilization scores differently from the same policy bound by name (-by name +bound):\n%s", diff)
+	}
+}
+
+func TestSimulateRefusesBadFlags(t *testing.T) {
+	tr := smallTrace(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"format", []string{"--format", "yaml"}, `--format: "yaml": must be text or json`},
+		{"plot extension", []string{"--plot", "out.gif"}, `--plot: "out.gif": the file name must end in .png or .svg`},
+		{"bind syntax", []string{"--bind", "cpu"}, `--bind: "cpu": must be SIGNAL=OBSERVATION`},
+		{"model", []string{"--mu", "0"}, "model: mu: 0: must be a finite number > 0"},
+		{"scaler", []string{"--scaler", "api"}, `--scaler: scaler: "api": no such scaler: must be one of web`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"simulate", "-c", exampleHPA, "--trace", tr}, tc.args...)
+			_, stderr, code := runScaled(t, args...)
+			if code != 2 || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
+			}
+		})
+	}
+}

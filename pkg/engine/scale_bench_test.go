@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"k8s.io/utils/clock"
+
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// lagRecorder keeps tick lags; everything else is dropped.
+type lagRecorder struct {
+	mu   sync.Mutex
+	lags []time.Duration
+	n    int
+}
+
+func (r *lagRecorder) InitScaler(string, []string, bool)               {}
+func (r *lagRecorder) SetScalers(int)                                  {}
+func (r *lagRecorder) ObserveDecision(scaling.Decision)                {}
+func (r *lagRecorder) SignalError(string, string, scaling.FailureKind) {}
+func (r *lagRecorder) TickMissed(string, int)                          {}
+func (r *lagRecorder) ObserveActuation(string, time.Duration, error)   {}
+func (r *lagRecorder) ObserveTick(_ string, _, lag time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.lags = append(r.lags, lag)
+	r.n++
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func heapInUse() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkLoop1000Scalers runs 1,000 scalers ticking every 15 s against an
+// in-memory source and log targets, on a clock running `speed` times faster
+// than the wall, and reports what that load costs at real speed: CPU seconds
+// per wall second, heap per scaler and the tick lag (start after schedule).
+//
+//	go test -run '^$' -bench Loop1000Scalers -benchtime 1x ./pkg/engine
+func BenchmarkLoop1000Scalers(b *testing.B) {
+	const (
+		scalers  = 1000
+		speed    = 10.0
+		simulate = 2 * time.Minute // simulated time: 8 ticks per scaler
+	)
+	var yaml strings.Builder
+	for i := 0; i < scalers; i++ {
+		yaml.WriteString(scalerYAML(fmt.Sprintf("s%04d", i), 0.5))
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(baseConfig, yaml.String())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+		rec := &lagRecorder{}
+		base := heapInUse()
+		clk := NewFastClock(clock.RealClock{}, t0, speed)
+		m := NewManager(clk, nil, tf.factories(), rec, nil)
+		if err := m.Apply(cfg); err != nil {
+			b.Fatal(err)
+		}
+		perScaler := float64(heapInUse()-base) / scalers
+		cpu0, wall0 := cpuTime(), time.Now()
+		time.Sleep(time.Duration(float64(simulate) / speed))
+		cpu, wall := cpuTime()-cpu0, time.Since(wall0)
+		m.Stop()
+
+		rec.mu.Lock()
+		sort.Slice(rec.lags, func(i, j int) bool { return rec.lags[i] < rec.lags[j] })
+		// Lags were read on the fast clock: divide by speed for wall time.
+		p50 := time.Duration(float64(rec.lags[len(rec.lags)/2]) / speed)
+		p99 := time.Duration(float64(rec.lags[len(rec.lags)*99/100]) / speed)
+		ticks := rec.n
+		rec.mu.Unlock()
+		// At real speed the same ticks take `speed` times longer: CPU per wall second scales down by speed.
+		b.ReportMetric(cpu.Seconds()/wall.Seconds()/speed, "cpu-s/wall-s")
+		b.ReportMetric(perScaler, "heap-B/scaler")
+		b.ReportMetric(float64(p50.Microseconds()), "lag-p50-µs")
+		b.ReportMetric(float64(p99.Microseconds()), "lag-p99-µs")
+		b.ReportMetric(float64(ticks)/wall.Seconds(), "ticks/s")
+	}
+}

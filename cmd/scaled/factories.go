@@ -30,10 +30,14 @@ type factories struct {
 	prom   *sources.Prometheus
 	promOf config.Prometheus
 	traces map[string]*sources.Trace
+	kube   *kubeDeps // Kubernetes clients, made at first use (kube.go)
 }
 
-func newFactories(logger *zap.Logger, clk clock.PassiveClock, obs queryObservers) engine.Factories {
+func newFactories(logger *zap.Logger, clk clock.PassiveClock, obs queryObservers, opts ...func(*factories)) engine.Factories {
 	f := &factories{logger: logger, clock: clk, obs: obs, traces: map[string]*sources.Trace{}}
+	for _, o := range opts {
+		o(f)
+	}
 	return engine.Factories{Source: f.source, Actuator: f.actuator}
 }
 
@@ -79,8 +83,10 @@ func (f *factories) actuator(sc config.Scaler) (actuators.Actuator, error) {
 	switch sc.Target.Kind {
 	case "log":
 		return actuators.NewLog(sc.Target.Log.Initial, f.logger.With(zap.String("scaler", sc.Name))), nil
+	case "kubernetes":
+		return f.kubernetes(sc)
 	}
-	return nil, fmt.Errorf("target kind %q is not supported by this build yet (supported: log)", sc.Target.Kind)
+	return nil, fmt.Errorf("target kind %q is not supported by this build yet (supported: log, kubernetes)", sc.Target.Kind)
 }
 
 // replaySpeed is the speed shared by the replay signals when every signal of

@@ -88,8 +88,14 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string) error {
 	if origin != nil {
 		logger.Info("replaying recorded traces on a fast clock", zap.Time("from", *origin), zap.Float64("speed", replaySpeed(cfg)))
 	}
-	mgr := engine.NewManager(clk, logger, newFactories(logger, clk, metrics.QueryObserver), metrics, decisions,
-		metrics, forgetFunc(decisions.Forget))
+	kube := newKubeDeps(reg, leaderIdentity(cfg.LeaderElection))
+	mgr := engine.NewManager(clk, logger, newFactories(logger, clk, metrics.QueryObserver, withKube(kube)), metrics, decisions,
+		metrics, forgetFunc(decisions.Forget), forgetFunc(kube.metrics.Forget))
+	stopLeader, err := startLeaderElection(cfg.LeaderElection, kube, mgr, reg, logger)
+	if err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer stopLeader() // after the manager stopped: release the lease last
 	if err := mgr.Apply(cfg); err != nil {
 		return &exitError{code: 2, err: err}
 	}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/scaled-dev/scaled/pkg/actuators"
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/leader"
+)
+
+// kubeDeps are the Kubernetes clients of the process, made at first use from
+// $KUBECONFIG, the in-cluster config or ~/.kube/config, and shared by every
+// Kubernetes target and by leader election.
+type kubeDeps struct {
+	metrics  *actuators.KubeMetrics
+	identity string
+
+	once    sync.Once
+	clients *actuators.KubeClients
+	err     error
+}
+
+func newKubeDeps(reg prometheus.Registerer, identity string) *kubeDeps {
+	return &kubeDeps{metrics: actuators.NewKubeMetrics(reg), identity: identity}
+}
+
+func (k *kubeDeps) get() (*actuators.KubeClients, error) {
+	k.once.Do(func() {
+		rc, err := actuators.KubeRESTConfig("")
+		if err != nil {
+			k.err = fmt.Errorf("kubernetes client: %w", err)
+			return
+		}
+		k.clients, k.err = actuators.NewKubeClients(rc)
+	})
+	return k.clients, k.err
+}
+
+// withKube hands the process's Kubernetes clients to the factories.
+func withKube(k *kubeDeps) func(*factories) {
+	return func(f *factories) { f.kube = k }
+}
+
+func (f *factories) kubernetes(sc config.Scaler) (actuators.Actuator, error) {
+	f.mu.Lock()
+	if f.kube == nil {
+		f.kube = newKubeDeps(nil, leader.Identity())
+	}
+	k := f.kube
+	f.mu.Unlock()
+	clients, err := k.get()
+	if err != nil {
+		return nil, err
+	}
+	return actuators.NewKubernetes(*sc.Target.Kubernetes, actuators.KubernetesOptions{
+		Clients: clients, Scaler: sc.Name, Logger: f.logger.With(zap.String("scaler", sc.Name)),
+		Metrics: k.metrics, Clock: f.clock, Identity: k.identity,
+	})
+}
+
+// startLeaderElection campaigns for the lease when the config enables it.
+// The manager stands by from now until the lease is held. The returned stop
+// releases the lease and waits; call it after the manager stopped acting.
+func startLeaderElection(cfg config.LeaderElection, k *kubeDeps, mgr leader.Standby, reg prometheus.Registerer, logger *zap.Logger) (func(), error) {
+	if !cfg.Enabled {
+		return func() {}, nil
+	}
+	if cfg.Namespace == "" {
+		cfg.Namespace = leader.Namespace()
+	}
+	cfg.Identity = k.identity
+	clients, err := k.get()
+	if err != nil {
+		return nil, fmt.Errorf("leader election: %w", err)
+	}
+	e, err := leader.New(clients.Core, cfg, mgr, reg, logger)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := e.Run(ctx); err != nil {
+			logger.Error("leader election stopped", zap.Error(err))
+		}
+	}()
+	logger.Info("leader election on: standing by until the lease is held",
+		zap.String("lease", cfg.Namespace+"/"+cfg.LeaseName), zap.String("identity", cfg.Identity))
+	return func() { cancel(); <-done }, nil
+}
+
+// leaderIdentity is the configured identity or a fresh one.
+func leaderIdentity(cfg config.LeaderElection) string {
+	if cfg.Identity != "" {
+		return cfg.Identity
+	}
+	return leader.Identity()
+}

@@ -1,0 +1,456 @@
+package actuators
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/discovery/cached/memory"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/restmapper"
+	"k8s.io/client-go/scale"
+	"k8s.io/client-go/tools/clientcmd"
+	"k8s.io/client-go/util/flowcontrol"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/utils/clock"
+
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// ErrOtherAutoscaler is returned by Set when a HorizontalPodAutoscaler or a
+// KEDA ScaledObject scales the same object and the target does not say
+// take_over: two autoscalers on one object fight.
+var ErrOtherAutoscaler = errors.New("another autoscaler scales this object")
+
+// Event reasons recorded on targets.
+const (
+	EventReasonScaled   = "Scaled"
+	EventReasonRefused  = "ScaleRefused"
+	eventComponent      = "scaled"
+	defaultEventBurst   = 5
+	defaultEventRefill  = time.Minute
+	eventCreateDeadline = 5 * time.Second
+)
+
+// Error reasons counted in scaled_kubernetes_target_errors_total.
+const (
+	reasonNotFound    = "not_found"
+	reasonForbidden   = "forbidden"
+	reasonConflict    = "conflict"
+	reasonAutoscaler  = "other_autoscaler"
+	reasonUnknownKind = "unknown_kind"
+	reasonOther       = "other"
+)
+
+var kubeErrorReasons = []string{reasonNotFound, reasonForbidden, reasonConflict, reasonAutoscaler, reasonUnknownKind, reasonOther}
+
+// KubeRESTConfig is the client configuration: the kubeconfig file when one
+// is named (argument, then $KUBECONFIG), in-cluster config inside a pod, and
+// the default kubeconfig (~/.kube/config) otherwise.
+func KubeRESTConfig(kubeconfig string) (*rest.Config, error) {
+	if kubeconfig == "" && os.Getenv("KUBECONFIG") == "" {
+		if c, err := rest.InClusterConfig(); err == nil {
+			return c, nil
+		} else if !errors.Is(err, rest.ErrNotInCluster) {
+			return nil, fmt.Errorf("in-cluster config: %w", err)
+		}
+	}
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = kubeconfig
+	c, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	if err != nil {
+		return nil, fmt.Errorf("kubeconfig: %w", err)
+	}
+	return c, nil
+}
+
+// KubeClients are the API clients every Kubernetes target of a process
+// shares: one discovery cache, one REST mapper, one scale client.
+type KubeClients struct {
+	Core    kubernetes.Interface
+	Dynamic dynamic.Interface
+	Scales  scale.ScalesGetter
+	Mapper  meta.ResettableRESTMapper
+}
+
+// NewKubeClients builds the clients from cfg. Kinds are resolved through
+// discovery, cached in memory and refreshed when a kind is not found (a CRD
+// installed after scaled started).
+func NewKubeClients(cfg *rest.Config) (*KubeClients, error) {
+	cfg = rest.CopyConfig(cfg)
+	if cfg.UserAgent == "" {
+		cfg.UserAgent = "scaled"
+	}
+	core, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	dyn, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	disc, err := discovery.NewDiscoveryClientForConfig(cfg)
+	if err != nil {
+		return nil, err
+	}
+	cached := memory.NewMemCacheClient(disc)
+	mapper := restmapper.NewDeferredDiscoveryRESTMapper(cached)
+	scales, err := scale.NewForConfig(cfg, mapper, dynamic.LegacyAPIPathResolverFunc, scale.NewDiscoveryScaleKindResolver(cached))
+	if err != nil {
+		return nil, err
+	}
+	return &KubeClients{Core: core, Dynamic: dyn, Scales: scales, Mapper: mapper}, nil
+}
+
+// KubeMetrics counts what goes wrong with Kubernetes targets and the Events
+// left unrecorded by the rate limit.
+type KubeMetrics struct {
+	errors     *prometheus.CounterVec
+	suppressed *prometheus.CounterVec
+}
+
+// NewKubeMetrics registers the metrics on reg (nil: not registered).
+func NewKubeMetrics(reg prometheus.Registerer) *KubeMetrics {
+	m := &KubeMetrics{
+		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaled_kubernetes_target_errors_total",
+			Help: "Failed reads and writes of Kubernetes targets, by reason: not_found, forbidden, conflict (a write that lost to another writer and was retried), other_autoscaler, unknown_kind, other.",
+		}, []string{"scaler", "reason"}),
+		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaled_kubernetes_events_suppressed_total",
+			Help: "Events not recorded on a target because its event rate limit was reached.",
+		}, []string{"scaler"}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.errors, m.suppressed)
+	}
+	return m
+}
+
+func (m *KubeMetrics) start(scaler string) {
+	if m == nil {
+		return
+	}
+	for _, r := range kubeErrorReasons {
+		m.errors.WithLabelValues(scaler, r)
+	}
+	m.suppressed.WithLabelValues(scaler)
+}
+
+func (m *KubeMetrics) count(scaler, reason string) {
+	if m != nil {
+		m.errors.WithLabelValues(scaler, reason).Inc()
+	}
+}
+
+// Forget deletes every series of scaler.
+func (m *KubeMetrics) Forget(scaler string) {
+	if m == nil {
+		return
+	}
+	m.errors.DeletePartialMatch(prometheus.Labels{"scaler": scaler})
+	m.suppressed.DeletePartialMatch(prometheus.Labels{"scaler": scaler})
+}
+
+// KubernetesOptions are a Kubernetes target's dependencies.
+type KubernetesOptions struct {
+	Clients *KubeClients
+	Scaler  string      // label of its metrics, field of its logs
+	Logger  *zap.Logger // nil: no logs
+	Metrics *KubeMetrics
+	Clock   clock.PassiveClock // nil: the real clock; paces Events
+	// Identity names this process in the Events it records (their source host).
+	Identity string
+	// EventBurst Events may be recorded at once on the target, then one per
+	// EventRefill (defaults 5 and 1m), so that a flapping signal cannot
+	// flood the API server.
+	EventBurst  int
+	EventRefill time.Duration
+}
+
+// Kubernetes is a target with a /scale subresource: Deployment, StatefulSet,
+// ReplicaSet, or a custom resource that declares one (Argo Rollout).
+//
+// Read takes Current from the scale's spec.replicas and Ready from the
+// object's status.readyReplicas (absent counts as 0 for kinds that omit it
+// when no replica is ready: the apps group and Argo Rollouts); for kinds that
+// have no readyReplicas, from the scale's status.replicas.
+//
+// Set writes spec.replicas through /scale with optimistic concurrency: on a
+// conflict it reads the object again and retries. It refuses to act when an
+// HPA or a KEDA ScaledObject targets the same object, unless take_over is set.
+// A change applied, and a refusal, are recorded as Events on the object.
+type Kubernetes struct {
+	t      config.KubernetesTarget
+	gk     schema.GroupKind
+	ver    string
+	o      KubernetesOptions
+	events flowcontrol.PassiveRateLimiter
+
+	mu      sync.Mutex
+	mapping *meta.RESTMapping
+
+	// beforeUpdate, when set, runs between reading the scale and writing it
+	// (tests make another writer win there).
+	beforeUpdate func()
+}
+
+var _ Actuator = (*Kubernetes)(nil)
+
+// NewKubernetes returns the target t. The kind is resolved at the first Read,
+// so that scaled starts while the API server or a CRD is not there yet.
+func NewKubernetes(t config.KubernetesTarget, o KubernetesOptions) (*Kubernetes, error) {
+	if o.Clients == nil {
+		return nil, errors.New("kubernetes target: no API clients")
+	}
+	gv, err := schema.ParseGroupVersion(t.APIVersion)
+	if err != nil {
+		return nil, fmt.Errorf("api_version: %q: %w", t.APIVersion, err)
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+	if o.EventBurst <= 0 {
+		o.EventBurst = defaultEventBurst
+	}
+	if o.EventRefill <= 0 {
+		o.EventRefill = defaultEventRefill
+	}
+	o.Metrics.start(o.Scaler)
+	return &Kubernetes{
+		t: t, gk: schema.GroupKind{Group: gv.Group, Kind: t.Kind}, ver: gv.Version, o: o,
+		events: flowcontrol.NewTokenBucketPassiveRateLimiterWithClock(float32(1/o.EventRefill.Seconds()), o.EventBurst, o.Clock),
+	}, nil
+}
+
+func (k *Kubernetes) String() string {
+	return fmt.Sprintf("%s %s/%s", k.t.Kind, k.t.Namespace, k.t.Name)
+}
+
+// resolve maps the configured kind to its resource through discovery, once;
+// an unknown kind refreshes discovery before it is refused.
+func (k *Kubernetes) resolve() (*meta.RESTMapping, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.mapping != nil {
+		return k.mapping, nil
+	}
+	m, err := k.o.Clients.Mapper.RESTMapping(k.gk, k.ver)
+	if meta.IsNoMatchError(err) {
+		k.o.Clients.Mapper.Reset()
+		m, err = k.o.Clients.Mapper.RESTMapping(k.gk, k.ver)
+	}
+	if err != nil {
+		k.o.Metrics.count(k.o.Scaler, reasonUnknownKind)
+		return nil, fmt.Errorf("kind %s in api_version %s is not served by the API server: %w", k.t.Kind, k.t.APIVersion, err)
+	}
+	k.mapping = m
+	return m, nil
+}
+
+// fail names the target in err and counts it by reason.
+func (k *Kubernetes) fail(op string, err error) error {
+	reason := reasonOther
+	switch {
+	case apierrors.IsNotFound(err):
+		reason = reasonNotFound
+		err = fmt.Errorf("%s: %s not found: %w", op, k, err)
+	case apierrors.IsForbidden(err):
+		reason = reasonForbidden
+		err = fmt.Errorf("%s: %s: forbidden (check scaled's RBAC): %w", op, k, err)
+	case apierrors.IsConflict(err):
+		reason = reasonConflict
+		err = fmt.Errorf("%s: %s: still conflicting after retries: %w", op, k, err)
+	case errors.Is(err, ErrOtherAutoscaler):
+		reason = reasonAutoscaler
+	default:
+		err = fmt.Errorf("%s: %s: %w", op, k, err)
+	}
+	k.o.Metrics.count(k.o.Scaler, reason)
+	return err
+}
+
+// Read returns spec.replicas and the ready replicas.
+func (k *Kubernetes) Read(ctx context.Context) (scaling.Capacity, error) {
+	m, err := k.resolve()
+	if err != nil {
+		return scaling.Capacity{}, err
+	}
+	s, err := k.o.Clients.Scales.Scales(k.t.Namespace).Get(ctx, m.Resource.GroupResource(), k.t.Name, metav1.GetOptions{})
+	if err != nil {
+		return scaling.Capacity{}, k.fail("read scale", err)
+	}
+	obj, err := k.o.Clients.Dynamic.Resource(m.Resource).Namespace(k.t.Namespace).Get(ctx, k.t.Name, metav1.GetOptions{})
+	if err != nil {
+		return scaling.Capacity{}, k.fail("read status", err)
+	}
+	return scaling.Capacity{Current: s.Spec.Replicas, Ready: readyOf(obj, s)}, nil
+}
+
+// readyOf is status.readyReplicas, or what stands for it.
+func readyOf(obj *unstructured.Unstructured, s *autoscalingv1.Scale) int32 {
+	if n, ok, err := unstructured.NestedInt64(obj.Object, "status", "readyReplicas"); ok && err == nil {
+		return int32(n)
+	}
+	// These kinds omit readyReplicas when it is 0.
+	gv, _ := schema.ParseGroupVersion(obj.GetAPIVersion())
+	if gv.Group == "apps" || gv.Group == "argoproj.io" {
+		return 0
+	}
+	return s.Status.Replicas
+}
+
+// Set asks for n replicas.
+func (k *Kubernetes) Set(ctx context.Context, n int32, reason string) error {
+	m, err := k.resolve()
+	if err != nil {
+		return err
+	}
+	if !k.t.TakeOver {
+		if by, err := k.otherAutoscaler(ctx); err != nil {
+			return k.fail("check for other autoscalers", err)
+		} else if by != "" {
+			err := fmt.Errorf("%s is scaled by %s: %w; scaled leaves it alone (set take_over: true to act anyway)", k, by, ErrOtherAutoscaler)
+			k.o.Logger.Warn("refusing to scale a target another autoscaler scales", zap.String("target", k.String()), zap.String("autoscaler", by))
+			k.event(ctx, nil, corev1.EventTypeWarning, EventReasonRefused,
+				fmt.Sprintf("scaled did not set replicas to %d: %s scales this object (take_over is false)", n, by))
+			return k.fail("set", err)
+		}
+	}
+	gr := m.Resource.GroupResource()
+	scales := k.o.Clients.Scales.Scales(k.t.Namespace)
+	var from int32
+	var applied *autoscalingv1.Scale
+	err = retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		s, err := scales.Get(ctx, gr, k.t.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		if s.Spec.Replicas == n {
+			applied = nil
+			return nil
+		}
+		if k.beforeUpdate != nil {
+			k.beforeUpdate()
+		}
+		from = s.Spec.Replicas
+		s.Spec.Replicas = n
+		applied, err = scales.Update(ctx, gr, s, metav1.UpdateOptions{FieldManager: eventComponent})
+		if apierrors.IsConflict(err) {
+			k.o.Metrics.count(k.o.Scaler, reasonConflict)
+			k.o.Logger.Info("scale conflicted with another writer; retrying on the fresh object", zap.String("target", k.String()))
+		}
+		return err
+	})
+	if err != nil {
+		return k.fail("set scale", err)
+	}
+	if applied == nil {
+		return nil // already at n
+	}
+	k.o.Logger.Info("kubernetes target scaled", zap.String("target", k.String()), zap.Int32("from", from),
+		zap.Int32("to", n), zap.String("reason", reason), zap.String("identity", k.o.Identity))
+	k.event(ctx, &applied.ObjectMeta, corev1.EventTypeNormal, EventReasonScaled,
+		fmt.Sprintf("Scaled %s from %d to %d: %s", k.t.Kind, from, n, reason))
+	return nil
+}
+
+// otherAutoscaler names the HPA or ScaledObject that targets the same
+// object, or returns "".
+func (k *Kubernetes) otherAutoscaler(ctx context.Context) (string, error) {
+	hpas, err := k.o.Clients.Core.AutoscalingV2().HorizontalPodAutoscalers(k.t.Namespace).List(ctx, metav1.ListOptions{})
+	if err != nil {
+		return "", err
+	}
+	for _, h := range hpas.Items {
+		ref := h.Spec.ScaleTargetRef
+		if k.targets(ref.APIVersion, ref.Kind, ref.Name) {
+			return "HorizontalPodAutoscaler " + h.Name, nil
+		}
+	}
+	keda := schema.GroupVersionResource{Group: "keda.sh", Version: "v1alpha1", Resource: "scaledobjects"}
+	sos, err := k.o.Clients.Dynamic.Resource(keda).Namespace(k.t.Namespace).List(ctx, metav1.ListOptions{})
+	switch {
+	case apierrors.IsNotFound(err) || meta.IsNoMatchError(err):
+		return "", nil // KEDA is not installed
+	case err != nil:
+		return "", fmt.Errorf("list KEDA ScaledObjects: %w", err)
+	}
+	for _, so := range sos.Items {
+		av, _, _ := unstructured.NestedString(so.Object, "spec", "scaleTargetRef", "apiVersion")
+		kind, _, _ := unstructured.NestedString(so.Object, "spec", "scaleTargetRef", "kind")
+		name, _, _ := unstructured.NestedString(so.Object, "spec", "scaleTargetRef", "name")
+		if av == "" {
+			av = "apps/v1" // KEDA's defaults
+		}
+		if kind == "" {
+			kind = "Deployment"
+		}
+		if k.targets(av, kind, name) {
+			return "ScaledObject " + so.GetName(), nil
+		}
+	}
+	return "", nil
+}
+
+// targets says whether a scaleTargetRef names this target; versions of one
+// group name the same object.
+func (k *Kubernetes) targets(apiVersion, kind, name string) bool {
+	gv, err := schema.ParseGroupVersion(apiVersion)
+	return err == nil && gv.Group == k.gk.Group && strings.EqualFold(kind, k.t.Kind) && name == k.t.Name
+}
+
+// event records an Event on the target, within the rate limit. A failure to
+// record is logged, never returned: the change itself was made.
+func (k *Kubernetes) event(ctx context.Context, om *metav1.ObjectMeta, typ, reason, msg string) {
+	if !k.events.TryAccept() {
+		if k.o.Metrics != nil {
+			k.o.Metrics.suppressed.WithLabelValues(k.o.Scaler).Inc()
+		}
+		return
+	}
+	ref := corev1.ObjectReference{APIVersion: k.t.APIVersion, Kind: k.t.Kind, Namespace: k.t.Namespace, Name: k.t.Name}
+	if om != nil {
+		ref.UID, ref.ResourceVersion = om.UID, om.ResourceVersion
+	}
+	now := metav1.NewTime(k.o.Clock.Now())
+	ev := &corev1.Event{
+		ObjectMeta:          metav1.ObjectMeta{GenerateName: k.t.Name + ".", Namespace: k.t.Namespace},
+		InvolvedObject:      ref,
+		Reason:              reason,
+		Message:             msg,
+		Type:                typ,
+		Source:              corev1.EventSource{Component: eventComponent, Host: k.o.Identity},
+		ReportingController: eventComponent,
+		ReportingInstance:   k.o.Identity,
+		Action:              "Scale",
+		FirstTimestamp:      now,
+		LastTimestamp:       now,
+		Count:               1,
+	}
+	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventCreateDeadline)
+	defer cancel()
+	if _, err := k.o.Clients.Core.CoreV1().Events(k.t.Namespace).Create(ectx, ev, metav1.CreateOptions{}); err != nil {
+		k.o.Logger.Warn("could not record an event on the target", zap.String("target", k.String()), zap.String("reason", reason), zap.Error(err))
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"fmt"
 	"runtime"
 	"sort"
@@ -12,7 +13,9 @@ import (
 
 	"k8s.io/utils/clock"
 
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -98,5 +101,37 @@ func BenchmarkLoop1000Scalers(b *testing.B) {
 		b.ReportMetric(float64(p50.Microseconds()), "lag-p50-µs")
 		b.ReportMetric(float64(p99.Microseconds()), "lag-p99-µs")
 		b.ReportMetric(float64(ticks)/wall.Seconds(), "ticks/s")
+	}
+}
+
+// BenchmarkTick is one whole tick of one scaler: read the target, query an
+// in-memory source, decide (target tracking, HPA default guards), act on a
+// log target, with no logger and no metrics.
+//
+//	go test -run '^$' -bench 'Tick$' -benchmem ./pkg/engine
+func BenchmarkTick(b *testing.B) {
+	src := &fakeSource{value: 0.5}
+	act := actuators.NewLog(4, nil)
+	tt, err := policy.NewTargetTracking("load", "load", policy.TargetValue, 0.5, policy.DefaultTolerance)
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, err := policy.NewDecider(policy.Spec{
+		Policies: []policy.Policy{tt}, Combine: policy.CombineMax, Bounds: policy.Bounds{Min: 1, Max: 100},
+		Behavior: policy.DefaultBehavior(), OnFailure: policy.OnFailure{Mode: policy.FailureHold},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := NewScaler(ScalerSpec{
+		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second,
+		Signals: []Signal{{Name: "load", Expr: "load", Source: src}},
+	}, clock.RealClock{}, nil, nil, nil)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		// Swing the signal so that ticks scale up and down through the guards.
+		src.value = 0.3 + float64(i%10)*0.05
+		s.Tick(ctx, t0.Add(time.Duration(i)*15*time.Second))
 	}
 }

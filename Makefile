@@ -7,7 +7,7 @@ GOLANGCI_LINT_VERSION ?= v2.15.0
 # Integration suites start real components (Prometheus); `make test-short` skips them.
 TEST_TAGS ?= integration
 
-.PHONY: build demo test test-short check fmt vet lint tidy-check bench bench-sim clean
+.PHONY: build demo test test-kube test-short check fmt vet lint tidy-check bench bench-sim clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
@@ -18,8 +18,17 @@ demo: build
 
 # Everything, under the race detector, including the suites against real
 # components. Needs Prometheus (hack/prometheus/install.sh).
-test:
+test: test-kube
 	$(GO) test -race -tags '$(TEST_TAGS)' -timeout 20m ./...
+
+# The suites against a real Kubernetes control plane (kube-apiserver, etcd,
+# kube-controller-manager, kube-scheduler, kwok, helm). hack/kube/install.sh
+# builds the binaries once into ~/.cache/scaled/kube (about 12 minutes cold on
+# 2 cores), then only checks them. Only packages with `kube` test files run here.
+KUBE_PKGS ?= ./pkg/actuators/... ./test/kube/...
+test-kube:
+	bash hack/kube/install.sh
+	$(GO) test -race -tags kube -timeout 20m $(KUBE_PKGS)
 
 # Unit tests only: fast, no external components.
 test-short:

@@ -1,0 +1,245 @@
+//go:build kube
+
+package kube
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/scaled-dev/scaled/internal/kubetest"
+)
+
+const (
+	leaseDuration = 4 * time.Second
+	failoverTick  = time.Second
+)
+
+// A process of the built scaled binary.
+type daemon struct {
+	id     string
+	cmd    *exec.Cmd
+	log    string
+	listen string
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func startDaemon(t *testing.T, bin, cfg, kubeconfig, id string) *daemon {
+	t.Helper()
+	d := &daemon{id: id, log: filepath.Join(t.TempDir(), id+".log"), listen: freeAddr(t)}
+	f, err := os.Create(d.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.cmd = exec.Command(bin, "run", "--config", cfg, "--listen", d.listen, "--leader-election.identity", id)
+	d.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
+	d.cmd.Stdout, d.cmd.Stderr = f, f
+	if err := d.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = d.cmd.Process.Kill()
+		_ = d.cmd.Wait()
+		if t.Failed() {
+			b, _ := os.ReadFile(d.log)
+			t.Logf("---- log of %s\n%s", id, b)
+		}
+	})
+	return d
+}
+
+// scaledAt are the times this daemon changed the target, from its log.
+func (d *daemon) scaledAt(t *testing.T) []time.Time {
+	t.Helper()
+	f, err := os.Open(d.log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []time.Time
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		var l struct {
+			TS  float64 `json:"ts"`
+			Msg string  `json:"msg"`
+		}
+		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "kubernetes target scaled" {
+			out = append(out, time.Unix(0, int64(l.TS*1e9)))
+		}
+	}
+	return out
+}
+
+func (d *daemon) metric(name string) (string, error) {
+	resp, err := http.Get("http://" + d.listen + "/metrics")
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
+			return f[1], nil
+		}
+	}
+	return "", fmt.Errorf("%s not exported", name)
+}
+
+// Two scaled processes share a Lease: only the leader acts, and when it is
+// killed (no release), the other takes over within the lease duration,
+// starting from the target's current replicas.
+func TestLeaderFailoverBetweenTwoProcesses(t *testing.T) {
+	cp := kubetest.Shared(t)
+	kubeconfig := cp.WriteKubeconfig("scaled-sa", saToken(t)) // the processes run as deploy/'s service account
+	admin := kubernetes.NewForConfigOrDie(cp.Admin())
+	ns := cp.Namespace(t, "failover")
+	ctx := context.Background()
+	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "scaled")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	// A constant 30 per second against 10 per replica: scaled wants 3.
+	var trace strings.Builder
+	trace.WriteString("timestamp,value\n")
+	for i := 0; i < 60; i++ {
+		fmt.Fprintf(&trace, "%d,30\n", 1700000000+60*i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "load.csv"), []byte(trace.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "scaled.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+interval: %s
+log: {level: info, format: json}
+leader_election:
+  enabled: true
+  namespace: scaled
+  lease_name: scaled
+  lease_duration: %s
+  renew_deadline: 3s
+  retry_period: 500ms
+scalers:
+- name: web
+  target:
+    kind: kubernetes
+    kubernetes: {api_version: apps/v1, kind: Deployment, namespace: %s, name: web}
+  signals:
+  - name: load
+    replay: {trace: load.csv, loop: true}
+  policies:
+  - name: load
+    type: target_tracking
+    target_tracking: {signal: load, target_type: average_value, target: 10}
+  bounds: {min: 1, max: 10}
+  # The knocks below undo every change at once; the default rate limit
+  # (4 pods or 100%% per 15s) would count each restore against the next.
+  behavior:
+    scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}
+`, failoverTick, leaseDuration, ns)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	replicas := func() int32 {
+		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Spec.Replicas
+	}
+	// knock sets the replicas back to 1, as another writer would.
+	knock := func() {
+		s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 1}}
+		if _, err := admin.AppsV1().Deployments(ns).UpdateScale(ctx, "web", s, metav1.UpdateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	holder := func() string {
+		l, err := admin.CoordinationV1().Leases("scaled").Get(ctx, "scaled", metav1.GetOptions{})
+		if err != nil || l.Spec.HolderIdentity == nil {
+			return ""
+		}
+		return *l.Spec.HolderIdentity
+	}
+
+	a := startDaemon(t, bin, cfg, kubeconfig, "scaled-a")
+	kubetest.Eventually(t, 30*time.Second, "a leads and scales to 3", func() (bool, error) { return holder() == "scaled-a" && replicas() == 3, nil })
+	b := startDaemon(t, bin, cfg, kubeconfig, "scaled-b")
+	kubetest.Eventually(t, 30*time.Second, "b stands by and decides", func() (bool, error) {
+		v, err := b.metric("scaled_leader")
+		if err != nil {
+			return false, err
+		}
+		d, err := b.metric(`scaled_desired_replicas{scaler="web"}`)
+		return v == "0" && d == "3", err
+	})
+	// While a leads, every knock is undone by a, never by b.
+	for i := 0; i < 3; i++ {
+		knock()
+		kubetest.Eventually(t, 5*time.Second, "the leader restores 3", func() (bool, error) { return replicas() == 3, nil })
+	}
+
+	if err := a.cmd.Process.Signal(syscall.SIGKILL); err != nil { // no release: b must wait for the lease to expire
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	_ = a.cmd.Wait()
+	knock()
+	kubetest.Eventually(t, leaseDuration+10*time.Second, "b takes over and restores 3", func() (bool, error) {
+		return holder() == "scaled-b" && replicas() == 3, nil
+	})
+	failover := time.Since(killed)
+	t.Logf("failover: %s from SIGKILL of the leader to the new leader's first change (lease %s, tick %s)",
+		failover.Round(10*time.Millisecond), leaseDuration, failoverTick)
+	if limit := leaseDuration + 2*failoverTick + time.Second; failover > limit {
+		t.Errorf("failover took %s, want under %s", failover, limit)
+	}
+	// No double actuation: b changed nothing while a was alive, a nothing after.
+	bScaled := b.scaledAt(t)
+	if len(bScaled) == 0 {
+		t.Fatal("b never scaled")
+	}
+	for _, at := range bScaled {
+		if at.Before(killed) {
+			t.Errorf("b scaled at %s, before the leader was killed at %s", at.Format(time.RFC3339Nano), killed.Format(time.RFC3339Nano))
+		}
+	}
+	if n := len(a.scaledAt(t)); n != 4 {
+		t.Errorf("a scaled %d times, want 4 (the first scale-up and three knocks)", n)
+	}
+	// A graceful stop releases the lease at once.
+	if err := b.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	_ = b.cmd.Wait()
+	if h := holder(); h != "" {
+		t.Errorf("lease holder after SIGTERM = %q, want released", h)
+	}
+}

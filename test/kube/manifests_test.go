@@ -1,0 +1,103 @@
+//go:build kube
+
+package kube
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scaled-dev/scaled/internal/kubetest"
+)
+
+// Stand-ins for the Prometheus Operator CRDs, so that the API server can
+// check the monitoring objects' kinds and metadata.
+const monitoringCRDs = `
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: servicemonitors.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {plural: servicemonitors, singular: servicemonitor, kind: ServiceMonitor, listKind: ServiceMonitorList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+---
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: prometheusrules.monitoring.coreos.com}
+spec:
+  group: monitoring.coreos.com
+  scope: Namespaced
+  names: {plural: prometheusrules, singular: prometheusrule, kind: PrometheusRule, listKind: PrometheusRuleList}
+  versions:
+  - name: v1
+    served: true
+    storage: true
+    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
+`
+
+// Every manifest in deploy/, as kustomize and helm render it, is accepted
+// by the real API server (schemas, defaulting, admission) in a server-side
+// dry run, and the chart passes helm lint.
+func TestManifestsPassServerSideDryRun(t *testing.T) {
+	root := repoRoot(t)
+	applyBase(t) // the namespace must exist for namespaced objects in a dry run
+	if _, err := kubectl(t, []byte(monitoringCRDs), "apply", "-f", "-"); err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Eventually(t, 30*time.Second, "monitoring CRDs served", func() (bool, error) {
+		_, err := kubectl(t, nil, "get", "servicemonitors,prometheusrules", "-A")
+		return err == nil, err
+	})
+	render := map[string]func() ([]byte, error){}
+	for _, k := range []string{"base", "overlays/monitoring"} {
+		dir := filepath.Join(root, "deploy", k)
+		render["kustomize "+k] = func() ([]byte, error) { return kubectl(t, nil, "kustomize", dir) }
+	}
+	helm := kubetest.Tool("helm")
+	if helm == "" {
+		t.Fatal("helm is not installed (hack/kube/install.sh)")
+	}
+	chart := filepath.Join(root, "deploy", "helm", "scaled")
+	for name, args := range map[string][]string{
+		"helm template":            {"template", "scaled", chart, "--namespace", "scaled"},
+		"helm template monitoring": {"template", "scaled", chart, "--namespace", "scaled", "--set", "monitoring.enabled=true"},
+	} {
+		args := args
+		render[name] = func() ([]byte, error) { return run(helm, args...) }
+	}
+	for name, r := range render {
+		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
+			y, err := r()
+			if err != nil {
+				t.Fatalf("render: %v", err)
+			}
+			out, err := kubectl(t, y, "apply", "--dry-run=server", "-f", "-")
+			if err != nil {
+				t.Fatalf("server-side dry run: %v", err)
+			}
+			n := strings.Count(string(out), "(server dry run)")
+			if n < 9 {
+				t.Errorf("dry run applied %d objects, want at least 9:\n%s", n, out)
+			}
+		})
+	}
+	if out, err := run(helm, "lint", "--strict", chart); err != nil {
+		t.Errorf("helm lint: %v\n%s", err, out)
+	}
+}
+
+func run(name string, args ...string) ([]byte, error) {
+	cmd := exec.Command(name, args...)
+	out, err := cmd.Output()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out, &cmdError{err: err, stderr: string(ee.Stderr)}
+	}
+	return out, err
+}

@@ -16,6 +16,9 @@ type Combine string
 const (
 	CombineMax Combine = "max" // scale out if any policy wants to, in only if all do
 	CombineMin Combine = "min"
+	// CombinePriority takes the first policy, in the order given, that does
+	// not abstain: a preferred policy with fallbacks behind it.
+	CombinePriority Combine = "priority"
 )
 
 // SelectPolicy mirrors HPA's selectPolicy.
@@ -86,6 +89,9 @@ type Spec struct {
 	// started scaler waits a whole scale-down window before scaling in. The
 	// backtest reference model (SIMULATION.md) does not seed.
 	SeedWithCurrent bool
+	// Schedules raise the minimum (and may lower the maximum) capacity while
+	// their cron window is open; see Schedule and the guard order on Decider.
+	Schedules []*Schedule
 }
 
 // Guard names, as they appear in scaling.Adjustment.Guard, in the order the
@@ -95,6 +101,8 @@ const (
 	GuardStabilization = "stabilization"
 	GuardRateLimit     = "rate_limit"
 	GuardBounds        = "bounds"
+	// GuardSchedule marks a bound that an open schedule window set.
+	GuardSchedule = "schedule"
 )
 
 // Decider turns one tick's readings into a decision: each policy recommends,
@@ -106,11 +114,15 @@ const (
 // The order, each step recording a scaling.Adjustment only when it changes
 // the number:
 //
-//  0. If the current capacity is outside [Bounds.Min, Bounds.Max], the
-//     decision is the nearest bound and nothing else runs (HPA's "current
-//     number of replicas above Spec.MaxReplicas" special case).
-//  1. Combine: max (default) or min of the policies that did not abstain;
-//     Decision.Winner names the one taken.
+//  0. The effective bounds are Bounds narrowed by the open schedule windows
+//     (the highest scheduled minimum, the lowest scheduled maximum; a
+//     schedule never widens Bounds). If the current capacity is outside
+//     them, the decision is the nearest bound and nothing else runs (HPA's
+//     "current number of replicas above Spec.MaxReplicas" special case). So
+//     a schedule raises capacity at once, even when every signal failed.
+//  1. Combine: max (default), min, or priority (the first in order) of the
+//     policies that did not abstain; Decision.Winner names the one taken and
+//     Decision.Recommendations keeps what each proposed.
 //  2. Failure: if a signal any policy reads failed, or every policy abstained,
 //     the decision never falls below current; "hold" keeps current,
 //     "fallback" rises to at least OnFailure.Fallback. When this rule sets the
@@ -120,7 +132,10 @@ const (
 //  3. Stabilisation (HPA stabilizeRecommendationWithBehaviors).
 //  4. Rate limits (HPA convertDesiredReplicasWithBehaviorRate), counting
 //     changes reported through Scaled.
-//  5. Bounds, last, so they always hold.
+//  5. Bounds (effective, as in 0), last, so they always hold.
+//
+// At the end every policy that implements FeedbackUser is told the final
+// number, and Scaled is forwarded to every ScaleObserver.
 type Decider struct {
 	spec    Spec
 	signals []string
@@ -158,9 +173,9 @@ func NewDecider(spec Spec) (*Decider, error) {
 	switch spec.Combine {
 	case "":
 		spec.Combine = CombineMax
-	case CombineMax, CombineMin:
+	case CombineMax, CombineMin, CombinePriority:
 	default:
-		bad("combine", fmt.Sprintf("%q", spec.Combine), `must be "max" or "min"`)
+		bad("combine", fmt.Sprintf("%q", spec.Combine), `must be "max", "min" or "priority"`)
 	}
 	if spec.Bounds.Min < 0 {
 		bad("bounds.min", spec.Bounds.Min, "must be >= 0")
@@ -208,10 +223,16 @@ func NewDecider(spec Spec) (*Decider, error) {
 	default:
 		bad("on_failure.mode", fmt.Sprintf("%q", spec.OnFailure.Mode), `must be "hold" or "fallback"`)
 	}
+	for i, sc := range spec.Schedules {
+		if sc == nil {
+			bad(fmt.Sprintf("schedules[%d]", i), "nil", "must be a schedule")
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
 	spec.Policies = append([]Policy(nil), spec.Policies...)
+	spec.Schedules = append([]*Schedule(nil), spec.Schedules...)
 	d := &Decider{spec: spec}
 	d.collectNeeds()
 	return d, nil
@@ -279,9 +300,14 @@ func (d *Decider) Decide(in Input) scaling.Decision {
 		if r.Abstain {
 			continue
 		}
-		better := r.Replicas > dec.Recommended
-		if d.spec.Combine == CombineMin {
+		var better bool
+		switch d.spec.Combine {
+		case CombineMin:
 			better = r.Replicas < dec.Recommended
+		case CombinePriority:
+			better = false // the first that speaks wins
+		default:
+			better = r.Replicas > dec.Recommended
 		}
 		if !have || better {
 			have, dec.Recommended, dec.Winner = true, r.Replicas, r.Policy
@@ -300,13 +326,18 @@ func (d *Decider) Decide(in Input) scaling.Decision {
 	}
 	d.seeded = true
 	b := &d.spec.Behavior
-	lo, hi := d.spec.Bounds.Min, d.spec.Bounds.Max
+	eb := d.effectiveBounds(now)
+	lo, hi := eb.Min, eb.Max
 
 	// 0. Current outside the bounds: go straight to the nearest bound.
 	if cur > hi || cur < lo {
 		to := min(max(cur, lo), hi)
 		if to != desired {
-			adjust(GuardBounds, to, fmt.Sprintf("current %d outside bounds [%d, %d]: set to %d", cur, lo, hi, to))
+			guard, reason := GuardBounds, fmt.Sprintf("current %d outside bounds [%d, %d]: set to %d", cur, lo, hi, to)
+			if s := eb.setter(to); s != "" {
+				guard, reason = GuardSchedule, fmt.Sprintf("current %d outside bounds [%d, %d] of schedule %s: set to %d", cur, lo, hi, s, to)
+			}
+			adjust(guard, to, reason)
 		}
 		return d.finish(dec, desired)
 	}
@@ -357,9 +388,17 @@ func (d *Decider) Decide(in Input) scaling.Decision {
 	// 5. Bounds.
 	switch {
 	case desired > hi:
-		adjust(GuardBounds, hi, fmt.Sprintf("capped at max %d", hi))
+		if s := eb.setter(hi); s != "" {
+			adjust(GuardSchedule, hi, fmt.Sprintf("capped at max %d of schedule %s", hi, s))
+		} else {
+			adjust(GuardBounds, hi, fmt.Sprintf("capped at max %d", hi))
+		}
 	case desired < lo:
-		adjust(GuardBounds, lo, fmt.Sprintf("raised to min %d", lo))
+		if s := eb.setter(lo); s != "" {
+			adjust(GuardSchedule, lo, fmt.Sprintf("raised to min %d of schedule %s", lo, s))
+		} else {
+			adjust(GuardBounds, lo, fmt.Sprintf("raised to min %d", lo))
+		}
 	}
 	return d.finish(dec, desired)
 }
@@ -367,7 +406,69 @@ func (d *Decider) Decide(in Input) scaling.Decision {
 func (d *Decider) finish(dec scaling.Decision, desired int32) scaling.Decision {
 	dec.Desired = desired
 	dec.Direction = scaling.DirectionOf(dec.Current, desired)
+	clamped := len(dec.Adjustments) > 0
+	for _, p := range d.spec.Policies {
+		if f, ok := p.(FeedbackUser); ok {
+			f.Feedback(dec.Time, desired, clamped)
+		}
+	}
 	return dec
+}
+
+// effective are the bounds of one tick and which schedule set each side.
+type effective struct {
+	Bounds
+	minBy, maxBy string
+}
+
+// setter names the schedule that set bound v, or "".
+func (e effective) setter(v int32) string {
+	switch v {
+	case e.Min:
+		return e.minBy
+	case e.Max:
+		return e.maxBy
+	}
+	return ""
+}
+
+// effectiveBounds narrows Bounds by the schedules open at now. A scheduled
+// minimum above Bounds.Max is capped there, and a scheduled maximum never
+// goes below the effective minimum: Bounds always hold.
+func (d *Decider) effectiveBounds(now time.Time) effective {
+	e := effective{Bounds: d.spec.Bounds}
+	for _, s := range d.spec.Schedules {
+		if !s.Open(now) {
+			continue
+		}
+		if m := min(s.Min, d.spec.Bounds.Max); m > e.Min {
+			e.Min, e.minBy = m, s.Name
+		}
+		if s.Max > 0 && s.Max < e.Max {
+			e.Max, e.maxBy = s.Max, s.Name
+		}
+	}
+	if e.Max < e.Min {
+		e.Max, e.maxBy = e.Min, e.minBy
+	}
+	return e
+}
+
+// PolicyState is one policy's exported state (see StateReporter).
+type PolicyState struct {
+	Policy string
+	Vars   map[string]float64
+}
+
+// States returns the state of every policy that reports one, in spec order.
+func (d *Decider) States() []PolicyState {
+	var out []PolicyState
+	for _, p := range d.spec.Policies {
+		if r, ok := p.(StateReporter); ok {
+			out = append(out, PolicyState{Policy: p.Name(), Vars: r.State()})
+		}
+	}
+	return out
 }
 
 // Scaled records that the target really changed from one capacity to another
@@ -379,6 +480,11 @@ func (d *Decider) Scaled(now time.Time, from, to int32) {
 		d.ups = storeScaleEvent(d.ups, now, &d.spec.Behavior.ScaleUp, to-from)
 	case to < from:
 		d.downs = storeScaleEvent(d.downs, now, &d.spec.Behavior.ScaleDown, from-to)
+	}
+	for _, p := range d.spec.Policies {
+		if o, ok := p.(ScaleObserver); ok {
+			o.Scaled(now, from, to)
+		}
 	}
 }
 

@@ -239,7 +239,7 @@ func TestNewDeciderRejects(t *testing.T) {
 	}
 	for _, want := range []string{
 		`policies[1].name: "a": must be unique`,
-		`combine: "avg": must be "max" or "min"`,
+		`combine: "avg": must be "max", "min" or "priority"`,
 		"bounds.max: 2: must be >= 1 and >= bounds.min (5)",
 		`behavior.scale_up.select_policy: "Most": must be Max, Min or Disabled`,
 		`behavior.scale_down.policies[0].type: "Nodes": must be Pods or Percent`,

@@ -33,3 +33,29 @@ type HistoryNeed struct {
 type HistoryUser interface {
 	HistoryNeeds() []HistoryNeed
 }
+
+// FeedbackUser is implemented by policies that must know what became of
+// their recommendation: a PID's anti-windup stops or back-calculates its
+// integrator when the final number differs from what it proposed. The
+// Decider calls Feedback at the end of every Decide (also when the policy
+// abstained, and when current was outside the bounds) with the final desired
+// capacity and whether a guard or the failure rule changed the combined
+// recommendation. Feedback must be pure like Recommend.
+type FeedbackUser interface {
+	Feedback(now time.Time, final int32, clamped bool)
+}
+
+// ScaleObserver is implemented by policies that keep time since the last
+// scaling activity (a step policy's cooldown). The Decider forwards every
+// Scaled call to them.
+type ScaleObserver interface {
+	Scaled(now time.Time, from, to int32)
+}
+
+// StateReporter is implemented by policies with internal state worth
+// exporting (a PID's integrator, filtered derivative and last measurement).
+// State returns the current values by variable name; the set of names is
+// fixed for the life of the policy.
+type StateReporter interface {
+	State() map[string]float64
+}

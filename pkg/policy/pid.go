@@ -1,0 +1,370 @@
+package policy
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// PIDDirection says which way capacity moves the signal.
+type PIDDirection string
+
+const (
+	// PIDDecrease: more capacity lowers the signal (latency, utilisation,
+	// queue length). The default.
+	PIDDecrease PIDDirection = "decrease"
+	// PIDIncrease: more capacity raises the signal (throughput, free slots).
+	PIDIncrease PIDDirection = "increase"
+)
+
+// PIDGainScale says what the gains are measured in.
+type PIDGainScale string
+
+const (
+	// PIDAbsolute: gains give replicas (kp replicas per signal unit).
+	PIDAbsolute PIDGainScale = "absolute"
+	// PIDRelative: gains give fractions of the current capacity (kp = 0.5 on
+	// a latency error of 1 s asks for 50 % more). A service's signal reacts
+	// to one replica less the bigger it is, so relative gains keep the loop
+	// gain of a 5-replica and a 500-replica service alike.
+	PIDRelative PIDGainScale = "relative"
+)
+
+// PIDConfig configures a PID policy. Error e = measurement - setpoint for
+// PIDDecrease, setpoint - measurement for PIDIncrease, so that a positive
+// error always asks for more capacity. With gain factor g = 1 (absolute) or
+// g = current capacity (relative) the output, a capacity, is
+//
+//	u = FF + g*Kp*e + I + g*Kd*dm/dt        (sign of dm/dt as e's)
+//	I += g*Ki*e*dt                          (dt: real time between ticks)
+//
+// where FF is the feed-forward capacity (0 without one) and dm/dt the
+// derivative of the measurement through a first-order low-pass filter.
+type PIDConfig struct {
+	Signal    string
+	Setpoint  float64
+	Direction PIDDirection // "" means PIDDecrease
+	GainScale PIDGainScale // "" means PIDAbsolute
+	// Kp in replicas per signal unit (absolute) or per signal unit of
+	// current capacity (relative).
+	Kp float64
+	// Ki in replicas per signal unit per second (absolute), or fraction of
+	// current capacity per signal unit per second (relative).
+	Ki float64
+	// Kd in replicas per (signal unit per second), that is replica-seconds
+	// per signal unit (absolute), or the relative equivalent.
+	Kd float64
+	// DerivativeFilter is the time constant of the derivative's low-pass
+	// filter; 0 takes no filtering.
+	DerivativeFilter time.Duration
+	// Deadband, in signal units: |measurement - setpoint| up to Deadband
+	// counts as no error, and beyond it only the excess counts, so the
+	// integrator rests and a constant demand never makes capacity hunt.
+	Deadband float64
+	// MaxError, in signal units, caps |e| (0: no cap). A saturated latency
+	// reads huge or +Inf-like values; the cap keeps one bad tick from
+	// swamping the integrator.
+	MaxError float64
+	// FeedForwardSignal, if set, is a load signal (e.g. requests per second)
+	// and FeedForwardPerReplica the load one replica carries at the
+	// setpoint: FF = load / per-replica, and the PID only trims around it.
+	FeedForwardSignal     string
+	FeedForwardPerReplica float64
+}
+
+// PID is a proportional-integral-derivative controller of a capacity, built
+// the way a control engineer would sign off:
+//
+//   - dt is the real time between ticks, read from Input.Now;
+//   - the derivative is taken on the measurement, never the error, and
+//     low-pass filtered, so a setpoint change gives no derivative kick;
+//   - anti-windup: when the final number (after the other policies, the
+//     failure rule and every guard) differs from the PID's, the integrator
+//     is back-calculated so that the PID's output equals what was decided;
+//     a failed signal freezes the integrator and restarts the derivative;
+//   - bumpless: the first output equals the current capacity (the
+//     integrator starts at current - FF - P), and whenever the current
+//     capacity differs from the last decision (dry run, an actuation that
+//     failed, a person scaling by hand) the integrator re-bases on it, so a
+//     switch from dry run to live continues from the real capacity;
+//   - the deadband and the error cap act on the error; feed-forward adds a
+//     load-derived capacity that the PID trims.
+//
+// Recommendations round the output to the nearest capacity. The state is
+// exported through State. A PID belongs to one Decider.
+type PID struct {
+	name string
+	cfg  PIDConfig
+	dir  float64
+
+	started  bool
+	integ    float64   // I, capacity
+	dfilt    float64   // filtered dm/dt, signal units per second
+	lastMeas float64   // last good measurement
+	haveMeas bool      // lastMeas is usable for the next derivative
+	lastTime time.Time // last tick with a good measurement (or a failed one, which freezes I)
+	out      float64   // last output u
+	rec      int32     // last recommendation, round(u)
+	ref      int32     // the capacity out stands for: rec, or the final number that replaced it
+	lastErr  float64
+	lastFF   float64
+	spoke    bool // the last Recommend did not abstain
+}
+
+var (
+	_ Policy        = (*PID)(nil)
+	_ SignalUser    = (*PID)(nil)
+	_ FeedbackUser  = (*PID)(nil)
+	_ StateReporter = (*PID)(nil)
+)
+
+// NewPID validates cfg and returns a PID with no state: its first
+// recommendation will be the current capacity.
+func NewPID(name string, cfg PIDConfig) (*PID, error) {
+	switch {
+	case name == "":
+		return nil, fmt.Errorf("name: %q: must not be empty", name)
+	case cfg.Signal == "":
+		return nil, fmt.Errorf("signal: %q: must name a signal", cfg.Signal)
+	}
+	finite := func(field string, v float64, nonNeg bool) error {
+		if math.IsNaN(v) || math.IsInf(v, 0) || (nonNeg && v < 0) {
+			if nonNeg {
+				return fmt.Errorf("%s: %v: must be a finite number >= 0", field, v)
+			}
+			return fmt.Errorf("%s: %v: must be a finite number", field, v)
+		}
+		return nil
+	}
+	for _, c := range []struct {
+		f      string
+		v      float64
+		nonNeg bool
+	}{{"setpoint", cfg.Setpoint, false}, {"kp", cfg.Kp, true}, {"ki", cfg.Ki, true}, {"kd", cfg.Kd, true},
+		{"deadband", cfg.Deadband, true}, {"max_error", cfg.MaxError, true}} {
+		if err := finite(c.f, c.v, c.nonNeg); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Kp == 0 && cfg.Ki == 0 && cfg.Kd == 0 {
+		return nil, fmt.Errorf("kp, ki, kd: all 0: at least one gain must be > 0")
+	}
+	if cfg.DerivativeFilter < 0 {
+		return nil, fmt.Errorf("derivative_filter: %s: must be >= 0", cfg.DerivativeFilter)
+	}
+	p := &PID{name: name, cfg: cfg, dir: 1}
+	switch cfg.Direction {
+	case "", PIDDecrease:
+		p.cfg.Direction = PIDDecrease
+	case PIDIncrease:
+		p.dir = -1
+	default:
+		return nil, fmt.Errorf("direction: %q: must be %s or %s", cfg.Direction, PIDDecrease, PIDIncrease)
+	}
+	switch cfg.GainScale {
+	case "":
+		p.cfg.GainScale = PIDAbsolute
+	case PIDAbsolute, PIDRelative:
+	default:
+		return nil, fmt.Errorf("gain_scale: %q: must be %s or %s", cfg.GainScale, PIDAbsolute, PIDRelative)
+	}
+	if cfg.FeedForwardSignal != "" && (!(cfg.FeedForwardPerReplica > 0) || math.IsInf(cfg.FeedForwardPerReplica, 0)) {
+		return nil, fmt.Errorf("feed_forward.per_replica: %v: must be a finite number > 0", cfg.FeedForwardPerReplica)
+	}
+	return p, nil
+}
+
+// Name implements Policy.
+func (p *PID) Name() string { return p.name }
+
+// Signals implements SignalUser.
+func (p *PID) Signals() []string {
+	if p.cfg.FeedForwardSignal != "" && p.cfg.FeedForwardSignal != p.cfg.Signal {
+		return []string{p.cfg.Signal, p.cfg.FeedForwardSignal}
+	}
+	return []string{p.cfg.Signal}
+}
+
+// SetSetpoint moves the setpoint without touching the state, as a setpoint
+// ramp would. The derivative acts on the measurement, so only the
+// proportional term sees the step.
+func (p *PID) SetSetpoint(sp float64) { p.cfg.Setpoint = sp }
+
+// read returns a usable value of signal or why not.
+func read(in Input, signal string) (float64, string) {
+	r, ok := in.Signals[signal]
+	switch {
+	case !ok:
+		return 0, "signal " + signal + " failed (empty): no reading"
+	case r.Err != nil:
+		return 0, "signal " + signal + " failed (" + string(scaling.KindOf(r.Err)) + "): " + r.Err.Error()
+	case math.IsNaN(r.Sample.Value) || math.IsInf(r.Sample.Value, 0):
+		return 0, "signal " + signal + " failed (not_finite): " + strconv.FormatFloat(r.Sample.Value, 'g', -1, 64)
+	}
+	return r.Sample.Value, ""
+}
+
+// errorOf applies direction, cap and deadband.
+func (p *PID) errorOf(m float64) float64 {
+	e := p.dir * (m - p.cfg.Setpoint)
+	if c := p.cfg.MaxError; c > 0 {
+		e = max(-c, min(c, e))
+	}
+	switch db := p.cfg.Deadband; {
+	case e > db:
+		return e - db
+	case e < -db:
+		return e + db
+	}
+	return 0
+}
+
+// Recommend implements Policy.
+func (p *PID) Recommend(in Input) scaling.Recommendation {
+	rec := scaling.Recommendation{Policy: p.name}
+	cur := in.Capacity.Current
+	m, why := read(in, p.cfg.Signal)
+	var ff float64
+	if why == "" && p.cfg.FeedForwardSignal != "" {
+		var load float64
+		if load, why = read(in, p.cfg.FeedForwardSignal); why == "" {
+			ff = max(0, load) / p.cfg.FeedForwardPerReplica
+		}
+	}
+	if why != "" {
+		// Freeze: no integration over the gap, and no derivative across it.
+		p.spoke, p.haveMeas = false, false
+		if p.started {
+			p.lastTime = in.Now
+		}
+		rec.Abstain, rec.Reason = true, "abstain: "+why
+		return rec
+	}
+	g := 1.0
+	if p.cfg.GainScale == PIDRelative {
+		g = float64(max(cur, 1))
+	}
+	e := p.errorOf(m)
+	pTerm := g * p.cfg.Kp * e
+
+	if !p.started {
+		// Bumpless start: the output is the current capacity.
+		p.started = true
+		p.integ = float64(cur) - ff - pTerm
+		p.dfilt = 0
+		p.lastMeas, p.haveMeas, p.lastTime = m, true, in.Now
+		p.out, p.rec, p.ref = float64(cur), cur, cur
+		p.lastErr, p.lastFF, p.spoke = e, ff, true
+		rec.Replicas = cur
+		rec.Reason = p.reason("bumpless start", m, e, ff, pTerm, 0)
+		return rec
+	}
+	// Bumpless transfer: the capacity really in place is the reference.
+	if cur != p.ref {
+		p.integ += float64(cur) - p.out
+		p.out, p.ref = float64(cur), cur
+	}
+	dt := in.Now.Sub(p.lastTime).Seconds()
+	if dt > 0 {
+		if p.haveMeas {
+			raw := (m - p.lastMeas) / dt
+			alpha := 1.0
+			if tf := p.cfg.DerivativeFilter.Seconds(); tf > 0 {
+				alpha = dt / (tf + dt)
+			}
+			p.dfilt += alpha * (raw - p.dfilt)
+		} else {
+			p.dfilt = 0
+		}
+		p.integ += g * p.cfg.Ki * e * dt
+	}
+	dTerm := g * p.cfg.Kd * p.dir * p.dfilt
+	u := ff + pTerm + p.integ + dTerm
+	p.lastMeas, p.haveMeas, p.lastTime = m, true, in.Now
+	p.out, p.lastErr, p.lastFF, p.spoke = u, e, ff, true
+	p.rec = roundCapacity(u)
+	p.ref = p.rec
+	rec.Replicas = p.rec
+	rec.Reason = p.reason("", m, e, ff, pTerm, dTerm)
+	return rec
+}
+
+// Feedback implements FeedbackUser: back-calculation. When the final number
+// is not the PID's own (a guard clamped it, the failure rule held, another
+// policy won), the integrator moves so that the output equals the final
+// number, and it cannot wind up while the output is held.
+func (p *PID) Feedback(_ time.Time, final int32, _ bool) {
+	if !p.started {
+		return
+	}
+	if !p.spoke {
+		// Abstained: the integrator stays frozen; the next good tick
+		// re-bases on the capacity then in place.
+		return
+	}
+	p.ref = p.rec
+	if final != p.rec {
+		p.integ += float64(final) - p.out
+		p.out, p.ref = float64(final), final
+	}
+}
+
+// State implements StateReporter: integral (capacity), derivative (filtered
+// dm/dt, signal units per second), last_measurement, error (after deadband
+// and cap), feed_forward (capacity) and output (capacity, before rounding).
+func (p *PID) State() map[string]float64 {
+	return map[string]float64{
+		"integral":         p.integ,
+		"derivative":       p.dfilt,
+		"last_measurement": p.lastMeas,
+		"error":            p.lastErr,
+		"feed_forward":     p.lastFF,
+		"output":           p.out,
+	}
+}
+
+func (p *PID) reason(prefix string, m, e, ff, pTerm, dTerm float64) string {
+	var b []byte
+	if prefix != "" {
+		b = append(b, prefix...)
+		b = append(b, ": "...)
+	}
+	b = append(b, p.cfg.Signal...)
+	b = append(b, ' ')
+	b = strconv.AppendFloat(b, m, 'g', 4, 64)
+	b = append(b, " vs setpoint "...)
+	b = strconv.AppendFloat(b, p.cfg.Setpoint, 'g', 4, 64)
+	b = append(b, ", error "...)
+	b = strconv.AppendFloat(b, e, 'g', 3, 64)
+	if p.cfg.FeedForwardSignal != "" {
+		b = append(b, "; ff "...)
+		b = appendNum(b, ff)
+	}
+	b = append(b, " + P "...)
+	b = appendNum(b, pTerm)
+	b = append(b, " + I "...)
+	b = appendNum(b, p.integ)
+	b = append(b, " + D "...)
+	b = appendNum(b, dTerm)
+	b = append(b, " = "...)
+	b = appendNum(b, p.out)
+	b = append(b, " -> "...)
+	b = strconv.AppendInt(b, int64(p.rec), 10)
+	return string(b)
+}
+
+// roundCapacity rounds to the nearest capacity, saturating at the int32
+// range and at 0.
+func roundCapacity(x float64) int32 {
+	r := math.Round(x)
+	switch {
+	case math.IsNaN(r) || r <= 0:
+		return 0
+	case r >= math.MaxInt32:
+		return math.MaxInt32
+	}
+	return int32(r)
+}

@@ -1,0 +1,409 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// AdjustmentType says how a step's adjustment is read, as in AWS
+// Application Auto Scaling's StepScalingPolicyConfiguration.
+type AdjustmentType string
+
+const (
+	ChangeInCapacity        AdjustmentType = "ChangeInCapacity"
+	PercentChangeInCapacity AdjustmentType = "PercentChangeInCapacity"
+	ExactCapacity           AdjustmentType = "ExactCapacity"
+)
+
+// Comparison is the alarm's comparison of a datapoint with its threshold
+// (CloudWatch ComparisonOperator).
+type Comparison string
+
+const (
+	GreaterThanOrEqualToThreshold Comparison = "GreaterThanOrEqualToThreshold"
+	GreaterThanThreshold          Comparison = "GreaterThanThreshold"
+	LessThanThreshold             Comparison = "LessThanThreshold"
+	LessThanOrEqualToThreshold    Comparison = "LessThanOrEqualToThreshold"
+)
+
+// StepAdjustment is AWS's StepAdjustment: bounds relative to the alarm
+// threshold (nil for unbounded) and the adjustment. When the metric is at or
+// above the threshold the lower bound is inclusive and the upper exclusive;
+// below it, the lower bound is exclusive and the upper inclusive.
+type StepAdjustment struct {
+	Lower, Upper *float64
+	Adjustment   int32
+}
+
+// StepRule is one AWS step scaling policy together with its CloudWatch
+// alarm: the alarm is in ALARM when at least DatapointsToAlarm of the last
+// EvaluationPeriods datapoints (one per tick with a good reading) breach
+// Threshold by Comparison; while it is, each tick applies the step that
+// contains metric - Threshold.
+type StepRule struct {
+	Threshold              float64
+	Comparison             Comparison
+	EvaluationPeriods      int // N
+	DatapointsToAlarm      int // M, 1 <= M <= N
+	AdjustmentType         AdjustmentType
+	Steps                  []StepAdjustment
+	MinAdjustmentMagnitude int32 // PercentChangeInCapacity only
+	// Cooldown, AWS's per-policy cooldown (default there 300 s). During a
+	// scale-out cooldown a larger step adds only the difference from the
+	// capacity before the scale-out that started it; a scale-in waits for
+	// its cooldown to end; a scale-out ends a scale-in cooldown.
+	Cooldown time.Duration
+
+	window []bool // the last N datapoints: breaching or not, oldest first
+}
+
+// Step is a step scaling policy with AWS Application Auto Scaling
+// semantics, with up to one scale-out and one scale-in rule on one signal
+// (AWS pairs two policies with two alarms; here they share a signal). With
+// neither alarm in ALARM it recommends the current capacity.
+type Step struct {
+	name    string
+	signal  string
+	out, in *StepRule
+
+	outUntil, inUntil time.Time // cooldowns end
+	outBase           int32     // capacity before the scale-out that started the cooldown
+}
+
+var (
+	_ Policy        = (*Step)(nil)
+	_ SignalUser    = (*Step)(nil)
+	_ ScaleObserver = (*Step)(nil)
+)
+
+// NewStep validates both rules with AWS's rules for step adjustments and
+// returns the policy. out must scale out (positive adjustments or an exact
+// capacity), in must scale in; either may be nil, not both.
+func NewStep(name, signal string, out, in *StepRule) (*Step, error) {
+	switch {
+	case name == "":
+		return nil, fmt.Errorf("name: %q: must not be empty", name)
+	case signal == "":
+		return nil, fmt.Errorf("signal: %q: must name a signal", signal)
+	case out == nil && in == nil:
+		return nil, errors.New("scale_out, scale_in: both unset: at least one is required")
+	}
+	var errs []error
+	for _, r := range []struct {
+		field string
+		rule  *StepRule
+	}{{"scale_out", out}, {"scale_in", in}} {
+		if r.rule == nil {
+			continue
+		}
+		for _, err := range validateStepRule(r.rule) {
+			errs = append(errs, fmt.Errorf("%s.%w", r.field, err))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	s := &Step{name: name, signal: signal}
+	if out != nil {
+		c := *out
+		c.Steps = sortedSteps(out.Steps)
+		s.out = &c
+	}
+	if in != nil {
+		c := *in
+		c.Steps = sortedSteps(in.Steps)
+		s.in = &c
+	}
+	return s, nil
+}
+
+func sortedSteps(steps []StepAdjustment) []StepAdjustment {
+	out := append([]StepAdjustment(nil), steps...)
+	sort.SliceStable(out, func(i, j int) bool { return lowerOf(out[i]) < lowerOf(out[j]) })
+	return out
+}
+
+func lowerOf(s StepAdjustment) float64 {
+	if s.Lower == nil {
+		return math.Inf(-1)
+	}
+	return *s.Lower
+}
+
+func upperOf(s StepAdjustment) float64 {
+	if s.Upper == nil {
+		return math.Inf(1)
+	}
+	return *s.Upper
+}
+
+func fmtBound(b *float64) string {
+	if b == nil {
+		return "null"
+	}
+	return strconv.FormatFloat(*b, 'g', -1, 64)
+}
+
+// validateStepRule applies AWS's PutScalingPolicy checks; messages follow
+// AWS's ValidationException wording.
+func validateStepRule(r *StepRule) []error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) {
+		bad("threshold: %v: must be a finite number", r.Threshold)
+	}
+	switch r.Comparison {
+	case GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold:
+	default:
+		bad("comparison: %q: must be one of GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold", r.Comparison)
+	}
+	if r.EvaluationPeriods < 1 {
+		bad("evaluation_periods: %d: must be >= 1", r.EvaluationPeriods)
+	}
+	if r.DatapointsToAlarm < 1 || r.DatapointsToAlarm > r.EvaluationPeriods {
+		bad("datapoints_to_alarm: %d: must be between 1 and evaluation_periods (%d)", r.DatapointsToAlarm, r.EvaluationPeriods)
+	}
+	switch r.AdjustmentType {
+	case ChangeInCapacity, PercentChangeInCapacity, ExactCapacity:
+	default:
+		bad("adjustment_type: %q: must be one of ChangeInCapacity, PercentChangeInCapacity, ExactCapacity", r.AdjustmentType)
+	}
+	if r.MinAdjustmentMagnitude < 0 {
+		bad("min_adjustment_magnitude: %d: must be >= 0", r.MinAdjustmentMagnitude)
+	}
+	if r.MinAdjustmentMagnitude > 0 && r.AdjustmentType != PercentChangeInCapacity {
+		bad("min_adjustment_magnitude: %d: MinAdjustmentMagnitude may only be specified if AdjustmentType is PercentChangeInCapacity", r.MinAdjustmentMagnitude)
+	}
+	if r.Cooldown < 0 {
+		bad("cooldown: %s: must be >= 0", r.Cooldown)
+	}
+	if len(r.Steps) == 0 {
+		bad("steps: []: StepAdjustments must contain at least one step adjustment")
+		return errs
+	}
+	nullLower, nullUpper := 0, 0
+	negLower, posUpper := false, false
+	for i, s := range r.Steps {
+		if s.Lower == nil && s.Upper == nil {
+			bad("steps[%d]: lower and upper both null: the upper and lower bound can't be null in the same step adjustment", i)
+		}
+		for _, b := range []*float64{s.Lower, s.Upper} {
+			if b != nil && (math.IsNaN(*b) || math.IsInf(*b, 0)) {
+				bad("steps[%d]: bound %v: must be a finite number or null", i, *b)
+			}
+		}
+		if s.Lower == nil {
+			nullLower++
+		} else if *s.Lower < 0 {
+			negLower = true
+		}
+		if s.Upper == nil {
+			nullUpper++
+		} else if *s.Upper > 0 {
+			posUpper = true
+		}
+		if s.Lower != nil && s.Upper != nil && !(*s.Lower < *s.Upper) {
+			bad("steps[%d]: lower %s, upper %s: MetricIntervalLowerBound must be less than MetricIntervalUpperBound", i, fmtBound(s.Lower), fmtBound(s.Upper))
+		}
+		if r.AdjustmentType == ExactCapacity && s.Adjustment < 0 {
+			bad("steps[%d].adjustment: %d: ScalingAdjustment must be non-negative for ExactCapacity", i, s.Adjustment)
+		}
+	}
+	if nullLower > 1 {
+		bad("steps: %d steps with a null lower bound: at most one step adjustment can have a null lower bound", nullLower)
+	}
+	if nullUpper > 1 {
+		bad("steps: %d steps with a null upper bound: at most one step adjustment can have a null upper bound", nullUpper)
+	}
+	if negLower && nullLower == 0 {
+		bad("steps: a negative lower bound and no null lower bound: if one step adjustment has a negative lower bound, there must be a step adjustment with a null lower bound")
+	}
+	if posUpper && nullUpper == 0 {
+		bad("steps: a positive upper bound and no null upper bound: if one step adjustment has a positive upper bound, there must be a step adjustment with a null upper bound")
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	sorted := sortedSteps(r.Steps)
+	for i := 1; i < len(sorted); i++ {
+		prevU, lo := upperOf(sorted[i-1]), lowerOf(sorted[i])
+		switch {
+		case lo < prevU:
+			bad("steps: [%s, %s] and [%s, %s]: step adjustments can't overlap", fmtBound(sorted[i-1].Lower), fmtBound(sorted[i-1].Upper), fmtBound(sorted[i].Lower), fmtBound(sorted[i].Upper))
+		case lo > prevU:
+			bad("steps: gap between %s and %s: step adjustments can't have a gap", fmtBound(sorted[i-1].Upper), fmtBound(sorted[i].Lower))
+		}
+	}
+	return errs
+}
+
+// Name implements Policy.
+func (s *Step) Name() string { return s.name }
+
+// Signals implements SignalUser.
+func (s *Step) Signals() []string { return []string{s.signal} }
+
+func (r *StepRule) breaches(v float64) bool {
+	switch r.Comparison {
+	case GreaterThanOrEqualToThreshold:
+		return v >= r.Threshold
+	case GreaterThanThreshold:
+		return v > r.Threshold
+	case LessThanThreshold:
+		return v < r.Threshold
+	}
+	return v <= r.Threshold
+}
+
+// observe records a datapoint and reports whether the alarm is in ALARM.
+func (r *StepRule) observe(v float64) (bool, int) {
+	r.window = append(r.window, r.breaches(v))
+	if len(r.window) > r.EvaluationPeriods {
+		r.window = r.window[len(r.window)-r.EvaluationPeriods:]
+	}
+	n := 0
+	for _, b := range r.window {
+		if b {
+			n++
+		}
+	}
+	return n >= r.DatapointsToAlarm, n
+}
+
+// step returns the step containing diff = metric - threshold, with AWS's
+// inclusivity: at or above the threshold [lower, upper), below it
+// (lower, upper].
+func (r *StepRule) step(diff float64) (StepAdjustment, bool) {
+	for _, s := range r.Steps {
+		lo, up := lowerOf(s), upperOf(s)
+		if diff >= 0 && lo <= diff && diff < up {
+			return s, true
+		}
+		if diff < 0 && lo < diff && diff <= up {
+			return s, true
+		}
+	}
+	return StepAdjustment{}, false
+}
+
+// Target is the capacity a step asks for from current, with AWS's rounding
+// of percentages: a result above 1 rounds down, between 0 and 1 becomes 1,
+// between -1 and 0 becomes -1, below -1 rounds up (toward zero); then
+// MinAdjustmentMagnitude raises its magnitude.
+func (r *StepRule) Target(current int32, adj int32) int32 {
+	switch r.AdjustmentType {
+	case ExactCapacity:
+		return adj
+	case PercentChangeInCapacity:
+		x := float64(current) * float64(adj) / 100
+		var d int32
+		switch {
+		case x >= 1:
+			d = int32(math.Floor(x))
+		case x > 0:
+			d = 1
+		case x <= -1:
+			d = int32(math.Ceil(x))
+		case x < 0:
+			d = -1
+		}
+		if m := r.MinAdjustmentMagnitude; m > 0 && d != 0 && abs32(d) < m {
+			if d > 0 {
+				d = m
+			} else {
+				d = -m
+			}
+		}
+		return max(0, current+d)
+	}
+	return max(0, current+adj)
+}
+
+func abs32(x int32) int32 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// Recommend implements Policy. A failed signal adds no datapoint (AWS's
+// treatMissingData "missing") and the policy abstains.
+func (s *Step) Recommend(in Input) scaling.Recommendation {
+	rec := scaling.Recommendation{Policy: s.name}
+	v, why := read(in, s.signal)
+	if why != "" {
+		rec.Abstain, rec.Reason = true, "abstain: "+why
+		return rec
+	}
+	cur, now := in.Capacity.Current, in.Now
+	rec.Replicas = cur
+	var outAlarm, inAlarm bool
+	var outN, inN int
+	if s.out != nil {
+		outAlarm, outN = s.out.observe(v)
+	}
+	if s.in != nil {
+		inAlarm, inN = s.in.observe(v)
+	}
+	val := strconv.FormatFloat(v, 'g', 4, 64)
+	switch {
+	case outAlarm:
+		r := s.out
+		st, ok := r.step(v - r.Threshold)
+		if !ok {
+			rec.Reason = fmt.Sprintf("scale-out alarm (%d of %d): %s - threshold %v matches no step: hold", outN, r.EvaluationPeriods, val, r.Threshold)
+			return rec
+		}
+		if now.Before(s.outUntil) {
+			// Cooldown: what the initiating scale-out added counts.
+			t := r.Target(s.outBase, st.Adjustment)
+			rec.Replicas = max(cur, t)
+			rec.Reason = fmt.Sprintf("scale-out alarm (%d of %d): %s in step [%s, %s) %s %d; in cooldown until %s: from %d before it -> %d, keep at least %d -> %d",
+				outN, r.EvaluationPeriods, val, fmtBound(st.Lower), fmtBound(st.Upper), r.AdjustmentType, st.Adjustment, s.outUntil.Format(time.RFC3339), s.outBase, t, cur, rec.Replicas)
+			return rec
+		}
+		rec.Replicas = max(cur, r.Target(cur, st.Adjustment))
+		rec.Reason = fmt.Sprintf("scale-out alarm (%d of %d): %s in step [%s, %s) %s %d: %d -> %d",
+			outN, r.EvaluationPeriods, val, fmtBound(st.Lower), fmtBound(st.Upper), r.AdjustmentType, st.Adjustment, cur, rec.Replicas)
+	case inAlarm:
+		r := s.in
+		st, ok := r.step(v - r.Threshold)
+		if !ok {
+			rec.Reason = fmt.Sprintf("scale-in alarm (%d of %d): %s - threshold %v matches no step: hold", inN, r.EvaluationPeriods, val, r.Threshold)
+			return rec
+		}
+		if now.Before(s.inUntil) {
+			rec.Reason = fmt.Sprintf("scale-in alarm (%d of %d): in cooldown until %s: hold", inN, r.EvaluationPeriods, s.inUntil.Format(time.RFC3339))
+			return rec
+		}
+		rec.Replicas = min(cur, r.Target(cur, st.Adjustment))
+		rec.Reason = fmt.Sprintf("scale-in alarm (%d of %d): %s in step (%s, %s] %s %d: %d -> %d",
+			inN, r.EvaluationPeriods, val, fmtBound(st.Lower), fmtBound(st.Upper), r.AdjustmentType, st.Adjustment, cur, rec.Replicas)
+	default:
+		rec.Reason = "no alarm: " + s.signal + " " + val + ": hold"
+	}
+	return rec
+}
+
+// Scaled implements ScaleObserver: a scale-out starts the scale-out
+// cooldown (unless one is running, whose base stays) and ends a scale-in
+// cooldown; a scale-in starts the scale-in cooldown.
+func (s *Step) Scaled(now time.Time, from, to int32) {
+	switch {
+	case to > from:
+		if s.out != nil && !now.Before(s.outUntil) {
+			s.outBase, s.outUntil = from, now.Add(s.out.Cooldown)
+		}
+		s.inUntil = time.Time{}
+	case to < from:
+		if s.in != nil {
+			s.inUntil = now.Add(s.in.Cooldown)
+		}
+	}
+}

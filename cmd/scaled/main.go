@@ -33,6 +33,7 @@ target, or in dry run only logs and exports it.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCommand(), newCheckCommand(), newSimulateCommand(), newVersionCommand())
+	root.AddCommand(newForecastCommand())
 	return root
 }
 

@@ -194,19 +194,19 @@ func TestIntervalCoverage(t *testing.T) {
 func TestShortHistory(t *testing.T) {
 	p := hourly(t)
 	models, _ := Models(p, Auto)
-	_, err := Select(make([]float64, 30), p, models, SelectOptions{Horizon: 1})
+	_, err := Select(make([]float64, 12), p, models, SelectOptions{Horizon: 1})
 	var short *ShortError
 	if !errors.As(err, &short) {
-		t.Fatalf("Select on 30 hourly points: err = %v: want a *ShortError", err)
+		t.Fatalf("Select on 12 hourly points: err = %v: want a *ShortError", err)
 	}
-	// One day and a bit is enough for the daily seasonal naive model.
-	y := synthetic{level: 10, daily: 5, period: 24, seed: 10}.series(50)
+	// A day is enough for the harmonic model.
+	y := synthetic{level: 10, daily: 5, period: 24, seed: 10}.series(24)
 	sel, err := Select(y, p, models, SelectOptions{Horizon: 1})
 	if err != nil {
-		t.Fatalf("Select on 50 hourly points: %v", err)
+		t.Fatalf("Select on 24 hourly points: %v", err)
 	}
 	if len(sel.Skipped) == 0 {
-		t.Errorf("no model skipped on 50 points: the weekly ones cannot fit")
+		t.Errorf("no model skipped on 24 points: the weekly ones cannot fit")
 	}
 }
 

@@ -22,24 +22,31 @@ func NewHarmonic(name string, daily, weekly int) *Harmonic {
 		dailyHarmonics: min(8, max(1, daily/2-1)), weeklyHarm: 3}
 }
 
-func (m *Harmonic) Name() string   { return m.name }
-func (m *Harmonic) MinPoints() int { return m.daily }
+func (m *Harmonic) Name() string { return m.name }
+
+// MinPoints is half a day: the daily harmonics need to see most of a cycle.
+func (m *Harmonic) MinPoints() int { return max(2, m.daily/2) }
 
 func (m *Harmonic) Fit(y []float64) (Fitted, error) {
 	if err := checkFit(m, y); err != nil {
 		return nil, err
 	}
 	n := len(y)
-	f := &harmonicState{daily: float64(m.daily), weekly: float64(m.weekly), scale: float64(n), kd: m.dailyHarmonics}
-	if n >= m.weekly+m.daily {
-		f.kw = m.weeklyHarm
-	}
-	p := f.features()
-	f.x = make([]float64, p)
 	// The regression is fitted on block means (five minutes at one-minute
 	// steps), each at its block's centre: the harmonics kept are hours
 	// long, and it makes the fit several times cheaper.
 	block := max(1, m.daily/288)
+	blocks := (n + block - 1) / block
+	f := &harmonicState{daily: float64(m.daily), weekly: float64(m.weekly), scale: float64(n), kd: m.dailyHarmonics}
+	// On a short series, no trend (it would be extrapolated from hours) and
+	// no more harmonics than a fifth of the points can pin down.
+	f.trend = n >= 2*m.daily
+	if n >= m.weekly+m.daily {
+		f.kw = m.weeklyHarm
+	}
+	f.kd = max(1, min(f.kd, (blocks/5-2)/2))
+	p := f.features()
+	f.x = make([]float64, p)
 	xtx := make([]float64, p*p)
 	xty := make([]float64, p)
 	for start := 0; start < n; start += block {
@@ -91,6 +98,7 @@ func (m *Harmonic) Fit(y []float64) (Fitted, error) {
 type harmonicState struct {
 	daily, weekly float64
 	kd, kw        int
+	trend         bool
 	scale         float64
 	coef          []float64
 	phi, resid    float64
@@ -104,7 +112,10 @@ func (f *harmonicState) features() int { return 2 + 2*f.kd + 2*f.kw }
 // harmonics by the angle-addition formulas from the first.
 func (f *harmonicState) row(t float64) []float64 {
 	x := f.x
-	x[0], x[1] = 1, t/f.scale
+	x[0], x[1] = 1, 0
+	if f.trend {
+		x[1] = t / f.scale
+	}
 	i := 2
 	harmonics := func(period float64, k int) {
 		s1, c1 := math.Sincos(2 * math.Pi * math.Mod(t, period) / period)

@@ -55,7 +55,7 @@ func (s *Selection) Best() Score { return s.Scores[0] }
 func (s *Selection) Predict(h int) Prediction {
 	p := s.Fitted.Forecast(h)
 	sc := max(p, s.floor)
-	return Prediction{Point: p, Lower: max(0, p+s.lo*sc), Upper: max(p, p+s.hi*sc)}
+	return Prediction{Point: p, Lower: max(0, min(p, p+s.lo*sc)), Upper: max(p, p+s.hi*sc)}
 }
 
 // Observe appends one observation to the chosen model.
@@ -94,10 +94,10 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 	if bt <= 0 {
 		bt = p.Daily
 	}
-	// Never hold out more than half the series.
-	bt = min(bt, n/2)
+	// Never hold out more than a quarter of the series: the rest must fit.
+	bt = min(bt, n/4)
 	if bt < opt.Horizon+1 {
-		return nil, &ShortError{Model: "backtest", Have: n, Min: 2 * (opt.Horizon + 1)}
+		return nil, &ShortError{Model: "backtest", Have: n, Min: 4 * (opt.Horizon + 1)}
 	}
 	var mean float64
 	for _, v := range y {

@@ -96,6 +96,7 @@ func ApplyDefaults(c *Config) {
 				r.Expr = DefaultReplayExpr
 			}
 		}
+		applyAWSDefaults(s) // per-kind guards and target options (aws.go)
 		s.Behavior.ScaleUp = fillRules(s.Behavior.ScaleUp, DefaultScaleUp())
 		s.Behavior.ScaleDown = fillRules(s.Behavior.ScaleDown, DefaultScaleDown())
 	}

@@ -84,21 +84,24 @@ type KubernetesTarget struct {
 
 // AuroraTarget is the reader instances of an Aurora cluster.
 type AuroraTarget struct {
-	Region            string `yaml:"region"`
-	ClusterIdentifier string `yaml:"cluster_identifier"`
+	Region            string           `yaml:"region"`
+	ClusterIdentifier string           `yaml:"cluster_identifier"`
+	ReplicaOptions    `yaml:",inline"` // aws.go
 }
 
 // RDSTarget is the read replicas of an RDS instance.
 type RDSTarget struct {
-	Region         string `yaml:"region"`
-	SourceInstance string `yaml:"source_instance"`
+	Region         string           `yaml:"region"`
+	SourceInstance string           `yaml:"source_instance"`
+	ReplicaOptions `yaml:",inline"` // aws.go
 }
 
 // LambdaTarget is the provisioned concurrency of a function alias or version.
 type LambdaTarget struct {
-	Region       string `yaml:"region"`
-	FunctionName string `yaml:"function_name"`
-	Qualifier    string `yaml:"qualifier"`
+	Region        string           `yaml:"region"`
+	FunctionName  string           `yaml:"function_name"`
+	Qualifier     string           `yaml:"qualifier"`
+	LambdaOptions `yaml:",inline"` // aws.go
 }
 
 // Signal is a named PromQL expression that must return one value.

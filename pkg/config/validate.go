@@ -186,6 +186,7 @@ func checkName(p *problems, path, name string) {
 func validateScaler(p *problems, path string, s *Scaler) {
 	checkName(p, path+".name", s.Name)
 	validateTarget(p, path+".target", &s.Target)
+	validateAWSTarget(p, path+".target", &s.Target, s.Name) // aws.go
 
 	signals := map[string]int{}
 	var signalNames []string

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"strings"
@@ -122,19 +123,48 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	default:
 		start := s.clock.Now()
 		err := s.Actuator.Set(ctx, d.Desired, Explain(d))
+		var lim *actuators.LimitedError
 		if s.recorder != nil {
-			s.recorder.ObserveActuation(s.Name, s.clock.Since(start), err)
+			failed := err
+			if errors.As(err, &lim) {
+				failed = nil // the target changed as far as it could: not a failure
+			}
+			s.recorder.ObserveActuation(s.Name, s.clock.Since(start), failed)
 		}
-		if err != nil {
+		switch {
+		case errors.As(err, &lim):
+			limited(&d, current, lim)
+			if d.Desired != current.Current {
+				s.Decider.Scaled(now, current.Current, d.Desired)
+			}
+		case err != nil:
 			d.Outcome = scaling.OutcomeFailed
 			d.Error = "set target: " + err.Error()
-		} else {
+		default:
 			d.Outcome = scaling.OutcomeApplied
 			s.Decider.Scaled(now, current.Current, d.Desired)
 		}
 	}
+	if sr, ok := s.Actuator.(actuators.StatusReporter); ok && d.Error == "" {
+		if st := sr.Status(); st != "" {
+			d.Error = "target: " + st
+		}
+	}
 	s.record(d)
 	return d
+}
+
+// limited records a Set the target held back: the capacity it reached is
+// the decision's, with an adjustment saying why.
+func limited(d *scaling.Decision, current scaling.Capacity, lim *actuators.LimitedError) {
+	d.Adjustments = append(d.Adjustments, scaling.Adjustment{Guard: "target_limit", From: d.Desired, To: lim.Got, Reason: lim.Reason})
+	d.Desired = lim.Got
+	d.Direction = scaling.DirectionOf(current.Current, lim.Got)
+	d.Outcome = scaling.OutcomeApplied
+	if lim.Got == current.Current {
+		d.Outcome = scaling.OutcomeUnchanged
+	}
+	d.Error = "set target: " + lim.Error()
 }
 
 // read evaluates one signal and turns every way it can be unusable into a failed reading.

@@ -1,0 +1,202 @@
+package actuators
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/smithy-go"
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"k8s.io/utils/clock"
+)
+
+// AWS retry bounds: throttling and transient errors are retried by the
+// SDK's standard retryer with exponential jittered backoff, at most
+// DefaultAWSMaxAttempts attempts each at most DefaultAWSMaxBackoff apart, so
+// that one call stays well inside a tick.
+const (
+	DefaultAWSMaxAttempts = 5
+	DefaultAWSMaxBackoff  = 5 * time.Second
+)
+
+// LoadAWSConfig loads the default credential chain (environment, shared
+// config and credentials files, IRSA web identity through
+// AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN, ECS and EC2 roles) for
+// region (empty: AWS_REGION or the shared config's), with a bounded retryer.
+func LoadAWSConfig(ctx context.Context, region string) (aws.Config, error) {
+	opts := []func(*awsconfig.LoadOptions) error{
+		awsconfig.WithRetryer(func() aws.Retryer { return NewAWSRetryer(DefaultAWSMaxAttempts, DefaultAWSMaxBackoff) }),
+	}
+	if region != "" {
+		opts = append(opts, awsconfig.WithRegion(region))
+	}
+	cfg, err := awsconfig.LoadDefaultConfig(ctx, opts...)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("aws config: %w", err)
+	}
+	if cfg.Region == "" {
+		return aws.Config{}, errors.New("aws config: no region: set the target's region or AWS_REGION")
+	}
+	return cfg, nil
+}
+
+// NewAWSRetryer is the SDK's standard retryer bounded to attempts and backoff.
+func NewAWSRetryer(attempts int, maxBackoff time.Duration) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = attempts
+		o.MaxBackoff = maxBackoff
+	})
+}
+
+// AWSOptions are an AWS target's dependencies.
+type AWSOptions struct {
+	Config   aws.Config // credentials, region and retryer (LoadAWSConfig)
+	Endpoint string     // overrides the service endpoint ("" for AWS's own)
+	Scaler   string     // label of its metrics, field of its logs, default owner
+	Logger   *zap.Logger
+	Metrics  *AWSMetrics
+	Clock    clock.PassiveClock // nil: the real clock
+}
+
+func (o *AWSOptions) fill() {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Clock == nil {
+		o.Clock = clock.RealClock{}
+	}
+}
+
+// The kinds of AWS errors: the reason label of scaled_aws_target_errors_total.
+const (
+	AWSThrottled      = "throttled"       // retries ran out while throttled
+	AWSAccessDenied   = "access_denied"   // IAM refused: see deploy/aws for the policy
+	AWSNotFound       = "not_found"       // the cluster, instance, function or qualifier is not there
+	AWSQuotaExceeded  = "quota_exceeded"  // an account or per-resource limit
+	AWSInvalidState   = "invalid_state"   // the resource is busy (modifying, creating, another update)
+	AWSInvalidRequest = "invalid_request" // a parameter AWS refused (class, zone, subnet group)
+	AWSOther          = "other"           // anything else, transport errors included
+)
+
+var awsErrorKinds = []string{AWSThrottled, AWSAccessDenied, AWSNotFound, AWSQuotaExceeded, AWSInvalidState, AWSInvalidRequest, AWSOther}
+
+// AWSError is a failed AWS call, named by kind. The target is left as the
+// call found it, apart from what earlier calls of the same Set did.
+type AWSError struct {
+	Kind string // one of the AWS* kinds
+	Op   string // the API operation, e.g. CreateDBInstance
+	Code string // AWS's error code, "" for transport errors
+	Err  error
+}
+
+func (e *AWSError) Error() string {
+	if e.Code == "" {
+		return fmt.Sprintf("%s: %s: %v", e.Op, e.Kind, e.Err)
+	}
+	return fmt.Sprintf("%s: %s (%s): %s", e.Op, e.Kind, e.Code, apiMessage(e.Err))
+}
+
+func (e *AWSError) Unwrap() error { return e.Err }
+
+func apiMessage(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorMessage() != "" {
+		return api.ErrorMessage()
+	}
+	return err.Error()
+}
+
+// AWSErrorCode returns the AWS error code carried by err, or "".
+func AWSErrorCode(err error) string {
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		return api.ErrorCode()
+	}
+	return ""
+}
+
+// classifyAWS names err by kind. Context errors pass through unchanged.
+func classifyAWS(op string, err error) error {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return err
+	}
+	code := AWSErrorCode(err)
+	kind := AWSOther
+	switch code {
+	case "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
+		kind = AWSThrottled
+	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
+		"InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch":
+		kind = AWSAccessDenied
+	case "DBClusterNotFoundFault", "DBInstanceNotFound", "ResourceNotFoundException",
+		"ProvisionedConcurrencyConfigNotFoundException", "DBParameterGroupNotFound", "DBSubnetGroupNotFoundFault":
+		kind = AWSNotFound
+	case "InstanceQuotaExceeded", "StorageQuotaExceeded", "InsufficientDBInstanceCapacity":
+		kind = AWSQuotaExceeded
+	case "InvalidDBInstanceState", "InvalidDBClusterStateFault", "ResourceConflictException":
+		kind = AWSInvalidState
+	case "InvalidParameterValue", "InvalidParameterCombination", "InvalidParameterValueException",
+		"MissingParameter", "InvalidSubnet", "DBInstanceAlreadyExists":
+		kind = AWSInvalidRequest
+		if strings.Contains(apiMessage(err), "UnreservedConcurrentExecution") {
+			kind = AWSQuotaExceeded
+		}
+	}
+	return &AWSError{Kind: kind, Op: op, Code: code, Err: err}
+}
+
+// AWSErrorKind returns the kind of an error from an AWS target, or "".
+func AWSErrorKind(err error) string {
+	var ae *AWSError
+	if errors.As(err, &ae) {
+		return ae.Kind
+	}
+	return ""
+}
+
+// AWSMetrics counts what goes wrong with AWS targets.
+type AWSMetrics struct {
+	errors *prometheus.CounterVec
+}
+
+// NewAWSMetrics registers the metrics on reg (nil: not registered).
+func NewAWSMetrics(reg prometheus.Registerer) *AWSMetrics {
+	m := &AWSMetrics{errors: prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "scaled_aws_target_errors_total",
+		Help: "Failed AWS calls of Aurora, RDS and Lambda targets, by reason: throttled (after retries), access_denied, not_found, quota_exceeded, invalid_state, invalid_request, other.",
+	}, []string{"scaler", "reason"})}
+	if reg != nil {
+		reg.MustRegister(m.errors)
+	}
+	return m
+}
+
+func (m *AWSMetrics) start(scaler string) {
+	if m == nil {
+		return
+	}
+	for _, k := range awsErrorKinds {
+		m.errors.WithLabelValues(scaler, k)
+	}
+}
+
+// count records err if it is an AWS error and returns it unchanged.
+func (m *AWSMetrics) count(scaler string, err error) error {
+	if k := AWSErrorKind(err); k != "" && m != nil {
+		m.errors.WithLabelValues(scaler, k).Inc()
+	}
+	return err
+}
+
+// Forget deletes every series of scaler.
+func (m *AWSMetrics) Forget(scaler string) {
+	if m != nil {
+		m.errors.DeletePartialMatch(prometheus.Labels{"scaler": scaler})
+	}
+}

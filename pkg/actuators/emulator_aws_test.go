@@ -1,0 +1,85 @@
+package actuators
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/scaled-dev/scaled/internal/awsemu"
+)
+
+var awsT0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// awsEnv is an emulated account reached by the real SDK clients.
+type awsEnv struct {
+	emu   *awsemu.Emulator
+	clock *clocktesting.FakeClock
+	url   string
+	reg   *prometheus.Registry
+	opts  AWSOptions
+}
+
+func newAWSEnv(t *testing.T, o awsemu.Options) *awsEnv {
+	t.Helper()
+	clk := clocktesting.NewFakeClock(awsT0)
+	emu := awsemu.New(clk, o)
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	reg := prometheus.NewRegistry()
+	cfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
+		// The standard retryer, with backoff short enough for a unit test.
+		Retryer: func() aws.Retryer { return NewAWSRetryer(DefaultAWSMaxAttempts, time.Millisecond) },
+	}
+	return &awsEnv{emu: emu, clock: clk, url: srv.URL, reg: reg,
+		opts: AWSOptions{Config: cfg, Scaler: "db", Metrics: NewAWSMetrics(reg), Clock: clk}}
+}
+
+// errorCount is scaled_aws_target_errors_total for one reason.
+func (e *awsEnv) errorCount(reason string) float64 {
+	return testutil.ToFloat64(e.opts.Metrics.errors.WithLabelValues(e.opts.Scaler, reason))
+}
+
+// codes lists the error codes answered to op, "" for a success.
+func (e *awsEnv) codes(op string) []string {
+	var out []string
+	for _, c := range e.emu.CallsOf(op) {
+		out = append(out, c.Code)
+	}
+	return out
+}
+
+func wantKind(t *testing.T, err error, kind string) {
+	t.Helper()
+	var ae *AWSError
+	if !errors.As(err, &ae) || ae.Kind != kind {
+		t.Fatalf("error %v: want an *AWSError of kind %s", err, kind)
+	}
+}
+
+func wantLimited(t *testing.T, err error, asked, got int32) *LimitedError {
+	t.Helper()
+	var lim *LimitedError
+	if !errors.As(err, &lim) || lim.Asked != asked || lim.Got != got {
+		t.Fatalf("error %v: want *LimitedError %d of %d", err, got, asked)
+	}
+	return lim
+}
+
+func mustRead(t *testing.T, a Actuator) (int32, int32) {
+	t.Helper()
+	c, err := a.Read(context.Background())
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return c.Current, c.Ready
+}

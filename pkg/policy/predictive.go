@@ -1,0 +1,297 @@
+package policy
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/scaled-dev/scaled/pkg/forecast"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// PredictiveMode says whether a predictive policy acts on its forecast.
+type PredictiveMode string
+
+const (
+	// ForecastOnly forecasts, explains and exports, and always abstains
+	// (AWS predictive scaling's ForecastOnly): a way to watch a forecast
+	// against the actual load before trusting it.
+	ForecastOnly PredictiveMode = "forecastOnly"
+	// ForecastAndScale recommends the capacity the forecast needs.
+	ForecastAndScale PredictiveMode = "forecastAndScale"
+)
+
+// PredictiveSpec configures a Predictive policy. Durations are wall time.
+type PredictiveSpec struct {
+	Name, Signal string
+	Mode         PredictiveMode
+	// CapacityPerReplica is how much of the signal one replica serves
+	// within the SLO (e.g. requests/s).
+	CapacityPerReplica float64
+	// The forecast is for now + StartupDelay + Lead: a replica asked for now
+	// serves from then on.
+	StartupDelay, Lead time.Duration
+	// History is the window fetched and fitted; Step its resolution, which
+	// must divide a day. MinHistory is the least the policy acts on.
+	History, Step, MinHistory time.Duration
+	// Model is forecast.Auto or one model name.
+	Model string
+	// Quantile of the forecast planned for, in [0.5, 1).
+	Quantile float64
+	// RefitEvery: the model is selected and fitted again after this much new
+	// data; in between it observes each new point in O(1).
+	RefitEvery time.Duration
+	// SurpriseRatio: an observed point above the upper bound forecast for
+	// it times this ratio is a surprise (a flash crowd); the policy then
+	// abstains for Handover, leaving the scaler to its reactive policies.
+	SurpriseRatio float64
+	Handover      time.Duration
+}
+
+// ForecastReport is what a predictive policy forecast at its last tick, for export.
+type ForecastReport struct {
+	Signal   string
+	Model    string
+	Target   time.Time // the time forecast
+	Quantile float64
+	Point    float64
+	Lower    float64
+	Upper    float64
+	// MASE and SMAPE of the chosen model's backtest (forecast.Score).
+	MASE, SMAPE float64
+}
+
+// Forecaster is implemented by policies that forecast; ok is false when
+// there is no forecast (too little history, a failed signal).
+type Forecaster interface {
+	LastForecast() (r ForecastReport, ok bool)
+}
+
+// Predictive plans capacity for the load forecast at now + startup delay +
+// lead: it reads the signal's history (HistoryNeed), selects and fits a
+// model by backtest (pkg/forecast) every RefitEvery of new data, and
+// recommends ceil(upper bound / CapacityPerReplica), the upper bound being
+// the highest over every step from now to the target time, so that it never
+// asks to scale in before the load it forecasts has passed. Combine it with
+// a reactive policy (max): flash crowds cannot be forecast.
+type Predictive struct {
+	spec    PredictiveSpec
+	periods forecast.Periods
+	models  []forecast.Model
+	horizon int // steps from the newest point to the target, at most
+
+	sel      *forecast.Selection
+	last     time.Time // time of the newest point the model has seen
+	fitAt    time.Time // newest point at the last refit
+	surprise time.Time // abstain until then
+	report   ForecastReport
+	reported bool
+}
+
+var (
+	_ Policy      = (*Predictive)(nil)
+	_ SignalUser  = (*Predictive)(nil)
+	_ HistoryUser = (*Predictive)(nil)
+	_ Forecaster  = (*Predictive)(nil)
+)
+
+// NewPredictive validates spec and returns the policy.
+func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
+	var errs []error
+	bad := func(field string, value any, allowed string) {
+		errs = append(errs, fmt.Errorf("%s: %v: %s", field, value, allowed))
+	}
+	if spec.Name == "" {
+		bad("name", `""`, "must not be empty")
+	}
+	if spec.Signal == "" {
+		bad("signal", `""`, "must name a signal")
+	}
+	if spec.Mode != ForecastOnly && spec.Mode != ForecastAndScale {
+		bad("mode", fmt.Sprintf("%q", spec.Mode), "must be forecastOnly or forecastAndScale")
+	}
+	if !(spec.CapacityPerReplica > 0) || math.IsInf(spec.CapacityPerReplica, 0) {
+		bad("capacity_per_replica", spec.CapacityPerReplica, "must be a finite number > 0")
+	}
+	if spec.StartupDelay < 0 {
+		bad("startup_delay", spec.StartupDelay, "must be >= 0")
+	}
+	if spec.Lead < 0 {
+		bad("lead", spec.Lead, "must be >= 0")
+	}
+	periods, err := forecast.PeriodsFor(spec.Step)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if spec.MinHistory < spec.Step || spec.History < spec.MinHistory {
+		bad("min_history", spec.MinHistory, fmt.Sprintf("must be at least step (%s) and at most history (%s)", spec.Step, spec.History))
+	}
+	if spec.Model == "" {
+		spec.Model = forecast.Auto
+	}
+	if !slices.Contains(forecast.ModelNames, spec.Model) {
+		bad("model", fmt.Sprintf("%q", spec.Model), fmt.Sprintf("must be one of %v", forecast.ModelNames))
+	}
+	if spec.Quantile < 0.5 || spec.Quantile >= 1 {
+		bad("quantile", spec.Quantile, "must be in [0.5, 1)")
+	}
+	if spec.RefitEvery < spec.Step {
+		bad("refit_every", spec.RefitEvery, fmt.Sprintf("must be at least step (%s)", spec.Step))
+	}
+	if spec.SurpriseRatio < 1 {
+		bad("surprise_ratio", spec.SurpriseRatio, "must be >= 1")
+	}
+	if spec.Handover < 0 {
+		bad("handover", spec.Handover, "must be >= 0")
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	models, _ := forecast.Models(periods, spec.Model)
+	// The newest point can be up to a step old: one more step than the lead.
+	h := int((spec.StartupDelay+spec.Lead+spec.Step-1)/spec.Step) + 1
+	return &Predictive{spec: spec, periods: periods, models: models, horizon: h}, nil
+}
+
+func (p *Predictive) Name() string      { return p.spec.Name }
+func (p *Predictive) Signals() []string { return []string{p.spec.Signal} }
+
+// HistoryNeeds asks for History at Step.
+func (p *Predictive) HistoryNeeds() []HistoryNeed {
+	return []HistoryNeed{{Signal: p.spec.Signal, Window: p.spec.History, Step: p.spec.Step}}
+}
+
+// LastForecast implements Forecaster.
+func (p *Predictive) LastForecast() (ForecastReport, bool) { return p.report, p.reported }
+
+// Recommend implements Policy.
+func (p *Predictive) Recommend(in Input) scaling.Recommendation {
+	p.reported = false
+	abstain := func(format string, args ...any) scaling.Recommendation {
+		return scaling.Recommendation{Abstain: true, Reason: fmt.Sprintf(format, args...)}
+	}
+	r, ok := in.Signals[p.spec.Signal]
+	if !ok || !r.OK() {
+		return abstain("signal %s failed: no forecast", p.spec.Signal)
+	}
+	hist := r.History
+	var have time.Duration
+	if len(hist) > 0 {
+		have = hist[len(hist)-1].Time.Sub(hist[0].Time) + p.spec.Step
+	}
+	if have < p.spec.MinHistory {
+		return abstain("history too short to forecast: %s of %s at %s steps, need %s (min_history)",
+			have, p.spec.Signal, p.spec.Step, p.spec.MinHistory)
+	}
+	newest := hist[len(hist)-1].Time
+	surprised, gaps := p.update(hist)
+	if p.sel == nil || newest.Sub(p.fitAt) >= p.spec.RefitEvery || newest.Before(p.last) {
+		ys, g := regular(hist, p.spec.Step)
+		sel, err := forecast.Select(ys, p.periods, p.models, forecast.SelectOptions{Horizon: p.horizon, Quantile: p.spec.Quantile})
+		if err != nil {
+			return abstain("history too short to forecast: %v", err)
+		}
+		p.sel, p.fitAt, gaps = sel, newest, g
+	}
+	p.last = newest
+	if surprised != "" {
+		p.surprise = in.Now.Add(p.spec.Handover)
+	}
+
+	target := in.Now.Add(p.spec.StartupDelay + p.spec.Lead)
+	h := max(1, int((target.Sub(newest)+p.spec.Step-1)/p.spec.Step))
+	at := p.sel.Predict(h)
+	peak := at.Upper
+	for k := 1; k < h; k++ {
+		peak = max(peak, p.sel.Predict(k).Upper)
+	}
+	best := p.sel.Best()
+	p.report = ForecastReport{Signal: p.spec.Signal, Model: p.sel.Model, Target: target, Quantile: p.spec.Quantile,
+		Point: at.Point, Lower: at.Lower, Upper: at.Upper, MASE: best.MASE, SMAPE: best.SMAPE}
+	p.reported = true
+	replicas := int32(min(math.Ceil(peak/p.spec.CapacityPerReplica), math.MaxInt32))
+	why := fmt.Sprintf("forecast %s (backtest MASE %.2f, sMAPE %.2f) of %s at %s: %.4g, p%g %.4g; peak p%g until then %.4g at %.4g per replica = %d",
+		p.sel.Model, best.MASE, best.SMAPE, p.spec.Signal, target.UTC().Format(time.RFC3339), at.Point,
+		100*p.spec.Quantile, at.Upper, 100*p.spec.Quantile, peak, p.spec.CapacityPerReplica, replicas)
+	if gaps > 0 {
+		why += fmt.Sprintf(" (%d missing points in the history filled)", gaps)
+	}
+	switch {
+	case p.spec.Mode == ForecastOnly:
+		return abstain("forecastOnly: %s", why)
+	case surprised != "":
+		return abstain("forecast badly wrong: %s; handing over to the reactive policies until %s", surprised, p.surprise.UTC().Format(time.RFC3339))
+	case in.Now.Before(p.surprise):
+		return abstain("forecast was badly wrong lately: reactive policies lead until %s; %s", p.surprise.UTC().Format(time.RFC3339), why)
+	}
+	return scaling.Recommendation{Replicas: replicas, Reason: why}
+}
+
+// update feeds the model the points on its grid after the last it saw (a
+// missing one repeats the one before), and says whether one of them was far
+// above the upper bound forecast for it. It costs O(new points): the
+// history is not walked again between refits.
+func (p *Predictive) update(hist []scaling.Sample) (surprise string, gaps int) {
+	if p.sel == nil || !hist[len(hist)-1].Time.After(p.last) {
+		return "", 0
+	}
+	j, _ := slices.BinarySearchFunc(hist, p.last, func(s scaling.Sample, t time.Time) int { return s.Time.Compare(t) })
+	prev := math.NaN()
+	if j < len(hist) && hist[j].Time.Equal(p.last) {
+		prev = hist[j].Value
+		j++
+	}
+	end := hist[len(hist)-1].Time
+	for t := p.last.Add(p.spec.Step); !t.After(end); t = t.Add(p.spec.Step) {
+		for j < len(hist) && hist[j].Time.Before(t) {
+			j++
+		}
+		v := prev
+		if j < len(hist) && hist[j].Time.Equal(t) && finite(hist[j].Value) {
+			v = hist[j].Value
+		} else {
+			gaps++
+		}
+		if math.IsNaN(v) {
+			v = 0
+		}
+		pr := p.sel.Predict(1)
+		if v > pr.Upper*p.spec.SurpriseRatio && v > pr.Point+p.sel.Best().MAE {
+			surprise = fmt.Sprintf("%s at %s was %.4g, above %g x the upper bound %.4g", p.spec.Signal,
+				t.UTC().Format(time.RFC3339), v, p.spec.SurpriseRatio, pr.Upper)
+		}
+		p.sel.Observe(v)
+		prev = v
+	}
+	return surprise, gaps
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// regular lays samples on their step grid, oldest first, filling a missing
+// point with the one before it; it returns how many it filled.
+func regular(samples []scaling.Sample, step time.Duration) ([]float64, int) {
+	first, last := samples[0].Time, samples[len(samples)-1].Time
+	n := int(last.Sub(first)/step) + 1
+	ys := make([]float64, 0, n)
+	gaps, j := 0, 0
+	for k := range n {
+		t := first.Add(time.Duration(k) * step)
+		for j < len(samples) && samples[j].Time.Before(t) {
+			j++
+		}
+		switch {
+		case j < len(samples) && samples[j].Time.Equal(t) && finite(samples[j].Value):
+			ys = append(ys, samples[j].Value)
+		case len(ys) > 0:
+			gaps++
+			ys = append(ys, ys[len(ys)-1])
+		default:
+			gaps++
+			ys = append(ys, 0)
+		}
+	}
+	return ys, gaps
+}

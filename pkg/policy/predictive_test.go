@@ -1,0 +1,158 @@
+package policy
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+var predT0 = time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
+
+// dailyLoad is 100 +- 60 req/s over a day, at 5-minute steps.
+func dailyLoad(i int) float64 {
+	return 100 + 60*math.Sin(2*math.Pi*float64(i)/288)
+}
+
+func predictiveSpec(mode PredictiveMode) PredictiveSpec {
+	return PredictiveSpec{
+		Name: "forecast", Signal: "rps", Mode: mode, CapacityPerReplica: 10,
+		StartupDelay: 5 * time.Minute, Lead: 5 * time.Minute,
+		History: 7 * 24 * time.Hour, Step: 5 * time.Minute, MinHistory: 24 * time.Hour,
+		Model: "auto", Quantile: 0.9, RefitEvery: time.Hour, SurpriseRatio: 1.5, Handover: 15 * time.Minute,
+	}
+}
+
+// predictiveInput is the tick after n points of load(i), with the history
+// the loop would hand over.
+func predictiveInput(n int, load func(int) float64) Input {
+	hist := make([]scaling.Sample, n)
+	for i := range hist {
+		hist[i] = scaling.Sample{Time: predT0.Add(time.Duration(i) * 5 * time.Minute), Value: load(i)}
+	}
+	now := hist[n-1].Time.Add(30 * time.Second)
+	return Input{Now: now, Capacity: scaling.Capacity{Current: 10, Ready: 10}, Signals: map[string]scaling.Reading{
+		"rps": {Name: "rps", Sample: hist[n-1], History: hist},
+	}}
+}
+
+func TestPredictiveSaysWhenHistoryIsTooShort(t *testing.T) {
+	p, err := NewPredictive(predictiveSpec(ForecastAndScale))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := p.Recommend(predictiveInput(100, dailyLoad))
+	if !rec.Abstain || !strings.Contains(rec.Reason, "history too short to forecast: 8h20m0s") {
+		t.Errorf("got %+v: want an abstention saying the history (8h20m) is too short", rec)
+	}
+	if _, ok := p.LastForecast(); ok {
+		t.Error("LastForecast reports a forecast without one")
+	}
+}
+
+// TestPredictivePlansForTheForecastPeak: after three days of a daily cycle,
+// the recommendation covers the load up to the target time (10 minutes
+// ahead) at the upper quantile, and follows the cycle as the ticks go on
+// between refits.
+func TestPredictivePlansForTheForecastPeak(t *testing.T) {
+	p, err := NewPredictive(predictiveSpec(ForecastAndScale))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 3 * 288; n < 4*288; n += 7 {
+		rec := p.Recommend(predictiveInput(n, dailyLoad))
+		if rec.Abstain {
+			t.Fatalf("n=%d: abstained: %s", n, rec.Reason)
+		}
+		// The highest load from the newest point to 10 minutes ahead.
+		peak := 0.0
+		for k := 0; k <= 3; k++ {
+			peak = max(peak, dailyLoad(n-1+k))
+		}
+		need := int32(math.Ceil(peak / 10))
+		if rec.Replicas < need || rec.Replicas > need+2 {
+			t.Errorf("n=%d: %d replicas: want %d..%d for a peak of %.1f; %s", n, rec.Replicas, need, need+2, peak, rec.Reason)
+		}
+	}
+	f, ok := p.LastForecast()
+	if !ok || f.Signal != "rps" || f.Model == "" || !(f.Lower <= f.Point && f.Point <= f.Upper) || math.IsNaN(f.MASE) {
+		t.Errorf("LastForecast = %+v, %v", f, ok)
+	}
+}
+
+// TestForecastOnlyNeverActuates: a scaler whose only policy forecasts only
+// never changes the capacity, however far the forecast is from it.
+func TestForecastOnlyNeverActuates(t *testing.T) {
+	p, err := NewPredictive(predictiveSpec(ForecastOnly))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := NewDecider(Spec{Policies: []Policy{p}, Bounds: Bounds{Min: 1, Max: 100}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for n := 3 * 288; n < 3*288+100; n += 3 {
+		in := predictiveInput(n, func(i int) float64 { return 10 * dailyLoad(i) }) // needs 40..160 replicas
+		dec := d.Decide(in)
+		if dec.Desired != in.Capacity.Current {
+			t.Fatalf("n=%d: desired %d, current %d: forecastOnly acted: %+v", n, dec.Desired, in.Capacity.Current, dec)
+		}
+		r := dec.Recommendations[0]
+		if !r.Abstain || !strings.HasPrefix(r.Reason, "forecastOnly: forecast ") {
+			t.Fatalf("n=%d: recommendation %+v: want an abstention that states the forecast", n, r)
+		}
+	}
+	if _, ok := p.LastForecast(); !ok {
+		t.Error("forecastOnly exported no forecast")
+	}
+}
+
+// TestPredictiveHandsOverOnAFlashCrowd: a point far above the upper bound
+// makes the policy abstain for the handover, then it leads again.
+func TestPredictiveHandsOverOnAFlashCrowd(t *testing.T) {
+	p, err := NewPredictive(predictiveSpec(ForecastAndScale))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 3 * 288
+	if rec := p.Recommend(predictiveInput(n, dailyLoad)); rec.Abstain {
+		t.Fatal(rec.Reason)
+	}
+	spike := func(i int) float64 {
+		if i == n {
+			return 5 * dailyLoad(i)
+		}
+		return dailyLoad(i)
+	}
+	in := predictiveInput(n+1, spike)
+	rec := p.Recommend(in)
+	if !rec.Abstain || !strings.Contains(rec.Reason, "forecast badly wrong") || !strings.Contains(rec.Reason, "handing over to the reactive policies") {
+		t.Fatalf("after a 5x spike: %+v: want a handover", rec)
+	}
+	// Two points (10 minutes) later: still within the 15-minute handover.
+	if rec := p.Recommend(predictiveInput(n+3, spike)); !rec.Abstain {
+		t.Errorf("within the handover: %+v: want an abstention", rec)
+	}
+	// After it, the forecast leads again.
+	if rec := p.Recommend(predictiveInput(n+8, spike)); rec.Abstain {
+		t.Errorf("after the handover: abstained: %s", rec.Reason)
+	}
+}
+
+func TestNewPredictiveRefusesBadSpecs(t *testing.T) {
+	s := predictiveSpec("sometimes")
+	s.CapacityPerReplica, s.Step, s.Quantile = 0, 7*time.Minute, 1
+	_, err := NewPredictive(s)
+	for _, want := range []string{
+		`mode: "sometimes": must be forecastOnly or forecastAndScale`,
+		"capacity_per_replica: 0: must be a finite number > 0",
+		"step: 7m0s: must be > 0, at most 1h and divide 24h exactly",
+		"quantile: 1: must be in [0.5, 1)",
+	} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v: want %q", err, want)
+		}
+	}
+}

@@ -45,11 +45,12 @@ type Scaler struct {
 	Target   Target   `yaml:"target"`
 	Signals  []Signal `yaml:"signals"`
 	Policies []Policy `yaml:"policies"`
-	// Combine is how several policies combine: max (default), min.
-	Combine   string    `yaml:"combine"`
-	Bounds    Bounds    `yaml:"bounds"`
-	Behavior  Behavior  `yaml:"behavior"`
-	OnFailure OnFailure `yaml:"on_failure"`
+	// Combine is how several policies combine: max (default), min, priority.
+	Combine   string     `yaml:"combine"`
+	Schedules []Schedule `yaml:"schedules"` // policies.go
+	Bounds    Bounds     `yaml:"bounds"`
+	Behavior  Behavior   `yaml:"behavior"`
+	OnFailure OnFailure  `yaml:"on_failure"`
 	// DryRun forces this scaler into dry run even when the daemon is live.
 	DryRun *bool `yaml:"dry_run"`
 	// Interval overrides the global tick for this scaler (0: inherit).
@@ -137,8 +138,10 @@ type Replay struct {
 // Policy recommends a capacity. Type selects exactly one of the other fields.
 type Policy struct {
 	Name           string          `yaml:"name"`
-	Type           string          `yaml:"type"` // target_tracking
+	Type           string          `yaml:"type"` // target_tracking, pid, step
 	TargetTracking *TargetTracking `yaml:"target_tracking,omitempty"`
+	PID            *PID            `yaml:"pid,omitempty"`  // policies.go
+	Step           *Step           `yaml:"step,omitempty"` // policies.go
 }
 
 // TargetTracking holds a signal at a target, as the Kubernetes HPA does.

@@ -29,9 +29,9 @@ var (
 	logLevels    = []string{"debug", "info", "warn", "error"}
 	logFormats   = []string{"json", "console"}
 	targetKinds  = []string{"log", "kubernetes", "aurora", "rds", "lambda"}
-	policyTypes  = []string{"target_tracking"}
+	policyTypes  = []string{"target_tracking", "pid", "step"}
 	targetTypes  = []string{"value", "average_value", "utilization"}
-	combines     = []string{"max", "min"}
+	combines     = []string{"max", "min", "priority"}
 	selects      = []string{"Max", "Min", "Disabled"}
 	rateTypes    = []string{"Pods", "Percent"}
 	failureModes = []string{"hold", "fallback"}
@@ -217,7 +217,9 @@ func validateScaler(p *problems, path string, s *Scaler) {
 			policies[pol.Name] = k
 		}
 		validatePolicy(p, pp, pol, signals, signalNames)
+		validatePolicyBlocks(p, pp, pol, signals, signalNames) // policies.go
 	}
+	validateSchedules(p, path, s) // policies.go
 
 	if !slices.Contains(combines, s.Combine) {
 		p.add(path+".combine", s.Combine, "%s", oneOf(combines))

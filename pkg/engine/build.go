@@ -33,9 +33,18 @@ func DeciderSpec(sc config.Scaler) (policy.Spec, error) {
 				return spec, fmt.Errorf("policies[%d]: %w", i, err)
 			}
 			spec.Policies = append(spec.Policies, pol)
+		case "pid", "step": // build_policies.go
+			pol, err := configPolicy(i, p)
+			if err != nil {
+				return spec, err
+			}
+			spec.Policies = append(spec.Policies, pol)
 		default:
-			return spec, fmt.Errorf("policies[%d].type: %q: must be one of target_tracking", i, p.Type)
+			return spec, fmt.Errorf("policies[%d].type: %q: must be one of target_tracking, pid, step", i, p.Type)
 		}
+	}
+	if err := schedules(&spec, sc); err != nil { // build_policies.go
+		return spec, err
 	}
 	return spec, nil
 }

@@ -111,7 +111,8 @@ func decisionPart(sc config.Scaler) any {
 		B config.Bounds
 		H config.Behavior
 		F config.OnFailure
-	}{sc.Policies, sc.Combine, sc.Bounds, sc.Behavior, sc.OnFailure}
+		S []config.Schedule
+	}{sc.Policies, sc.Combine, sc.Bounds, sc.Behavior, sc.OnFailure, sc.Schedules}
 }
 
 // Apply makes cfg the running configuration. Every scaler is built first; if

@@ -58,6 +58,8 @@ type Metrics struct {
 	reloadTime prometheus.Gauge
 	scalers    prometheus.Gauge
 	dryRun     *prometheus.GaugeVec
+
+	policyState *prometheus.GaugeVec
 }
 
 // NewMetrics creates scaled's metrics and registers them on reg. A nil reg
@@ -76,6 +78,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "scaled_signal_value",
 			Help: "Last value of each signal of a scaler. Absent while the signal fails.",
 		}, []string{"scaler", "signal"}),
+		policyState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_policy_state",
+			Help: "Internal state of a policy that keeps one, by variable (a PID's integral, derivative, last_measurement, error, feed_forward, output).",
+		}, []string{"scaler", "policy", "var"}),
 		recommendation: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaled_recommendation",
 			Help: "Capacity each policy of a scaler recommended at its last tick, before guards. Absent while the policy abstains.",
@@ -171,6 +177,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 		m.actuationDuration, m.actuationErrors,
 		m.tickDuration, m.tickLag, m.ticksMissed,
 		m.reloadOK, m.reloadTime, m.scalers, m.dryRun,
+		m.policyState,
 	}
 }
 
@@ -184,6 +191,7 @@ func (m *Metrics) perScaler() []*prometheus.MetricVec {
 		m.actuationDuration.MetricVec, m.actuationErrors.MetricVec,
 		m.tickDuration.MetricVec, m.tickLag.MetricVec, m.ticksMissed.MetricVec,
 		m.dryRun.MetricVec,
+		m.policyState.MetricVec,
 	}
 }
 
@@ -378,6 +386,17 @@ func (m *Metrics) ForgetScaler(scaler string) {
 	match := prometheus.Labels{"scaler": scaler}
 	for _, v := range m.perScaler() {
 		v.DeletePartialMatch(match)
+	}
+}
+
+// SetPolicyState exports the state a policy reports after a tick
+// (engine.PolicyStateRecorder).
+func (m *Metrics) SetPolicyState(scaler, policy string, vars map[string]float64) {
+	if m == nil {
+		return
+	}
+	for k, v := range vars {
+		m.policyState.WithLabelValues(scaler, policy, k).Set(v)
 	}
 }
 

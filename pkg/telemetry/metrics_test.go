@@ -399,6 +399,7 @@ func observeAll(m *Metrics, scaler string) {
 	m.ObserveActuation(scaler, time.Millisecond, errors.New("x"))
 	m.ObserveTick(scaler, time.Millisecond, time.Millisecond)
 	m.TickMissed(scaler, 1)
+	m.SetPolicyState(scaler, "pid", map[string]float64{"integral": 4.5, "derivative": 0})
 }
 
 func TestForgetScalerRemovesEverySeriesOfThatScalerOnly(t *testing.T) {
@@ -502,6 +503,20 @@ func TestMetricsPassLint(t *testing.T) {
 		}
 		slices.Sort(got)
 		t.Errorf("gathered %d metric names, want %d: %v", len(names), len(m.collectors()), got)
+	}
+}
+
+func TestSetPolicyState(t *testing.T) {
+	m, reg := newTestMetrics(t)
+	m.SetPolicyState("web", "pid", map[string]float64{"integral": 4.5, "last_measurement": 0.8})
+	got := series(t, reg)
+	for k, want := range map[string]float64{
+		"scaled_policy_state{policy=pid,scaler=web,var=integral}":         4.5,
+		"scaled_policy_state{policy=pid,scaler=web,var=last_measurement}": 0.8,
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v (series %v)", k, got[k], want, got)
+		}
 	}
 }
 

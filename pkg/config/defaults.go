@@ -96,7 +96,7 @@ func ApplyDefaults(c *Config) {
 				r.Expr = DefaultReplayExpr
 			}
 		}
-		applyAWSDefaults(s) // per-kind guards and target options (aws.go)
+		applyAWSDefaults(s)    // per-kind guards and target options (aws.go)
 		applyPolicyDefaults(s) // policies.go
 		s.Behavior.ScaleUp = fillRules(s.Behavior.ScaleUp, DefaultScaleUp())
 		s.Behavior.ScaleDown = fillRules(s.Behavior.ScaleDown, DefaultScaleDown())

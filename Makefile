@@ -54,5 +54,10 @@ tidy-check:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out
 
+# docs/benchmarks.md from `scaled simulate` on every public trace (needs jq;
+# traces from ../shared/traces, or SCALED_TRACES).
+bench-sim:
+	hack/bench-sim.sh
+
 clean:
 	rm -rf bin bench.out

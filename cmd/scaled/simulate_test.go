@@ -309,3 +309,14 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 		})
 	}
 }
+
+// The shipped examples run with --config and --trace and no other flag.
+func TestSimulateExamplesNeedNoFlags(t *testing.T) {
+	tr := smallTrace(t)
+	for _, cfg := range []string{exampleHPA, "../../examples/simulate/recommended.yaml"} {
+		out, stderr, code := runScaled(t, "simulate", "--config", cfg, "--trace", tr)
+		if code != 0 || !strings.Contains(out, "scaled: web") {
+			t.Errorf("%s: exit %d, stdout %q, stderr %q", cfg, code, out, stderr)
+		}
+	}
+}

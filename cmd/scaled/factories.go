@@ -31,6 +31,7 @@ type factories struct {
 	promOf config.Prometheus
 	traces map[string]*sources.Trace
 	kube   *kubeDeps // Kubernetes clients, made at first use (kube.go)
+	aws    *awsDeps  // AWS configs and metrics, made at first use (aws.go)
 }
 
 func newFactories(logger *zap.Logger, clk clock.PassiveClock, obs queryObservers, opts ...func(*factories)) engine.Factories {
@@ -85,8 +86,10 @@ func (f *factories) actuator(sc config.Scaler) (actuators.Actuator, error) {
 		return actuators.NewLog(sc.Target.Log.Initial, f.logger.With(zap.String("scaler", sc.Name))), nil
 	case "kubernetes":
 		return f.kubernetes(sc)
+	case "aurora", "rds", "lambda":
+		return f.awsTarget(sc) // aws.go
 	}
-	return nil, fmt.Errorf("target kind %q is not supported by this build yet (supported: log, kubernetes)", sc.Target.Kind)
+	return nil, fmt.Errorf("target kind %q is not supported by this build yet (supported: log, kubernetes, aurora, rds, lambda)", sc.Target.Kind)
 }
 
 // replaySpeed is the speed shared by the replay signals when every signal of

@@ -1,0 +1,150 @@
+package actuators
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaled-dev/scaled/internal/awsemu"
+	"github.com/scaled-dev/scaled/pkg/config"
+)
+
+func newLambdaEnv(t *testing.T, concurrency int, margin int32) (*awsEnv, *Lambda) {
+	t.Helper()
+	env := newAWSEnv(t, awsemu.Options{Concurrency: concurrency})
+	env.emu.AddFunction("checkout", "live", "7")
+	l, err := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "live",
+		LambdaOptions: config.LambdaOptions{UnreservedMargin: &margin, Endpoint: env.url}}, env.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, l
+}
+
+func TestLambdaProvisionedConcurrency(t *testing.T) {
+	env, l := newLambdaEnv(t, 1000, 100)
+	ctx := context.Background()
+	if cur, ready := mustRead(t, l); cur != 0 || ready != 0 {
+		t.Fatalf("no config reads %d/%d", cur, ready)
+	}
+	if err := l.Set(ctx, 50, "up"); err != nil {
+		t.Fatal(err)
+	}
+	if cur, ready := mustRead(t, l); cur != 50 || ready != 0 || l.Status() != "provisioned concurrency IN_PROGRESS: 0 of 50 available" {
+		t.Errorf("allocating: %d/%d %q", cur, ready, l.Status())
+	}
+	env.clock.Step(awsemu.DefaultAllocationDelay)
+	if cur, ready := mustRead(t, l); cur != 50 || ready != 50 || l.Status() != "" {
+		t.Errorf("ready: %d/%d %q", cur, ready, l.Status())
+	}
+	if err := l.Set(ctx, 20, "down"); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Set(ctx, 0, "off"); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := env.emu.Provisioned("checkout", "live"); ok {
+		t.Error("Set(0) left a config")
+	}
+	if err := l.Set(ctx, 0, "off again"); err != nil {
+		t.Errorf("Set(0) without a config: %v", err)
+	}
+	var puts []string
+	for _, c := range env.emu.CallsOf("PutProvisionedConcurrencyConfig") {
+		puts = append(puts, c.Params["ProvisionedConcurrentExecutions"])
+	}
+	if diff := cmp.Diff([]string{"50", "20"}, puts); diff != "" {
+		t.Errorf("puts (-want +got):\n%s", diff)
+	}
+	if n := len(env.emu.CallsOf("DeleteProvisionedConcurrencyConfig")); n != 1 {
+		t.Errorf("%d deletes, want 1", n)
+	}
+	// A cut never asks the account: only the raise did.
+	if n := len(env.emu.CallsOf("GetAccountSettings")); n != 1 {
+		t.Errorf("%d account reads, want 1", n)
+	}
+}
+
+func TestLambdaFailedAllocationIsVisible(t *testing.T) {
+	env, l := newLambdaEnv(t, 1000, 100)
+	env.emu.FailAllocation("checkout", "live", "FUNCTION_ERROR_INIT_FAILURE")
+	if err := l.Set(context.Background(), 30, "up"); err != nil {
+		t.Fatal(err)
+	}
+	env.clock.Step(awsemu.DefaultAllocationDelay)
+	cur, ready := mustRead(t, l)
+	if cur != 30 || ready != 0 {
+		t.Errorf("failed config reads %d/%d, want 30/0", cur, ready)
+	}
+	if want := "provisioned concurrency FAILED: FUNCTION_ERROR_INIT_FAILURE (0 of 30 available)"; l.Status() != want {
+		t.Errorf("status %q, want %q", l.Status(), want)
+	}
+}
+
+func TestLambdaAccountClamp(t *testing.T) {
+	ctx := context.Background()
+	env, l := newLambdaEnv(t, 500, 150) // 500 unreserved, 150 kept: at most 350
+	lim := wantLimited(t, l.Set(ctx, 400, "up"), 400, 350)
+	if !strings.Contains(lim.Reason, "500 unreserved concurrency, 150 of which is kept") {
+		t.Errorf("reason %q", lim.Reason)
+	}
+	if pc, _ := env.emu.Provisioned("checkout", "live"); pc.Requested != 350 {
+		t.Errorf("requested %d, want 350", pc.Requested)
+	}
+	// What it holds counts as its own: 150 unreserved now, +350 held, -150 kept.
+	wantLimited(t, l.Set(ctx, 360, "up"), 360, 350)
+	if n := len(env.emu.CallsOf("PutProvisionedConcurrencyConfig")); n != 1 {
+		t.Errorf("%d puts, want 1: a clamp to what it has changes nothing", n)
+	}
+	// Another function takes concurrency: the limit falls, what is held is kept.
+	env.emu.AddFunction("search", "live")
+	env.emu.SetConcurrency(600)
+	if err := l.Set(ctx, 300, "down"); err != nil {
+		t.Errorf("a cut is never clamped: %v", err)
+	}
+}
+
+func TestLambdaErrors(t *testing.T) {
+	ctx := context.Background()
+	t.Run("throttling survived", func(t *testing.T) {
+		env, l := newLambdaEnv(t, 1000, 100)
+		env.emu.Throttle("PutProvisionedConcurrencyConfig", 2)
+		if err := l.Set(ctx, 10, "up"); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"TooManyRequestsException", "TooManyRequestsException", ""}, env.codes("PutProvisionedConcurrencyConfig")); diff != "" {
+			t.Errorf("(-want +got):\n%s", diff)
+		}
+	})
+	t.Run("access denied", func(t *testing.T) {
+		env, l := newLambdaEnv(t, 1000, 100)
+		env.emu.Deny("PutProvisionedConcurrencyConfig")
+		err := l.Set(ctx, 10, "up")
+		wantKind(t, err, AWSAccessDenied)
+		if _, ok := env.emu.Provisioned("checkout", "live"); ok {
+			t.Error("a denied put made a config")
+		}
+		if c := env.errorCount(AWSAccessDenied); c != 1 {
+			t.Errorf("counted %v", c)
+		}
+	})
+	t.Run("unknown alias", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		env.emu.AddFunction("checkout", "live")
+		l, _ := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "blue",
+			LambdaOptions: config.LambdaOptions{Endpoint: env.url}}, env.opts)
+		_, err := l.Read(ctx)
+		wantKind(t, err, AWSNotFound)
+	})
+	t.Run("the account refuses below its minimum", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{Concurrency: 200})
+		env.emu.AddFunction("checkout", "live")
+		// A margin of 0 is refused by validation; built in code, AWS refuses instead.
+		zero := int32(0)
+		l, _ := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "live",
+			LambdaOptions: config.LambdaOptions{UnreservedMargin: &zero, Endpoint: env.url}}, env.opts)
+		wantKind(t, l.Set(ctx, 150, "up"), AWSQuotaExceeded)
+	})
+}

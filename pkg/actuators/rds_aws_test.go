@@ -1,0 +1,115 @@
+package actuators
+
+import (
+	"context"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaled-dev/scaled/internal/awsemu"
+	"github.com/scaled-dev/scaled/pkg/config"
+)
+
+func newRDSEnv(t *testing.T) (*awsEnv, *RDS) {
+	t.Helper()
+	env := newAWSEnv(t, awsemu.Options{})
+	// The subnet group covers the zones of a cluster using it; none here, so the region's a, b, c.
+	env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1a",
+		SubnetGroup: "orders-subnets", ParameterGroup: "orders-pg"})
+	r, err := NewRDS(config.RDSTarget{SourceInstance: "orders", ReplicaOptions: config.ReplicaOptions{
+		NameTemplate: config.DefaultRDSName, Owner: "db", Endpoint: env.url}}, env.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return env, r
+}
+
+func TestRDSReplicas(t *testing.T) {
+	env, r := newRDSEnv(t)
+	ctx := context.Background()
+	env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders-reporting", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1b", SourceID: "orders"})
+	if cur, ready := mustRead(t, r); cur != 1 || ready != 1 {
+		t.Fatalf("read %d/%d, want the foreign replica 1/1", cur, ready)
+	}
+	if err := r.Set(ctx, 3, "up"); err != nil {
+		t.Fatal(err)
+	}
+	type made struct{ ID, Source, Class, AZ, Owner string }
+	var got []made
+	for _, c := range env.emu.CallsOf("CreateDBInstanceReadReplica") {
+		p := c.Params
+		got = append(got, made{p["DBInstanceIdentifier"], p["SourceDBInstanceIdentifier"], p["DBInstanceClass"], p["AvailabilityZone"], p["Tags.Tag.2.Value"]})
+	}
+	// Tags are sorted by key: scaled.dev/managed-by, then scaled.dev/owner.
+	want := []made{
+		{"orders-scaled-1", "orders", "db.m7g.large", "us-east-1c", "db"},
+		{"orders-scaled-2", "orders", "db.m7g.large", "us-east-1a", "db"},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("creations (-want +got):\n%s", diff)
+	}
+	// Slow creations are not doubled.
+	if err := r.Set(ctx, 3, "again"); err != nil {
+		t.Fatal(err)
+	}
+	if cur, ready := mustRead(t, r); cur != 3 || ready != 1 || r.Status() != "readers 1 available, 2 creating" {
+		t.Errorf("while creating: %d/%d %q", cur, ready, r.Status())
+	}
+	env.clock.Step(awsemu.DefaultCreateDelay)
+	wantLimited(t, r.Set(ctx, 0, "down"), 0, 1)
+	var deleted []string
+	for _, c := range env.emu.CallsOf("DeleteDBInstance") {
+		if c.Params["SkipFinalSnapshot"] != "true" {
+			t.Errorf("deleted %s with a final snapshot", c.Params["DBInstanceIdentifier"])
+		}
+		deleted = append(deleted, c.Params["DBInstanceIdentifier"])
+	}
+	if diff := cmp.Diff([]string{"orders-scaled-2", "orders-scaled-1"}, deleted); diff != "" {
+		t.Errorf("deleted (-want +got):\n%s", diff)
+	}
+	env.clock.Step(awsemu.DefaultDeleteDelay)
+	var ids []string
+	for _, in := range env.emu.Instances() {
+		ids = append(ids, in.ID)
+	}
+	if diff := cmp.Diff([]string{"orders", "orders-reporting"}, ids); diff != "" {
+		t.Errorf("left (-want +got):\n%s", diff)
+	}
+}
+
+func TestRDSErrors(t *testing.T) {
+	ctx := context.Background()
+	t.Run("throttling survived", func(t *testing.T) {
+		env, r := newRDSEnv(t)
+		env.emu.Throttle("*", 3)
+		if err := r.Set(ctx, 1, "up"); err != nil {
+			t.Fatal(err)
+		}
+		if cur, _ := mustRead(t, r); cur != 1 {
+			t.Errorf("current %d, want 1", cur)
+		}
+	})
+	t.Run("access denied", func(t *testing.T) {
+		env, r := newRDSEnv(t)
+		env.emu.Deny("CreateDBInstanceReadReplica")
+		wantKind(t, r.Set(ctx, 1, "up"), AWSAccessDenied)
+		if c := env.errorCount(AWSAccessDenied); c != 1 {
+			t.Errorf("counted %v", c)
+		}
+	})
+	t.Run("source not available", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1a", Status: "modifying"})
+		r, err := NewRDS(config.RDSTarget{SourceInstance: "orders", ReplicaOptions: config.ReplicaOptions{Endpoint: env.url}}, env.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantKind(t, r.Set(ctx, 1, "up"), AWSInvalidState)
+	})
+	t.Run("source not found", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		r, _ := NewRDS(config.RDSTarget{SourceInstance: "nope", ReplicaOptions: config.ReplicaOptions{Endpoint: env.url}}, env.opts)
+		_, err := r.Read(ctx)
+		wantKind(t, err, AWSNotFound)
+	})
+}

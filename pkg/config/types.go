@@ -140,8 +140,9 @@ type Policy struct {
 	Name           string          `yaml:"name"`
 	Type           string          `yaml:"type"` // target_tracking, pid, step
 	TargetTracking *TargetTracking `yaml:"target_tracking,omitempty"`
-	PID            *PID            `yaml:"pid,omitempty"`  // policies.go
-	Step           *Step           `yaml:"step,omitempty"` // policies.go
+	PID            *PID            `yaml:"pid,omitempty"`        // policies.go
+	Step           *Step           `yaml:"step,omitempty"`       // policies.go
+	Predictive     *Predictive     `yaml:"predictive,omitempty"` // predictive.go
 }
 
 // TargetTracking holds a signal at a target, as the Kubernetes HPA does.

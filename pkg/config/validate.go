@@ -29,7 +29,7 @@ var (
 	logLevels    = []string{"debug", "info", "warn", "error"}
 	logFormats   = []string{"json", "console"}
 	targetKinds  = []string{"log", "kubernetes", "aurora", "rds", "lambda"}
-	policyTypes  = []string{"target_tracking", "pid", "step"}
+	policyTypes  = []string{"target_tracking", "pid", "step", "predictive"}
 	targetTypes  = []string{"value", "average_value", "utilization"}
 	combines     = []string{"max", "min", "priority"}
 	selects      = []string{"Max", "Min", "Disabled"}
@@ -218,6 +218,7 @@ func validateScaler(p *problems, path string, s *Scaler) {
 		}
 		validatePolicy(p, pp, pol, signals, signalNames)
 		validatePolicyBlocks(p, pp, pol, signals, signalNames) // policies.go
+		validatePredictive(p, pp, pol, signals, signalNames)   // predictive.go
 	}
 	validateSchedules(p, path, s) // policies.go
 

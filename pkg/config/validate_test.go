@@ -156,7 +156,7 @@ func TestValidateMessages(t *testing.T) {
 		{"policy name duplicate", func(c *Config) { c.Scalers[0].Policies = append(c.Scalers[0].Policies, c.Scalers[0].Policies[0]) },
 			[]string{`scalers[0].policies[1].name: "rps": duplicate of scalers[0].policies[0].name`}},
 		{"policy type", func(c *Config) { c.Scalers[0].Policies[0].Type = "magic" },
-			[]string{`scalers[0].policies[0].type: "magic": must be one of target_tracking, pid, step`,
+			[]string{`scalers[0].policies[0].type: "magic": must be one of target_tracking, pid, step, predictive`,
 				`scalers[0].policies[0].target_tracking: present: must be absent when type is "magic"`}},
 		{"policy block missing", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking = nil },
 			[]string{`scalers[0].policies[0].target_tracking: null: must be set when type is target_tracking`}},

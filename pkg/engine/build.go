@@ -39,8 +39,14 @@ func DeciderSpec(sc config.Scaler) (policy.Spec, error) {
 				return spec, err
 			}
 			spec.Policies = append(spec.Policies, pol)
+		case "predictive": // build_predictive.go
+			pol, err := predictivePolicy(i, p)
+			if err != nil {
+				return spec, err
+			}
+			spec.Policies = append(spec.Policies, pol)
 		default:
-			return spec, fmt.Errorf("policies[%d].type: %q: must be one of target_tracking, pid, step", i, p.Type)
+			return spec, fmt.Errorf("policies[%d].type: %q: must be one of target_tracking, pid, step, predictive", i, p.Type)
 		}
 	}
 	if err := schedules(&spec, sc); err != nil { // build_policies.go

@@ -66,7 +66,7 @@ type Scaler struct {
 	log       *zap.Logger
 	recorder  Recorder
 	decisions DecisionSink
-	history   map[string]policy.HistoryNeed
+	history   map[string]*historyCache // history.go
 	readings  map[string]scaling.Reading
 	// standby, when set and true, makes the scaler decide but not act, as
 	// in dry run: a replica that is not the leader keeps its decisions warm.
@@ -85,11 +85,11 @@ func NewScaler(spec ScalerSpec, clk clock.PassiveClock, logger *zap.Logger, rec 
 		log:        logger.With(zap.String("scaler", spec.Name)),
 		recorder:   rec,
 		decisions:  sink,
-		history:    map[string]policy.HistoryNeed{},
+		history:    map[string]*historyCache{},
 		readings:   make(map[string]scaling.Reading, len(spec.Signals)),
 	}
 	for _, h := range spec.Decider.HistoryNeeds() {
-		s.history[h.Signal] = h
+		s.history[h.Signal] = newHistoryCache(h)
 	}
 	return s
 }
@@ -113,6 +113,7 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 		s.readings[sig.Name] = r
 	}
 	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings})
+	recordPolicyStates(s.recorder, s.Name, s.Decider) // build_policies.go
 	d.Scaler = s.Name
 	d.DryRun = s.DryRun || (s.standby != nil && s.standby.Load())
 	switch {
@@ -181,9 +182,9 @@ func (s *Scaler) read(ctx context.Context, sig Signal, now time.Time) scaling.Re
 		return r
 	}
 	if h, ok := s.history[sig.Name]; ok {
-		r.History, r.Err = sig.Source.QueryRange(qctx, sig.Expr, now.Add(-h.Window), now, h.Step)
+		r.History, r.Err = h.refresh(qctx, sig.Source, sig.Expr, now)
 		if r.Err != nil {
-			r.Err = fmt.Errorf("history over %s: %w", h.Window, r.Err)
+			r.Err = fmt.Errorf("history over %s: %w", h.need.Window, r.Err)
 		}
 	}
 	return r

@@ -1,0 +1,73 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+	"github.com/scaled-dev/scaled/pkg/sources"
+)
+
+// maxRangePoints is the most points one range query asks for: Prometheus
+// refuses more than 11,000 per series.
+const maxRangePoints = 11000
+
+// historyCache keeps one signal's history for a policy that asked for it
+// (policy.HistoryNeed) on a grid of absolute multiples of the step, so that
+// a tick only queries the tail since the last fetch: the first tick fetches
+// the whole window (paged), later ones the new points plus the last one
+// again (it may have been incomplete when fetched), and nothing at all while
+// no new grid point has passed. Samples older than the window are dropped.
+type historyCache struct {
+	need    policy.HistoryNeed
+	samples []scaling.Sample
+	until   time.Time // the last grid point fetched; zero before the first fetch
+}
+
+func newHistoryCache(need policy.HistoryNeed) *historyCache {
+	if need.Step <= 0 {
+		need.Step = time.Minute
+	}
+	return &historyCache{need: need}
+}
+
+// refresh brings the history up to now and returns it, oldest first. The
+// slice belongs to the cache: callers must not change it. On an error the
+// cache is left as it was and the error names the failed page.
+func (c *historyCache) refresh(ctx context.Context, q sources.Querier, expr string, now time.Time) ([]scaling.Sample, error) {
+	step := c.need.Step
+	end := now.Truncate(step)
+	start := end.Add(-c.need.Window)
+	if !c.until.IsZero() && !end.After(c.until) && !end.Before(c.until) {
+		return c.samples, nil // no new grid point since the last fetch
+	}
+	from := start
+	if !c.until.IsZero() && c.until.After(start) && !c.until.After(end) {
+		from = c.until // re-read the last point: it may have been partial
+	}
+	var fresh []scaling.Sample
+	for pageStart := from; !pageStart.After(end); pageStart = pageStart.Add(maxRangePoints * step) {
+		pageEnd := pageStart.Add((maxRangePoints - 1) * step)
+		if pageEnd.After(end) {
+			pageEnd = end
+		}
+		page, err := q.QueryRange(ctx, expr, pageStart, pageEnd, step)
+		if err != nil {
+			return nil, fmt.Errorf("history %s to %s: %w", pageStart.UTC().Format(time.RFC3339), pageEnd.UTC().Format(time.RFC3339), err)
+		}
+		fresh = append(fresh, page...)
+	}
+	// Keep what is older than the refetched part and inside the window, in
+	// place: the history is long and this runs every new grid point.
+	keepTo, _ := slices.BinarySearchFunc(c.samples, from, cmpSampleTime)
+	c.samples = append(c.samples[:keepTo], fresh...)
+	keepFrom, _ := slices.BinarySearchFunc(c.samples, start, cmpSampleTime)
+	c.samples = c.samples[keepFrom:]
+	c.until = end
+	return c.samples, nil
+}
+
+func cmpSampleTime(s scaling.Sample, t time.Time) int { return s.Time.Compare(t) }

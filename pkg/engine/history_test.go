@@ -1,0 +1,107 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// rangeRecorder answers every range query with one point per step, valued
+// the point's unix time, refusing more than Prometheus' 11,000 points.
+type rangeRecorder struct {
+	calls [][2]time.Time
+	fail  bool
+}
+
+func (r *rangeRecorder) Query(context.Context, string, time.Time) (scaling.Sample, error) {
+	return scaling.Sample{}, errors.New("not used")
+}
+
+func (r *rangeRecorder) QueryRange(_ context.Context, _ string, start, end time.Time, step time.Duration) ([]scaling.Sample, error) {
+	r.calls = append(r.calls, [2]time.Time{start, end})
+	if r.fail {
+		return nil, scaling.Fail(scaling.FailureTimeout, "down")
+	}
+	if n := end.Sub(start)/step + 1; n > maxRangePoints {
+		return nil, scaling.Fail(scaling.FailureQuery, "%d points: too many", n)
+	}
+	var out []scaling.Sample
+	for t := start; !t.After(end); t = t.Add(step) {
+		out = append(out, scaling.Sample{Time: t, Value: float64(t.Unix())})
+	}
+	return out, nil
+}
+
+func TestHistoryCacheFetchesTheTailOnly(t *testing.T) {
+	day := 24 * time.Hour
+	now := time.Date(2024, 5, 1, 12, 0, 30, 0, time.UTC)
+	c := newHistoryCache(policy.HistoryNeed{Signal: "rps", Window: 14 * day, Step: time.Minute})
+	q := &rangeRecorder{}
+	ctx := context.Background()
+
+	check := func(now time.Time, wantCalls [][2]time.Time) {
+		t.Helper()
+		q.calls = nil
+		got, err := c.refresh(ctx, q, "x", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(wantCalls, q.calls); diff != "" {
+			t.Errorf("queries at %s (-want +got):\n%s", now, diff)
+		}
+		end := now.Truncate(time.Minute)
+		if len(got) != 14*24*60+1 || !got[0].Time.Equal(end.Add(-14*day)) || !got[len(got)-1].Time.Equal(end) {
+			t.Fatalf("history at %s: %d points from %s to %s: want 20,161 from %s to %s",
+				now, len(got), got[0].Time, got[len(got)-1].Time, end.Add(-14*day), end)
+		}
+		for i := 1; i < len(got); i++ {
+			if got[i].Time.Sub(got[i-1].Time) != time.Minute || got[i].Value != float64(got[i].Time.Unix()) {
+				t.Fatalf("history at %s: point %d %+v after %+v: want one per minute, each its own", now, i, got[i], got[i-1])
+			}
+		}
+	}
+	end := now.Truncate(time.Minute)
+	start := end.Add(-14 * day)
+	// First: the whole window in pages of at most 11,000 points.
+	check(now, [][2]time.Time{
+		{start, start.Add(10999 * time.Minute)},
+		{start.Add(11000 * time.Minute), end},
+	})
+	// 15 s later: no new minute, no query.
+	check(now.Add(15*time.Second), nil)
+	// The next minute: the last point again and the new one.
+	check(now.Add(45*time.Second), [][2]time.Time{{end, end.Add(time.Minute)}})
+	// Ten minutes on: the tail only (from the last point fetched), and the window slides.
+	check(now.Add(10*time.Minute+45*time.Second), [][2]time.Time{{end.Add(time.Minute), end.Add(11 * time.Minute)}})
+}
+
+func TestHistoryCacheKeepsItsSamplesOnAnError(t *testing.T) {
+	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
+	c := newHistoryCache(policy.HistoryNeed{Signal: "rps", Window: time.Hour, Step: time.Minute})
+	q := &rangeRecorder{}
+	if _, err := c.refresh(context.Background(), q, "x", now); err != nil {
+		t.Fatal(err)
+	}
+	q.fail = true
+	if _, err := c.refresh(context.Background(), q, "x", now.Add(5*time.Minute)); scaling.KindOf(err) != scaling.FailureTimeout {
+		t.Fatalf("err = %v: want the source's timeout", err)
+	}
+	q.fail, q.calls = false, nil
+	got, err := c.refresh(context.Background(), q, "x", now.Add(5*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The failed tail is fetched again, from the last good point.
+	if diff := cmp.Diff([][2]time.Time{{now, now.Add(5 * time.Minute)}}, q.calls); diff != "" {
+		t.Errorf("queries after an error (-want +got):\n%s", diff)
+	}
+	if len(got) != 61 {
+		t.Errorf("%d points: want 61", len(got))
+	}
+}

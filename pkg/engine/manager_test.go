@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -188,6 +189,7 @@ func TestManagerReload(t *testing.T) {
 	if diff := cmp.Diff([]string{"drop"}, forgot.forgotten); diff != "" {
 		t.Errorf("forgotten scalers (-want +got):\n%s", diff)
 	}
+	sort.Strings(rec.forgotten) // scalers stop in map order
 	if diff := cmp.Diff([]string{"change", "drop"}, rec.forgotten); diff != "" {
 		t.Errorf("series restarted for (-want +got):\n%s", diff)
 	}

@@ -82,9 +82,9 @@ type PIDConfig struct {
 //   - the derivative is taken on the measurement, never the error, and
 //     low-pass filtered, so a setpoint change gives no derivative kick;
 //   - anti-windup: when the final number (after the other policies, the
-//     failure rule and every guard) differs from the PID's, the integrator
-//     is back-calculated so that the PID's output equals what was decided;
-//     a failed signal freezes the integrator and restarts the derivative;
+//     failure rule and every guard) is held on the other side of the PID's
+//     own from where its integrator was moving, the integrator stops; a
+//     failed signal freezes it and restarts the derivative;
 //   - bumpless: the first output equals the current capacity (the
 //     integrator starts at current - FF - P), and whenever the current
 //     capacity differs from the last decision (dry run, an actuation that
@@ -108,7 +108,8 @@ type PID struct {
 	lastTime time.Time // last tick with a good measurement (or a failed one, which freezes I)
 	out      float64   // last output u
 	rec      int32     // last recommendation, round(u)
-	ref      int32     // the capacity out stands for: rec, or the final number that replaced it
+	decided  int32     // the last final number the Decider reported
+	lastInc  float64   // this tick's integral increment, undone when clamped against it
 	lastErr  float64
 	lastFF   float64
 	spoke    bool // the last Recommend did not abstain
@@ -256,17 +257,18 @@ func (p *PID) Recommend(in Input) scaling.Recommendation {
 		p.integ = float64(cur) - ff - pTerm
 		p.dfilt = 0
 		p.lastMeas, p.haveMeas, p.lastTime = m, true, in.Now
-		p.out, p.rec, p.ref = float64(cur), cur, cur
+		p.out, p.rec, p.decided, p.lastInc = float64(cur), cur, cur, 0
 		p.lastErr, p.lastFF, p.spoke = e, ff, true
 		rec.Replicas = cur
 		rec.Reason = p.reason("bumpless start", m, e, ff, pTerm, 0)
 		return rec
 	}
 	// Bumpless transfer: the capacity really in place is the reference.
-	if cur != p.ref {
+	if cur != p.decided {
 		p.integ += float64(cur) - p.out
-		p.out, p.ref = float64(cur), cur
+		p.out, p.decided = float64(cur), cur
 	}
+	p.lastInc = 0
 	dt := in.Now.Sub(p.lastTime).Seconds()
 	if dt > 0 {
 		if p.haveMeas {
@@ -279,36 +281,38 @@ func (p *PID) Recommend(in Input) scaling.Recommendation {
 		} else {
 			p.dfilt = 0
 		}
-		p.integ += g * p.cfg.Ki * e * dt
+		p.lastInc = g * p.cfg.Ki * e * dt
+		p.integ += p.lastInc
 	}
 	dTerm := g * p.cfg.Kd * p.dir * p.dfilt
 	u := ff + pTerm + p.integ + dTerm
 	p.lastMeas, p.haveMeas, p.lastTime = m, true, in.Now
 	p.out, p.lastErr, p.lastFF, p.spoke = u, e, ff, true
 	p.rec = roundCapacity(u)
-	p.ref = p.rec
 	rec.Replicas = p.rec
 	rec.Reason = p.reason("", m, e, ff, pTerm, dTerm)
 	return rec
 }
 
-// Feedback implements FeedbackUser: back-calculation. When the final number
-// is not the PID's own (a guard clamped it, the failure rule held, another
-// policy won), the integrator moves so that the output equals the final
-// number, and it cannot wind up while the output is held.
+// Feedback implements FeedbackUser: conditional integration. When the
+// final number is not the PID's own (a guard clamped it, the failure rule
+// held, another policy won) and lies on the other side of it from where this
+// tick's integration pushed, the increment is undone: the integrator stops
+// while the output is held, so it never winds up, and the PID keeps
+// proposing what it wants so that a stabilisation window or rate limit
+// releases to it.
 func (p *PID) Feedback(_ time.Time, final int32, _ bool) {
 	if !p.started {
 		return
 	}
-	if !p.spoke {
-		// Abstained: the integrator stays frozen; the next good tick
-		// re-bases on the capacity then in place.
-		return
+	p.decided = final
+	if !p.spoke || final == p.rec {
+		return // abstained: the integrator was frozen already
 	}
-	p.ref = p.rec
-	if final != p.rec {
-		p.integ += float64(final) - p.out
-		p.out, p.ref = float64(final), final
+	if (final < p.rec && p.lastInc > 0) || (final > p.rec && p.lastInc < 0) {
+		p.integ -= p.lastInc
+		p.out -= p.lastInc
+		p.lastInc = 0
 	}
 }
 

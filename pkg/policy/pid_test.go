@@ -146,11 +146,12 @@ func TestPIDNoWindupUnderSaturation(t *testing.T) {
 		}
 		return maxInteg, firstBelow
 	}
-	// Held at 12 with P = 2 x 2 = 4, the integrator may hold at most 8; a
-	// free-running one would gain 0.2 x 2 x 15 = 6 per tick, 120 in 20.
+	// Started bumpless at 10 with P = 2 x 2 = 4, the integrator is 6 and
+	// stops there while held at 12; a free-running one would gain
+	// 0.2 x 2 x 15 = 6 per tick, 120 in 20.
 	integ, ticks := run()
-	if integ > 8+1e-9 {
-		t.Errorf("integrator reached %v while clamped at 12, want <= 8", integ)
+	if integ > 6+1e-9 {
+		t.Errorf("integrator reached %v while clamped at 12, want it stopped at 6", integ)
 	}
 	if ticks != 1 {
 		t.Errorf("left the bound %d ticks after the error reversed, want 1", ticks)
@@ -163,19 +164,22 @@ func TestDeciderFeedsBackFinal(t *testing.T) {
 	p := mustPID(t, PIDConfig{Signal: "s", Setpoint: 1, Kp: 2, Ki: 0.2})
 	d := mustDecider(t, Spec{Policies: []Policy{p}, Bounds: Bounds{Min: 1, Max: 12}})
 	cur := int32(10)
+	var dec scaling.Decision
 	for i := 0; i < 30; i++ {
 		now := t0.Add(time.Duration(i) * 15 * time.Second)
-		dec := d.Decide(input(now, cur, cur, map[string]float64{"s": 3}))
+		dec = d.Decide(input(now, cur, cur, map[string]float64{"s": 3}))
 		if dec.Desired != cur {
 			d.Scaled(now, cur, dec.Desired)
 		}
 		cur = dec.Desired
 	}
-	if got := p.State()["output"]; got != 12 {
-		t.Fatalf("PID output %v after 30 ticks at max 12, want 12 (back-calculated)", got)
+	// P = 4 over the bumpless integral 6 plus one tick's 6: it keeps asking
+	// for 16, and the integrator has not moved in 30 ticks.
+	if dec.Recommendations[0].Replicas != 16 || dec.Desired != 12 {
+		t.Fatalf("last decision %+v", dec)
 	}
 	st := d.States()
-	if len(st) != 1 || st[0].Policy != "pid" || st[0].Vars["output"] != 12 {
+	if len(st) != 1 || st[0].Policy != "pid" || st[0].Vars["integral"] != 6 {
 		t.Fatalf("States() = %+v", st)
 	}
 }

@@ -30,6 +30,9 @@ ROWS=(
 	"scaled target tracking, HPA defaults, u=0.6|examples/simulate/hpa.yaml|"
 	"scaled target tracking, HPA defaults, u=0.7|$(hpa_at 0.7)|"
 	"**scaled recommended**|examples/simulate/recommended.yaml|"
+	"scaled PID on p95 latency|examples/simulate/pid.yaml|"
+	"scaled PID on p95 latency, feed-forward|examples/simulate/pid-feedforward.yaml|"
+	"scaled AWS step scaling on utilisation|examples/simulate/step.yaml|"
 	# Add a policy's rows here.
 )
 

@@ -157,7 +157,7 @@ func Start(o Options) (*ControlPlane, error) {
 		"--listen-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peerPort),
 		"--initial-advertise-peer-urls", fmt.Sprintf("http://127.0.0.1:%d", peerPort),
 		"--initial-cluster", fmt.Sprintf("kubetest=http://127.0.0.1:%d", peerPort),
-		"--unsafe-no-fsync", "--quota-backend-bytes", "2147483648"); err != nil {
+		"--quota-backend-bytes", "2147483648"); err != nil {
 		return cp, err
 	}
 	if err := waitHTTP(etcdURL+"/health", "", 30*time.Second); err != nil {
@@ -175,8 +175,7 @@ func Start(o Options) (*ControlPlane, error) {
 		"--service-cluster-ip-range", "10.0.0.0/24",
 		"--authorization-mode", "RBAC",
 		"--token-auth-file", filepath.Join(dir, "tokens.csv"),
-		"--disable-admission-plugins", "ServiceAccount",
-		"--enable-priority-and-fairness=false"); err != nil {
+		"--disable-admission-plugins", "ServiceAccount"); err != nil {
 		return cp, err
 	}
 	if err := waitHTTP(cp.URL+"/readyz", cp.AdminToken, 90*time.Second); err != nil {

@@ -125,8 +125,8 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string) error {
 			logger.Error("config reload failed; the previous config keeps running", zap.String("trigger", why), zap.Error(err))
 			return
 		}
-		if next.Listen != cfg.Listen || next.Log != cfg.Log {
-			logger.Warn("listen address and log settings change only on restart")
+		if next.Listen != cfg.Listen || next.Log != cfg.Log || next.LeaderElection != cfg.LeaderElection {
+			logger.Warn("listen address, log and leader election settings change only on restart")
 		}
 		logger.Info("config reloaded", zap.String("trigger", why), zap.Strings("scalers", mgr.Scalers()))
 	}

@@ -18,3 +18,20 @@ func predictivePolicy(i int, p config.Policy) (policy.Policy, error) {
 	}
 	return pol, nil
 }
+
+// ForecastRecorder is the optional part of a Recorder that exports the
+// forecasts of forecasting policies (policy.Forecaster), after each tick;
+// telemetry.Metrics implements it.
+type ForecastRecorder interface {
+	SetForecast(scaler string, f policy.PolicyForecast)
+}
+
+func recordForecasts(rec Recorder, scaler string, d *policy.Decider) {
+	r, ok := rec.(ForecastRecorder)
+	if !ok {
+		return
+	}
+	for _, f := range d.Forecasts() {
+		r.SetForecast(scaler, f)
+	}
+}

@@ -114,6 +114,7 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	}
 	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings})
 	recordPolicyStates(s.recorder, s.Name, s.Decider) // build_policies.go
+	recordForecasts(s.recorder, s.Name, s.Decider)    // build_predictive.go
 	d.Scaler = s.Name
 	d.DryRun = s.DryRun || (s.standby != nil && s.standby.Load())
 	switch {

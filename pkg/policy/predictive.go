@@ -64,9 +64,33 @@ type ForecastReport struct {
 }
 
 // Forecaster is implemented by policies that forecast; ok is false when
-// there is no forecast (too little history, a failed signal).
+// there is no forecast (too little history, a failed signal), and then only
+// r.Signal is set.
 type Forecaster interface {
 	LastForecast() (r ForecastReport, ok bool)
+}
+
+// PolicyForecast is one forecasting policy's last forecast, as
+// Decider.Forecasts reports it.
+type PolicyForecast struct {
+	Policy string
+	Report ForecastReport
+	// OK is false when the policy made no forecast at its last tick; only
+	// Report.Signal is then set.
+	OK bool
+}
+
+// Forecasts returns the last forecast of every policy that implements
+// Forecaster, in spec order; nil when none does. Call it after Decide.
+func (d *Decider) Forecasts() []PolicyForecast {
+	var out []PolicyForecast
+	for _, p := range d.spec.Policies {
+		if f, ok := p.(Forecaster); ok {
+			r, ok := f.LastForecast()
+			out = append(out, PolicyForecast{Policy: p.Name(), Report: r, OK: ok})
+		}
+	}
+	return out
 }
 
 // Predictive plans capacity for the load forecast at now + startup delay +
@@ -164,7 +188,12 @@ func (p *Predictive) HistoryNeeds() []HistoryNeed {
 }
 
 // LastForecast implements Forecaster.
-func (p *Predictive) LastForecast() (ForecastReport, bool) { return p.report, p.reported }
+func (p *Predictive) LastForecast() (ForecastReport, bool) {
+	if !p.reported {
+		return ForecastReport{Signal: p.spec.Signal}, false
+	}
+	return p.report, true
+}
 
 // Recommend implements Policy.
 func (p *Predictive) Recommend(in Input) scaling.Recommendation {

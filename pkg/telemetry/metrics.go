@@ -60,6 +60,7 @@ type Metrics struct {
 	dryRun     *prometheus.GaugeVec
 
 	policyState *prometheus.GaugeVec
+	forecast    forecastMetrics // forecast.go
 }
 
 // NewMetrics creates scaled's metrics and registers them on reg. A nil reg
@@ -162,6 +163,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help: "1 if the scaler only logs and exports what it would do, 0 if it acts.",
 		}, scaler),
 	}
+	m.forecast = newForecastMetrics()
 	if reg != nil {
 		reg.MustRegister(m.collectors()...)
 	}
@@ -169,7 +171,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 }
 
 func (m *Metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{
+	return append([]prometheus.Collector{
 		m.buildInfo,
 		m.signalValue, m.recommendation, m.desired, m.current, m.ready, m.lastDecision,
 		m.decisions, m.signalErrors,
@@ -178,12 +180,12 @@ func (m *Metrics) collectors() []prometheus.Collector {
 		m.tickDuration, m.tickLag, m.ticksMissed,
 		m.reloadOK, m.reloadTime, m.scalers, m.dryRun,
 		m.policyState,
-	}
+	}, m.forecast.collectors()...)
 }
 
 // perScaler lists every vector that has a scaler label, for ForgetScaler.
 func (m *Metrics) perScaler() []*prometheus.MetricVec {
-	return []*prometheus.MetricVec{
+	return append([]*prometheus.MetricVec{
 		m.signalValue.MetricVec, m.recommendation.MetricVec,
 		m.desired.MetricVec, m.current.MetricVec, m.ready.MetricVec, m.lastDecision.MetricVec,
 		m.decisions.MetricVec, m.signalErrors.MetricVec,
@@ -192,7 +194,7 @@ func (m *Metrics) perScaler() []*prometheus.MetricVec {
 		m.tickDuration.MetricVec, m.tickLag.MetricVec, m.ticksMissed.MetricVec,
 		m.dryRun.MetricVec,
 		m.policyState.MetricVec,
-	}
+	}, m.forecast.perScaler()...)
 }
 
 // NewRegistry returns a registry holding the Go runtime and process

@@ -1,0 +1,132 @@
+package engine
+
+import (
+	"context"
+	"math"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/scaled-dev/scaled/pkg/actuators"
+	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// cycleSource serves a daily cycle of 100 +- 60 units around an offset, at
+// any time, for instant and range queries alike.
+type cycleSource struct{ offset float64 }
+
+func (c cycleSource) at(t time.Time) float64 {
+	return c.offset + 100 + 60*math.Sin(2*math.Pi*float64(t.Unix()%86400)/86400)
+}
+
+func (c cycleSource) Query(_ context.Context, _ string, ts time.Time) (scaling.Sample, error) {
+	return scaling.Sample{Time: ts, Value: c.at(ts)}, nil
+}
+
+func (c cycleSource) QueryRange(_ context.Context, _ string, start, end time.Time, step time.Duration) ([]scaling.Sample, error) {
+	var out []scaling.Sample
+	for t := start; !t.After(end); t = t.Add(step) {
+		out = append(out, scaling.Sample{Time: t, Value: c.at(t)})
+	}
+	return out, nil
+}
+
+// forecastRecorder is a recorder that also keeps forecasts (ForecastRecorder).
+type forecastRecorder struct {
+	recorder
+	fmu       sync.Mutex
+	forecasts []policy.PolicyForecast
+}
+
+var _ ForecastRecorder = (*forecastRecorder)(nil)
+
+func (r *forecastRecorder) SetForecast(scaler string, f policy.PolicyForecast) {
+	r.fmu.Lock()
+	defer r.fmu.Unlock()
+	r.forecasts = append(r.forecasts, f)
+}
+
+func predictiveScaler(t *testing.T, mode policy.PredictiveMode, src cycleSource, act actuators.Actuator, rec Recorder) *Scaler {
+	t.Helper()
+	p, err := policy.NewPredictive(policy.PredictiveSpec{
+		Name: "ahead", Signal: "rps", Mode: mode, CapacityPerReplica: 10,
+		StartupDelay: time.Minute, Lead: time.Minute,
+		History: 3 * 24 * time.Hour, Step: 5 * time.Minute, MinHistory: 24 * time.Hour,
+		Model: "auto", Quantile: 0.9, RefitEvery: time.Hour, SurpriseRatio: 1.5, Handover: 15 * time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := policy.NewDecider(policy.Spec{Policies: []policy.Policy{p}, Bounds: policy.Bounds{Min: 1, Max: 1000}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := ScalerSpec{
+		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second,
+		Signals: []Signal{{Name: "rps", Expr: "rps", MaxAge: time.Minute, Source: src}},
+	}
+	return NewScaler(spec, clocktesting.NewFakeClock(t0), nil, rec, nil)
+}
+
+// TestForecastOnlyNeverActs: a forecastOnly scaler whose forecast needs a
+// hundred times its current capacity explains the forecast and never sets
+// its target, tick after tick, across refits.
+func TestForecastOnlyNeverActs(t *testing.T) {
+	src := cycleSource{offset: 900} // 840 to 1060 units: 84 to 106 replicas at 10 each
+	act := actuators.NewLog(1, nil)
+	rec := &forecastRecorder{}
+	s := predictiveScaler(t, policy.ForecastOnly, src, act, rec)
+	start := t0.Add(5 * time.Second)
+	for i := range 3 * 60 * 4 { // three hours at 15 s: three refits
+		d := s.Tick(context.Background(), start.Add(time.Duration(i)*15*time.Second))
+		if d.Outcome != scaling.OutcomeUnchanged || d.Desired != 1 {
+			t.Fatalf("tick %d: outcome %s, desired %d: want unchanged at 1", i, d.Outcome, d.Desired)
+		}
+		if r := d.Recommendations[0]; !r.Abstain || !strings.HasPrefix(r.Reason, "forecastOnly: forecast ") {
+			t.Fatalf("tick %d: recommendation %+v: want a forecastOnly abstention explaining the forecast", i, r)
+		}
+	}
+	if h := act.History(); len(h) != 0 {
+		t.Errorf("actuator was set %d times (%v): forecastOnly must never act", len(h), h)
+	}
+	// The forecast it would have acted on is far above current, and exported.
+	if len(rec.forecasts) != 3*60*4 {
+		t.Fatalf("%d forecasts recorded, want one per tick (%d)", len(rec.forecasts), 3*60*4)
+	}
+	last := rec.forecasts[len(rec.forecasts)-1]
+	if !last.OK || last.Policy != "ahead" || last.Report.Signal != "rps" || last.Report.Upper < 800 {
+		t.Errorf("last forecast %+v: want one of rps by ahead above 800", last)
+	}
+}
+
+// TestForecastAndScaleActs is the control of TestForecastOnlyNeverActs: the
+// same scaler in forecastAndScale sets its target at the first tick.
+func TestForecastAndScaleActs(t *testing.T) {
+	act := actuators.NewLog(1, nil)
+	s := predictiveScaler(t, policy.ForecastAndScale, cycleSource{offset: 900}, act, nil)
+	d := s.Tick(context.Background(), t0.Add(5*time.Second))
+	if d.Outcome != scaling.OutcomeApplied || d.Desired < 84 {
+		t.Fatalf("outcome %s, desired %d: want applied, at least 84", d.Outcome, d.Desired)
+	}
+	if diff := cmp.Diff([]int32{d.Desired}, act.History()); diff != "" {
+		t.Errorf("actuator history (-want +got):\n%s", diff)
+	}
+}
+
+// TestRecordForecastsWithoutHistory: with less than min_history the
+// recorder is told there is no forecast, for the policy's signal.
+func TestRecordForecastsWithoutHistory(t *testing.T) {
+	rec := &forecastRecorder{}
+	s := predictiveScaler(t, policy.ForecastAndScale, cycleSource{}, actuators.NewLog(1, nil), rec)
+	s.history["rps"].need.Window = 12 * time.Hour // less than min_history
+	s.Tick(context.Background(), t0)
+	want := []policy.PolicyForecast{{Policy: "ahead", Report: policy.ForecastReport{Signal: "rps"}}}
+	if diff := cmp.Diff(want, rec.forecasts); diff != "" {
+		t.Errorf("forecasts (-want +got):\n%s", diff)
+	}
+}

@@ -25,12 +25,28 @@ type PID struct {
 	Deadband         float64       `yaml:"deadband"`
 	MaxError         float64       `yaml:"max_error"`
 	FeedForward      *FeedForward  `yaml:"feed_forward,omitempty"`
+	// Tolerance holds the recommendation at the current capacity while the
+	// output is within these fractions of it.
+	Tolerance *PIDTolerance `yaml:"tolerance,omitempty"`
+}
+
+// PIDTolerance is a PID's output tolerance, fractions of the current
+// capacity: up 0.05 moves only for an output above 1.05 x current.
+type PIDTolerance struct {
+	Up   float64 `yaml:"up"`
+	Down float64 `yaml:"down"`
 }
 
 // FeedForward adds load/per_replica replicas, so that the PID only trims.
 type FeedForward struct {
 	Signal     string  `yaml:"signal"`
 	PerReplica float64 `yaml:"per_replica"`
+	// Smoothing is the time constant of a moving average of the signal
+	// (0: none).
+	Smoothing time.Duration `yaml:"smoothing"`
+	// Lead projects the smoothed signal this far ahead along its smoothed
+	// trend (needs smoothing; 0: no trend).
+	Lead time.Duration `yaml:"lead"`
 }
 
 // Step configures an AWS Application Auto Scaling step policy: one or two
@@ -129,6 +145,10 @@ func (c *PID) PolicyConfig() policy.PIDConfig {
 	}
 	if ff := c.FeedForward; ff != nil {
 		pc.FeedForwardSignal, pc.FeedForwardPerReplica = ff.Signal, ff.PerReplica
+		pc.FeedForwardSmoothing, pc.FeedForwardLead = ff.Smoothing, ff.Lead
+	}
+	if t := c.Tolerance; t != nil {
+		pc.ToleranceUp, pc.ToleranceDown = t.Up, t.Down
 	}
 	return pc
 }

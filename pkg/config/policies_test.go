@@ -26,7 +26,8 @@ scalers:
           kp: 5
           ki: 0.05
           deadband: 0.1
-          feed_forward: {signal: rps, per_replica: 7}
+          feed_forward: {signal: rps, per_replica: 7, smoothing: 2m, lead: 90s}
+          tolerance: {up: 0.05, down: 0.2}
       - name: steps
         type: step
         step:
@@ -61,6 +62,10 @@ func TestPoliciesParseDefaultAndBuild(t *testing.T) {
 	s := c.Scalers[0]
 	if got := s.Policies[0].PID; got.Direction != "decrease" || got.GainScale != "absolute" {
 		t.Errorf("pid defaults: %+v", got)
+	}
+	pc := s.Policies[0].PID.PolicyConfig()
+	if pc.FeedForwardSmoothing != 2*time.Minute || pc.FeedForwardLead != 90*time.Second || pc.ToleranceUp != 0.05 || pc.ToleranceDown != 0.2 {
+		t.Errorf("pid smoothing, lead, tolerance: %+v", pc)
 	}
 	out, in := s.Policies[1].Step.ScaleOut, s.Policies[1].Step.ScaleIn
 	fiveMin, tenMin := 300*time.Second, 10*time.Minute

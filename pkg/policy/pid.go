@@ -73,6 +73,24 @@ type PIDConfig struct {
 	// setpoint: FF = load / per-replica, and the PID only trims around it.
 	FeedForwardSignal     string
 	FeedForwardPerReplica float64
+	// FeedForwardSmoothing is the time constant of an exponentially weighted
+	// moving average of the load signal (0: the reading as it is), so that
+	// the feed-forward follows the load's level rather than every window's
+	// noise. The weight of a reading is dt/(smoothing + dt).
+	FeedForwardSmoothing time.Duration
+	// FeedForwardLead, with smoothing, projects the smoothed load this far
+	// ahead along its smoothed trend (Holt's linear method, both averages
+	// with the same weight), so that the feed-forward asks for the load
+	// expected when new capacity is ready rather than the load already seen:
+	// about the startup delay plus half the signal's window. 0: no trend.
+	FeedForwardLead time.Duration
+	// ToleranceUp and ToleranceDown, fractions of the current capacity, hold
+	// the recommendation at the current capacity while the output u stays
+	// within [current*(1-ToleranceDown), current*(1+ToleranceUp)], as the
+	// HPA's tolerance does for a utilisation ratio. The integrator keeps
+	// integrating the error while the output is held: the hold changes what
+	// is proposed, never what the controller knows.
+	ToleranceUp, ToleranceDown float64
 }
 
 // PID is a proportional-integral-derivative controller of a capacity, built
@@ -112,6 +130,10 @@ type PID struct {
 	lastInc  float64   // this tick's integral increment, undone when clamped against it
 	lastErr  float64
 	lastFF   float64
+	ffLoad   float64 // smoothed load, when FeedForwardSmoothing > 0
+	ffTrend  float64 // smoothed d(load)/dt, per second
+	ffTime   time.Time
+	haveFF   bool
 	spoke    bool // the last Recommend did not abstain
 }
 
@@ -145,13 +167,23 @@ func NewPID(name string, cfg PIDConfig) (*PID, error) {
 		v      float64
 		nonNeg bool
 	}{{"setpoint", cfg.Setpoint, false}, {"kp", cfg.Kp, true}, {"ki", cfg.Ki, true}, {"kd", cfg.Kd, true},
-		{"deadband", cfg.Deadband, true}, {"max_error", cfg.MaxError, true}} {
+		{"deadband", cfg.Deadband, true}, {"max_error", cfg.MaxError, true},
+		{"tolerance.up", cfg.ToleranceUp, true}, {"tolerance.down", cfg.ToleranceDown, true}} {
 		if err := finite(c.f, c.v, c.nonNeg); err != nil {
 			return nil, err
 		}
 	}
 	if cfg.Kp == 0 && cfg.Ki == 0 && cfg.Kd == 0 {
 		return nil, fmt.Errorf("kp, ki, kd: all 0: at least one gain must be > 0")
+	}
+	if cfg.ToleranceDown >= 1 {
+		return nil, fmt.Errorf("tolerance.down: %v: must be < 1", cfg.ToleranceDown)
+	}
+	if cfg.FeedForwardSmoothing < 0 {
+		return nil, fmt.Errorf("feed_forward.smoothing: %s: must be >= 0", cfg.FeedForwardSmoothing)
+	}
+	if cfg.FeedForwardLead < 0 || (cfg.FeedForwardLead > 0 && cfg.FeedForwardSmoothing == 0) {
+		return nil, fmt.Errorf("feed_forward.lead: %s: must be >= 0, and 0 without smoothing", cfg.FeedForwardLead)
 	}
 	if cfg.DerivativeFilter < 0 {
 		return nil, fmt.Errorf("derivative_filter: %s: must be >= 0", cfg.DerivativeFilter)
@@ -232,7 +264,7 @@ func (p *PID) Recommend(in Input) scaling.Recommendation {
 	if why == "" && p.cfg.FeedForwardSignal != "" {
 		var load float64
 		if load, why = read(in, p.cfg.FeedForwardSignal); why == "" {
-			ff = max(0, load) / p.cfg.FeedForwardPerReplica
+			ff = p.smoothLoad(in.Now, max(0, load)) / p.cfg.FeedForwardPerReplica
 		}
 	}
 	if why != "" {
@@ -288,10 +320,45 @@ func (p *PID) Recommend(in Input) scaling.Recommendation {
 	u := ff + pTerm + p.integ + dTerm
 	p.lastMeas, p.haveMeas, p.lastTime = m, true, in.Now
 	p.out, p.lastErr, p.lastFF, p.spoke = u, e, ff, true
-	p.rec = roundCapacity(u)
+	p.rec = p.hold(u, cur)
 	rec.Replicas = p.rec
 	rec.Reason = p.reason("", m, e, ff, pTerm, dTerm)
 	return rec
+}
+
+// smoothLoad returns the feed-forward load at now: the reading itself, or
+// its exponentially weighted moving average with time constant
+// FeedForwardSmoothing, started at the first reading.
+func (p *PID) smoothLoad(now time.Time, load float64) float64 {
+	tau := p.cfg.FeedForwardSmoothing.Seconds()
+	if tau <= 0 {
+		return load
+	}
+	if !p.haveFF {
+		p.ffLoad, p.ffTrend, p.ffTime, p.haveFF = load, 0, now, true
+		return load
+	}
+	if dt := now.Sub(p.ffTime).Seconds(); dt > 0 {
+		w := dt / (tau + dt)
+		prev := p.ffLoad
+		guess := prev + p.ffTrend*dt // ffTrend stays 0 without a lead
+		p.ffLoad = guess + w*(load-guess)
+		if p.cfg.FeedForwardLead > 0 {
+			p.ffTrend += w * ((p.ffLoad-prev)/dt - p.ffTrend)
+		}
+		p.ffTime = now
+	}
+	return max(0, p.ffLoad+p.ffTrend*p.cfg.FeedForwardLead.Seconds())
+}
+
+// hold is the recommendation for output u at current capacity cur: cur
+// while u is within the tolerances around it, else round(u).
+func (p *PID) hold(u float64, cur int32) int32 {
+	c := float64(cur)
+	if u <= c*(1+p.cfg.ToleranceUp) && u >= c*(1-p.cfg.ToleranceDown) {
+		return cur
+	}
+	return roundCapacity(u)
 }
 
 // Feedback implements FeedbackUser: conditional integration. When the

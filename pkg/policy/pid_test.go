@@ -267,10 +267,115 @@ func TestNewPIDValidation(t *testing.T) {
 		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, GainScale: "x"}, `gain_scale: "x": must be absolute or relative`},
 		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, FeedForwardSignal: "rps"}, "feed_forward.per_replica: 0: must be a finite number > 0"},
 		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, DerivativeFilter: -time.Second}, "derivative_filter: -1s: must be >= 0"},
+		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, ToleranceUp: -0.1}, "tolerance.up: -0.1: must be a finite number >= 0"},
+		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, ToleranceDown: 1}, "tolerance.down: 1: must be < 1"},
+		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, FeedForwardSignal: "rps", FeedForwardPerReplica: 1, FeedForwardSmoothing: -time.Second},
+			"feed_forward.smoothing: -1s: must be >= 0"},
+		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, FeedForwardSignal: "rps", FeedForwardPerReplica: 1, FeedForwardLead: time.Second},
+			"feed_forward.lead: 1s: must be >= 0, and 0 without smoothing"},
 	} {
 		_, err := NewPID("p", tc.cfg)
 		if err == nil || err.Error() != tc.want {
 			t.Errorf("%+v: error %v, want %q", tc.cfg, err, tc.want)
 		}
+	}
+}
+
+// Smoothing: the feed-forward follows an exponentially weighted moving
+// average of the load, weighted by the real time between readings.
+func TestPIDFeedForwardSmoothing(t *testing.T) {
+	p := mustPID(t, PIDConfig{Signal: "s", Setpoint: 1, Ki: 0.01, FeedForwardSignal: "rps", FeedForwardPerReplica: 10,
+		FeedForwardSmoothing: 45 * time.Second})
+	r := p.Recommend(input(t0, 10, 10, map[string]float64{"s": 1, "rps": 100}))
+	p.Feedback(t0, r.Replicas, false)
+	// Load doubles: weight 15/(45+15) = 1/4, smoothed load 125, ff 12.5.
+	now := t0.Add(15 * time.Second)
+	r = p.Recommend(input(now, 10, 10, map[string]float64{"s": 1, "rps": 200}))
+	if got := p.State()["feed_forward"]; math.Abs(got-12.5) > 1e-9 {
+		t.Fatalf("feed_forward after one tick %v, want 12.5", got)
+	}
+	p.Feedback(now, r.Replicas, false)
+	// 45 s later in one step: weight 45/90 = 1/2 of the way to 200: 162.5.
+	now = now.Add(45 * time.Second)
+	p.Recommend(input(now, r.Replicas, r.Replicas, map[string]float64{"s": 1, "rps": 200}))
+	if got := p.State()["feed_forward"]; math.Abs(got-16.25) > 1e-9 {
+		t.Fatalf("feed_forward after a 45 s gap %v, want 16.25", got)
+	}
+	// A failed load reading leaves the average alone.
+	p.Recommend(input(now.Add(15*time.Second), 16, 16, map[string]float64{"s": 1}))
+	p.Recommend(input(now.Add(30*time.Second), 16, 16, map[string]float64{"s": 1, "rps": 162.5}))
+	if got := p.State()["feed_forward"]; math.Abs(got-16.25) > 1e-9 {
+		t.Fatalf("feed_forward after a failed reading %v, want 16.25", got)
+	}
+}
+
+// Tolerance: the recommendation stays at the current capacity while the
+// output is within up/down of it, and the integrator keeps integrating
+// meanwhile, so a persistent error moves capacity once it has built up.
+func TestPIDTolerance(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    float64 // measurement; Kp 10 replicas per unit around setpoint 1
+		want int32
+	}{
+		{"within up: held", 1.09, 20},  // u = 20.9 <= 20 x 1.1 = 22
+		{"beyond up: moves", 1.25, 23}, // u = 22.5 > 22
+		{"within down: held", 0.75, 20},
+		{"beyond down: moves", 0.6, 16}, // u = 16 < 20 x 0.85 = 17
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := mustPID(t, PIDConfig{Signal: "s", Setpoint: 1, Kp: 10, ToleranceUp: 0.1, ToleranceDown: 0.15})
+			p.Recommend(input(t0, 20, 20, map[string]float64{"s": 1}))
+			p.Feedback(t0, 20, false)
+			r := p.Recommend(input(t0.Add(15*time.Second), 20, 20, map[string]float64{"s": tc.m}))
+			if r.Replicas != tc.want {
+				t.Fatalf("%d, want %d (%s)", r.Replicas, tc.want, r.Reason)
+			}
+		})
+	}
+	p := mustPID(t, PIDConfig{Signal: "s", Setpoint: 1, Ki: 0.01, ToleranceUp: 0.1})
+	p.Recommend(input(t0, 20, 20, map[string]float64{"s": 1}))
+	p.Feedback(t0, 20, false)
+	// Error 1 integrates 0.15 replicas a tick: held until u passes 22, at
+	// the 14th tick (2.1 over), then round(u) = 22.
+	var moved int
+	for i := 1; i <= 20 && moved == 0; i++ {
+		now := t0.Add(time.Duration(i) * 15 * time.Second)
+		r := p.Recommend(input(now, 20, 20, map[string]float64{"s": 2}))
+		p.Feedback(now, r.Replicas, false)
+		if r.Replicas != 20 {
+			moved = i
+			if r.Replicas != 22 {
+				t.Fatalf("tick %d: %d, want 22", i, r.Replicas)
+			}
+		}
+	}
+	if moved != 14 {
+		t.Fatalf("moved at tick %d, want 14: the integrator must keep integrating while held", moved)
+	}
+}
+
+// Lead: on a steady ramp the smoothed trend converges to the ramp's slope,
+// and the feed-forward asks for the load the lead ahead, where a plain
+// moving average lags behind the load seen.
+func TestPIDFeedForwardLead(t *testing.T) {
+	run := func(lead time.Duration) float64 {
+		p := mustPID(t, PIDConfig{Signal: "s", Setpoint: 1, Ki: 0.001, FeedForwardSignal: "rps", FeedForwardPerReplica: 1,
+			FeedForwardSmoothing: 60 * time.Second, FeedForwardLead: lead})
+		cur := int32(100)
+		for i := 0; i <= 200; i++ {
+			now := t0.Add(time.Duration(i) * 15 * time.Second)
+			r := p.Recommend(input(now, cur, cur, map[string]float64{"s": 1, "rps": 100 + float64(i)})) // +1 per 15 s
+			p.Feedback(now, r.Replicas, false)
+			cur = r.Replicas
+		}
+		return p.State()["feed_forward"]
+	}
+	// Last load 300; the ramp's value 90 s (6 ticks) on is 306.
+	if got := run(90 * time.Second); math.Abs(got-306) > 0.01 {
+		t.Errorf("with a 90 s lead: feed_forward %v, want 306", got)
+	}
+	if got := run(0); got > 297 {
+		t.Errorf("without a lead: feed_forward %v, want the moving average's lag (about 4 ticks behind 300)", got)
 	}
 }

@@ -92,13 +92,21 @@ if [ ! -x "$OUT/kwok" ]; then
 	log "go install kwok $KWOK_VERSION"
 	GOBIN=$OUT $NICE go install "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 fi
-if [ ! -f "$OUT/kwok-stages/pod-fast.yaml" ]; then
+# One multi-document file per stage set, without the kustomization files.
+stages() {
+	for f in "$1"/*.yaml; do
+		case "$(basename "$f")" in kustomization.yaml) continue ;; esac
+		echo "---"
+		cat "$f"
+	done
+}
+if [ ! -f "$OUT/kwok-stages/.v2" ]; then
 	dir=$(go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 	mkdir -p "$OUT/kwok-stages"
-	cat "$dir"/kustomize/stage/node/fast/*.yaml >"$OUT/kwok-stages/node-fast.yaml"
-	cat "$dir"/kustomize/stage/node/heartbeat-with-lease/*.yaml >"$OUT/kwok-stages/node-heartbeat-with-lease.yaml"
-	cat "$dir"/kustomize/stage/pod/fast/*.yaml >"$OUT/kwok-stages/pod-fast.yaml"
-	rm -f "$OUT"/kwok-stages/kustomization* 2>/dev/null || true
+	stages "$dir/kustomize/stage/node/fast" >"$OUT/kwok-stages/node-fast.yaml"
+	stages "$dir/kustomize/stage/node/heartbeat-with-lease" >"$OUT/kwok-stages/node-heartbeat-with-lease.yaml"
+	stages "$dir/kustomize/stage/pod/fast" >"$OUT/kwok-stages/pod-fast.yaml"
+	touch "$OUT/kwok-stages/.v2"
 fi
 
 # helm: go install works when the module has no replace directives; otherwise

@@ -203,8 +203,6 @@ func Start(o Options) (*ControlPlane, error) {
 		"--manage-all-nodes=false",
 		"--manage-nodes-with-annotation-selector", "kwok.x-k8s.io/node=fake",
 		"--manage-nodes-with-label-selector", "",
-		"--disregard-status-with-annotation-selector", "kwok.x-k8s.io/status=custom",
-		"--disregard-status-with-label-selector", "",
 		"--cidr", "10.0.1.1/24", "--node-ip", "10.0.1.1",
 		"--node-lease-duration-seconds", "40",
 		"-c", filepath.Join(stages, "node-fast.yaml"),

@@ -130,8 +130,8 @@ func TestLeaderFailoverBetweenTwoProcesses(t *testing.T) {
 	// A constant 30 per second against 10 per replica: scaled wants 3.
 	var trace strings.Builder
 	trace.WriteString("timestamp,value\n")
-	for i := 0; i < 60; i++ {
-		fmt.Fprintf(&trace, "%d,30\n", 1700000000+60*i)
+	for i := 0; i < 600; i++ { // one-second steps: a value is there one second after start
+		fmt.Fprintf(&trace, "%d,30\n", 1700000000+i)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "load.csv"), []byte(trace.String()), 0o600); err != nil {
 		t.Fatal(err)

@@ -65,9 +65,14 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 		t.Fatal("helm is not installed (hack/kube/install.sh)")
 	}
 	chart := filepath.Join(root, "deploy", "helm", "scaled")
+	// deploy/base is applied for real in namespace scaled: the chart goes
+	// beside it under another release name, as a second install would.
+	if _, err := kubectl(t, []byte(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"scaled-helm"}}`), "apply", "-f", "-"); err != nil {
+		t.Fatal(err)
+	}
 	for name, args := range map[string][]string{
-		"helm template":            {"template", "scaled", chart, "--namespace", "scaled"},
-		"helm template monitoring": {"template", "scaled", chart, "--namespace", "scaled", "--set", "monitoring.enabled=true"},
+		"helm template":            {"template", "scaled-helm", chart, "--namespace", "scaled-helm"},
+		"helm template monitoring": {"template", "scaled-helm", chart, "--namespace", "scaled-helm", "--set", "monitoring.enabled=true"},
 	} {
 		args := args
 		render[name] = func() ([]byte, error) { return run(helm, args...) }

@@ -33,6 +33,7 @@ ROWS=(
 	"scaled PID on p95 latency|examples/simulate/pid.yaml|"
 	"scaled PID on p95 latency, feed-forward|examples/simulate/pid-feedforward.yaml|"
 	"scaled AWS step scaling on utilisation|examples/simulate/step.yaml|"
+	"scaled predictive + target tracking|examples/simulate/predictive.yaml|"
 	# Add a policy's rows here.
 )
 

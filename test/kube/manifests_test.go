@@ -3,13 +3,19 @@
 package kube
 
 import (
+	"bytes"
+	"errors"
+	"io"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"go.yaml.in/yaml/v3"
+
 	"github.com/scaled-dev/scaled/internal/kubetest"
+	"github.com/scaled-dev/scaled/pkg/config"
 )
 
 // Stand-ins for the Prometheus Operator CRDs, so that the API server can
@@ -83,6 +89,7 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 			if err != nil {
 				t.Fatalf("render: %v", err)
 			}
+			checkShippedConfig(t, y)
 			out, err := kubectl(t, y, "apply", "--dry-run=server", "-f", "-")
 			if err != nil {
 				t.Fatalf("server-side dry run: %v", err)
@@ -105,4 +112,39 @@ func run(name string, args ...string) ([]byte, error) {
 		return out, &cmdError{err: err, stderr: string(ee.Stderr)}
 	}
 	return out, err
+}
+
+// checkShippedConfig loads the scaled config each rendering ships in its
+// ConfigMap as scaled would, so that an example that does not load fails here.
+func checkShippedConfig(t *testing.T, rendered []byte) {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(rendered))
+	found := 0
+	for {
+		var obj struct {
+			Kind string            `yaml:"kind"`
+			Data map[string]string `yaml:"data"`
+		}
+		if err := dec.Decode(&obj); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			t.Fatalf("rendered YAML: %v", err)
+		}
+		if obj.Kind != "ConfigMap" || obj.Data["scaled.yaml"] == "" {
+			continue
+		}
+		found++
+		c, err := config.Parse([]byte(obj.Data["scaled.yaml"]))
+		if err == nil {
+			err = config.Validate(c)
+		}
+		if err != nil {
+			t.Errorf("shipped config does not load: %v", err)
+		} else if !c.LeaderElection.Enabled {
+			t.Error("shipped config runs 2 replicas without leader election")
+		}
+	}
+	if found != 1 {
+		t.Errorf("found %d ConfigMaps with scaled.yaml, want 1", found)
+	}
 }

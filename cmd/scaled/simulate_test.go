@@ -40,7 +40,7 @@ func simulateBinary(t *testing.T) string {
 		}
 		simBin = filepath.Join(dir, "scaled")
 		if out, err := exec.Command("go", "build", "-o", simBin, ".").CombinedOutput(); err != nil {
-			simBinErr = fmt.Errorf("go build: %v\n%s", err, out)
+			simBinErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if simBinErr != nil {
@@ -216,7 +216,7 @@ func TestSimulateWritesTimelineAndPlots(t *testing.T) {
 	root := ""
 	for {
 		tok, err := dec.Token()
-		if err == io.EOF {
+		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {

@@ -102,14 +102,14 @@ func TestDeciderMatchesSimulationHPAReference(t *testing.T) {
 	var demand []float64
 	level := 40.0
 	for i := 0; i < 2000; i++ {
-		switch {
-		case i%400 == 100:
+		switch i % 400 {
+		case 100:
 			level *= 4 // a spike
-		case i%400 == 160:
+		case 160:
 			level /= 4
-		case i%400 == 300:
+		case 300:
 			level = 3 // near idle
-		case i%400 == 340:
+		case 340:
 			level = 40 + rng.Float64()*60
 		}
 		level *= 1 + (rng.Float64()-0.5)*0.08

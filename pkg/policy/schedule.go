@@ -40,11 +40,11 @@ func NewSchedule(name, start, tz string, duration time.Duration, minCap, maxCap 
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return nil, fmt.Errorf("timezone: %q: must be an IANA time zone such as Europe/Berlin: %v", tz, err)
+		return nil, fmt.Errorf("timezone: %q: must be an IANA time zone such as Europe/Berlin: %w", tz, err)
 	}
 	sched, err := cronParser.Parse(start)
 	if err != nil {
-		return nil, fmt.Errorf("start: %q: must be a five-field cron expression (minute hour day-of-month month day-of-week): %v", start, err)
+		return nil, fmt.Errorf("start: %q: must be a five-field cron expression (minute hour day-of-month month day-of-week): %w", start, err)
 	}
 	if duration <= 0 {
 		return nil, fmt.Errorf("duration: %s: must be > 0", duration)

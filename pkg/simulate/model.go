@@ -47,16 +47,16 @@ func (p Params) Validate() error {
 		errs = append(errs, fmt.Errorf("mu: %v: must be a finite number > 0", p.Mu))
 	}
 	if !(p.L > 0) || math.IsInf(p.L, 0) {
-		errs = append(errs, fmt.Errorf("L: %v: must be a finite number > 0", p.L))
+		errs = append(errs, fmt.Errorf("L: %v: must be a finite number > 0", p.L)) //nolint:staticcheck // L is the model's symbol for the SLO
 	}
 	if len(errs) == 0 && !(p.C() > 0) {
-		errs = append(errs, fmt.Errorf("L: %v: must be > ln(20)/mu = %.4g so that a replica can meet the SLO at all", p.L, ln20/p.Mu))
+		errs = append(errs, fmt.Errorf("L: %v: must be > ln(20)/mu = %.4g so that a replica can meet the SLO at all", p.L, ln20/p.Mu)) //nolint:staticcheck // the model's symbol
 	}
 	if p.S < 0 {
-		errs = append(errs, fmt.Errorf("S: %s: must be >= 0", p.S))
+		errs = append(errs, fmt.Errorf("S: %s: must be >= 0", p.S)) //nolint:staticcheck // the model's symbol
 	}
 	if p.T <= 0 {
-		errs = append(errs, fmt.Errorf("T: %s: must be > 0", p.T))
+		errs = append(errs, fmt.Errorf("T: %s: must be > 0", p.T)) //nolint:staticcheck // the model's symbol
 	}
 	if !(p.M > 0) || math.IsInf(p.M, 0) {
 		errs = append(errs, fmt.Errorf("m: %v: must be a finite number > 0", p.M))
@@ -138,7 +138,7 @@ func NewModel(tr *sources.Trace, p Params) (*Model, error) {
 	span := time.Duration(len(rates)) * tr.Step
 	n := int(span / p.T)
 	if n == 0 {
-		return nil, fmt.Errorf("T: %s: longer than the whole trace (%s): want at least one tick", p.T, span)
+		return nil, fmt.Errorf("T: %s: longer than the whole trace (%s): want at least one tick", p.T, span) //nolint:staticcheck // the model's symbol
 	}
 	m := &Model{Params: p, start: tr.Samples[0].Time, scale: p.M * p.C() / med, load: make([]float64, n)}
 	held := tr.Step <= heldStepMax

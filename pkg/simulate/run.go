@@ -32,7 +32,6 @@ type Run struct {
 	score    Score
 	timeline []Row
 	record   bool
-	observed float64 // observed demand of the current tick, for the timeline
 }
 
 // RunOption configures a Run.

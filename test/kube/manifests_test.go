@@ -108,7 +108,7 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 func run(name string, args ...string) ([]byte, error) {
 	cmd := exec.Command(name, args...)
 	out, err := cmd.Output()
-	if ee, ok := err.(*exec.ExitError); ok {
+	if ee := (*exec.ExitError)(nil); errors.As(err, &ee) {
 		return out, &cmdError{err: err, stderr: string(ee.Stderr)}
 	}
 	return out, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -193,9 +192,7 @@ func TestTickDryRunNeverActs(t *testing.T) {
 func TestStandbyActsLikeDryRun(t *testing.T) {
 	act := actuators.NewLog(4, nil)
 	s, _ := newTestScaler(t, &fakeSource{value: 1.0}, act, false, 0)
-	var standby atomic.Bool
-	standby.Store(true)
-	s.standby = &standby
+	s.standby = func() bool { return true }
 	if got := tickAndSee(t, s, act, t0); got.Outcome != scaling.OutcomeDryRun || got.Target != 4 {
 		t.Errorf("standby: got %+v, want a dry-run decision and the target untouched", got)
 	}

@@ -49,6 +49,9 @@ type Manager struct {
 	running map[string]*entry
 	loaded  bool
 	standby atomic.Bool
+	// acting, when set, says for which scalers this replica acts (sharded
+	// leader election); the others stand by.
+	acting atomic.Pointer[func(scaler string) bool]
 }
 
 // entry is a running scaler and the config it was built from.
@@ -171,7 +174,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 				m.recorder.InitScaler(name, names, e.eff.DryRun)
 			}
 			s := NewScaler(e.spec(name), m.clock, m.log, m.recorder, m.decisions)
-			s.standby = &m.standby
+			s.standby = func() bool { return m.StandingBy(name) }
 			e.runner = startRunner(m.ctx, s, m.clock)
 			m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.eff.Interval), zap.Bool("dry_run", e.eff.DryRun))
 		}
@@ -237,6 +240,32 @@ func (m *Manager) signals(cfg *config.Config, sc config.Scaler) ([]Signal, error
 // the next tick of each scaler.
 func (m *Manager) SetStandby(on bool) {
 	m.standby.Store(on)
+}
+
+// SetActing makes the manager act only for the scalers acting reports true
+// for and stand by for the others (sharded leader election: a replica acts
+// for the scalers whose shard Lease it holds). acting is asked at every tick
+// of every scaler, from many goroutines, so it must be cheap and safe for
+// concurrent use. nil acts for every scaler. SetStandby(true) still puts
+// every scaler in standby whatever acting says.
+func (m *Manager) SetActing(acting func(scaler string) bool) {
+	if acting == nil {
+		m.acting.Store(nil)
+		return
+	}
+	m.acting.Store(&acting)
+}
+
+// StandingBy says whether the scaler only decides, at its next tick, without
+// acting (see SetStandby and SetActing).
+func (m *Manager) StandingBy(scaler string) bool {
+	if m.standby.Load() {
+		return true
+	}
+	if f := m.acting.Load(); f != nil {
+		return !(*f)(scaler)
+	}
+	return false
 }
 
 // Stop ends every scaler's loop and waits for ticks in flight.

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -68,9 +67,10 @@ type Scaler struct {
 	decisions DecisionSink
 	history   map[string]*historyCache // history.go
 	readings  map[string]scaling.Reading
-	// standby, when set and true, makes the scaler decide but not act, as
-	// in dry run: a replica that is not the leader keeps its decisions warm.
-	standby *atomic.Bool
+	// standby, when set and returning true, makes the scaler decide but not
+	// act, as in dry run: a replica that does not hold this scaler's lease
+	// keeps its decisions warm. It is asked at every tick.
+	standby func() bool
 }
 
 // NewScaler wires a spec to its observers. clk times queries and actuations
@@ -116,7 +116,7 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	recordPolicyStates(s.recorder, s.Name, s.Decider) // build_policies.go
 	recordForecasts(s.recorder, s.Name, s.Decider)    // build_predictive.go
 	d.Scaler = s.Name
-	d.DryRun = s.DryRun || (s.standby != nil && s.standby.Load())
+	d.DryRun = s.DryRun || (s.standby != nil && s.standby())
 	switch {
 	case d.Desired == current.Current:
 		d.Outcome = scaling.OutcomeUnchanged

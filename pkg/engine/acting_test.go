@@ -1,0 +1,77 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+func TestStandingBy(t *testing.T) {
+	onlyA := func(s string) bool { return s == "a" }
+	for _, tc := range []struct {
+		name    string
+		standby bool
+		acting  func(string) bool
+		want    map[string]bool
+	}{
+		{"acts for all by default", false, nil, map[string]bool{"a": false, "b": false}},
+		{"global standby", true, nil, map[string]bool{"a": true, "b": true}},
+		{"acting predicate", false, onlyA, map[string]bool{"a": false, "b": true}},
+		{"global standby wins over the predicate", true, onlyA, map[string]bool{"a": true, "b": true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := NewManager(clocktesting.NewFakeClock(t0), nil, Factories{}, nil, nil)
+			defer m.Stop()
+			m.SetStandby(tc.standby)
+			m.SetActing(tc.acting)
+			got := map[string]bool{"a": m.StandingBy("a"), "b": m.StandingBy("b")}
+			if diff := cmp.Diff(tc.want, got); diff != "" {
+				t.Errorf("standing by (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// Each scaler acts or stands by as the predicate says at its tick, and a
+// change of the predicate takes effect at the next tick.
+func TestManagerActsOnlyForScalersItHolds(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	rec := &recorder{}
+	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	defer m.Stop()
+	m.SetActing(func(s string) bool { return s == "a" })
+	// A load of 1 against a target of 0.25 wants four times the replicas:
+	// every tick wants a change (until the bound of 10).
+	if err := m.Apply(mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25))); err != nil {
+		t.Fatal(err)
+	}
+	outcomes := func(n int) map[string]scaling.Outcome {
+		t.Helper()
+		waitFor(t, "both timers", func() bool { return clk.HasWaiters() })
+		for i := 0; i < 40 && rec.count() < n; i++ {
+			clk.Step(time.Second)
+			time.Sleep(2 * time.Millisecond)
+		}
+		waitFor(t, "a tick of each scaler", func() bool { return rec.count() >= n })
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		out := map[string]scaling.Outcome{}
+		for _, d := range rec.decisions[n-2 : n] {
+			out[d.Scaler] = d.Outcome
+		}
+		return out
+	}
+	if diff := cmp.Diff(map[string]scaling.Outcome{"a": scaling.OutcomeApplied, "b": scaling.OutcomeDryRun}, outcomes(2)); diff != "" {
+		t.Errorf("first ticks (-want +got):\n%s", diff)
+	}
+	// b's shard moves here and a's away: b acts, a only decides.
+	m.SetActing(func(s string) bool { return s == "b" })
+	if diff := cmp.Diff(map[string]scaling.Outcome{"a": scaling.OutcomeDryRun, "b": scaling.OutcomeApplied}, outcomes(4)); diff != "" {
+		t.Errorf("after the handover (-want +got):\n%s", diff)
+	}
+}

@@ -12,6 +12,10 @@ const (
 	DefaultLeaseDuration = 15 * time.Second
 	DefaultRenewDeadline = 10 * time.Second
 	DefaultRetryPeriod   = 2 * time.Second
+	// MaxShards bounds leader_election.shards: every replica runs two
+	// electors per shard (the shard and a member slot), each renewing or
+	// reading its Lease every retry period.
+	MaxShards = 64
 
 	// leaderJitter is client-go's leaderelection.JitterFactor: the renew
 	// deadline must exceed this many retry periods.
@@ -38,6 +42,11 @@ type LeaderElection struct {
 	RenewDeadline time.Duration `yaml:"renew_deadline"`
 	// RetryPeriod is the wait between tries to acquire or renew.
 	RetryPeriod time.Duration `yaml:"retry_period"`
+	// Shards splits the scalers across replicas: with N > 1 there are N
+	// Leases <lease_name>-shard-0..N-1, a scaler belongs to one shard (jump
+	// consistent hash of its name) and a replica acts only for the scalers
+	// of the shards it holds. 1 (the default) is one Lease, <lease_name>.
+	Shards int `yaml:"shards"`
 }
 
 // DefaultLeaderElection is leader election off, with client-go's usual timing.
@@ -47,6 +56,7 @@ func DefaultLeaderElection() LeaderElection {
 		LeaseDuration: DefaultLeaseDuration,
 		RenewDeadline: DefaultRenewDeadline,
 		RetryPeriod:   DefaultRetryPeriod,
+		Shards:        1,
 	}
 }
 
@@ -66,6 +76,8 @@ func init() {
 			func(c *Config) any { return &c.LeaderElection.RenewDeadline }},
 		globalKey{"leader_election.retry_period", "leader-election.retry-period", "wait between tries to acquire or renew the lease",
 			func(c *Config) any { return &c.LeaderElection.RetryPeriod }},
+		globalKey{"leader_election.shards", "leader-election.shards", "split scalers across replicas over this many shard Leases (1: one leader acts for all)",
+			func(c *Config) any { return &c.LeaderElection.Shards }},
 	)
 }
 
@@ -91,6 +103,9 @@ func validateLeaderElection(p *problems, l *LeaderElection) {
 	}
 	if l.LeaseDuration <= l.RenewDeadline {
 		p.add(path+".lease_duration", l.LeaseDuration, "must be > renew_deadline (%s)", l.RenewDeadline)
+	}
+	if l.Shards < 1 || l.Shards > MaxShards {
+		p.add(path+".shards", l.Shards, "must be between 1 and %d", MaxShards)
 	}
 }
 

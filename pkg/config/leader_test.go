@@ -14,7 +14,7 @@ func TestLeaderElectionDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := LeaderElection{Enabled: true, LeaseName: "scaled", LeaseDuration: 15 * time.Second,
-		RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second}
+		RenewDeadline: 10 * time.Second, RetryPeriod: 2 * time.Second, Shards: 1}
 	if diff := cmp.Diff(want, c.LeaderElection); diff != "" {
 		t.Errorf("leader_election (-want +got):\n%s", diff)
 	}
@@ -41,6 +41,13 @@ func TestLeaderElectionValidate(t *testing.T) {
 		{"zero retry", func(l *LeaderElection) { l.RetryPeriod = 0 }, []string{
 			`leader_election.retry_period: 0s: must be > 0`,
 		}},
+		{"shards", func(l *LeaderElection) { l.Shards = 8 }, nil},
+		{"no shard", func(l *LeaderElection) { l.Shards = 0 }, []string{
+			`leader_election.shards: 0: must be between 1 and 64`,
+		}},
+		{"too many shards", func(l *LeaderElection) { l.Shards = 65 }, []string{
+			`leader_election.shards: 65: must be between 1 and 64`,
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig(t)
@@ -56,6 +63,7 @@ func TestLeaderElectionValidate(t *testing.T) {
 func TestLeaderElectionFromEnvironment(t *testing.T) {
 	t.Setenv("SCALED_LEADER_ELECTION_ENABLED", "true")
 	t.Setenv("SCALED_LEADER_ELECTION_LEASE_DURATION", "30s")
+	t.Setenv("SCALED_LEADER_ELECTION_SHARDS", "4")
 	c, err := Parse([]byte(validYAML))
 	if err != nil {
 		t.Fatal(err)
@@ -63,7 +71,7 @@ func TestLeaderElectionFromEnvironment(t *testing.T) {
 	if err := Override(c, viper.New()); err != nil {
 		t.Fatal(err)
 	}
-	if !c.LeaderElection.Enabled || c.LeaderElection.LeaseDuration != 30*time.Second {
-		t.Errorf("leader_election = %+v, want enabled with a 30s lease from the environment", c.LeaderElection)
+	if !c.LeaderElection.Enabled || c.LeaderElection.LeaseDuration != 30*time.Second || c.LeaderElection.Shards != 4 {
+		t.Errorf("leader_election = %+v, want enabled with a 30s lease and 4 shards from the environment", c.LeaderElection)
 	}
 }

@@ -24,6 +24,9 @@ type Predictive struct {
 	History    time.Duration `yaml:"history"`
 	Step       time.Duration `yaml:"step"`
 	MinHistory time.Duration `yaml:"min_history"`
+	// Smooth (default: step): the model fits and forecasts the means of
+	// blocks this long, its interval still covering every step's point.
+	Smooth time.Duration `yaml:"smooth"`
 	// Model: auto (default: chosen by backtest) or one of forecast.ModelNames.
 	Model string `yaml:"model"`
 	// Quantile planned for (default 0.9).
@@ -54,7 +57,8 @@ func (pr *Predictive) PredictiveSpec(name string) policy.PredictiveSpec {
 		Name: name, Signal: pr.Signal, Mode: policy.PredictiveMode(pr.Mode), CapacityPerReplica: pr.CapacityPerReplica,
 		StartupDelay: or(pr.StartupDelay, time.Minute), Lead: or(pr.Lead, time.Minute),
 		History: or(pr.History, 14*24*time.Hour), Step: or(pr.Step, time.Minute), MinHistory: or(pr.MinHistory, 24*time.Hour),
-		Model: pr.Model, Quantile: orf(pr.Quantile, 0.9), RefitEvery: or(pr.RefitEvery, time.Hour),
+		Smooth: pr.Smooth,
+		Model:  pr.Model, Quantile: orf(pr.Quantile, 0.9), RefitEvery: or(pr.RefitEvery, time.Hour),
 		SurpriseRatio: orf(pr.SurpriseRatio, 1.5), Handover: or(pr.Handover, 15*time.Minute),
 	}
 	if s.Mode == "" {

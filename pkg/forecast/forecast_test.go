@@ -191,6 +191,55 @@ func TestIntervalCoverage(t *testing.T) {
 	}
 }
 
+// TestIntervalFromRawPoints: a forecast of hourly means whose interval is
+// taken from the raw quarter-hours covers those quarter-hours (about a tenth
+// above the 0.9 upper bound), which an interval from the means does not.
+func TestIntervalFromRawPoints(t *testing.T) {
+	p := hourly(t)
+	const per = 4
+	s := synthetic{level: 100, daily: 40, period: 24 * per, noise: 0.2, seed: 11}
+	raw := s.series(24 * per * 42)
+	y := make([]float64, len(raw)/per)
+	for i := range y {
+		for _, v := range raw[i*per : (i+1)*per] {
+			y[i] += v / per
+		}
+	}
+	models, _ := Models(p, HoltWintersAddDaily)
+	train := 24 * 28
+	frac := func(opt SelectOptions) float64 {
+		sel, err := Select(y[:train], p, models, opt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		above := 0
+		for i := train; i < len(y); i++ {
+			up := sel.Predict(1).Upper
+			for _, v := range raw[i*per : (i+1)*per] {
+				if v > up {
+					above++
+				}
+			}
+			sel.Observe(y[i])
+		}
+		return float64(above) / float64((len(y)-train)*per)
+	}
+	opt := SelectOptions{Horizon: 1, Quantile: 0.9, Backtest: 24 * 7}
+	means := frac(opt)
+	opt.Raw, opt.PerPoint = raw[:train*per], per
+	raws := frac(opt)
+	if raws < 0.05 || raws > 0.15 {
+		t.Errorf("raw points above the 0.9 upper bound taken from them %.3f of the time: want about 0.1", raws)
+	}
+	if means < 0.2 {
+		t.Errorf("raw points above the 0.9 upper bound taken from the means %.3f of the time: want well above 0.1 (the test's premise)", means)
+	}
+	opt.Raw = raw[:train*per-1]
+	if _, err := Select(y[:train], p, models, opt); err == nil {
+		t.Error("Select accepted a raw series that is not per_point times y")
+	}
+}
+
 func TestShortHistory(t *testing.T) {
 	p := hourly(t)
 	models, _ := Models(p, Auto)

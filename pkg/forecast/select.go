@@ -71,6 +71,14 @@ type SelectOptions struct {
 	// Quantile of the interval's upper bound, 0.5..1 (default 0.9); the
 	// lower bound is the mirror quantile.
 	Quantile float64
+	// Raw, when set, is the series y was averaged from: y[i] is the mean of
+	// Raw[i*PerPoint : (i+1)*PerPoint]. The interval is then taken from the
+	// errors of the backtest's forecasts against each raw point of their
+	// target rather than against its mean, so that it covers the noise
+	// within a point of y (a forecast of 5-minute means that plans for the
+	// minutes inside them).
+	Raw      []float64
+	PerPoint int
 }
 
 // Select fits every model on the series without its newest Backtest points,
@@ -90,6 +98,9 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 		return nil, fmt.Errorf("quantile: %v: must be in [0.5, 1)", opt.Quantile)
 	}
 	n := len(y)
+	if opt.Raw != nil && (opt.PerPoint < 1 || len(opt.Raw) != n*opt.PerPoint) {
+		return nil, fmt.Errorf("raw: %d points: must be %d points of y times per_point (%d), per_point >= 1", len(opt.Raw), n, opt.PerPoint)
+	}
 	bt := opt.Backtest
 	if bt <= 0 {
 		bt = p.Daily
@@ -122,7 +133,7 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 		if err != nil {
 			return nil, err
 		}
-		sc, errs := backtest(fit, y, n-bt, opt.Horizon, p.Daily, floor)
+		sc, errs := backtest(fit, y, n-bt, opt.Horizon, p.Daily, floor, opt.Raw, opt.PerPoint)
 		sc.Model = m.Name()
 		if len(sel.Scores) == 0 || sc.MAE < sel.Scores[0].MAE {
 			sel.Model, sel.Fitted, bestErrs = m.Name(), fit, errs
@@ -142,8 +153,9 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 }
 
 // backtest rolls fit (positioned at origin) through y[origin:], scoring the
-// forecasts made h steps ahead; it returns the score and the scaled errors.
-func backtest(fit Fitted, y []float64, origin, h, daily int, floor float64) (Score, []float64) {
+// forecasts made h steps ahead; it returns the score and the scaled errors,
+// against each of the raw points per target when raw is set.
+func backtest(fit Fitted, y []float64, origin, h, daily int, floor float64, raw []float64, per int) (Score, []float64) {
 	var acc Accuracy
 	errs := make([]float64, 0, len(y)-origin)
 	for o := origin; o <= len(y); o++ {
@@ -154,7 +166,13 @@ func backtest(fit Fitted, y []float64, origin, h, daily int, floor float64) (Sco
 				ref = y[target-daily]
 			}
 			acc.Add(y[target], f, ref)
-			errs = append(errs, (y[target]-f)/max(f, floor))
+			if raw == nil {
+				errs = append(errs, (y[target]-f)/max(f, floor))
+			} else {
+				for _, v := range raw[target*per : (target+1)*per] {
+					errs = append(errs, (v-f)/max(f, floor))
+				}
+			}
 		}
 		if o < len(y) {
 			fit.Observe(y[o])

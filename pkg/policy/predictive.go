@@ -36,6 +36,12 @@ type PredictiveSpec struct {
 	// History is the window fetched and fitted; Step its resolution, which
 	// must divide a day. MinHistory is the least the policy acts on.
 	History, Step, MinHistory time.Duration
+	// Smooth, a multiple of Step that divides a day (0: Step), is the block
+	// the model is fitted to and forecasts: the means of Smooth-long blocks
+	// of the history, which follow the load's level rather than its
+	// minute-to-minute noise. The interval is still taken from the errors
+	// against every Step-point, so the upper quantile covers that noise.
+	Smooth time.Duration
 	// Model is forecast.Auto or one model name.
 	Model string
 	// Quantile of the forecast planned for, in [0.5, 1).
@@ -102,12 +108,14 @@ func (d *Decider) Forecasts() []PolicyForecast {
 // a reactive policy (max): flash crowds cannot be forecast.
 type Predictive struct {
 	spec    PredictiveSpec
-	periods forecast.Periods
+	periods forecast.Periods // of the smoothed series
 	models  []forecast.Model
-	horizon int // steps from the newest point to the target, at most
+	per     int // history points per smoothed point
+	horizon int // smoothed points from the newest complete one to the target, at most
 
 	sel      *forecast.Selection
-	last     time.Time // time of the newest point the model has seen
+	last     time.Time // time of the newest history point seen
+	pend     []float64 // points after the newest complete block
 	fitAt    time.Time // newest point at the last refit
 	surprise time.Time // abstain until then
 	report   ForecastReport
@@ -145,9 +153,19 @@ func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
 	if spec.Lead < 0 {
 		bad("lead", spec.Lead, "must be >= 0")
 	}
-	periods, err := forecast.PeriodsFor(spec.Step)
-	if err != nil {
-		errs = append(errs, err)
+	if spec.Smooth == 0 {
+		spec.Smooth = spec.Step
+	}
+	periods, err := forecast.PeriodsFor(spec.Smooth)
+	switch {
+	case spec.Smooth < spec.Step || spec.Step <= 0 || spec.Smooth%spec.Step != 0:
+		bad("smooth", spec.Smooth, fmt.Sprintf("must be a multiple of step (%s)", spec.Step))
+	case err != nil:
+		if _, serr := forecast.PeriodsFor(spec.Step); serr != nil || spec.Smooth == spec.Step {
+			errs = append(errs, err)
+		} else {
+			bad("smooth", spec.Smooth, "must be at most 1h and divide 24h exactly")
+		}
 	}
 	if spec.MinHistory < spec.Step || spec.History < spec.MinHistory {
 		bad("min_history", spec.MinHistory, fmt.Sprintf("must be at least step (%s) and at most history (%s)", spec.Step, spec.History))
@@ -161,8 +179,8 @@ func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
 	if spec.Quantile < 0.5 || spec.Quantile >= 1 {
 		bad("quantile", spec.Quantile, "must be in [0.5, 1)")
 	}
-	if spec.RefitEvery < spec.Step {
-		bad("refit_every", spec.RefitEvery, fmt.Sprintf("must be at least step (%s)", spec.Step))
+	if spec.RefitEvery < spec.Smooth {
+		bad("refit_every", spec.RefitEvery, fmt.Sprintf("must be at least smooth (%s)", spec.Smooth))
 	}
 	if spec.SurpriseRatio < 1 {
 		bad("surprise_ratio", spec.SurpriseRatio, "must be >= 1")
@@ -174,9 +192,9 @@ func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
 		return nil, errors.Join(errs...)
 	}
 	models, _ := forecast.Models(periods, spec.Model)
-	// The newest point can be up to a step old: one more step than the lead.
-	h := int((spec.StartupDelay+spec.Lead+spec.Step-1)/spec.Step) + 1
-	return &Predictive{spec: spec, periods: periods, models: models, horizon: h}, nil
+	// The newest complete block can be up to a block and a step old.
+	h := int((spec.StartupDelay+spec.Lead+spec.Smooth+spec.Step-1)/spec.Smooth) + 1
+	return &Predictive{spec: spec, periods: periods, models: models, per: int(spec.Smooth / spec.Step), horizon: h}, nil
 }
 
 func (p *Predictive) Name() string      { return p.spec.Name }
@@ -218,11 +236,17 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	surprised, gaps := p.update(hist)
 	if p.sel == nil || newest.Sub(p.fitAt) >= p.spec.RefitEvery || newest.Before(p.last) {
 		ys, g := regular(hist, p.spec.Step)
-		sel, err := forecast.Select(ys, p.periods, p.models, forecast.SelectOptions{Horizon: p.horizon, Quantile: p.spec.Quantile})
+		opt := forecast.SelectOptions{Horizon: p.horizon, Quantile: p.spec.Quantile}
+		if p.per > 1 {
+			// Blocks end at the newest point.
+			opt.Raw, opt.PerPoint = ys[len(ys)%p.per:], p.per
+			ys = blockMeans(opt.Raw, p.per)
+		}
+		sel, err := forecast.Select(ys, p.periods, p.models, opt)
 		if err != nil {
 			return abstain("history too short to forecast: %v", err)
 		}
-		p.sel, p.fitAt, gaps = sel, newest, g
+		p.sel, p.fitAt, p.pend, gaps = sel, newest, p.pend[:0], g
 	}
 	p.last = newest
 	if surprised != "" {
@@ -230,7 +254,8 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	}
 
 	target := in.Now.Add(p.spec.StartupDelay + p.spec.Lead)
-	h := max(1, int((target.Sub(newest)+p.spec.Step-1)/p.spec.Step))
+	blockEnd := newest.Add(-time.Duration(len(p.pend)) * p.spec.Step)
+	h := max(1, int((target.Sub(blockEnd)+p.spec.Smooth-1)/p.spec.Smooth))
 	at := p.sel.Predict(h)
 	peak := at.Upper
 	for k := 1; k < h; k++ {
@@ -259,9 +284,10 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 }
 
 // update feeds the model the points on its grid after the last it saw (a
-// missing one repeats the one before), and says whether one of them was far
-// above the upper bound forecast for it. It costs O(new points): the
-// history is not walked again between refits.
+// missing one repeats the one before), a block mean at a time when
+// smoothing, and says whether one of them was far above the upper bound
+// forecast for it. It costs O(new points): the history is not walked again
+// between refits.
 func (p *Predictive) update(hist []scaling.Sample) (surprise string, gaps int) {
 	if p.sel == nil || !hist[len(hist)-1].Time.After(p.last) {
 		return "", 0
@@ -291,10 +317,27 @@ func (p *Predictive) update(hist []scaling.Sample) (surprise string, gaps int) {
 			surprise = fmt.Sprintf("%s at %s was %.4g, above %g x the upper bound %.4g", p.spec.Signal,
 				t.UTC().Format(time.RFC3339), v, p.spec.SurpriseRatio, pr.Upper)
 		}
-		p.sel.Observe(v)
+		p.pend = append(p.pend, v)
+		if len(p.pend) == p.per {
+			p.sel.Observe(blockMeans(p.pend, p.per)[0])
+			p.pend = p.pend[:0]
+		}
 		prev = v
 	}
 	return surprise, gaps
+}
+
+// blockMeans is the mean of every per points of ys (len(ys) a multiple of per).
+func blockMeans(ys []float64, per int) []float64 {
+	out := make([]float64, len(ys)/per)
+	for i := range out {
+		var sum float64
+		for _, v := range ys[i*per : (i+1)*per] {
+			sum += v
+		}
+		out[i] = sum / float64(per)
+	}
+	return out
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,69 @@ func TestNewPredictiveRefusesBadSpecs(t *testing.T) {
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v: want %q", err, want)
+		}
+	}
+}
+
+// TestPredictiveSmoothedPlansForTheNoise: on a daily cycle sampled every
+// minute with 20 % noise, a policy that fits 5-minute means (smooth) still
+// plans for the minutes inside them: the next minutes' load stays within
+// the capacity it asks for about as often as its quantile says, and it
+// forecasts a 5-minute mean, not a noisy minute.
+func TestPredictiveSmoothedPlansForTheNoise(t *testing.T) {
+	s := predictiveSpec(ForecastAndScale)
+	s.Step, s.Smooth, s.StartupDelay, s.Lead = time.Minute, 5*time.Minute, time.Minute, time.Minute
+	s.History, s.Model = 4*24*time.Hour, "hw_add_daily"
+	p, err := NewPredictive(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	n := 4 * 1440
+	level := func(i int) float64 { return dailyLoad(i / 5) }
+	load := make([]float64, n)
+	hist := make([]scaling.Sample, n)
+	for i := range load {
+		load[i] = level(i) * (1 + 0.2*r.NormFloat64())
+		hist[i] = scaling.Sample{Time: predT0.Add(time.Duration(i) * time.Minute), Value: load[i]}
+	}
+	over, ticks, dev := 0, 0, 0.0
+	for k := 3 * 1440; k+3 < n; k += 13 {
+		now := hist[k-1].Time.Add(30 * time.Second)
+		rec := p.Recommend(Input{Now: now, Capacity: scaling.Capacity{Current: 10, Ready: 10}, Signals: map[string]scaling.Reading{
+			"rps": {Name: "rps", Sample: hist[k-1], History: hist[:k]},
+		}})
+		if rec.Abstain {
+			t.Fatalf("k=%d: abstained: %s", k, rec.Reason)
+		}
+		f, _ := p.LastForecast()
+		lv := level(k + 1)
+		dev += math.Abs(f.Point-lv) / lv
+		for _, v := range load[k : k+3] {
+			ticks++
+			if v > float64(rec.Replicas)*s.CapacityPerReplica {
+				over++
+			}
+		}
+	}
+	if d := dev / float64(ticks/3); d > 0.03 {
+		t.Errorf("point forecasts %.3f off the level on average: want at most 0.03, a 5-minute mean rather than a noisy minute", d)
+	}
+	if frac := float64(over) / float64(ticks); frac > 0.1 {
+		t.Errorf("the load was above the capacity asked for %.3f of the minutes: want at most 0.1 at quantile 0.9", frac)
+	}
+}
+
+func TestNewPredictiveRefusesBadSmooth(t *testing.T) {
+	for smooth, want := range map[time.Duration]string{
+		90 * time.Second: "smooth: 1m30s: must be a multiple of step (1m0s)",
+		7 * time.Minute:  "smooth: 7m0s: must be at most 1h and divide 24h exactly",
+		2 * time.Hour:    "smooth: 2h0m0s: must be at most 1h and divide 24h exactly",
+	} {
+		s := predictiveSpec(ForecastAndScale)
+		s.Step, s.Smooth = time.Minute, smooth
+		if _, err := NewPredictive(s); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("smooth %s: error %v: want %q", smooth, err, want)
 		}
 	}
 }

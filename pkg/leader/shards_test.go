@@ -11,8 +11,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	"k8s.io/client-go/kubernetes/fake"
 	"go.uber.org/zap/zaptest"
+	"k8s.io/client-go/kubernetes/fake"
 )
 
 func TestJumpHash(t *testing.T) {

@@ -66,7 +66,14 @@ func (f *factories) kubernetes(sc config.Scaler) (actuators.Actuator, error) {
 // startLeaderElection campaigns for the lease when the config enables it.
 // The manager stands by from now until the lease is held. The returned stop
 // releases the lease and waits; call it after the manager stopped acting.
-func startLeaderElection(cfg config.LeaderElection, k *kubeDeps, mgr leader.Standby, reg prometheus.Registerer, logger *zap.Logger) (func(), error) {
+// leaderTarget is what leader election switches: engine.Manager, all of it
+// (one Lease) or scaler by scaler (shards).
+type leaderTarget interface {
+	leader.Standby
+	leader.Acting
+}
+
+func startLeaderElection(cfg config.LeaderElection, k *kubeDeps, mgr leaderTarget, reg prometheus.Registerer, logger *zap.Logger) (func(), error) {
 	if !cfg.Enabled {
 		return func() {}, nil
 	}
@@ -78,7 +85,14 @@ func startLeaderElection(cfg config.LeaderElection, k *kubeDeps, mgr leader.Stan
 	if err != nil {
 		return nil, fmt.Errorf("leader election: %w", err)
 	}
-	e, err := leader.New(clients.Core, cfg, mgr, reg, logger)
+	var e interface{ Run(context.Context) error }
+	lease := cfg.LeaseName
+	if cfg.Shards > 1 {
+		e, err = leader.NewSharded(clients.Core, cfg, mgr, reg, logger)
+		lease = fmt.Sprintf("%s-shard-0..%d", cfg.LeaseName, cfg.Shards-1)
+	} else {
+		e, err = leader.New(clients.Core, cfg, mgr, reg, logger)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -90,8 +104,8 @@ func startLeaderElection(cfg config.LeaderElection, k *kubeDeps, mgr leader.Stan
 			logger.Error("leader election stopped", zap.Error(err))
 		}
 	}()
-	logger.Info("leader election on: standing by until the lease is held",
-		zap.String("lease", cfg.Namespace+"/"+cfg.LeaseName), zap.String("identity", cfg.Identity))
+	logger.Info("leader election on: standing by until a lease is held",
+		zap.String("lease", cfg.Namespace+"/"+lease), zap.String("identity", cfg.Identity))
 	return func() { cancel(); <-done }, nil
 }
 

@@ -31,6 +31,9 @@ type Predictive struct {
 	Model string `yaml:"model"`
 	// Quantile planned for (default 0.9).
 	Quantile float64 `yaml:"quantile"`
+	// Spread: relative (default: the interval widens in proportion to the
+	// forecast) or sqrt (with its square root, as a count's noise does).
+	Spread string `yaml:"spread"`
 	// RefitEvery (default 1h of new data).
 	RefitEvery time.Duration `yaml:"refit_every"`
 	// SurpriseRatio (default 1.5) and Handover (default 15m): a point above
@@ -57,8 +60,8 @@ func (pr *Predictive) PredictiveSpec(name string) policy.PredictiveSpec {
 		Name: name, Signal: pr.Signal, Mode: policy.PredictiveMode(pr.Mode), CapacityPerReplica: pr.CapacityPerReplica,
 		StartupDelay: or(pr.StartupDelay, time.Minute), Lead: or(pr.Lead, time.Minute),
 		History: or(pr.History, 14*24*time.Hour), Step: or(pr.Step, time.Minute), MinHistory: or(pr.MinHistory, 24*time.Hour),
-		Smooth: pr.Smooth,
-		Model:  pr.Model, Quantile: orf(pr.Quantile, 0.9), RefitEvery: or(pr.RefitEvery, time.Hour),
+		Smooth: pr.Smooth, Spread: pr.Spread,
+		Model: pr.Model, Quantile: orf(pr.Quantile, 0.9), RefitEvery: or(pr.RefitEvery, time.Hour),
 		SurpriseRatio: orf(pr.SurpriseRatio, 1.5), Handover: or(pr.Handover, 15*time.Minute),
 	}
 	if s.Mode == "" {

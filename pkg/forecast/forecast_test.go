@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 )
@@ -237,6 +238,51 @@ func TestIntervalFromRawPoints(t *testing.T) {
 	opt.Raw = raw[:train*per-1]
 	if _, err := Select(y[:train], p, models, opt); err == nil {
 		t.Error("Select accepted a raw series that is not per_point times y")
+	}
+}
+
+// TestSqrtSpread: on a count whose noise grows with the square root of its
+// level (Poisson-like), a sqrt spread is exceeded about as often at the
+// daily trough as at the peak; a relative spread, too wide at the peak and
+// too narrow at the trough, is not.
+func TestSqrtSpread(t *testing.T) {
+	p := hourly(t)
+	r := rand.New(rand.NewPCG(5, 6))
+	level := func(i int) float64 { return 1000 + 980*math.Sin(2*math.Pi*float64(i)/24) }
+	y := make([]float64, 24*42)
+	for i := range y {
+		y[i] = max(0, level(i)+math.Sqrt(level(i))*r.NormFloat64())
+	}
+	models, _ := Models(p, HoltWintersAddDaily)
+	train := 24 * 28
+	exceed := func(spread string) (low, high float64) {
+		sel, err := Select(y[:train], p, models, SelectOptions{Horizon: 1, Quantile: 0.9, Backtest: 24 * 7, Spread: spread})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var nl, nh, el, eh float64
+		for i := train; i < len(y); i++ {
+			over := 0.0
+			if y[i] > sel.Predict(1).Upper {
+				over = 1
+			}
+			if level(i) < 1000 {
+				nl, el = nl+1, el+over
+			} else {
+				nh, eh = nh+1, eh+over
+			}
+			sel.Observe(y[i])
+		}
+		return el / nl, eh / nh
+	}
+	if low, high := exceed(SpreadSqrt); low < 0.03 || low > 0.2 || high < 0.03 || high > 0.2 {
+		t.Errorf("sqrt spread exceeded %.3f of the time below the mean level and %.3f above: want about 0.1 both", low, high)
+	}
+	if low, high := exceed(SpreadRelative); low < 2*high {
+		t.Errorf("relative spread exceeded %.3f of the time below the mean level and %.3f above: want far more often below (the test's premise)", low, high)
+	}
+	if _, err := Select(y, p, models, SelectOptions{Horizon: 1, Spread: "cubic"}); err == nil || !strings.Contains(err.Error(), `spread: "cubic": must be relative or sqrt`) {
+		t.Errorf("spread cubic: error %v: want it refused", err)
 	}
 }
 

@@ -44,6 +44,17 @@ type Selection struct {
 	// (actual - forecast) / errScale(forecast).
 	lo, hi float64
 	floor  float64
+	sqrt   bool
+}
+
+// scale is what an error at forecast f is measured in: f, or sqrt(f) when
+// the spread is SpreadSqrt; never below the floor's.
+func (s *Selection) scale(f float64) float64 {
+	f = max(f, s.floor)
+	if s.sqrt {
+		return math.Sqrt(f)
+	}
+	return f
 }
 
 // Best is the chosen model's score.
@@ -54,7 +65,7 @@ func (s *Selection) Best() Score { return s.Scores[0] }
 // the selection's horizon, so it is conservative for shorter ones.
 func (s *Selection) Predict(h int) Prediction {
 	p := s.Fitted.Forecast(h)
-	sc := max(p, s.floor)
+	sc := s.scale(p)
 	return Prediction{Point: p, Lower: max(0, min(p, p+s.lo*sc)), Upper: max(p, p+s.hi*sc)}
 }
 
@@ -79,7 +90,17 @@ type SelectOptions struct {
 	// minutes inside them).
 	Raw      []float64
 	PerPoint int
+	// Spread is how the interval widens with the forecast: SpreadRelative
+	// (the default: in proportion to it) or SpreadSqrt (with its square
+	// root, as the noise of a count such as requests per second does).
+	Spread string
 }
+
+// Interval spreads (SelectOptions.Spread).
+const (
+	SpreadRelative = "relative"
+	SpreadSqrt     = "sqrt"
+)
 
 // Select fits every model on the series without its newest Backtest points,
 // rolls each forward through those points (observing one at a time, without
@@ -101,6 +122,9 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 	if opt.Raw != nil && (opt.PerPoint < 1 || len(opt.Raw) != n*opt.PerPoint) {
 		return nil, fmt.Errorf("raw: %d points: must be %d points of y times per_point (%d), per_point >= 1", len(opt.Raw), n, opt.PerPoint)
 	}
+	if opt.Spread != "" && opt.Spread != SpreadRelative && opt.Spread != SpreadSqrt {
+		return nil, fmt.Errorf("spread: %q: must be %s or %s", opt.Spread, SpreadRelative, SpreadSqrt)
+	}
 	bt := opt.Backtest
 	if bt <= 0 {
 		bt = p.Daily
@@ -117,7 +141,7 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 	mean /= float64(max(1, n))
 	floor := max(0.05*mean, 1e-9)
 
-	sel := &Selection{Horizon: opt.Horizon, floor: floor}
+	sel := &Selection{Horizon: opt.Horizon, floor: floor, sqrt: opt.Spread == SpreadSqrt}
 	var bestErrs []float64
 	shortest := -1
 	for _, m := range models {
@@ -133,7 +157,7 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 		if err != nil {
 			return nil, err
 		}
-		sc, errs := backtest(fit, y, n-bt, opt.Horizon, p.Daily, floor, opt.Raw, opt.PerPoint)
+		sc, errs := backtest(fit, y, n-bt, opt.Horizon, p.Daily, sel.scale, opt.Raw, opt.PerPoint)
 		sc.Model = m.Name()
 		if len(sel.Scores) == 0 || sc.MAE < sel.Scores[0].MAE {
 			sel.Model, sel.Fitted, bestErrs = m.Name(), fit, errs
@@ -155,7 +179,7 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 // backtest rolls fit (positioned at origin) through y[origin:], scoring the
 // forecasts made h steps ahead; it returns the score and the scaled errors,
 // against each of the raw points per target when raw is set.
-func backtest(fit Fitted, y []float64, origin, h, daily int, floor float64, raw []float64, per int) (Score, []float64) {
+func backtest(fit Fitted, y []float64, origin, h, daily int, scale func(float64) float64, raw []float64, per int) (Score, []float64) {
 	var acc Accuracy
 	errs := make([]float64, 0, len(y)-origin)
 	for o := origin; o <= len(y); o++ {
@@ -167,10 +191,10 @@ func backtest(fit Fitted, y []float64, origin, h, daily int, floor float64, raw 
 			}
 			acc.Add(y[target], f, ref)
 			if raw == nil {
-				errs = append(errs, (y[target]-f)/max(f, floor))
+				errs = append(errs, (y[target]-f)/scale(f))
 			} else {
 				for _, v := range raw[target*per : (target+1)*per] {
-					errs = append(errs, (v-f)/max(f, floor))
+					errs = append(errs, (v-f)/scale(f))
 				}
 			}
 		}

@@ -46,6 +46,9 @@ type PredictiveSpec struct {
 	Model string
 	// Quantile of the forecast planned for, in [0.5, 1).
 	Quantile float64
+	// Spread: how the interval widens with the forecast, forecast.SpreadRelative
+	// (default) or forecast.SpreadSqrt.
+	Spread string
 	// RefitEvery: the model is selected and fitted again after this much new
 	// data; in between it observes each new point in O(1).
 	RefitEvery time.Duration
@@ -179,6 +182,12 @@ func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
 	if spec.Quantile < 0.5 || spec.Quantile >= 1 {
 		bad("quantile", spec.Quantile, "must be in [0.5, 1)")
 	}
+	if spec.Spread == "" {
+		spec.Spread = forecast.SpreadRelative
+	}
+	if spec.Spread != forecast.SpreadRelative && spec.Spread != forecast.SpreadSqrt {
+		bad("spread", fmt.Sprintf("%q", spec.Spread), fmt.Sprintf("must be %s or %s", forecast.SpreadRelative, forecast.SpreadSqrt))
+	}
 	if spec.RefitEvery < spec.Smooth {
 		bad("refit_every", spec.RefitEvery, fmt.Sprintf("must be at least smooth (%s)", spec.Smooth))
 	}
@@ -236,7 +245,7 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	surprised, gaps := p.update(hist)
 	if p.sel == nil || newest.Sub(p.fitAt) >= p.spec.RefitEvery || newest.Before(p.last) {
 		ys, g := regular(hist, p.spec.Step)
-		opt := forecast.SelectOptions{Horizon: p.horizon, Quantile: p.spec.Quantile}
+		opt := forecast.SelectOptions{Horizon: p.horizon, Quantile: p.spec.Quantile, Spread: p.spec.Spread}
 		if p.per > 1 {
 			// Blocks end at the newest point.
 			opt.Raw, opt.PerPoint = ys[len(ys)%p.per:], p.per

@@ -263,7 +263,12 @@ func (p *pool) claimedLocked() int {
 	return n
 }
 
+// release stops acting for lease i, then lets its elector release it: the
+// next holder can take it only after this replica stopped acting for it.
 func (p *pool) release(i int) {
+	if p.leading[i].Swap(false) && p.changed != nil {
+		p.changed(i, false)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cancel[i] != nil {

@@ -79,6 +79,7 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 	for name, args := range map[string][]string{
 		"helm template":            {"template", "scaled-helm", chart, "--namespace", "scaled-helm"},
 		"helm template monitoring": {"template", "scaled-helm", chart, "--namespace", "scaled-helm", "--set", "monitoring.enabled=true"},
+		"helm template sharded":    {"template", "scaled-helm", chart, "--namespace", "scaled-helm", "--set", "shards=4"},
 	} {
 		args := args
 		render[name] = func() ([]byte, error) { return run(helm, args...) }

@@ -19,7 +19,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/leaderelection"
 	"k8s.io/client-go/tools/leaderelection/resourcelock"
-	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
 	"github.com/scaled-dev/scaled/pkg/config"
@@ -328,7 +327,7 @@ func (p *pool) run(ctx context.Context, i int) error {
 		}
 		// client-go logs every refused try at error level: the refusals
 		// of the cap are expected, and the callbacks log what matters.
-		le.Run(klog.NewContext(lctx, logr.Discard()))
+		le.Run(logr.NewContext(lctx, logr.Discard())) // klog.FromContext reads the logr in ctx
 		cancel()
 	}
 	return nil

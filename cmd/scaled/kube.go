@@ -7,6 +7,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
@@ -88,7 +90,13 @@ func startLeaderElection(cfg config.LeaderElection, k *kubeDeps, mgr leaderTarge
 	var e interface{ Run(context.Context) error }
 	lease := cfg.LeaseName
 	if cfg.Shards > 1 {
-		e, err = leader.NewSharded(clients.Core, cfg, mgr, reg, logger)
+		// The electors get a client of their own, limited for their
+		// number, so that the targets' requests never delay a renewal.
+		var cs kubernetes.Interface
+		if cs, err = shardClient(cfg); err != nil {
+			return nil, fmt.Errorf("leader election: %w", err)
+		}
+		e, err = leader.NewSharded(cs, cfg, mgr, reg, logger)
 		lease = fmt.Sprintf("%s-shard-0..%d", cfg.LeaseName, cfg.Shards-1)
 	} else {
 		e, err = leader.New(clients.Core, cfg, mgr, reg, logger)
@@ -107,6 +115,16 @@ func startLeaderElection(cfg config.LeaderElection, k *kubeDeps, mgr leaderTarge
 	logger.Info("leader election on: standing by until a lease is held",
 		zap.String("lease", cfg.Namespace+"/"+lease), zap.String("identity", cfg.Identity))
 	return func() { cancel(); <-done }, nil
+}
+
+func shardClient(cfg config.LeaderElection) (kubernetes.Interface, error) {
+	rc, err := actuators.KubeRESTConfig("")
+	if err != nil {
+		return nil, err
+	}
+	rc = rest.CopyConfig(rc)
+	rc.QPS, rc.Burst = leader.ClientLimits(cfg)
+	return kubernetes.NewForConfig(rc)
 }
 
 // leaderIdentity is the configured identity or a fresh one.

@@ -55,6 +55,23 @@ func ShardLease(leaseName string, i int) string { return leaseName + "-shard-" +
 // as shards, since more replicas than shards cannot make the share smaller.
 func MemberLease(leaseName string, i int) string { return leaseName + "-member-" + strconv.Itoa(i) }
 
+// ClientLimits is the client-side rate limit a Kubernetes client needs to
+// run cfg's sharded electors without throttling: 2 x Shards electors (the
+// shards and the member slots), each making at most two requests (a read
+// and a write) per retry period, and a burst of twice that. client-go's
+// default (5 per second, burst 10) would delay renewals and observations,
+// and so takeovers, past what the lease timing promises. Never below the
+// default.
+func ClientLimits(cfg config.LeaderElection) (qps float32, burst int) {
+	qps = 5
+	if cfg.RetryPeriod > 0 {
+		if q := float32(4*cfg.Shards) / float32(cfg.RetryPeriod.Seconds()); q > qps {
+			qps = q
+		}
+	}
+	return qps, int(2 * qps)
+}
+
 // Acting is what sharded leadership switches: engine.Manager.
 type Acting interface {
 	SetActing(acting func(scaler string) bool)

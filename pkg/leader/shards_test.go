@@ -59,6 +59,25 @@ func TestShardOfSpreadsAndMovesLittle(t *testing.T) {
 	}
 }
 
+func TestClientLimits(t *testing.T) {
+	cfg := leCfg("a")
+	for _, tc := range []struct {
+		shards int
+		retry  time.Duration
+		qps    float32
+		burst  int
+	}{
+		{4, 500 * time.Millisecond, 32, 64}, // 8 electors, 2 requests each per 0.5s
+		{4, 2 * time.Second, 8, 16},
+		{1, 2 * time.Second, 5, 10}, // never below client-go's default
+	} {
+		cfg.Shards, cfg.RetryPeriod = tc.shards, tc.retry
+		if qps, burst := ClientLimits(cfg); qps != tc.qps || burst != tc.burst {
+			t.Errorf("ClientLimits(shards %d, retry %s) = %v, %d; want %v, %d", tc.shards, tc.retry, qps, burst, tc.qps, tc.burst)
+		}
+	}
+}
+
 func TestLeaseNames(t *testing.T) {
 	got := []string{ShardLease("scaled", 0), ShardLease("scaled", 3), MemberLease("scaled", 1)}
 	if diff := cmp.Diff([]string{"scaled-shard-0", "scaled-shard-3", "scaled-member-1"}, got); diff != "" {

@@ -191,11 +191,12 @@ scalers:
 	for _, name := range scalers {
 		holder := spread[leader.ShardOf(name, shardCount)]
 		for id, d := range ds {
-			var nApplied, nDry int
+			var nApplied, nDry, n int
 			for _, dec := range d.decisions(t, name) {
 				if dec.Time.Before(from) || dec.Time.After(to) {
 					continue
 				}
+				n++
 				switch dec.Outcome {
 				case scaling.OutcomeApplied:
 					nApplied++
@@ -206,8 +207,10 @@ scalers:
 			if id == holder && (nApplied < 3 || nDry != 0) {
 				t.Errorf("%s on its holder %s: %d applied, %d dry run in %s; want it acting at every tick", name, id, nApplied, nDry, shardWindow)
 			}
-			if id != holder && (nApplied != 0 || nDry < 3) {
-				t.Errorf("%s on %s (holder %s): %d applied, %d dry run in %s; want it deciding in dry run only", name, id, holder, nApplied, nDry, shardWindow)
+			// A standby's own log target stays where it was left: the
+			// ticks that want just that are unchanged, the others dry run.
+			if id != holder && (nApplied != 0 || nDry == 0 || n < 3) {
+				t.Errorf("%s on %s (holder %s): %d applied, %d dry run of %d in %s; want it deciding in dry run only", name, id, holder, nApplied, nDry, n, shardWindow)
 			}
 		}
 	}

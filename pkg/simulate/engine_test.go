@@ -5,8 +5,6 @@ import (
 	"context"
 	"math"
 	"math/rand"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -362,19 +360,7 @@ scalers:
 	if !saturated {
 		t.Error("the run never saturates: the golden file would not pin the saturated-p95 rule")
 	}
-	golden := filepath.Join("..", "..", "testdata", "simulate", "engine_latency_flash_crowd_timeline.csv")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run with -update to create it)", err)
-	}
-	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
-		t.Errorf("timeline (-want +got):\n%s", diff)
-	}
+	compareGolden(t, "engine_latency_flash_crowd_timeline.csv", buf.Bytes())
 }
 
 // TestEngineReproducesReferenceFigures runs HPA-default target tracking

@@ -174,9 +174,16 @@ func TestHPAReferenceGoldenTimeline(t *testing.T) {
 	if err := WriteTimeline(&buf, run.Timeline()); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("..", "..", "testdata", "simulate", "hpa_flash_crowd_timeline.csv")
+	compareGolden(t, "hpa_flash_crowd_timeline.csv", buf.Bytes())
+}
+
+// compareGolden compares got with testdata/simulate/name, or rewrites the
+// file when the test runs with -update.
+func compareGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	golden := filepath.Join("..", "..", "testdata", "simulate", name)
 	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
+		if err := os.WriteFile(golden, got, 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -184,7 +191,7 @@ func TestHPAReferenceGoldenTimeline(t *testing.T) {
 	if err != nil {
 		t.Fatalf("%v (run with -update to create it)", err)
 	}
-	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+	if diff := cmp.Diff(string(want), string(got)); diff != "" {
 		t.Errorf("timeline (-want +got):\n%s", diff)
 	}
 }

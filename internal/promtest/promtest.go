@@ -340,8 +340,45 @@ func (s *Server) Stop() {
 }
 
 // Freeze suspends Prometheus (SIGSTOP): it still accepts connections but
-// answers nothing, like a server stuck under load, until Thaw.
-func (s *Server) Freeze(t testing.TB) { s.signal(t, syscall.SIGSTOP) }
+// answers nothing, like a server stuck under load, until Thaw. It returns
+// once every thread of the process is stopped: kill returns before a busy
+// multi-threaded process has stopped, and a thread still running could
+// answer one more query.
+func (s *Server) Freeze(t testing.TB) {
+	t.Helper()
+	s.signal(t, syscall.SIGSTOP)
+	s.mu.Lock()
+	pid := s.cmd.Process.Pid
+	s.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !allStopped(pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("prometheus: pid %d not stopped 5s after SIGSTOP", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// allStopped reports whether every thread of pid is in state T (stopped),
+// from /proc/PID/task/TID/stat.
+func allStopped(pid int) bool {
+	stats, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/stat", pid))
+	if err != nil || len(stats) == 0 {
+		return false
+	}
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false
+		}
+		// The state follows the command name, which is in parentheses.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 || i+2 >= len(b) || b[i+2] != 'T' {
+			return false
+		}
+	}
+	return true
+}
 
 // Thaw resumes a frozen Prometheus (SIGCONT).
 func (s *Server) Thaw(t testing.TB) { s.signal(t, syscall.SIGCONT) }

@@ -12,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap/zaptest"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
 )
 
@@ -192,16 +193,17 @@ func TestShardsSpreadAndMoveOnStop(t *testing.T) {
 		}
 	}
 	a.stop()
-	stopped := time.Now()
 	if len(a.s.Held()) != 0 || a.act.actsFor("scaler-1") {
 		t.Errorf("a stopped and still holds %v", a.s.Held())
 	}
-	waitFor(t, "b takes every shard", func() bool { return len(b.s.Held()) == n })
-	// a released its leases and its member slot: b needs to see one member
-	// (a retry period) and take the shards (another), no lease expiry.
-	if d := time.Since(stopped); d > time.Second {
-		t.Errorf("takeover after a stopped took %s, want under the 1s lease", d)
+	// a released its shard leases (no lease expiry needed): none names a.
+	for i := 0; i < n; i++ {
+		l, err := client.CoordinationV1().Leases("scaled").Get(context.Background(), ShardLease("scaled", i), metav1.GetOptions{})
+		if err != nil || (l.Spec.HolderIdentity != nil && *l.Spec.HolderIdentity == "a") {
+			t.Errorf("after a stopped shard lease %d is %+v, %v; want it released or held by b", i, l, err)
+		}
 	}
+	waitFor(t, "b takes every shard", func() bool { return len(b.s.Held()) == n })
 }
 
 func contains(xs []int, x int) bool {

@@ -177,7 +177,7 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 		if k := scaling.KindOf(err); k != scaling.FailureTimeout {
 			t.Fatalf("frozen: kind %q (%v), want timeout", k, err)
 		}
-		if took > time.Second {
+		if took > 3*time.Second { // generous: only a hang (no deadline) must fail, not a loaded machine
 			t.Fatalf("frozen: answered after %s, want about the 500ms context", took)
 		}
 		t.Logf("frozen: %v after %s", err, took)
@@ -193,7 +193,7 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 		if k := scaling.KindOf(err); k != scaling.FailureQuery {
 			t.Fatalf("stopped: kind %q (%v), want query_error", k, err)
 		}
-		if took > time.Second {
+		if took > 2500*time.Millisecond { // below the 3s context: refused, not timed out
 			t.Fatalf("stopped: answered after %s, want at once (connection refused)", took)
 		}
 		t.Logf("stopped: %v after %s", err, took)

@@ -373,18 +373,7 @@ func TestEngineReproducesReferenceFigures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays three real traces through the engine (several seconds)")
 	}
-	type fig struct {
-		violating, cost float64
-		actions         int
-	}
-	for _, tc := range []struct {
-		trace string
-		want  [3]fig // u = 0.5, 0.6, 0.7
-	}{
-		{"nasa_http_aug95", [3]fig{{0.0469, 1.92, 18431}, {0.1272, 1.60, 17769}, {0.2494, 1.38, 17052}}},
-		{"saskatchewan_http_1995", [3]fig{{0.0000, 1.38, 9577}, {0.0000, 1.15, 8920}, {0.3904, 0.99, 8352}}},
-		{"worldcup98", [3]fig{{0.0004, 1.45, 9986}, {0.0057, 1.21, 8986}, {0.3285, 1.04, 8138}}},
-	} {
+	for _, tc := range publishedFigures {
 		t.Run(tc.trace, func(t *testing.T) {
 			m := loadModel(t, tc.trace)
 			for i, u := range []float64{0.5, 0.6, 0.7} {

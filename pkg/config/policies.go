@@ -264,12 +264,7 @@ func validateSchedules(p *problems, path string, s *Scaler) {
 	for i := range s.Schedules {
 		sc := &s.Schedules[i]
 		sp := fmt.Sprintf("%s.schedules[%d]", path, i)
-		checkName(p, sp+".name", sc.Name)
-		if j, dup := names[sc.Name]; dup && sc.Name != "" {
-			p.add(sp+".name", sc.Name, "duplicate of %s.schedules[%d].name", path, j)
-		} else {
-			names[sc.Name] = i
-		}
+		uniqueName(p, names, path+".schedules", i, sc.Name)
 		if sc.Min > s.Bounds.Max && s.Bounds.Max >= 1 {
 			p.add(sp+".min", sc.Min, "must be <= bounds.max (%d)", s.Bounds.Max)
 		}

@@ -109,13 +109,8 @@ func Validate(c *Config) error {
 	names := map[string]int{}
 	for i := range c.Scalers {
 		s := &c.Scalers[i]
-		path := fmt.Sprintf("scalers[%d]", i)
-		if j, dup := names[s.Name]; dup && s.Name != "" {
-			p.add(path+".name", s.Name, "duplicate of scalers[%d].name", j)
-		} else {
-			names[s.Name] = i
-		}
-		validateScaler(&p, path, s)
+		uniqueName(&p, names, "scalers", i, s.Name)
+		validateScaler(&p, fmt.Sprintf("scalers[%d]", i), s)
 	}
 	return errors.Join(p...)
 }
@@ -183,8 +178,26 @@ func checkName(p *problems, path, name string) {
 	}
 }
 
+// uniqueName checks the name of item i of the list at listPath and that no
+// earlier item has it; seen maps names to their first index. It reports
+// whether the name was new (and not empty).
+func uniqueName(p *problems, seen map[string]int, listPath string, i int, name string) bool {
+	itemPath := fmt.Sprintf("%s[%d].name", listPath, i)
+	checkName(p, itemPath, name)
+	if name == "" {
+		return false
+	}
+	if j, dup := seen[name]; dup {
+		p.add(itemPath, name, "duplicate of %s[%d].name", listPath, j)
+		return false
+	}
+	seen[name] = i
+	return true
+}
+
+// validateScaler checks one scaler; its name is checked by the caller,
+// which knows the other scalers' names.
 func validateScaler(p *problems, path string, s *Scaler) {
-	checkName(p, path+".name", s.Name)
 	validateTarget(p, path+".target", &s.Target)
 	validateAWSTarget(p, path+".target", &s.Target, s.Name) // aws.go
 
@@ -193,11 +206,7 @@ func validateScaler(p *problems, path string, s *Scaler) {
 	for j := range s.Signals {
 		sig := &s.Signals[j]
 		sp := fmt.Sprintf("%s.signals[%d]", path, j)
-		checkName(p, sp+".name", sig.Name)
-		if k, dup := signals[sig.Name]; dup && sig.Name != "" {
-			p.add(sp+".name", sig.Name, "duplicate of %s.signals[%d].name", path, k)
-		} else if sig.Name != "" {
-			signals[sig.Name] = j
+		if uniqueName(p, signals, path+".signals", j, sig.Name) {
 			signalNames = append(signalNames, sig.Name)
 		}
 		validateSignal(p, sp, sig)
@@ -210,12 +219,7 @@ func validateScaler(p *problems, path string, s *Scaler) {
 	for k := range s.Policies {
 		pol := &s.Policies[k]
 		pp := fmt.Sprintf("%s.policies[%d]", path, k)
-		checkName(p, pp+".name", pol.Name)
-		if j, dup := policies[pol.Name]; dup && pol.Name != "" {
-			p.add(pp+".name", pol.Name, "duplicate of %s.policies[%d].name", path, j)
-		} else {
-			policies[pol.Name] = k
-		}
+		uniqueName(p, policies, path+".policies", k, pol.Name)
 		validatePolicy(p, pp, pol, signals, signalNames)
 		validatePolicyBlocks(p, pp, pol, signals, signalNames) // policies.go
 		validatePredictive(p, pp, pol, signals, signalNames)   // predictive.go

@@ -80,13 +80,14 @@ const (
 	HoltWintersAddWeek  = "hw_add_weekly"
 	HoltWintersMulWeek  = "hw_mul_weekly"
 	HarmonicRegression  = "harmonic"
+	HoltNonSeasonal     = "holt"
 	// Auto selects among every model by backtest.
 	Auto = "auto"
 )
 
 // ModelNames lists every model name, Auto first.
 var ModelNames = []string{Auto, SeasonalNaiveDaily, SeasonalNaiveWeekly, HoltWintersAddDaily, HoltWintersMulDaily,
-	HoltWintersAddWeek, HoltWintersMulWeek, HarmonicRegression}
+	HoltWintersAddWeek, HoltWintersMulWeek, HarmonicRegression, HoltNonSeasonal}
 
 // Models returns the models for p named by name: every model for Auto, else
 // the one model.
@@ -99,6 +100,7 @@ func Models(p Periods, name string) ([]Model, error) {
 		NewHoltWinters(HoltWintersAddWeek, p.Weekly, false).WithSmoothing(p.Daily / 96),
 		NewHoltWinters(HoltWintersMulWeek, p.Weekly, true).WithSmoothing(p.Daily / 96),
 		NewHarmonic(HarmonicRegression, p.Daily, p.Weekly),
+		NewHolt(HoltNonSeasonal),
 	}
 	if name == Auto || name == "" {
 		return all, nil

@@ -107,12 +107,71 @@ func TestTrendIsExtrapolated(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := fit.Forecast(24) - fit.Forecast(0+1) // same phase is 24 apart from h=0; compare slopes instead
-		_ = got
 		rise := fit.Forecast(25) - fit.Forecast(1) // one day apart, same phase: the trend alone
 		if math.Abs(rise-24) > 4 {
 			t.Errorf("%s: rise over a day at the same phase = %.2f: want 24 +- 4", m.Name(), rise)
 		}
+	}
+}
+
+// TestHoltFollowsLevelAndTrend: the non-seasonal model moves to a new level
+// within a few dozen points and carries a steady ramp on.
+func TestHoltFollowsLevelAndTrend(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 1))
+	shift := make([]float64, 300)
+	for i := range shift {
+		shift[i] = 100
+		if i >= 200 {
+			shift[i] = 150
+		}
+		shift[i] *= 1 + 0.02*r.NormFloat64()
+	}
+	fit, err := NewHolt(HoltNonSeasonal).Fit(shift)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fit.Forecast(1); math.Abs(got-150) > 0.03*150 {
+		t.Errorf("after a shift from 100 to 150: Forecast(1) = %.1f: want 150 +- 3%%", got)
+	}
+
+	ramp := make([]float64, 300)
+	for i := range ramp {
+		ramp[i] = (100 + 2*float64(i)) * (1 + 0.005*r.NormFloat64())
+	}
+	fit, err = NewHolt(HoltNonSeasonal).Fit(ramp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next := 100 + 2*float64(len(ramp))
+	if got := fit.Forecast(1); math.Abs(got-next) > 0.02*next {
+		t.Errorf("on a ramp of 2 a point: Forecast(1) = %.1f: want %.1f +- 2%%", got, next)
+	}
+	// Damped, but over four points the trend must still carry more than half of 8.
+	if rise := fit.Forecast(5) - fit.Forecast(1); rise < 4.5 || rise > 8.5 {
+		t.Errorf("on a ramp of 2 a point: Forecast(5) - Forecast(1) = %.2f: want 4.5..8.5", rise)
+	}
+}
+
+// TestSelectPicksHoltWithoutSeason: on a random walk no season helps, and
+// auto must choose the model that follows the recent level.
+func TestSelectPicksHoltWithoutSeason(t *testing.T) {
+	p := hourly(t)
+	r := rand.New(rand.NewPCG(10, 1))
+	y := make([]float64, 24*21)
+	y[0] = 1000
+	for i := 1; i < len(y); i++ {
+		y[i] = max(1, y[i-1]+20*r.NormFloat64())
+	}
+	models, err := Models(p, Auto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := Select(y, p, models, SelectOptions{Horizon: 2, Quantile: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sel.Model != HoltNonSeasonal {
+		t.Errorf("chose %s on a random walk: want %s; scores %+v", sel.Model, HoltNonSeasonal, sel.Scores)
 	}
 }
 

@@ -64,7 +64,8 @@ initial replicas included).
 
 Regenerate with `make bench-sim` (it runs `hack/bench-sim.sh`, which writes this file from the
 commands' JSON output). Read a policy against the HPA curve: at the same cost it should violate far
-less, with fewer actions.
+less, with fewer actions. [frontier.md](frontier.md) says how far below that curve any policy can get
+on each trace.
 EOF
 	for trace in "$TRACES"/*.csv; do
 		name=$(basename "$trace" .csv)

@@ -22,10 +22,15 @@ type runner struct {
 // offset spreads first ticks over the interval by a hash of the scaler's
 // name, as Prometheus does for rule groups, so that many scalers configured
 // together do not all query at the same instant, and a restart keeps the phase.
+// It is a whole number of milliseconds, so tick times in logs and the
+// decision API read cleanly.
 func offset(name string, interval time.Duration) time.Duration {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(name))
-	return time.Duration(h.Sum64() % uint64(interval))
+	if interval < time.Millisecond {
+		return time.Duration(h.Sum64() % uint64(max(interval, 1)))
+	}
+	return time.Duration(h.Sum64()%uint64(interval/time.Millisecond)) * time.Millisecond
 }
 
 // firstTick is the first tick time at or after now on the scaler's phase.

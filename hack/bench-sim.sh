@@ -34,6 +34,7 @@ ROWS=(
 	"scaled PID on p95 latency|examples/simulate/pid.yaml|"
 	"scaled PID on p95 latency, feed-forward|examples/simulate/pid-feedforward.yaml|"
 	"scaled AWS step scaling on utilisation|examples/simulate/step.yaml|"
+	"scaled predictive at no more than HPA cost (predictive-lean.yaml)|examples/simulate/predictive-lean.yaml|"
 	# Add a policy's rows here.
 )
 

@@ -313,7 +313,11 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 // The shipped examples run with --config and --trace and no other flag.
 func TestSimulateExamplesNeedNoFlags(t *testing.T) {
 	tr := smallTrace(t)
-	for _, cfg := range []string{exampleHPA, "../../examples/simulate/recommended.yaml"} {
+	cfgs, err := filepath.Glob("../../examples/simulate/*.yaml")
+	if err != nil || len(cfgs) < 2 {
+		t.Fatalf("examples/simulate: %v, %d configs; want the shipped ones", err, len(cfgs))
+	}
+	for _, cfg := range cfgs {
 		out, stderr, code := runScaled(t, "simulate", "--config", cfg, "--trace", tr)
 		if code != 0 || !strings.Contains(out, "scaled: web") {
 			t.Errorf("%s: exit %d, stdout %q, stderr %q", cfg, code, out, stderr)

@@ -232,3 +232,33 @@ func TestNewPredictiveRefusesBadSpread(t *testing.T) {
 		t.Errorf("spread sqrt: %v", err)
 	}
 }
+
+// TestPredictiveHoltForecastsWithinHours: with the non-seasonal model
+// and a short min_history, the policy plans for a ramp after two hours of
+// it, where the seasonal models would have to wait a day.
+func TestPredictiveHoltForecastsWithinHours(t *testing.T) {
+	spec := predictiveSpec(ForecastAndScale)
+	spec.Model, spec.MinHistory = "holt", time.Hour
+	p, err := NewPredictive(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ramp := func(i int) float64 { return 100 + 4*float64(i) }
+	// Past min_history, the backtest that picks the interval still needs
+	// 20 points, and says so.
+	if rec := p.Recommend(predictiveInput(18, ramp)); !rec.Abstain || !strings.Contains(rec.Reason, "needs at least 20") {
+		t.Errorf("after 18 points: %+v: want an abstention saying the backtest needs 20", rec)
+	}
+	n := 24 // two hours of 5-minute points
+	rec := p.Recommend(predictiveInput(n, ramp))
+	if rec.Abstain {
+		t.Fatalf("abstained after %d points with min_history 1h: %s", n, rec.Reason)
+	}
+	// The load 10 minutes after the newest point is ramp(n+1) = 200: 20 replicas.
+	if need := int32(math.Ceil(ramp(n+1) / 10)); rec.Replicas < need || rec.Replicas > need+3 {
+		t.Errorf("%d replicas: want %d..%d for a ramp reaching %.0f; %s", rec.Replicas, need, need+3, ramp(n+1), rec.Reason)
+	}
+	if f, ok := p.LastForecast(); !ok || f.Model != "holt" {
+		t.Errorf("LastForecast = %+v, %v: want a holt forecast", f, ok)
+	}
+}

@@ -42,22 +42,10 @@ func NewAurora(t config.AuroraTarget, o AWSOptions) (*Aurora, error) {
 	if t.ClusterIdentifier == "" {
 		return nil, errors.New("aurora target: no cluster_identifier")
 	}
-	o.fill()
-	if t.Owner == "" {
-		t.Owner = o.Scaler
-	}
-	if t.NameTemplate == "" {
-		t.NameTemplate = config.DefaultAuroraName
-	}
-	client := rds.NewFromConfig(o.Config, func(ro *rds.Options) {
-		if t.Endpoint != "" {
-			ro.BaseEndpoint = aws.String(t.Endpoint)
-		}
-	})
-	o.Metrics.start(o.Scaler)
-	b := &auroraBackend{client: client, cluster: t.ClusterIdentifier, opt: t.ReplicaOptions}
-	return &Aurora{replicaSet{backend: b, kind: "aurora", parent: t.ClusterIdentifier, opt: t.ReplicaOptions,
-		max: config.MaxAuroraReaders, o: o}}, nil
+	return &Aurora{newReplicaSet("aurora", t.ClusterIdentifier, config.DefaultAuroraName, config.MaxAuroraReaders, t.ReplicaOptions, o,
+		func(c *rds.Client, opt config.ReplicaOptions) replicaBackend {
+			return &auroraBackend{client: c, cluster: t.ClusterIdentifier, opt: opt}
+		})}, nil
 }
 
 type auroraBackend struct {

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"go.uber.org/zap"
 
 	"github.com/scaled-dev/scaled/pkg/config"
@@ -64,6 +66,27 @@ type replicaSet struct {
 
 	mu     sync.Mutex
 	status string
+}
+
+// newReplicaSet fills the options' defaults (owner: the scaler; the kind's
+// name template), makes the RDS client (at opt.Endpoint if set) and hands
+// both to newBackend. It makes no call.
+func newReplicaSet(kind, parent, defaultName string, max int32, opt config.ReplicaOptions, o AWSOptions,
+	newBackend func(*rds.Client, config.ReplicaOptions) replicaBackend) replicaSet {
+	o.fill()
+	if opt.Owner == "" {
+		opt.Owner = o.Scaler
+	}
+	if opt.NameTemplate == "" {
+		opt.NameTemplate = defaultName
+	}
+	client := rds.NewFromConfig(o.Config, func(ro *rds.Options) {
+		if opt.Endpoint != "" {
+			ro.BaseEndpoint = aws.String(opt.Endpoint)
+		}
+	})
+	o.Metrics.start(o.Scaler)
+	return replicaSet{backend: newBackend(client, opt), kind: kind, parent: parent, opt: opt, max: max, o: o}
 }
 
 func (r *replicaSet) Read(ctx context.Context) (scaling.Capacity, error) {

@@ -31,22 +31,10 @@ func NewRDS(t config.RDSTarget, o AWSOptions) (*RDS, error) {
 	if t.SourceInstance == "" {
 		return nil, errors.New("rds target: no source_instance")
 	}
-	o.fill()
-	if t.Owner == "" {
-		t.Owner = o.Scaler
-	}
-	if t.NameTemplate == "" {
-		t.NameTemplate = config.DefaultRDSName
-	}
-	client := rds.NewFromConfig(o.Config, func(ro *rds.Options) {
-		if t.Endpoint != "" {
-			ro.BaseEndpoint = aws.String(t.Endpoint)
-		}
-	})
-	o.Metrics.start(o.Scaler)
-	b := &rdsBackend{client: client, source: t.SourceInstance, opt: t.ReplicaOptions}
-	return &RDS{replicaSet{backend: b, kind: "rds", parent: t.SourceInstance, opt: t.ReplicaOptions,
-		max: config.MaxRDSReplicas, o: o}}, nil
+	return &RDS{newReplicaSet("rds", t.SourceInstance, config.DefaultRDSName, config.MaxRDSReplicas, t.ReplicaOptions, o,
+		func(c *rds.Client, opt config.ReplicaOptions) replicaBackend {
+			return &rdsBackend{client: c, source: t.SourceInstance, opt: opt}
+		})}, nil
 }
 
 type rdsBackend struct {

@@ -49,6 +49,9 @@ type holtState struct {
 }
 
 // run observes every value and returns the sum of squared one-step errors.
+// It repeats hwState.run for the concrete type on purpose: it is the inner
+// loop of every fit, and one loop over the Fitted interface made Select a
+// tenth to a fifth slower.
 func (s *holtState) run(ys []float64) float64 {
 	var sse float64
 	for _, y := range ys {

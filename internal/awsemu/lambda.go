@@ -84,16 +84,6 @@ func (e *Emulator) unreserved() int {
 	return n
 }
 
-type lambdaError struct {
-	status  int
-	code    string
-	message string
-}
-
-func lambdaErr(status int, code, format string, args ...any) *lambdaError {
-	return &lambdaError{status: status, code: code, message: fmt.Sprintf(format, args...)}
-}
-
 func (e *Emulator) serveLambda(w http.ResponseWriter, r *http.Request) {
 	var op, fn string
 	q := r.URL.Query().Get("Qualifier")
@@ -153,14 +143,14 @@ func (e *Emulator) serveLambda(w http.ResponseWriter, r *http.Request) {
 	_ = json.NewEncoder(w).Encode(out)
 }
 
-func (e *Emulator) lambdaOp(op, fn, q string, body map[string]any) (int, any, *lambdaError) {
+func (e *Emulator) lambdaOp(op, fn, q string, body map[string]any) (int, any, *apiError) {
 	if op == "" {
-		return 0, nil, lambdaErr(http.StatusNotFound, "UnknownOperationException", "Unknown operation")
+		return 0, nil, apiErr(http.StatusNotFound, "UnknownOperationException", "Unknown operation")
 	}
 	if code, throttled := e.injected(op); throttled {
-		return 0, nil, lambdaErr(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
+		return 0, nil, apiErr(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
 	} else if code == "denied" {
-		return 0, nil, lambdaErr(http.StatusForbidden, "AccessDeniedException",
+		return 0, nil, apiErr(http.StatusForbidden, "AccessDeniedException",
 			"User: arn:aws:sts::%s:assumed-role/scaled/emulator is not authorized to perform: lambda:%s on resource: arn:aws:lambda:%s:%s:function:%s because no identity-based policy allows the lambda:%s action",
 			e.opt.AccountID, op, e.opt.Region, e.opt.AccountID, fn, op)
 	}
@@ -177,24 +167,24 @@ func (e *Emulator) lambdaOp(op, fn, q string, body map[string]any) (int, any, *l
 	f := e.functions[fn]
 	switch {
 	case f == nil:
-		return 0, nil, lambdaErr(http.StatusNotFound, "ResourceNotFoundException", "Function not found: %s", arn)
+		return 0, nil, apiErr(http.StatusNotFound, "ResourceNotFoundException", "Function not found: %s", arn)
 	case q == "":
-		return 0, nil, lambdaErr(http.StatusBadRequest, "InvalidParameterValueException", "Qualifier is required")
+		return 0, nil, apiErr(http.StatusBadRequest, "InvalidParameterValueException", "Qualifier is required")
 	case q == "$LATEST":
-		return 0, nil, lambdaErr(http.StatusBadRequest, "InvalidParameterValueException", "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
+		return 0, nil, apiErr(http.StatusBadRequest, "InvalidParameterValueException", "Provisioned Concurrency Configs cannot be applied to unpublished function versions.")
 	case !f.qualifiers[q]:
-		return 0, nil, lambdaErr(http.StatusNotFound, "ResourceNotFoundException", "Function not found: %s:%s", arn, q)
+		return 0, nil, apiErr(http.StatusNotFound, "ResourceNotFoundException", "Function not found: %s:%s", arn, q)
 	}
 	pc := f.configs[q]
 	switch op {
 	case "GetProvisionedConcurrencyConfig":
 		if pc == nil {
-			return 0, nil, lambdaErr(http.StatusNotFound, "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function")
+			return 0, nil, apiErr(http.StatusNotFound, "ProvisionedConcurrencyConfigNotFoundException", "No Provisioned Concurrency Config found for this function")
 		}
 		return http.StatusOK, pc.wire(), nil
 	case "DeleteProvisionedConcurrencyConfig":
 		if pc == nil {
-			return 0, nil, lambdaErr(http.StatusNotFound, "ResourceNotFoundException", "No Provisioned Concurrency Config found for %s:%s", arn, q)
+			return 0, nil, apiErr(http.StatusNotFound, "ResourceNotFoundException", "No Provisioned Concurrency Config found for %s:%s", arn, q)
 		}
 		delete(f.configs, q)
 		return http.StatusNoContent, nil, nil
@@ -202,14 +192,14 @@ func (e *Emulator) lambdaOp(op, fn, q string, body map[string]any) (int, any, *l
 	// PutProvisionedConcurrencyConfig
 	v, ok := body["ProvisionedConcurrentExecutions"].(float64)
 	if !ok || v < 1 || v != float64(int(v)) {
-		return 0, nil, lambdaErr(http.StatusBadRequest, "InvalidParameterValueException", "ProvisionedConcurrentExecutions must be an integer >= 1")
+		return 0, nil, apiErr(http.StatusBadRequest, "InvalidParameterValueException", "ProvisionedConcurrentExecutions must be an integer >= 1")
 	}
 	n, old := int(v), 0
 	if pc != nil {
 		old = pc.Requested
 	}
 	if e.unreserved()+old-n < MinUnreserved {
-		return 0, nil, lambdaErr(http.StatusBadRequest, "InvalidParameterValueException",
+		return 0, nil, apiErr(http.StatusBadRequest, "InvalidParameterValueException",
 			"Specified ProvisionedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", MinUnreserved)
 	}
 	if pc == nil {

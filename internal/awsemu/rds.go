@@ -110,20 +110,22 @@ func (e *Emulator) Instances() []InstanceState {
 	return out
 }
 
-// rdsError is an <ErrorResponse>.
-type rdsError struct {
+// apiError is a service error: the HTTP status, the error code the SDK
+// matches on and its message. Each service writes it in its own wire shape
+// (RDS an <ErrorResponse>, Lambda a JSON body and an X-Amzn-ErrorType header).
+type apiError struct {
 	status  int
 	code    string
 	message string
 }
 
-func rdsErr(status int, code, format string, args ...any) *rdsError {
-	return &rdsError{status: status, code: code, message: fmt.Sprintf(format, args...)}
+func apiErr(status int, code, format string, args ...any) *apiError {
+	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
 }
 
 func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
-		e.writeRDSError(w, rdsErr(http.StatusBadRequest, "MalformedQueryString", "want a form-encoded POST"))
+		e.writeRDSError(w, apiErr(http.StatusBadRequest, "MalformedQueryString", "want a form-encoded POST"))
 		return
 	}
 	form := r.PostForm
@@ -133,14 +135,14 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 		params[k] = form.Get(k)
 	}
 	var body string
-	var err *rdsError
+	var err *apiError
 	switch code, throttled := e.injected(op); {
 	case form.Get("Version") != "2014-10-31":
-		err = rdsErr(http.StatusBadRequest, "InvalidAction", "version %q is not 2014-10-31", form.Get("Version"))
+		err = apiErr(http.StatusBadRequest, "InvalidAction", "version %q is not 2014-10-31", form.Get("Version"))
 	case throttled:
-		err = rdsErr(http.StatusBadRequest, "Throttling", "Rate exceeded")
+		err = apiErr(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	case code == "denied":
-		err = rdsErr(http.StatusForbidden, "AccessDenied",
+		err = apiErr(http.StatusForbidden, "AccessDenied",
 			"User: arn:aws:sts::%s:assumed-role/scaled/emulator is not authorized to perform: rds:%s because no identity-based policy allows the rds:%s action",
 			e.opt.AccountID, op, op)
 	default:
@@ -156,7 +158,7 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 		case "DeleteDBInstance":
 			body, err = e.deleteDBInstance(params)
 		default:
-			err = rdsErr(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", op)
+			err = apiErr(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", op)
 		}
 	}
 	if err != nil {
@@ -170,7 +172,7 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 		op, rdsNamespace, op, body, op, e.requestID(), op)
 }
 
-func (e *Emulator) writeRDSError(w http.ResponseWriter, err *rdsError) {
+func (e *Emulator) writeRDSError(w http.ResponseWriter, err *apiError) {
 	w.Header().Set("Content-Type", "text/xml")
 	w.WriteHeader(err.status)
 	var msg bytes.Buffer
@@ -270,11 +272,11 @@ func marshal(v any) string {
 	return string(b)
 }
 
-func (e *Emulator) describeDBClusters(p map[string]string) (string, *rdsError) {
+func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
 	ids := sortedKeys(e.clusters)
 	if id := p["DBClusterIdentifier"]; id != "" {
 		if e.clusters[id] == nil {
-			return "", rdsErr(http.StatusNotFound, "DBClusterNotFoundFault", "DBCluster %s not found.", id)
+			return "", apiErr(http.StatusNotFound, "DBClusterNotFoundFault", "DBCluster %s not found.", id)
 		}
 		ids = []string{id}
 	}
@@ -334,18 +336,18 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-func (e *Emulator) describeDBInstances(p map[string]string) (string, *rdsError) {
+func (e *Emulator) describeDBInstances(p map[string]string) (string, *apiError) {
 	ids := sortedKeys(e.instances)
 	if id := p["DBInstanceIdentifier"]; id != "" {
 		if e.instances[id] == nil {
-			return "", rdsErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
+			return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
 		}
 		ids = []string{id}
 	}
 	f := filters(p)
 	for name := range f {
 		if name != "db-cluster-id" && name != "db-instance-id" {
-			return "", rdsErr(http.StatusBadRequest, "InvalidParameterValue", "Unrecognized filter name: %s.", name)
+			return "", apiErr(http.StatusBadRequest, "InvalidParameterValue", "Unrecognized filter name: %s.", name)
 		}
 	}
 	var b strings.Builder
@@ -365,27 +367,27 @@ func (e *Emulator) describeDBInstances(p map[string]string) (string, *rdsError) 
 }
 
 // checkNew refuses an identifier in use and a full account.
-func (e *Emulator) checkNew(id string) *rdsError {
+func (e *Emulator) checkNew(id string) *apiError {
 	if id == "" {
-		return rdsErr(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter DBInstanceIdentifier")
+		return apiErr(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter DBInstanceIdentifier")
 	}
 	if e.instances[id] != nil {
-		return rdsErr(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
+		return apiErr(http.StatusBadRequest, "DBInstanceAlreadyExists", "DB instance already exists")
 	}
 	if len(e.instances) >= e.opt.InstanceQuota {
-		return rdsErr(http.StatusBadRequest, "InstanceQuotaExceeded", "The request would result in the user exceeding the allowed number of DB instances (%d).", e.opt.InstanceQuota)
+		return apiErr(http.StatusBadRequest, "InstanceQuotaExceeded", "The request would result in the user exceeding the allowed number of DB instances (%d).", e.opt.InstanceQuota)
 	}
 	return nil
 }
 
-func (e *Emulator) createDBInstance(p map[string]string) (string, *rdsError) {
+func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 	id := p["DBInstanceIdentifier"]
 	if err := e.checkNew(id); err != nil {
 		return "", err
 	}
 	for _, req := range []string{"DBInstanceClass", "Engine"} {
 		if p[req] == "" {
-			return "", rdsErr(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter %s", req)
+			return "", apiErr(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter %s", req)
 		}
 	}
 	in := &instance{ID: id, Class: p["DBInstanceClass"], Engine: p["Engine"], Status: "creating", AZ: p["AvailabilityZone"],
@@ -395,15 +397,15 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *rdsError) {
 		c := e.clusters[cid]
 		switch {
 		case c == nil:
-			return "", rdsErr(http.StatusNotFound, "DBClusterNotFoundFault", "DBCluster %s not found.", cid)
+			return "", apiErr(http.StatusNotFound, "DBClusterNotFoundFault", "DBCluster %s not found.", cid)
 		case c.Status != "available":
-			return "", rdsErr(http.StatusBadRequest, "InvalidDBClusterStateFault", "DB cluster %s is not in the available state (%s).", cid, c.Status)
+			return "", apiErr(http.StatusBadRequest, "InvalidDBClusterStateFault", "DB cluster %s is not in the available state (%s).", cid, c.Status)
 		case in.Engine != c.Engine:
-			return "", rdsErr(http.StatusBadRequest, "InvalidParameterCombination", "The engine %s does not match the cluster's engine %s.", in.Engine, c.Engine)
+			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "The engine %s does not match the cluster's engine %s.", in.Engine, c.Engine)
 		case in.SubnetGroup != "" && in.SubnetGroup != c.SubnetGroup:
-			return "", rdsErr(http.StatusBadRequest, "InvalidParameterCombination", "The DB subnet group %s does not match the cluster's %s.", in.SubnetGroup, c.SubnetGroup)
+			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "The DB subnet group %s does not match the cluster's %s.", in.SubnetGroup, c.SubnetGroup)
 		case in.AZ != "" && !contains(c.AZs, in.AZ):
-			return "", rdsErr(http.StatusBadRequest, "InvalidParameterCombination", "Availability zone %s is not covered by the cluster's subnet group.", in.AZ)
+			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "Availability zone %s is not covered by the cluster's subnet group.", in.AZ)
 		}
 		readers := 0
 		for _, o := range e.instances {
@@ -412,7 +414,7 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *rdsError) {
 			}
 		}
 		if readers >= MaxReaders {
-			return "", rdsErr(http.StatusBadRequest, "InstanceQuotaExceeded", "Cluster %s already has %d readers.", cid, MaxReaders)
+			return "", apiErr(http.StatusBadRequest, "InstanceQuotaExceeded", "Cluster %s already has %d readers.", cid, MaxReaders)
 		}
 		in.ClusterID, in.SubnetGroup, in.EngineVersion = cid, c.SubnetGroup, c.EngineVersion
 		if in.AZ == "" {
@@ -423,20 +425,20 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *rdsError) {
 	return marshal(e.wireInstance(in)), nil
 }
 
-func (e *Emulator) createReadReplica(p map[string]string) (string, *rdsError) {
+func (e *Emulator) createReadReplica(p map[string]string) (string, *apiError) {
 	id, sid := p["DBInstanceIdentifier"], p["SourceDBInstanceIdentifier"]
 	src := e.instances[sid]
 	switch {
 	case sid == "":
-		return "", rdsErr(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter SourceDBInstanceIdentifier")
+		return "", apiErr(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter SourceDBInstanceIdentifier")
 	case src == nil:
-		return "", rdsErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", sid)
+		return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", sid)
 	case src.ClusterID != "":
-		return "", rdsErr(http.StatusBadRequest, "InvalidParameterCombination", "%s is a member of DB cluster %s; add an Aurora reader instead.", sid, src.ClusterID)
+		return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "%s is a member of DB cluster %s; add an Aurora reader instead.", sid, src.ClusterID)
 	case src.Status != "available":
-		return "", rdsErr(http.StatusBadRequest, "InvalidDBInstanceState", "DB instance %s is not in the available state (%s).", sid, src.Status)
+		return "", apiErr(http.StatusBadRequest, "InvalidDBInstanceState", "DB instance %s is not in the available state (%s).", sid, src.Status)
 	case len(src.Replicas) >= MaxReaders:
-		return "", rdsErr(http.StatusBadRequest, "InstanceQuotaExceeded", "DB instance %s already has %d read replicas.", sid, MaxReaders)
+		return "", apiErr(http.StatusBadRequest, "InstanceQuotaExceeded", "DB instance %s already has %d read replicas.", sid, MaxReaders)
 	}
 	if err := e.checkNew(id); err != nil {
 		return "", err
@@ -458,20 +460,20 @@ func (e *Emulator) createReadReplica(p map[string]string) (string, *rdsError) {
 	return marshal(e.wireInstance(in)), nil
 }
 
-func (e *Emulator) deleteDBInstance(p map[string]string) (string, *rdsError) {
+func (e *Emulator) deleteDBInstance(p map[string]string) (string, *apiError) {
 	id := p["DBInstanceIdentifier"]
 	in := e.instances[id]
 	switch {
 	case in == nil:
-		return "", rdsErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
+		return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
 	case in.Status == "deleting":
-		return "", rdsErr(http.StatusBadRequest, "InvalidDBInstanceState", "Instance %s is already being deleted.", id)
+		return "", apiErr(http.StatusBadRequest, "InvalidDBInstanceState", "Instance %s is already being deleted.", id)
 	case in.Status != "available":
-		return "", rdsErr(http.StatusBadRequest, "InvalidDBInstanceState", "Instance %s is not in the available state (%s).", id, in.Status)
+		return "", apiErr(http.StatusBadRequest, "InvalidDBInstanceState", "Instance %s is not in the available state (%s).", id, in.Status)
 	case in.ClusterID == "" && p["SkipFinalSnapshot"] != "true" && p["FinalDBSnapshotIdentifier"] == "":
-		return "", rdsErr(http.StatusBadRequest, "InvalidParameterCombination", "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
+		return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
 	case in.SourceID != "" && p["FinalDBSnapshotIdentifier"] != "":
-		return "", rdsErr(http.StatusBadRequest, "InvalidParameterCombination", "A final snapshot cannot be taken of a read replica.")
+		return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "A final snapshot cannot be taken of a read replica.")
 	}
 	in.Status, in.goneAt = "deleting", e.clock.Now().Add(e.opt.DeleteDelay)
 	return marshal(e.wireInstance(in)), nil

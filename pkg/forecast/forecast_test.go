@@ -40,6 +40,21 @@ func (s synthetic) series(n int) []float64 {
 	return y
 }
 
+// selectAuto selects among every model for y, two steps ahead at the 0.9
+// quantile.
+func selectAuto(t *testing.T, y []float64, p Periods) *Selection {
+	t.Helper()
+	models, err := Models(p, Auto)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := Select(y, p, models, SelectOptions{Horizon: 2, Quantile: 0.9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sel
+}
+
 func hourly(t *testing.T) Periods {
 	t.Helper()
 	p, err := PeriodsFor(time.Hour)
@@ -162,14 +177,7 @@ func TestSelectPicksHoltWithoutSeason(t *testing.T) {
 	for i := 1; i < len(y); i++ {
 		y[i] = max(1, y[i-1]+20*r.NormFloat64())
 	}
-	models, err := Models(p, Auto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sel, err := Select(y, p, models, SelectOptions{Horizon: 2, Quantile: 0.9})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sel := selectAuto(t, y, p)
 	if sel.Model != HoltNonSeasonal {
 		t.Errorf("chose %s on a random walk: want %s; scores %+v", sel.Model, HoltNonSeasonal, sel.Scores)
 	}
@@ -200,14 +208,7 @@ func TestSelectPicksTheModelThatFits(t *testing.T) {
 	// Weekly season dominates: weekly models must beat "same time yesterday".
 	s := synthetic{level: 100, daily: 10, weekly: 50, period: 24, noise: 0.01, seed: 8}
 	y := s.series(24 * 28)
-	models, err := Models(p, Auto)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sel, err := Select(y, p, models, SelectOptions{Horizon: 2, Quantile: 0.9})
-	if err != nil {
-		t.Fatal(err)
-	}
+	sel := selectAuto(t, y, p)
 	if sel.Model == SeasonalNaiveDaily || sel.Best().MASE >= 0.5 {
 		t.Errorf("chose %s with MASE %.3f: want a weekly-aware model with MASE < 0.5; scores %+v", sel.Model, sel.Best().MASE, sel.Scores)
 	}

@@ -121,12 +121,7 @@ func TestLeaderFailoverBetweenTwoProcesses(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "scaled")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildScaled(t)
 	// A constant 30 per second against 10 per replica: scaled wants 3.
 	var trace strings.Builder
 	trace.WriteString("timestamp,value\n")

@@ -29,6 +29,19 @@ func repoRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
+// buildScaled builds cmd/scaled into the test's temporary folder and returns
+// the binary's path.
+func buildScaled(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "scaled")
+	build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
+	build.Dir = repoRoot(t)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
 // kubectl runs kubectl as admin against the shared control plane.
 func kubectl(t testing.TB, stdin []byte, args ...string) ([]byte, error) {
 	t.Helper()

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -82,12 +81,7 @@ func TestShardsSpreadAndFailOverBetweenProcesses(t *testing.T) {
 	admin := kubernetes.NewForConfigOrDie(cp.Admin())
 	ctx := context.Background()
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "scaled")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildScaled(t)
 	// 30 and 60 per second in turn against 10 per replica: every tick wants
 	// 3 or 6, a change.
 	var trace strings.Builder

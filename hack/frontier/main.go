@@ -27,6 +27,11 @@ type point struct {
 	s     simulate.Score
 }
 
+type curve struct {
+	name string
+	pts  []point
+}
+
 func main() {
 	tracePath := flag.String("trace", "", "trace CSV (timestamp,value)")
 	window := flag.Duration("window", 10*time.Minute, "span of the reference's mean")
@@ -55,10 +60,7 @@ func run(tracePath string, window time.Duration, at float64) error {
 		hpa = append(hpa, point{fmt.Sprintf("u=%.2f", u), simulate.RunHPAReference(m, u, 100000)})
 	}
 	ref := simulate.RunHPAReference(m, at, 100000)
-	curves := []struct {
-		name string
-		pts  []point
-	}{{"HPA reference", hpa}}
+	curves := []curve{{"HPA reference", hpa}}
 	for _, centred := range []bool{false, true} {
 		var pts []point
 		for k := 0.0; k <= 5.001; k += 0.25 {
@@ -72,10 +74,7 @@ func run(tracePath string, window time.Duration, at float64) error {
 		if centred {
 			name = "centred mean (" + window.String() + ", reads ahead)"
 		}
-		curves = append(curves, struct {
-			name string
-			pts  []point
-		}{name, pts})
+		curves = append(curves, curve{name, pts})
 	}
 	fmt.Printf("# %s: violating fraction / cost vs oracle / scale actions\n\n", tracePath)
 	for _, c := range curves {

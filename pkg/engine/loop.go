@@ -27,10 +27,8 @@ type runner struct {
 func offset(name string, interval time.Duration) time.Duration {
 	h := fnv.New64a()
 	_, _ = h.Write([]byte(name))
-	if interval < time.Millisecond {
-		return time.Duration(h.Sum64() % uint64(max(interval, 1)))
-	}
-	return time.Duration(h.Sum64()%uint64(interval/time.Millisecond)) * time.Millisecond
+	ms := max(1, interval/time.Millisecond) // a sub-millisecond interval gets phase 0
+	return time.Duration(h.Sum64()%uint64(ms)) * time.Millisecond
 }
 
 // firstTick is the first tick time at or after now on the scaler's phase.

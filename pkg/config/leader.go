@@ -12,9 +12,9 @@ const (
 	DefaultLeaseDuration = 15 * time.Second
 	DefaultRenewDeadline = 10 * time.Second
 	DefaultRetryPeriod   = 2 * time.Second
-	// MaxShards bounds leader_election.shards: every replica runs two
-	// electors per shard (the shard and a member slot), each renewing or
-	// reading its Lease every retry period.
+	// MaxShards bounds leader_election.shards: every replica runs an
+	// elector per shard, each renewing or reading its Lease every retry
+	// period.
 	MaxShards = 64
 
 	// leaderJitter is client-go's leaderelection.JitterFactor: the renew
@@ -45,7 +45,9 @@ type LeaderElection struct {
 	// Shards splits the scalers across replicas: with N > 1 there are N
 	// Leases <lease_name>-shard-0..N-1, a scaler belongs to one shard (jump
 	// consistent hash of its name) and a replica acts only for the scalers
-	// of the shards it holds. 1 (the default) is one Lease, <lease_name>.
+	// of the shards it holds; each replica also renews a presence Lease, so
+	// that they split the shards evenly. 1 (the default) is one Lease,
+	// <lease_name>.
 	Shards int `yaml:"shards"`
 }
 
@@ -106,6 +108,11 @@ func validateLeaderElection(p *problems, l *LeaderElection) {
 	}
 	if l.Shards < 1 || l.Shards > MaxShards {
 		p.add(path+".shards", l.Shards, "must be between 1 and %d", MaxShards)
+	}
+	// With shards, lease_name is also the value of the label on each
+	// replica's presence Lease.
+	if l.Shards > 1 && len(l.LeaseName) > 63 {
+		p.add(path+".lease_name", l.LeaseName, "must be at most 63 characters with shards > 1 (it labels the replicas' presence Leases)")
 	}
 }
 

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -48,6 +49,12 @@ func TestLeaderElectionValidate(t *testing.T) {
 		{"too many shards", func(l *LeaderElection) { l.Shards = 65 }, []string{
 			`leader_election.shards: 65: must be between 1 and 64`,
 		}},
+		{"a lease name too long to label presence leases", func(l *LeaderElection) {
+			l.Shards, l.LeaseName = 4, strings.Repeat("s", 64)
+		}, []string{
+			`leader_election.lease_name: "` + strings.Repeat("s", 64) + `": must be at most 63 characters with shards > 1 (it labels the replicas' presence Leases)`,
+		}},
+		{"a long lease name without shards", func(l *LeaderElection) { l.LeaseName = strings.Repeat("s", 64) }, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig(t)

@@ -1,139 +1,68 @@
-// Package leader runs leader election on a coordination.k8s.io Lease so that
-// of several scaled replicas only one acts on targets. The others keep
-// deciding in dry run (standby), so that their metrics and decision history
-// are warm when they take over; a new leader reads each target's capacity at
-// its next tick, so it starts from what the target has (bumpless).
+// Package leader shares the scalers among scaled replicas through
+// coordination.k8s.io Leases, so that at most one replica acts for a scaler
+// at a time: one Lease whose holder acts for every scaler, or one Lease per
+// shard with client-go's leaderelection, every replica campaigning for every
+// shard, and presence Leases so that the replicas split the shards evenly.
+// Replicas stand by (decide in dry run) for what they do not hold, so that
+// their metrics and history are warm when they take over; a new holder reads
+// each target at its next tick, so it starts from what the target has. It
+// never acts for a scaler whose Lease it does not hold.
 package leader
 
 import (
-	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
+	"hash/fnv"
 	"os"
-	"sync"
-
-	"github.com/prometheus/client_golang/prometheus"
-	"go.uber.org/zap"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/tools/leaderelection"
-	"k8s.io/client-go/tools/leaderelection/resourcelock"
+	"strconv"
 
 	"github.com/scaled-dev/scaled/pkg/config"
 )
 
-// Standby is what leadership switches: engine.Manager.
+// Standby is what one Lease switches: every scaler acts or stands by
+// (engine.Manager).
 type Standby interface {
 	SetStandby(on bool)
 }
 
-// Elector campaigns for the Lease and switches Standby as leadership comes
-// and goes.
-type Elector struct {
-	client  kubernetes.Interface
-	cfg     config.LeaderElection
-	standby Standby
-	log     *zap.Logger
-	gauge   prometheus.Gauge
-
-	mu      sync.Mutex
-	leading bool
+// Acting is what shard Leases switch: which scalers this replica acts for
+// (engine.Manager).
+type Acting interface {
+	SetActing(acting func(scaler string) bool)
 }
 
-// New returns an Elector. cfg.Namespace and cfg.Identity must be resolved
-// (see Namespace and Identity). reg gets the scaled_leader gauge (nil: not
-// registered). The standby is switched on at once: nothing acts before the
-// lease is held.
-func New(client kubernetes.Interface, cfg config.LeaderElection, standby Standby, reg prometheus.Registerer, logger *zap.Logger) (*Elector, error) {
-	if cfg.Namespace == "" || cfg.Identity == "" {
-		return nil, errors.New("leader election: namespace and identity must be set")
-	}
-	if logger == nil {
-		logger = zap.NewNop()
-	}
-	g := prometheus.NewGauge(prometheus.GaugeOpts{
-		Name: "scaled_leader",
-		Help: "1 while this replica holds the leader election lease and acts on targets, 0 while it only decides (standby).",
-	})
-	if reg != nil {
-		if err := reg.Register(g); err != nil {
-			return nil, err
+// ReplicaLabel labels every replica's presence Lease with the lease_name
+// of the deployment it belongs to, so that a replica lists its peers with
+// one label selector.
+const ReplicaLabel = "scaled.dev/lease-name"
+
+// ShardLease is the name of shard i's Lease.
+func ShardLease(leaseName string, i int) string { return leaseName + "-shard-" + strconv.Itoa(i) }
+
+// ReplicaLease is the name of a replica's presence Lease: the identity is
+// hashed, as kube-apiserver names its identity Lease, since an identity
+// (host name, underscore, random suffix) is not a valid object name.
+func ReplicaLease(leaseName, identity string) string {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(identity))
+	return leaseName + "-replica-" + strconv.FormatUint(h.Sum64(), 16)
+}
+
+// ClientLimits is the client-side rate limit a Kubernetes client needs to
+// run cfg's sharded election without throttling: every shard's elector
+// makes at most two requests (a read and a write) per retry period, and the
+// presence Lease two more (its renewal and the list of the replicas), with a
+// burst of twice that. client-go's default (5 per second, burst 10) would
+// delay renewals and observations, and so takeovers, past what the lease
+// timing promises. Never below the default.
+func ClientLimits(cfg config.LeaderElection) (qps float32, burst int) {
+	qps = 5
+	if cfg.RetryPeriod > 0 {
+		if q := float32(2*cfg.Shards+2) / float32(cfg.RetryPeriod.Seconds()); q > qps {
+			qps = q
 		}
 	}
-	standby.SetStandby(true)
-	return &Elector{client: client, cfg: cfg, standby: standby, log: logger.With(zap.String("lease", cfg.Namespace+"/"+cfg.LeaseName),
-		zap.String("identity", cfg.Identity)), gauge: g}, nil
-}
-
-// Leading says whether this replica holds the lease.
-func (e *Elector) Leading() bool {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return e.leading
-}
-
-func (e *Elector) set(on bool) {
-	e.leading = on
-	e.standby.SetStandby(!on)
-	if on {
-		e.gauge.Set(1)
-	} else {
-		e.gauge.Set(0)
-	}
-}
-
-// Run campaigns until ctx ends. A replica that loses the lease goes back to
-// standby and campaigns again. When ctx ends while leading, the lease is
-// released (ReleaseOnCancel), so that another replica takes over at once
-// instead of after the lease duration; stop acting before cancelling ctx.
-func (e *Elector) Run(ctx context.Context) error {
-	lock := &resourcelock.LeaseLock{
-		LeaseMeta:  metav1.ObjectMeta{Namespace: e.cfg.Namespace, Name: e.cfg.LeaseName},
-		Client:     e.client.CoordinationV1(),
-		LockConfig: resourcelock.ResourceLockConfig{Identity: e.cfg.Identity},
-	}
-	for ctx.Err() == nil {
-		le, err := leaderelection.NewLeaderElector(leaderelection.LeaderElectionConfig{
-			Lock:            lock,
-			LeaseDuration:   e.cfg.LeaseDuration,
-			RenewDeadline:   e.cfg.RenewDeadline,
-			RetryPeriod:     e.cfg.RetryPeriod,
-			ReleaseOnCancel: true,
-			Name:            e.cfg.LeaseName,
-			Callbacks: leaderelection.LeaderCallbacks{
-				// Run cancels lctx before it calls OnStoppedLeading, and this
-				// runs in its own goroutine: check lctx under the lock, so
-				// that a late start never follows the stop.
-				OnStartedLeading: func(lctx context.Context) {
-					e.mu.Lock()
-					defer e.mu.Unlock()
-					if lctx.Err() == nil {
-						e.set(true)
-						e.log.Info("leading: acting on targets")
-					}
-				},
-				OnStoppedLeading: func() {
-					e.mu.Lock()
-					defer e.mu.Unlock()
-					if e.leading {
-						e.log.Info("stopped leading: standing by")
-					}
-					e.set(false)
-				},
-				OnNewLeader: func(id string) {
-					if id != e.cfg.Identity {
-						e.log.Info("another replica leads", zap.String("leader", id))
-					}
-				},
-			},
-		})
-		if err != nil {
-			return err
-		}
-		le.Run(ctx)
-	}
-	return nil
+	return qps, int(2 * qps)
 }
 
 // Namespace is the namespace scaled runs in: the service account's inside a

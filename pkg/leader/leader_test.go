@@ -56,7 +56,7 @@ func TestOneLeadsTheOtherTakesOverOnRelease(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs lease timing for a few seconds")
 	}
-	client := fake.NewClientset()
+	client := newClient()
 	sa, sb := &standby{}, &standby{}
 	rega, regb := prometheus.NewPedanticRegistry(), prometheus.NewPedanticRegistry()
 	a, err := New(client, leCfg("a"), sa, rega, nil)
@@ -82,12 +82,12 @@ func TestOneLeadsTheOtherTakesOverOnRelease(t *testing.T) {
 	if b.Leading() || !sb.get() || sa.get() {
 		t.Fatalf("leading a=%v b=%v, standby a=%v b=%v: want only a acting", a.Leading(), b.Leading(), sa.get(), sb.get())
 	}
-	if got := testutil.ToFloat64(a.gauge); got != 1 {
-		t.Errorf("scaled_leader on a = %v, want 1", got)
+	if got := testutil.ToFloat64(a.metrics.leader.WithLabelValues("0")); got != 1 {
+		t.Errorf(`scaled_leader{shard="0"} on a = %v, want 1`, got)
 	}
 	acancel()
 	<-adone
-	if !sa.get() || testutil.ToFloat64(a.gauge) != 0 {
+	if !sa.get() || testutil.ToFloat64(a.metrics.leader.WithLabelValues("0")) != 0 {
 		t.Error("a stopped but does not stand by")
 	}
 	// Released, not left to expire: the lease no longer names a, so b may

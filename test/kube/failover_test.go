@@ -188,7 +188,7 @@ scalers:
 	kubetest.Eventually(t, 30*time.Second, "a leads and scales to 3", func() (bool, error) { return holder() == "scaled-a" && replicas() == 3, nil })
 	b := startDaemon(t, bin, cfg, kubeconfig, "scaled-b")
 	kubetest.Eventually(t, 30*time.Second, "b stands by and decides", func() (bool, error) {
-		v, err := b.metric("scaled_leader")
+		v, err := b.metric(`scaled_leader{shard="0"}`)
 		if err != nil {
 			return false, err
 		}

@@ -1,40 +1,106 @@
 // Package awsemu is an in-process emulator of the few Amazon RDS and AWS
 // Lambda operations scaled uses, for tests: an http.Handler that the real
 // aws-sdk-go-v2 clients reach through BaseEndpoint, so that their signing,
-// serialisation, retries and error parsing run unchanged.
+// serialisation, retries and error parsing run unchanged. It is as unkind
+// as AWS where a test asks it to be, and each unkindness is switchable.
 //
-// It reproduces:
+// Wire protocols:
 //   - the RDS Query API (version 2014-10-31): form-encoded Action=... requests,
 //     XML responses and <ErrorResponse> errors, for DescribeDBClusters,
-//     DescribeDBInstances (by identifier or the db-cluster-id filter),
-//     CreateDBInstance (into an Aurora cluster), CreateDBInstanceReadReplica and
-//     DeleteDBInstance, with tags on created instances and DBClusterMembers,
-//     ReadReplicaDBInstanceIdentifiers and IsClusterWriter kept in step;
+//     DescribeDBInstances (by identifier, or the db-cluster-id and
+//     db-instance-id filters), CreateDBInstance (into an Aurora cluster),
+//     CreateDBInstanceReadReplica and DeleteDBInstance, with tags, promotion
+//     tiers, Enhanced Monitoring, Performance Insights and the CA certificate
+//     on created instances;
 //   - the Lambda REST-JSON API: Put/Get/DeleteProvisionedConcurrencyConfig
-//     (/2019-09-30/functions/{name}/provisioned-concurrency?Qualifier=...) and
-//     GetAccountSettings (/2016-08-19/account-settings), with errors carried
-//     in X-Amzn-ErrorType and a JSON body;
-//   - asynchronous state on an injected clock: an instance is "creating" for
-//     CreateDelay, then "available"; "deleting" for DeleteDelay, then gone;
-//     a provisioned-concurrency config is IN_PROGRESS for AllocationDelay, then
-//     READY, or FAILED with a reason when a failure was injected;
-//   - the error codes of the RDS and Lambda API references: DBClusterNotFoundFault,
-//     DBInstanceNotFound, DBInstanceAlreadyExists, InstanceQuotaExceeded,
-//     InvalidDBInstanceState, InvalidDBClusterStateFault, InvalidParameterCombination,
-//     Throttling and AccessDenied (RDS); ResourceNotFoundException,
-//     ProvisionedConcurrencyConfigNotFoundException, InvalidParameterValueException,
-//     ResourceConflictException, TooManyRequestsException and AccessDeniedException (Lambda);
-//   - quotas: the account's DB instance quota, 15 readers per Aurora cluster
-//     and 15 read replicas per source instance, the account's concurrency limit
-//     and the 100 unreserved executions Lambda always keeps;
-//   - injected throttling (the next n calls of an operation) and access denial
-//     (every call of an operation until allowed again).
+//     (/2019-09-30/functions/{name}/provisioned-concurrency?Qualifier=...),
+//     ListProvisionedConcurrencyConfigs (?List=ALL), GetFunctionConcurrency,
+//     GetAlias (/2015-03-31/functions/{name}/aliases/{alias}) and
+//     GetAccountSettings, with errors carried in X-Amzn-ErrorType and a JSON body.
 //
-// It does not reproduce: signature checking (any credentials pass), regions,
-// pagination (every list fits one page), instance modifications, failover and
-// promotion, Aurora Serverless, cross-region replicas, final snapshots,
-// reserved concurrency per function, aliases with routing weights, and the
-// exact message texts of AWS (codes and HTTP statuses are the documented ones;
-// where the references do not say which code a limit returns, as for the
-// 16th Aurora reader or replica, it answers InstanceQuotaExceeded).
+// DB instances and Aurora clusters go through the statuses of the RDS User
+// Guide ("Viewing DB instance status") and the Aurora User Guide ("DB
+// cluster status"), on an injected clock:
+//   - creating for CreateDelay, then available;
+//   - after DeleteDBInstance, the DeletePhases (e.g. still available, then
+//     delete-precheck, modifying or configuring-log-exports: the statuses
+//     terraform-provider-aws's waitDBClusterInstanceDeleted and
+//     waitDBInstanceDeleted wait through), then deleting for DeleteDelay,
+//     then gone; a second DeleteDBInstance answers InvalidDBInstanceState
+//     "is already being deleted", which its resourceClusterInstanceDelete
+//     tolerates;
+//   - any status a test sets, for good (failed, incompatible-parameters,
+//     inaccessible-encryption-credentials, stopped) or for a while
+//     (modifying, backing-up, configuring-*, storage-optimization, which
+//     serve, the last one "fully operational" per the guide; rebooting,
+//     which does not);
+//   - failover (Aurora User Guide, "Fault tolerance for an Aurora DB
+//     cluster"): the cluster is failing-over with no member marked writer
+//     for FailoverDelay, then the target, or the reader of the lowest
+//     promotion tier, the largest of the tier, becomes the writer and the
+//     old writer a reader; with no reader the old writer is restarted in
+//     place; deleting the writer fails the cluster over;
+//   - Describe answers that lag: DescribeDBClusters and DescribeDBInstances
+//     answer with the state of ClusterLag and InstanceLag ago (instances
+//     created since are not listed yet, deleted ones still are), while
+//     writes act on the present;
+//   - zones: a zone without capacity answers InsufficientDBInstanceCapacity
+//     (the RDS status table: "create a new instance using a different
+//     instance class or AZ"), a class not offered in a zone
+//     InvalidParameterCombination; with no zone named, the emulator places
+//     the instance in the emptiest zone that takes it, as AWS chooses one.
+//
+// Rules taken from the API references: CreateDBInstanceReadReplica takes
+// DBParameterGroupName for a same-Region replica only of Oracle and Db2
+// ("only supported for MySQL DB instances for cross-Region read replicas,
+// for Multi-AZ DB cluster read replica instances, for Db2 DB instances, and
+// for Oracle DB instances"); DeleteDBInstance needs SkipFinalSnapshot or a
+// snapshot name outside a cluster, and a replica cannot have a final
+// snapshot; a cluster that is not available refuses new instances
+// (InvalidDBClusterStateFault; Aurora Auto Scaling also acts only on an
+// available cluster); an Aurora cluster has at most 15 readers and a source
+// at most 15 replicas, those being deleted included; the account's DB
+// instance quota.
+//
+// Lambda follows the Developer Guide ("Configuring provisioned
+// concurrency", "Managing concurrency"): one config per version, on the
+// version or on one alias that points to it (ResourceConflictException
+// otherwise, with the messages LocalStack's AWS-validated snapshots
+// record); none on $LATEST or an alias that points to it; none changed or
+// deleted while the alias has a routing configuration ("Alias with weights
+// can not be used with Provisioned Concurrency"); moving an alias
+// re-allocates its config (IN_PROGRESS, nothing available, for
+// AllocationDelay); provisioned concurrency counts towards the function's
+// reserved concurrency and may not exceed it; a function without a
+// reservation takes it from the account's unreserved pool, which Lambda
+// keeps at MinUnreserved or more ("decreases account's
+// UnreservedConcurrentExecution below its minimum value of [100]", [10] on
+// accounts with a low concurrency quota); deleting a config that is not
+// there succeeds. A config is IN_PROGRESS for AllocationDelay, then READY,
+// or FAILED with a reason when a failure was injected.
+//
+// Error codes are those of the RDS and Lambda API references:
+// DBClusterNotFoundFault, DBInstanceNotFound, DBInstanceAlreadyExists,
+// InstanceQuotaExceeded, InsufficientDBInstanceCapacity,
+// InvalidDBInstanceState, InvalidDBClusterStateFault,
+// InvalidParameterCombination, Throttling and AccessDenied (RDS);
+// ResourceNotFoundException, ProvisionedConcurrencyConfigNotFoundException,
+// InvalidParameterValueException, ResourceConflictException,
+// TooManyRequestsException and AccessDeniedException (Lambda). Throttling
+// (the next n calls of an operation) and access denial (every call of an
+// operation until allowed again) are injected.
+//
+// It does not reproduce: signature checking, regions, pagination (every
+// list fits one page), ModifyDBInstance, FailoverDBCluster over the wire
+// (tests call Failover), Aurora Serverless, global and cross-Region
+// clusters, final snapshots, instances that fail after creation for lack
+// of capacity, and AWS's message texts except those quoted above. Where
+// the references say nothing it chooses, and says so: the 16th reader or
+// replica answers InstanceQuotaExceeded; DeleteDBInstance is refused with
+// InvalidDBInstanceState during creating and the transitional statuses
+// (modifying, rebooting, backing-up, configuring-*, ...); a class not
+// offered in a zone is InvalidParameterCombination; readers equal in tier
+// and size are promoted in identifier order (AWS: "an arbitrary replica");
+// a lag is a constant age of the answer, and turning it on later cannot
+// show history the emulator has already forgotten.
 package awsemu

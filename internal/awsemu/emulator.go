@@ -16,24 +16,42 @@ const (
 	DefaultCreateDelay     = 10 * time.Minute
 	DefaultDeleteDelay     = 5 * time.Minute
 	DefaultAllocationDelay = 90 * time.Second
+	DefaultFailoverDelay   = time.Minute
 	DefaultInstanceQuota   = 40 // RDS "DB instances" per account and region
 	DefaultConcurrency     = 1000
 	// MaxReaders is Aurora's limit of readers per cluster and RDS's of read
 	// replicas per source instance.
 	MaxReaders = 15
-	// MinUnreserved is the concurrency Lambda always keeps unreserved.
-	MinUnreserved = 100
+	// DefaultMinUnreserved is the concurrency Lambda keeps unreserved on most
+	// accounts; accounts with a low concurrency quota see 10 (Options.MinUnreserved).
+	DefaultMinUnreserved = 100
 )
 
-// Options shape an Emulator. Zero fields take the defaults above.
+// Phase is a status an instance shows for a while, e.g. after DeleteDBInstance.
+type Phase struct {
+	Status string        // "" keeps the status the instance had
+	For    time.Duration // how long it lasts
+}
+
+// Options shape an Emulator. Zero fields take the defaults above; the
+// behaviours that make the emulator unkind (lag, delete phases, a low Lambda
+// minimum) are off unless set here or through their setters.
 type Options struct {
 	CreateDelay     time.Duration // creating -> available
 	DeleteDelay     time.Duration // deleting -> gone
 	AllocationDelay time.Duration // IN_PROGRESS -> READY or FAILED
-	InstanceQuota   int           // DB instances in the account
-	Concurrency     int           // the account's concurrent executions
-	AccountID       string        // in ARNs (default 123456789012)
-	Region          string        // in ARNs (default us-east-1)
+	FailoverDelay   time.Duration // failing-over, no writer, -> the new writer
+	// DeletePhases are shown after DeleteDBInstance, before "deleting": e.g.
+	// {"", 30s} (still what it was), {"delete-precheck", 2m}, {"modifying", 30s}.
+	DeletePhases []Phase
+	// ClusterLag and InstanceLag make DescribeDBClusters and
+	// DescribeDBInstances answer with the state that was true that long ago.
+	ClusterLag, InstanceLag time.Duration
+	InstanceQuota           int // DB instances in the account
+	Concurrency             int // the account's concurrent executions
+	MinUnreserved           int // the concurrency Lambda keeps unreserved (default 100)
+	AccountID               string
+	Region                  string
 }
 
 // Call is one request the emulator answered, for assertions.
@@ -52,7 +70,10 @@ type Emulator struct {
 	mu        sync.Mutex
 	clusters  map[string]*cluster
 	instances map[string]*instance
+	gone      []*instance // deleted, still visible to a lagging Describe
 	functions map[string]*function
+	noCap     map[string]bool // zones without capacity
+	unoffered map[string]bool // zone + "/" + class
 	throttle  map[string]int
 	deny      map[string]bool
 	calls     []Call
@@ -72,11 +93,17 @@ func New(clk clock.PassiveClock, opt Options) *Emulator {
 	if opt.AllocationDelay == 0 {
 		opt.AllocationDelay = DefaultAllocationDelay
 	}
+	if opt.FailoverDelay == 0 {
+		opt.FailoverDelay = DefaultFailoverDelay
+	}
 	if opt.InstanceQuota == 0 {
 		opt.InstanceQuota = DefaultInstanceQuota
 	}
 	if opt.Concurrency == 0 {
 		opt.Concurrency = DefaultConcurrency
+	}
+	if opt.MinUnreserved == 0 {
+		opt.MinUnreserved = DefaultMinUnreserved
 	}
 	if opt.AccountID == "" {
 		opt.AccountID = "123456789012"
@@ -87,6 +114,7 @@ func New(clk clock.PassiveClock, opt Options) *Emulator {
 	return &Emulator{
 		clock: clk, opt: opt,
 		clusters: map[string]*cluster{}, instances: map[string]*instance{}, functions: map[string]*function{},
+		noCap: map[string]bool{}, unoffered: map[string]bool{},
 		throttle: map[string]int{}, deny: map[string]bool{},
 	}
 }
@@ -97,9 +125,11 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.advance()
-	if strings.HasPrefix(r.URL.Path, "/2019-09-30/functions/") || strings.HasPrefix(r.URL.Path, "/2016-08-19/account-settings") {
-		e.serveLambda(w, r)
-		return
+	for _, p := range []string{"/2019-09-30/functions/", "/2015-03-31/functions/", "/2016-08-19/account-settings"} {
+		if strings.HasPrefix(r.URL.Path, p) {
+			e.serveLambda(w, r)
+			return
+		}
 	}
 	e.serveRDS(w, r)
 }
@@ -124,6 +154,41 @@ func (e *Emulator) Allow(op string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	delete(e.deny, op)
+}
+
+// SetLag makes DescribeDBClusters and DescribeDBInstances answer with the
+// state of that long ago (0: the present).
+func (e *Emulator) SetLag(cluster, instance time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.advance()
+	e.opt.ClusterLag, e.opt.InstanceLag = cluster, instance
+}
+
+// SetDeletePhases sets what instances deleted from now on show before "deleting".
+func (e *Emulator) SetDeletePhases(phases ...Phase) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.opt.DeletePhases = append([]Phase(nil), phases...)
+}
+
+// SetZoneCapacity makes zone az refuse (false) or accept (true) new DB
+// instances of every class with InsufficientDBInstanceCapacity.
+func (e *Emulator) SetZoneCapacity(az string, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ok {
+		delete(e.noCap, az)
+	} else {
+		e.noCap[az] = true
+	}
+}
+
+// Unoffer makes zone az refuse DB instances of class (a class not offered there).
+func (e *Emulator) Unoffer(az, class string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.unoffered[az+"/"+class] = true
 }
 
 // Calls returns every request answered so far, oldest first.
@@ -168,44 +233,80 @@ func (e *Emulator) requestID() string {
 	return fmt.Sprintf("00000000-0000-4000-8000-%012d", e.seq)
 }
 
-// advance moves every asynchronous change whose time has come.
+// advance applies every timed change whose time has come, in the order of
+// their times, so that one large clock step plays out as many small ones.
 func (e *Emulator) advance() {
 	now := e.clock.Now()
-	for id, in := range e.instances {
+	for {
+		at, apply := e.nextEvent(now)
+		if apply == nil {
+			break
+		}
+		apply(at)
+	}
+	e.advanceLambda(now)
+	e.forget(now)
+}
+
+// nextEvent is the earliest change due by now, and how to apply it.
+func (e *Emulator) nextEvent(now time.Time) (time.Time, func(time.Time)) {
+	var best time.Time
+	var apply func(time.Time)
+	consider := func(at time.Time, f func(time.Time)) {
+		if at.IsZero() || at.After(now) || (apply != nil && !at.Before(best)) {
+			return
+		}
+		best, apply = at, f
+	}
+	for _, id := range sortedKeys(e.clusters) {
+		c := e.clusters[id]
+		consider(c.failoverEnd, func(at time.Time) { e.endFailover(c, at) })
+	}
+	for _, id := range sortedKeys(e.instances) {
+		in := e.instances[id]
 		switch {
-		case in.Status == "creating" && !now.Before(in.readyAt):
-			in.Status = "available"
-			t := in.readyAt
-			in.CreateTime = &t
-		case in.Status == "deleting" && !now.Before(in.goneAt):
-			delete(e.instances, id)
-			if src := e.instances[in.SourceID]; src != nil {
-				src.Replicas = without(src.Replicas, id)
-			}
+		case in.deleteAsked:
+			consider(in.phaseEnd, func(at time.Time) { e.nextPhase(in, at) })
+		case in.Status == "creating":
+			consider(in.readyAt, func(at time.Time) {
+				in.CreateTime = &at
+				e.setStatus(in, "available", at)
+			})
+		default:
+			consider(in.revertAt, func(at time.Time) {
+				in.revertAt = time.Time{}
+				e.setStatus(in, in.revertTo, at)
+			})
 		}
 	}
-	for _, f := range e.functions {
-		for _, pc := range f.configs {
-			if pc.Status == "IN_PROGRESS" && !now.Before(pc.readyAt) {
-				if pc.failReason != "" {
-					pc.Status, pc.StatusReason = "FAILED", pc.failReason
-					pc.failReason = ""
-					continue
-				}
-				pc.Status, pc.Allocated, pc.Available = "READY", pc.Requested, pc.Requested
-			}
+	return best, apply
+}
+
+// forget drops history no lagging answer can show any more.
+func (e *Emulator) forget(now time.Time) {
+	horizon := now.Add(-max(e.opt.ClusterLag, e.opt.InstanceLag))
+	kept := e.gone[:0]
+	for _, in := range e.gone {
+		if in.goneAt.After(horizon) {
+			kept = append(kept, in)
 		}
+	}
+	e.gone = kept
+	for _, in := range e.instances {
+		in.hist = trim(in.hist, horizon)
+	}
+	for _, c := range e.clusters {
+		c.hist = trim(c.hist, horizon)
 	}
 }
 
-func without(list []string, s string) []string {
-	out := list[:0:0]
-	for _, v := range list {
-		if v != s {
-			out = append(out, v)
-		}
+// trim keeps the last entry at or before horizon and every later one.
+func trim[T interface{ when() time.Time }](h []T, horizon time.Time) []T {
+	i := 0
+	for i+1 < len(h) && !h[i+1].when().After(horizon) {
+		i++
 	}
-	return out
+	return h[i:]
 }
 
 func sortedKeys[V any](m map[string]V) []string {
@@ -215,4 +316,13 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
 }

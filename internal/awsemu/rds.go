@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -20,7 +21,20 @@ type Tag struct {
 type cluster struct {
 	ID, Engine, EngineVersion, Status, SubnetGroup string
 	AZs                                            []string
-	WriterID                                       string
+	WriterID                                       string // "" while failing over, or headless
+	hist                                           []clusterStamp
+	failoverEnd                                    time.Time // non-zero while failing over
+	failoverFrom, failoverTo                       string
+}
+
+// Settings are the monitoring settings an instance carries and a new
+// reader should copy: Enhanced Monitoring, Performance Insights and the CA.
+type Settings struct {
+	MonitoringInterval  int // seconds, 0 is off
+	MonitoringRoleARN   string
+	PerformanceInsights bool
+	PIRetentionDays     int
+	CACertificate       string
 }
 
 type instance struct {
@@ -28,10 +42,21 @@ type instance struct {
 	AZ, SubnetGroup, ParameterGroup          string
 	ClusterID                                string // Aurora member
 	SourceID                                 string // RDS read replica of
-	Replicas                                 []string
-	Tags                                     []Tag
-	CreateTime                               *time.Time
-	readyAt, goneAt                          time.Time
+	PromotionTier                            int
+	Settings
+	Tags       []Tag
+	CreateTime *time.Time
+
+	hist     []instStamp
+	born     time.Time // the request that made it (a seeded one: a day ago)
+	readyAt  time.Time // creating -> available
+	revertAt time.Time // a degraded status ends
+	revertTo string
+
+	deleteAsked bool
+	phases      []Phase
+	phaseEnd    time.Time
+	goneAt      time.Time
 }
 
 // ClusterSpec seeds an Aurora cluster with an available writer.
@@ -41,24 +66,31 @@ type ClusterSpec struct {
 	ParameterGroup            string
 	SubnetGroup               string
 	AZs                       []string // the writer lives in AZs[0]
+	WriterSettings            Settings
 }
 
-// AddCluster seeds an available cluster and its writer.
+// AddCluster seeds an available cluster and its writer, created a day ago.
 func (e *Emulator) AddCluster(s ClusterSpec) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.clusters[s.ID] = &cluster{ID: s.ID, Engine: s.Engine, EngineVersion: s.EngineVersion, Status: "available",
-		SubnetGroup: s.SubnetGroup, AZs: s.AZs, WriterID: s.WriterID}
-	t := e.clock.Now().Add(-24 * time.Hour)
-	e.instances[s.WriterID] = &instance{ID: s.WriterID, Class: s.WriterClass, Engine: s.Engine, EngineVersion: s.EngineVersion,
-		Status: "available", AZ: s.AZs[0], SubnetGroup: s.SubnetGroup, ParameterGroup: s.ParameterGroup, ClusterID: s.ID, CreateTime: &t}
+	born := e.clock.Now().Add(-24 * time.Hour)
+	c := &cluster{ID: s.ID, Engine: s.Engine, EngineVersion: s.EngineVersion, SubnetGroup: s.SubnetGroup, AZs: s.AZs}
+	e.setCluster(c, StatusAvailable, s.WriterID, born)
+	e.clusters[s.ID] = c
+	w := &instance{ID: s.WriterID, Class: s.WriterClass, Engine: s.Engine, EngineVersion: s.EngineVersion,
+		AZ: s.AZs[0], SubnetGroup: s.SubnetGroup, ParameterGroup: s.ParameterGroup, ClusterID: s.ID, PromotionTier: 1,
+		Settings: s.WriterSettings, CreateTime: &born, born: born}
+	e.setStatus(w, StatusAvailable, born)
+	e.instances[s.WriterID] = w
 }
 
 // SetClusterStatus sets a cluster's status (e.g. "modifying").
 func (e *Emulator) SetClusterStatus(id, status string) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.clusters[id].Status = status
+	e.advance()
+	c := e.clusters[id]
+	e.setCluster(c, status, c.WriterID, e.clock.Now())
 }
 
 // InstanceSpec seeds an instance. Set ClusterID for an Aurora reader made by
@@ -68,31 +100,44 @@ type InstanceSpec struct {
 	ClusterID, SourceID                                string
 	Tags                                               []Tag
 	Status                                             string // default available
+	PromotionTier                                      int    // default 1, as CreateDBInstance's
+	Settings                                           Settings
+	Created                                            time.Time // default a day ago
 }
 
-// AddInstance seeds an instance created a day ago.
+// AddInstance seeds an instance.
 func (e *Emulator) AddInstance(s InstanceSpec) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s.Status == "" {
-		s.Status = "available"
+		s.Status = StatusAvailable
 	}
-	t := e.clock.Now().Add(-24 * time.Hour)
-	e.instances[s.ID] = &instance{ID: s.ID, Class: s.Class, Engine: s.Engine, Status: s.Status, AZ: s.AZ,
-		SubnetGroup: s.SubnetGroup, ParameterGroup: s.ParameterGroup, ClusterID: s.ClusterID, SourceID: s.SourceID,
-		Tags: s.Tags, CreateTime: &t, readyAt: e.clock.Now().Add(e.opt.CreateDelay)}
-	if src := e.instances[s.SourceID]; src != nil {
-		src.Replicas = append(src.Replicas, s.ID)
+	born := s.Created
+	if born.IsZero() {
+		born = e.clock.Now().Add(-24 * time.Hour)
 	}
+	tier := s.PromotionTier
+	if tier == 0 {
+		tier = 1
+	}
+	in := &instance{ID: s.ID, Class: s.Class, Engine: s.Engine, AZ: s.AZ, SubnetGroup: s.SubnetGroup,
+		ParameterGroup: s.ParameterGroup, ClusterID: s.ClusterID, SourceID: s.SourceID, PromotionTier: tier,
+		Settings: s.Settings, Tags: s.Tags, CreateTime: &born, born: born, readyAt: e.clock.Now().Add(e.opt.CreateDelay)}
+	e.setStatus(in, s.Status, born)
+	e.instances[s.ID] = in
 }
 
-// InstanceState is what a test may check about an instance.
+// InstanceState is what a test may check about an instance, as it is now.
 type InstanceState struct {
 	ID, Class, Engine, Status, AZ, SubnetGroup, ParameterGroup, ClusterID, SourceID string
+	PromotionTier                                                                   int
+	Settings                                                                        Settings
+	Writer                                                                          bool // its cluster's writer now
+	DeleteAsked                                                                     bool // DeleteDBInstance was accepted
 	Tags                                                                            map[string]string
 }
 
-// Instances returns every instance, by identifier.
+// Instances returns every instance, by identifier, as it is now.
 func (e *Emulator) Instances() []InstanceState {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -104,8 +149,11 @@ func (e *Emulator) Instances() []InstanceState {
 		for _, t := range in.Tags {
 			tags[t.Key] = t.Value
 		}
+		c := e.clusters[in.ClusterID]
 		out = append(out, InstanceState{ID: in.ID, Class: in.Class, Engine: in.Engine, Status: in.Status, AZ: in.AZ,
-			SubnetGroup: in.SubnetGroup, ParameterGroup: in.ParameterGroup, ClusterID: in.ClusterID, SourceID: in.SourceID, Tags: tags})
+			SubnetGroup: in.SubnetGroup, ParameterGroup: in.ParameterGroup, ClusterID: in.ClusterID, SourceID: in.SourceID,
+			PromotionTier: in.PromotionTier, Settings: in.Settings, Writer: c != nil && c.WriterID == in.ID,
+			DeleteAsked: in.deleteAsked, Tags: tags})
 	}
 	return out
 }
@@ -197,6 +245,7 @@ type (
 	xMember struct {
 		DBInstanceIdentifier string `xml:"DBInstanceIdentifier"`
 		IsClusterWriter      bool   `xml:"IsClusterWriter"`
+		PromotionTier        int    `xml:"PromotionTier"`
 	}
 	xInstance struct {
 		XMLName              xml.Name    `xml:"DBInstance"`
@@ -209,10 +258,16 @@ type (
 		AvailabilityZone     string      `xml:"AvailabilityZone,omitempty"`
 		DBClusterIdentifier  string      `xml:"DBClusterIdentifier,omitempty"`
 		InstanceCreateTime   string      `xml:"InstanceCreateTime,omitempty"`
+		PromotionTier        *int        `xml:"PromotionTier,omitempty"`
 		ReplicaSource        string      `xml:"ReadReplicaSourceDBInstanceIdentifier,omitempty"`
 		Replicas             []string    `xml:"ReadReplicaDBInstanceIdentifiers>ReadReplicaDBInstanceIdentifier"`
 		ParameterGroups      []xParamGrp `xml:"DBParameterGroups>DBParameterGroup"`
 		SubnetGroup          *xSubnetGrp `xml:"DBSubnetGroup,omitempty"`
+		MonitoringInterval   int         `xml:"MonitoringInterval"`
+		MonitoringRoleArn    string      `xml:"MonitoringRoleArn,omitempty"`
+		PIEnabled            bool        `xml:"PerformanceInsightsEnabled"`
+		PIRetention          int         `xml:"PerformanceInsightsRetentionPeriod,omitempty"`
+		CACertificate        string      `xml:"CACertificateIdentifier,omitempty"`
 		Tags                 []Tag       `xml:"TagList>Tag"`
 	}
 	xParamGrp struct {
@@ -233,22 +288,34 @@ func (e *Emulator) arn(kind, id string) string {
 	return fmt.Sprintf("arn:aws:rds:%s:%s:%s:%s", e.opt.Region, e.opt.AccountID, kind, id)
 }
 
-// subnetAZs are the AZs a subnet group covers: those of every instance and
-// cluster using it, or three of the region's.
+// subnetAZs are the AZs a subnet group covers: those of every cluster using
+// it, or three of the region's.
 func (e *Emulator) subnetAZs(group string) []string {
-	for _, c := range e.clusters {
-		if c.SubnetGroup == group && len(c.AZs) > 0 {
+	for _, id := range sortedKeys(e.clusters) {
+		if c := e.clusters[id]; c.SubnetGroup == group && len(c.AZs) > 0 {
 			return c.AZs
 		}
 	}
 	return []string{e.opt.Region + "a", e.opt.Region + "b", e.opt.Region + "c"}
 }
 
-func (e *Emulator) wireInstance(in *instance) xInstance {
+// wireInstance renders an instance as seen at a time, with the status it
+// showed then and the read replicas then visible.
+func (e *Emulator) wireInstance(in *instance, status string, view []seen) xInstance {
 	x := xInstance{DBInstanceIdentifier: in.ID, DBInstanceArn: e.arn("db", in.ID), DBInstanceClass: in.Class, Engine: in.Engine,
-		EngineVersion: in.EngineVersion, DBInstanceStatus: in.Status, AvailabilityZone: in.AZ, DBClusterIdentifier: in.ClusterID,
-		ReplicaSource: in.SourceID, Replicas: in.Replicas, Tags: in.Tags}
-	if in.CreateTime != nil {
+		EngineVersion: in.EngineVersion, DBInstanceStatus: status, AvailabilityZone: in.AZ, DBClusterIdentifier: in.ClusterID,
+		ReplicaSource: in.SourceID, Tags: in.Tags, MonitoringInterval: in.MonitoringInterval, MonitoringRoleArn: in.MonitoringRoleARN,
+		PIEnabled: in.PerformanceInsights, PIRetention: in.PIRetentionDays, CACertificate: in.CACertificate}
+	if in.ClusterID != "" {
+		tier := in.PromotionTier
+		x.PromotionTier = &tier
+	}
+	for _, s := range view {
+		if s.in.SourceID == in.ID {
+			x.Replicas = append(x.Replicas, s.in.ID)
+		}
+	}
+	if in.CreateTime != nil && status != StatusCreating {
 		x.InstanceCreateTime = in.CreateTime.UTC().Format(time.RFC3339)
 	}
 	if in.ParameterGroup != "" {
@@ -280,15 +347,18 @@ func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
 		}
 		ids = []string{id}
 	}
+	t := e.clock.Now().Add(-e.opt.ClusterLag)
+	view := e.visibleAt(t)
 	var b strings.Builder
 	b.WriteString("<DBClusters>")
 	for _, id := range ids {
 		c := e.clusters[id]
+		status, writer := c.viewAt(t)
 		x := xCluster{DBClusterIdentifier: c.ID, DBClusterArn: e.arn("cluster", c.ID), Engine: c.Engine, EngineVersion: c.EngineVersion,
-			Status: c.Status, DBSubnetGroup: c.SubnetGroup, AvailabilityZones: c.AZs}
-		for _, iid := range sortedKeys(e.instances) {
-			if e.instances[iid].ClusterID == c.ID {
-				x.Members = append(x.Members, xMember{DBInstanceIdentifier: iid, IsClusterWriter: iid == c.WriterID})
+			Status: status, DBSubnetGroup: c.SubnetGroup, AvailabilityZones: c.AZs}
+		for _, s := range view {
+			if s.in.ClusterID == c.ID {
+				x.Members = append(x.Members, xMember{DBInstanceIdentifier: s.in.ID, IsClusterWriter: s.in.ID == writer, PromotionTier: s.in.PromotionTier})
 			}
 		}
 		b.WriteString(marshal(x))
@@ -327,40 +397,34 @@ func tags(p map[string]string) []Tag {
 	}
 }
 
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 func (e *Emulator) describeDBInstances(p map[string]string) (string, *apiError) {
-	ids := sortedKeys(e.instances)
-	if id := p["DBInstanceIdentifier"]; id != "" {
-		if e.instances[id] == nil {
-			return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
-		}
-		ids = []string{id}
-	}
+	view := e.visibleAt(e.clock.Now().Add(-e.opt.InstanceLag))
 	f := filters(p)
 	for name := range f {
 		if name != "db-cluster-id" && name != "db-instance-id" {
 			return "", apiErr(http.StatusBadRequest, "InvalidParameterValue", "Unrecognized filter name: %s.", name)
 		}
 	}
+	id := p["DBInstanceIdentifier"]
 	var b strings.Builder
 	b.WriteString("<DBInstances>")
-	for _, id := range ids {
-		in := e.instances[id]
+	found := false
+	for _, s := range view {
+		in := s.in
+		if id != "" && in.ID != id {
+			continue
+		}
 		if v, ok := f["db-cluster-id"]; ok && !contains(v, in.ClusterID) && !contains(v, e.arn("cluster", in.ClusterID)) {
 			continue
 		}
-		if v, ok := f["db-instance-id"]; ok && !contains(v, in.ID) {
+		if v, ok := f["db-instance-id"]; ok && !contains(v, in.ID) && !contains(v, e.arn("db", in.ID)) {
 			continue
 		}
-		b.WriteString(marshal(e.wireInstance(in)))
+		found = true
+		b.WriteString(marshal(e.wireInstance(in, s.status, view)))
+	}
+	if id != "" && !found {
+		return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
 	}
 	b.WriteString("</DBInstances>")
 	return b.String(), nil
@@ -380,6 +444,57 @@ func (e *Emulator) checkNew(id string) *apiError {
 	return nil
 }
 
+// settings reads the monitoring settings of a create request.
+func settings(p map[string]string) (Settings, *apiError) {
+	var s Settings
+	if v := p["MonitoringInterval"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || !contains([]string{"0", "1", "5", "10", "15", "30", "60"}, v) {
+			return s, apiErr(http.StatusBadRequest, "InvalidParameterValue", "Invalid MonitoringInterval %s: valid values are 0, 1, 5, 10, 15, 30, 60.", v)
+		}
+		s.MonitoringInterval = n
+	}
+	s.MonitoringRoleARN = p["MonitoringRoleArn"]
+	if s.MonitoringInterval > 0 && s.MonitoringRoleARN == "" {
+		return s, apiErr(http.StatusBadRequest, "InvalidParameterCombination", "A MonitoringRoleARN value is required if you specify a MonitoringInterval value other than 0.")
+	}
+	s.PerformanceInsights = p["EnablePerformanceInsights"] == "true"
+	if v := p["PerformanceInsightsRetentionPeriod"]; v != "" {
+		s.PIRetentionDays, _ = strconv.Atoi(v)
+	}
+	s.CACertificate = p["CACertificateIdentifier"]
+	return s, nil
+}
+
+// placeIn checks that zone az can take a new instance of class, or, with az
+// "", picks the zone of zones with room and the fewest instances.
+func (e *Emulator) placeIn(az, class string, zones []string, inZone func(string) int) (string, *apiError) {
+	fits := func(z string) *apiError {
+		switch {
+		case e.unoffered[z+"/"+class]:
+			return apiErr(http.StatusBadRequest, "InvalidParameterCombination", "DB instance class %s is not offered in availability zone %s.", class, z)
+		case e.noCap[z]:
+			return apiErr(http.StatusBadRequest, "InsufficientDBInstanceCapacity",
+				"Cannot create a database instance because there is insufficient capacity in availability zone %s. Try another availability zone or instance class.", z)
+		}
+		return nil
+	}
+	if az != "" {
+		return az, fits(az)
+	}
+	best := ""
+	for _, z := range zones {
+		if fits(z) == nil && (best == "" || inZone(z) < inZone(best)) {
+			best = z
+		}
+	}
+	if best == "" {
+		return "", apiErr(http.StatusBadRequest, "InsufficientDBInstanceCapacity",
+			"Cannot create a database instance because there is insufficient capacity of class %s in every availability zone of the subnet group.", class)
+	}
+	return best, nil
+}
+
 func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 	id := p["DBInstanceIdentifier"]
 	if err := e.checkNew(id); err != nil {
@@ -390,15 +505,28 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 			return "", apiErr(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter %s", req)
 		}
 	}
-	in := &instance{ID: id, Class: p["DBInstanceClass"], Engine: p["Engine"], Status: "creating", AZ: p["AvailabilityZone"],
-		SubnetGroup: p["DBSubnetGroupName"], ParameterGroup: p["DBParameterGroupName"], Tags: tags(p),
-		readyAt: e.clock.Now().Add(e.opt.CreateDelay)}
+	s, aerr := settings(p)
+	if aerr != nil {
+		return "", aerr
+	}
+	tier := 1
+	if v := p["PromotionTier"]; v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 15 {
+			return "", apiErr(http.StatusBadRequest, "InvalidParameterValue", "Invalid PromotionTier %s: valid values are 0 to 15.", v)
+		}
+		tier = n
+	}
+	now := e.clock.Now()
+	in := &instance{ID: id, Class: p["DBInstanceClass"], Engine: p["Engine"], AZ: p["AvailabilityZone"],
+		SubnetGroup: p["DBSubnetGroupName"], ParameterGroup: p["DBParameterGroupName"], Tags: tags(p), PromotionTier: tier,
+		Settings: s, born: now, readyAt: now.Add(e.opt.CreateDelay)}
 	if cid := p["DBClusterIdentifier"]; cid != "" {
 		c := e.clusters[cid]
 		switch {
 		case c == nil:
 			return "", apiErr(http.StatusNotFound, "DBClusterNotFoundFault", "DBCluster %s not found.", cid)
-		case c.Status != "available":
+		case c.Status != StatusAvailable:
 			return "", apiErr(http.StatusBadRequest, "InvalidDBClusterStateFault", "DB cluster %s is not in the available state (%s).", cid, c.Status)
 		case in.Engine != c.Engine:
 			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "The engine %s does not match the cluster's engine %s.", in.Engine, c.Engine)
@@ -407,27 +535,55 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 		case in.AZ != "" && !contains(c.AZs, in.AZ):
 			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "Availability zone %s is not covered by the cluster's subnet group.", in.AZ)
 		}
-		readers := 0
+		members := 0
 		for _, o := range e.instances {
-			if o.ClusterID == cid && o.ID != c.WriterID {
-				readers++
+			if o.ClusterID == cid {
+				members++
 			}
 		}
-		if readers >= MaxReaders {
+		if members-1 >= MaxReaders { // every member but the writer is a reader, being deleted or not
 			return "", apiErr(http.StatusBadRequest, "InstanceQuotaExceeded", "Cluster %s already has %d readers.", cid, MaxReaders)
 		}
-		in.ClusterID, in.SubnetGroup, in.EngineVersion = cid, c.SubnetGroup, c.EngineVersion
-		if in.AZ == "" {
-			in.AZ = c.AZs[len(e.instances)%len(c.AZs)]
+		az, err := e.placeIn(in.AZ, in.Class, c.AZs, func(z string) int { return e.inZone(z, cid, "") })
+		if err != nil {
+			return "", err
+		}
+		in.AZ, in.ClusterID, in.SubnetGroup, in.EngineVersion = az, cid, c.SubnetGroup, c.EngineVersion
+	}
+	e.setStatus(in, StatusCreating, now)
+	e.instances[id] = in
+	return marshal(e.wireInstance(in, in.Status, nil)), nil
+}
+
+// inZone counts the instances of a cluster, or of a source and its
+// replicas, in zone z.
+func (e *Emulator) inZone(z, cluster, source string) int {
+	n := 0
+	for _, in := range e.instances {
+		if in.AZ == z && ((cluster != "" && in.ClusterID == cluster) || (source != "" && (in.ID == source || in.SourceID == source))) {
+			n++
 		}
 	}
-	e.instances[id] = in
-	return marshal(e.wireInstance(in)), nil
+	return n
+}
+
+// replicaParameterGroups is whether a same-Region read replica of engine
+// may name a DB parameter group: CreateDBInstanceReadReplica's reference
+// supports it only for Oracle and Db2 (and for MySQL across Regions and
+// Multi-AZ DB cluster sources, which the emulator does not have).
+func replicaParameterGroups(engine string) bool {
+	return strings.HasPrefix(engine, "oracle-") || strings.HasPrefix(engine, "db2-")
 }
 
 func (e *Emulator) createReadReplica(p map[string]string) (string, *apiError) {
 	id, sid := p["DBInstanceIdentifier"], p["SourceDBInstanceIdentifier"]
 	src := e.instances[sid]
+	replicas := 0
+	for _, o := range e.instances {
+		if o.SourceID == sid {
+			replicas++
+		}
+	}
 	switch {
 	case sid == "":
 		return "", apiErr(http.StatusBadRequest, "MissingParameter", "The request must contain the parameter SourceDBInstanceIdentifier")
@@ -435,29 +591,39 @@ func (e *Emulator) createReadReplica(p map[string]string) (string, *apiError) {
 		return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", sid)
 	case src.ClusterID != "":
 		return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "%s is a member of DB cluster %s; add an Aurora reader instead.", sid, src.ClusterID)
-	case src.Status != "available":
+	case src.Status != StatusAvailable:
 		return "", apiErr(http.StatusBadRequest, "InvalidDBInstanceState", "DB instance %s is not in the available state (%s).", sid, src.Status)
-	case len(src.Replicas) >= MaxReaders:
+	case replicas >= MaxReaders:
 		return "", apiErr(http.StatusBadRequest, "InstanceQuotaExceeded", "DB instance %s already has %d read replicas.", sid, MaxReaders)
+	case p["DBParameterGroupName"] != "" && !replicaParameterGroups(src.Engine):
+		return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination",
+			"A DB parameter group cannot be specified for a same-Region read replica of a %s DB instance.", src.Engine)
 	}
 	if err := e.checkNew(id); err != nil {
 		return "", err
 	}
-	in := &instance{ID: id, Class: p["DBInstanceClass"], Engine: src.Engine, EngineVersion: src.EngineVersion, Status: "creating",
+	s, aerr := settings(p)
+	if aerr != nil {
+		return "", aerr
+	}
+	now := e.clock.Now()
+	in := &instance{ID: id, Class: p["DBInstanceClass"], Engine: src.Engine, EngineVersion: src.EngineVersion,
 		AZ: p["AvailabilityZone"], SubnetGroup: src.SubnetGroup, ParameterGroup: p["DBParameterGroupName"], SourceID: sid,
-		Tags: tags(p), readyAt: e.clock.Now().Add(e.opt.CreateDelay)}
+		Settings: s, Tags: tags(p), born: now, readyAt: now.Add(e.opt.CreateDelay)}
 	if in.Class == "" {
 		in.Class = src.Class
 	}
 	if in.ParameterGroup == "" {
 		in.ParameterGroup = src.ParameterGroup
 	}
-	if in.AZ == "" {
-		in.AZ = src.AZ
+	az, err := e.placeIn(in.AZ, in.Class, e.subnetAZs(src.SubnetGroup), func(z string) int { return e.inZone(z, "", sid) })
+	if err != nil {
+		return "", err
 	}
+	in.AZ = az
+	e.setStatus(in, StatusCreating, now)
 	e.instances[id] = in
-	src.Replicas = append(src.Replicas, id)
-	return marshal(e.wireInstance(in)), nil
+	return marshal(e.wireInstance(in, in.Status, nil)), nil
 }
 
 func (e *Emulator) deleteDBInstance(p map[string]string) (string, *apiError) {
@@ -466,15 +632,16 @@ func (e *Emulator) deleteDBInstance(p map[string]string) (string, *apiError) {
 	switch {
 	case in == nil:
 		return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
-	case in.Status == "deleting":
+	case in.deleteAsked:
+		// The message terraform-provider-aws's resourceInstanceDelete tolerates.
 		return "", apiErr(http.StatusBadRequest, "InvalidDBInstanceState", "Instance %s is already being deleted.", id)
-	case in.Status != "available":
-		return "", apiErr(http.StatusBadRequest, "InvalidDBInstanceState", "Instance %s is not in the available state (%s).", id, in.Status)
+	case busyStatuses[in.Status]:
+		return "", apiErr(http.StatusBadRequest, "InvalidDBInstanceState", "Instance %s is not in a state that allows deletion (%s).", id, in.Status)
 	case in.ClusterID == "" && p["SkipFinalSnapshot"] != "true" && p["FinalDBSnapshotIdentifier"] == "":
 		return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "FinalDBSnapshotIdentifier is required unless SkipFinalSnapshot is specified.")
 	case in.SourceID != "" && p["FinalDBSnapshotIdentifier"] != "":
 		return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "A final snapshot cannot be taken of a read replica.")
 	}
-	in.Status, in.goneAt = "deleting", e.clock.Now().Add(e.opt.DeleteDelay)
-	return marshal(e.wireInstance(in)), nil
+	e.beginDelete(in, e.clock.Now())
+	return marshal(e.wireInstance(in, in.Status, nil)), nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -16,18 +17,35 @@ import (
 // Aurora is the reader instances of an Aurora cluster, as Aurora Auto
 // Scaling sizes them.
 //
+// It acts only on a cluster that is "available" with exactly one writer
+// (Aurora Auto Scaling scales a cluster only in the available state): while
+// a failover is in progress, or on a headless or secondary cluster with no
+// writer, Read fails, since its readers cannot be told from its writer; and
+// while the cluster is backing up, being modified or failing over, Set
+// changes nothing and fails with an invalid_state error.
+//
 // Read counts every reader in the cluster (the writer never): those being
 // created count in Current, so that a slow creation never causes a second
-// one, and those being deleted do not; Ready counts the available ones.
+// one; those being deleted (or that scaled asked to delete, whatever status
+// AWS still shows) do not; those that will not serve again (failed,
+// incompatible-parameters, ...) do not, so that they are replaced. Ready
+// counts those that serve: available, and also backing-up, modifying,
+// configuring-* and storage-optimization.
 //
 // Set re-reads the cluster first. Scale-out creates readers named by the
 // name template (the lowest free index, so that a creation is idempotent
-// across a restart) with the writer's engine, class and DB parameter group
-// unless configured, in the cluster's zone with the fewest instances, tagged
-// scaled.dev/owner=<owner>, at the lowest failover priority. Scale-in deletes
-// only available readers carrying that tag, newest first: never the writer,
-// never a reader scaled did not create. At most 15 readers and never fewer
-// than min_readers: a Set held back by a limit returns *LimitedError.
+// across a restart) with the writer's engine, class, DB parameter group,
+// Enhanced Monitoring, Performance Insights and CA unless configured, in the
+// cluster's zone with the fewest instances that has room (a zone that
+// refuses is skipped for a while; when all refuse, Aurora chooses), tagged
+// scaled.dev/owner=<owner>, at the lowest failover priority (tier 15).
+// Scale-in deletes only available readers carrying that tag, newest first:
+// never the writer, nor an instance that was the writer in this tick, never
+// a reader scaled did not create, and never so many that fewer than the
+// asked count would serve. Dead readers scaled created are deleted at the
+// next change. At most 15 readers (those being deleted count, as Aurora
+// counts them) and never fewer than min_readers: a Set held back by a limit
+// returns *LimitedError.
 type Aurora struct {
 	replicaSet
 }
@@ -48,12 +66,33 @@ func NewAurora(t config.AuroraTarget, o AWSOptions) (*Aurora, error) {
 		})}, nil
 }
 
+// copied is what a new reader takes from the writer (Aurora) or the source
+// (RDS) when the target does not say otherwise.
+type copied struct {
+	engine, class, paramGroup string
+	monitoringInterval        int32
+	monitoringRole            string
+	performanceInsights       bool
+	piRetention               int32
+	caCertificate             string
+}
+
+func copiedFrom(db rdstypes.DBInstance) copied {
+	c := copied{engine: aws.ToString(db.Engine), class: aws.ToString(db.DBInstanceClass),
+		monitoringInterval: aws.ToInt32(db.MonitoringInterval), monitoringRole: aws.ToString(db.MonitoringRoleArn),
+		performanceInsights: aws.ToBool(db.PerformanceInsightsEnabled), piRetention: aws.ToInt32(db.PerformanceInsightsRetentionPeriod),
+		caCertificate: aws.ToString(db.CACertificateIdentifier)}
+	if len(db.DBParameterGroups) > 0 {
+		c.paramGroup = aws.ToString(db.DBParameterGroups[0].DBParameterGroupName)
+	}
+	return c
+}
+
 type auroraBackend struct {
 	client  *rds.Client
 	cluster string
 	opt     config.ReplicaOptions
-	// what new readers copy from the writer, as last listed
-	engine, class, paramGroup string
+	writer  copied // as last listed; engine "" when no writer was
 }
 
 func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
@@ -65,11 +104,27 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 		return nil, &AWSError{Kind: AWSNotFound, Op: "DescribeDBClusters", Err: fmt.Errorf("cluster %s: %d clusters listed", b.cluster, len(cl.DBClusters))}
 	}
 	c := cl.DBClusters[0]
-	writer := ""
+	st := &replicaState{Taken: map[string]bool{}, InZone: map[string]int{}, Zones: b.opt.AvailabilityZones}
+	if len(st.Zones) == 0 {
+		st.Zones = c.AvailabilityZones
+	}
 	for _, m := range c.DBClusterMembers {
 		if aws.ToBool(m.IsClusterWriter) {
-			writer = aws.ToString(m.DBInstanceIdentifier)
+			st.Writers = append(st.Writers, aws.ToString(m.DBInstanceIdentifier))
 		}
+	}
+	sort.Strings(st.Writers)
+	status := aws.ToString(c.Status)
+	switch {
+	case len(st.Writers) == 0:
+		st.Uncountable = fmt.Sprintf("cluster %s (%s) has no writer: a failover is in progress, or the cluster is headless or a global secondary; readers are neither counted nor changed until it has one", b.cluster, status)
+	case len(st.Writers) > 1:
+		st.Uncountable = fmt.Sprintf("cluster %s (%s) lists %d writers (%s); readers are neither counted nor changed until it has one", b.cluster, status, len(st.Writers), strings.Join(st.Writers, ", "))
+	case status != "available":
+		st.Hold = fmt.Sprintf("cluster %s is %s: readers are changed only while it is available, as Aurora Auto Scaling does", b.cluster, status)
+	}
+	if st.Uncountable != "" {
+		st.Hold = st.Uncountable
 	}
 	in, err := b.client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{
 		Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-id"), Values: []string{b.cluster}}},
@@ -77,26 +132,21 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 	if err != nil {
 		return nil, classifyAWS("DescribeDBInstances", err)
 	}
-	st := &replicaState{Taken: map[string]bool{}, InZone: map[string]int{}, Zones: b.opt.AvailabilityZones}
-	if len(st.Zones) == 0 {
-		st.Zones = c.AvailabilityZones
-	}
-	b.engine, b.class, b.paramGroup = "", "", ""
+	b.writer = copied{}
 	for _, db := range in.DBInstances {
 		id := aws.ToString(db.DBInstanceIdentifier)
 		st.Taken[id] = true
-		status := aws.ToString(db.DBInstanceStatus)
-		if !going(status) {
+		if !goingStatus(aws.ToString(db.DBInstanceStatus)) {
 			st.InZone[aws.ToString(db.AvailabilityZone)]++
 		}
-		if id == writer {
-			b.engine, b.class = aws.ToString(db.Engine), aws.ToString(db.DBInstanceClass)
-			if len(db.DBParameterGroups) > 0 {
-				b.paramGroup = aws.ToString(db.DBParameterGroups[0].DBParameterGroupName)
-			}
+		if contains(st.Writers, id) {
+			b.writer = copiedFrom(db)
 			continue
 		}
 		st.Readers = append(st.Readers, replicaOf(db, b.opt.Owner))
+	}
+	if st.Hold == "" && b.writer.engine == "" {
+		st.Hold = fmt.Sprintf("the writer %s of cluster %s is not listed by DescribeDBInstances yet", st.Writers[0], b.cluster)
 	}
 	return st, nil
 }
@@ -121,22 +171,32 @@ func rdsTags(tags map[string]string) []rdstypes.Tag {
 }
 
 func (b *auroraBackend) create(ctx context.Context, id, az string, tags map[string]string) error {
-	if b.engine == "" {
-		return &AWSError{Kind: AWSInvalidState, Op: "CreateDBInstance", Err: errNoWriter}
-	}
+	w := b.writer
 	in := &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String(id),
 		DBClusterIdentifier:  aws.String(b.cluster),
-		Engine:               aws.String(b.engine),
-		DBInstanceClass:      aws.String(or(b.opt.InstanceClass, b.class)),
+		Engine:               aws.String(w.engine),
+		DBInstanceClass:      aws.String(or(b.opt.InstanceClass, w.class)),
 		PromotionTier:        aws.Int32(15), // the last to be promoted: they may go away
 		Tags:                 rdsTags(tags),
 	}
-	if pg := or(b.opt.ParameterGroup, b.paramGroup); pg != "" {
+	if pg := or(b.opt.ParameterGroup, w.paramGroup); pg != "" {
 		in.DBParameterGroupName = aws.String(pg)
 	}
 	if az != "" {
 		in.AvailabilityZone = aws.String(az)
+	}
+	if w.monitoringInterval > 0 {
+		in.MonitoringInterval, in.MonitoringRoleArn = aws.Int32(w.monitoringInterval), aws.String(w.monitoringRole)
+	}
+	if w.performanceInsights {
+		in.EnablePerformanceInsights = aws.Bool(true)
+		if w.piRetention > 0 {
+			in.PerformanceInsightsRetentionPeriod = aws.Int32(w.piRetention)
+		}
+	}
+	if w.caCertificate != "" {
+		in.CACertificateIdentifier = aws.String(w.caCertificate)
 	}
 	_, err := b.client.CreateDBInstance(ctx, in)
 	return classifyAWS("CreateDBInstance", err)
@@ -171,7 +231,16 @@ func or(a, b string) string {
 	return b
 }
 
-func sortedKeys(m map[string]string) []string {
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+func sortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

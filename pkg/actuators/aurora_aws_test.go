@@ -287,3 +287,362 @@ func TestAuroraErrors(t *testing.T) {
 		}
 	})
 }
+
+// withReaders asks a for n readers and lets them become available.
+func (e *awsEnv) withReaders(t *testing.T, a Actuator, n int32) {
+	t.Helper()
+	if err := a.Set(context.Background(), n, "setup"); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Step(awsemu.DefaultCreateDelay)
+}
+
+// deleted lists the instances DeleteDBInstance accepted, in order.
+func (e *awsEnv) deleted() []string {
+	var out []string
+	for _, c := range e.emu.CallsOf("DeleteDBInstance") {
+		if c.Code == "" {
+			out = append(out, c.Params["DBInstanceIdentifier"])
+		}
+	}
+	return out
+}
+
+// creations lists the zones CreateDBInstance was asked for ("" for none)
+// with the code AWS answered.
+func (e *awsEnv) creations(op string) []string {
+	var out []string
+	for _, c := range e.emu.CallsOf(op) {
+		out = append(out, c.Params["AvailabilityZone"]+" "+c.Code)
+	}
+	return out
+}
+
+func TestAuroraActsOnlyOnAnAvailableClusterWithOneWriter(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a cluster backing up: no reader created or deleted", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.withReaders(t, a, 3)
+		env.emu.SetClusterStatus("prod", "backing-up")
+		if cur, ready := mustRead(t, a); cur != 3 || ready != 3 {
+			t.Errorf("read %d/%d, want 3/3: the writer is known, the readers count", cur, ready)
+		}
+		wantKind(t, a.Set(ctx, 1, "down"), AWSInvalidState)
+		wantKind(t, a.Set(ctx, 5, "up"), AWSInvalidState)
+		if n := len(env.deleted()); n != 0 {
+			t.Errorf("%d readers deleted while the cluster backs up", n)
+		}
+		if n := len(env.emu.CallsOf("CreateDBInstance")); n != 3 {
+			t.Errorf("%d creations, want the 3 of the setup", n)
+		}
+		if s := a.Status(); !strings.Contains(s, "cluster prod is backing-up: readers are changed only while it is available") {
+			t.Errorf("status %q", s)
+		}
+		env.emu.SetClusterStatus("prod", "available")
+		if err := a.Set(ctx, 1, "down"); err != nil {
+			t.Errorf("once available: %v", err)
+		}
+	})
+	t.Run("a failover in progress: no writer, nothing counted or changed", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.withReaders(t, a, 3)
+		env.emu.Failover("prod", "", false)
+		_, err := a.Read(ctx)
+		wantKind(t, err, AWSInvalidState)
+		if !strings.Contains(err.Error(), "cluster prod (failing-over) has no writer") {
+			t.Errorf("error %v", err)
+		}
+		wantKind(t, a.Set(ctx, 1, "down"), AWSInvalidState)
+		if n := len(env.deleted()); n != 0 {
+			t.Errorf("%d readers deleted during a failover", n)
+		}
+		env.clock.Step(awsemu.DefaultFailoverDelay)
+		// Aurora promoted one of scaled's readers (the only ones to promote):
+		// the old writer is a reader scaled did not create.
+		w := env.emu.Cluster("prod").Writer
+		if w != "prod-scaled-1" {
+			t.Fatalf("writer %s, want prod-scaled-1: same tier, same class, then the first", w)
+		}
+		if cur, ready := mustRead(t, a); cur != 3 || ready != 3 {
+			t.Errorf("after the failover: %d/%d, want 3/3", cur, ready)
+		}
+		lim := wantLimited(t, a.Set(ctx, 0, "down"), 0, 1)
+		if diff := cmp.Diff([]string{"prod-scaled-3", "prod-scaled-2"}, env.deleted()); diff != "" {
+			t.Errorf("deleted (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(lim.Reason, "1 readers scaled did not create are never deleted") {
+			t.Errorf("reason %q", lim.Reason)
+		}
+	})
+}
+
+func TestAuroraNeverDeletesAWriter(t *testing.T) {
+	ctx := context.Background()
+	// prod-scaled-3 is promoted, so that the writer is scaled's own, newest reader.
+	promoted := func(t *testing.T, o awsemu.Options) (*awsEnv, *Aurora) {
+		env, a := newAuroraEnv(t, o, 0)
+		env.withReaders(t, a, 3)
+		env.emu.Failover("prod", "prod-scaled-3", false)
+		env.clock.Step(env.failoverDelay(o))
+		if w := env.emu.Cluster("prod").Writer; w != "prod-scaled-3" {
+			t.Fatalf("writer %s, want prod-scaled-3", w)
+		}
+		return env, a
+	}
+	t.Run("a failover starting between Read and Set", func(t *testing.T) {
+		env, a := promoted(t, awsemu.Options{})
+		if cur, _ := mustRead(t, a); cur != 3 {
+			t.Fatalf("current %d, want 3 (prod-writer is a reader now)", cur)
+		}
+		env.emu.Failover("prod", "prod-writer", false)
+		wantKind(t, a.Set(ctx, 1, "down"), AWSInvalidState)
+		if d := env.deleted(); len(d) != 0 {
+			t.Errorf("deleted %v during the failover", d)
+		}
+	})
+	t.Run("the writer changing between Read and Set", func(t *testing.T) {
+		o := awsemu.Options{FailoverDelay: time.Second}
+		env, a := promoted(t, o)
+		mustRead(t, a) // prod-scaled-3 is the writer
+		env.emu.Failover("prod", "prod-writer", false)
+		env.clock.Step(time.Second) // done: prod-scaled-3 is an available reader again, and the newest
+		lim := wantLimited(t, a.Set(ctx, 0, "down"), 0, 1)
+		if diff := cmp.Diff([]string{"prod-scaled-2", "prod-scaled-1"}, env.deleted()); diff != "" {
+			t.Errorf("deleted (-want +got):\n%s", diff)
+		}
+		if !strings.Contains(lim.Reason, "1 readers were the cluster's writer during this tick") {
+			t.Errorf("reason %q", lim.Reason)
+		}
+		// The next tick may delete it: it was not the writer then.
+		mustRead(t, a)
+		if err := a.Set(ctx, 0, "down"); err != nil {
+			t.Errorf("next tick: %v", err)
+		}
+	})
+}
+
+func (e *awsEnv) failoverDelay(o awsemu.Options) time.Duration {
+	if o.FailoverDelay != 0 {
+		return o.FailoverDelay
+	}
+	return awsemu.DefaultFailoverDelay
+}
+
+func TestAuroraRemembersWhatItDeletes(t *testing.T) {
+	ctx := context.Background()
+	// terraform-provider-aws's waitDBClusterInstanceDeleted: after
+	// DeleteDBInstance an instance may still show these before it is gone.
+	for _, phase := range []awsemu.Phase{
+		{Status: "", For: 2 * time.Minute}, // still available
+		{Status: "delete-precheck", For: 2 * time.Minute},
+		{Status: "modifying", For: 2 * time.Minute},
+		{Status: "configuring-log-exports", For: 2 * time.Minute},
+	} {
+		name := phase.Status
+		if name == "" {
+			name = "still available"
+		}
+		t.Run(name, func(t *testing.T) {
+			env, a := newAuroraEnv(t, awsemu.Options{DeletePhases: []awsemu.Phase{phase}}, 0)
+			env.withReaders(t, a, 3)
+			if err := a.Set(ctx, 2, "down"); err != nil {
+				t.Fatal(err)
+			}
+			if cur, _ := mustRead(t, a); cur != 2 {
+				t.Errorf("current %d after one deletion, want 2", cur)
+			}
+			// The next tick asks for 2 again: nothing more goes.
+			if err := a.Set(ctx, 2, "steady"); err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff([]string{"prod-scaled-3"}, env.deleted()); diff != "" {
+				t.Errorf("deleted (-want +got):\n%s", diff)
+			}
+			env.clock.Step(phase.For + awsemu.DefaultDeleteDelay)
+			if cur, ready := mustRead(t, a); cur != 2 || ready != 2 || len(a.deletes) != 0 {
+				t.Errorf("once gone: %d/%d, %d remembered", cur, ready, len(a.deletes))
+			}
+		})
+	}
+	t.Run("a listing that lags the deletion", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.withReaders(t, a, 3)
+		env.emu.SetLag(0, time.Minute)
+		if err := a.Set(ctx, 2, "down"); err != nil {
+			t.Fatal(err)
+		}
+		if cur, _ := mustRead(t, a); cur != 2 {
+			t.Errorf("current %d while DescribeDBInstances still shows it available, want 2", cur)
+		}
+		if s := a.Status(); s != "readers 2 available, 1 available (deletion asked)" {
+			t.Errorf("status %q", s)
+		}
+	})
+}
+
+func TestAuroraFallsBackToAnotherZone(t *testing.T) {
+	ctx := context.Background()
+	t.Run("a zone without capacity is skipped", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.emu.SetZoneCapacity("us-east-1b", false)
+		if err := a.Set(ctx, 1, "up"); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.Set(ctx, 2, "up"); err != nil {
+			t.Fatal(err)
+		}
+		// The writer is in 1a: 1b is emptiest but refuses, 1c takes the first;
+		// the second goes to 1a without asking 1b again.
+		want := []string{"us-east-1b InsufficientDBInstanceCapacity", "us-east-1c ", "us-east-1a "}
+		if diff := cmp.Diff(want, env.creations("CreateDBInstance")); diff != "" {
+			t.Errorf("creations (-want +got):\n%s", diff)
+		}
+		// The zone is tried again once its cooldown has passed.
+		env.emu.SetZoneCapacity("us-east-1b", true)
+		env.clock.Step(zoneCooldown)
+		if err := a.Set(ctx, 3, "up"); err != nil {
+			t.Fatal(err)
+		}
+		if got := env.creations("CreateDBInstance")[3]; got != "us-east-1b " {
+			t.Errorf("after the cooldown: %q", got)
+		}
+	})
+	t.Run("a class not offered in a zone: Aurora chooses", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.emu.Unoffer("us-east-1b", "db.r7g.large")
+		if err := a.Set(ctx, 2, "up"); err != nil {
+			t.Fatal(err)
+		}
+		// Where Aurora put the first is known at the next listing only: 1c looks emptiest.
+		want := []string{"us-east-1b InvalidParameterCombination", " ", "us-east-1c "}
+		if diff := cmp.Diff(want, env.creations("CreateDBInstance")); diff != "" {
+			t.Errorf("creations (-want +got):\n%s", diff)
+		}
+		for _, in := range env.emu.Instances() {
+			if in.AZ == "us-east-1b" {
+				t.Errorf("%s in the zone that does not offer its class", in.ID)
+			}
+		}
+	})
+	t.Run("no zone has room: a named error", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		for _, z := range []string{"us-east-1a", "us-east-1b", "us-east-1c"} {
+			env.emu.SetZoneCapacity(z, false)
+		}
+		wantKind(t, a.Set(ctx, 1, "up"), AWSNoCapacity)
+		want := []string{"us-east-1b InsufficientDBInstanceCapacity", "us-east-1c InsufficientDBInstanceCapacity",
+			"us-east-1a InsufficientDBInstanceCapacity", " InsufficientDBInstanceCapacity"}
+		if diff := cmp.Diff(want, env.creations("CreateDBInstance")); diff != "" {
+			t.Errorf("creations (-want +got):\n%s", diff)
+		}
+		if c := env.errorCount(AWSNoCapacity); c != 1 {
+			t.Errorf("insufficient_capacity counted %v times", c)
+		}
+	})
+}
+
+func TestAuroraReadinessAndDeadReaders(t *testing.T) {
+	ctx := context.Background()
+	t.Run("readers being modified, backed up or configured still serve", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.withReaders(t, a, 4)
+		env.emu.DegradeInstance("prod-scaled-1", "modifying", time.Hour)
+		env.emu.DegradeInstance("prod-scaled-2", "backing-up", time.Hour)
+		env.emu.DegradeInstance("prod-scaled-3", "configuring-log-exports", time.Hour)
+		if cur, ready := mustRead(t, a); cur != 4 || ready != 4 {
+			t.Errorf("read %d/%d, want 4/4", cur, ready)
+		}
+	})
+	t.Run("scale-in waits while readers reboot", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.withReaders(t, a, 4)
+		env.emu.DegradeInstance("prod-scaled-1", "rebooting", 5*time.Minute)
+		env.emu.DegradeInstance("prod-scaled-2", "rebooting", 5*time.Minute)
+		if cur, ready := mustRead(t, a); cur != 4 || ready != 2 {
+			t.Errorf("read %d/%d, want 4/2", cur, ready)
+		}
+		lim := wantLimited(t, a.Set(ctx, 2, "down"), 2, 4)
+		if !strings.Contains(lim.Reason, "only 2 readers serve (2 rebooting): none is deleted while fewer than 2 would") {
+			t.Errorf("reason %q", lim.Reason)
+		}
+		if d := env.deleted(); len(d) != 0 {
+			t.Errorf("deleted %v: the 2 that serve", d)
+		}
+		env.clock.Step(5 * time.Minute)
+		if err := a.Set(ctx, 2, "down"); err != nil {
+			t.Errorf("once they serve: %v", err)
+		}
+	})
+	t.Run("dead readers are replaced, and deleted when scaled's", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.emu.AddInstance(awsemu.InstanceSpec{ID: "manual", Class: "db.r7g.large", Engine: "aurora-postgresql", AZ: "us-east-1b",
+			ClusterID: "prod", Status: "incompatible-parameters"})
+		env.withReaders(t, a, 3)
+		env.emu.SetInstanceStatus("prod-scaled-2", "failed")
+		if cur, ready := mustRead(t, a); cur != 2 || ready != 2 {
+			t.Errorf("read %d/%d, want 2/2: dead readers do not count", cur, ready)
+		}
+		if s := a.Status(); !strings.Contains(s, "2 readers will not serve again: not counted, replaced") {
+			t.Errorf("status %q", s)
+		}
+		if err := a.Set(ctx, 3, "replace"); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff([]string{"prod-scaled-2"}, env.deleted()); diff != "" {
+			t.Errorf("deleted (-want +got):\n%s", diff)
+		}
+		if n := len(env.emu.CallsOf("CreateDBInstance")); n != 4 {
+			t.Errorf("%d creations, want 3 and a replacement", n)
+		}
+	})
+}
+
+func TestAuroraCopiesTheWritersMonitoring(t *testing.T) {
+	env := newAWSEnv(t, awsemu.Options{})
+	env.emu.AddCluster(awsemu.ClusterSpec{ID: "prod", Engine: "aurora-mysql", EngineVersion: "8.0.mysql_aurora.3.08.0",
+		WriterID: "prod-writer", WriterClass: "db.r7g.xlarge", SubnetGroup: "prod-subnets", AZs: []string{"us-east-1a", "us-east-1b"},
+		WriterSettings: awsemu.Settings{MonitoringInterval: 60, MonitoringRoleARN: "arn:aws:iam::123456789012:role/rds-monitoring-role",
+			PerformanceInsights: true, PIRetentionDays: 731, CACertificate: "rds-ca-rsa2048-g1"}})
+	if err := env.aurora(t, 0).Set(context.Background(), 1, "up"); err != nil {
+		t.Fatal(err)
+	}
+	want := awsemu.Settings{MonitoringInterval: 60, MonitoringRoleARN: "arn:aws:iam::123456789012:role/rds-monitoring-role",
+		PerformanceInsights: true, PIRetentionDays: 731, CACertificate: "rds-ca-rsa2048-g1"}
+	for _, in := range env.emu.Instances() {
+		if in.ID == "prod-scaled-1" {
+			if diff := cmp.Diff(want, in.Settings); diff != "" {
+				t.Errorf("settings (-want +got):\n%s", diff)
+			}
+			if in.PromotionTier != 15 {
+				t.Errorf("promotion tier %d", in.PromotionTier)
+			}
+		}
+	}
+}
+
+func TestAuroraCountsReadersBeingDeletedTowardsItsLimit(t *testing.T) {
+	ctx := context.Background()
+	env, a := newAuroraEnv(t, awsemu.Options{InstanceQuota: 100}, 0)
+	env.withReaders(t, a, 15)
+	if err := a.Set(ctx, 14, "down"); err != nil {
+		t.Fatal(err)
+	}
+	lim := wantLimited(t, a.Set(ctx, 15, "up"), 15, 14)
+	if lim.Reason != "aurora allows at most 15 readers, and 15 are listed (those being deleted or dead included)" {
+		t.Errorf("reason %q", lim.Reason)
+	}
+	if n := len(env.emu.CallsOf("CreateDBInstance")); n != 15 {
+		t.Errorf("%d creations, want the 15 of the setup: the 16th is refused while one is being deleted", n)
+	}
+}
+
+func TestAWSTimeoutsAreNamedAndCounted(t *testing.T) {
+	env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, err := a.Read(ctx)
+	wantKind(t, err, AWSTimeout)
+	if c := env.errorCount(AWSTimeout); c != 1 {
+		t.Errorf("timeout counted %v times", c)
+	}
+}

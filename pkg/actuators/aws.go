@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -75,16 +76,19 @@ func (o *AWSOptions) fill() {
 
 // The kinds of AWS errors: the reason label of scaled_aws_target_errors_total.
 const (
-	AWSThrottled      = "throttled"       // retries ran out while throttled
-	AWSAccessDenied   = "access_denied"   // IAM refused: see deploy/aws for the policy
-	AWSNotFound       = "not_found"       // the cluster, instance, function or qualifier is not there
-	AWSQuotaExceeded  = "quota_exceeded"  // an account or per-resource limit
-	AWSInvalidState   = "invalid_state"   // the resource is busy (modifying, creating, another update)
-	AWSInvalidRequest = "invalid_request" // a parameter AWS refused (class, zone, subnet group)
-	AWSOther          = "other"           // anything else, transport errors included
+	AWSThrottled      = "throttled"             // retries ran out while throttled
+	AWSAccessDenied   = "access_denied"         // IAM refused: see deploy/aws for the policy
+	AWSNotFound       = "not_found"             // the cluster, instance, function or qualifier is not there
+	AWSQuotaExceeded  = "quota_exceeded"        // an account or per-resource limit
+	AWSInvalidState   = "invalid_state"         // the resource is busy (modifying, creating, another update)
+	AWSInvalidRequest = "invalid_request"       // a parameter AWS refused (class, zone, subnet group)
+	AWSNoCapacity     = "insufficient_capacity" // no zone had room for the instance class
+	AWSTimeout        = "timeout"               // the call's deadline (the tick's) passed
+	AWSOther          = "other"                 // anything else, transport errors included
 )
 
-var awsErrorKinds = []string{AWSThrottled, AWSAccessDenied, AWSNotFound, AWSQuotaExceeded, AWSInvalidState, AWSInvalidRequest, AWSOther}
+var awsErrorKinds = []string{AWSThrottled, AWSAccessDenied, AWSNotFound, AWSQuotaExceeded, AWSInvalidState, AWSInvalidRequest,
+	AWSNoCapacity, AWSTimeout, AWSOther}
 
 // AWSError is a failed AWS call, named by kind. The target is left as the
 // call found it, apart from what earlier calls of the same Set did.
@@ -121,10 +125,15 @@ func AWSErrorCode(err error) string {
 	return ""
 }
 
-// classifyAWS names err by kind. Context errors pass through unchanged.
+// classifyAWS names err by kind. A cancelled context (shutdown) passes
+// through unchanged; a deadline that passed is a timeout.
 func classifyAWS(op string, err error) error {
-	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if err == nil || errors.Is(err, context.Canceled) {
 		return err
+	}
+	var netErr net.Error
+	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
+		return &AWSError{Kind: AWSTimeout, Op: op, Err: err}
 	}
 	code := AWSErrorCode(err)
 	kind := AWSOther
@@ -137,8 +146,10 @@ func classifyAWS(op string, err error) error {
 	case "DBClusterNotFoundFault", "DBInstanceNotFound", "ResourceNotFoundException",
 		"ProvisionedConcurrencyConfigNotFoundException", "DBParameterGroupNotFound", "DBSubnetGroupNotFoundFault":
 		kind = AWSNotFound
-	case "InstanceQuotaExceeded", "StorageQuotaExceeded", "InsufficientDBInstanceCapacity":
+	case "InstanceQuotaExceeded", "StorageQuotaExceeded":
 		kind = AWSQuotaExceeded
+	case "InsufficientDBInstanceCapacity":
+		kind = AWSNoCapacity
 	case "InvalidDBInstanceState", "InvalidDBClusterStateFault", "ResourceConflictException":
 		kind = AWSInvalidState
 	case "InvalidParameterValue", "InvalidParameterCombination", "InvalidParameterValueException",
@@ -169,7 +180,7 @@ type AWSMetrics struct {
 func NewAWSMetrics(reg prometheus.Registerer) *AWSMetrics {
 	m := &AWSMetrics{errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "scaled_aws_target_errors_total",
-		Help: "Failed AWS calls of Aurora, RDS and Lambda targets, by reason: throttled (after retries), access_denied, not_found, quota_exceeded, invalid_state, invalid_request, other.",
+		Help: "Failed AWS calls of Aurora, RDS and Lambda targets, by reason: throttled (after retries), access_denied, not_found, quota_exceeded, invalid_state, invalid_request, insufficient_capacity, timeout, other.",
 	}, []string{"scaler", "reason"})}
 	if reg != nil {
 		reg.MustRegister(m.errors)

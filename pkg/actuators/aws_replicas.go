@@ -24,6 +24,55 @@ const (
 	TagManagedBy = "scaled.dev/managed-by"
 )
 
+// How long scaled remembers what it asked of AWS when a listing does not
+// show it yet: a zone that refused an instance class is skipped for
+// zoneCooldown, and a creation AWS accepted counts as coming for
+// createMemory even if DescribeDBInstances does not list it yet.
+const (
+	zoneCooldown = 30 * time.Minute
+	createMemory = 30 * time.Minute
+)
+
+// readerClass is what a reader's status means to the count. The statuses
+// are those of the RDS User Guide ("Viewing DB instance status");
+// terraform-provider-aws's waitDBClusterInstanceDeleted treats
+// configuring-log-exports, delete-precheck, deleting and modifying as "not
+// gone yet" after a delete, and its waitDBInstanceAvailable takes
+// storage-optimization as a target state.
+type readerClass int
+
+const (
+	readerComing   readerClass = iota // being created: counts, not ready yet
+	readerServing                     // counts, and serves: ready
+	readerUnready                     // counts, does not serve now (rebooting, upgrading...), comes back by itself
+	readerImpaired                    // does not serve until someone acts: not counted, replaced, kept
+	readerDead                        // will not serve again: not counted, replaced, and deleted if scaled's
+	readerGoing                       // being deleted: not counted
+)
+
+var readerClasses = map[string]readerClass{
+	"creating": readerComing,
+	// Modifications, backups and configuration changes leave the engine
+	// running; the User Guide calls storage-optimization "fully operational".
+	"available": readerServing, "backing-up": readerServing, "modifying": readerServing, "storage-optimization": readerServing,
+	"configuring-enhanced-monitoring": readerServing, "configuring-iam-database-auth": readerServing, "configuring-log-exports": readerServing,
+	"inaccessible-encryption-credentials-recoverable": readerImpaired, "storage-full": readerImpaired, "stopped": readerImpaired,
+	"failed": readerDead, "incompatible-parameters": readerDead, "incompatible-network": readerDead,
+	"incompatible-option-group": readerDead, "incompatible-restore": readerDead, "incompatible-create": readerDead,
+	"inaccessible-encryption-credentials": readerDead, "restore-error": readerDead, "insufficient-capacity": readerDead,
+	"deleting": readerGoing, "delete-precheck": readerGoing,
+	// Anything else (rebooting, upgrading, maintenance, starting, renaming,
+	// a status added after this list) counts without serving: it neither
+	// triggers a second reader nor makes room for a deletion.
+}
+
+func classOf(status string) readerClass {
+	if c, ok := readerClasses[status]; ok {
+		return c
+	}
+	return readerUnready
+}
+
 // replica is one reader (Aurora) or read replica (RDS) as listed.
 type replica struct {
 	ID      string
@@ -31,14 +80,28 @@ type replica struct {
 	Owned   bool      // carries this target's owner tag
 	Created time.Time // zero while it is being created
 	AZ      string
+	asked   bool // scaled asked to delete it and it is still listed
+}
+
+// class is the reader's class, a deletion scaled asked for included.
+func (x replica) class() readerClass {
+	if x.asked {
+		return readerGoing
+	}
+	return classOf(x.Status)
 }
 
 // replicaState is a target as one list call found it.
 type replicaState struct {
-	Readers []replica // never the writer or the source
+	Readers []replica // never the writer or the source; going and dead ones included
 	Taken   map[string]bool
 	Zones   []string       // to spread new readers over
 	InZone  map[string]int // instances per zone, the writer or source included
+	Writers []string       // Aurora: the members DescribeDBClusters marks as writer
+	// Uncountable says why the readers cannot be told apart from the writer
+	// (Read fails); Hold why none may be created or deleted now (Set fails).
+	Uncountable, Hold string
+	Notes             []string // more for Status, e.g. a setting AWS does not accept
 }
 
 // replicaBackend is what differs between Aurora readers and RDS replicas.
@@ -53,9 +116,10 @@ type replicaBackend interface {
 }
 
 // replicaSet counts and changes readers the same way for both kinds:
-// creating ones count as coming, deleting ones as gone; scale-out picks
-// deterministic names and the emptiest zone; scale-in deletes only owned,
-// available readers, newest first.
+// creating ones count as coming, deleting ones (and those scaled asked to
+// delete) as gone, dead ones are replaced; scale-out picks deterministic
+// names and the emptiest zone that has room; scale-in deletes only owned,
+// available readers, newest first, never a writer, never below what serves.
 type replicaSet struct {
 	backend replicaBackend
 	kind    string // aurora, rds
@@ -64,8 +128,20 @@ type replicaSet struct {
 	max     int32
 	o       AWSOptions
 
+	// op serialises Read and Set, which keep what this target asked of AWS.
+	op          sync.Mutex
+	deletes     map[string]time.Time // asked to delete, until no longer listed
+	creates     map[string]pendingCreate
+	badZones    map[string]time.Time // zone -> skipped until
+	tickWriters map[string]bool      // the writers the last Read saw
+
 	mu     sync.Mutex
 	status string
+}
+
+type pendingCreate struct {
+	at time.Time
+	az string
 }
 
 // newReplicaSet fills the options' defaults (owner: the scaler; the kind's
@@ -86,52 +162,114 @@ func newReplicaSet(kind, parent, defaultName string, max int32, opt config.Repli
 		}
 	})
 	o.Metrics.start(o.Scaler)
-	return replicaSet{backend: newBackend(client, opt), kind: kind, parent: parent, opt: opt, max: max, o: o}
+	return replicaSet{backend: newBackend(client, opt), kind: kind, parent: parent, opt: opt, max: max, o: o,
+		deletes: map[string]time.Time{}, creates: map[string]pendingCreate{}, badZones: map[string]time.Time{}}
 }
 
 func (r *replicaSet) Read(ctx context.Context) (scaling.Capacity, error) {
-	st, err := r.backend.list(ctx)
+	r.op.Lock()
+	defer r.op.Unlock()
+	r.tickWriters = nil
+	st, err := r.list(ctx)
 	if err != nil {
 		return scaling.Capacity{}, r.o.Metrics.count(r.o.Scaler, err)
 	}
-	c := r.capacity(st)
+	r.tickWriters = map[string]bool{}
+	for _, w := range st.Writers {
+		r.tickWriters[w] = true
+	}
+	if st.Uncountable != "" {
+		return scaling.Capacity{}, r.o.Metrics.count(r.o.Scaler, &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Uncountable)})
+	}
+	return r.capacity(st), nil
+}
+
+// list lists the target and applies what scaled remembers asking: readers
+// it asked to delete are going while listed, readers it created and AWS
+// does not list yet are coming.
+func (r *replicaSet) list(ctx context.Context) (*replicaState, error) {
+	st, err := r.backend.list(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := r.o.Clock.Now()
+	for i := range st.Readers {
+		x := &st.Readers[i]
+		_, x.asked = r.deletes[x.ID]
+	}
+	for id := range r.deletes {
+		if !st.Taken[id] {
+			delete(r.deletes, id)
+		}
+	}
+	for _, id := range sortedKeys(r.creates) {
+		p := r.creates[id]
+		if st.Taken[id] || now.Sub(p.at) > createMemory {
+			delete(r.creates, id)
+			continue
+		}
+		st.Readers = append(st.Readers, replica{ID: id, Status: "creating", Owned: true, AZ: p.az})
+		st.Taken[id] = true
+		if p.az != "" {
+			st.InZone[p.az]++
+		}
+	}
 	r.setStatus(st)
-	return c, nil
+	return st, nil
 }
 
 func (r *replicaSet) capacity(st *replicaState) scaling.Capacity {
 	var c scaling.Capacity
 	for _, x := range st.Readers {
-		if going(x.Status) {
-			continue
-		}
-		c.Current++
-		if x.Status == "available" {
+		switch x.class() {
+		case readerServing:
 			c.Ready++
+			c.Current++
+		case readerComing, readerUnready:
+			c.Current++
 		}
 	}
 	return c
 }
 
-func going(status string) bool { return status == "deleting" || status == "deleted" }
-
 func (r *replicaSet) setStatus(st *replicaState) {
 	counts := map[string]int{}
 	notReady := false
+	dead, impaired := 0, 0
 	for _, x := range st.Readers {
-		counts[x.Status]++
-		notReady = notReady || x.Status != "available"
-	}
-	s := ""
-	if notReady {
-		var parts []string
-		for _, k := range sortedStatus(counts) {
-			parts = append(parts, fmt.Sprintf("%d %s", counts[k], k))
+		label := x.Status
+		if x.asked && classOf(x.Status) != readerGoing {
+			label += " (deletion asked)"
 		}
-		s = "readers " + strings.Join(parts, ", ")
+		counts[label]++
+		notReady = notReady || label != "available"
+		switch x.class() {
+		case readerDead:
+			dead++
+		case readerImpaired:
+			impaired++
+		}
 	}
+	var parts []string
+	if notReady {
+		var c []string
+		for _, k := range sortedStatus(counts) {
+			c = append(c, fmt.Sprintf("%d %s", counts[k], k))
+		}
+		parts = append(parts, "readers "+strings.Join(c, ", "))
+	}
+	if dead > 0 {
+		parts = append(parts, fmt.Sprintf("%d readers will not serve again: not counted, replaced, and deleted at the next change if scaled created them", dead))
+	}
+	if impaired > 0 {
+		parts = append(parts, fmt.Sprintf("%d readers do not serve until someone acts on them: not counted, replaced, kept", impaired))
+	}
+	if st.Hold != "" {
+		parts = append(parts, st.Hold)
+	}
+	parts = append(parts, st.Notes...)
 	r.mu.Lock()
-	r.status = s
+	r.status = strings.Join(parts, "; ")
 	r.mu.Unlock()
 }
 
@@ -144,7 +282,8 @@ func sortedStatus(m map[string]int) []string {
 	return keys
 }
 
-// Status lists the readers that are not available, by status.
+// Status lists the readers that are not available, by status, and says why
+// the target holds or what it does not apply.
 func (r *replicaSet) Status() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -153,13 +292,28 @@ func (r *replicaSet) Status() string {
 
 // Set re-reads the target and creates or deletes readers to reach n. It is
 // idempotent across restarts: names are the lowest free ones of the
-// template, and readers being created already count.
+// template, and readers being created already count. It changes nothing
+// while the target holds (an Aurora cluster that is not available or has
+// not exactly one writer), and never deletes an instance that was the
+// writer in this Set's listing or the Read before it.
 func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
-	st, err := r.backend.list(ctx)
+	r.op.Lock()
+	defer r.op.Unlock()
+	st, err := r.list(ctx)
 	if err != nil {
 		return r.o.Metrics.count(r.o.Scaler, err)
 	}
-	r.setStatus(st)
+	protect := r.tickWriters
+	if protect == nil {
+		protect = map[string]bool{}
+	}
+	r.tickWriters = nil
+	for _, w := range st.Writers {
+		protect[w] = true
+	}
+	if st.Hold != "" {
+		return r.o.Metrics.count(r.o.Scaler, &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Hold)})
+	}
 	cur := r.capacity(st).Current
 	want, why := n, ""
 	switch {
@@ -168,56 +322,124 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 	case n < r.opt.MinReaders:
 		want, why = r.opt.MinReaders, fmt.Sprintf("min_readers is %d", r.opt.MinReaders)
 	}
+	if err := r.removeDead(ctx, st, protect, reason); err != nil {
+		return r.o.Metrics.count(r.o.Scaler, err)
+	}
+	got := cur
 	switch {
 	case want > cur:
-		err = r.scaleOut(ctx, st, int(want-cur), reason)
+		var made int32
+		made, err = r.scaleOut(ctx, st, want-cur, reason)
+		got = cur + made
+		if err == nil && got < want {
+			why = fmt.Sprintf("%s allows at most %d readers, and %d are listed (those being deleted or dead included)", r.kind, r.max, len(st.Readers)-int(made))
+		}
 	case want < cur:
-		var got int32
-		got, err = r.scaleIn(ctx, st, cur, want, reason)
+		got, err = r.scaleIn(ctx, st, cur, want, protect, reason)
 		if err == nil && got != want {
-			want, why = got, r.keptReason(st)
+			why = r.keptReason(st, got, want, protect)
 		}
 	}
 	if err != nil {
 		return r.o.Metrics.count(r.o.Scaler, err)
 	}
-	if want != n {
-		return &LimitedError{Asked: n, Got: want, Reason: why}
+	if got != n {
+		return &LimitedError{Asked: n, Got: got, Reason: why}
 	}
 	return nil
 }
 
-func (r *replicaSet) scaleOut(ctx context.Context, st *replicaState, k int, reason string) error {
+// removeDead deletes the dead readers scaled created: they will not serve
+// again, and each holds one of the 15 places.
+func (r *replicaSet) removeDead(ctx context.Context, st *replicaState, protect map[string]bool, reason string) error {
+	for _, x := range st.Readers {
+		if x.class() != readerDead || !x.Owned || protect[x.ID] {
+			continue
+		}
+		if err := r.backend.remove(ctx, x.ID); err != nil {
+			return err
+		}
+		r.deletes[x.ID] = r.o.Clock.Now()
+		r.o.Logger.Info("dead reader deleted", zap.String("instance", x.ID), zap.String("status", x.Status), zap.String("reason", reason))
+	}
+	return nil
+}
+
+// scaleOut creates up to k readers, as many as the kind's limit leaves
+// room for (AWS counts readers being deleted), and returns how many it made.
+func (r *replicaSet) scaleOut(ctx context.Context, st *replicaState, k int32, reason string) (int32, error) {
 	tags := map[string]string{TagOwner: r.opt.Owner, TagManagedBy: "scaled"}
 	for key, v := range r.opt.Tags {
 		tags[key] = v
 	}
-	for i := 0; i < k; i++ {
+	room := r.max - int32(len(st.Readers))
+	var made int32
+	for made < min(k, room) {
 		id := r.freeName(st)
-		az := pickZone(st)
-		err := r.backend.create(ctx, id, az, tags)
-		if AWSErrorCode(err) == "DBInstanceAlreadyExists" {
-			// An earlier attempt whose answer was lost, or a stranger's name.
-			own, oerr := r.backend.owned(ctx, id)
-			switch {
-			case oerr != nil:
-				return oerr
-			case own:
-				err = nil
-			default:
-				return fmt.Errorf("reader name %q is taken by an instance scaled did not create; change name_template: %w", id, err)
-			}
-		}
+		az, err := r.create(ctx, st, id, tags)
 		if err != nil {
-			return err
+			return made, err
 		}
 		st.Taken[id] = true
+		st.Readers = append(st.Readers, replica{ID: id, Status: "creating", Owned: true, AZ: az})
 		if az != "" {
 			st.InZone[az]++
 		}
+		r.creates[id] = pendingCreate{at: r.o.Clock.Now(), az: az}
+		made++
 		r.o.Logger.Info("reader created", zap.String("instance", id), zap.String("zone", az), zap.String("reason", reason))
 	}
-	return nil
+	return made, nil
+}
+
+// create asks for reader id in the emptiest zone that has room. A zone
+// without capacity is skipped for zoneCooldown and the next one tried; a
+// zone that refuses the parameters gets one more try without a zone, and
+// is skipped if that works (the class is not offered there); when every
+// zone has refused, AWS chooses. It returns the zone asked for, "" when AWS chose.
+func (r *replicaSet) create(ctx context.Context, st *replicaState, id string, tags map[string]string) (string, error) {
+	tried := map[string]bool{}
+	for {
+		az := r.pickZone(st, tried)
+		err := r.adopt(ctx, id, r.backend.create(ctx, id, az, tags))
+		switch code := AWSErrorCode(err); {
+		case err == nil:
+			return az, nil
+		case az != "" && code == "InsufficientDBInstanceCapacity":
+			r.skipZone(az, code)
+			tried[az] = true
+		case az != "" && code == "InvalidParameterCombination":
+			if r.adopt(ctx, id, r.backend.create(ctx, id, "", tags)) != nil {
+				return az, err
+			}
+			r.skipZone(az, code)
+			return "", nil
+		default:
+			return az, err
+		}
+	}
+}
+
+// adopt turns DBInstanceAlreadyExists on an instance scaled created (an
+// earlier attempt whose answer was lost) into success.
+func (r *replicaSet) adopt(ctx context.Context, id string, err error) error {
+	if AWSErrorCode(err) != "DBInstanceAlreadyExists" {
+		return err
+	}
+	own, oerr := r.backend.owned(ctx, id)
+	switch {
+	case oerr != nil:
+		return oerr
+	case own:
+		return nil
+	}
+	return fmt.Errorf("reader name %q is taken by an instance scaled did not create; change name_template: %w", id, err)
+}
+
+func (r *replicaSet) skipZone(az, code string) {
+	until := r.o.Clock.Now().Add(zoneCooldown)
+	r.badZones[az] = until
+	r.o.Logger.Info("zone skipped", zap.String("zone", az), zap.String("code", code), zap.Time("until", until))
 }
 
 // freeName is the template with the lowest index whose name is not taken.
@@ -230,10 +452,16 @@ func (r *replicaSet) freeName(st *replicaState) string {
 	}
 }
 
-// pickZone is the zone with the fewest instances, the first listed on a tie.
-func pickZone(st *replicaState) string {
+// pickZone is the zone with the fewest instances, the first listed on a
+// tie, among those not refused lately nor tried in this creation; "" (AWS
+// chooses) when none is left.
+func (r *replicaSet) pickZone(st *replicaState, tried map[string]bool) string {
+	now := r.o.Clock.Now()
 	best := ""
 	for _, z := range st.Zones {
+		if tried[z] || now.Before(r.badZones[z]) {
+			continue
+		}
 		if best == "" || st.InZone[z] < st.InZone[best] {
 			best = z
 		}
@@ -241,39 +469,61 @@ func pickZone(st *replicaState) string {
 	return best
 }
 
-// scaleIn deletes owned, available readers, newest first, and returns the
-// count it reaches.
-func (r *replicaSet) scaleIn(ctx context.Context, st *replicaState, cur, want int32, reason string) (int32, error) {
-	var cand []replica
-	for _, x := range st.Readers {
-		if x.Owned && x.Status == "available" {
-			cand = append(cand, x)
+// scaleIn deletes owned, available readers, newest first, never one in
+// protect, and never so many that fewer than want readers serve; it returns
+// the count it reaches.
+func (r *replicaSet) scaleIn(ctx context.Context, st *replicaState, cur, want int32, protect map[string]bool, reason string) (int32, error) {
+	var serving int32
+	var cand []int
+	for i, x := range st.Readers {
+		if x.class() != readerServing {
+			continue
+		}
+		serving++
+		if x.Owned && x.Status == "available" && !protect[x.ID] {
+			cand = append(cand, i)
 		}
 	}
 	sort.Slice(cand, func(i, j int) bool {
-		if !cand[i].Created.Equal(cand[j].Created) {
-			return cand[i].Created.After(cand[j].Created)
+		a, b := st.Readers[cand[i]], st.Readers[cand[j]]
+		if !a.Created.Equal(b.Created) {
+			return a.Created.After(b.Created)
 		}
-		return cand[i].ID > cand[j].ID
+		return a.ID > b.ID
 	})
-	for _, x := range cand {
-		if cur == want {
+	for _, i := range cand {
+		if cur == want || serving == want {
 			break
 		}
+		x := &st.Readers[i]
 		if err := r.backend.remove(ctx, x.ID); err != nil {
 			return cur, err
 		}
+		x.asked = true
+		r.deletes[x.ID] = r.o.Clock.Now()
 		cur--
+		serving--
 		r.o.Logger.Info("reader deleted", zap.String("instance", x.ID), zap.String("reason", reason))
 	}
 	return cur, nil
 }
 
-func (r *replicaSet) keptReason(st *replicaState) string {
-	foreign, busy := 0, 0
+// keptReason says why scale-in stopped above want.
+func (r *replicaSet) keptReason(st *replicaState, cur, want int32, protect map[string]bool) string {
+	foreign, busy, writers, serving := 0, 0, 0, int32(0)
+	notServing := map[string]int{}
 	for _, x := range st.Readers {
+		switch c := x.class(); {
+		case c == readerGoing || c == readerDead || c == readerImpaired:
+			continue
+		case c == readerServing:
+			serving++
+		default:
+			notServing[x.Status]++
+		}
 		switch {
-		case going(x.Status):
+		case protect[x.ID]:
+			writers++
 		case !x.Owned:
 			foreign++
 		case x.Status != "available":
@@ -281,6 +531,16 @@ func (r *replicaSet) keptReason(st *replicaState) string {
 		}
 	}
 	var parts []string
+	if serving < cur && serving <= want {
+		var c []string
+		for _, k := range sortedStatus(notServing) {
+			c = append(c, fmt.Sprintf("%d %s", notServing[k], k))
+		}
+		parts = append(parts, fmt.Sprintf("only %d readers serve (%s): none is deleted while fewer than %d would", serving, strings.Join(c, ", "), want))
+	}
+	if writers > 0 {
+		parts = append(parts, fmt.Sprintf("%d readers were the cluster's writer during this tick and are not deleted", writers))
+	}
 	if foreign > 0 {
 		parts = append(parts, fmt.Sprintf("%d readers scaled did not create are never deleted", foreign))
 	}
@@ -298,4 +558,4 @@ func ownedBy(owner string, key, value *string) bool {
 	return key != nil && value != nil && *key == TagOwner && *value == owner
 }
 
-var errNoWriter = errors.New("the cluster has no writer to copy the engine and class from")
+func goingStatus(status string) bool { return classOf(status) == readerGoing }

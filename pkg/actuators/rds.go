@@ -3,11 +3,13 @@ package actuators
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
+	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 
 	"github.com/scaled-dev/scaled/pkg/config"
 )
@@ -17,6 +19,12 @@ import (
 // Aurora does its readers (see Aurora), with CreateDBInstanceReadReplica and
 // DeleteDBInstance without a final snapshot (a replica cannot have one).
 // Replicas in other regions (listed as ARNs) are neither counted nor touched.
+// A Read is two calls: the source, then its replicas in one filtered
+// DescribeDBInstances.
+//
+// A configured parameter_group is sent only where CreateDBInstanceReadReplica
+// accepts one for a same-Region replica (Oracle and Db2); other engines'
+// replicas take the source's DB parameter group, and Status says so.
 type RDS struct {
 	replicaSet
 }
@@ -41,7 +49,17 @@ type rdsBackend struct {
 	client *rds.Client
 	source string
 	opt    config.ReplicaOptions
-	class  string
+	src    copied // as last listed
+}
+
+// replicaParameterGroup reports whether CreateDBInstanceReadReplica takes
+// DBParameterGroupName for a same-Region replica of engine: "only
+// supported for MySQL DB instances for cross-Region read replicas, for
+// Multi-AZ DB cluster read replica instances, for Db2 DB instances, and for
+// Oracle DB instances" (RDS API Reference). Same-Region MySQL, MariaDB,
+// PostgreSQL and SQL Server replicas take the source's group.
+func replicaParameterGroup(engine string) bool {
+	return strings.HasPrefix(engine, "oracle-") || strings.HasPrefix(engine, "db2-")
 }
 
 func (b *rdsBackend) list(ctx context.Context) (*replicaState, error) {
@@ -53,7 +71,7 @@ func (b *rdsBackend) list(ctx context.Context) (*replicaState, error) {
 		return nil, &AWSError{Kind: AWSNotFound, Op: "DescribeDBInstances", Err: errors.New("source instance " + b.source + " not listed")}
 	}
 	src := out.DBInstances[0]
-	b.class = aws.ToString(src.DBInstanceClass)
+	b.src = copiedFrom(src)
 	st := &replicaState{Taken: map[string]bool{b.source: true}, InZone: map[string]int{aws.ToString(src.AvailabilityZone): 1},
 		Zones: b.opt.AvailabilityZones}
 	if len(st.Zones) == 0 && src.DBSubnetGroup != nil {
@@ -68,41 +86,65 @@ func (b *rdsBackend) list(ctx context.Context) (*replicaState, error) {
 		}
 		sort.Strings(st.Zones)
 	}
+	if pg := b.opt.ParameterGroup; pg != "" && !replicaParameterGroup(b.src.engine) {
+		st.Notes = append(st.Notes, fmt.Sprintf("parameter_group %s is not applied: RDS takes a DB parameter group on a same-Region read replica only for Oracle and Db2; %s replicas take the source's (%s)",
+			pg, b.src.engine, b.src.paramGroup))
+	}
+	var ids []string
 	for _, id := range src.ReadReplicaDBInstanceIdentifiers {
 		if strings.Contains(id, ":") { // an ARN: a replica in another region
 			continue
 		}
 		st.Taken[id] = true
-		r, err := b.client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
-		if AWSErrorCode(err) == "DBInstanceNotFound" {
-			continue // gone between the two calls
+		ids = append(ids, id)
+	}
+	if len(ids) == 0 {
+		return st, nil
+	}
+	r, err := b.client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{
+		Filters: []rdstypes.Filter{{Name: aws.String("db-instance-id"), Values: ids}},
+	})
+	if err != nil {
+		return nil, classifyAWS("DescribeDBInstances", err)
+	}
+	for _, db := range r.DBInstances {
+		x := replicaOf(db, b.opt.Owner)
+		if aws.ToString(db.ReadReplicaSourceDBInstanceIdentifier) != b.source {
+			continue // listed by the source, gone or promoted since
 		}
-		if err != nil {
-			return nil, classifyAWS("DescribeDBInstances", err)
+		if !goingStatus(x.Status) {
+			st.InZone[x.AZ]++
 		}
-		for _, db := range r.DBInstances {
-			x := replicaOf(db, b.opt.Owner)
-			if !going(x.Status) {
-				st.InZone[x.AZ]++
-			}
-			st.Readers = append(st.Readers, x)
-		}
+		st.Readers = append(st.Readers, x)
 	}
 	return st, nil
 }
 
 func (b *rdsBackend) create(ctx context.Context, id, az string, tags map[string]string) error {
+	s := b.src
 	in := &rds.CreateDBInstanceReadReplicaInput{
 		DBInstanceIdentifier:       aws.String(id),
 		SourceDBInstanceIdentifier: aws.String(b.source),
-		DBInstanceClass:            aws.String(or(b.opt.InstanceClass, b.class)),
+		DBInstanceClass:            aws.String(or(b.opt.InstanceClass, s.class)),
 		Tags:                       rdsTags(tags),
 	}
-	if b.opt.ParameterGroup != "" { // otherwise RDS uses the source's
-		in.DBParameterGroupName = aws.String(b.opt.ParameterGroup)
+	if pg := b.opt.ParameterGroup; pg != "" && replicaParameterGroup(s.engine) { // otherwise RDS uses the source's
+		in.DBParameterGroupName = aws.String(pg)
 	}
 	if az != "" {
 		in.AvailabilityZone = aws.String(az)
+	}
+	if s.monitoringInterval > 0 {
+		in.MonitoringInterval, in.MonitoringRoleArn = aws.Int32(s.monitoringInterval), aws.String(s.monitoringRole)
+	}
+	if s.performanceInsights {
+		in.EnablePerformanceInsights = aws.Bool(true)
+		if s.piRetention > 0 {
+			in.PerformanceInsightsRetentionPeriod = aws.Int32(s.piRetention)
+		}
+	}
+	if s.caCertificate != "" {
+		in.CACertificateIdentifier = aws.String(s.caCertificate)
 	}
 	_, err := b.client.CreateDBInstanceReadReplica(ctx, in)
 	return classifyAWS("CreateDBInstanceReadReplica", err)

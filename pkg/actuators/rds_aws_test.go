@@ -2,6 +2,7 @@ package actuators
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -112,4 +113,73 @@ func TestRDSErrors(t *testing.T) {
 		_, err := r.Read(ctx)
 		wantKind(t, err, AWSNotFound)
 	})
+}
+
+func TestRDSParameterGroupByEngine(t *testing.T) {
+	for _, tc := range []struct {
+		engine string
+		sent   string // DBParameterGroupName of the request
+		status string
+	}{
+		{engine: "postgres", sent: "", status: "parameter_group replica-pg is not applied: RDS takes a DB parameter group on a same-Region read replica only for Oracle and Db2; postgres replicas take the source's (orders-pg)"},
+		{engine: "mysql", sent: "", status: "parameter_group replica-pg is not applied: RDS takes a DB parameter group on a same-Region read replica only for Oracle and Db2; mysql replicas take the source's (orders-pg)"},
+		{engine: "oracle-ee", sent: "replica-pg", status: "readers 1 creating"},
+	} {
+		t.Run(tc.engine, func(t *testing.T) {
+			env := newAWSEnv(t, awsemu.Options{})
+			env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: tc.engine, AZ: "us-east-1a",
+				SubnetGroup: "orders-subnets", ParameterGroup: "orders-pg"})
+			r, err := NewRDS(config.RDSTarget{SourceInstance: "orders", ReplicaOptions: config.ReplicaOptions{
+				ParameterGroup: "replica-pg", Endpoint: env.url}}, env.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Set(context.Background(), 1, "up"); err != nil {
+				t.Fatalf("Set: %v", err)
+			}
+			calls := env.emu.CallsOf("CreateDBInstanceReadReplica")
+			if got := calls[0].Params["DBParameterGroupName"]; got != tc.sent {
+				t.Errorf("DBParameterGroupName %q, want %q", got, tc.sent)
+			}
+			mustRead(t, r)
+			if !strings.Contains(r.Status(), tc.status) {
+				t.Errorf("status %q, want it to contain %q", r.Status(), tc.status)
+			}
+		})
+	}
+}
+
+func TestRDSReadsReplicasInOneCall(t *testing.T) {
+	env, r := newRDSEnv(t)
+	if err := r.Set(context.Background(), 3, "up"); err != nil {
+		t.Fatal(err)
+	}
+	before := len(env.emu.CallsOf("DescribeDBInstances"))
+	if cur, _ := mustRead(t, r); cur != 3 {
+		t.Fatalf("current %d", cur)
+	}
+	if n := len(env.emu.CallsOf("DescribeDBInstances")) - before; n != 2 {
+		t.Errorf("a Read made %d DescribeDBInstances calls, want 2 (the source, then its replicas filtered)", n)
+	}
+}
+
+func TestRDSCopiesTheSourcesMonitoring(t *testing.T) {
+	env := newAWSEnv(t, awsemu.Options{})
+	s := awsemu.Settings{MonitoringInterval: 15, MonitoringRoleARN: "arn:aws:iam::123456789012:role/rds-monitoring-role",
+		PerformanceInsights: true, PIRetentionDays: 7, CACertificate: "rds-ca-ecc384-g1"}
+	env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "mysql", AZ: "us-east-1a", Settings: s})
+	r, err := NewRDS(config.RDSTarget{SourceInstance: "orders", ReplicaOptions: config.ReplicaOptions{Endpoint: env.url}}, env.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(context.Background(), 1, "up"); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range env.emu.Instances() {
+		if in.SourceID == "orders" {
+			if diff := cmp.Diff(s, in.Settings); diff != "" {
+				t.Errorf("settings (-want +got):\n%s", diff)
+			}
+		}
+	}
 }

@@ -148,3 +148,123 @@ func TestLambdaErrors(t *testing.T) {
 		wantKind(t, l.Set(ctx, 150, "up"), AWSQuotaExceeded)
 	})
 }
+
+func TestLambdaReservedConcurrency(t *testing.T) {
+	ctx := context.Background()
+	env := newAWSEnv(t, awsemu.Options{})
+	env.emu.AddFunction("checkout", "6", "7", "live")
+	env.emu.SetAlias("checkout", "canary", "6", nil)
+	env.emu.SetReservedConcurrency("checkout", 200)
+	env.emu.SeedProvisioned("checkout", "canary", 50)
+	l, err := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "live",
+		LambdaOptions: config.LambdaOptions{Endpoint: env.url}}, env.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The account has 800 unreserved: the reservation, not the account, limits.
+	lim := wantLimited(t, l.Set(ctx, 300, "up"), 300, 150)
+	if want := "function checkout reserves 200 concurrency, which provisioned concurrency counts towards; its other versions and aliases hold 50 (canary 50)"; lim.Reason != want {
+		t.Errorf("reason %q, want %q", lim.Reason, want)
+	}
+	if pc, _ := env.emu.Provisioned("checkout", "live"); pc.Requested != 150 {
+		t.Errorf("requested %d, want 150", pc.Requested)
+	}
+	// What it holds is inside the reservation: asking again changes nothing.
+	wantLimited(t, l.Set(ctx, 160, "up"), 160, 150)
+	if n := len(env.emu.CallsOf("PutProvisionedConcurrencyConfig")); n != 1 {
+		t.Errorf("%d puts, want 1", n)
+	}
+	if n := len(env.emu.CallsOf("GetAccountSettings")); n != 0 {
+		t.Errorf("%d account reads: a reserved function's clamp does not need them", n)
+	}
+}
+
+func TestLambdaLowQuotaAccount(t *testing.T) {
+	// A new account: 50 concurrent executions, of which Lambda keeps 10.
+	env := newAWSEnv(t, awsemu.Options{Concurrency: 50, MinUnreserved: 10})
+	env.emu.AddFunction("checkout", "live")
+	margin := int32(config.MinUnreservedMargin)
+	l, err := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "live",
+		LambdaOptions: config.LambdaOptions{UnreservedMargin: &margin, Endpoint: env.url}}, env.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLimited(t, l.Set(context.Background(), 60, "up"), 60, 40)
+	if pc, _ := env.emu.Provisioned("checkout", "live"); pc.Requested != 40 {
+		t.Errorf("requested %d, want 40", pc.Requested)
+	}
+}
+
+func TestLambdaAliases(t *testing.T) {
+	ctx := context.Background()
+	newTarget := func(t *testing.T, env *awsEnv, qualifier string) *Lambda {
+		t.Helper()
+		l, err := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: qualifier,
+			LambdaOptions: config.LambdaOptions{Endpoint: env.url}}, env.opts)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	t.Run("a config on the version serves the alias", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		env.emu.AddFunction("checkout", "7", "live")
+		env.emu.SeedProvisioned("checkout", "7", 20)
+		l := newTarget(t, env, "live")
+		if cur, ready := mustRead(t, l); cur != 20 || ready != 20 {
+			t.Errorf("read %d/%d, want the version's 20/20", cur, ready)
+		}
+		if s := l.Status(); s != "the config is on version 7, which alias live points to" {
+			t.Errorf("status %q", s)
+		}
+		err := l.Set(ctx, 30, "up")
+		wantKind(t, err, AWSInvalidState)
+		if !strings.Contains(err.Error(), "version 7, which alias live points to, holds its own provisioned concurrency config (20)") {
+			t.Errorf("error %v", err)
+		}
+		if n := len(env.emu.CallsOf("PutProvisionedConcurrencyConfig")); n != 0 {
+			t.Errorf("%d puts", n)
+		}
+	})
+	t.Run("an alias of $LATEST cannot have provisioned concurrency", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		env.emu.AddFunction("checkout", "7")
+		env.emu.SetAlias("checkout", "dev", "$LATEST", nil)
+		_, err := newTarget(t, env, "dev").Read(ctx)
+		wantKind(t, err, AWSInvalidRequest)
+		if !strings.Contains(err.Error(), "alias dev of checkout points to $LATEST, which cannot have provisioned concurrency") {
+			t.Errorf("error %v", err)
+		}
+	})
+	t.Run("an alias with a routing configuration is left alone", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		env.emu.AddFunction("checkout", "7", "8", "live")
+		env.emu.SetAlias("checkout", "live", "7", map[string]float64{"8": 0.1})
+		l := newTarget(t, env, "live")
+		err := l.Set(ctx, 30, "up")
+		wantKind(t, err, AWSInvalidState)
+		if !strings.Contains(err.Error(), "alias live routes 10% to version 8 (a routing configuration)") {
+			t.Errorf("error %v", err)
+		}
+		if n := len(env.emu.CallsOf("PutProvisionedConcurrencyConfig")); n != 0 {
+			t.Errorf("%d puts", n)
+		}
+	})
+	t.Run("moving the alias re-allocates its concurrency", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		env.emu.AddFunction("checkout", "7", "live")
+		l := newTarget(t, env, "live")
+		if err := l.Set(ctx, 30, "up"); err != nil {
+			t.Fatal(err)
+		}
+		env.clock.Step(awsemu.DefaultAllocationDelay)
+		env.emu.SetAlias("checkout", "live", "8", nil)
+		if cur, ready := mustRead(t, l); cur != 30 || ready != 0 || l.Status() != "provisioned concurrency IN_PROGRESS: 0 of 30 available" {
+			t.Errorf("while re-allocating: %d/%d %q", cur, ready, l.Status())
+		}
+		env.clock.Step(awsemu.DefaultAllocationDelay)
+		if cur, ready := mustRead(t, l); cur != 30 || ready != 30 {
+			t.Errorf("re-allocated: %d/%d", cur, ready)
+		}
+	})
+}

@@ -40,7 +40,8 @@ type LambdaOptions struct {
 	// UnreservedMargin is the account concurrency left unreserved for every
 	// other function: a request is clamped to the account's unreserved
 	// concurrency plus this target's own, minus the margin. Default 100, the
-	// least Lambda itself keeps.
+	// least Lambda itself keeps on most accounts; an account with a low
+	// concurrency quota keeps 10, and may set 10 here.
 	UnreservedMargin *int32 `yaml:"unreserved_margin"`
 	// Endpoint overrides the service endpoint (a VPC endpoint, a test emulator).
 	Endpoint string `yaml:"endpoint"`
@@ -51,6 +52,7 @@ const (
 	MaxAuroraReaders        = 15 // readers per Aurora cluster
 	MaxRDSReplicas          = 15 // read replicas per RDS source instance
 	DefaultUnreservedMargin = 100
+	MinUnreservedMargin     = 10 // what Lambda keeps unreserved on a low-quota account
 	DefaultAuroraName       = "{cluster}-scaled-{index}"
 	DefaultRDSName          = "{source}-scaled-{index}"
 )
@@ -159,8 +161,9 @@ func validateAWSTarget(p *problems, path string, t *Target, scaler string) {
 	if r := t.RDS; r != nil {
 		validateReplicaOptions(p, path+".rds", &r.ReplicaOptions, r.SourceInstance, scaler, MaxRDSReplicas)
 	}
-	if l := t.Lambda; l != nil && l.UnreservedMargin != nil && *l.UnreservedMargin < DefaultUnreservedMargin {
-		p.add(path+".lambda.unreserved_margin", *l.UnreservedMargin, "must be >= %d: Lambda keeps that much unreserved and refuses more", DefaultUnreservedMargin)
+	if l := t.Lambda; l != nil && l.UnreservedMargin != nil && *l.UnreservedMargin < MinUnreservedMargin {
+		p.add(path+".lambda.unreserved_margin", *l.UnreservedMargin,
+			"must be >= %d: Lambda keeps at least that much unreserved (%d on most accounts) and refuses more", MinUnreservedMargin, DefaultUnreservedMargin)
 	}
 }
 

@@ -53,13 +53,15 @@ func TestAWSDefaultsByKind(t *testing.T) {
 }
 
 func TestAWSValidation(t *testing.T) {
-	margin := int32(50)
+	margin, lowQuota := int32(5), int32(MinUnreservedMargin)
 	target := Target{Kind: "aurora", Aurora: &AuroraTarget{ClusterIdentifier: "prod", ReplicaOptions: ReplicaOptions{
 		NameTemplate: "{cluster}--reader", MinReaders: 16, Tags: map[string]string{"aws:team": "x"}}}}
 	p := problems{}
 	validateAWSTarget(&p, "scalers[0].target", &target, "db")
 	lt := Target{Kind: "lambda", Lambda: &LambdaTarget{FunctionName: "f", Qualifier: "live", LambdaOptions: LambdaOptions{UnreservedMargin: &margin}}}
 	validateAWSTarget(&p, "scalers[1].target", &lt, "fn")
+	low := Target{Kind: "lambda", Lambda: &LambdaTarget{FunctionName: "f", Qualifier: "live", LambdaOptions: LambdaOptions{UnreservedMargin: &lowQuota}}}
+	validateAWSTarget(&p, "scalers[3].target", &low, "fn") // a low-quota account's minimum: no problem
 	long := Target{Kind: "rds", RDS: &RDSTarget{SourceInstance: strings.Repeat("a", 60), ReplicaOptions: ReplicaOptions{NameTemplate: DefaultRDSName}}}
 	validateAWSTarget(&p, "scalers[2].target", &long, "x")
 	var got []string
@@ -70,7 +72,7 @@ func TestAWSValidation(t *testing.T) {
 		`scalers[0].target.aurora.name_template: "{cluster}--reader": must contain {index}`,
 		`scalers[0].target.aurora.min_readers: 16: must be in 0..15`,
 		`scalers[0].target.aurora.tags: "aws:team": keys starting with aws: or scaled.dev/ are reserved`,
-		`scalers[1].target.lambda.unreserved_margin: 50: must be >= 100: Lambda keeps that much unreserved and refuses more`,
+		`scalers[1].target.lambda.unreserved_margin: 5: must be >= 10: Lambda keeps at least that much unreserved (100 on most accounts) and refuses more`,
 		`scalers[2].target.rds.name_template: "{source}-scaled-{index}": makes "` + strings.Repeat("a", 60) + `-scaled-15": a DB instance identifier is 1 to 63 letters, digits or hyphens, starts with a letter, has no two hyphens in a row and does not end with one`,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -1,0 +1,5 @@
+//go:build !race
+
+package actuators_test
+
+const raceDetector = false

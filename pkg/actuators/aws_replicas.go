@@ -322,9 +322,6 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 	case n < r.opt.MinReaders:
 		want, why = r.opt.MinReaders, fmt.Sprintf("min_readers is %d", r.opt.MinReaders)
 	}
-	if err := r.removeDead(ctx, st, protect, reason); err != nil {
-		return r.o.Metrics.count(r.o.Scaler, err)
-	}
 	got := cur
 	switch {
 	case want > cur:
@@ -343,26 +340,32 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 	if err != nil {
 		return r.o.Metrics.count(r.o.Scaler, err)
 	}
+	r.removeDead(ctx, st, protect, reason)
 	if got != n {
 		return &LimitedError{Asked: n, Got: got, Reason: why}
 	}
 	return nil
 }
 
-// removeDead deletes the dead readers scaled created: they will not serve
-// again, and each holds one of the 15 places.
-func (r *replicaSet) removeDead(ctx context.Context, st *replicaState, protect map[string]bool, reason string) error {
-	for _, x := range st.Readers {
+// removeDead deletes the dead readers scaled created, after the change it
+// was asked for: they will not serve again, and each holds one of the 15
+// places. A refusal is counted and logged, and does not fail the change:
+// the next one tries again.
+func (r *replicaSet) removeDead(ctx context.Context, st *replicaState, protect map[string]bool, reason string) {
+	for i := range st.Readers {
+		x := &st.Readers[i]
 		if x.class() != readerDead || !x.Owned || protect[x.ID] {
 			continue
 		}
 		if err := r.backend.remove(ctx, x.ID); err != nil {
-			return err
+			r.o.Logger.Warn("dead reader not deleted", zap.String("instance", x.ID), zap.String("status", x.Status),
+				zap.Error(r.o.Metrics.count(r.o.Scaler, err)))
+			continue
 		}
+		x.asked = true
 		r.deletes[x.ID] = r.o.Clock.Now()
 		r.o.Logger.Info("dead reader deleted", zap.String("instance", x.ID), zap.String("status", x.Status), zap.String("reason", reason))
 	}
-	return nil
 }
 
 // scaleOut creates up to k readers, as many as the kind's limit leaves

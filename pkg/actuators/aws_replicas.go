@@ -516,10 +516,10 @@ func (r *replicaSet) keptReason(st *replicaState, cur, want int32, protect map[s
 	foreign, busy, writers, serving := 0, 0, 0, int32(0)
 	notServing := map[string]int{}
 	for _, x := range st.Readers {
-		switch c := x.class(); {
-		case c == readerGoing || c == readerDead || c == readerImpaired:
+		switch x.class() {
+		case readerGoing, readerDead, readerImpaired:
 			continue
-		case c == readerServing:
+		case readerServing:
 			serving++
 		default:
 			notServing[x.Status]++

@@ -51,7 +51,7 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, quer
 		err = errors.Join(errs...)
 	}
 	if err != nil {
-		problems := strings.Split(err.Error(), "\n")
+		problems := problemLines(err)
 		fmt.Fprintf(out, "%s: %d problem(s)\n", path, len(problems))
 		for _, p := range problems {
 			fmt.Fprintf(out, "  %s\n", p)
@@ -94,4 +94,26 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, quer
 		return &exitError{code: 1, err: fmt.Errorf("%d signal(s) failed", failed)}
 	}
 	return nil
+}
+
+// problemLines is one line per problem: each of config.Problems, or the
+// lines of any other error (an unreadable file, a YAML syntax error).
+func problemLines(err error) []string {
+	var lines []string
+	for _, e := range flatten(err) {
+		lines = append(lines, strings.Split(e.Error(), "\n")...)
+	}
+	return lines
+}
+
+// flatten unwraps joined errors down to single ones.
+func flatten(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, flatten(e)...)
+		}
+		return out
+	}
+	return []error{err}
 }

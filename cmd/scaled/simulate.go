@@ -189,24 +189,16 @@ func runSimulate(out io.Writer, f simulateFlags) error {
 // loadSimulationConfig loads and validates a config as the daemon does,
 // except that an unset prometheus.url is allowed: nothing is queried.
 func loadSimulationConfig(path string) (*config.Config, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("read config: %w", err)
-	}
-	cfg, err := config.Parse(data)
-	if err != nil {
+	cfg, err := config.Load(path, viper.New(), func(c *config.Config) {
+		if c.Prometheus.URL == "" {
+			c.Prometheus.URL = simulatedPrometheusURL
+		}
+	})
+	var problems config.Problems
+	if errors.As(err, &problems) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	if err := config.Override(cfg, viper.New()); err != nil {
-		return nil, err
-	}
-	if cfg.Prometheus.URL == "" {
-		cfg.Prometheus.URL = simulatedPrometheusURL
-	}
-	if err := config.Validate(cfg); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return cfg, nil
+	return cfg, err
 }
 
 // parseBinds turns SIGNAL=OBSERVATION flags into a map.

@@ -14,25 +14,25 @@ type ReplicaOptions struct {
 	// {scaler} and {index} (required; the lowest free number from 1) are
 	// replaced. A deterministic name keeps a creation idempotent across a
 	// restart. Default "{cluster}-scaled-{index}" or "{source}-scaled-{index}".
-	NameTemplate string `yaml:"name_template"`
+	NameTemplate string `json:"name_template,omitempty"`
 	// InstanceClass of new readers (default: the writer's or source's class).
-	InstanceClass string `yaml:"instance_class"`
+	InstanceClass string `json:"instance_class,omitempty"`
 	// ParameterGroup is the DB parameter group of new readers (default: the
 	// writer's or source's).
-	ParameterGroup string `yaml:"parameter_group"`
+	ParameterGroup string `json:"parameter_group,omitempty"`
 	// AvailabilityZones new readers are spread over, fewest first (default:
 	// the cluster's zones for aurora, the source subnet group's for rds).
-	AvailabilityZones []string `yaml:"availability_zones"`
+	AvailabilityZones []string `json:"availability_zones,omitempty"`
 	// MinReaders is a floor scale-in never crosses, whatever the policy says.
-	MinReaders int32 `yaml:"min_readers"`
+	MinReaders int32 `json:"min_readers,omitempty"`
 	// Owner is the value of the ownership tag (scaled.dev/owner) on the
 	// readers scaled creates; only those are ever deleted. Default: the
 	// scaler's name. Keep it when renaming a scaler.
-	Owner string `yaml:"owner"`
+	Owner string `json:"owner,omitempty"`
 	// Tags are added to every reader scaled creates.
-	Tags map[string]string `yaml:"tags"`
+	Tags map[string]string `json:"tags,omitempty"`
 	// Endpoint overrides the service endpoint (a VPC endpoint, a test emulator).
-	Endpoint string `yaml:"endpoint"`
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 // LambdaOptions shape a Lambda target; inlined in LambdaTarget.
@@ -42,9 +42,9 @@ type LambdaOptions struct {
 	// concurrency plus this target's own, minus the margin. Default 100, the
 	// least Lambda itself keeps on most accounts; an account with a low
 	// concurrency quota keeps 10, and may set 10 here.
-	UnreservedMargin *int32 `yaml:"unreserved_margin"`
+	UnreservedMargin *int32 `json:"unreserved_margin,omitempty"`
 	// Endpoint overrides the service endpoint (a VPC endpoint, a test emulator).
-	Endpoint string `yaml:"endpoint"`
+	Endpoint string `json:"endpoint,omitempty"`
 }
 
 // AWS limits and defaults.

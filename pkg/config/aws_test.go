@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 )
 
 func TestAWSDefaultsByKind(t *testing.T) {
@@ -66,7 +68,7 @@ func TestAWSValidation(t *testing.T) {
 	validateAWSTarget(&p, "scalers[2].target", &long, "x")
 	var got []string
 	for _, e := range p {
-		got = append(got, e.Error())
+		got = append(got, fielderr.Format(e))
 	}
 	want := []string{
 		`scalers[0].target.aurora.name_template: "{cluster}--reader": must contain {index}`,

@@ -77,30 +77,35 @@ func DefaultScaleDown() *ScalingRules {
 // decoded instead.
 func ApplyDefaults(c *Config) {
 	for i := range c.Scalers {
-		s := &c.Scalers[i]
-		if s.Combine == "" {
-			s.Combine = DefaultCombine
-		}
-		if s.OnFailure.Mode == "" {
-			s.OnFailure.Mode = DefaultOnFailure
-		}
-		// The log target needs nothing, so kind: log alone is enough.
-		if s.Target.Kind == "log" && s.Target.Log == nil {
-			s.Target.Log = &LogTarget{}
-		}
-		if k := s.Target.Kubernetes; k != nil && k.Namespace == "" {
-			k.Namespace = DefaultNamespace
-		}
-		for j := range s.Signals {
-			if r := s.Signals[j].Replay; r != nil && r.Expr == "" {
-				r.Expr = DefaultReplayExpr
-			}
-		}
-		applyAWSDefaults(s)    // per-kind guards and target options (aws.go)
-		applyPolicyDefaults(s) // policies.go
-		s.Behavior.ScaleUp = fillRules(s.Behavior.ScaleUp, DefaultScaleUp())
-		s.Behavior.ScaleDown = fillRules(s.Behavior.ScaleDown, DefaultScaleDown())
+		c.Scalers[i].ApplyDefaults()
 	}
+}
+
+// ApplyDefaults fills what was left unset in one scaler (see the function
+// ApplyDefaults). It is idempotent.
+func (s *Scaler) ApplyDefaults() {
+	if s.Combine == "" {
+		s.Combine = DefaultCombine
+	}
+	if s.OnFailure.Mode == "" {
+		s.OnFailure.Mode = DefaultOnFailure
+	}
+	// The log target needs nothing, so kind: log alone is enough.
+	if s.Target.Kind == "log" && s.Target.Log == nil {
+		s.Target.Log = &LogTarget{}
+	}
+	if k := s.Target.Kubernetes; k != nil && k.Namespace == "" {
+		k.Namespace = DefaultNamespace
+	}
+	for j := range s.Signals {
+		if r := s.Signals[j].Replay; r != nil && r.Expr == "" {
+			r.Expr = DefaultReplayExpr
+		}
+	}
+	applyAWSDefaults(s)    // per-kind guards and target options (aws.go)
+	applyPolicyDefaults(s) // policies.go
+	s.Behavior.ScaleUp = fillRules(s.Behavior.ScaleUp, DefaultScaleUp())
+	s.Behavior.ScaleDown = fillRules(s.Behavior.ScaleDown, DefaultScaleDown())
 }
 
 func fillRules(r, def *ScalingRules) *ScalingRules {
@@ -124,18 +129,14 @@ func fillRules(r, def *ScalingRules) *ScalingRules {
 	return r
 }
 
-// UnmarshalYAML starts a scaler from its defaults so that a key written as
-// zero (bounds.min: 0) stays zero. It uses the func-style signature so that
-// the strict decoder's unknown-key check reaches inside.
-func (s *Scaler) UnmarshalYAML(unmarshal func(any) error) error {
-	type scaler Scaler // without this method; its name shows in unknown-key errors
+// decodeDefaults starts a scaler from the defaults that must be in place
+// before its keys are read, so that a key written as zero (bounds.min: 0)
+// stays zero.
+func (s *Scaler) decodeDefaults() {
 	*s = Scaler{Bounds: Bounds{Min: DefaultMinCapacity}}
-	return unmarshal((*scaler)(s))
 }
 
-// UnmarshalYAML starts a replay from its defaults (speed 1).
-func (r *Replay) UnmarshalYAML(unmarshal func(any) error) error {
-	type replay Replay
+// decodeDefaults starts a replay at speed 1.
+func (r *Replay) decodeDefaults() {
 	*r = Replay{Speed: DefaultReplaySpeed}
-	return unmarshal((*replay)(r))
 }

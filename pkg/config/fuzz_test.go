@@ -10,7 +10,7 @@ import (
 // FuzzLoad feeds arbitrary bytes through Parse and Validate, seeded with
 // every example and test config. Neither may panic; a valid config must
 // compare Equal to itself scaler by scaler (or a reload would restart every
-// scaler), and every validation problem must be a *FieldError.
+// scaler), and every validation problem must be one of Problems.
 //
 //	go test ./pkg/config -run '^$' -fuzz FuzzLoad -fuzztime 60s
 func FuzzLoad(f *testing.F) {
@@ -42,9 +42,9 @@ func FuzzLoad(f *testing.F) {
 				t.Fatal("empty validation message")
 			}
 		}
-		var fe *FieldError
-		if !errors.As(err, &fe) {
-			t.Fatalf("Validate error %v holds no *FieldError", err)
+		var p Problems
+		if !errors.As(err, &p) || len(p) == 0 {
+			t.Fatalf("Validate error %v is not Problems", err)
 		}
 	})
 }

@@ -26,29 +26,29 @@ const (
 // the holder of a coordination.k8s.io Lease acts on targets, the others decide
 // in dry run so that they are warm when they take over.
 type LeaderElection struct {
-	Enabled bool `yaml:"enabled"`
+	Enabled bool `json:"enabled,omitempty"`
 	// Namespace of the Lease; empty means the namespace scaled runs in (the
 	// service account's), or "default" outside a cluster.
-	Namespace string `yaml:"namespace"`
-	LeaseName string `yaml:"lease_name"`
+	Namespace string `json:"namespace,omitempty"`
+	LeaseName string `json:"lease_name,omitempty"`
 	// Identity of this replica in the Lease; empty means the host name (the
 	// pod name in a cluster).
-	Identity string `yaml:"identity"`
+	Identity string `json:"identity,omitempty"`
 	// LeaseDuration is how long followers wait before taking over a lease
 	// that is no longer renewed: the longest failover.
-	LeaseDuration time.Duration `yaml:"lease_duration"`
+	LeaseDuration time.Duration `json:"lease_duration,omitempty"`
 	// RenewDeadline is how long the leader keeps trying to renew before it
 	// gives up leading.
-	RenewDeadline time.Duration `yaml:"renew_deadline"`
+	RenewDeadline time.Duration `json:"renew_deadline,omitempty"`
 	// RetryPeriod is the wait between tries to acquire or renew.
-	RetryPeriod time.Duration `yaml:"retry_period"`
+	RetryPeriod time.Duration `json:"retry_period,omitempty"`
 	// Shards splits the scalers across replicas: with N > 1 there are N
 	// Leases <lease_name>-shard-0..N-1, a scaler belongs to one shard (jump
 	// consistent hash of its name) and a replica acts only for the scalers
 	// of the shards it holds; each replica also renews a presence Lease, so
 	// that they split the shards evenly. 1 (the default) is one Lease,
 	// <lease_name>.
-	Shards int `yaml:"shards"`
+	Shards int `json:"shards,omitempty"`
 }
 
 // DefaultLeaderElection is leader election off, with client-go's usual timing.

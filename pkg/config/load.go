@@ -1,10 +1,8 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,7 +11,9 @@ import (
 
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
-	"go.yaml.in/yaml/v3"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 )
 
 // EnvPrefix prefixes every environment variable that overrides a global key:
@@ -71,11 +71,15 @@ func BindFlags(fs *pflag.FlagSet, v *viper.Viper) {
 // Load reads the config file at path (none if path is empty), applies
 // SCALED_* environment variables and then the flags bound into v (nil: a
 // fresh viper, so the environment still applies), resolves relative file
-// paths against the file's directory, and validates the result.
+// paths against the file's directory, runs adjust (a command's own changes,
+// such as a placeholder for a key it does not need) and validates the result.
+// Every problem of the file, of the environment and of validation is
+// reported at once, as Problems; an unreadable file or a YAML syntax error
+// is a plain error naming the file.
 //
 // Precedence, lowest first: built-in defaults, the file, the environment,
 // flags given on the command line.
-func Load(path string, v *viper.Viper) (*Config, error) {
+func Load(path string, v *viper.Viper, adjust ...func(*Config)) (*Config, error) {
 	var data []byte
 	if path != "" {
 		var err error
@@ -83,7 +87,7 @@ func Load(path string, v *viper.Viper) (*Config, error) {
 			return nil, fmt.Errorf("read config: %w", err)
 		}
 	}
-	c, err := Parse(data)
+	c, decoded, err := parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -93,31 +97,43 @@ func Load(path string, v *viper.Viper) (*Config, error) {
 	if v == nil {
 		v = viper.New()
 	}
-	if err := Override(c, v); err != nil {
-		return nil, err
+	decoded = append(decoded, override(c, v)...)
+	for _, a := range adjust {
+		a(c)
 	}
-	if err := Validate(c); err != nil {
-		return nil, err
+	if errs := append(decoded, withoutDecoded(validate(c), decoded)...); len(errs) > 0 {
+		return nil, Problems(errs)
 	}
 	return c, nil
 }
 
-// Parse decodes a config file strictly (an unknown key is an error naming it
-// and its line) over the defaults, and fills the scaler defaults. It does not
-// validate: call Validate.
+// Parse decodes a config file strictly over the defaults and fills the
+// scaler defaults. It does not validate: call Validate, or Load, which also
+// reports decode and validation problems together. A problem of the file
+// (an unknown key, a value of the wrong type) comes back as Problems.
 func Parse(data []byte) (*Config, error) {
-	c := Defaults()
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(c); err != nil && !errors.Is(err, io.EOF) {
+	c, decoded, err := parse(data)
+	switch {
+	case err != nil:
 		return nil, err
+	case len(decoded) > 0:
+		return nil, Problems(decoded)
 	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		return nil, errors.New("config holds more than one YAML document: want exactly one")
-	}
-	ApplyDefaults(c)
 	return c, nil
+}
+
+// parse decodes data over the defaults and fills the scaler defaults. It
+// returns the config even when some keys failed to decode (they keep their
+// defaults) with their problems; err is a YAML syntax error.
+func parse(data []byte) (*Config, field.ErrorList, error) {
+	c := Defaults()
+	doc, err := parseYAML(data)
+	if err != nil {
+		return nil, nil, err
+	}
+	decoded := decodeInto(doc, c, nil)
+	ApplyDefaults(c)
+	return c, decoded, nil
 }
 
 // Override applies environment variables and flags bound into v to the
@@ -126,10 +142,17 @@ func Parse(data []byte) (*Config, error) {
 // decides. Decoding the file here and not through viper keeps keys strict and
 // the case of map keys (HTTP headers) intact.
 func Override(c *Config, v *viper.Viper) error {
+	if errs := override(c, v); len(errs) > 0 {
+		return Problems(errs)
+	}
+	return nil
+}
+
+func override(c *Config, v *viper.Viper) field.ErrorList {
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
 	v.AutomaticEnv()
-	var errs []error
+	var errs field.ErrorList
 	for _, k := range globalKeys {
 		p := k.field(c)
 		switch p := p.(type) {
@@ -143,10 +166,16 @@ func Override(c *Config, v *viper.Viper) error {
 			v.SetDefault(k.key, *p)
 		}
 		if err := set(p, v.Get(k.key)); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %q: %w (from %s or --%s)", k.key, fmt.Sprint(v.Get(k.key)), err, EnvVar(k.key), k.flag))
+			errs = append(errs, fielderr.Invalid(keyPath(k.key), fmt.Sprint(v.Get(k.key)), "%v (from %s or --%s)", err, EnvVar(k.key), k.flag))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
+}
+
+// keyPath is the field path of a dotted global key.
+func keyPath(key string) *field.Path {
+	parts := strings.Split(key, ".")
+	return field.NewPath(parts[0], parts[1:]...)
 }
 
 // set stores raw, which is the field's own type (default or typed flag) or a
@@ -163,7 +192,7 @@ func set(p, raw any) error {
 		}
 		d, err := time.ParseDuration(strings.TrimSpace(s))
 		if !isString || err != nil {
-			return errors.New("want a duration such as 15s or 5m")
+			return errors.New("must be a duration such as 15s or 5m")
 		}
 		*p = d
 	case *bool:
@@ -173,7 +202,7 @@ func set(p, raw any) error {
 		}
 		b, err := strconv.ParseBool(strings.TrimSpace(s))
 		if !isString || err != nil {
-			return errors.New("want true or false")
+			return errors.New("must be true or false")
 		}
 		*p = b
 	case *int:
@@ -183,7 +212,7 @@ func set(p, raw any) error {
 		}
 		n, err := strconv.Atoi(strings.TrimSpace(s))
 		if !isString || err != nil {
-			return errors.New("want an integer")
+			return errors.New("must be an integer")
 		}
 		*p = n
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/fielderr"
+
 	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
@@ -13,82 +15,82 @@ import (
 // signal unit per second of change, all multiplied by the current capacity
 // when gain_scale is relative.
 type PID struct {
-	Signal    string  `yaml:"signal"`
-	Setpoint  float64 `yaml:"setpoint"`
-	Direction string  `yaml:"direction"`  // decrease (default), increase
-	GainScale string  `yaml:"gain_scale"` // absolute (default), relative
-	Kp        float64 `yaml:"kp"`
-	Ki        float64 `yaml:"ki"`
-	Kd        float64 `yaml:"kd"`
+	Signal    string  `json:"signal,omitempty"`
+	Setpoint  float64 `json:"setpoint,omitempty"`
+	Direction string  `json:"direction,omitempty"`  // decrease (default), increase
+	GainScale string  `json:"gain_scale,omitempty"` // absolute (default), relative
+	Kp        float64 `json:"kp,omitempty"`
+	Ki        float64 `json:"ki,omitempty"`
+	Kd        float64 `json:"kd,omitempty"`
 	// DerivativeFilter is the derivative's low-pass time constant (0: none).
-	DerivativeFilter time.Duration `yaml:"derivative_filter"`
-	Deadband         float64       `yaml:"deadband"`
-	MaxError         float64       `yaml:"max_error"`
-	FeedForward      *FeedForward  `yaml:"feed_forward,omitempty"`
+	DerivativeFilter time.Duration `json:"derivative_filter,omitempty"`
+	Deadband         float64       `json:"deadband,omitempty"`
+	MaxError         float64       `json:"max_error,omitempty"`
+	FeedForward      *FeedForward  `json:"feed_forward,omitempty"`
 	// Tolerance holds the recommendation at the current capacity while the
 	// output is within these fractions of it.
-	Tolerance *PIDTolerance `yaml:"tolerance,omitempty"`
+	Tolerance *PIDTolerance `json:"tolerance,omitempty"`
 }
 
 // PIDTolerance is a PID's output tolerance, fractions of the current
 // capacity: up 0.05 moves only for an output above 1.05 x current.
 type PIDTolerance struct {
-	Up   float64 `yaml:"up"`
-	Down float64 `yaml:"down"`
+	Up   float64 `json:"up,omitempty"`
+	Down float64 `json:"down,omitempty"`
 }
 
 // FeedForward adds load/per_replica replicas, so that the PID only trims.
 type FeedForward struct {
-	Signal     string  `yaml:"signal"`
-	PerReplica float64 `yaml:"per_replica"`
+	Signal     string  `json:"signal,omitempty"`
+	PerReplica float64 `json:"per_replica,omitempty"`
 	// Smoothing is the time constant of a moving average of the signal
 	// (0: none).
-	Smoothing time.Duration `yaml:"smoothing"`
+	Smoothing time.Duration `json:"smoothing,omitempty"`
 	// Lead projects the smoothed signal this far ahead along its smoothed
 	// trend (needs smoothing; 0: no trend).
-	Lead time.Duration `yaml:"lead"`
+	Lead time.Duration `json:"lead,omitempty"`
 }
 
 // Step configures an AWS Application Auto Scaling step policy: one or two
 // alarms on one signal, each with its step adjustments.
 type Step struct {
-	Signal   string    `yaml:"signal"`
-	ScaleOut *StepRule `yaml:"scale_out,omitempty"`
-	ScaleIn  *StepRule `yaml:"scale_in,omitempty"`
+	Signal   string    `json:"signal,omitempty"`
+	ScaleOut *StepRule `json:"scale_out,omitempty"`
+	ScaleIn  *StepRule `json:"scale_in,omitempty"`
 }
 
 // StepRule is one step scaling policy and its alarm.
 type StepRule struct {
-	Threshold float64 `yaml:"threshold"`
+	Threshold float64 `json:"threshold,omitempty"`
 	// Comparison defaults to GreaterThanOrEqualToThreshold for scale_out and
 	// LessThanOrEqualToThreshold for scale_in.
-	Comparison        string `yaml:"comparison"`
-	EvaluationPeriods int    `yaml:"evaluation_periods"`  // N, default 1
-	DatapointsToAlarm int    `yaml:"datapoints_to_alarm"` // M, default N
+	Comparison        string `json:"comparison,omitempty"`
+	EvaluationPeriods int    `json:"evaluation_periods,omitempty"`  // N, default 1
+	DatapointsToAlarm int    `json:"datapoints_to_alarm,omitempty"` // M, default N
 	// AdjustmentType: ChangeInCapacity, PercentChangeInCapacity, ExactCapacity.
-	AdjustmentType         string           `yaml:"adjustment_type"`
-	Steps                  []StepAdjustment `yaml:"steps"`
-	MinAdjustmentMagnitude int32            `yaml:"min_adjustment_magnitude"`
+	AdjustmentType         string           `json:"adjustment_type,omitempty"`
+	Steps                  []StepAdjustment `json:"steps,omitempty"`
+	MinAdjustmentMagnitude int32            `json:"min_adjustment_magnitude,omitempty"`
 	// Cooldown defaults to AWS's 300 s.
-	Cooldown *time.Duration `yaml:"cooldown"`
+	Cooldown *time.Duration `json:"cooldown,omitempty"`
 }
 
 // StepAdjustment bounds are relative to the threshold; null is unbounded.
 type StepAdjustment struct {
-	Lower      *float64 `yaml:"lower"`
-	Upper      *float64 `yaml:"upper"`
-	Adjustment int32    `yaml:"adjustment"`
+	Lower      *float64 `json:"lower,omitempty"`
+	Upper      *float64 `json:"upper,omitempty"`
+	Adjustment int32    `json:"adjustment,omitempty"`
 }
 
 // Schedule raises the minimum (and optionally lowers the maximum) capacity
 // from each time Start names, for Duration, in Timezone.
 type Schedule struct {
-	Name     string        `yaml:"name"`
-	Start    string        `yaml:"start"`    // five-field cron
-	Timezone string        `yaml:"timezone"` // IANA name, default UTC
-	Duration time.Duration `yaml:"duration"`
-	Min      int32         `yaml:"min"`
-	Max      int32         `yaml:"max"` // 0: no maximum
+	Name     string        `json:"name,omitempty"`
+	Start    string        `json:"start,omitempty"`    // five-field cron
+	Timezone string        `json:"timezone,omitempty"` // IANA name, default UTC
+	Duration time.Duration `json:"duration,omitempty"`
+	Min      int32         `json:"min,omitempty"`
+	Max      int32         `json:"max,omitempty"` // 0: no maximum
 }
 
 // DefaultStepCooldown is AWS's default cooldown for step scaling.
@@ -199,16 +201,17 @@ func addPolicyErr(p *problems, path string, err error) {
 		if line == "" {
 			continue
 		}
-		field, rest, ok := strings.Cut(line, ": ")
-		if !ok || strings.ContainsAny(field, " ") {
-			*p = append(*p, &FieldError{Path: path, Msg: line})
+		name, rest, ok := strings.Cut(line, ": ")
+		if !ok || strings.ContainsAny(name, " ") {
+			p.add(path, noValue{}, "%s", line)
 			continue
 		}
 		value, msg, ok := strings.Cut(rest, ": ")
 		if !ok {
-			value, msg = "", rest
+			p.add(path+"."+name, noValue{}, "%s", rest)
+			continue
 		}
-		*p = append(*p, &FieldError{Path: path + "." + field, Value: value, Msg: msg})
+		p.add(path+"."+name, fielderr.Shown(value), "%s", msg)
 	}
 }
 

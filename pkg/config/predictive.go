@@ -11,35 +11,35 @@ import (
 // forecasts Signal from its own history and plans capacity for the upper
 // quantile. Zero values take the defaults below.
 type Predictive struct {
-	Signal string `yaml:"signal"`
+	Signal string `json:"signal,omitempty"`
 	// Mode: forecastAndScale (default) or forecastOnly (explain and export, never act).
-	Mode string `yaml:"mode"`
+	Mode string `json:"mode,omitempty"`
 	// CapacityPerReplica: how much of the signal one replica serves within the SLO.
-	CapacityPerReplica float64 `yaml:"capacity_per_replica"`
+	CapacityPerReplica float64 `json:"capacity_per_replica,omitempty"`
 	// StartupDelay (default 60s) plus Lead (default 60s) is how far ahead it plans.
-	StartupDelay time.Duration `yaml:"startup_delay"`
-	Lead         time.Duration `yaml:"lead"`
+	StartupDelay time.Duration `json:"startup_delay,omitempty"`
+	Lead         time.Duration `json:"lead,omitempty"`
 	// History (default 14d) at Step (default 1m) is fetched; MinHistory
 	// (default 24h) is the least it acts on.
-	History    time.Duration `yaml:"history"`
-	Step       time.Duration `yaml:"step"`
-	MinHistory time.Duration `yaml:"min_history"`
+	History    time.Duration `json:"history,omitempty"`
+	Step       time.Duration `json:"step,omitempty"`
+	MinHistory time.Duration `json:"min_history,omitempty"`
 	// Smooth (default: step): the model fits and forecasts the means of
 	// blocks this long, its interval still covering every step's point.
-	Smooth time.Duration `yaml:"smooth"`
+	Smooth time.Duration `json:"smooth,omitempty"`
 	// Model: auto (default: chosen by backtest) or one of forecast.ModelNames.
-	Model string `yaml:"model"`
+	Model string `json:"model,omitempty"`
 	// Quantile planned for (default 0.9).
-	Quantile float64 `yaml:"quantile"`
+	Quantile float64 `json:"quantile,omitempty"`
 	// Spread: relative (default: the interval widens in proportion to the
 	// forecast) or sqrt (with its square root, as a count's noise does).
-	Spread string `yaml:"spread"`
+	Spread string `json:"spread,omitempty"`
 	// RefitEvery (default 1h of new data).
-	RefitEvery time.Duration `yaml:"refit_every"`
+	RefitEvery time.Duration `json:"refit_every,omitempty"`
 	// SurpriseRatio (default 1.5) and Handover (default 15m): a point above
 	// ratio x the upper bound hands over to the reactive policies.
-	SurpriseRatio float64       `yaml:"surprise_ratio"`
-	Handover      time.Duration `yaml:"handover"`
+	SurpriseRatio float64       `json:"surprise_ratio,omitempty"`
+	Handover      time.Duration `json:"handover,omitempty"`
 }
 
 // PredictiveSpec is the policy spec of a predictive block, defaults filled.

@@ -11,6 +11,10 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 )
 
 // HPA's own limits (k8s.io/kubernetes pkg/apis/autoscaling/validation).
@@ -44,45 +48,19 @@ var (
 	nameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
 )
 
-// FieldError is one problem with one field: `path: value: what is allowed`.
-type FieldError struct {
-	Path  string // e.g. scalers[2].policies[0].target_tracking.target
-	Value string // the offending value as written in messages ("" for none)
-	Msg   string // what is allowed
-}
-
-func (e *FieldError) Error() string {
-	if e.Value == "" {
-		return e.Path + ": " + e.Msg
-	}
-	return e.Path + ": " + e.Value + ": " + e.Msg
-}
-
-// problems collects FieldErrors.
-type problems []error
+// problems collects field errors with their paths written out.
+type problems field.ErrorList
 
 func (p *problems) add(path string, value any, format string, args ...any) {
-	*p = append(*p, &FieldError{Path: path, Value: show(value), Msg: fmt.Sprintf(format, args...)})
-}
-
-// show formats a value for a message: strings quoted, so that an empty one
-// is visible; absent blocks as null.
-func show(v any) string {
-	switch v := v.(type) {
-	case nil:
-		return "null"
-	case string:
-		return strconv.Quote(v)
-	case time.Duration:
-		return v.String()
-	case float64:
-		return strconv.FormatFloat(v, 'g', -1, 64)
+	e := &field.Error{Type: field.ErrorTypeInvalid, Field: path, BadValue: value, Detail: fmt.Sprintf(format, args...)}
+	switch value.(type) {
 	case noValue:
-		return ""
+		e = fielderr.Problem(nil, "%s", e.Detail)
+		e.Field = path
 	case presence:
-		return "present"
+		e.BadValue = fielderr.Present
 	}
-	return fmt.Sprint(v)
+	*p = append(*p, e)
 }
 
 // noValue marks a problem whose value is not worth repeating.
@@ -97,12 +75,19 @@ func oneOf(allowed []string) string {
 	return "must be one of " + strings.Join(allowed, ", ")
 }
 
-// Validate checks every field of c and returns all problems at once, joined
-// with errors.Join; each is a *FieldError. It never opens a file.
+// Validate checks every field of c and returns all problems at once as
+// Problems. It never opens a file.
 func Validate(c *Config) error {
 	if c == nil {
 		return errors.New("config: null: want a config")
 	}
+	if errs := validate(c); len(errs) > 0 {
+		return Problems(errs)
+	}
+	return nil
+}
+
+func validate(c *Config) field.ErrorList {
 	var p problems
 	validateGlobal(&p, c)
 	validateLeaderElection(&p, &c.LeaderElection)
@@ -112,7 +97,7 @@ func Validate(c *Config) error {
 		uniqueName(&p, names, "scalers", i, s.Name)
 		validateScaler(&p, fmt.Sprintf("scalers[%d]", i), s)
 	}
-	return errors.Join(p...)
+	return field.ErrorList(p)
 }
 
 func validateGlobal(p *problems, c *Config) {

@@ -219,9 +219,9 @@ func TestValidateMessages(t *testing.T) {
 				t.Errorf("Validate messages (-want +got):\n%s", diff)
 			}
 			if err != nil {
-				var fe *FieldError
-				if !errors.As(err, &fe) {
-					t.Errorf("Validate error %v holds no *FieldError", err)
+				var p Problems
+				if !errors.As(err, &p) {
+					t.Errorf("Validate error %v is not Problems", err)
 				}
 			}
 		})

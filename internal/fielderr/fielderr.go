@@ -1,0 +1,126 @@
+// Package fielderr writes the field errors (k8s.io/apimachinery's
+// field.Error) that every validation in scaled returns and prints them the
+// way scaled reports problems: `path: value: what is allowed`, one per line.
+// It never decides what is valid; the packages that own a field do.
+package fielderr
+
+import (
+	"fmt"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Shown is a value printed as written, unquoted: a number as the file spells
+// it, or a description such as "unknown key on line 3".
+type Shown string
+
+// Present stands for a block that is set where it must not be.
+const Present Shown = "present"
+
+// noValue marks an error whose value is not worth repeating: only the path
+// and what is allowed print.
+type noValue struct{}
+
+// Invalid is a field.Invalid whose detail is formatted.
+func Invalid(path *field.Path, value any, format string, args ...any) *field.Error {
+	return field.Invalid(path, value, detail(format, args))
+}
+
+// TypeInvalid is a value of the wrong type, as the decoder finds it.
+func TypeInvalid(path *field.Path, value any, format string, args ...any) *field.Error {
+	return field.TypeInvalid(path, value, detail(format, args))
+}
+
+// Required is a missing value or block; value is what was found (nil for an
+// absent block, "" for an empty string).
+func Required(path *field.Path, value any, format string, args ...any) *field.Error {
+	e := field.Required(path, detail(format, args))
+	e.BadValue = value
+	return e
+}
+
+// Forbidden is a block that is set where it must not be.
+func Forbidden(path *field.Path, format string, args ...any) *field.Error {
+	e := field.Forbidden(path, detail(format, args))
+	e.BadValue = Present
+	return e
+}
+
+// NotSupported is a value outside a closed set; allowed lists the set in
+// the order it is shown.
+func NotSupported[T ~string](path *field.Path, value any, allowed []T) *field.Error {
+	e := field.NotSupported(path, value, allowed)
+	e.Detail = OneOf(allowed)
+	return e
+}
+
+// Duplicate is a name already used by an earlier item of the same list.
+func Duplicate(path *field.Path, value any, format string, args ...any) *field.Error {
+	e := field.Duplicate(path, value)
+	e.Detail = detail(format, args)
+	return e
+}
+
+// Problem is an error about a field whose value is not worth repeating.
+func Problem(path *field.Path, format string, args ...any) *field.Error {
+	return field.Invalid(path, noValue{}, detail(format, args))
+}
+
+// OneOf says which values are allowed: "must be one of a, b, c".
+func OneOf[T ~string](allowed []T) string {
+	s := make([]string, len(allowed))
+	for i, a := range allowed {
+		s[i] = string(a)
+	}
+	return "must be one of " + strings.Join(s, ", ")
+}
+
+func detail(format string, args []any) string {
+	if len(args) == 0 {
+		return format
+	}
+	return fmt.Sprintf(format, args...)
+}
+
+// Format prints one error as `path: value: what is allowed`. Strings are
+// quoted, so that an empty one shows as ""; an absent block (nil) shows as
+// null; durations and numbers print as Go prints them.
+func Format(e *field.Error) string {
+	if _, ok := e.BadValue.(noValue); ok {
+		return e.Field + ": " + e.Detail
+	}
+	return e.Field + ": " + Value(e.BadValue) + ": " + e.Detail
+}
+
+// Value prints a value as Format does.
+func Value(v any) string {
+	switch v := v.(type) {
+	case nil:
+		return "null"
+	case Shown:
+		return string(v)
+	case time.Duration:
+		return v.String()
+	case float64:
+		return strconv.FormatFloat(v, 'g', -1, 64)
+	case float32:
+		return strconv.FormatFloat(float64(v), 'g', -1, 32)
+	}
+	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
+		return strconv.Quote(rv.String()) // also named string types: kinds, select policies
+	}
+	return fmt.Sprint(v)
+}
+
+// Lines prints every error, one per line, in order.
+func Lines(errs field.ErrorList) []string {
+	out := make([]string, len(errs))
+	for i, e := range errs {
+		out[i] = Format(e)
+	}
+	return out
+}

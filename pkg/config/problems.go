@@ -1,0 +1,51 @@
+package config
+
+import (
+	"strings"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
+)
+
+// Problems is every problem found in a config, each with its field path:
+// what Load, Parse and Validate return for a config that is not valid. Its
+// Error prints them one per line as `path: value: what is allowed`
+// (fielderr.Format); Unwrap gives each as an error of its own.
+type Problems field.ErrorList
+
+func (p Problems) Error() string {
+	return strings.Join(fielderr.Lines(field.ErrorList(p)), "\n")
+}
+
+// Unwrap returns each problem as an error printing its one line.
+func (p Problems) Unwrap() []error {
+	out := make([]error, len(p))
+	for i, e := range p {
+		out[i] = problem{e}
+	}
+	return out
+}
+
+// problem is one field error printed as fielderr.Format does.
+type problem struct{ err *field.Error }
+
+func (p problem) Error() string { return fielderr.Format(p.err) }
+func (p problem) Unwrap() error { return p.err }
+
+// withoutDecoded drops the problems of fields that failed to decode: such a
+// field kept its default, and what Validate says of it would only repeat the
+// decoder's problem in other words.
+func withoutDecoded(errs, decoded field.ErrorList) field.ErrorList {
+	var out field.ErrorList
+next:
+	for _, e := range errs {
+		for _, d := range decoded {
+			if e.Field == d.Field || strings.HasPrefix(e.Field, d.Field+".") || strings.HasPrefix(e.Field, d.Field+"[") {
+				continue next
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}

@@ -4,105 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
-)
-
-// Combine says how several policies' recommendations become one.
-type Combine string
-
-const (
-	CombineMax Combine = "max" // scale out if any policy wants to, in only if all do
-	CombineMin Combine = "min"
-	// CombinePriority takes the first policy, in the order given, that does
-	// not abstain: a preferred policy with fallbacks behind it.
-	CombinePriority Combine = "priority"
-)
-
-// SelectPolicy mirrors HPA's selectPolicy.
-type SelectPolicy string
-
-const (
-	SelectMax      SelectPolicy = "Max"
-	SelectMin      SelectPolicy = "Min"
-	SelectDisabled SelectPolicy = "Disabled"
-)
-
-// RateType mirrors HPAScalingPolicyType.
-type RateType string
-
-const (
-	RatePods    RateType = "Pods"
-	RatePercent RateType = "Percent"
-)
-
-// RateLimit mirrors HPAScalingPolicy: at most Value pods or percent per Period.
-type RateLimit struct {
-	Type   RateType
-	Value  int32
-	Period time.Duration
-}
-
-// Rules mirrors HPAScalingRules for one direction.
-type Rules struct {
-	StabilizationWindow time.Duration
-	Select              SelectPolicy
-	Limits              []RateLimit
-}
-
-// Behavior is the per-direction guard configuration (HPA spec.behavior).
-type Behavior struct {
-	ScaleUp   Rules
-	ScaleDown Rules
-}
-
-// Bounds always hold, whatever else happens.
-type Bounds struct {
-	Min, Max int32
-}
-
-// FailureMode says what a failed signal does.
-type FailureMode string
-
-const (
-	FailureHold     FailureMode = "hold"     // keep the current capacity
-	FailureFallback FailureMode = "fallback" // rise to Fallback if below it, never fall
-)
-
-// OnFailure is the scaler's rule for failed signals.
-type OnFailure struct {
-	Mode     FailureMode
-	Fallback int32
-}
-
-// Spec is everything a Decider needs.
-type Spec struct {
-	Policies  []Policy
-	Combine   Combine
-	Bounds    Bounds
-	Behavior  Behavior
-	OnFailure OnFailure
-	// SeedWithCurrent records the current capacity as a recommendation at the
-	// first tick, as HPA recordInitialRecommendation does, so that a freshly
-	// started scaler waits a whole scale-down window before scaling in. The
-	// backtest reference model (SIMULATION.md) does not seed.
-	SeedWithCurrent bool
-	// Schedules raise the minimum (and may lower the maximum) capacity while
-	// their cron window is open; see Schedule and the guard order on Decider.
-	Schedules []*Schedule
-}
-
-// Guard names, as they appear in scaling.Adjustment.Guard, in the order the
-// Decider applies them.
-const (
-	GuardFailure       = "failure"
-	GuardStabilization = "stabilization"
-	GuardRateLimit     = "rate_limit"
-	GuardBounds        = "bounds"
-	// GuardSchedule marks a bound that an open schedule window set.
-	GuardSchedule = "schedule"
 )
 
 // Decider turns one tick's readings into a decision: each policy recommends,
@@ -134,7 +40,7 @@ const (
 //     changes reported through Scaled.
 //  5. Bounds (effective, as in 0), last, so they always hold.
 //
-// At the end every policy that implements FeedbackUser is told the final
+// At the end every policy that implements FeedbackReceiver is told the final
 // number, and Scaled is forwarded to every ScaleObserver.
 type Decider struct {
 	spec    Spec
@@ -241,7 +147,7 @@ func NewDecider(spec Spec) (*Decider, error) {
 func (d *Decider) collectNeeds() {
 	have := map[string]bool{}
 	for _, p := range d.spec.Policies {
-		if u, ok := p.(SignalUser); ok {
+		if u, ok := p.(SignalReader); ok {
 			for _, s := range u.Signals() {
 				if !have[s] {
 					have[s] = true
@@ -249,7 +155,7 @@ func (d *Decider) collectNeeds() {
 				}
 			}
 		}
-		h, ok := p.(HistoryUser)
+		h, ok := p.(HistoryReader)
 		if !ok {
 			continue
 		}
@@ -271,11 +177,11 @@ func (d *Decider) collectNeeds() {
 			d.needs = append(d.needs, n)
 		}
 	}
-	sortStrings(d.signals)
+	slices.Sort(d.signals)
 }
 
 // Signals lists, sorted, every signal the spec's policies read (through
-// SignalUser or HistoryUser). A failure of any of them is a failed signal.
+// SignalReader or HistoryReader). A failure of any of them is a failed signal.
 func (d *Decider) Signals() []string { return append([]string(nil), d.signals...) }
 
 // HistoryNeeds is the union of the policies' history needs, one per signal:
@@ -285,14 +191,58 @@ func (d *Decider) HistoryNeeds() []HistoryNeed { return append([]HistoryNeed(nil
 // Decide computes the decision for in.Now. It fills every field of
 // scaling.Decision except Scaler, Outcome, DryRun and Error, which belong to
 // the loop. It records the recommendation for stabilisation.
+//
+// Each guard is a step that returns the number it leads to and why; the
+// step changes the decision only when that number differs (the order is on
+// Decider).
 func (d *Decider) Decide(in Input) scaling.Decision {
 	now, cur := in.Now, in.Capacity.Current
 	dec := scaling.Decision{Time: now, Current: cur, Ready: in.Capacity.Ready}
 	dec.Signals = d.signalValues(in)
+	spoke := d.combine(in, &dec) // 1
+	desired := dec.Recommended
+	adjust := func(guard string, to int32, reason string) {
+		if to == desired {
+			return
+		}
+		dec.Adjustments = append(dec.Adjustments, scaling.Adjustment{Guard: guard, From: desired, To: to, Reason: reason})
+		desired = to
+	}
+	if d.spec.SeedWithCurrent && !d.seeded {
+		d.recs = append(d.recs, timedRecommendation{cur, now})
+	}
+	d.seeded = true
+	bounds := d.tickBounds(now)
 
-	// 1. Combine.
+	// 0. Current outside the bounds: straight to the nearest bound, nothing else.
+	if to, reason := bounds.outside(cur); reason != "" {
+		adjust(bounds.guard(to), to, reason)
+		return d.finish(dec, desired)
+	}
+	// 2. The failure rule; when it holds, the tick does not feed stabilisation.
+	to, reason := d.failure(in, cur, desired, spoke)
+	held := reason != ""
+	adjust(GuardFailure, to, reason)
+	// 3. Stabilisation.
+	if !held {
+		to, reason := d.stabilization(now, cur, desired)
+		adjust(GuardStabilization, to, reason)
+	}
+	// 4. Rate limits.
+	to, reason = d.rateLimit(now, cur, desired)
+	adjust(GuardRateLimit, to, reason)
+	// 5. Bounds, last, so that they always hold.
+	to, reason = bounds.clamp(desired)
+	adjust(bounds.guard(to), to, reason)
+	return d.finish(dec, desired)
+}
+
+// combine asks every policy and takes the recommendation Combine picks
+// among those that did not abstain; it reports whether any spoke. With none,
+// the recommendation is the current capacity.
+func (d *Decider) combine(in Input, dec *scaling.Decision) bool {
 	dec.Recommendations = make([]scaling.Recommendation, len(d.spec.Policies))
-	have := false
+	spoke := false
 	for i, p := range d.spec.Policies {
 		r := p.Recommend(in)
 		r.Policy = p.Name()
@@ -309,98 +259,54 @@ func (d *Decider) Decide(in Input) scaling.Decision {
 		default:
 			better = r.Replicas > dec.Recommended
 		}
-		if !have || better {
-			have, dec.Recommended, dec.Winner = true, r.Replicas, r.Policy
+		if !spoke || better {
+			spoke, dec.Recommended, dec.Winner = true, r.Replicas, r.Policy
 		}
 	}
-	if !have {
-		dec.Recommended = cur
+	if !spoke {
+		dec.Recommended = in.Capacity.Current
 	}
-	desired := dec.Recommended
-	adjust := func(guard string, to int32, reason string) {
-		dec.Adjustments = append(dec.Adjustments, scaling.Adjustment{Guard: guard, From: desired, To: to, Reason: reason})
-		desired = to
-	}
-	if d.spec.SeedWithCurrent && !d.seeded {
-		d.recs = append(d.recs, timedRecommendation{cur, now})
-	}
-	d.seeded = true
-	b := &d.spec.Behavior
-	eb := d.effectiveBounds(now)
-	lo, hi := eb.Min, eb.Max
+	return spoke
+}
 
-	// 0. Current outside the bounds: go straight to the nearest bound.
-	if cur > hi || cur < lo {
-		to := min(max(cur, lo), hi)
-		if to != desired {
-			guard, reason := GuardBounds, fmt.Sprintf("current %d outside bounds [%d, %d]: set to %d", cur, lo, hi, to)
-			if s := eb.setter(to); s != "" {
-				guard, reason = GuardSchedule, fmt.Sprintf("current %d outside bounds [%d, %d] of schedule %s: set to %d", cur, lo, hi, s, to)
-			}
-			adjust(guard, to, reason)
-		}
-		return d.finish(dec, desired)
-	}
-
-	// 2. Failure rule.
+// failure is the failure rule: when a signal a policy reads failed, or no
+// policy spoke, the decision does not fall below current (hold) or below
+// the fallback (fallback). reason is empty when the rule does not hold.
+func (d *Decider) failure(in Input, cur, desired int32, spoke bool) (int32, string) {
 	failed, nFailed := d.failedSignals(in)
-	held := false
-	if nFailed > 0 || !have {
-		floor := cur
-		if d.spec.OnFailure.Mode == FailureFallback {
-			floor = max(cur, d.spec.OnFailure.Fallback)
-		}
-		if !have || desired < floor {
-			held = true
-			if floor != desired {
-				adjust(GuardFailure, floor, failureReason(failed, nFailed, have, d.spec.OnFailure, cur, floor))
-			}
-		}
+	if nFailed == 0 && spoke {
+		return desired, ""
 	}
+	floor := cur
+	if d.spec.OnFailure.Mode == FailureFallback {
+		floor = max(cur, d.spec.OnFailure.Fallback)
+	}
+	if spoke && desired >= floor {
+		return desired, "" // a partial failure that wants at least current proceeds
+	}
+	return floor, failureReason(failed, nFailed, spoke, d.spec.OnFailure, cur, floor)
+}
 
-	// 3. Stabilisation.
-	if !held {
-		var st, bound int32
-		st, bound, d.recs = stabilize(d.recs, now, b, cur, desired)
-		if st != desired {
-			var reason string
-			if desired >= cur {
-				reason = fmt.Sprintf("scale-up stabilised: min over %s = %d", b.ScaleUp.StabilizationWindow, bound)
-			} else {
-				reason = fmt.Sprintf("scale-down stabilised: max over %s = %d", b.ScaleDown.StabilizationWindow, bound)
-			}
-			if st != bound {
-				reason += fmt.Sprintf(", kept at current %d", cur)
-			}
-			adjust(GuardStabilization, st, reason)
-		}
+// stabilization is HPA's stabilisation over the recorded recommendations;
+// it records desired.
+func (d *Decider) stabilization(now time.Time, cur, desired int32) (int32, string) {
+	b := &d.spec.Behavior
+	var to, bound int32
+	to, bound, d.recs = stabilize(d.recs, now, b, cur, desired)
+	if to == desired {
+		return to, ""
 	}
+	return to, stabilizationReason(b, cur, desired, to, bound)
+}
 
-	// 4. Rate limits.
-	if rl, limit := rateLimit(cur, desired, d.ups, d.downs, now, b); rl != desired {
-		if desired > cur {
-			adjust(GuardRateLimit, rl, fmt.Sprintf("scale-up rate limit: at most %d (%s)", limit, describeRules(&b.ScaleUp)))
-		} else {
-			adjust(GuardRateLimit, rl, fmt.Sprintf("scale-down rate limit: at least %d (%s)", limit, describeRules(&b.ScaleDown)))
-		}
+// rateLimit holds a change within the direction's rate limits.
+func (d *Decider) rateLimit(now time.Time, cur, desired int32) (int32, string) {
+	b := &d.spec.Behavior
+	to, limit := rateLimit(cur, desired, d.ups, d.downs, now, b)
+	if to == desired {
+		return to, ""
 	}
-
-	// 5. Bounds.
-	switch {
-	case desired > hi:
-		if s := eb.setter(hi); s != "" {
-			adjust(GuardSchedule, hi, fmt.Sprintf("capped at max %d of schedule %s", hi, s))
-		} else {
-			adjust(GuardBounds, hi, fmt.Sprintf("capped at max %d", hi))
-		}
-	case desired < lo:
-		if s := eb.setter(lo); s != "" {
-			adjust(GuardSchedule, lo, fmt.Sprintf("raised to min %d of schedule %s", lo, s))
-		} else {
-			adjust(GuardBounds, lo, fmt.Sprintf("raised to min %d", lo))
-		}
-	}
-	return d.finish(dec, desired)
+	return to, rateLimitReason(b, cur, desired, limit)
 }
 
 func (d *Decider) finish(dec scaling.Decision, desired int32) scaling.Decision {
@@ -408,67 +314,80 @@ func (d *Decider) finish(dec scaling.Decision, desired int32) scaling.Decision {
 	dec.Direction = scaling.DirectionOf(dec.Current, desired)
 	clamped := len(dec.Adjustments) > 0
 	for _, p := range d.spec.Policies {
-		if f, ok := p.(FeedbackUser); ok {
+		if f, ok := p.(FeedbackReceiver); ok {
 			f.Feedback(dec.Time, desired, clamped)
 		}
 	}
 	return dec
 }
 
-// effective are the bounds of one tick and which schedule set each side.
-type effective struct {
+// tickBounds are the bounds of one tick, Bounds narrowed by the open
+// schedule windows, and which schedule set each side ("" for none).
+type tickBounds struct {
 	Bounds
 	minBy, maxBy string
 }
 
 // setter names the schedule that set bound v, or "".
-func (e effective) setter(v int32) string {
+func (b tickBounds) setter(v int32) string {
 	switch v {
-	case e.Min:
-		return e.minBy
-	case e.Max:
-		return e.maxBy
+	case b.Min:
+		return b.minBy
+	case b.Max:
+		return b.maxBy
 	}
 	return ""
 }
 
-// effectiveBounds narrows Bounds by the schedules open at now. A scheduled
+// guard names the guard that set the bound v: a schedule's or the bounds'.
+func (b tickBounds) guard(v int32) string {
+	if b.setter(v) != "" {
+		return GuardSchedule
+	}
+	return GuardBounds
+}
+
+// outside is the nearest bound when cur is outside the bounds; reason is
+// empty when it is inside.
+func (b tickBounds) outside(cur int32) (int32, string) {
+	if cur >= b.Min && cur <= b.Max {
+		return cur, ""
+	}
+	to := min(max(cur, b.Min), b.Max)
+	return to, outsideBoundsReason(b, cur, to)
+}
+
+// clamp brings desired within the bounds.
+func (b tickBounds) clamp(desired int32) (int32, string) {
+	switch {
+	case desired > b.Max:
+		return b.Max, cappedReason(b, b.Max)
+	case desired < b.Min:
+		return b.Min, raisedReason(b, b.Min)
+	}
+	return desired, ""
+}
+
+// tickBounds narrows Bounds by the schedules open at now. A scheduled
 // minimum above Bounds.Max is capped there, and a scheduled maximum never
-// goes below the effective minimum: Bounds always hold.
-func (d *Decider) effectiveBounds(now time.Time) effective {
-	e := effective{Bounds: d.spec.Bounds}
+// goes below the tick's minimum: Bounds always hold.
+func (d *Decider) tickBounds(now time.Time) tickBounds {
+	b := tickBounds{Bounds: d.spec.Bounds}
 	for _, s := range d.spec.Schedules {
 		if !s.Open(now) {
 			continue
 		}
-		if m := min(s.Min, d.spec.Bounds.Max); m > e.Min {
-			e.Min, e.minBy = m, s.Name
+		if m := min(s.Min, d.spec.Bounds.Max); m > b.Min {
+			b.Min, b.minBy = m, s.Name
 		}
-		if s.Max > 0 && s.Max < e.Max {
-			e.Max, e.maxBy = s.Max, s.Name
-		}
-	}
-	if e.Max < e.Min {
-		e.Max, e.maxBy = e.Min, e.minBy
-	}
-	return e
-}
-
-// PolicyState is one policy's exported state (see StateReporter).
-type PolicyState struct {
-	Policy string
-	Vars   map[string]float64
-}
-
-// States returns the state of every policy that reports one, in spec order.
-func (d *Decider) States() []PolicyState {
-	var out []PolicyState
-	for _, p := range d.spec.Policies {
-		if r, ok := p.(StateReporter); ok {
-			out = append(out, PolicyState{Policy: p.Name(), Vars: r.State()})
+		if s.Max > 0 && s.Max < b.Max {
+			b.Max, b.maxBy = s.Max, s.Name
 		}
 	}
-	return out
+	if b.Max < b.Min {
+		b.Max, b.maxBy = b.Min, b.minBy
+	}
+	return b
 }
 
 // Scaled records that the target really changed from one capacity to another
@@ -518,12 +437,7 @@ func (d *Decider) signalValues(in Input) []scaling.SignalValue {
 			out = append(out, scaling.SignalValue{Name: s, Failed: scaling.FailureEmpty, Error: "no reading"})
 		}
 	}
-	// Insertion sort: a handful of signals, and no allocation.
-	for i := 1; i < len(out); i++ {
-		for j := i; j > 0 && out[j].Name < out[j-1].Name; j-- {
-			out[j], out[j-1] = out[j-1], out[j]
-		}
-	}
+	slices.SortFunc(out, func(a, b scaling.SignalValue) int { return strings.Compare(a.Name, b.Name) })
 	return out
 }
 
@@ -550,51 +464,4 @@ func (d *Decider) failedSignals(in Input) (string, int) {
 		n++
 	}
 	return first, n
-}
-
-func failureReason(failed string, n int, have bool, of OnFailure, cur, floor int32) string {
-	var b strings.Builder
-	switch {
-	case n == 1:
-		b.WriteString("signal " + failed + " failed")
-	case n > 1:
-		fmt.Fprintf(&b, "signal %s and %d more failed", failed, n-1)
-	default:
-		b.WriteString("every policy abstained")
-	}
-	if have && n > 0 {
-		b.WriteString(": no scale-down")
-	}
-	if of.Mode == FailureFallback && floor > cur {
-		fmt.Fprintf(&b, "; fallback to %d", floor)
-	} else {
-		fmt.Fprintf(&b, "; hold at current %d", cur)
-	}
-	return b.String()
-}
-
-func describeRules(r *Rules) string {
-	if r.Select == SelectDisabled {
-		return "scaling disabled in this direction"
-	}
-	var b strings.Builder
-	b.WriteString("select ")
-	b.WriteString(string(r.Select))
-	for i, l := range r.Limits {
-		if i == 0 {
-			b.WriteString(" of ")
-		} else {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s %d per %s", l.Type, l.Value, l.Period)
-	}
-	return b.String()
-}
-
-func sortStrings(s []string) {
-	for i := 1; i < len(s); i++ {
-		for j := i; j > 0 && s[j] < s[j-1]; j-- {
-			s[j], s[j-1] = s[j-1], s[j]
-		}
-	}
 }

@@ -10,29 +10,6 @@ import (
 // `now` handed in instead of read from time.Now. Names in comments are the
 // HPA functions each piece follows.
 
-// DefaultBehavior returns the autoscaling/v2 defaults: scale up with no
-// stabilisation, at most max(4 pods, 100%) per 15 s; scale down after a 300 s
-// stabilisation window, at most 100% per 15 s.
-func DefaultBehavior() Behavior {
-	return Behavior{
-		ScaleUp: Rules{
-			StabilizationWindow: 0,
-			Select:              SelectMax,
-			Limits: []RateLimit{
-				{Type: RatePods, Value: 4, Period: 15 * time.Second},
-				{Type: RatePercent, Value: 100, Period: 15 * time.Second},
-			},
-		},
-		ScaleDown: Rules{
-			StabilizationWindow: 300 * time.Second,
-			Select:              SelectMax,
-			Limits: []RateLimit{
-				{Type: RatePercent, Value: 100, Period: 15 * time.Second},
-			},
-		},
-	}
-}
-
 // timedRecommendation is HPA's timestampedRecommendation.
 type timedRecommendation struct {
 	replicas int32

@@ -138,10 +138,10 @@ type PID struct {
 }
 
 var (
-	_ Policy        = (*PID)(nil)
-	_ SignalUser    = (*PID)(nil)
-	_ FeedbackUser  = (*PID)(nil)
-	_ StateReporter = (*PID)(nil)
+	_ Policy           = (*PID)(nil)
+	_ SignalReader     = (*PID)(nil)
+	_ FeedbackReceiver = (*PID)(nil)
+	_ StateReporter    = (*PID)(nil)
 )
 
 // NewPID validates cfg and returns a PID with no state: its first
@@ -213,7 +213,7 @@ func NewPID(name string, cfg PIDConfig) (*PID, error) {
 // Name implements Policy.
 func (p *PID) Name() string { return p.name }
 
-// Signals implements SignalUser.
+// Signals implements SignalReader.
 func (p *PID) Signals() []string {
 	if p.cfg.FeedForwardSignal != "" && p.cfg.FeedForwardSignal != p.cfg.Signal {
 		return []string{p.cfg.Signal, p.cfg.FeedForwardSignal}
@@ -361,7 +361,7 @@ func (p *PID) hold(u float64, cur int32) int32 {
 	return roundCapacity(u)
 }
 
-// Feedback implements FeedbackUser: conditional integration. When the
+// Feedback implements FeedbackReceiver: conditional integration. When the
 // final number is not the PID's own (a guard clamped it, the failure rule
 // held, another policy won) and lies on the other side of it from where this
 // tick's integration pushed, the increment is undone: the integrator stops

@@ -59,49 +59,6 @@ type PredictiveSpec struct {
 	Handover      time.Duration
 }
 
-// ForecastReport is what a predictive policy forecast at its last tick, for export.
-type ForecastReport struct {
-	Signal   string
-	Model    string
-	Target   time.Time // the time forecast
-	Quantile float64
-	Point    float64
-	Lower    float64
-	Upper    float64
-	// MASE and SMAPE of the chosen model's backtest (forecast.Score).
-	MASE, SMAPE float64
-}
-
-// Forecaster is implemented by policies that forecast; ok is false when
-// there is no forecast (too little history, a failed signal), and then only
-// r.Signal is set.
-type Forecaster interface {
-	LastForecast() (r ForecastReport, ok bool)
-}
-
-// PolicyForecast is one forecasting policy's last forecast, as
-// Decider.Forecasts reports it.
-type PolicyForecast struct {
-	Policy string
-	Report ForecastReport
-	// OK is false when the policy made no forecast at its last tick; only
-	// Report.Signal is then set.
-	OK bool
-}
-
-// Forecasts returns the last forecast of every policy that implements
-// Forecaster, in spec order; nil when none does. Call it after Decide.
-func (d *Decider) Forecasts() []PolicyForecast {
-	var out []PolicyForecast
-	for _, p := range d.spec.Policies {
-		if f, ok := p.(Forecaster); ok {
-			r, ok := f.LastForecast()
-			out = append(out, PolicyForecast{Policy: p.Name(), Report: r, OK: ok})
-		}
-	}
-	return out
-}
-
 // Predictive plans capacity for the load forecast at now + startup delay +
 // lead: it reads the signal's history (HistoryNeed), selects and fits a
 // model by backtest (pkg/forecast) every RefitEvery of new data, and
@@ -126,10 +83,10 @@ type Predictive struct {
 }
 
 var (
-	_ Policy      = (*Predictive)(nil)
-	_ SignalUser  = (*Predictive)(nil)
-	_ HistoryUser = (*Predictive)(nil)
-	_ Forecaster  = (*Predictive)(nil)
+	_ Policy        = (*Predictive)(nil)
+	_ SignalReader  = (*Predictive)(nil)
+	_ HistoryReader = (*Predictive)(nil)
+	_ Forecaster    = (*Predictive)(nil)
 )
 
 // NewPredictive validates spec and returns the policy.

@@ -1,10 +1,11 @@
 package policy
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"time"
 
@@ -78,7 +79,7 @@ type Step struct {
 
 var (
 	_ Policy        = (*Step)(nil)
-	_ SignalUser    = (*Step)(nil)
+	_ SignalReader  = (*Step)(nil)
 	_ ScaleObserver = (*Step)(nil)
 )
 
@@ -125,7 +126,7 @@ func NewStep(name, signal string, out, in *StepRule) (*Step, error) {
 
 func sortedSteps(steps []StepAdjustment) []StepAdjustment {
 	out := append([]StepAdjustment(nil), steps...)
-	sort.SliceStable(out, func(i, j int) bool { return lowerOf(out[i]) < lowerOf(out[j]) })
+	slices.SortStableFunc(out, func(a, b StepAdjustment) int { return cmp.Compare(lowerOf(a), lowerOf(b)) })
 	return out
 }
 
@@ -246,7 +247,7 @@ func validateStepRule(r *StepRule) []error {
 // Name implements Policy.
 func (s *Step) Name() string { return s.name }
 
-// Signals implements SignalUser.
+// Signals implements SignalReader.
 func (s *Step) Signals() []string { return []string{s.signal} }
 
 func (r *StepRule) breaches(v float64) bool {

@@ -48,12 +48,6 @@ func (t Tolerance) within(ratio float64) bool {
 	return 1.0-t.Down <= ratio && ratio <= 1.0+t.Up
 }
 
-// SignalUser is implemented by policies that read named signals; the Decider
-// treats a failure of any of them as a failed signal for the tick.
-type SignalUser interface {
-	Signals() []string
-}
-
 // TargetTracking holds one signal at a target the way the Kubernetes HPA does.
 // It has no state of its own.
 type TargetTracking struct {
@@ -65,8 +59,8 @@ type TargetTracking struct {
 }
 
 var (
-	_ Policy     = (*TargetTracking)(nil)
-	_ SignalUser = (*TargetTracking)(nil)
+	_ Policy       = (*TargetTracking)(nil)
+	_ SignalReader = (*TargetTracking)(nil)
 )
 
 // NewTargetTracking validates its arguments and returns the policy.
@@ -97,7 +91,7 @@ func NewTargetTracking(name, signal string, targetType TargetType, target float6
 // Name implements Policy.
 func (p *TargetTracking) Name() string { return p.name }
 
-// Signals implements SignalUser.
+// Signals implements SignalReader.
 func (p *TargetTracking) Signals() []string { return []string{p.signal} }
 
 // Recommend implements Policy. It abstains when its signal is missing or

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -14,7 +13,6 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/scaled-dev/scaled/pkg/config"
-	"github.com/scaled-dev/scaled/pkg/engine"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -41,15 +39,6 @@ allowed. Exit status: 0 valid, 2 invalid, 1 when --query found a failing signal.
 
 func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, query bool) error {
 	cfg, err := config.Load(path, v)
-	if err == nil {
-		var errs []error
-		for i, sc := range cfg.Scalers {
-			if _, derr := engine.DeciderSpec(sc); derr != nil {
-				errs = append(errs, fmt.Errorf("scalers[%d]: %w", i, derr))
-			}
-		}
-		err = errors.Join(errs...)
-	}
 	if err != nil {
 		problems := problemLines(err)
 		fmt.Fprintf(out, "%s: %d problem(s)\n", path, len(problems))

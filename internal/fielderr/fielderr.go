@@ -90,10 +90,14 @@ func detail(format string, args []any) string {
 // quoted, so that an empty one shows as ""; an absent block (nil) shows as
 // null; durations and numbers print as Go prints them.
 func Format(e *field.Error) string {
-	if _, ok := e.BadValue.(noValue); ok {
-		return e.Field + ": " + e.Detail
+	path := e.Field + ": "
+	if e.Field == "<nil>" { // a problem of the whole of what was checked
+		path = ""
 	}
-	return e.Field + ": " + Value(e.BadValue) + ": " + e.Detail
+	if _, ok := e.BadValue.(noValue); ok {
+		return path + e.Detail
+	}
+	return path + Value(e.BadValue) + ": " + e.Detail
 }
 
 // Value prints a value as Format does.

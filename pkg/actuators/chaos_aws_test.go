@@ -136,13 +136,13 @@ func newChaosWorld(t *testing.T, example string, seed int64) *chaosWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, err := engine.DeciderSpec(sc)
-	if err != nil {
-		t.Fatal(err)
+	spec, errs := sc.DeciderSpec(cfg.IntervalFor(sc), nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
 	}
-	dec, err := policy.NewDecider(spec)
-	if err != nil {
-		t.Fatal(err)
+	dec, errs := policy.NewDecider(spec, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
 	}
 	w.sc = engine.NewScaler(engine.ScalerSpec{
 		Name: sc.Name, Decider: dec, Actuator: w.act, Interval: chaosTick, QueryTimeout: 5 * time.Second,

@@ -2,9 +2,16 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // ReplicaOptions shape the readers scaled adds to an Aurora cluster or an RDS
@@ -86,11 +93,11 @@ func KindScaleUp(kind string) *ScalingRules {
 	switch kind {
 	case "aurora", "rds":
 		w := ReplicaScaleUpWindow
-		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: "Max", Tolerance: &tol,
+		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: policy.SelectMax, Tolerance: &tol,
 			Policies: []RatePolicy{{Type: "Pods", Value: ReplicaScaleUpPods, Period: ReplicaScaleUpPeriod}}}
 	case "lambda":
 		w := LambdaScaleUpWindow
-		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: "Max", Tolerance: &tol,
+		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: policy.SelectMax, Tolerance: &tol,
 			Policies: []RatePolicy{{Type: "Percent", Value: LambdaScaleUpPercent, Period: LambdaScaleUpPeriod}}}
 	}
 	return DefaultScaleUp()
@@ -102,11 +109,11 @@ func KindScaleDown(kind string) *ScalingRules {
 	switch kind {
 	case "aurora", "rds":
 		w := ReplicaScaleDownWindow
-		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: "Max", Tolerance: &tol,
+		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: policy.SelectMax, Tolerance: &tol,
 			Policies: []RatePolicy{{Type: "Pods", Value: ReplicaScaleDownPods, Period: ReplicaScaleDownPeriod}}}
 	case "lambda":
 		w := LambdaScaleDownWindow
-		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: "Max", Tolerance: &tol,
+		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: policy.SelectMax, Tolerance: &tol,
 			Policies: []RatePolicy{{Type: "Percent", Value: LambdaScaleDownPercent, Period: LambdaScaleDownPeriod}}}
 	}
 	return DefaultScaleDown()
@@ -154,38 +161,42 @@ func RenderName(template, parent, scaler string, index int) string {
 		"{index}", fmt.Sprint(index)).Replace(template)
 }
 
-func validateAWSTarget(p *problems, path string, t *Target, scaler string) {
+func validateAWSTarget(path *field.Path, t *Target, scaler string) field.ErrorList {
+	var errs field.ErrorList
 	if a := t.Aurora; a != nil {
-		validateReplicaOptions(p, path+".aurora", &a.ReplicaOptions, a.ClusterIdentifier, scaler, MaxAuroraReaders)
+		errs = append(errs, validateReplicaOptions(path.Child("aurora"), &a.ReplicaOptions, a.ClusterIdentifier, scaler, MaxAuroraReaders)...)
 	}
 	if r := t.RDS; r != nil {
-		validateReplicaOptions(p, path+".rds", &r.ReplicaOptions, r.SourceInstance, scaler, MaxRDSReplicas)
+		errs = append(errs, validateReplicaOptions(path.Child("rds"), &r.ReplicaOptions, r.SourceInstance, scaler, MaxRDSReplicas)...)
 	}
 	if l := t.Lambda; l != nil && l.UnreservedMargin != nil && *l.UnreservedMargin < MinUnreservedMargin {
-		p.add(path+".lambda.unreserved_margin", *l.UnreservedMargin,
-			"must be >= %d: Lambda keeps at least that much unreserved (%d on most accounts) and refuses more", MinUnreservedMargin, DefaultUnreservedMargin)
+		errs = append(errs, fielderr.Invalid(path.Child("lambda", "unreserved_margin"), *l.UnreservedMargin,
+			"must be >= %d: Lambda keeps at least that much unreserved (%d on most accounts) and refuses more", MinUnreservedMargin, DefaultUnreservedMargin))
 	}
+	return errs
 }
 
-func validateReplicaOptions(p *problems, path string, o *ReplicaOptions, parent, scaler string, max int32) {
+func validateReplicaOptions(path *field.Path, o *ReplicaOptions, parent, scaler string, max int32) field.ErrorList {
+	var errs field.ErrorList
 	// Empty fields take their defaults (ApplyDefaults, or the target's constructor).
 	switch {
 	case o.NameTemplate == "":
 	case !strings.Contains(o.NameTemplate, "{index}"):
-		p.add(path+".name_template", o.NameTemplate, "must contain {index}")
+		errs = append(errs, fielderr.Invalid(path.Child("name_template"), o.NameTemplate, "must contain {index}"))
 	default:
 		// The longest name it can make must be a valid DB instance identifier.
 		if n := RenderName(o.NameTemplate, parent, scaler, int(max)); len(n) > 63 || !dbIdentifierRE.MatchString(n) {
-			p.add(path+".name_template", o.NameTemplate,
-				"makes %q: a DB instance identifier is 1 to 63 letters, digits or hyphens, starts with a letter, has no two hyphens in a row and does not end with one", n)
+			errs = append(errs, fielderr.Invalid(path.Child("name_template"), o.NameTemplate,
+				"makes %q: a DB instance identifier is 1 to 63 letters, digits or hyphens, starts with a letter, has no two hyphens in a row and does not end with one", n))
 		}
 	}
 	if o.MinReaders < 0 || o.MinReaders > max {
-		p.add(path+".min_readers", o.MinReaders, "must be in 0..%d", max)
+		errs = append(errs, fielderr.Invalid(path.Child("min_readers"), o.MinReaders, "must be in 0..%d", max))
 	}
-	for k := range o.Tags {
+	for _, k := range slices.Sorted(maps.Keys(o.Tags)) {
 		if strings.HasPrefix(k, "aws:") || strings.HasPrefix(k, "scaled.dev/") {
-			p.add(path+".tags", k, "keys starting with aws: or scaled.dev/ are reserved")
+			errs = append(errs, fielderr.Invalid(path.Child("tags"), k, "keys starting with aws: or scaled.dev/ are reserved"))
 		}
 	}
+	return errs
 }

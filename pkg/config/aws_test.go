@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
 )
@@ -20,13 +21,13 @@ func TestAWSDefaultsByKind(t *testing.T) {
 		want   guards
 	}{
 		{Target{Kind: "aurora", Aurora: &AuroraTarget{ClusterIdentifier: "prod"}}, guards{60 * time.Second, 1800 * time.Second,
-			[]RatePolicy{{"Pods", 2, 600 * time.Second}}, []RatePolicy{{"Pods", 1, 600 * time.Second}}}},
+			[]RatePolicy{{Type: "Pods", Value: 2, Period: 600 * time.Second}}, []RatePolicy{{Type: "Pods", Value: 1, Period: 600 * time.Second}}}},
 		{Target{Kind: "rds", RDS: &RDSTarget{SourceInstance: "orders"}}, guards{60 * time.Second, 1800 * time.Second,
-			[]RatePolicy{{"Pods", 2, 600 * time.Second}}, []RatePolicy{{"Pods", 1, 600 * time.Second}}}},
+			[]RatePolicy{{Type: "Pods", Value: 2, Period: 600 * time.Second}}, []RatePolicy{{Type: "Pods", Value: 1, Period: 600 * time.Second}}}},
 		{Target{Kind: "lambda", Lambda: &LambdaTarget{FunctionName: "f", Qualifier: "live"}}, guards{0, 600 * time.Second,
-			[]RatePolicy{{"Percent", 100, 60 * time.Second}}, []RatePolicy{{"Percent", 10, 60 * time.Second}}}},
+			[]RatePolicy{{Type: "Percent", Value: 100, Period: 60 * time.Second}}, []RatePolicy{{Type: "Percent", Value: 10, Period: 60 * time.Second}}}},
 		{Target{Kind: "log", Log: &LogTarget{}}, guards{0, 300 * time.Second,
-			[]RatePolicy{{"Pods", 4, 15 * time.Second}, {"Percent", 100, 15 * time.Second}}, []RatePolicy{{"Percent", 100, 15 * time.Second}}}},
+			[]RatePolicy{{Type: "Pods", Value: 4, Period: 15 * time.Second}, {Type: "Percent", Value: 100, Period: 15 * time.Second}}, []RatePolicy{{Type: "Percent", Value: 100, Period: 15 * time.Second}}}},
 	} {
 		t.Run(tc.target.Kind, func(t *testing.T) {
 			c := &Config{Scalers: []Scaler{{Name: "db", Target: tc.target}}}
@@ -42,7 +43,7 @@ func TestAWSDefaultsByKind(t *testing.T) {
 	t.Run("a field written in the file is kept", func(t *testing.T) {
 		w := 5 * time.Minute
 		c := &Config{Scalers: []Scaler{{Name: "db", Target: Target{Kind: "aurora", Aurora: &AuroraTarget{ClusterIdentifier: "prod"}},
-			Behavior: Behavior{ScaleDown: &ScalingRules{StabilizationWindow: &w}}}}}
+			DecisionSpec: DecisionSpec{Behavior: Behavior{ScaleDown: &ScalingRules{StabilizationWindow: &w}}}}}}
 		ApplyDefaults(c)
 		s := c.Scalers[0]
 		if *s.Behavior.ScaleDown.StabilizationWindow != w || s.Behavior.ScaleDown.Policies[0].Period != ReplicaScaleDownPeriod {
@@ -58,14 +59,14 @@ func TestAWSValidation(t *testing.T) {
 	margin, lowQuota := int32(5), int32(MinUnreservedMargin)
 	target := Target{Kind: "aurora", Aurora: &AuroraTarget{ClusterIdentifier: "prod", ReplicaOptions: ReplicaOptions{
 		NameTemplate: "{cluster}--reader", MinReaders: 16, Tags: map[string]string{"aws:team": "x"}}}}
-	p := problems{}
-	validateAWSTarget(&p, "scalers[0].target", &target, "db")
+	var p field.ErrorList
+	p = append(p, validateAWSTarget(field.NewPath("scalers").Index(0).Child("target"), &target, "db")...)
 	lt := Target{Kind: "lambda", Lambda: &LambdaTarget{FunctionName: "f", Qualifier: "live", LambdaOptions: LambdaOptions{UnreservedMargin: &margin}}}
-	validateAWSTarget(&p, "scalers[1].target", &lt, "fn")
+	p = append(p, validateAWSTarget(field.NewPath("scalers").Index(1).Child("target"), &lt, "fn")...)
 	low := Target{Kind: "lambda", Lambda: &LambdaTarget{FunctionName: "f", Qualifier: "live", LambdaOptions: LambdaOptions{UnreservedMargin: &lowQuota}}}
-	validateAWSTarget(&p, "scalers[3].target", &low, "fn") // a low-quota account's minimum: no problem
+	p = append(p, validateAWSTarget(field.NewPath("scalers").Index(3).Child("target"), &low, "fn")...) // a low-quota account's minimum: no problem
 	long := Target{Kind: "rds", RDS: &RDSTarget{SourceInstance: strings.Repeat("a", 60), ReplicaOptions: ReplicaOptions{NameTemplate: DefaultRDSName}}}
-	validateAWSTarget(&p, "scalers[2].target", &long, "x")
+	p = append(p, validateAWSTarget(field.NewPath("scalers").Index(2).Child("target"), &long, "x")...)
 	var got []string
 	for _, e := range p {
 		got = append(got, fielderr.Format(e))

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // scalerWith is one valid scaler with extra lines appended to its block.
@@ -62,7 +63,7 @@ func TestDecodeProblems(t *testing.T) {
 			`scalers[0].bounds.max: "ten": must be an integer`}},
 		{"a quoted number in an integer field", scalerWith("    bounds: {max: \"10\"}\n"), []string{
 			`scalers[0].bounds.max: "10": must be an integer`}},
-		{"a string in a number field", "scalers:\n  - policies: [{target_tracking: {target: high}}]\n", []string{
+		{"a string in a number field", "scalers:\n  - policies: [{type: target_tracking, target_tracking: {target: high}}]\n", []string{
 			`scalers[0].policies[0].target_tracking.target: "high": must be a number`}},
 		{"not a bool", "dry_run: maybe\n", []string{
 			`dry_run: "maybe": must be true or false`}},
@@ -102,8 +103,9 @@ func TestDecodeAccepts(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := c.Scalers[0]
-	if s.Bounds.Max != 20 || s.DryRun != nil || s.Policies[0].TargetTracking.Target != 10 {
-		t.Errorf("max %d, dry_run %v, target %g; want 20, nil, 10", s.Bounds.Max, s.DryRun, s.Policies[0].TargetTracking.Target)
+	tt := s.Policies[0].Spec.(*policy.TargetTrackingSpec)
+	if s.Bounds.Max != 20 || s.DryRun != nil || tt.Target != 10 {
+		t.Errorf("max %d, dry_run %v, target %g; want 20, nil, 10", s.Bounds.Max, s.DryRun, tt.Target)
 	}
 }
 

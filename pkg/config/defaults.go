@@ -4,6 +4,8 @@ import (
 	"time"
 
 	promconfig "github.com/prometheus/common/config"
+
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // Global defaults. Behaviour defaults are those of the Kubernetes HPA v2.
@@ -14,8 +16,8 @@ const (
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "json"
 	DefaultDecisionHistory = 100
-	DefaultCombine         = "max"
-	DefaultOnFailure       = "hold"
+	DefaultCombine         = policy.CombineMax
+	DefaultOnFailure       = policy.FailureHold
 	DefaultMinCapacity     = 1
 	DefaultTolerance       = 0.1
 	DefaultNamespace       = "default"
@@ -48,7 +50,7 @@ func DefaultScaleUp() *ScalingRules {
 	w, tol := DefaultScaleUpWindow, DefaultTolerance
 	return &ScalingRules{
 		StabilizationWindow: &w,
-		SelectPolicy:        "Max",
+		SelectPolicy:        policy.SelectMax,
 		Policies: []RatePolicy{
 			{Type: "Pods", Value: 4, Period: 15 * time.Second},
 			{Type: "Percent", Value: 100, Period: 15 * time.Second},
@@ -63,7 +65,7 @@ func DefaultScaleDown() *ScalingRules {
 	w, tol := DefaultScaleDownWindow, DefaultTolerance
 	return &ScalingRules{
 		StabilizationWindow: &w,
-		SelectPolicy:        "Max",
+		SelectPolicy:        policy.SelectMax,
 		Policies:            []RatePolicy{{Type: "Percent", Value: 100, Period: 15 * time.Second}},
 		Tolerance:           &tol,
 	}
@@ -102,8 +104,15 @@ func (s *Scaler) ApplyDefaults() {
 			r.Expr = DefaultReplayExpr
 		}
 	}
-	applyAWSDefaults(s)    // per-kind guards and target options (aws.go)
-	applyPolicyDefaults(s) // policies.go
+	applyAWSDefaults(s) // per-kind guards and target options (aws.go)
+	for i := range s.Policies {
+		if spec := s.Policies[i].Spec; spec != nil {
+			spec.Default()
+		}
+	}
+	for i := range s.Schedules {
+		s.Schedules[i].Default()
+	}
 	s.Behavior.ScaleUp = fillRules(s.Behavior.ScaleUp, DefaultScaleUp())
 	s.Behavior.ScaleDown = fillRules(s.Behavior.ScaleDown, DefaultScaleDown())
 }
@@ -133,7 +142,7 @@ func fillRules(r, def *ScalingRules) *ScalingRules {
 // before its keys are read, so that a key written as zero (bounds.min: 0)
 // stays zero.
 func (s *Scaler) decodeDefaults() {
-	*s = Scaler{Bounds: Bounds{Min: DefaultMinCapacity}}
+	*s = Scaler{DecisionSpec: DecisionSpec{Bounds: Bounds{Min: DefaultMinCapacity}}}
 }
 
 // decodeDefaults starts a replay at speed 1.

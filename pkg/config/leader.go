@@ -1,8 +1,12 @@
 package config
 
 import (
-	"regexp"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 )
 
 // Leader election defaults: those of kube-controller-manager and most
@@ -86,37 +90,36 @@ func init() {
 // validateLeaderElection checks the lease timing as client-go's
 // leaderelection.NewLeaderElector does, so that a bad value is refused with
 // the field's name at load time and not when the elector starts.
-func validateLeaderElection(p *problems, l *LeaderElection) {
-	const path = "leader_election"
+func validateLeaderElection(l *LeaderElection) field.ErrorList {
 	if !l.Enabled {
-		return
+		return nil
 	}
-	if l.Namespace != "" && !dnsLabelRE.MatchString(l.Namespace) {
-		p.add(path+".namespace", l.Namespace, "must be a DNS label (lower-case letters, digits, '-')")
+	var errs field.ErrorList
+	path := field.NewPath("leader_election")
+	if l.Namespace != "" && len(validation.IsDNS1123Label(l.Namespace)) > 0 {
+		errs = append(errs, fielderr.Invalid(path.Child("namespace"), l.Namespace,
+			"must be a DNS label: at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit"))
 	}
-	if !dnsSubdomainRE.MatchString(l.LeaseName) {
-		p.add(path+".lease_name", l.LeaseName, "must be a DNS subdomain name (lower-case letters, digits, '-', '.')")
+	if len(validation.IsDNS1123Subdomain(l.LeaseName)) > 0 {
+		errs = append(errs, fielderr.Invalid(path.Child("lease_name"), l.LeaseName,
+			"must be a DNS subdomain name: at most 253 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit"))
 	}
 	if l.RetryPeriod <= 0 {
-		p.add(path+".retry_period", l.RetryPeriod, "must be > 0")
+		errs = append(errs, fielderr.Invalid(path.Child("retry_period"), l.RetryPeriod, "must be > 0"))
 	}
 	if l.RenewDeadline <= time.Duration(leaderJitter*float64(l.RetryPeriod)) {
-		p.add(path+".renew_deadline", l.RenewDeadline, "must be > %.1f x retry_period (%s)", leaderJitter, l.RetryPeriod)
+		errs = append(errs, fielderr.Invalid(path.Child("renew_deadline"), l.RenewDeadline, "must be > %.1f x retry_period (%s)", leaderJitter, l.RetryPeriod))
 	}
 	if l.LeaseDuration <= l.RenewDeadline {
-		p.add(path+".lease_duration", l.LeaseDuration, "must be > renew_deadline (%s)", l.RenewDeadline)
+		errs = append(errs, fielderr.Invalid(path.Child("lease_duration"), l.LeaseDuration, "must be > renew_deadline (%s)", l.RenewDeadline))
 	}
 	if l.Shards < 1 || l.Shards > MaxShards {
-		p.add(path+".shards", l.Shards, "must be between 1 and %d", MaxShards)
+		errs = append(errs, fielderr.Invalid(path.Child("shards"), l.Shards, "must be between 1 and %d", MaxShards))
 	}
 	// With shards, lease_name is also the value of the label on each
 	// replica's presence Lease.
 	if l.Shards > 1 && len(l.LeaseName) > 63 {
-		p.add(path+".lease_name", l.LeaseName, "must be at most 63 characters with shards > 1 (it labels the replicas' presence Leases)")
+		errs = append(errs, fielderr.Invalid(path.Child("lease_name"), l.LeaseName, "must be at most 63 characters with shards > 1 (it labels the replicas' presence Leases)"))
 	}
+	return errs
 }
-
-var (
-	dnsLabelRE     = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$`)
-	dnsSubdomainRE = regexp.MustCompile(`^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$`)
-)

@@ -30,8 +30,8 @@ func TestLeaderElectionValidate(t *testing.T) {
 		{"defaults", func(l *LeaderElection) {}, nil},
 		{"disabled is not checked", func(l *LeaderElection) { l.Enabled, l.LeaseName = false, "" }, nil},
 		{"names", func(l *LeaderElection) { l.Namespace, l.LeaseName = "Kube_System", "" }, []string{
-			`leader_election.namespace: "Kube_System": must be a DNS label (lower-case letters, digits, '-')`,
-			`leader_election.lease_name: "": must be a DNS subdomain name (lower-case letters, digits, '-', '.')`,
+			`leader_election.namespace: "Kube_System": must be a DNS label: at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit`,
+			`leader_election.lease_name: "": must be a DNS subdomain name: at most 253 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit`,
 		}},
 		{"timing order", func(l *LeaderElection) {
 			l.LeaseDuration, l.RenewDeadline, l.RetryPeriod = 5*time.Second, 5*time.Second, 5*time.Second

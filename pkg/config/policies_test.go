@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 const policiesYAML = `
@@ -60,28 +62,35 @@ func TestPoliciesParseDefaultAndBuild(t *testing.T) {
 		t.Fatalf("Validate: %v", err)
 	}
 	s := c.Scalers[0]
-	if got := s.Policies[0].PID; got.Direction != "decrease" || got.GainScale != "absolute" {
-		t.Errorf("pid defaults: %+v", got)
+	pid := s.Policies[0].Spec.(*policy.PIDSpec)
+	if pid.Direction != "decrease" || pid.GainScale != "absolute" {
+		t.Errorf("pid defaults: %+v", pid)
 	}
-	pc := s.Policies[0].PID.PolicyConfig()
+	pc := pid.Config()
 	if pc.FeedForwardSmoothing != 2*time.Minute || pc.FeedForwardLead != 90*time.Second || pc.ToleranceUp != 0.05 || pc.ToleranceDown != 0.2 {
 		t.Errorf("pid smoothing, lead, tolerance: %+v", pc)
 	}
-	out, in := s.Policies[1].Step.ScaleOut, s.Policies[1].Step.ScaleIn
+	step := s.Policies[1].Spec.(*policy.StepSpec)
+	out, in := step.ScaleOut, step.ScaleIn
 	fiveMin, tenMin := 300*time.Second, 10*time.Minute
-	want := []any{"GreaterThanOrEqualToThreshold", 3, 3, &fiveMin, "LessThanOrEqualToThreshold", 1, 1, &tenMin}
+	want := []any{policy.GreaterThanOrEqualToThreshold, 3, 3, &fiveMin, policy.LessThanOrEqualToThreshold, 1, 1, &tenMin}
 	got := []any{out.Comparison, out.EvaluationPeriods, out.DatapointsToAlarm, out.Cooldown, in.Comparison, in.EvaluationPeriods, in.DatapointsToAlarm, in.Cooldown}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("step defaults (-want +got):\n%s", diff)
 	}
-	for i := range s.Policies {
-		p, err := s.Policies[i].NewPolicy()
-		if err != nil || p.Name() != s.Policies[i].Name {
-			t.Errorf("NewPolicy %d: %v, %v", i, p, err)
-		}
+	spec, errs := s.DeciderSpec(c.IntervalFor(s), nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
 	}
-	if _, err := s.Schedules[0].NewSchedule(); err != nil {
-		t.Error(err)
+	var names []string
+	for _, p := range spec.Policies {
+		names = append(names, p.Name())
+	}
+	if diff := cmp.Diff([]string{"latency", "steps"}, names); diff != "" {
+		t.Errorf("policies built (-want +got):\n%s", diff)
+	}
+	if len(spec.Schedules) != 1 || spec.Schedules[0].Name != "office" || spec.Combine != policy.CombinePriority {
+		t.Errorf("schedules %v, combine %q", spec.Schedules, spec.Combine)
 	}
 }
 
@@ -91,22 +100,27 @@ func TestPoliciesValidateMessages(t *testing.T) {
 		patch func(*Config)
 		want  []string
 	}{
-		{"pid gain", func(c *Config) { c.Scalers[0].Policies[0].PID.Kp = -1 },
+		{"pid gain", func(c *Config) { c.Scalers[0].Policies[0].Spec.(*policy.PIDSpec).Kp = -1 },
 			[]string{"scalers[0].policies[0].pid.kp: -1: must be a finite number >= 0"}},
-		{"pid unknown signal", func(c *Config) { c.Scalers[0].Policies[0].PID.FeedForward.Signal = "qps" },
+		{"pid unknown signal", func(c *Config) { c.Scalers[0].Policies[0].Spec.(*policy.PIDSpec).FeedForward.Signal = "qps" },
 			[]string{`scalers[0].policies[0].pid.feed_forward.signal: "qps": must name one of the scaler's signals: rps, p95`}},
-		{"pid block missing", func(c *Config) { c.Scalers[0].Policies[0].PID = nil },
+		{"pid block missing", func(c *Config) { c.Scalers[0].Policies[0].Spec = nil },
 			[]string{"scalers[0].policies[0].pid: null: must be set when type is pid"}},
 		{"step gap", func(c *Config) {
 			u := 0.5
-			c.Scalers[0].Policies[1].Step.ScaleOut.Steps[0].Upper = &u
+			c.Scalers[0].Policies[1].Spec.(*policy.StepSpec).ScaleOut.Steps[0].Upper = &u
 		}, []string{"scalers[0].policies[1].step.scale_out.steps: gap between 0.5 and 1: step adjustments can't have a gap"}},
-		{"step block on a pid", func(c *Config) { c.Scalers[0].Policies[0].Step = &Step{} },
+		{"step block on a pid", func(c *Config) { c.Scalers[0].Policies[0].others = []string{"step"} },
 			[]string{`scalers[0].policies[0].step: present: must be absent when type is "pid"`}},
+		{"block of another type", func(c *Config) { c.Scalers[0].Policies[0].Type = policy.TypeStep },
+			[]string{`scalers[0].policies[0].step: null: must be set when type is step`,
+				`scalers[0].policies[0].pid: present: must be absent when type is "step"`}},
 		{"schedule cron", func(c *Config) { c.Scalers[0].Schedules[0].Start = "every day" },
 			[]string{`scalers[0].schedules[0].start: "every day": must be a five-field cron expression (minute hour day-of-month month day-of-week): expected exactly 5 fields, found 2: [every day]`}},
 		{"schedule min over max", func(c *Config) { c.Scalers[0].Schedules[0].Min = 11 },
 			[]string{"scalers[0].schedules[0].min: 11: must be <= bounds.max (10)"}},
+		{"schedule name duplicate", func(c *Config) { c.Scalers[0].Schedules = append(c.Scalers[0].Schedules, c.Scalers[0].Schedules[0]) },
+			[]string{`scalers[0].schedules[1].name: "office": duplicate of scalers[0].schedules[0].name`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := Parse([]byte(policiesYAML))
@@ -114,14 +128,21 @@ func TestPoliciesValidateMessages(t *testing.T) {
 				t.Fatal(err)
 			}
 			tc.patch(c)
-			err = Validate(c)
-			if err == nil {
-				t.Fatal("no error")
-			}
-			got := strings.Split(err.Error(), "\n")
-			if diff := cmp.Diff(tc.want, got); diff != "" {
+			if diff := cmp.Diff(tc.want, messages(Validate(c))); diff != "" {
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// A block written beside another type's is refused, whichever comes first.
+func TestPolicyBlocksOfOtherTypes(t *testing.T) {
+	c, err := Parse([]byte(strings.Replace(policiesYAML, "        type: pid\n", "        type: pid\n        step: {signal: p95}\n", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{`scalers[0].policies[0].step: present: must be absent when type is "pid"`}
+	if diff := cmp.Diff(want, messages(Validate(c))); diff != "" {
+		t.Errorf("messages (-want +got):\n%s", diff)
 	}
 }

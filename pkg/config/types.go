@@ -4,6 +4,8 @@ import (
 	"time"
 
 	promconfig "github.com/prometheus/common/config"
+
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // Config is the whole file. Keys are snake_case so that viper (which folds
@@ -41,20 +43,31 @@ type Log struct {
 
 // Scaler is one target and the signals, policies and guards that size it.
 type Scaler struct {
-	Name     string   `json:"name,omitempty"`
-	Target   Target   `json:"target,omitempty"`
-	Signals  []Signal `json:"signals,omitempty"`
-	Policies []Policy `json:"policies,omitempty"`
-	// Combine is how several policies combine: max (default), min, priority.
-	Combine   string     `json:"combine,omitempty"`
-	Schedules []Schedule `json:"schedules,omitempty"` // policies.go
-	Bounds    Bounds     `json:"bounds,omitempty"`
-	Behavior  Behavior   `json:"behavior,omitempty"`
-	OnFailure OnFailure  `json:"on_failure,omitempty"`
+	Name    string   `json:"name,omitempty"`
+	Target  Target   `json:"target,omitempty"`
+	Signals []Signal `json:"signals,omitempty"`
+	// DecisionSpec's keys (policies, combine, schedules, bounds, behavior,
+	// on_failure) are the scaler's own.
+	DecisionSpec `json:",inline"`
 	// DryRun forces this scaler into dry run even when the daemon is live.
 	DryRun *bool `json:"dry_run,omitempty"`
 	// Interval overrides the global tick for this scaler (0: inherit).
 	Interval time.Duration `json:"interval,omitempty"`
+}
+
+// DecisionSpec is the part of a scaler that shapes its decisions: its
+// policies and how they combine, its schedules and its guards. A reload that
+// leaves it (and the scaler's tick) unchanged keeps the scaler's decision
+// history: stabilisation, rate-limit events, policy state. A field that
+// shapes decisions belongs here, and nowhere else.
+type DecisionSpec struct {
+	Policies []Policy `json:"policies,omitempty"`
+	// Combine is how several policies combine: max (default), min, priority.
+	Combine   policy.Combine `json:"combine,omitempty"`
+	Schedules []Schedule     `json:"schedules,omitempty"`
+	Bounds    Bounds         `json:"bounds,omitempty"`
+	Behavior  Behavior       `json:"behavior,omitempty"`
+	OnFailure OnFailure      `json:"on_failure,omitempty"`
 }
 
 // Target says what is scaled. Kind selects exactly one of the other fields.
@@ -135,31 +148,21 @@ type Replay struct {
 	Expr string `json:"expr,omitempty"`
 }
 
-// Policy recommends a capacity. Type selects exactly one of the other fields.
+// Policy recommends a capacity. Type names the policy's type (a
+// registered policy.PolicyType) and the key of its block, which Spec holds:
+// `type: pid` with a `pid:` block.
 type Policy struct {
-	Name           string          `json:"name,omitempty"`
-	Type           string          `json:"type,omitempty"` // target_tracking, pid, step
-	TargetTracking *TargetTracking `json:"target_tracking,omitempty"`
-	PID            *PID            `json:"pid,omitempty"`        // policies.go
-	Step           *Step           `json:"step,omitempty"`       // policies.go
-	Predictive     *Predictive     `json:"predictive,omitempty"` // predictive.go
-}
-
-// TargetTracking holds a signal at a target, as the Kubernetes HPA does.
-type TargetTracking struct {
-	Signal string `json:"signal,omitempty"`
-	// TargetType: value (ratio x ready replicas, HPA Object/Value),
-	// average_value (total / per-replica target, HPA AverageValue),
-	// utilization (value with the HPA Resource metric's direction rule).
-	TargetType string  `json:"target_type,omitempty"`
-	Target     float64 `json:"target,omitempty"`
+	Name string            `json:"name,omitempty"`
+	Type policy.PolicyType `json:"type,omitempty"`
+	// Spec is the block named after Type (policy.NewSpec).
+	Spec policy.PolicySpec `json:"-"`
+	// others are the blocks of other types the mapping held too, refused by
+	// validation.
+	others []string
 }
 
 // Bounds are the capacity limits that always hold.
-type Bounds struct {
-	Min int32 `json:"min"` // no omitempty: an explicit 0 differs from the default 1
-	Max int32 `json:"max,omitempty"`
-}
+type Bounds = policy.Bounds
 
 // Behavior mirrors HPA v2 spec.behavior, per direction.
 type Behavior struct {
@@ -167,24 +170,22 @@ type Behavior struct {
 	ScaleDown *ScalingRules `json:"scale_down,omitempty"`
 }
 
-// ScalingRules mirrors autoscaling/v2 HPAScalingRules. Nil fields take the HPA defaults.
+// ScalingRules mirrors autoscaling/v2 HPAScalingRules. Nil fields take the
+// defaults of the target's kind (HPA's for pods).
 type ScalingRules struct {
-	StabilizationWindow *time.Duration `json:"stabilization_window,omitempty"`
-	SelectPolicy        string         `json:"select_policy,omitempty"` // Max, Min, Disabled
-	Policies            []RatePolicy   `json:"policies,omitempty"`
+	StabilizationWindow *time.Duration      `json:"stabilization_window,omitempty"`
+	SelectPolicy        policy.SelectPolicy `json:"select_policy,omitempty"` // Max, Min, Disabled
+	Policies            []RatePolicy        `json:"policies,omitempty"`
 	// Tolerance around the target ratio within which nothing changes (HPA default 0.1).
 	Tolerance *float64 `json:"tolerance,omitempty"`
 }
 
 // RatePolicy limits the change over a period, as HPAScalingPolicy.
-type RatePolicy struct {
-	Type   string        `json:"type,omitempty"` // Pods, Percent
-	Value  int32         `json:"value,omitempty"`
-	Period time.Duration `json:"period,omitempty"`
-}
+type RatePolicy = policy.RateLimit
 
-// OnFailure says what happens when a signal fails.
-type OnFailure struct {
-	Mode     string `json:"mode,omitempty"` // hold (default), fallback
-	Fallback int32  `json:"fallback,omitempty"`
-}
+// OnFailure says what happens when a signal fails: hold (default) or fallback.
+type OnFailure = policy.OnFailure
+
+// Schedule raises the minimum (and optionally lowers the maximum) capacity
+// from each time Start names, for Duration, in Timezone.
+type Schedule = policy.ScheduleSpec

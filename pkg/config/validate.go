@@ -15,12 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
-)
-
-// HPA's own limits (k8s.io/kubernetes pkg/apis/autoscaling/validation).
-const (
-	MaxRatePeriod          = 1800 * time.Second
-	MaxStabilizationWindow = 3600 * time.Second
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // Limits of scaled itself.
@@ -30,15 +25,9 @@ const (
 )
 
 var (
-	logLevels    = []string{"debug", "info", "warn", "error"}
-	logFormats   = []string{"json", "console"}
-	targetKinds  = []string{"log", "kubernetes", "aurora", "rds", "lambda"}
-	policyTypes  = []string{"target_tracking", "pid", "step", "predictive"}
-	targetTypes  = []string{"value", "average_value", "utilization"}
-	combines     = []string{"max", "min", "priority"}
-	selects      = []string{"Max", "Min", "Disabled"}
-	rateTypes    = []string{"Pods", "Percent"}
-	failureModes = []string{"hold", "fallback"}
+	logLevels   = []string{"debug", "info", "warn", "error"}
+	logFormats  = []string{"json", "console"}
+	targetKinds = []string{"log", "kubernetes", "aurora", "rds", "lambda"}
 
 	// The forms the replay source understands (pkg/sources.Replay); the
 	// source reads anything else as the raw value, a typo here is refused.
@@ -47,33 +36,6 @@ var (
 	// Names become label values and log fields; keep them plain.
 	nameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
 )
-
-// problems collects field errors with their paths written out.
-type problems field.ErrorList
-
-func (p *problems) add(path string, value any, format string, args ...any) {
-	e := &field.Error{Type: field.ErrorTypeInvalid, Field: path, BadValue: value, Detail: fmt.Sprintf(format, args...)}
-	switch value.(type) {
-	case noValue:
-		e = fielderr.Problem(nil, "%s", e.Detail)
-		e.Field = path
-	case presence:
-		e.BadValue = fielderr.Present
-	}
-	*p = append(*p, e)
-}
-
-// noValue marks a problem whose value is not worth repeating.
-type noValue struct{}
-
-// presence stands for a block that is set where it must not be.
-type presence struct{}
-
-var present presence
-
-func oneOf(allowed []string) string {
-	return "must be one of " + strings.Join(allowed, ", ")
-}
 
 // Validate checks every field of c and returns all problems at once as
 // Problems. It never opens a file.
@@ -88,19 +50,20 @@ func Validate(c *Config) error {
 }
 
 func validate(c *Config) field.ErrorList {
-	var p problems
-	validateGlobal(&p, c)
-	validateLeaderElection(&p, &c.LeaderElection)
+	errs := validateGlobal(c)
+	errs = append(errs, validateLeaderElection(&c.LeaderElection)...)
 	names := map[string]int{}
+	sp := field.NewPath("scalers")
 	for i := range c.Scalers {
 		s := &c.Scalers[i]
-		uniqueName(&p, names, "scalers", i, s.Name)
-		validateScaler(&p, fmt.Sprintf("scalers[%d]", i), s)
+		errs = append(errs, uniqueName(sp, names, i, s.Name)...)
+		errs = append(errs, s.validate(sp.Index(i), c.IntervalFor(*s))...)
 	}
-	return field.ErrorList(p)
+	return errs
 }
 
-func validateGlobal(p *problems, c *Config) {
+func validateGlobal(c *Config) field.ErrorList {
+	var errs field.ErrorList
 	needer := ""
 	for i, s := range c.Scalers {
 		for j, sig := range s.Signals {
@@ -109,226 +72,169 @@ func validateGlobal(p *problems, c *Config) {
 			}
 		}
 	}
+	pp := field.NewPath("prometheus")
 	switch u := c.Prometheus.URL; {
 	case u == "" && needer != "":
-		p.add("prometheus.url", u, "must be set: %s queries Prometheus", needer)
+		errs = append(errs, fielderr.Required(pp.Child("url"), u, "must be set: %s queries Prometheus", needer))
 	case u != "":
 		pu, err := url.Parse(u)
 		if err != nil || (pu.Scheme != "http" && pu.Scheme != "https") || pu.Host == "" {
-			p.add("prometheus.url", u, "must be an http or https URL with a host")
+			errs = append(errs, fielderr.Invalid(pp.Child("url"), u, "must be an http or https URL with a host"))
 		}
 	}
 	if c.Prometheus.QueryTimeout <= 0 {
-		p.add("prometheus.query_timeout", c.Prometheus.QueryTimeout, "must be > 0")
+		errs = append(errs, fielderr.Invalid(pp.Child("query_timeout"), c.Prometheus.QueryTimeout, "must be > 0"))
 	}
 	// The decoder already ran this; it also guards configs built in code.
 	if err := c.Prometheus.HTTP.Validate(); err != nil {
-		p.add("prometheus.http_config", noValue{}, "%v", err)
+		errs = append(errs, fielderr.Problem(pp.Child("http_config"), "%v", err))
 	}
 	if c.Interval < MinInterval {
-		p.add("interval", c.Interval, "must be >= %s", MinInterval)
+		errs = append(errs, fielderr.Invalid(field.NewPath("interval"), c.Interval, "must be >= %s", MinInterval))
 	}
-	if err := checkListen(c.Listen); err != nil {
-		p.add("listen", c.Listen, "%v", err)
+	if !validListen(c.Listen) {
+		errs = append(errs, fielderr.Invalid(field.NewPath("listen"), c.Listen, "must be host:port (host may be empty) with a port in 0..65535"))
 	}
 	if !slices.Contains(logLevels, c.Log.Level) {
-		p.add("log.level", c.Log.Level, "%s", oneOf(logLevels))
+		errs = append(errs, fielderr.NotSupported(field.NewPath("log", "level"), c.Log.Level, logLevels))
 	}
 	if !slices.Contains(logFormats, c.Log.Format) {
-		p.add("log.format", c.Log.Format, "%s", oneOf(logFormats))
+		errs = append(errs, fielderr.NotSupported(field.NewPath("log", "format"), c.Log.Format, logFormats))
 	}
 	if c.DecisionHistory < 0 || c.DecisionHistory > MaxDecisionHistory {
-		p.add("decision_history", c.DecisionHistory, "must be in 0..%d", MaxDecisionHistory)
+		errs = append(errs, fielderr.Invalid(field.NewPath("decision_history"), c.DecisionHistory, "must be in 0..%d", MaxDecisionHistory))
 	}
+	return errs
 }
 
-func checkListen(addr string) error {
-	const want = "must be host:port (host may be empty) with a port in 0..65535"
+func validListen(addr string) bool {
 	_, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return errors.New(want)
+		return false
 	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		return errors.New(want)
+	n, err := strconv.Atoi(port)
+	return err == nil && n >= 0 && n <= 65535
+}
+
+// uniqueName checks the name of item i of the list at list and that no
+// earlier item has it; seen maps names to their first index.
+func uniqueName(list *field.Path, seen map[string]int, i int, name string) field.ErrorList {
+	p := list.Index(i).Child("name")
+	switch {
+	case name == "":
+		return field.ErrorList{fielderr.Required(p, name, "must not be empty")}
+	case !nameRE.MatchString(name):
+		return field.ErrorList{fielderr.Invalid(p, name, "must use only letters, digits, '_', '.' and '-'")}
+	}
+	if j, dup := seen[name]; dup {
+		return field.ErrorList{fielderr.Duplicate(p, name, "duplicate of %s", list.Index(j).Child("name"))}
+	}
+	seen[name] = i
+	return nil
+}
+
+// validate checks one scaler at path; its name is checked by the caller,
+// which knows the other scalers' names. interval is its tick.
+func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorList {
+	errs := validateTarget(path.Child("target"), &s.Target)
+	errs = append(errs, validateAWSTarget(path.Child("target"), &s.Target, s.Name)...) // aws.go
+	seen := map[string]int{}
+	for j := range s.Signals {
+		errs = append(errs, uniqueName(path.Child("signals"), seen, j, s.Signals[j].Name)...)
+		errs = append(errs, validateSignal(path.Child("signals").Index(j), &s.Signals[j])...)
+	}
+	spec, derrs := s.DeciderSpec(interval, path)
+	errs = append(errs, derrs...)
+	_, derrs = policy.NewDecider(spec, path)
+	errs = append(errs, derrs...)
+	// An empty list would mean "no rate limit" to the decider; in a file,
+	// leaving the key out is how to take the defaults.
+	for _, d := range []struct {
+		name  string
+		rules *ScalingRules
+	}{{"scale_up", s.Behavior.ScaleUp}, {"scale_down", s.Behavior.ScaleDown}} {
+		if d.rules != nil && d.rules.Policies != nil && len(d.rules.Policies) == 0 {
+			errs = append(errs, fielderr.Problem(path.Child("behavior", d.name, "policies"),
+				"must list at least one policy (leave it out for the defaults; select_policy: Disabled forbids this direction)"))
+		}
+	}
+	if s.Interval != 0 && s.Interval < MinInterval {
+		errs = append(errs, fielderr.Invalid(path.Child("interval"), s.Interval, "must be >= %s, or unset to use the global interval", MinInterval))
+	}
+	return errs
+}
+
+func validateTarget(path *field.Path, t *Target) field.ErrorList {
+	set := map[string]bool{"log": t.Log != nil, "kubernetes": t.Kubernetes != nil, "aurora": t.Aurora != nil, "rds": t.RDS != nil, "lambda": t.Lambda != nil}
+	var others []string
+	for _, k := range targetKinds {
+		if set[k] && k != t.Kind {
+			others = append(others, k)
+		}
+	}
+	errs := checkChoice(path, "kind", t.Kind, targetKinds, set[t.Kind], others)
+	if l := t.Log; l != nil && l.Initial < 0 {
+		errs = append(errs, fielderr.Invalid(path.Child("log", "initial"), l.Initial, "must be >= 0"))
+	}
+	if k := t.Kubernetes; k != nil {
+		kp := path.Child("kubernetes")
+		if gv := k.APIVersion; gv == "" || strings.Count(gv, "/") > 1 || strings.HasPrefix(gv, "/") || strings.HasSuffix(gv, "/") {
+			errs = append(errs, fielderr.Invalid(kp.Child("api_version"), gv, "must be version or group/version, e.g. apps/v1"))
+		}
+		errs = append(errs, nonEmpty(kp.Child("kind"), k.Kind)...)
+		errs = append(errs, nonEmpty(kp.Child("namespace"), k.Namespace)...)
+		errs = append(errs, nonEmpty(kp.Child("name"), k.Name)...)
+	}
+	if a := t.Aurora; a != nil {
+		errs = append(errs, nonEmpty(path.Child("aurora", "cluster_identifier"), a.ClusterIdentifier)...)
+	}
+	if r := t.RDS; r != nil {
+		errs = append(errs, nonEmpty(path.Child("rds", "source_instance"), r.SourceInstance)...)
+	}
+	if l := t.Lambda; l != nil {
+		errs = append(errs, nonEmpty(path.Child("lambda", "function_name"), l.FunctionName)...)
+		switch l.Qualifier {
+		case "":
+			errs = append(errs, fielderr.Required(path.Child("lambda", "qualifier"), l.Qualifier, "must name an alias or a version"))
+		case "$LATEST":
+			errs = append(errs, fielderr.Invalid(path.Child("lambda", "qualifier"), l.Qualifier, "must name an alias or a version: $LATEST cannot have provisioned concurrency"))
+		}
+	}
+	return errs
+}
+
+func nonEmpty(path *field.Path, v string) field.ErrorList {
+	if v == "" {
+		return field.ErrorList{fielderr.Required(path, v, "must not be empty")}
 	}
 	return nil
 }
 
-func checkName(p *problems, path, name string) {
-	switch {
-	case name == "":
-		p.add(path, name, "must not be empty")
-	case !nameRE.MatchString(name):
-		p.add(path, name, "must use only letters, digits, '_', '.' and '-'")
-	}
-}
-
-// uniqueName checks the name of item i of the list at listPath and that no
-// earlier item has it; seen maps names to their first index. It reports
-// whether the name was new (and not empty).
-func uniqueName(p *problems, seen map[string]int, listPath string, i int, name string) bool {
-	itemPath := fmt.Sprintf("%s[%d].name", listPath, i)
-	checkName(p, itemPath, name)
-	if name == "" {
-		return false
-	}
-	if j, dup := seen[name]; dup {
-		p.add(itemPath, name, "duplicate of %s[%d].name", listPath, j)
-		return false
-	}
-	seen[name] = i
-	return true
-}
-
-// validateScaler checks one scaler; its name is checked by the caller,
-// which knows the other scalers' names.
-func validateScaler(p *problems, path string, s *Scaler) {
-	validateTarget(p, path+".target", &s.Target)
-	validateAWSTarget(p, path+".target", &s.Target, s.Name) // aws.go
-
-	signals := map[string]int{}
-	var signalNames []string
-	for j := range s.Signals {
-		sig := &s.Signals[j]
-		sp := fmt.Sprintf("%s.signals[%d]", path, j)
-		if uniqueName(p, signals, path+".signals", j, sig.Name) {
-			signalNames = append(signalNames, sig.Name)
-		}
-		validateSignal(p, sp, sig)
-	}
-
-	if len(s.Policies) == 0 {
-		p.add(path+".policies", noValue{}, "must list at least one policy")
-	}
-	policies := map[string]int{}
-	for k := range s.Policies {
-		pol := &s.Policies[k]
-		pp := fmt.Sprintf("%s.policies[%d]", path, k)
-		uniqueName(p, policies, path+".policies", k, pol.Name)
-		validatePolicy(p, pp, pol, signals, signalNames)
-		validatePolicyBlocks(p, pp, pol, signals, signalNames) // policies.go
-		validatePredictive(p, pp, pol, signals, signalNames)   // predictive.go
-	}
-	validateSchedules(p, path, s) // policies.go
-
-	if !slices.Contains(combines, s.Combine) {
-		p.add(path+".combine", s.Combine, "%s", oneOf(combines))
-	}
-	b := s.Bounds
-	if b.Min < 0 {
-		p.add(path+".bounds.min", b.Min, "must be >= 0")
-	}
-	if b.Max < 1 {
-		p.add(path+".bounds.max", b.Max, "must be >= 1")
-	}
-	if b.Min > b.Max && b.Max >= 1 {
-		p.add(path+".bounds.min", b.Min, "must be <= bounds.max (%d)", b.Max)
-	}
-	validateRules(p, path+".behavior.scale_up", s.Behavior.ScaleUp)
-	validateRules(p, path+".behavior.scale_down", s.Behavior.ScaleDown)
-
-	f := s.OnFailure
-	switch f.Mode {
-	case "fallback":
-		// With broken bounds the range means nothing; that is reported already.
-		if b.Min <= b.Max && (f.Fallback < b.Min || f.Fallback > b.Max) {
-			p.add(path+".on_failure.fallback", f.Fallback, "must be within bounds %d..%d", b.Min, b.Max)
-		}
-	case "hold":
-		if f.Fallback != 0 {
-			p.add(path+".on_failure.fallback", f.Fallback, "must be unset unless mode is fallback")
-		}
-	default:
-		p.add(path+".on_failure.mode", f.Mode, "%s", oneOf(failureModes))
-	}
-	if s.Interval != 0 && s.Interval < MinInterval {
-		p.add(path+".interval", s.Interval, "must be >= %s, or unset to use the global interval", MinInterval)
-	}
-}
-
-func validateTarget(p *problems, path string, t *Target) {
-	blocks := []struct {
-		kind string
-		set  bool
-	}{
-		{"log", t.Log != nil},
-		{"kubernetes", t.Kubernetes != nil},
-		{"aurora", t.Aurora != nil},
-		{"rds", t.RDS != nil},
-		{"lambda", t.Lambda != nil},
-	}
-	if !slices.Contains(targetKinds, t.Kind) {
-		p.add(path+".kind", t.Kind, "%s", oneOf(targetKinds))
-	}
-	for _, b := range blocks {
-		switch {
-		case b.kind == t.Kind && !b.set:
-			p.add(path+"."+b.kind, nil, "must be set when kind is %s", b.kind)
-		case b.kind != t.Kind && b.set:
-			p.add(path+"."+b.kind, present, "must be absent when kind is %q", t.Kind)
-		}
-	}
-	if l := t.Log; l != nil && l.Initial < 0 {
-		p.add(path+".log.initial", l.Initial, "must be >= 0")
-	}
-	if k := t.Kubernetes; k != nil {
-		kp := path + ".kubernetes"
-		if gv := k.APIVersion; gv == "" || strings.Count(gv, "/") > 1 || strings.HasPrefix(gv, "/") || strings.HasSuffix(gv, "/") {
-			p.add(kp+".api_version", gv, "must be version or group/version, e.g. apps/v1")
-		}
-		nonEmpty(p, kp+".kind", k.Kind)
-		nonEmpty(p, kp+".namespace", k.Namespace)
-		nonEmpty(p, kp+".name", k.Name)
-	}
-	if a := t.Aurora; a != nil {
-		nonEmpty(p, path+".aurora.cluster_identifier", a.ClusterIdentifier)
-	}
-	if r := t.RDS; r != nil {
-		nonEmpty(p, path+".rds.source_instance", r.SourceInstance)
-	}
-	if l := t.Lambda; l != nil {
-		nonEmpty(p, path+".lambda.function_name", l.FunctionName)
-		switch l.Qualifier {
-		case "":
-			p.add(path+".lambda.qualifier", l.Qualifier, "must name an alias or a version")
-		case "$LATEST":
-			p.add(path+".lambda.qualifier", l.Qualifier, "must name an alias or a version: $LATEST cannot have provisioned concurrency")
-		}
-	}
-}
-
-func nonEmpty(p *problems, path, v string) {
-	if v == "" {
-		p.add(path, v, "must not be empty")
-	}
-}
-
-func validateSignal(p *problems, path string, s *Signal) {
+func validateSignal(path *field.Path, s *Signal) field.ErrorList {
+	var errs field.ErrorList
 	switch {
 	case s.Replay == nil && strings.TrimSpace(s.Query) == "":
-		p.add(path+".query", s.Query, "must not be empty unless replay is set")
+		errs = append(errs, fielderr.Required(path.Child("query"), s.Query, "must not be empty unless replay is set"))
 	case s.Replay != nil && s.Query != "":
-		p.add(path+".replay", present, "must be absent when query is set")
+		errs = append(errs, fielderr.Forbidden(path.Child("replay"), "must be absent when query is set"))
 	}
 	if s.MaxAge < 0 {
-		p.add(path+".max_age", s.MaxAge, "must be >= 0")
+		errs = append(errs, fielderr.Invalid(path.Child("max_age"), s.MaxAge, "must be >= 0"))
 	}
 	if r := s.Replay; r != nil {
-		nonEmpty(p, path+".replay.trace", r.Trace)
-		positive(p, path+".replay.speed", r.Speed)
+		rp := path.Child("replay")
+		errs = append(errs, nonEmpty(rp.Child("trace"), r.Trace)...)
+		switch {
+		case !(r.Speed > 0): // also NaN
+			errs = append(errs, fielderr.Invalid(rp.Child("speed"), r.Speed, "must be > 0"))
+		case math.IsInf(r.Speed, 0):
+			errs = append(errs, fielderr.Invalid(rp.Child("speed"), r.Speed, "must be finite"))
+		}
 		if !validReplayExpr(r.Expr) {
-			p.add(path+".replay.expr", r.Expr, "must be value or rate, optionally followed by * F or / F with F a finite number > 0")
+			errs = append(errs, fielderr.Invalid(rp.Child("expr"), r.Expr, "must be value or rate, optionally followed by * F or / F with F a finite number > 0"))
 		}
 	}
-}
-
-func positive(p *problems, path string, v float64) {
-	switch {
-	case !(v > 0): // also NaN
-		p.add(path, v, "must be > 0")
-	case math.IsInf(v, 0):
-		p.add(path, v, "must be finite")
-	}
+	return errs
 }
 
 func validReplayExpr(expr string) bool {
@@ -341,60 +247,4 @@ func validReplayExpr(expr string) bool {
 	}
 	f, err := strconv.ParseFloat(m[2], 64)
 	return err == nil && f > 0 && !math.IsInf(f, 0)
-}
-
-func validatePolicy(p *problems, path string, pol *Policy, signals map[string]int, signalNames []string) {
-	if !slices.Contains(policyTypes, pol.Type) {
-		p.add(path+".type", pol.Type, "%s", oneOf(policyTypes))
-	}
-	if pol.Type == "target_tracking" && pol.TargetTracking == nil {
-		p.add(path+".target_tracking", nil, "must be set when type is target_tracking")
-	}
-	if pol.Type != "target_tracking" && pol.TargetTracking != nil {
-		p.add(path+".target_tracking", present, "must be absent when type is %q", pol.Type)
-	}
-	if tt := pol.TargetTracking; tt != nil {
-		tp := path + ".target_tracking"
-		if _, ok := signals[tt.Signal]; !ok {
-			if len(signalNames) == 0 {
-				p.add(tp+".signal", tt.Signal, "must name one of the scaler's signals, and it has none")
-			} else {
-				p.add(tp+".signal", tt.Signal, "must name one of the scaler's signals: %s", strings.Join(signalNames, ", "))
-			}
-		}
-		if !slices.Contains(targetTypes, tt.TargetType) {
-			p.add(tp+".target_type", tt.TargetType, "%s", oneOf(targetTypes))
-		}
-		positive(p, tp+".target", tt.Target)
-	}
-}
-
-func validateRules(p *problems, path string, r *ScalingRules) {
-	if r == nil {
-		return // ApplyDefaults fills it
-	}
-	if w := r.StabilizationWindow; w != nil && (*w < 0 || *w > MaxStabilizationWindow) {
-		p.add(path+".stabilization_window", *w, "must be in 0s..%s", MaxStabilizationWindow)
-	}
-	if !slices.Contains(selects, r.SelectPolicy) {
-		p.add(path+".select_policy", r.SelectPolicy, "%s", oneOf(selects))
-	}
-	if r.Policies != nil && len(r.Policies) == 0 {
-		p.add(path+".policies", noValue{}, "must list at least one policy (leave it out for the defaults; select_policy: Disabled forbids this direction)")
-	}
-	for i, rp := range r.Policies {
-		pp := fmt.Sprintf("%s.policies[%d]", path, i)
-		if !slices.Contains(rateTypes, rp.Type) {
-			p.add(pp+".type", rp.Type, "%s", oneOf(rateTypes))
-		}
-		if rp.Value <= 0 {
-			p.add(pp+".value", rp.Value, "must be > 0")
-		}
-		if rp.Period <= 0 || rp.Period > MaxRatePeriod {
-			p.add(pp+".period", rp.Period, "must be in (0s, %s]", MaxRatePeriod)
-		}
-	}
-	if t := r.Tolerance; t != nil && !(*t >= 0 && *t < 1) {
-		p.add(path+".tolerance", *t, "must be in [0, 1)")
-	}
 }

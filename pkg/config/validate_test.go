@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // validYAML is a config that passes Validate; each case below breaks it in
@@ -103,8 +105,8 @@ func TestValidateMessages(t *testing.T) {
 			[]string{`scalers[0].target.kind: "k8s": must be one of log, kubernetes, aurora, rds, lambda`,
 				`scalers[0].target.log: present: must be absent when kind is "k8s"`}},
 		{"target block missing and another present", func(c *Config) { c.Scalers[0].Target.Kind = "kubernetes" },
-			[]string{`scalers[0].target.log: present: must be absent when kind is "kubernetes"`,
-				`scalers[0].target.kubernetes: null: must be set when kind is kubernetes`}},
+			[]string{`scalers[0].target.kubernetes: null: must be set when kind is kubernetes`,
+				`scalers[0].target.log: present: must be absent when kind is "kubernetes"`}},
 		{"log initial", func(c *Config) { c.Scalers[0].Target.Log.Initial = -1 },
 			[]string{`scalers[0].target.log.initial: -1: must be >= 0`}},
 		{"kubernetes fields", func(c *Config) {
@@ -156,19 +158,19 @@ func TestValidateMessages(t *testing.T) {
 		{"policy name duplicate", func(c *Config) { c.Scalers[0].Policies = append(c.Scalers[0].Policies, c.Scalers[0].Policies[0]) },
 			[]string{`scalers[0].policies[1].name: "rps": duplicate of scalers[0].policies[0].name`}},
 		{"policy type", func(c *Config) { c.Scalers[0].Policies[0].Type = "magic" },
-			[]string{`scalers[0].policies[0].type: "magic": must be one of target_tracking, pid, step, predictive`,
+			[]string{`scalers[0].policies[0].type: "magic": must be one of pid, predictive, step, target_tracking`,
 				`scalers[0].policies[0].target_tracking: present: must be absent when type is "magic"`}},
-		{"policy block missing", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking = nil },
+		{"policy block missing", func(c *Config) { c.Scalers[0].Policies[0].Spec = nil },
 			[]string{`scalers[0].policies[0].target_tracking: null: must be set when type is target_tracking`}},
-		{"policy signal", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking.Signal = "qps" },
+		{"policy signal", func(c *Config) { tt(c).Signal = "qps" },
 			[]string{`scalers[0].policies[0].target_tracking.signal: "qps": must name one of the scaler's signals: rps, p95`}},
 		{"policy signal when there are none", func(c *Config) { c.Scalers[0].Signals = nil },
 			[]string{`scalers[0].policies[0].target_tracking.signal: "rps": must name one of the scaler's signals, and it has none`}},
-		{"target type", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking.TargetType = "AverageValue" },
+		{"target type", func(c *Config) { tt(c).TargetType = "AverageValue" },
 			[]string{`scalers[0].policies[0].target_tracking.target_type: "AverageValue": must be one of value, average_value, utilization`}},
-		{"target negative", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking.Target = -1 },
+		{"target negative", func(c *Config) { tt(c).Target = -1 },
 			[]string{`scalers[0].policies[0].target_tracking.target: -1: must be > 0`}},
-		{"target NaN", func(c *Config) { c.Scalers[0].Policies[0].TargetTracking.Target = math.NaN() },
+		{"target NaN", func(c *Config) { tt(c).Target = math.NaN() },
 			[]string{`scalers[0].policies[0].target_tracking.target: NaN: must be > 0`}},
 		{"combine", func(c *Config) { c.Scalers[0].Combine = "avg" },
 			[]string{`scalers[0].combine: "avg": must be one of max, min, priority`}},
@@ -255,4 +257,9 @@ func TestValidateNil(t *testing.T) {
 	if err := Validate(nil); err == nil {
 		t.Error("Validate(nil) = nil, want an error")
 	}
+}
+
+// tt is the target_tracking block of the first policy of the first scaler.
+func tt(c *Config) *policy.TargetTrackingSpec {
+	return c.Scalers[0].Policies[0].Spec.(*policy.TargetTrackingSpec)
 }

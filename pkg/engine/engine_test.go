@@ -119,13 +119,13 @@ func newTestScaler(t *testing.T, src sources.Querier, act actuators.Actuator, dr
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := policy.NewDecider(policy.Spec{
+	d, errs := policy.NewDecider(policy.Spec{
 		Policies: []policy.Policy{tt}, Combine: policy.CombineMax,
 		Bounds: policy.Bounds{Min: 1, Max: 20}, Behavior: policy.DefaultBehavior(),
 		OnFailure: policy.OnFailure{Mode: policy.FailureHold},
-	})
-	if err != nil {
-		t.Fatal(err)
+	}, nil)
+	if errs != nil {
+		t.Fatal(errs)
 	}
 	rec := &recorder{}
 	s := NewScaler(ScalerSpec{

@@ -89,9 +89,9 @@ func TestHistoryPagerAgainstRealPrometheus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dec, err := policy.NewDecider(policy.Spec{Policies: []policy.Policy{pred}, Bounds: policy.Bounds{Min: 1, Max: 100}})
-	if err != nil {
-		t.Fatal(err)
+	dec, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{pred}, Bounds: policy.Bounds{Min: 1, Max: 100}}, nil)
+	if errs != nil {
+		t.Fatal(errs)
 	}
 	s := NewScaler(ScalerSpec{
 		Name: "web", Decider: dec, Actuator: actuators.NewLog(5, nil), Interval: 15 * time.Second, QueryTimeout: 20 * time.Second,

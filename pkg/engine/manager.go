@@ -56,24 +56,25 @@ type Manager struct {
 
 // entry is a running scaler and the config it was built from.
 type entry struct {
-	cfg      config.Scaler
-	eff      effective
-	runner   *runner
-	decider  *policy.Decider
-	actuator actuators.Actuator
-	signals  []Signal
+	cfg       config.Scaler
+	inherited inherited
+	runner    *runner
+	decider   *policy.Decider
+	actuator  actuators.Actuator
+	signals   []Signal
 }
 
 func (e *entry) spec(name string) ScalerSpec {
 	return ScalerSpec{
 		Name: name, Signals: e.signals, Decider: e.decider, Actuator: e.actuator,
-		Interval: e.eff.Interval, QueryTimeout: e.eff.QueryTimeout, DryRun: e.eff.DryRun,
+		Interval: e.inherited.Interval, QueryTimeout: e.inherited.QueryTimeout, DryRun: e.inherited.DryRun,
 	}
 }
 
-// effective is everything outside config.Scaler that shapes a scaler: when it
-// and the scaler's own config are unchanged, a reload leaves the scaler running.
-type effective struct {
+// inherited is what a scaler takes from the global config, its own keys
+// applied: when it and the scaler's own config are unchanged, a reload
+// leaves the scaler running.
+type inherited struct {
 	Interval     time.Duration
 	DryRun       bool
 	Prometheus   config.Prometheus
@@ -93,29 +94,8 @@ func NewManager(clk clock.Clock, logger *zap.Logger, f Factories, rec Recorder, 
 	}
 }
 
-func effectiveOf(cfg *config.Config, sc config.Scaler) effective {
-	e := effective{Interval: cfg.Interval, DryRun: cfg.DryRun, Prometheus: cfg.Prometheus, QueryTimeout: cfg.Prometheus.QueryTimeout}
-	if sc.Interval > 0 {
-		e.Interval = sc.Interval
-	}
-	if sc.DryRun != nil && *sc.DryRun {
-		e.DryRun = true
-	}
-	return e
-}
-
-// decisionPart is the part of a scaler's config that shapes its Decider's
-// history: when unchanged, a rebuilt scaler keeps its stabilisation and
-// rate-limit memory.
-func decisionPart(sc config.Scaler) any {
-	return struct {
-		P []config.Policy
-		C string
-		B config.Bounds
-		H config.Behavior
-		F config.OnFailure
-		S []config.Schedule
-	}{sc.Policies, sc.Combine, sc.Bounds, sc.Behavior, sc.OnFailure, sc.Schedules}
+func inheritedBy(cfg *config.Config, sc config.Scaler) inherited {
+	return inherited{Interval: cfg.IntervalFor(sc), DryRun: cfg.DryRunFor(sc), Prometheus: cfg.Prometheus, QueryTimeout: cfg.Prometheus.QueryTimeout}
 }
 
 // Apply makes cfg the running configuration. Every scaler is built first; if
@@ -132,13 +112,13 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	next := make(map[string]*entry, len(cfg.Scalers))
 	var errs []error
 	for i, sc := range cfg.Scalers {
-		eff := effectiveOf(cfg, sc)
+		inh := inheritedBy(cfg, sc)
 		old := m.running[sc.Name]
-		if old != nil && reflect.DeepEqual(old.cfg, sc) && reflect.DeepEqual(old.eff, eff) {
+		if old != nil && reflect.DeepEqual(old.cfg, sc) && reflect.DeepEqual(old.inherited, inh) {
 			next[sc.Name] = old
 			continue
 		}
-		e, err := m.build(cfg, sc, eff, old)
+		e, err := m.build(cfg, sc, inh, old)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("scalers[%d] (%s): %w", i, sc.Name, err))
 			continue
@@ -171,12 +151,12 @@ func (m *Manager) Apply(cfg *config.Config) error {
 				for i, sig := range e.signals {
 					names[i] = sig.Name
 				}
-				m.recorder.InitScaler(name, names, e.eff.DryRun)
+				m.recorder.InitScaler(name, names, e.inherited.DryRun)
 			}
 			s := NewScaler(e.spec(name), m.clock, m.log, m.recorder, m.decisions)
 			s.standby = func() bool { return m.StandingBy(name) }
 			e.runner = startRunner(m.ctx, s, m.clock)
-			m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.eff.Interval), zap.Bool("dry_run", e.eff.DryRun))
+			m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.inherited.Interval), zap.Bool("dry_run", e.inherited.DryRun))
 		}
 	}
 	m.running = next
@@ -188,17 +168,19 @@ func (m *Manager) Apply(cfg *config.Config) error {
 }
 
 // build makes a new entry, reusing old's decider and actuator where their config did not change.
-func (m *Manager) build(cfg *config.Config, sc config.Scaler, eff effective, old *entry) (*entry, error) {
-	e := &entry{cfg: sc, eff: eff}
-	if old != nil && reflect.DeepEqual(decisionPart(old.cfg), decisionPart(sc)) {
+func (m *Manager) build(cfg *config.Config, sc config.Scaler, inh inherited, old *entry) (*entry, error) {
+	e := &entry{cfg: sc, inherited: inh}
+	// The decider keeps its history when nothing it was built from changed:
+	// the scaler's DecisionSpec and its tick.
+	if old != nil && reflect.DeepEqual(old.cfg.DecisionSpec, sc.DecisionSpec) && old.inherited.Interval == inh.Interval {
 		e.decider = old.decider
 	} else {
-		spec, err := DeciderSpec(sc)
-		if err != nil {
-			return nil, err
+		spec, errs := sc.DeciderSpec(inh.Interval, nil)
+		if len(errs) > 0 {
+			return nil, config.Problems(errs)
 		}
-		if e.decider, err = policy.NewDecider(spec); err != nil {
-			return nil, err
+		if e.decider, errs = policy.NewDecider(spec, nil); len(errs) > 0 {
+			return nil, config.Problems(errs)
 		}
 	}
 	if old != nil && reflect.DeepEqual(old.cfg.Target, sc.Target) {

@@ -62,9 +62,9 @@ func predictiveScaler(t *testing.T, mode policy.PredictiveMode, src cycleSource,
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := policy.NewDecider(policy.Spec{Policies: []policy.Policy{p}, Bounds: policy.Bounds{Min: 1, Max: 1000}})
-	if err != nil {
-		t.Fatal(err)
+	d, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{p}, Bounds: policy.Bounds{Min: 1, Max: 1000}}, nil)
+	if errs != nil {
+		t.Fatal(errs)
 	}
 	spec := ScalerSpec{
 		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second,

@@ -116,11 +116,11 @@ func BenchmarkTick(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, err := policy.NewDecider(policy.Spec{
+	d, errs := policy.NewDecider(policy.Spec{
 		Policies: []policy.Policy{tt}, Combine: policy.CombineMax, Bounds: policy.Bounds{Min: 1, Max: 100},
 		Behavior: policy.DefaultBehavior(), OnFailure: policy.OnFailure{Mode: policy.FailureHold},
-	})
-	if err != nil {
+	}, nil)
+	if errs != nil {
 		b.Fatal(err)
 	}
 	s := NewScaler(ScalerSpec{

@@ -113,8 +113,8 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 		s.readings[sig.Name] = r
 	}
 	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings})
-	recordPolicyStates(s.recorder, s.Name, s.Decider) // build_policies.go
-	recordForecasts(s.recorder, s.Name, s.Decider)    // build_predictive.go
+	recordPolicyStates(s.recorder, s.Name, s.Decider) // reports.go
+	recordForecasts(s.recorder, s.Name, s.Decider)
 	d.Scaler = s.Name
 	d.DryRun = s.DryRun || (s.standby != nil && s.standby())
 	switch {

@@ -1,12 +1,12 @@
 package policy
 
 import (
-	"errors"
-	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -53,92 +53,31 @@ type Decider struct {
 	downs  []scaleEvent
 }
 
-// NewDecider validates spec and returns a Decider with empty history. An empty
-// Combine means max, an empty Select means Max, an empty OnFailure.Mode means
-// hold. A direction with no rate limits is not rate limited (HPA's API
-// requires at least one; SelectDisabled freezes a direction).
-func NewDecider(spec Spec) (*Decider, error) {
-	var errs []error
-	bad := func(field string, value any, allowed string) {
-		errs = append(errs, fmt.Errorf("%s: %v: %s", field, value, allowed))
-	}
-	if len(spec.Policies) == 0 {
-		bad("policies", "[]", "at least one policy is required")
-	}
-	seen := map[string]bool{}
-	for i, p := range spec.Policies {
-		if p == nil {
-			bad(fmt.Sprintf("policies[%d]", i), "nil", "must be a policy")
-			continue
-		}
-		if seen[p.Name()] {
-			bad(fmt.Sprintf("policies[%d].name", i), fmt.Sprintf("%q", p.Name()), "must be unique within a scaler")
-		}
-		seen[p.Name()] = true
-	}
-	switch spec.Combine {
-	case "":
+// NewDecider validates spec and returns a Decider with empty history. Every
+// problem is a field error under path (the scaler's; nil for paths relative
+// to the spec), all at once. An empty Combine means max, an empty Select
+// means Max, an empty OnFailure.Mode means hold. A direction with no rate
+// limits is not rate limited (HPA's API requires at least one, and so does a
+// config file; SelectDisabled freezes a direction). The policies' names are
+// the caller's to keep unique.
+func NewDecider(spec Spec, path *field.Path) (*Decider, field.ErrorList) {
+	if spec.Combine == "" {
 		spec.Combine = CombineMax
-	case CombineMax, CombineMin, CombinePriority:
-	default:
-		bad("combine", fmt.Sprintf("%q", spec.Combine), `must be "max", "min" or "priority"`)
 	}
-	if spec.Bounds.Min < 0 {
-		bad("bounds.min", spec.Bounds.Min, "must be >= 0")
-	}
-	if spec.Bounds.Max < 1 || spec.Bounds.Max < spec.Bounds.Min {
-		bad("bounds.max", spec.Bounds.Max, fmt.Sprintf("must be >= 1 and >= bounds.min (%d)", spec.Bounds.Min))
-	}
-	for _, dir := range []struct {
-		name  string
-		rules *Rules
-	}{{"behavior.scale_up", &spec.Behavior.ScaleUp}, {"behavior.scale_down", &spec.Behavior.ScaleDown}} {
-		r := dir.rules
-		switch r.Select {
-		case "":
+	for _, r := range []*Rules{&spec.Behavior.ScaleUp, &spec.Behavior.ScaleDown} {
+		if r.Select == "" {
 			r.Select = SelectMax
-		case SelectMax, SelectMin, SelectDisabled:
-		default:
-			bad(dir.name+".select_policy", fmt.Sprintf("%q", r.Select), "must be Max, Min or Disabled")
 		}
-		if r.StabilizationWindow < 0 {
-			bad(dir.name+".stabilization_window", r.StabilizationWindow, "must be >= 0")
-		}
-		r.Limits = append([]RateLimit(nil), r.Limits...)
-		for i, l := range r.Limits {
-			f := fmt.Sprintf("%s.policies[%d]", dir.name, i)
-			if l.Type != RatePods && l.Type != RatePercent {
-				bad(f+".type", fmt.Sprintf("%q", l.Type), "must be Pods or Percent")
-			}
-			if l.Value <= 0 {
-				bad(f+".value", l.Value, "must be > 0")
-			}
-			if l.Period <= 0 {
-				bad(f+".period", l.Period, "must be > 0")
-			}
-		}
+		r.Limits = slices.Clone(r.Limits)
 	}
-	switch spec.OnFailure.Mode {
-	case "":
+	if spec.OnFailure.Mode == "" {
 		spec.OnFailure.Mode = FailureHold
-	case FailureHold:
-	case FailureFallback:
-		if spec.OnFailure.Fallback < 0 || spec.OnFailure.Fallback > spec.Bounds.Max {
-			bad("on_failure.fallback", spec.OnFailure.Fallback, fmt.Sprintf("must be between 0 and bounds.max (%d)", spec.Bounds.Max))
-		}
-	default:
-		bad("on_failure.mode", fmt.Sprintf("%q", spec.OnFailure.Mode), `must be "hold" or "fallback"`)
 	}
-	for i, sc := range spec.Schedules {
-		if sc == nil {
-			bad(fmt.Sprintf("schedules[%d]", i), "nil", "must be a schedule")
-		}
+	if errs := spec.validate(path); len(errs) > 0 {
+		return nil, errs
 	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
-	spec.Policies = append([]Policy(nil), spec.Policies...)
-	spec.Schedules = append([]*Schedule(nil), spec.Schedules...)
+	spec.Policies = slices.Clone(spec.Policies)
+	spec.Schedules = slices.Clone(spec.Schedules)
 	d := &Decider{spec: spec}
 	d.collectNeeds()
 	return d, nil

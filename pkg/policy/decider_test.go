@@ -7,6 +7,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -21,9 +25,9 @@ func mustTT(t testing.TB, name, signal string, typ TargetType, target float64) *
 
 func mustDecider(t testing.TB, spec Spec) *Decider {
 	t.Helper()
-	d, err := NewDecider(spec)
-	if err != nil {
-		t.Fatal(err)
+	d, errs := NewDecider(spec, nil)
+	if errs != nil {
+		t.Fatal(errs)
 	}
 	return d
 }
@@ -232,27 +236,45 @@ func TestNewDeciderRejects(t *testing.T) {
 	p := mustTT(t, "a", "a", TargetValue, 1)
 	bad := DefaultBehavior()
 	bad.ScaleUp.Select = "Most"
-	bad.ScaleDown.Limits = []RateLimit{{Type: "Nodes", Value: 0, Period: 0}}
-	_, err := NewDecider(Spec{Policies: []Policy{p, p}, Combine: "avg", Bounds: Bounds{Min: 5, Max: 2}, Behavior: bad, OnFailure: OnFailure{Mode: "panic"}})
-	if err == nil {
-		t.Fatal("no error")
+	bad.ScaleUp.StabilizationWindow = 2 * time.Hour
+	bad.ScaleDown.Limits = []RateLimit{{Type: "Nodes", Value: 0, Period: 0}, {Type: RatePods, Value: 1, Period: 31 * time.Minute}}
+	bad.ScaleDown.Tolerance = 1
+	sc, err := NewSchedule("office", "0 9 * * *", "UTC", time.Hour, 3, 0)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, want := range []string{
-		`policies[1].name: "a": must be unique`,
-		`combine: "avg": must be "max", "min" or "priority"`,
-		"bounds.max: 2: must be >= 1 and >= bounds.min (5)",
-		`behavior.scale_up.select_policy: "Most": must be Max, Min or Disabled`,
-		`behavior.scale_down.policies[0].type: "Nodes": must be Pods or Percent`,
-		"behavior.scale_down.policies[0].value: 0: must be > 0",
-		"behavior.scale_down.policies[0].period: 0s: must be > 0",
-		`on_failure.mode: "panic": must be "hold" or "fallback"`,
+	_, errs := NewDecider(Spec{Policies: []Policy{p, nil}, Combine: "avg", Bounds: Bounds{Min: 5, Max: 2}, Behavior: bad,
+		OnFailure: OnFailure{Mode: "panic"}, Schedules: []*Schedule{sc, nil}}, field.NewPath("scalers").Index(0))
+	want := []string{
+		"scalers[0].policies[1]: null: must be a policy",
+		`scalers[0].combine: "avg": must be one of max, min, priority`,
+		"scalers[0].bounds.min: 5: must be <= bounds.max (2)",
+		"scalers[0].behavior.scale_up.stabilization_window: 2h0m0s: must be in 0s..1h0m0s",
+		`scalers[0].behavior.scale_up.select_policy: "Most": must be one of Max, Min, Disabled`,
+		`scalers[0].behavior.scale_down.policies[0].type: "Nodes": must be one of Pods, Percent`,
+		"scalers[0].behavior.scale_down.policies[0].value: 0: must be > 0",
+		"scalers[0].behavior.scale_down.policies[0].period: 0s: must be in (0s, 30m0s]",
+		"scalers[0].behavior.scale_down.policies[1].period: 31m0s: must be in (0s, 30m0s]",
+		"scalers[0].behavior.scale_down.tolerance: 1: must be in [0, 1)",
+		`scalers[0].on_failure.mode: "panic": must be one of hold, fallback`,
+		"scalers[0].schedules[0].min: 3: must be <= bounds.max (2)",
+		"scalers[0].schedules[1]: null: must be a schedule",
+	}
+	if diff := cmp.Diff(want, fielderr.Lines(errs)); diff != "" {
+		t.Errorf("NewDecider problems (-want +got):\n%s", diff)
+	}
+	for _, tc := range []struct {
+		of   OnFailure
+		want []string
+	}{
+		{OnFailure{Mode: FailureFallback, Fallback: 11}, []string{"on_failure.fallback: 11: must be within bounds 1..10"}},
+		{OnFailure{Mode: FailureHold, Fallback: 3}, []string{"on_failure.fallback: 3: must be unset unless mode is fallback"}},
+		{OnFailure{Mode: FailureFallback, Fallback: 10}, nil},
 	} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error does not contain %q:\n%v", want, err)
+		_, errs := NewDecider(Spec{Policies: []Policy{p}, Bounds: Bounds{Min: 1, Max: 10}, OnFailure: tc.of}, nil)
+		if diff := cmp.Diff(tc.want, fielderr.Lines(errs), cmpopts.EquateEmpty()); diff != "" {
+			t.Errorf("%+v (-want +got):\n%s", tc.of, diff)
 		}
-	}
-	if _, err := NewDecider(Spec{Policies: []Policy{p}, Bounds: Bounds{Min: 1, Max: 10}, OnFailure: OnFailure{Mode: FailureFallback, Fallback: 11}}); err == nil || !strings.Contains(err.Error(), "on_failure.fallback: 11") {
-		t.Errorf("fallback above max: error %v", err)
 	}
 }
 

@@ -1,10 +1,13 @@
 package policy
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -32,6 +35,98 @@ const (
 	// gain of a 5-replica and a 500-replica service alike.
 	PIDRelative PIDGainScale = "relative"
 )
+
+// TypePID is a PID controller of capacity (docs/policies.md).
+const TypePID PolicyType = "pid"
+
+func init() {
+	Register(TypePID, func() PolicySpec { return &PIDSpec{} })
+}
+
+// PIDSpec is the pid block of a policy. Gains: kp in replicas per signal
+// unit, ki in replicas per signal unit per second, kd in replicas per signal
+// unit per second of change, all multiplied by the current capacity when
+// gain_scale is relative (PIDConfig says more).
+type PIDSpec struct {
+	Signal    string       `json:"signal,omitempty"`
+	Setpoint  float64      `json:"setpoint,omitempty"`
+	Direction PIDDirection `json:"direction,omitempty"`  // decrease (default), increase
+	GainScale PIDGainScale `json:"gain_scale,omitempty"` // absolute (default), relative
+	Kp        float64      `json:"kp,omitempty"`
+	Ki        float64      `json:"ki,omitempty"`
+	Kd        float64      `json:"kd,omitempty"`
+	// DerivativeFilter is the derivative's low-pass time constant (0: none).
+	DerivativeFilter time.Duration   `json:"derivative_filter,omitempty"`
+	Deadband         float64         `json:"deadband,omitempty"`
+	MaxError         float64         `json:"max_error,omitempty"`
+	FeedForward      *PIDFeedForward `json:"feed_forward,omitempty"`
+	// Tolerance holds the recommendation at the current capacity while the
+	// output is within these fractions of it.
+	Tolerance *PIDTolerance `json:"tolerance,omitempty"`
+}
+
+// PIDTolerance is a PID's output tolerance, fractions of the current
+// capacity: up 0.05 moves only for an output above 1.05 x current.
+type PIDTolerance struct {
+	Up   float64 `json:"up,omitempty"`
+	Down float64 `json:"down,omitempty"`
+}
+
+// PIDFeedForward adds load/per_replica replicas, so that the PID only trims.
+type PIDFeedForward struct {
+	Signal     string  `json:"signal,omitempty"`
+	PerReplica float64 `json:"per_replica,omitempty"`
+	// Smoothing is the time constant of a moving average of the signal
+	// (0: none).
+	Smoothing time.Duration `json:"smoothing,omitempty"`
+	// Lead projects the smoothed signal this far ahead along its smoothed
+	// trend (needs smoothing; 0: no trend).
+	Lead time.Duration `json:"lead,omitempty"`
+}
+
+// Default implements PolicySpec: direction decrease, gain_scale absolute.
+func (s *PIDSpec) Default() {
+	if s.Direction == "" {
+		s.Direction = PIDDecrease
+	}
+	if s.GainScale == "" {
+		s.GainScale = PIDAbsolute
+	}
+}
+
+// New implements PolicySpec.
+func (s *PIDSpec) New(name string, ctx ScalerContext, path *field.Path) (Policy, field.ErrorList) {
+	var errs field.ErrorList
+	if e := ctx.RequireSignal(path.Child("signal"), s.Signal); e != nil {
+		errs = append(errs, e)
+	}
+	if ff := s.FeedForward; ff != nil {
+		if e := ctx.RequireSignal(path.Child("feed_forward", "signal"), ff.Signal); e != nil {
+			errs = append(errs, e)
+		}
+	}
+	p, perrs := newPID(name, s.Config(), path)
+	if errs = append(errs, perrs...); len(errs) > 0 {
+		return nil, errs
+	}
+	return p, nil
+}
+
+// Config is the PIDConfig of the (defaulted) block.
+func (s *PIDSpec) Config() PIDConfig {
+	c := PIDConfig{
+		Signal: s.Signal, Setpoint: s.Setpoint, Direction: s.Direction, GainScale: s.GainScale,
+		Kp: s.Kp, Ki: s.Ki, Kd: s.Kd, DerivativeFilter: s.DerivativeFilter, Deadband: s.Deadband, MaxError: s.MaxError,
+	}
+	if ff := s.FeedForward; ff != nil {
+		c.FeedForwardSignal, c.FeedForwardPerReplica = ff.Signal, ff.PerReplica
+		c.FeedForwardSmoothing, c.FeedForwardLead = ff.Smoothing, ff.Lead
+	}
+	if t := s.Tolerance; t != nil {
+		c.ToleranceUp, c.ToleranceDown = t.Up, t.Down
+	}
+	return c
+}
 
 // PIDConfig configures a PID policy. Error e = measurement - setpoint for
 // PIDDecrease, setpoint - measurement for PIDIncrease, so that a positive
@@ -145,48 +240,55 @@ var (
 )
 
 // NewPID validates cfg and returns a PID with no state: its first
-// recommendation will be the current capacity.
+// recommendation will be the current capacity. A scaler's PID policies are
+// built from their PIDSpec instead.
 func NewPID(name string, cfg PIDConfig) (*PID, error) {
-	switch {
-	case name == "":
-		return nil, fmt.Errorf("name: %q: must not be empty", name)
-	case cfg.Signal == "":
-		return nil, fmt.Errorf("signal: %q: must name a signal", cfg.Signal)
+	var errs field.ErrorList
+	if name == "" {
+		errs = append(errs, fielderr.Required(field.NewPath("name"), name, "must not be empty"))
 	}
-	finite := func(field string, v float64, nonNeg bool) error {
-		if math.IsNaN(v) || math.IsInf(v, 0) || (nonNeg && v < 0) {
-			if nonNeg {
-				return fmt.Errorf("%s: %v: must be a finite number >= 0", field, v)
-			}
-			return fmt.Errorf("%s: %v: must be a finite number", field, v)
-		}
-		return nil
+	if e := (ScalerContext{}).RequireSignal(field.NewPath("signal"), cfg.Signal); e != nil {
+		errs = append(errs, e)
+	}
+	p, perrs := newPID(name, cfg, nil)
+	return p, asError(append(errs, perrs...))
+}
+
+// newPID checks cfg, every problem under path with the key a pid block
+// gives it, and builds the policy. The signals are the caller's to check.
+func newPID(name string, cfg PIDConfig, path *field.Path) (*PID, field.ErrorList) {
+	var errs field.ErrorList
+	bad := func(p *field.Path, v any, format string, args ...any) {
+		errs = append(errs, fielderr.Invalid(p, v, format, args...))
 	}
 	for _, c := range []struct {
-		f      string
+		p      *field.Path
 		v      float64
 		nonNeg bool
-	}{{"setpoint", cfg.Setpoint, false}, {"kp", cfg.Kp, true}, {"ki", cfg.Ki, true}, {"kd", cfg.Kd, true},
-		{"deadband", cfg.Deadband, true}, {"max_error", cfg.MaxError, true},
-		{"tolerance.up", cfg.ToleranceUp, true}, {"tolerance.down", cfg.ToleranceDown, true}} {
-		if err := finite(c.f, c.v, c.nonNeg); err != nil {
-			return nil, err
+	}{{path.Child("setpoint"), cfg.Setpoint, false}, {path.Child("kp"), cfg.Kp, true}, {path.Child("ki"), cfg.Ki, true},
+		{path.Child("kd"), cfg.Kd, true}, {path.Child("deadband"), cfg.Deadband, true}, {path.Child("max_error"), cfg.MaxError, true},
+		{path.Child("tolerance", "up"), cfg.ToleranceUp, true}, {path.Child("tolerance", "down"), cfg.ToleranceDown, true}} {
+		switch {
+		case c.nonNeg && !(finite(c.v) && c.v >= 0):
+			bad(c.p, c.v, "must be a finite number >= 0")
+		case !finite(c.v):
+			bad(c.p, c.v, "must be a finite number")
 		}
 	}
 	if cfg.Kp == 0 && cfg.Ki == 0 && cfg.Kd == 0 {
-		return nil, fmt.Errorf("kp, ki, kd: all 0: at least one gain must be > 0")
+		errs = append(errs, fielderr.Problem(path, "kp, ki and kd are all 0: at least one gain must be > 0"))
 	}
 	if cfg.ToleranceDown >= 1 {
-		return nil, fmt.Errorf("tolerance.down: %v: must be < 1", cfg.ToleranceDown)
+		bad(path.Child("tolerance", "down"), cfg.ToleranceDown, "must be < 1")
 	}
 	if cfg.FeedForwardSmoothing < 0 {
-		return nil, fmt.Errorf("feed_forward.smoothing: %s: must be >= 0", cfg.FeedForwardSmoothing)
+		bad(path.Child("feed_forward", "smoothing"), cfg.FeedForwardSmoothing, "must be >= 0")
 	}
 	if cfg.FeedForwardLead < 0 || (cfg.FeedForwardLead > 0 && cfg.FeedForwardSmoothing == 0) {
-		return nil, fmt.Errorf("feed_forward.lead: %s: must be >= 0, and 0 without smoothing", cfg.FeedForwardLead)
+		bad(path.Child("feed_forward", "lead"), cfg.FeedForwardLead, "must be >= 0, and 0 without smoothing")
 	}
 	if cfg.DerivativeFilter < 0 {
-		return nil, fmt.Errorf("derivative_filter: %s: must be >= 0", cfg.DerivativeFilter)
+		bad(path.Child("derivative_filter"), cfg.DerivativeFilter, "must be >= 0")
 	}
 	p := &PID{name: name, cfg: cfg, dir: 1}
 	switch cfg.Direction {
@@ -195,17 +297,20 @@ func NewPID(name string, cfg PIDConfig) (*PID, error) {
 	case PIDIncrease:
 		p.dir = -1
 	default:
-		return nil, fmt.Errorf("direction: %q: must be %s or %s", cfg.Direction, PIDDecrease, PIDIncrease)
+		errs = append(errs, fielderr.NotSupported(path.Child("direction"), string(cfg.Direction), []PIDDirection{PIDDecrease, PIDIncrease}))
 	}
 	switch cfg.GainScale {
 	case "":
 		p.cfg.GainScale = PIDAbsolute
 	case PIDAbsolute, PIDRelative:
 	default:
-		return nil, fmt.Errorf("gain_scale: %q: must be %s or %s", cfg.GainScale, PIDAbsolute, PIDRelative)
+		errs = append(errs, fielderr.NotSupported(path.Child("gain_scale"), string(cfg.GainScale), []PIDGainScale{PIDAbsolute, PIDRelative}))
 	}
-	if cfg.FeedForwardSignal != "" && (!(cfg.FeedForwardPerReplica > 0) || math.IsInf(cfg.FeedForwardPerReplica, 0)) {
-		return nil, fmt.Errorf("feed_forward.per_replica: %v: must be a finite number > 0", cfg.FeedForwardPerReplica)
+	if cfg.FeedForwardSignal != "" && !(cfg.FeedForwardPerReplica > 0 && finite(cfg.FeedForwardPerReplica)) {
+		bad(path.Child("feed_forward", "per_replica"), cfg.FeedForwardPerReplica, "must be a finite number > 0")
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	return p, nil
 }

@@ -260,11 +260,11 @@ func TestNewPIDValidation(t *testing.T) {
 		want string
 	}{
 		{PIDConfig{Setpoint: 1, Kp: 1}, `signal: "": must name a signal`},
-		{PIDConfig{Signal: "s", Setpoint: 1}, "kp, ki, kd: all 0: at least one gain must be > 0"},
+		{PIDConfig{Signal: "s", Setpoint: 1}, "kp, ki and kd are all 0: at least one gain must be > 0"},
 		{PIDConfig{Signal: "s", Setpoint: 1, Kp: -1}, "kp: -1: must be a finite number >= 0"},
 		{PIDConfig{Signal: "s", Setpoint: math.NaN(), Kp: 1}, "setpoint: NaN: must be a finite number"},
-		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, Direction: "up"}, `direction: "up": must be decrease or increase`},
-		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, GainScale: "x"}, `gain_scale: "x": must be absolute or relative`},
+		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, Direction: "up"}, `direction: "up": must be one of decrease, increase`},
+		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, GainScale: "x"}, `gain_scale: "x": must be one of absolute, relative`},
 		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, FeedForwardSignal: "rps"}, "feed_forward.per_replica: 0: must be a finite number > 0"},
 		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, DerivativeFilter: -time.Second}, "derivative_filter: -1s: must be >= 0"},
 		{PIDConfig{Signal: "s", Setpoint: 1, Kp: 1, ToleranceUp: -0.1}, "tolerance.up: -0.1: must be a finite number >= 0"},

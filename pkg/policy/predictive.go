@@ -1,12 +1,14 @@
 package policy
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 	"github.com/scaled-dev/scaled/pkg/forecast"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -23,40 +25,102 @@ const (
 	ForecastAndScale PredictiveMode = "forecastAndScale"
 )
 
-// PredictiveSpec configures a Predictive policy. Durations are wall time.
+// TypePredictive forecasts a signal from its own history and plans capacity
+// for the forecast's upper quantile (docs/forecasting.md).
+const TypePredictive PolicyType = "predictive"
+
+func init() {
+	Register(TypePredictive, func() PolicySpec { return &PredictiveSpec{} })
+}
+
+// PredictiveSpec configures a Predictive policy; it is also the predictive
+// block of a scaler's policy, whose zero values take the defaults Default
+// fills. Durations are wall time.
 type PredictiveSpec struct {
-	Name, Signal string
-	Mode         PredictiveMode
+	// Name is the policy's; a scaler's policy takes its own.
+	Name   string `json:"-"`
+	Signal string `json:"signal,omitempty"`
+	// Mode: forecastAndScale (default) or forecastOnly (explain and export, never act).
+	Mode PredictiveMode `json:"mode,omitempty"`
 	// CapacityPerReplica is how much of the signal one replica serves
 	// within the SLO (e.g. requests/s).
-	CapacityPerReplica float64
-	// The forecast is for now + StartupDelay + Lead: a replica asked for now
-	// serves from then on.
-	StartupDelay, Lead time.Duration
-	// History is the window fetched and fitted; Step its resolution, which
-	// must divide a day. MinHistory is the least the policy acts on.
-	History, Step, MinHistory time.Duration
+	CapacityPerReplica float64 `json:"capacity_per_replica,omitempty"`
+	// The forecast is for now + StartupDelay + Lead (default 60s each): a
+	// replica asked for now serves from then on.
+	StartupDelay time.Duration `json:"startup_delay,omitempty"`
+	Lead         time.Duration `json:"lead,omitempty"`
+	// History (default 14d) is the window fetched and fitted; Step (default
+	// 1m) its resolution, which must divide a day. MinHistory (default 24h)
+	// is the least the policy acts on.
+	History    time.Duration `json:"history,omitempty"`
+	Step       time.Duration `json:"step,omitempty"`
+	MinHistory time.Duration `json:"min_history,omitempty"`
 	// Smooth, a multiple of Step that divides a day (0: Step), is the block
 	// the model is fitted to and forecasts: the means of Smooth-long blocks
 	// of the history, which follow the load's level rather than its
 	// minute-to-minute noise. The interval is still taken from the errors
 	// against every Step-point, so the upper quantile covers that noise.
-	Smooth time.Duration
-	// Model is forecast.Auto or one model name.
-	Model string
-	// Quantile of the forecast planned for, in [0.5, 1).
-	Quantile float64
+	Smooth time.Duration `json:"smooth,omitempty"`
+	// Model is forecast.Auto (default: chosen by backtest) or one model name.
+	Model string `json:"model,omitempty"`
+	// Quantile of the forecast planned for, in [0.5, 1) (default 0.9).
+	Quantile float64 `json:"quantile,omitempty"`
 	// Spread: how the interval widens with the forecast, forecast.SpreadRelative
 	// (default) or forecast.SpreadSqrt.
-	Spread string
-	// RefitEvery: the model is selected and fitted again after this much new
-	// data; in between it observes each new point in O(1).
-	RefitEvery time.Duration
-	// SurpriseRatio: an observed point above the upper bound forecast for
-	// it times this ratio is a surprise (a flash crowd); the policy then
-	// abstains for Handover, leaving the scaler to its reactive policies.
-	SurpriseRatio float64
-	Handover      time.Duration
+	Spread string `json:"spread,omitempty"`
+	// RefitEvery (default 1h): the model is selected and fitted again after
+	// this much new data; in between it observes each new point in O(1).
+	RefitEvery time.Duration `json:"refit_every,omitempty"`
+	// SurpriseRatio (default 1.5): an observed point above the upper bound
+	// forecast for it times this ratio is a surprise (a flash crowd); the
+	// policy then abstains for Handover (default 15m), leaving the scaler to
+	// its reactive policies.
+	SurpriseRatio float64       `json:"surprise_ratio,omitempty"`
+	Handover      time.Duration `json:"handover,omitempty"`
+}
+
+// Default implements PolicySpec: every zero value takes its default.
+func (s *PredictiveSpec) Default() {
+	or := func(d *time.Duration, def time.Duration) {
+		if *d == 0 {
+			*d = def
+		}
+	}
+	orf := func(v *float64, def float64) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	if s.Mode == "" {
+		s.Mode = ForecastAndScale
+	}
+	or(&s.StartupDelay, time.Minute)
+	or(&s.Lead, time.Minute)
+	or(&s.History, 14*24*time.Hour)
+	or(&s.Step, time.Minute)
+	or(&s.MinHistory, 24*time.Hour)
+	if s.Model == "" {
+		s.Model = forecast.Auto
+	}
+	orf(&s.Quantile, 0.9)
+	or(&s.RefitEvery, time.Hour)
+	orf(&s.SurpriseRatio, 1.5)
+	or(&s.Handover, 15*time.Minute)
+}
+
+// New implements PolicySpec.
+func (s *PredictiveSpec) New(name string, ctx ScalerContext, path *field.Path) (Policy, field.ErrorList) {
+	spec := *s
+	spec.Name = name
+	var errs field.ErrorList
+	if e := ctx.RequireSignal(path.Child("signal"), spec.Signal); e != nil {
+		errs = append(errs, e)
+	}
+	p, perrs := newPredictive(spec, path)
+	if errs = append(errs, perrs...); len(errs) > 0 {
+		return nil, errs
+	}
+	return p, nil
 }
 
 // Predictive plans capacity for the load forecast at now + startup delay +
@@ -89,20 +153,30 @@ var (
 	_ Forecaster    = (*Predictive)(nil)
 )
 
-// NewPredictive validates spec and returns the policy.
+// NewPredictive validates spec, whose defaults must be filled, and returns
+// the policy. A scaler's predictive policies are built through
+// PredictiveSpec.New instead.
 func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
-	var errs []error
-	bad := func(field string, value any, allowed string) {
-		errs = append(errs, fmt.Errorf("%s: %v: %s", field, value, allowed))
-	}
+	var errs field.ErrorList
 	if spec.Name == "" {
-		bad("name", `""`, "must not be empty")
+		errs = append(errs, fielderr.Required(field.NewPath("name"), spec.Name, "must not be empty"))
 	}
-	if spec.Signal == "" {
-		bad("signal", `""`, "must name a signal")
+	if e := (ScalerContext{}).RequireSignal(field.NewPath("signal"), spec.Signal); e != nil {
+		errs = append(errs, e)
+	}
+	p, perrs := newPredictive(spec, nil)
+	return p, asError(append(errs, perrs...))
+}
+
+// newPredictive checks spec under path and builds the policy; the signal is
+// the caller's to check.
+func newPredictive(spec PredictiveSpec, path *field.Path) (*Predictive, field.ErrorList) {
+	var errs field.ErrorList
+	bad := func(key string, value any, format string, args ...any) {
+		errs = append(errs, fielderr.Invalid(path.Child(key), value, format, args...))
 	}
 	if spec.Mode != ForecastOnly && spec.Mode != ForecastAndScale {
-		bad("mode", fmt.Sprintf("%q", spec.Mode), "must be forecastOnly or forecastAndScale")
+		errs = append(errs, fielderr.Invalid(path.Child("mode"), string(spec.Mode), "must be forecastOnly or forecastAndScale"))
 	}
 	if !(spec.CapacityPerReplica > 0) || math.IsInf(spec.CapacityPerReplica, 0) {
 		bad("capacity_per_replica", spec.CapacityPerReplica, "must be a finite number > 0")
@@ -119,22 +193,22 @@ func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
 	periods, err := forecast.PeriodsFor(spec.Smooth)
 	switch {
 	case spec.Smooth < spec.Step || spec.Step <= 0 || spec.Smooth%spec.Step != 0:
-		bad("smooth", spec.Smooth, fmt.Sprintf("must be a multiple of step (%s)", spec.Step))
+		bad("smooth", spec.Smooth, "must be a multiple of step (%s)", spec.Step)
 	case err != nil:
 		if _, serr := forecast.PeriodsFor(spec.Step); serr != nil || spec.Smooth == spec.Step {
-			errs = append(errs, err)
+			bad("step", spec.Step, "must be > 0, at most 1h and divide 24h exactly")
 		} else {
 			bad("smooth", spec.Smooth, "must be at most 1h and divide 24h exactly")
 		}
 	}
 	if spec.MinHistory < spec.Step || spec.History < spec.MinHistory {
-		bad("min_history", spec.MinHistory, fmt.Sprintf("must be at least step (%s) and at most history (%s)", spec.Step, spec.History))
+		bad("min_history", spec.MinHistory, "must be at least step (%s) and at most history (%s)", spec.Step, spec.History)
 	}
 	if spec.Model == "" {
 		spec.Model = forecast.Auto
 	}
 	if !slices.Contains(forecast.ModelNames, spec.Model) {
-		bad("model", fmt.Sprintf("%q", spec.Model), fmt.Sprintf("must be one of %v", forecast.ModelNames))
+		errs = append(errs, fielderr.NotSupported(path.Child("model"), spec.Model, forecast.ModelNames))
 	}
 	if spec.Quantile < 0.5 || spec.Quantile >= 1 {
 		bad("quantile", spec.Quantile, "must be in [0.5, 1)")
@@ -143,10 +217,10 @@ func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
 		spec.Spread = forecast.SpreadRelative
 	}
 	if spec.Spread != forecast.SpreadRelative && spec.Spread != forecast.SpreadSqrt {
-		bad("spread", fmt.Sprintf("%q", spec.Spread), fmt.Sprintf("must be %s or %s", forecast.SpreadRelative, forecast.SpreadSqrt))
+		bad("spread", spec.Spread, "must be %s or %s", forecast.SpreadRelative, forecast.SpreadSqrt)
 	}
 	if spec.RefitEvery < spec.Smooth {
-		bad("refit_every", spec.RefitEvery, fmt.Sprintf("must be at least smooth (%s)", spec.Smooth))
+		bad("refit_every", spec.RefitEvery, "must be at least smooth (%s)", spec.Smooth)
 	}
 	if spec.SurpriseRatio < 1 {
 		bad("surprise_ratio", spec.SurpriseRatio, "must be >= 1")
@@ -155,7 +229,7 @@ func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
 		bad("handover", spec.Handover, "must be >= 0")
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errs
 	}
 	models, _ := forecast.Models(periods, spec.Model)
 	// The newest complete block can be up to a block and a step old.

@@ -90,9 +90,9 @@ func TestForecastOnlyNeverActuates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := NewDecider(Spec{Policies: []Policy{p}, Bounds: Bounds{Min: 1, Max: 100}})
-	if err != nil {
-		t.Fatal(err)
+	d, errs := NewDecider(Spec{Policies: []Policy{p}, Bounds: Bounds{Min: 1, Max: 100}}, nil)
+	if errs != nil {
+		t.Fatal(errs)
 	}
 	for n := 3 * 288; n < 3*288+100; n += 3 {
 		in := predictiveInput(n, func(i int) float64 { return 10 * dailyLoad(i) }) // needs 40..160 replicas

@@ -5,6 +5,9 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 )
 
 // Schedule is a recurring window that raises the minimum capacity (and may
@@ -26,39 +29,75 @@ type Schedule struct {
 // day-of-week) and descriptors such as @daily, as KEDA's cron scaler does.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// NewSchedule parses start (five-field cron) in the time zone tz (an IANA
-// name such as Europe/Berlin; "" means UTC) and validates the window.
+// ScheduleSpec is one schedule of a scaler as its config writes it: from
+// each time Start names, in Timezone, for Duration, the minimum capacity is
+// at least Min and, when Max is set, the maximum at most Max.
+type ScheduleSpec struct {
+	Name     string        `json:"name,omitempty"`
+	Start    string        `json:"start,omitempty"`    // five-field cron
+	Timezone string        `json:"timezone,omitempty"` // IANA name, default UTC
+	Duration time.Duration `json:"duration,omitempty"`
+	Min      int32         `json:"min,omitempty"`
+	Max      int32         `json:"max,omitempty"` // 0: no maximum
+}
+
+// Default fills the time zone: UTC.
+func (s *ScheduleSpec) Default() {
+	if s.Timezone == "" {
+		s.Timezone = "UTC"
+	}
+}
+
+// New parses and checks the schedule, every problem under path, and builds
+// it. Its name is the caller's to check (a scaler keeps them unique); its
+// minimum against the bounds is the Decider's.
+//
 // Daylight saving follows robfig/cron: a start time that does not exist on
 // the day clocks go forward is skipped that day, and one that occurs twice
 // when they go back opens once.
-func NewSchedule(name, start, tz string, duration time.Duration, minCap, maxCap int32) (*Schedule, error) {
-	if name == "" {
-		return nil, fmt.Errorf("name: %q: must not be empty", name)
-	}
+func (s *ScheduleSpec) New(path *field.Path) (*Schedule, field.ErrorList) {
+	var errs field.ErrorList
+	tz := s.Timezone
 	if tz == "" {
 		tz = "UTC"
 	}
 	loc, err := time.LoadLocation(tz)
 	if err != nil {
-		return nil, fmt.Errorf("timezone: %q: must be an IANA time zone such as Europe/Berlin: %w", tz, err)
+		errs = append(errs, fielderr.Invalid(path.Child("timezone"), tz, "must be an IANA time zone such as Europe/Berlin: %v", err))
 	}
-	sched, err := cronParser.Parse(start)
+	sched, err := cronParser.Parse(s.Start)
 	if err != nil {
-		return nil, fmt.Errorf("start: %q: must be a five-field cron expression (minute hour day-of-month month day-of-week): %w", start, err)
+		errs = append(errs, fielderr.Invalid(path.Child("start"), s.Start, "must be a five-field cron expression (minute hour day-of-month month day-of-week): %v", err))
 	}
-	if duration <= 0 {
-		return nil, fmt.Errorf("duration: %s: must be > 0", duration)
+	if s.Duration <= 0 {
+		errs = append(errs, fielderr.Invalid(path.Child("duration"), s.Duration, "must be > 0"))
 	}
-	if minCap < 0 {
-		return nil, fmt.Errorf("min: %d: must be >= 0", minCap)
+	if s.Min < 0 {
+		errs = append(errs, fielderr.Invalid(path.Child("min"), s.Min, "must be >= 0"))
 	}
-	if maxCap < 0 || (maxCap > 0 && maxCap < minCap) {
-		return nil, fmt.Errorf("max: %d: must be 0 (none) or >= min (%d)", maxCap, minCap)
+	if s.Max < 0 || (s.Max > 0 && s.Max < s.Min) {
+		errs = append(errs, fielderr.Invalid(path.Child("max"), s.Max, "must be 0 (none) or >= min (%d)", s.Min))
+	}
+	if len(errs) > 0 {
+		return nil, errs
 	}
 	if sc, ok := sched.(*cron.SpecSchedule); ok {
 		sc.Location = loc
 	}
-	return &Schedule{Name: name, Min: minCap, Max: maxCap, Duration: duration, expr: start, sched: sched}, nil
+	return &Schedule{Name: s.Name, Min: s.Min, Max: s.Max, Duration: s.Duration, expr: s.Start, sched: sched}, nil
+}
+
+// NewSchedule parses start (five-field cron) in the time zone tz (an IANA
+// name such as Europe/Berlin; "" means UTC) and validates the window; see
+// ScheduleSpec.New.
+func NewSchedule(name, start, tz string, duration time.Duration, minCap, maxCap int32) (*Schedule, error) {
+	var errs field.ErrorList
+	if name == "" {
+		errs = append(errs, fielderr.Required(field.NewPath("name"), name, "must not be empty"))
+	}
+	spec := ScheduleSpec{Name: name, Start: start, Timezone: tz, Duration: duration, Min: minCap, Max: maxCap}
+	s, serrs := spec.New(nil)
+	return s, asError(append(errs, serrs...))
 }
 
 // Open reports whether a window is open at now: some start s with

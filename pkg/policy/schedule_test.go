@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"github.com/scaled-dev/scaled/internal/fielderr"
 	"strings"
 	"testing"
 	"time"
@@ -126,9 +127,9 @@ func TestDeciderCombinePriority(t *testing.T) {
 	if dec.Winner != "second" || dec.Desired != 30 {
 		t.Fatalf("priority with the first failed: %+v", dec)
 	}
-	if _, err := NewDecider(Spec{Policies: []Policy{first}, Combine: "avg", Bounds: Bounds{Min: 1, Max: 2}}); err == nil ||
-		!strings.Contains(err.Error(), `combine: "avg": must be "max", "min" or "priority"`) {
-		t.Fatalf("bad combine: %v", err)
+	if _, errs := NewDecider(Spec{Policies: []Policy{first}, Combine: "avg", Bounds: Bounds{Min: 1, Max: 2}}, nil); len(errs) != 1 ||
+		fielderr.Format(errs[0]) != `combine: "avg": must be one of max, min, priority` {
+		t.Fatalf("bad combine: %v", errs)
 	}
 }
 

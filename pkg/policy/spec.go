@@ -1,9 +1,24 @@
 package policy
 
-import "time"
+import (
+	"slices"
+	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
+)
 
 // The decider's spec: what a scaler configures about combining policies and
-// guarding the result, the HPA's spec.behavior among it. NewDecider checks it.
+// guarding the result, the HPA's spec.behavior among it, and the checks
+// NewDecider runs on it. Bounds, OnFailure, RateLimit and ScheduleSpec are
+// also what a config file writes, hence their json tags.
+
+// HPA's own limits (k8s.io/kubernetes pkg/apis/autoscaling/validation).
+const (
+	MaxRatePeriod          = 1800 * time.Second
+	MaxStabilizationWindow = 3600 * time.Second
+)
 
 // Combine says how several policies' recommendations become one.
 type Combine string
@@ -16,6 +31,9 @@ const (
 	CombinePriority Combine = "priority"
 )
 
+// Combines lists every Combine, in the order messages show them.
+var Combines = []Combine{CombineMax, CombineMin, CombinePriority}
+
 // SelectPolicy mirrors HPA's selectPolicy.
 type SelectPolicy string
 
@@ -25,6 +43,9 @@ const (
 	SelectDisabled SelectPolicy = "Disabled"
 )
 
+// SelectPolicies lists every SelectPolicy.
+var SelectPolicies = []SelectPolicy{SelectMax, SelectMin, SelectDisabled}
+
 // RateType mirrors HPAScalingPolicyType.
 type RateType string
 
@@ -33,11 +54,14 @@ const (
 	RatePercent RateType = "Percent"
 )
 
+// RateTypes lists every RateType.
+var RateTypes = []RateType{RatePods, RatePercent}
+
 // RateLimit mirrors HPAScalingPolicy: at most Value pods or percent per Period.
 type RateLimit struct {
-	Type   RateType
-	Value  int32
-	Period time.Duration
+	Type   RateType      `json:"type,omitempty"`
+	Value  int32         `json:"value,omitempty"`
+	Period time.Duration `json:"period,omitempty"`
 }
 
 // Rules mirrors HPAScalingRules for one direction.
@@ -45,6 +69,11 @@ type Rules struct {
 	StabilizationWindow time.Duration
 	Select              SelectPolicy
 	Limits              []RateLimit
+	// Tolerance is the band around the target ratio within which target
+	// tracking keeps the current capacity in this direction (HPA's
+	// tolerance); the Decider checks it, policies read it through
+	// ScalerContext.
+	Tolerance float64
 }
 
 // Behavior is the per-direction guard configuration (HPA spec.behavior).
@@ -55,7 +84,9 @@ type Behavior struct {
 
 // Bounds always hold, whatever else happens.
 type Bounds struct {
-	Min, Max int32
+	// Min has no omitempty: an explicit 0 differs from the default 1.
+	Min int32 `json:"min"`
+	Max int32 `json:"max,omitempty"`
 }
 
 // FailureMode says what a failed signal does.
@@ -66,10 +97,13 @@ const (
 	FailureFallback FailureMode = "fallback" // rise to Fallback if below it, never fall
 )
 
+// FailureModes lists every FailureMode.
+var FailureModes = []FailureMode{FailureHold, FailureFallback}
+
 // OnFailure is the scaler's rule for failed signals.
 type OnFailure struct {
-	Mode     FailureMode
-	Fallback int32
+	Mode     FailureMode `json:"mode,omitempty"`
+	Fallback int32       `json:"fallback,omitempty"`
 }
 
 // Spec is everything a Decider needs.
@@ -102,7 +136,7 @@ const (
 
 // DefaultBehavior returns the autoscaling/v2 defaults: scale up with no
 // stabilisation, at most max(4 pods, 100%) per 15 s; scale down after a 300 s
-// stabilisation window, at most 100% per 15 s.
+// stabilisation window, at most 100% per 15 s; a tolerance of 0.1 both ways.
 func DefaultBehavior() Behavior {
 	return Behavior{
 		ScaleUp: Rules{
@@ -112,6 +146,7 @@ func DefaultBehavior() Behavior {
 				{Type: RatePods, Value: 4, Period: 15 * time.Second},
 				{Type: RatePercent, Value: 100, Period: 15 * time.Second},
 			},
+			Tolerance: DefaultTolerance.Up,
 		},
 		ScaleDown: Rules{
 			StabilizationWindow: 300 * time.Second,
@@ -119,6 +154,87 @@ func DefaultBehavior() Behavior {
 			Limits: []RateLimit{
 				{Type: RatePercent, Value: 100, Period: 15 * time.Second},
 			},
+			Tolerance: DefaultTolerance.Down,
 		},
 	}
+}
+
+// validate checks every field of a spec whose empty values are already
+// defaulted, under path (the scaler's). Policies and schedules were checked
+// when they were built; here only their presence and the schedules'
+// minimum against the bounds.
+func (s *Spec) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	for i, p := range s.Policies {
+		if p == nil {
+			errs = append(errs, fielderr.Invalid(path.Child("policies").Index(i), nil, "must be a policy"))
+		}
+	}
+	if !slices.Contains(Combines, s.Combine) {
+		errs = append(errs, fielderr.NotSupported(path.Child("combine"), string(s.Combine), Combines))
+	}
+	b, bp := s.Bounds, path.Child("bounds")
+	if b.Min < 0 {
+		errs = append(errs, fielderr.Invalid(bp.Child("min"), b.Min, "must be >= 0"))
+	}
+	if b.Max < 1 {
+		errs = append(errs, fielderr.Invalid(bp.Child("max"), b.Max, "must be >= 1"))
+	}
+	if b.Min > b.Max && b.Max >= 1 {
+		errs = append(errs, fielderr.Invalid(bp.Child("min"), b.Min, "must be <= bounds.max (%d)", b.Max))
+	}
+	errs = append(errs, s.Behavior.ScaleUp.validate(path.Child("behavior", "scale_up"))...)
+	errs = append(errs, s.Behavior.ScaleDown.validate(path.Child("behavior", "scale_down"))...)
+	f, fp := s.OnFailure, path.Child("on_failure")
+	switch f.Mode {
+	case FailureFallback:
+		// With broken bounds the range means nothing; that is reported already.
+		if b.Min <= b.Max && (f.Fallback < b.Min || f.Fallback > b.Max) {
+			errs = append(errs, fielderr.Invalid(fp.Child("fallback"), f.Fallback, "must be within bounds %d..%d", b.Min, b.Max))
+		}
+	case FailureHold:
+		if f.Fallback != 0 {
+			errs = append(errs, fielderr.Invalid(fp.Child("fallback"), f.Fallback, "must be unset unless mode is fallback"))
+		}
+	default:
+		errs = append(errs, fielderr.NotSupported(fp.Child("mode"), string(f.Mode), FailureModes))
+	}
+	for i, sc := range s.Schedules {
+		sp := path.Child("schedules").Index(i)
+		switch {
+		case sc == nil:
+			errs = append(errs, fielderr.Invalid(sp, nil, "must be a schedule"))
+		case sc.Min > b.Max && b.Max >= 1:
+			errs = append(errs, fielderr.Invalid(sp.Child("min"), sc.Min, "must be <= bounds.max (%d)", b.Max))
+		}
+	}
+	return errs
+}
+
+// validate checks one direction against HPA's own rules. An empty list of
+// rate limits is allowed here (no rate limit); a config file refuses one.
+func (r *Rules) validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if w := r.StabilizationWindow; w < 0 || w > MaxStabilizationWindow {
+		errs = append(errs, fielderr.Invalid(path.Child("stabilization_window"), w, "must be in 0s..%s", MaxStabilizationWindow))
+	}
+	if !slices.Contains(SelectPolicies, r.Select) {
+		errs = append(errs, fielderr.NotSupported(path.Child("select_policy"), string(r.Select), SelectPolicies))
+	}
+	for i, l := range r.Limits {
+		lp := path.Child("policies").Index(i)
+		if !slices.Contains(RateTypes, l.Type) {
+			errs = append(errs, fielderr.NotSupported(lp.Child("type"), string(l.Type), RateTypes))
+		}
+		if l.Value <= 0 {
+			errs = append(errs, fielderr.Invalid(lp.Child("value"), l.Value, "must be > 0"))
+		}
+		if l.Period <= 0 || l.Period > MaxRatePeriod {
+			errs = append(errs, fielderr.Invalid(lp.Child("period"), l.Period, "must be in (0s, %s]", MaxRatePeriod))
+		}
+	}
+	if t := r.Tolerance; !(t >= 0 && t < 1) {
+		errs = append(errs, fielderr.Invalid(path.Child("tolerance"), t, "must be in [0, 1)"))
+	}
+	return errs
 }

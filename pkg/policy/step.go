@@ -2,12 +2,15 @@ package policy
 
 import (
 	"cmp"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"strconv"
 	"time"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -22,6 +25,9 @@ const (
 	ExactCapacity           AdjustmentType = "ExactCapacity"
 )
 
+// AdjustmentTypes lists every AdjustmentType.
+var AdjustmentTypes = []AdjustmentType{ChangeInCapacity, PercentChangeInCapacity, ExactCapacity}
+
 // Comparison is the alarm's comparison of a datapoint with its threshold
 // (CloudWatch ComparisonOperator).
 type Comparison string
@@ -33,13 +39,17 @@ const (
 	LessThanOrEqualToThreshold    Comparison = "LessThanOrEqualToThreshold"
 )
 
+// Comparisons lists every Comparison.
+var Comparisons = []Comparison{GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold}
+
 // StepAdjustment is AWS's StepAdjustment: bounds relative to the alarm
 // threshold (nil for unbounded) and the adjustment. When the metric is at or
 // above the threshold the lower bound is inclusive and the upper exclusive;
 // below it, the lower bound is exclusive and the upper inclusive.
 type StepAdjustment struct {
-	Lower, Upper *float64
-	Adjustment   int32
+	Lower      *float64 `json:"lower,omitempty"`
+	Upper      *float64 `json:"upper,omitempty"`
+	Adjustment int32    `json:"adjustment,omitempty"`
 }
 
 // StepRule is one AWS step scaling policy together with its CloudWatch
@@ -64,6 +74,95 @@ type StepRule struct {
 	window []bool // the last N datapoints: breaching or not, oldest first
 }
 
+// TypeStep is an AWS Application Auto Scaling step policy (docs/policies.md).
+const TypeStep PolicyType = "step"
+
+func init() {
+	Register(TypeStep, func() PolicySpec { return &StepSpec{} })
+}
+
+// DefaultStepCooldown is AWS's default cooldown for step scaling.
+const DefaultStepCooldown = 300 * time.Second
+
+// StepSpec is the step block of a policy: one or two alarms on one signal,
+// each with its step adjustments.
+type StepSpec struct {
+	Signal   string        `json:"signal,omitempty"`
+	ScaleOut *StepRuleSpec `json:"scale_out,omitempty"`
+	ScaleIn  *StepRuleSpec `json:"scale_in,omitempty"`
+}
+
+// StepRuleSpec is one step scaling policy and its alarm, as a step block
+// writes it (StepRule says what each key does).
+type StepRuleSpec struct {
+	Threshold float64 `json:"threshold,omitempty"`
+	// Comparison defaults to GreaterThanOrEqualToThreshold for scale_out and
+	// LessThanOrEqualToThreshold for scale_in.
+	Comparison        Comparison `json:"comparison,omitempty"`
+	EvaluationPeriods int        `json:"evaluation_periods,omitempty"`  // N, default 1
+	DatapointsToAlarm int        `json:"datapoints_to_alarm,omitempty"` // M, default N
+	// AdjustmentType: ChangeInCapacity, PercentChangeInCapacity, ExactCapacity.
+	AdjustmentType         AdjustmentType   `json:"adjustment_type,omitempty"`
+	Steps                  []StepAdjustment `json:"steps,omitempty"`
+	MinAdjustmentMagnitude int32            `json:"min_adjustment_magnitude,omitempty"`
+	// Cooldown defaults to AWS's 300 s; an explicit 0s is kept.
+	Cooldown *time.Duration `json:"cooldown,omitempty"`
+}
+
+// Default implements PolicySpec: AWS's defaults for each rule.
+func (s *StepSpec) Default() {
+	s.ScaleOut.fill(GreaterThanOrEqualToThreshold)
+	s.ScaleIn.fill(LessThanOrEqualToThreshold)
+}
+
+func (r *StepRuleSpec) fill(comparison Comparison) {
+	if r == nil {
+		return
+	}
+	if r.Comparison == "" {
+		r.Comparison = comparison
+	}
+	if r.EvaluationPeriods == 0 {
+		r.EvaluationPeriods = 1
+	}
+	if r.DatapointsToAlarm == 0 {
+		r.DatapointsToAlarm = r.EvaluationPeriods
+	}
+	if r.Cooldown == nil {
+		c := DefaultStepCooldown
+		r.Cooldown = &c
+	}
+}
+
+// rule is the StepRule of a (defaulted) rule, nil for nil.
+func (r *StepRuleSpec) rule() *StepRule {
+	if r == nil {
+		return nil
+	}
+	out := &StepRule{
+		Threshold: r.Threshold, Comparison: r.Comparison, EvaluationPeriods: r.EvaluationPeriods,
+		DatapointsToAlarm: r.DatapointsToAlarm, AdjustmentType: r.AdjustmentType,
+		Steps: r.Steps, MinAdjustmentMagnitude: r.MinAdjustmentMagnitude,
+	}
+	if r.Cooldown != nil {
+		out.Cooldown = *r.Cooldown
+	}
+	return out
+}
+
+// New implements PolicySpec.
+func (s *StepSpec) New(name string, ctx ScalerContext, path *field.Path) (Policy, field.ErrorList) {
+	var errs field.ErrorList
+	if e := ctx.RequireSignal(path.Child("signal"), s.Signal); e != nil {
+		errs = append(errs, e)
+	}
+	p, serrs := newStep(name, s.Signal, s.ScaleOut.rule(), s.ScaleIn.rule(), path)
+	if errs = append(errs, serrs...); len(errs) > 0 {
+		return nil, errs
+	}
+	return p, nil
+}
+
 // Step is a step scaling policy with AWS Application Auto Scaling
 // semantics, with up to one scale-out and one scale-in rule on one signal
 // (AWS pairs two policies with two alarms; here they share a signal). With
@@ -85,30 +184,35 @@ var (
 
 // NewStep validates both rules with AWS's rules for step adjustments and
 // returns the policy. out must scale out (positive adjustments or an exact
-// capacity), in must scale in; either may be nil, not both.
+// capacity), in must scale in; either may be nil, not both. A scaler's step
+// policies are built from their StepSpec instead.
 func NewStep(name, signal string, out, in *StepRule) (*Step, error) {
-	switch {
-	case name == "":
-		return nil, fmt.Errorf("name: %q: must not be empty", name)
-	case signal == "":
-		return nil, fmt.Errorf("signal: %q: must name a signal", signal)
-	case out == nil && in == nil:
-		return nil, errors.New("scale_out, scale_in: both unset: at least one is required")
+	var errs field.ErrorList
+	if name == "" {
+		errs = append(errs, fielderr.Required(field.NewPath("name"), name, "must not be empty"))
 	}
-	var errs []error
-	for _, r := range []struct {
-		field string
-		rule  *StepRule
-	}{{"scale_out", out}, {"scale_in", in}} {
-		if r.rule == nil {
-			continue
-		}
-		for _, err := range validateStepRule(r.rule) {
-			errs = append(errs, fmt.Errorf("%s.%w", r.field, err))
-		}
+	if e := (ScalerContext{}).RequireSignal(field.NewPath("signal"), signal); e != nil {
+		errs = append(errs, e)
+	}
+	s, serrs := newStep(name, signal, out, in, nil)
+	return s, asError(append(errs, serrs...))
+}
+
+// newStep checks both rules under path and builds the policy; the signal is
+// the caller's to check.
+func newStep(name, signal string, out, in *StepRule, path *field.Path) (*Step, field.ErrorList) {
+	var errs field.ErrorList
+	if out == nil && in == nil {
+		errs = append(errs, fielderr.Problem(path, "scale_out and scale_in are both unset: at least one is required"))
+	}
+	if out != nil {
+		errs = append(errs, validateStepRule(out, path.Child("scale_out"))...)
+	}
+	if in != nil {
+		errs = append(errs, validateStepRule(in, path.Child("scale_in"))...)
 	}
 	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
+		return nil, errs
 	}
 	s := &Step{name: name, signal: signal}
 	if out != nil {
@@ -151,52 +255,52 @@ func fmtBound(b *float64) string {
 	return strconv.FormatFloat(*b, 'g', -1, 64)
 }
 
-// validateStepRule applies AWS's PutScalingPolicy checks; messages follow
-// AWS's ValidationException wording.
-func validateStepRule(r *StepRule) []error {
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-	if math.IsNaN(r.Threshold) || math.IsInf(r.Threshold, 0) {
-		bad("threshold: %v: must be a finite number", r.Threshold)
+// validateStepRule applies AWS's PutScalingPolicy checks under path;
+// messages follow AWS's ValidationException wording.
+func validateStepRule(r *StepRule, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	bad := func(p *field.Path, v any, format string, args ...any) {
+		errs = append(errs, fielderr.Invalid(p, v, format, args...))
 	}
-	switch r.Comparison {
-	case GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold:
-	default:
-		bad("comparison: %q: must be one of GreaterThanOrEqualToThreshold, GreaterThanThreshold, LessThanThreshold, LessThanOrEqualToThreshold", r.Comparison)
+	steps := path.Child("steps")
+	if !finite(r.Threshold) {
+		bad(path.Child("threshold"), r.Threshold, "must be a finite number")
+	}
+	if !slices.Contains(Comparisons, r.Comparison) {
+		errs = append(errs, fielderr.NotSupported(path.Child("comparison"), string(r.Comparison), Comparisons))
 	}
 	if r.EvaluationPeriods < 1 {
-		bad("evaluation_periods: %d: must be >= 1", r.EvaluationPeriods)
+		bad(path.Child("evaluation_periods"), r.EvaluationPeriods, "must be >= 1")
 	}
 	if r.DatapointsToAlarm < 1 || r.DatapointsToAlarm > r.EvaluationPeriods {
-		bad("datapoints_to_alarm: %d: must be between 1 and evaluation_periods (%d)", r.DatapointsToAlarm, r.EvaluationPeriods)
+		bad(path.Child("datapoints_to_alarm"), r.DatapointsToAlarm, "must be between 1 and evaluation_periods (%d)", r.EvaluationPeriods)
 	}
-	switch r.AdjustmentType {
-	case ChangeInCapacity, PercentChangeInCapacity, ExactCapacity:
-	default:
-		bad("adjustment_type: %q: must be one of ChangeInCapacity, PercentChangeInCapacity, ExactCapacity", r.AdjustmentType)
+	if !slices.Contains(AdjustmentTypes, r.AdjustmentType) {
+		errs = append(errs, fielderr.NotSupported(path.Child("adjustment_type"), string(r.AdjustmentType), AdjustmentTypes))
 	}
 	if r.MinAdjustmentMagnitude < 0 {
-		bad("min_adjustment_magnitude: %d: must be >= 0", r.MinAdjustmentMagnitude)
+		bad(path.Child("min_adjustment_magnitude"), r.MinAdjustmentMagnitude, "must be >= 0")
 	}
 	if r.MinAdjustmentMagnitude > 0 && r.AdjustmentType != PercentChangeInCapacity {
-		bad("min_adjustment_magnitude: %d: MinAdjustmentMagnitude may only be specified if AdjustmentType is PercentChangeInCapacity", r.MinAdjustmentMagnitude)
+		bad(path.Child("min_adjustment_magnitude"), r.MinAdjustmentMagnitude, "MinAdjustmentMagnitude may only be specified if AdjustmentType is PercentChangeInCapacity")
 	}
 	if r.Cooldown < 0 {
-		bad("cooldown: %s: must be >= 0", r.Cooldown)
+		bad(path.Child("cooldown"), r.Cooldown, "must be >= 0")
 	}
 	if len(r.Steps) == 0 {
-		bad("steps: []: StepAdjustments must contain at least one step adjustment")
+		bad(steps, fielderr.Shown("[]"), "StepAdjustments must contain at least one step adjustment")
 		return errs
 	}
 	nullLower, nullUpper := 0, 0
 	negLower, posUpper := false, false
 	for i, s := range r.Steps {
+		sp := steps.Index(i)
 		if s.Lower == nil && s.Upper == nil {
-			bad("steps[%d]: lower and upper both null: the upper and lower bound can't be null in the same step adjustment", i)
+			bad(sp, fielderr.Shown("lower and upper both null"), "the upper and lower bound can't be null in the same step adjustment")
 		}
 		for _, b := range []*float64{s.Lower, s.Upper} {
-			if b != nil && (math.IsNaN(*b) || math.IsInf(*b, 0)) {
-				bad("steps[%d]: bound %v: must be a finite number or null", i, *b)
+			if b != nil && !finite(*b) {
+				bad(sp, fielderr.Shown(fmt.Sprintf("bound %v", *b)), "must be a finite number or null")
 			}
 		}
 		if s.Lower == nil {
@@ -210,23 +314,23 @@ func validateStepRule(r *StepRule) []error {
 			posUpper = true
 		}
 		if s.Lower != nil && s.Upper != nil && !(*s.Lower < *s.Upper) {
-			bad("steps[%d]: lower %s, upper %s: MetricIntervalLowerBound must be less than MetricIntervalUpperBound", i, fmtBound(s.Lower), fmtBound(s.Upper))
+			bad(sp, fielderr.Shown(fmt.Sprintf("lower %s, upper %s", fmtBound(s.Lower), fmtBound(s.Upper))), "MetricIntervalLowerBound must be less than MetricIntervalUpperBound")
 		}
 		if r.AdjustmentType == ExactCapacity && s.Adjustment < 0 {
-			bad("steps[%d].adjustment: %d: ScalingAdjustment must be non-negative for ExactCapacity", i, s.Adjustment)
+			bad(sp.Child("adjustment"), s.Adjustment, "ScalingAdjustment must be non-negative for ExactCapacity")
 		}
 	}
 	if nullLower > 1 {
-		bad("steps: %d steps with a null lower bound: at most one step adjustment can have a null lower bound", nullLower)
+		bad(steps, fielderr.Shown(fmt.Sprintf("%d steps with a null lower bound", nullLower)), "at most one step adjustment can have a null lower bound")
 	}
 	if nullUpper > 1 {
-		bad("steps: %d steps with a null upper bound: at most one step adjustment can have a null upper bound", nullUpper)
+		bad(steps, fielderr.Shown(fmt.Sprintf("%d steps with a null upper bound", nullUpper)), "at most one step adjustment can have a null upper bound")
 	}
 	if negLower && nullLower == 0 {
-		bad("steps: a negative lower bound and no null lower bound: if one step adjustment has a negative lower bound, there must be a step adjustment with a null lower bound")
+		bad(steps, fielderr.Shown("a negative lower bound and no null lower bound"), "if one step adjustment has a negative lower bound, there must be a step adjustment with a null lower bound")
 	}
 	if posUpper && nullUpper == 0 {
-		bad("steps: a positive upper bound and no null upper bound: if one step adjustment has a positive upper bound, there must be a step adjustment with a null upper bound")
+		bad(steps, fielderr.Shown("a positive upper bound and no null upper bound"), "if one step adjustment has a positive upper bound, there must be a step adjustment with a null upper bound")
 	}
 	if len(errs) > 0 {
 		return errs
@@ -236,9 +340,9 @@ func validateStepRule(r *StepRule) []error {
 		prevU, lo := upperOf(sorted[i-1]), lowerOf(sorted[i])
 		switch {
 		case lo < prevU:
-			bad("steps: [%s, %s] and [%s, %s]: step adjustments can't overlap", fmtBound(sorted[i-1].Lower), fmtBound(sorted[i-1].Upper), fmtBound(sorted[i].Lower), fmtBound(sorted[i].Upper))
+			bad(steps, fielderr.Shown(fmt.Sprintf("[%s, %s] and [%s, %s]", fmtBound(sorted[i-1].Lower), fmtBound(sorted[i-1].Upper), fmtBound(sorted[i].Lower), fmtBound(sorted[i].Upper))), "step adjustments can't overlap")
 		case lo > prevU:
-			bad("steps: gap between %s and %s: step adjustments can't have a gap", fmtBound(sorted[i-1].Upper), fmtBound(sorted[i].Lower))
+			bad(steps, fielderr.Shown(fmt.Sprintf("gap between %s and %s", fmtBound(sorted[i-1].Upper), fmtBound(sorted[i].Lower))), "step adjustments can't have a gap")
 		}
 	}
 	return errs

@@ -1,9 +1,13 @@
 package policy
 
 import (
-	"fmt"
 	"math"
+	"slices"
 	"strconv"
+
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -48,6 +52,36 @@ func (t Tolerance) within(ratio float64) bool {
 	return 1.0-t.Down <= ratio && ratio <= 1.0+t.Up
 }
 
+// TypeTargetTracking holds a signal at a target as the Kubernetes HPA does.
+const TypeTargetTracking PolicyType = "target_tracking"
+
+func init() {
+	Register(TypeTargetTracking, func() PolicySpec { return &TargetTrackingSpec{} })
+}
+
+// TargetTrackingSpec is the target_tracking block of a policy. Its
+// tolerance is the scaler's (behavior.scale_up and scale_down.tolerance).
+type TargetTrackingSpec struct {
+	Signal string `json:"signal,omitempty"`
+	// TargetType: value (ratio x ready replicas, HPA Object/Value),
+	// average_value (total / per-replica target, HPA AverageValue),
+	// utilization (value with the HPA Resource metric's direction rule).
+	TargetType TargetType `json:"target_type,omitempty"`
+	Target     float64    `json:"target,omitempty"`
+}
+
+// Default implements PolicySpec: every key is required.
+func (s *TargetTrackingSpec) Default() {}
+
+// New implements PolicySpec.
+func (s *TargetTrackingSpec) New(name string, ctx ScalerContext, path *field.Path) (Policy, field.ErrorList) {
+	p, errs := newTargetTracking(name, s.Signal, s.TargetType, s.Target, ctx, path)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	return p, nil
+}
+
 // TargetTracking holds one signal at a target the way the Kubernetes HPA does.
 // It has no state of its own.
 type TargetTracking struct {
@@ -63,29 +97,44 @@ var (
 	_ SignalReader = (*TargetTracking)(nil)
 )
 
-// NewTargetTracking validates its arguments and returns the policy.
+// NewTargetTracking validates its arguments and returns the policy; a
+// scaler's policies are built from their TargetTrackingSpec instead.
 func NewTargetTracking(name, signal string, targetType TargetType, target float64, tol Tolerance) (*TargetTracking, error) {
+	var errs field.ErrorList
+	if name == "" {
+		errs = append(errs, fielderr.Required(field.NewPath("name"), name, "must not be empty"))
+	}
+	// A scaler's tolerance is checked with its behaviour (NewDecider).
+	for _, t := range []struct {
+		f string
+		v float64
+	}{{"up", tol.Up}, {"down", tol.Down}} {
+		if !(t.v >= 0) || math.IsInf(t.v, 0) {
+			errs = append(errs, fielderr.Invalid(field.NewPath("tolerance", t.f), t.v, "must be a finite number >= 0"))
+		}
+	}
+	p, perrs := newTargetTracking(name, signal, targetType, target, ScalerContext{Tolerance: tol}, nil)
+	return p, asError(append(errs, perrs...))
+}
+
+func newTargetTracking(name, signal string, targetType TargetType, target float64, ctx ScalerContext, path *field.Path) (*TargetTracking, field.ErrorList) {
+	var errs field.ErrorList
+	if e := ctx.RequireSignal(path.Child("signal"), signal); e != nil {
+		errs = append(errs, e)
+	}
+	if !slices.Contains(TargetTypes, targetType) {
+		errs = append(errs, fielderr.NotSupported(path.Child("target_type"), string(targetType), TargetTypes))
+	}
 	switch {
-	case name == "":
-		return nil, fmt.Errorf("name: %q: must not be empty", name)
-	case signal == "":
-		return nil, fmt.Errorf("signal: %q: must name a signal", signal)
+	case !(target > 0): // also NaN
+		errs = append(errs, fielderr.Invalid(path.Child("target"), target, "must be > 0"))
+	case math.IsInf(target, 0):
+		errs = append(errs, fielderr.Invalid(path.Child("target"), target, "must be finite"))
 	}
-	switch targetType {
-	case TargetValue, TargetAverageValue, TargetUtilization:
-	default:
-		return nil, fmt.Errorf("target_type: %q: must be one of %v", targetType, TargetTypes)
+	if len(errs) > 0 {
+		return nil, errs
 	}
-	if !(target > 0) || math.IsInf(target, 0) {
-		return nil, fmt.Errorf("target: %v: must be a finite number > 0", target)
-	}
-	if !(tol.Up >= 0) || math.IsInf(tol.Up, 0) {
-		return nil, fmt.Errorf("tolerance.up: %v: must be a finite number >= 0", tol.Up)
-	}
-	if !(tol.Down >= 0) || math.IsInf(tol.Down, 0) {
-		return nil, fmt.Errorf("tolerance.down: %v: must be a finite number >= 0", tol.Down)
-	}
-	return &TargetTracking{name: name, signal: signal, targetType: targetType, target: target, tol: tol}, nil
+	return &TargetTracking{name: name, signal: signal, targetType: targetType, target: target, tol: ctx.Tolerance}, nil
 }
 
 // Name implements Policy.

@@ -132,7 +132,7 @@ func TestNewTargetTrackingRejects(t *testing.T) {
 	}{
 		{name: "no name", signal: "s", typ: TargetValue, target: 1, field: "name"},
 		{name: "no signal", policy: "p", typ: TargetValue, target: 1, field: "signal"},
-		{name: "bad type", policy: "p", signal: "s", typ: "avg", target: 1, field: `target_type: "avg": must be one of [value average_value utilization]`},
+		{name: "bad type", policy: "p", signal: "s", typ: "avg", target: 1, field: `target_type: "avg": must be one of value, average_value, utilization`},
 		{name: "zero target", policy: "p", signal: "s", typ: TargetValue, target: 0, field: "target: 0"},
 		{name: "NaN target", policy: "p", signal: "s", typ: TargetValue, target: math.NaN(), field: "target: NaN"},
 		{name: "negative tolerance", policy: "p", signal: "s", typ: TargetValue, target: 1, tol: Tolerance{Up: -0.1}, field: "tolerance.up: -0.1"},

@@ -118,7 +118,7 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 
 // RunConfig plays one scaler of a (loaded, validated) config against the
 // model through the real engine: its policies and guards as the daemon builds
-// them (engine.DeciderSpec), one engine.Scaler ticked at the scaler's
+// them (config.Scaler.DeciderSpec), one engine.Scaler ticked at the scaler's
 // interval on a fake clock, its signals answered from the model's
 // observations (binds as BindSignals) and its target replaced by the run.
 //
@@ -136,18 +136,15 @@ func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]str
 	if err != nil {
 		return nil, err
 	}
-	spec, err := engine.DeciderSpec(*sc)
-	if err != nil {
-		return nil, fmt.Errorf("scaler %s: %w", sc.Name, err)
+	interval := cfg.IntervalFor(*sc)
+	spec, errs := sc.DeciderSpec(interval, nil)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("scaler %s: %w", sc.Name, config.Problems(errs))
 	}
 	spec.SeedWithCurrent = false
-	decider, err := policy.NewDecider(spec)
-	if err != nil {
-		return nil, fmt.Errorf("scaler %s: %w", sc.Name, err)
-	}
-	interval := sc.Interval
-	if interval == 0 {
-		interval = cfg.Interval
+	decider, errs := policy.NewDecider(spec, nil)
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("scaler %s: %w", sc.Name, config.Problems(errs))
 	}
 	if interval <= 0 || interval%m.T != 0 {
 		return nil, fmt.Errorf("scalers[%s].interval: %s: must be a multiple of the model's tick T (%s)", sc.Name, interval, m.T)

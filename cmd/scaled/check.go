@@ -65,11 +65,7 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, quer
 			timeout := cfg.Prometheus.QueryTimeout
 			qctx, cancel := context.WithTimeout(ctx, timeout)
 			now := clk.Now()
-			expr := sig.Query
-			if sig.Replay != nil {
-				expr = sig.Replay.Expr
-			}
-			s, err := sources.QueryMaxAge(qctx, q, expr, now, sig.MaxAge)
+			s, err := sources.QueryMaxAge(qctx, q, sig.Expr(), now, sig.MaxAge)
 			cancel()
 			if err != nil {
 				failed++

@@ -50,34 +50,45 @@ func (f *factories) source(cfg *config.Config, scaler string, sig config.Signal)
 	return sources.Instrument(q, f.obs(scaler)), nil
 }
 
+// rawSource builds a signal's source from its block, with what the
+// process shares: one Prometheus client per Prometheus config, one parsed
+// trace per file.
 func (f *factories) rawSource(cfg *config.Config, sig config.Signal) (sources.Querier, error) {
+	return sig.Source.Spec.New(sources.Deps{
+		Clock:        f.clock,
+		Prometheus:   func() (sources.Querier, error) { return f.prometheus(cfg.Prometheus) },
+		Trace:        f.trace,
+		RecordedTime: replaySpeed(cfg) != 1,
+	})
+}
+
+func (f *factories) prometheus(cfg config.Prometheus) (sources.Querier, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if r := sig.Replay; r != nil {
-		tr, ok := f.traces[r.Trace]
-		if !ok {
-			var err error
-			if tr, err = sources.LoadTrace(r.Trace); err != nil {
-				return nil, fmt.Errorf("replay.trace: %w", err)
-			}
-			f.traces[r.Trace] = tr
-		}
-		if replaySpeed(cfg) != 1 {
-			// The loop runs on a fast clock in trace time: play the trace as recorded.
-			return sources.NewReplay(tr, tr.Samples[0].Time, 1, r.Loop)
-		}
-		return sources.NewReplay(tr, f.clock.Now(), r.Speed, r.Loop)
-	}
-	if f.prom == nil || !reflect.DeepEqual(f.promOf, cfg.Prometheus) {
-		p, err := sources.NewPrometheus(cfg.Prometheus, sources.WithWarningHandler(func(expr string, w []string) {
+	if f.prom == nil || !reflect.DeepEqual(f.promOf, cfg) {
+		p, err := sources.NewPrometheus(cfg, sources.WithWarningHandler(func(expr string, w []string) {
 			f.logger.Warn("prometheus warnings", zap.String("query", expr), zap.Strings("warnings", w))
 		}))
 		if err != nil {
 			return nil, fmt.Errorf("prometheus: %w", err)
 		}
-		f.prom, f.promOf = p, cfg.Prometheus
+		f.prom, f.promOf = p, cfg
 	}
 	return f.prom, nil
+}
+
+func (f *factories) trace(path string) (*sources.Trace, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if tr, ok := f.traces[path]; ok {
+		return tr, nil
+	}
+	tr, err := sources.LoadTrace(path)
+	if err != nil {
+		return nil, err
+	}
+	f.traces[path] = tr
+	return tr, nil
 }
 
 func (f *factories) actuator(sc config.Scaler) (actuators.Actuator, error) {
@@ -92,16 +103,18 @@ func (f *factories) actuator(sc config.Scaler) (actuators.Actuator, error) {
 	return nil, fmt.Errorf("target kind %q is not supported by this build yet (supported: log, kubernetes, aurora, rds, lambda)", sc.Target.Kind)
 }
 
-// replaySpeed is the speed shared by the replay signals when every signal of
-// every scaler is a replay, and 1 otherwise (live sources run in real time).
+// replaySpeed is the speed shared by the recordings when every signal of
+// every scaler plays one (sources.Recording), and 1 otherwise (live sources
+// run in real time).
 func replaySpeed(cfg *config.Config) float64 {
 	speed := 0.0
 	for _, sc := range cfg.Scalers {
 		for _, sig := range sc.Signals {
-			if sig.Replay == nil {
+			r, ok := sig.Source.Spec.(sources.Recording)
+			if !ok {
 				return 1
 			}
-			speed = sig.Replay.Speed
+			speed = r.PlaybackSpeed()
 		}
 	}
 	if speed == 0 {
@@ -110,25 +123,28 @@ func replaySpeed(cfg *config.Config) float64 {
 	return speed
 }
 
-// replayOrigin is the earliest start of the replayed traces; the fast clock
+// replayOrigin is the earliest start of the recordings; the fast clock
 // starts there.
 func replayOrigin(cfg *config.Config) (time.Time, error) {
 	var origin time.Time
 	var errs []error
+	deps := sources.Deps{Trace: sources.LoadTrace}
 	for i, sc := range cfg.Scalers {
 		for j, sig := range sc.Signals {
-			if sig.Replay.Speed != replaySpeed(cfg) {
-				errs = append(errs, fmt.Errorf("scalers[%d].signals[%d].replay.speed: %g: every replay must share one speed (%g) when no signal is live",
-					i, j, sig.Replay.Speed, replaySpeed(cfg)))
+			r := sig.Source.Spec.(sources.Recording)
+			block := fmt.Sprintf("scalers[%d].signals[%d].%s", i, j, sig.Source.Kind)
+			if r.PlaybackSpeed() != replaySpeed(cfg) {
+				errs = append(errs, fmt.Errorf("%s.speed: %g: every recording must play at one speed (%g) when no signal is live",
+					block, r.PlaybackSpeed(), replaySpeed(cfg)))
 				continue
 			}
-			tr, err := sources.LoadTrace(sig.Replay.Trace)
+			start, err := r.RecordingStart(deps)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("scalers[%d].signals[%d].replay.trace: %w", i, j, err))
+				errs = append(errs, fmt.Errorf("%s.%w", block, err))
 				continue
 			}
-			if t := tr.Samples[0].Time; origin.IsZero() || t.Before(origin) {
-				origin = t
+			if origin.IsZero() || start.Before(origin) {
+				origin = start
 			}
 		}
 	}

@@ -146,7 +146,7 @@ func newChaosWorld(t *testing.T, example string, seed int64) *chaosWorld {
 	}
 	w.sc = engine.NewScaler(engine.ScalerSpec{
 		Name: sc.Name, Decider: dec, Actuator: w.act, Interval: chaosTick, QueryTimeout: 5 * time.Second,
-		Signals: []engine.Signal{{Name: sc.Signals[0].Name, Expr: sc.Signals[0].Query, MaxAge: sc.Signals[0].MaxAge, Source: w}},
+		Signals: []engine.Signal{{Name: sc.Signals[0].Name, Expr: sc.Signals[0].Expr(), MaxAge: sc.Signals[0].MaxAge, Source: w}},
 	}, clk, nil, nil, nil)
 	return w
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 // A choice is a mapping that holds one block among several registered by
@@ -67,8 +68,12 @@ func checkChoice(path *field.Path, key, chosen string, names []string, set bool,
 	switch {
 	case key == "" && chosen == "":
 		errs = append(errs, fielderr.Problem(path, "must set one of %s", strings.Join(names, ", ")))
-	case key != "" && !slices.Contains(names, chosen):
+	case !slices.Contains(names, chosen) && key != "":
 		errs = append(errs, fielderr.NotSupported(path.Child(key), chosen, names))
+	case !slices.Contains(names, chosen):
+		errs = append(errs, fielderr.NotSupported(path, chosen, names))
+	case !set && key == "":
+		errs = append(errs, fielderr.Required(path.Child(chosen), nil, "must be set"))
 	case !set:
 		errs = append(errs, fielderr.Required(path.Child(chosen), nil, "must be set when %s is %s", key, chosen))
 	}
@@ -111,4 +116,31 @@ func (p *Policy) check(path *field.Path) field.ErrorList {
 		set, others = false, append([]string{string(t)}, others...)
 	}
 	return checkChoice(path, "type", string(p.Type), names(policy.Types()), set, others)
+}
+
+func (s *Signal) decodeNode(d *decoder, n *yaml.Node, path *field.Path) {
+	s.Source = SignalSource{}
+	for _, b := range d.choice(n, path, reflect.ValueOf(s).Elem(), names(sources.Kinds())) {
+		if s.Source.Spec != nil {
+			s.Source.others = append(s.Source.others, b.name)
+			continue
+		}
+		spec, _ := sources.NewSpec(sources.SourceKind(b.name))
+		d.decodeBlock(b, spec, path)
+		s.Source.Kind, s.Source.Spec = sources.SourceKind(b.name), spec
+	}
+}
+
+// check applies the rule of a choice to a signal's source, at the signal's
+// path: exactly one registered source block is set, and it is valid.
+func (src *SignalSource) check(path *field.Path) field.ErrorList {
+	set, others := src.Spec != nil, src.others
+	if k, _ := sources.KindOf(src.Spec); set && k != src.Kind { // a block of another kind, set in code
+		set, others = false, append([]string{string(k)}, others...)
+	}
+	errs := checkChoice(path, "", string(src.Kind), names(sources.Kinds()), set, others)
+	if set {
+		errs = append(errs, src.Spec.Validate(path.Child(string(src.Kind)))...)
+	}
+	return errs
 }

@@ -21,8 +21,6 @@ const (
 	DefaultMinCapacity     = 1
 	DefaultTolerance       = 0.1
 	DefaultNamespace       = "default"
-	DefaultReplaySpeed     = 1.0
-	DefaultReplayExpr      = "value"
 
 	// DefaultScaleUpWindow and DefaultScaleDownWindow are HPA's stabilisation windows.
 	DefaultScaleUpWindow   = 0 * time.Second
@@ -76,7 +74,7 @@ func DefaultScaleDown() *ScalingRules {
 // behaviour field that is absent (HPA fills a partly written direction field
 // by field, and so does this). It is idempotent. Fields whose zero value is
 // meaningful (bounds.min, replay.speed) take their defaults while the file is
-// decoded instead.
+// decoded instead (decodeDefaults, and each registered block's constructor).
 func ApplyDefaults(c *Config) {
 	for i := range c.Scalers {
 		c.Scalers[i].ApplyDefaults()
@@ -100,8 +98,8 @@ func (s *Scaler) ApplyDefaults() {
 		k.Namespace = DefaultNamespace
 	}
 	for j := range s.Signals {
-		if r := s.Signals[j].Replay; r != nil && r.Expr == "" {
-			r.Expr = DefaultReplayExpr
+		if spec := s.Signals[j].Source.Spec; spec != nil {
+			spec.Default()
 		}
 	}
 	applyAWSDefaults(s) // per-kind guards and target options (aws.go)
@@ -143,9 +141,4 @@ func fillRules(r, def *ScalingRules) *ScalingRules {
 // stays zero.
 func (s *Scaler) decodeDefaults() {
 	*s = Scaler{DecisionSpec: DecisionSpec{Bounds: Bounds{Min: DefaultMinCapacity}}}
-}
-
-// decodeDefaults starts a replay at speed 1.
-func (r *Replay) decodeDefaults() {
-	*r = Replay{Speed: DefaultReplaySpeed}
 }

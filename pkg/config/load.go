@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 // EnvPrefix prefixes every environment variable that overrides a global key:
@@ -225,8 +226,8 @@ func resolvePaths(c *Config, dir string) {
 	c.Prometheus.HTTP.SetDirectory(dir)
 	for i := range c.Scalers {
 		for j := range c.Scalers[i].Signals {
-			if r := c.Scalers[i].Signals[j].Replay; r != nil && r.Trace != "" && !filepath.IsAbs(r.Trace) {
-				r.Trace = filepath.Join(dir, r.Trace)
+			if r, ok := c.Scalers[i].Signals[j].Source.Spec.(sources.PathResolver); ok {
+				r.ResolvePaths(dir)
 			}
 		}
 	}

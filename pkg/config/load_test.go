@@ -10,6 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 func writeFile(t *testing.T, dir, name, text string) string {
@@ -156,7 +158,8 @@ scalers:
 	if a.Target.Kubernetes.Namespace != "default" {
 		t.Errorf("namespace = %q, want default", a.Target.Kubernetes.Namespace)
 	}
-	if diff := cmp.Diff(&Replay{Trace: "t.csv", Speed: 1, Expr: "value"}, a.Signals[0].Replay); diff != "" {
+	if diff := cmp.Diff(SignalSource{Kind: "replay", Spec: &sources.ReplaySpec{Trace: "t.csv", Speed: 1, Expr: "value"}}, a.Signals[0].Source,
+		cmp.AllowUnexported(SignalSource{})); diff != "" {
 		t.Errorf("replay defaults (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(Behavior{ScaleUp: DefaultScaleUp(), ScaleDown: DefaultScaleDown()}, a.Behavior); diff != "" {
@@ -211,7 +214,7 @@ func TestLoadResolvesTracePaths(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := c.Scalers[0].Signals[0].Replay.Trace
+	got := c.Scalers[0].Signals[0].Source.Spec.(*sources.ReplaySpec).Trace
 	if want := filepath.Join("../../examples", "../testdata/traces/demo.csv"); got != want {
 		t.Errorf("trace = %q, want %q", got, want)
 	}

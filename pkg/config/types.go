@@ -3,9 +3,8 @@ package config
 import (
 	"time"
 
-	promconfig "github.com/prometheus/common/config"
-
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 // Config is the whole file. Keys are snake_case so that viper (which folds
@@ -25,15 +24,8 @@ type Config struct {
 	LeaderElection LeaderElection `json:"leader_election,omitempty"`
 }
 
-// Prometheus is where signals are read.
-type Prometheus struct {
-	// URL of the Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir).
-	URL string `json:"url,omitempty"`
-	// HTTP is the standard prometheus/common client configuration: bearer
-	// token (file), basic auth, TLS, proxy, custom headers.
-	HTTP         promconfig.HTTPClientConfig `json:"http_config,omitempty"`
-	QueryTimeout time.Duration               `json:"query_timeout,omitempty"`
-}
+// Prometheus is where signals are read (sources.PrometheusConfig).
+type Prometheus = sources.PrometheusConfig
 
 // Log selects the log level and encoding.
 type Log struct {
@@ -118,34 +110,33 @@ type LambdaTarget struct {
 	LambdaOptions `json:",inline"` // aws.go
 }
 
-// Signal is a named PromQL expression that must return one value.
+// Signal is a named expression that must return one value, read from its
+// source: a registered source's block, written on the signal itself
+// (`query: ...` or `replay: {...}`).
 type Signal struct {
-	Name  string `json:"name,omitempty"`
-	Query string `json:"query,omitempty"`
+	Name string `json:"name,omitempty"`
 	// MaxAge: a sample older than this at the tick is a failed signal (0: no limit beyond the source's own).
 	MaxAge time.Duration `json:"max_age,omitempty"`
-	// Replay reads the signal from a recorded trace instead of Prometheus,
-	// for demos and backtests. A signal sets exactly one of Query and Replay.
-	Replay *Replay `json:"replay,omitempty"`
+	// Source is the one source block the signal sets.
+	Source SignalSource `json:"-"`
 }
 
-// Replay plays a recorded trace (the CSV that sources.LoadTrace reads) as a
-// signal, starting when the daemon starts.
-type Replay struct {
-	// Trace is the CSV file; a relative path is taken from the directory of
-	// the config file.
-	Trace string `json:"trace,omitempty"`
-	// Speed is trace time per wall-clock time: 1 plays in real time, 60 plays
-	// one trace minute per second (default 1).
-	Speed float64 `json:"speed,omitempty"`
-	// Loop starts the trace again at its end; without it the signal fails
-	// once the trace is over.
-	Loop bool `json:"loop,omitempty"`
-	// Expr is the expression handed to the replay source: value (the recorded
-	// number, default) or rate (the number divided by the trace step in
-	// seconds, so a per-minute count reads per second), optionally followed
-	// by "* F" or "/ F" with F a finite number > 0, e.g. "rate / 4".
-	Expr string `json:"expr,omitempty"`
+// SignalSource is a signal's source: Kind (a registered
+// sources.SourceKind) and its block, Spec.
+type SignalSource struct {
+	Kind sources.SourceKind
+	Spec sources.SourceSpec
+	// others are the blocks of other sources the signal set too, refused
+	// by validation.
+	others []string
+}
+
+// Expr is the expression the signal's source evaluates.
+func (s Signal) Expr() string {
+	if s.Source.Spec == nil {
+		return ""
+	}
+	return s.Source.Spec.Expression()
 }
 
 // Policy recommends a capacity. Type names the policy's type (a

@@ -3,7 +3,6 @@ package config
 import (
 	"errors"
 	"fmt"
-	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 // Limits of scaled itself.
@@ -28,10 +28,6 @@ var (
 	logLevels   = []string{"debug", "info", "warn", "error"}
 	logFormats  = []string{"json", "console"}
 	targetKinds = []string{"log", "kubernetes", "aurora", "rds", "lambda"}
-
-	// The forms the replay source understands (pkg/sources.Replay); the
-	// source reads anything else as the raw value, a typo here is refused.
-	replayExprRE = regexp.MustCompile(`^\s*(value|rate)\s*(?:[*/]\s*(\S+))?\s*$`)
 
 	// Names become label values and log fields; keep them plain.
 	nameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
@@ -67,7 +63,7 @@ func validateGlobal(c *Config) field.ErrorList {
 	needer := ""
 	for i, s := range c.Scalers {
 		for j, sig := range s.Signals {
-			if sig.Replay == nil && needer == "" {
+			if _, ok := sig.Source.Spec.(sources.PrometheusBacked); ok && needer == "" {
 				needer = fmt.Sprintf("scalers[%d].signals[%d]", i, j)
 			}
 		}
@@ -211,40 +207,9 @@ func nonEmpty(path *field.Path, v string) field.ErrorList {
 }
 
 func validateSignal(path *field.Path, s *Signal) field.ErrorList {
-	var errs field.ErrorList
-	switch {
-	case s.Replay == nil && strings.TrimSpace(s.Query) == "":
-		errs = append(errs, fielderr.Required(path.Child("query"), s.Query, "must not be empty unless replay is set"))
-	case s.Replay != nil && s.Query != "":
-		errs = append(errs, fielderr.Forbidden(path.Child("replay"), "must be absent when query is set"))
-	}
+	errs := s.Source.check(path)
 	if s.MaxAge < 0 {
 		errs = append(errs, fielderr.Invalid(path.Child("max_age"), s.MaxAge, "must be >= 0"))
 	}
-	if r := s.Replay; r != nil {
-		rp := path.Child("replay")
-		errs = append(errs, nonEmpty(rp.Child("trace"), r.Trace)...)
-		switch {
-		case !(r.Speed > 0): // also NaN
-			errs = append(errs, fielderr.Invalid(rp.Child("speed"), r.Speed, "must be > 0"))
-		case math.IsInf(r.Speed, 0):
-			errs = append(errs, fielderr.Invalid(rp.Child("speed"), r.Speed, "must be finite"))
-		}
-		if !validReplayExpr(r.Expr) {
-			errs = append(errs, fielderr.Invalid(rp.Child("expr"), r.Expr, "must be value or rate, optionally followed by * F or / F with F a finite number > 0"))
-		}
-	}
 	return errs
-}
-
-func validReplayExpr(expr string) bool {
-	m := replayExprRE.FindStringSubmatch(expr)
-	if m == nil {
-		return false
-	}
-	if m[2] == "" {
-		return true
-	}
-	f, err := strconv.ParseFloat(m[2], 64)
-	return err == nil && f > 0 && !math.IsInf(f, 0)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 // validYAML is a config that passes Validate; each case below breaks it in
@@ -71,8 +72,7 @@ func TestValidateMessages(t *testing.T) {
 		{"url missing when every signal is a replay", func(c *Config) {
 			c.Prometheus.URL = ""
 			for i := range c.Scalers[0].Signals {
-				c.Scalers[0].Signals[i].Query = ""
-				c.Scalers[0].Signals[i].Replay = &Replay{Trace: "t.csv", Speed: 1, Expr: "value"}
+				c.Scalers[0].Signals[i].Source = replay(sources.ReplaySpec{Trace: "t.csv", Speed: 1, Expr: "value"})
 			}
 		}, nil},
 		{"url scheme", func(c *Config) { c.Prometheus.URL = "ftp://prom" },
@@ -131,24 +131,23 @@ func TestValidateMessages(t *testing.T) {
 			[]string{`scalers[0].signals[1].name: "": must not be empty`}},
 		{"signal name duplicate", func(c *Config) { c.Scalers[0].Signals[1].Name = "rps" },
 			[]string{`scalers[0].signals[1].name: "rps": duplicate of scalers[0].signals[0].name`}},
-		{"signal query", func(c *Config) { c.Scalers[0].Signals[1].Query = " " },
-			[]string{`scalers[0].signals[1].query: " ": must not be empty unless replay is set`}},
-		{"signal query and replay", func(c *Config) {
-			c.Scalers[0].Signals[1].Replay = &Replay{Trace: "t.csv", Speed: 1, Expr: "value"}
-		}, []string{`scalers[0].signals[1].replay: present: must be absent when query is set`}},
+		{"signal query", func(c *Config) { *c.Scalers[0].Signals[1].Source.Spec.(*sources.QuerySpec) = " " },
+			[]string{`scalers[0].signals[1].query: " ": must not be empty`}},
+		{"signal without a source", func(c *Config) { c.Scalers[0].Signals[1].Source = SignalSource{} },
+			[]string{`scalers[0].signals[1]: must set one of query, replay`}},
+		{"signal query and replay", func(c *Config) { c.Scalers[0].Signals[1].Source.others = []string{"replay"} },
+			[]string{`scalers[0].signals[1].replay: present: must be absent when query is set`}},
 		{"signal max age", func(c *Config) { c.Scalers[0].Signals[0].MaxAge = -time.Second },
 			[]string{`scalers[0].signals[0].max_age: -1s: must be >= 0`}},
 		{"replay fields", func(c *Config) {
-			c.Scalers[0].Signals[1].Query = ""
-			c.Scalers[0].Signals[1].Replay = &Replay{Speed: 0, Expr: "sum(rate(x[1m]))"}
+			c.Scalers[0].Signals[1].Source = replay(sources.ReplaySpec{Speed: 0, Expr: "sum(rate(x[1m]))"})
 		}, []string{
 			`scalers[0].signals[1].replay.trace: "": must not be empty`,
 			`scalers[0].signals[1].replay.speed: 0: must be > 0`,
 			`scalers[0].signals[1].replay.expr: "sum(rate(x[1m]))": must be value or rate, optionally followed by * F or / F with F a finite number > 0`,
 		}},
 		{"replay expr factor", func(c *Config) {
-			c.Scalers[0].Signals[1].Query = ""
-			c.Scalers[0].Signals[1].Replay = &Replay{Trace: "t.csv", Speed: math.Inf(1), Expr: "rate / 0"}
+			c.Scalers[0].Signals[1].Source = replay(sources.ReplaySpec{Trace: "t.csv", Speed: math.Inf(1), Expr: "rate / 0"})
 		}, []string{
 			`scalers[0].signals[1].replay.speed: +Inf: must be finite`,
 			`scalers[0].signals[1].replay.expr: "rate / 0": must be value or rate, optionally followed by * F or / F with F a finite number > 0`,
@@ -242,7 +241,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 		`log.level: "verbose": must be one of debug, info, warn, error`,
 		`scalers[0].name: "web server": must use only letters, digits, '_', '.' and '-'`,
 		`scalers[0].target.kubernetes: null: must be set when kind is kubernetes`,
-		`scalers[0].signals[0].query: "": must not be empty unless replay is set`,
+		`scalers[0].signals[0].query: "": must not be empty`,
 		`scalers[0].policies[0].target_tracking.target: -1: must be > 0`,
 		`scalers[0].bounds.min: 5: must be <= bounds.max (3)`,
 		`scalers[0].behavior.scale_down.stabilization_window: 2h0m0s: must be in 0s..1h0m0s`,
@@ -262,4 +261,8 @@ func TestValidateNil(t *testing.T) {
 // tt is the target_tracking block of the first policy of the first scaler.
 func tt(c *Config) *policy.TargetTrackingSpec {
 	return c.Scalers[0].Policies[0].Spec.(*policy.TargetTrackingSpec)
+}
+
+func replay(r sources.ReplaySpec) SignalSource {
+	return SignalSource{Kind: sources.KindReplay, Spec: &r}
 }

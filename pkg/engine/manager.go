@@ -206,11 +206,7 @@ func (m *Manager) signals(cfg *config.Config, sc config.Scaler) ([]Signal, error
 		if err != nil {
 			return nil, fmt.Errorf("signal %s: %w", sig.Name, err)
 		}
-		expr := sig.Query
-		if sig.Replay != nil {
-			expr = sig.Replay.Expr
-		}
-		out = append(out, Signal{Name: sig.Name, Expr: expr, MaxAge: sig.MaxAge, Source: q})
+		out = append(out, Signal{Name: sig.Name, Expr: sig.Expr(), MaxAge: sig.MaxAge, Source: q})
 	}
 	return out, nil
 }

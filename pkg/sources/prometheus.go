@@ -15,7 +15,6 @@ import (
 	promconfig "github.com/prometheus/common/config"
 	"github.com/prometheus/common/model"
 
-	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -60,7 +59,7 @@ func WithWarningHandler(f func(expr string, warnings []string)) PrometheusOption
 // from prometheus/common (bearer token or its file, basic auth, TLS, proxy,
 // custom headers). QueryTimeout, when positive, bounds every request on top of
 // the caller's context and is sent to the server as the query's timeout.
-func NewPrometheus(cfg config.Prometheus, opts ...PrometheusOption) (*Prometheus, error) {
+func NewPrometheus(cfg PrometheusConfig, opts ...PrometheusOption) (*Prometheus, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("prometheus.url: %q: want an absolute http:// or https:// URL", cfg.URL)

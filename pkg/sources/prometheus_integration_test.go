@@ -12,7 +12,6 @@ import (
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
 	"github.com/scaled-dev/scaled/internal/promtest"
-	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -34,7 +33,7 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 	s := promtest.Start(t, promtest.WithHistory("recorded_load", map[string]string{"app": "shop"}, history))
 	t.Logf("backfilled %d samples and started in %s", historyMinutes, time.Since(began))
 
-	p, err := NewPrometheus(config.Prometheus{URL: s.URL(), QueryTimeout: 10 * time.Second})
+	p, err := NewPrometheus(PrometheusConfig{URL: s.URL(), QueryTimeout: 10 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
-	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -72,7 +71,7 @@ func cannedPrometheus(t *testing.T, status int, body string) *Prometheus {
 		fmt.Fprint(w, body)
 	}))
 	t.Cleanup(srv.Close)
-	p, err := NewPrometheus(config.Prometheus{URL: srv.URL})
+	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +139,7 @@ func TestPrometheusWarningHandler(t *testing.T) {
 	}))
 	defer srv.Close()
 	var got []string
-	p, err := NewPrometheus(config.Prometheus{URL: srv.URL}, WithWarningHandler(func(expr string, w []string) {
+	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL}, WithWarningHandler(func(expr string, w []string) {
 		got = append(got, expr+": "+strings.Join(w, ","))
 	}))
 	if err != nil {
@@ -173,7 +172,7 @@ func TestPrometheusQueryBoundedByContext(t *testing.T) {
 		{"query_timeout", 50 * time.Millisecond, time.Minute},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := NewPrometheus(config.Prometheus{URL: srv.URL, QueryTimeout: tc.timeout})
+			p, err := NewPrometheus(PrometheusConfig{URL: srv.URL, QueryTimeout: tc.timeout})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -217,7 +216,7 @@ func TestPrometheusQueryRangePages(t *testing.T) {
 		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"matrix","result":[{"metric":{"job":"a"},"values":[%s]}]}}`, strings.Join(pts, ","))
 	}))
 	defer srv.Close()
-	p, err := NewPrometheus(config.Prometheus{URL: srv.URL})
+	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,12 +239,12 @@ func TestPrometheusQueryRangePages(t *testing.T) {
 func TestNewPrometheusRefusesBadConfig(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cfg  config.Prometheus
+		cfg  PrometheusConfig
 		want string
 	}{
-		{"no URL", config.Prometheus{}, `prometheus.url: "": want an absolute http:// or https:// URL`},
-		{"no scheme", config.Prometheus{URL: "prom:9090"}, `prometheus.url: "prom:9090"`},
-		{"negative timeout", config.Prometheus{URL: "http://prom:9090", QueryTimeout: -time.Second}, "prometheus.query_timeout: -1s: must be >= 0"},
+		{"no URL", PrometheusConfig{}, `prometheus.url: "": want an absolute http:// or https:// URL`},
+		{"no scheme", PrometheusConfig{URL: "prom:9090"}, `prometheus.url: "prom:9090"`},
+		{"negative timeout", PrometheusConfig{URL: "http://prom:9090", QueryTimeout: -time.Second}, "prometheus.query_timeout: -1s: must be >= 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := NewPrometheus(tc.cfg)

@@ -4,12 +4,118 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/fielderr"
+
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
+
+// KindReplay plays a recorded trace as a signal, for demos and backtests.
+const KindReplay SourceKind = "replay"
+
+func init() {
+	Register(KindReplay, func() SourceSpec { return &ReplaySpec{Speed: DefaultReplaySpeed} })
+}
+
+// Defaults of a replay block.
+const (
+	DefaultReplaySpeed = 1.0
+	DefaultReplayExpr  = "value"
+)
+
+// ReplaySpec is a signal's replay block: it plays a recorded trace (the CSV
+// that LoadTrace reads), starting when the daemon starts.
+type ReplaySpec struct {
+	// Trace is the CSV file; a relative path is taken from the directory of
+	// the config file.
+	Trace string `json:"trace,omitempty"`
+	// Speed is trace time per wall-clock time: 1 plays in real time, 60 plays
+	// one trace minute per second (default 1).
+	Speed float64 `json:"speed,omitempty"`
+	// Loop starts the trace again at its end; without it the signal fails
+	// once the trace is over.
+	Loop bool `json:"loop,omitempty"`
+	// Expr is the expression handed to the replay source: value (the recorded
+	// number, default) or rate (the number divided by the trace step in
+	// seconds, so a per-minute count reads per second), optionally followed
+	// by "* F" or "/ F" with F a finite number > 0, e.g. "rate / 4".
+	Expr string `json:"expr,omitempty"`
+}
+
+var (
+	_ SourceSpec   = (*ReplaySpec)(nil)
+	_ Recording    = (*ReplaySpec)(nil)
+	_ PathResolver = (*ReplaySpec)(nil)
+)
+
+// Default implements SourceSpec: expr value. Speed 1 is the block's
+// starting value (an explicit 0 is refused, not replaced).
+func (r *ReplaySpec) Default() {
+	if r.Expr == "" {
+		r.Expr = DefaultReplayExpr
+	}
+}
+
+// Validate implements SourceSpec. It does not open the trace.
+func (r *ReplaySpec) Validate(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if r.Trace == "" {
+		errs = append(errs, fielderr.Required(path.Child("trace"), r.Trace, "must not be empty"))
+	}
+	switch {
+	case !(r.Speed > 0): // also NaN
+		errs = append(errs, fielderr.Invalid(path.Child("speed"), r.Speed, "must be > 0"))
+	case math.IsInf(r.Speed, 0):
+		errs = append(errs, fielderr.Invalid(path.Child("speed"), r.Speed, "must be finite"))
+	}
+	// The source reads an expression of another form as the raw value:
+	// refuse it here, where it is surely a typo.
+	if e, err := parseReplayExpr(r.Expr); !replayExprRE.MatchString(r.Expr) || err != nil || !(e.factor > 0) {
+		errs = append(errs, fielderr.Invalid(path.Child("expr"), r.Expr, "must be value or rate, optionally followed by * F or / F with F a finite number > 0"))
+	}
+	return errs
+}
+
+// Expression implements SourceSpec: expr.
+func (r *ReplaySpec) Expression() string { return r.Expr }
+
+// New implements SourceSpec: the trace from the wall time the daemon starts
+// at Speed, or, when the loop runs in recorded time, as recorded.
+func (r *ReplaySpec) New(deps Deps) (Querier, error) {
+	tr, err := deps.Trace(r.Trace)
+	if err != nil {
+		return nil, fmt.Errorf("replay.trace: %w", err)
+	}
+	if deps.RecordedTime {
+		return NewReplay(tr, tr.Samples[0].Time, 1, r.Loop)
+	}
+	return NewReplay(tr, deps.Clock.Now(), r.Speed, r.Loop)
+}
+
+// PlaybackSpeed implements Recording.
+func (r *ReplaySpec) PlaybackSpeed() float64 { return r.Speed }
+
+// RecordingStart implements Recording: the trace's first sample.
+func (r *ReplaySpec) RecordingStart(deps Deps) (time.Time, error) {
+	tr, err := deps.Trace(r.Trace)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("trace: %w", err)
+	}
+	return tr.Samples[0].Time, nil
+}
+
+// ResolvePaths implements PathResolver.
+func (r *ReplaySpec) ResolvePaths(dir string) {
+	if r.Trace != "" && !filepath.IsAbs(r.Trace) {
+		r.Trace = filepath.Join(dir, r.Trace)
+	}
+}
 
 // Replay answers queries from a recorded trace replayed against wall time,
 // for demos and tests. The trace starts at the wall time start and runs speed

@@ -1,0 +1,18 @@
+package sources
+
+import (
+	"time"
+
+	promconfig "github.com/prometheus/common/config"
+)
+
+// PrometheusConfig says where the query source reads signals: the
+// `prometheus` block of the config.
+type PrometheusConfig struct {
+	// URL of the Prometheus-compatible HTTP API (Prometheus, Thanos, Mimir).
+	URL string `json:"url,omitempty"`
+	// HTTP is the standard prometheus/common client configuration: bearer
+	// token (file), basic auth, TLS, proxy, custom headers.
+	HTTP         promconfig.HTTPClientConfig `json:"http_config,omitempty"`
+	QueryTimeout time.Duration               `json:"query_timeout,omitempty"`
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
+	"github.com/scaled-dev/scaled/pkg/leader"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -91,16 +92,28 @@ func (f *factories) trace(path string) (*sources.Trace, error) {
 	return tr, nil
 }
 
+// actuator builds a scaler's target from its block, on the clients the
+// process shares: Kubernetes clients and AWS configs are made at first use.
 func (f *factories) actuator(sc config.Scaler) (actuators.Actuator, error) {
-	switch sc.Target.Kind {
-	case "log":
-		return actuators.NewLog(sc.Target.Log.Initial, f.logger.With(zap.String("scaler", sc.Name))), nil
-	case "kubernetes":
-		return f.kubernetes(sc)
-	case "aurora", "rds", "lambda":
-		return f.awsTarget(sc) // aws.go
+	f.mu.Lock()
+	if f.kube == nil {
+		f.kube = newKubeDeps(nil, leader.Identity())
 	}
-	return nil, fmt.Errorf("target kind %q is not supported by this build yet (supported: log, kubernetes, aurora, rds, lambda)", sc.Target.Kind)
+	if f.aws == nil {
+		f.aws = newAWSDeps(nil)
+	}
+	kube, aws := f.kube, f.aws
+	f.mu.Unlock()
+	return sc.Target.Spec.New(actuators.Deps{
+		Scaler:      sc.Name,
+		Logger:      f.logger.With(zap.String("scaler", sc.Name)),
+		Clock:       f.clock,
+		Kube:        kube.get,
+		Identity:    kube.identity,
+		KubeMetrics: kube.metrics,
+		AWSConfig:   aws.config,
+		AWSMetrics:  aws.metrics,
+	})
 }
 
 // replaySpeed is the speed shared by the recordings when every signal of

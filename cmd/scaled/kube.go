@@ -48,23 +48,6 @@ func withKube(k *kubeDeps) func(*factories) {
 	return func(f *factories) { f.kube = k }
 }
 
-func (f *factories) kubernetes(sc config.Scaler) (actuators.Actuator, error) {
-	f.mu.Lock()
-	if f.kube == nil {
-		f.kube = newKubeDeps(nil, leader.Identity())
-	}
-	k := f.kube
-	f.mu.Unlock()
-	clients, err := k.get()
-	if err != nil {
-		return nil, err
-	}
-	return actuators.NewKubernetes(*sc.Target.Kubernetes, actuators.KubernetesOptions{
-		Clients: clients, Scaler: sc.Name, Logger: f.logger.With(zap.String("scaler", sc.Name)),
-		Metrics: k.metrics, Clock: f.clock, Identity: k.identity,
-	})
-}
-
 // startLeaderElection campaigns for the lease when the config enables it.
 // The manager stands by from now until the lease is held. The returned stop
 // releases the lease and waits; call it after the manager stopped acting.

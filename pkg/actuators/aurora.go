@@ -10,9 +10,51 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
+
+// KindAurora is the reader instances of an Aurora cluster.
+const KindAurora TargetKind = "aurora"
+
+func init() {
+	Register(KindAurora, func() TargetSpec { return &AuroraTarget{} })
+}
+
+// AuroraTarget is the aurora block of a target.
+type AuroraTarget struct {
+	Region            string           `json:"region,omitempty"`
+	ClusterIdentifier string           `json:"cluster_identifier,omitempty"`
+	ReplicaOptions    `json:",inline"` // aws_options.go
+}
+
+var _ TargetSpec = (*AuroraTarget)(nil)
+
+// Default implements TargetSpec: the name template, and the scaler as owner.
+func (t *AuroraTarget) Default(scaler string) { t.ReplicaOptions.fill(DefaultAuroraName, scaler) }
+
+// Validate implements TargetSpec.
+func (t *AuroraTarget) Validate(scaler string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if t.ClusterIdentifier == "" {
+		errs = append(errs, fielderr.Required(path.Child("cluster_identifier"), t.ClusterIdentifier, "must not be empty"))
+	}
+	return append(errs, t.ReplicaOptions.validate(path, t.ClusterIdentifier, scaler, MaxAuroraReaders)...)
+}
+
+// DefaultBehavior implements TargetSpec: a reader takes minutes to serve.
+func (t *AuroraTarget) DefaultBehavior() policy.Behavior { return replicaBehavior() }
+
+// New implements TargetSpec.
+func (t *AuroraTarget) New(deps Deps) (Actuator, error) {
+	o, err := deps.awsOptions(t.Region)
+	if err != nil {
+		return nil, err
+	}
+	return NewAurora(*t, o)
+}
 
 // Aurora is the reader instances of an Aurora cluster, as Aurora Auto
 // Scaling sizes them.
@@ -56,12 +98,12 @@ var (
 )
 
 // NewAurora returns the target t. It makes no call: the first Read does.
-func NewAurora(t config.AuroraTarget, o AWSOptions) (*Aurora, error) {
+func NewAurora(t AuroraTarget, o AWSOptions) (*Aurora, error) {
 	if t.ClusterIdentifier == "" {
 		return nil, errors.New("aurora target: no cluster_identifier")
 	}
-	return &Aurora{newReplicaSet("aurora", t.ClusterIdentifier, config.DefaultAuroraName, config.MaxAuroraReaders, t.ReplicaOptions, o,
-		func(c *rds.Client, opt config.ReplicaOptions) replicaBackend {
+	return &Aurora{newReplicaSet("aurora", t.ClusterIdentifier, DefaultAuroraName, MaxAuroraReaders, t.ReplicaOptions, o,
+		func(c *rds.Client, opt ReplicaOptions) replicaBackend {
 			return &auroraBackend{client: c, cluster: t.ClusterIdentifier, opt: opt}
 		})}, nil
 }
@@ -91,7 +133,7 @@ func copiedFrom(db rdstypes.DBInstance) copied {
 type auroraBackend struct {
 	client  *rds.Client
 	cluster string
-	opt     config.ReplicaOptions
+	opt     ReplicaOptions
 	writer  copied // as last listed; engine "" when no writer was
 }
 

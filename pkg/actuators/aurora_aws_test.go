@@ -9,7 +9,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scaled-dev/scaled/internal/awsemu"
-	"github.com/scaled-dev/scaled/pkg/config"
 )
 
 func newAuroraEnv(t *testing.T, o awsemu.Options, min int32) (*awsEnv, *Aurora) {
@@ -24,8 +23,8 @@ func newAuroraEnv(t *testing.T, o awsemu.Options, min int32) (*awsEnv, *Aurora) 
 
 func (e *awsEnv) aurora(t *testing.T, min int32) *Aurora {
 	t.Helper()
-	a, err := NewAurora(config.AuroraTarget{ClusterIdentifier: "prod", ReplicaOptions: config.ReplicaOptions{
-		NameTemplate: config.DefaultAuroraName, Owner: "db", MinReaders: min, Endpoint: e.url,
+	a, err := NewAurora(AuroraTarget{ClusterIdentifier: "prod", ReplicaOptions: ReplicaOptions{
+		NameTemplate: DefaultAuroraName, Owner: "db", MinReaders: min, Endpoint: e.url,
 		Tags: map[string]string{"team": "data"}}}, e.opts)
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"go.uber.org/zap"
 
-	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -124,7 +123,7 @@ type replicaSet struct {
 	backend replicaBackend
 	kind    string // aurora, rds
 	parent  string // cluster or source identifier
-	opt     config.ReplicaOptions
+	opt     ReplicaOptions
 	max     int32
 	o       AWSOptions
 
@@ -147,8 +146,8 @@ type pendingCreate struct {
 // newReplicaSet fills the options' defaults (owner: the scaler; the kind's
 // name template), makes the RDS client (at opt.Endpoint if set) and hands
 // both to newBackend. It makes no call.
-func newReplicaSet(kind, parent, defaultName string, max int32, opt config.ReplicaOptions, o AWSOptions,
-	newBackend func(*rds.Client, config.ReplicaOptions) replicaBackend) replicaSet {
+func newReplicaSet(kind, parent, defaultName string, max int32, opt ReplicaOptions, o AWSOptions,
+	newBackend func(*rds.Client, ReplicaOptions) replicaBackend) replicaSet {
 	o.fill()
 	if opt.Owner == "" {
 		opt.Owner = o.Scaler
@@ -448,7 +447,7 @@ func (r *replicaSet) skipZone(az, code string) {
 // freeName is the template with the lowest index whose name is not taken.
 func (r *replicaSet) freeName(st *replicaState) string {
 	for i := 1; ; i++ {
-		id := strings.ToLower(config.RenderName(r.opt.NameTemplate, r.parent, r.o.Scaler, i))
+		id := strings.ToLower(RenderName(r.opt.NameTemplate, r.parent, r.o.Scaler, i))
 		if !st.Taken[id] {
 			return id
 		}

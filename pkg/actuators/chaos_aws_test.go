@@ -109,8 +109,9 @@ func newChaosWorld(t *testing.T, example string, seed int64) *chaosWorld {
 		t.Fatal(err)
 	}
 	sc := cfg.Scalers[0]
+	aurora := sc.Target.Spec.(*actuators.AuroraTarget)
 	clk := clocktesting.NewFakeClock(chaosT0)
-	w := &chaosWorld{t: t, clk: clk, rnd: rand.New(rand.NewSource(seed)), owner: sc.Name, min: int(sc.Target.Aurora.MinReaders),
+	w := &chaosWorld{t: t, clk: clk, rnd: rand.New(rand.NewSource(seed)), owner: sc.Name, min: int(aurora.MinReaders),
 		demand: settledOn * chaosTarget, counts: chaosCounts{Outcomes: map[scaling.Outcome]int{}}}
 	w.emu = awsemu.New(clk, awsemu.Options{
 		CreateDelay: 10 * time.Minute, DeleteDelay: 5 * time.Minute, FailoverDelay: time.Minute,
@@ -119,14 +120,14 @@ func newChaosWorld(t *testing.T, example string, seed int64) *chaosWorld {
 		DeletePhases: []awsemu.Phase{{Status: "", For: 30 * time.Second}, {Status: "delete-precheck", For: time.Minute}},
 	})
 	zones := []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
-	w.emu.AddCluster(awsemu.ClusterSpec{ID: sc.Target.Aurora.ClusterIdentifier, Engine: "aurora-postgresql", EngineVersion: "16.4",
+	w.emu.AddCluster(awsemu.ClusterSpec{ID: aurora.ClusterIdentifier, Engine: "aurora-postgresql", EngineVersion: "16.4",
 		WriterID: "orders-writer", WriterClass: "db.r7g.large", SubnetGroup: "orders-subnets", AZs: zones})
 	w.emu.AddInstance(awsemu.InstanceSpec{ID: "orders-reporting", Class: "db.r7g.large", Engine: "aurora-postgresql", AZ: zones[1],
-		ClusterID: sc.Target.Aurora.ClusterIdentifier})
+		ClusterID: aurora.ClusterIdentifier})
 	srv := httptest.NewServer(w)
 	t.Cleanup(srv.Close)
 
-	target := *sc.Target.Aurora
+	target := *aurora
 	target.Endpoint = srv.URL
 	w.act, err = actuators.NewAurora(target, actuators.AWSOptions{
 		Config: aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),

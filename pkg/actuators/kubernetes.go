@@ -18,6 +18,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
@@ -30,9 +32,82 @@ import (
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 
-	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
+
+// KindKubernetes is any object with a /scale subresource: Deployment,
+// StatefulSet, ReplicaSet, or a custom resource that declares one.
+const KindKubernetes TargetKind = "kubernetes"
+
+func init() {
+	Register(KindKubernetes, func() TargetSpec { return &KubernetesTarget{} })
+}
+
+// DefaultNamespace is the namespace of a target that names none.
+const DefaultNamespace = "default"
+
+// KubernetesTarget is the kubernetes block of a target.
+type KubernetesTarget struct {
+	APIVersion string `json:"api_version,omitempty"` // e.g. apps/v1, argoproj.io/v1alpha1
+	Kind       string `json:"kind,omitempty"`        // e.g. Deployment, StatefulSet, Rollout
+	Namespace  string `json:"namespace,omitempty"`
+	Name       string `json:"name,omitempty"`
+	// TakeOver lets scaled act on an object an HPA or ScaledObject also targets.
+	TakeOver bool `json:"take_over,omitempty"`
+}
+
+var _ TargetSpec = (*KubernetesTarget)(nil)
+
+// Default implements TargetSpec: the namespace default.
+func (t *KubernetesTarget) Default(string) {
+	if t.Namespace == "" {
+		t.Namespace = DefaultNamespace
+	}
+}
+
+// Validate implements TargetSpec.
+func (t *KubernetesTarget) Validate(_ string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if gv := t.APIVersion; gv == "" || strings.Count(gv, "/") > 1 || strings.HasPrefix(gv, "/") || strings.HasSuffix(gv, "/") {
+		errs = append(errs, fielderr.Invalid(path.Child("api_version"), gv, "must be version or group/version, e.g. apps/v1"))
+	}
+	if t.Kind == "" {
+		errs = append(errs, fielderr.Required(path.Child("kind"), t.Kind, "must not be empty"))
+	}
+	switch {
+	case t.Namespace == "":
+		errs = append(errs, fielderr.Required(path.Child("namespace"), t.Namespace, "must not be empty"))
+	case len(validation.IsDNS1123Label(t.Namespace)) > 0:
+		errs = append(errs, fielderr.Invalid(path.Child("namespace"), t.Namespace,
+			"must be a DNS label: at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit"))
+	}
+	switch {
+	case t.Name == "":
+		errs = append(errs, fielderr.Required(path.Child("name"), t.Name, "must not be empty"))
+	case len(validation.IsDNS1123Subdomain(t.Name)) > 0:
+		errs = append(errs, fielderr.Invalid(path.Child("name"), t.Name,
+			"must be a DNS subdomain name: at most 253 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit"))
+	}
+	return errs
+}
+
+// DefaultBehavior implements TargetSpec: the HPA's.
+func (t *KubernetesTarget) DefaultBehavior() policy.Behavior { return policy.DefaultBehavior() }
+
+// New implements TargetSpec: the target on the process's shared clients.
+func (t *KubernetesTarget) New(deps Deps) (Actuator, error) {
+	if deps.Kube == nil {
+		return nil, errors.New("kubernetes target: no API clients")
+	}
+	clients, err := deps.Kube()
+	if err != nil {
+		return nil, err
+	}
+	return NewKubernetes(*t, KubernetesOptions{Clients: clients, Scaler: deps.Scaler, Logger: deps.Logger,
+		Metrics: deps.KubeMetrics, Clock: deps.Clock, Identity: deps.Identity})
+}
 
 // ErrOtherAutoscaler is returned by Set when a HorizontalPodAutoscaler or a
 // KEDA ScaledObject scales the same object and the target does not say
@@ -198,7 +273,7 @@ type KubernetesOptions struct {
 // HPA or a KEDA ScaledObject targets the same object, unless take_over is set.
 // A change applied, and a refusal, are recorded as Events on the object.
 type Kubernetes struct {
-	t      config.KubernetesTarget
+	t      KubernetesTarget
 	gk     schema.GroupKind
 	ver    string
 	o      KubernetesOptions
@@ -216,7 +291,7 @@ var _ Actuator = (*Kubernetes)(nil)
 
 // NewKubernetes returns the target t. The kind is resolved at the first Read,
 // so that scaled starts while the API server or a CRD is not there yet.
-func NewKubernetes(t config.KubernetesTarget, o KubernetesOptions) (*Kubernetes, error) {
+func NewKubernetes(t KubernetesTarget, o KubernetesOptions) (*Kubernetes, error) {
 	if o.Clients == nil {
 		return nil, errors.New("kubernetes target: no API clients")
 	}

@@ -25,7 +25,6 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
-	"github.com/scaled-dev/scaled/pkg/config"
 )
 
 func TestMain(m *testing.M) {
@@ -76,7 +75,7 @@ func (e *kubeEnv) target(t *testing.T, apiVersion, kind, name string, reg promet
 	for _, f := range mut {
 		f(&o)
 	}
-	k, err := NewKubernetes(config.KubernetesTarget{APIVersion: apiVersion, Kind: kind, Namespace: e.ns, Name: name}, o)
+	k, err := NewKubernetes(KubernetesTarget{APIVersion: apiVersion, Kind: kind, Namespace: e.ns, Name: name}, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -290,7 +289,7 @@ func TestKubeRefusesATargetAnHPAScales(t *testing.T) {
 	}
 	// An HPA on another object does not stop a take-over target, nor does
 	// this one when take_over says so.
-	k2, err := NewKubernetes(config.KubernetesTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: e.ns, Name: "web", TakeOver: true},
+	k2, err := NewKubernetes(KubernetesTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: e.ns, Name: "web", TakeOver: true},
 		KubernetesOptions{Clients: e.clients})
 	if err != nil {
 		t.Fatal(err)

@@ -5,8 +5,6 @@ import (
 
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-
-	"github.com/scaled-dev/scaled/pkg/config"
 )
 
 func TestReadyOf(t *testing.T) {
@@ -30,7 +28,7 @@ func TestReadyOf(t *testing.T) {
 }
 
 func TestTargetsMatchesScaleTargetRef(t *testing.T) {
-	k, err := NewKubernetes(config.KubernetesTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "ns", Name: "web"},
+	k, err := NewKubernetes(KubernetesTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: "ns", Name: "web"},
 		KubernetesOptions{Clients: &KubeClients{}})
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +48,7 @@ func TestTargetsMatchesScaleTargetRef(t *testing.T) {
 			t.Errorf("targets(%s, %s, %s) = %v, want %v", tc.apiVersion, tc.kind, tc.name, got, tc.want)
 		}
 	}
-	if _, err := NewKubernetes(config.KubernetesTarget{APIVersion: "a/b/c"}, KubernetesOptions{Clients: &KubeClients{}}); err == nil {
+	if _, err := NewKubernetes(KubernetesTarget{APIVersion: "a/b/c"}, KubernetesOptions{Clients: &KubeClients{}}); err == nil {
 		t.Error("a bad api_version was accepted")
 	}
 }

@@ -13,10 +13,70 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
+
+// KindLambda is the provisioned concurrency of a Lambda function's alias
+// or version.
+const KindLambda TargetKind = "lambda"
+
+func init() {
+	Register(KindLambda, func() TargetSpec { return &LambdaTarget{} })
+}
+
+// LambdaTarget is the lambda block of a target.
+type LambdaTarget struct {
+	Region        string           `json:"region,omitempty"`
+	FunctionName  string           `json:"function_name,omitempty"`
+	Qualifier     string           `json:"qualifier,omitempty"`
+	LambdaOptions `json:",inline"` // aws_options.go
+}
+
+var _ TargetSpec = (*LambdaTarget)(nil)
+
+// Default implements TargetSpec: the unreserved margin Lambda keeps.
+func (t *LambdaTarget) Default(string) {
+	if t.UnreservedMargin == nil {
+		m := int32(DefaultUnreservedMargin)
+		t.UnreservedMargin = &m
+	}
+}
+
+// Validate implements TargetSpec.
+func (t *LambdaTarget) Validate(_ string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if t.FunctionName == "" {
+		errs = append(errs, fielderr.Required(path.Child("function_name"), t.FunctionName, "must not be empty"))
+	}
+	switch t.Qualifier {
+	case "":
+		errs = append(errs, fielderr.Required(path.Child("qualifier"), t.Qualifier, "must name an alias or a version"))
+	case "$LATEST":
+		errs = append(errs, fielderr.Invalid(path.Child("qualifier"), t.Qualifier, "must name an alias or a version: $LATEST cannot have provisioned concurrency"))
+	}
+	if m := t.UnreservedMargin; m != nil && *m < MinUnreservedMargin {
+		errs = append(errs, fielderr.Invalid(path.Child("unreserved_margin"), *m,
+			"must be >= %d: Lambda keeps at least that much unreserved (%d on most accounts) and refuses more", MinUnreservedMargin, DefaultUnreservedMargin))
+	}
+	return errs
+}
+
+// DefaultBehavior implements TargetSpec: provisioned concurrency takes a
+// minute or two to allocate.
+func (t *LambdaTarget) DefaultBehavior() policy.Behavior { return lambdaBehavior() }
+
+// New implements TargetSpec.
+func (t *LambdaTarget) New(deps Deps) (Actuator, error) {
+	o, err := deps.awsOptions(t.Region)
+	if err != nil {
+		return nil, err
+	}
+	return NewLambda(*t, o)
+}
 
 // Lambda is the provisioned concurrency of a function's alias or version:
 // its capacity is concurrent executions, not replicas.
@@ -58,12 +118,12 @@ var (
 )
 
 // NewLambda returns the target t. It makes no call: the first Read does.
-func NewLambda(t config.LambdaTarget, o AWSOptions) (*Lambda, error) {
+func NewLambda(t LambdaTarget, o AWSOptions) (*Lambda, error) {
 	if t.FunctionName == "" || t.Qualifier == "" {
 		return nil, errors.New("lambda target: function_name and qualifier must be set")
 	}
 	o.fill()
-	margin := int32(config.DefaultUnreservedMargin)
+	margin := int32(DefaultUnreservedMargin)
 	if t.UnreservedMargin != nil {
 		margin = *t.UnreservedMargin
 	}

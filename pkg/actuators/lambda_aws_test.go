@@ -8,15 +8,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scaled-dev/scaled/internal/awsemu"
-	"github.com/scaled-dev/scaled/pkg/config"
 )
 
 func newLambdaEnv(t *testing.T, concurrency int, margin int32) (*awsEnv, *Lambda) {
 	t.Helper()
 	env := newAWSEnv(t, awsemu.Options{Concurrency: concurrency})
 	env.emu.AddFunction("checkout", "live", "7")
-	l, err := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "live",
-		LambdaOptions: config.LambdaOptions{UnreservedMargin: &margin, Endpoint: env.url}}, env.opts)
+	l, err := NewLambda(LambdaTarget{FunctionName: "checkout", Qualifier: "live",
+		LambdaOptions: LambdaOptions{UnreservedMargin: &margin, Endpoint: env.url}}, env.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,8 +132,8 @@ func TestLambdaErrors(t *testing.T) {
 	t.Run("unknown alias", func(t *testing.T) {
 		env := newAWSEnv(t, awsemu.Options{})
 		env.emu.AddFunction("checkout", "live")
-		l, _ := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "blue",
-			LambdaOptions: config.LambdaOptions{Endpoint: env.url}}, env.opts)
+		l, _ := NewLambda(LambdaTarget{FunctionName: "checkout", Qualifier: "blue",
+			LambdaOptions: LambdaOptions{Endpoint: env.url}}, env.opts)
 		_, err := l.Read(ctx)
 		wantKind(t, err, AWSNotFound)
 	})
@@ -143,8 +142,8 @@ func TestLambdaErrors(t *testing.T) {
 		env.emu.AddFunction("checkout", "live")
 		// A margin of 0 is refused by validation; built in code, AWS refuses instead.
 		zero := int32(0)
-		l, _ := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "live",
-			LambdaOptions: config.LambdaOptions{UnreservedMargin: &zero, Endpoint: env.url}}, env.opts)
+		l, _ := NewLambda(LambdaTarget{FunctionName: "checkout", Qualifier: "live",
+			LambdaOptions: LambdaOptions{UnreservedMargin: &zero, Endpoint: env.url}}, env.opts)
 		wantKind(t, l.Set(ctx, 150, "up"), AWSQuotaExceeded)
 	})
 }
@@ -156,8 +155,8 @@ func TestLambdaReservedConcurrency(t *testing.T) {
 	env.emu.SetAlias("checkout", "canary", "6", nil)
 	env.emu.SetReservedConcurrency("checkout", 200)
 	env.emu.SeedProvisioned("checkout", "canary", 50)
-	l, err := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "live",
-		LambdaOptions: config.LambdaOptions{Endpoint: env.url}}, env.opts)
+	l, err := NewLambda(LambdaTarget{FunctionName: "checkout", Qualifier: "live",
+		LambdaOptions: LambdaOptions{Endpoint: env.url}}, env.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,9 +182,9 @@ func TestLambdaLowQuotaAccount(t *testing.T) {
 	// A new account: 50 concurrent executions, of which Lambda keeps 10.
 	env := newAWSEnv(t, awsemu.Options{Concurrency: 50, MinUnreserved: 10})
 	env.emu.AddFunction("checkout", "live")
-	margin := int32(config.MinUnreservedMargin)
-	l, err := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: "live",
-		LambdaOptions: config.LambdaOptions{UnreservedMargin: &margin, Endpoint: env.url}}, env.opts)
+	margin := int32(MinUnreservedMargin)
+	l, err := NewLambda(LambdaTarget{FunctionName: "checkout", Qualifier: "live",
+		LambdaOptions: LambdaOptions{UnreservedMargin: &margin, Endpoint: env.url}}, env.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -199,8 +198,8 @@ func TestLambdaAliases(t *testing.T) {
 	ctx := context.Background()
 	newTarget := func(t *testing.T, env *awsEnv, qualifier string) *Lambda {
 		t.Helper()
-		l, err := NewLambda(config.LambdaTarget{FunctionName: "checkout", Qualifier: qualifier,
-			LambdaOptions: config.LambdaOptions{Endpoint: env.url}}, env.opts)
+		l, err := NewLambda(LambdaTarget{FunctionName: "checkout", Qualifier: qualifier,
+			LambdaOptions: LambdaOptions{Endpoint: env.url}}, env.opts)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,9 +5,51 @@ import (
 	"sync"
 
 	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
+
+// KindLog is an in-memory target that records what it would set.
+const KindLog TargetKind = "log"
+
+func init() {
+	Register(KindLog, func() TargetSpec { return &LogTarget{} })
+}
+
+// LogTarget is the log block of a target. It needs nothing, so `kind: log`
+// alone is a target.
+type LogTarget struct {
+	// Initial capacity the target reports before anything is set.
+	Initial int32 `json:"initial,omitempty"`
+}
+
+var (
+	_ TargetSpec    = (*LogTarget)(nil)
+	_ BlockOptional = (*LogTarget)(nil)
+)
+
+// Default implements TargetSpec: every key has its default already.
+func (t *LogTarget) Default(string) {}
+
+// BlockOptional implements BlockOptional.
+func (t *LogTarget) BlockOptional() {}
+
+// Validate implements TargetSpec.
+func (t *LogTarget) Validate(_ string, path *field.Path) field.ErrorList {
+	if t.Initial < 0 {
+		return field.ErrorList{fielderr.Invalid(path.Child("initial"), t.Initial, "must be >= 0")}
+	}
+	return nil
+}
+
+// DefaultBehavior implements TargetSpec: the HPA's, as for pods.
+func (t *LogTarget) DefaultBehavior() policy.Behavior { return policy.DefaultBehavior() }
+
+// New implements TargetSpec.
+func (t *LogTarget) New(deps Deps) (Actuator, error) { return NewLog(t.Initial, deps.Logger), nil }
 
 // Log is an in-memory target: it records what it is asked to set and reports
 // it back as both current and ready. It stands in for a real target in demos,

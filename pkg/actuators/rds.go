@@ -10,9 +10,51 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
-	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
+
+// KindRDS is the read replicas of an RDS source instance.
+const KindRDS TargetKind = "rds"
+
+func init() {
+	Register(KindRDS, func() TargetSpec { return &RDSTarget{} })
+}
+
+// RDSTarget is the rds block of a target.
+type RDSTarget struct {
+	Region         string           `json:"region,omitempty"`
+	SourceInstance string           `json:"source_instance,omitempty"`
+	ReplicaOptions `json:",inline"` // aws_options.go
+}
+
+var _ TargetSpec = (*RDSTarget)(nil)
+
+// Default implements TargetSpec: the name template, and the scaler as owner.
+func (t *RDSTarget) Default(scaler string) { t.ReplicaOptions.fill(DefaultRDSName, scaler) }
+
+// Validate implements TargetSpec.
+func (t *RDSTarget) Validate(scaler string, path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if t.SourceInstance == "" {
+		errs = append(errs, fielderr.Required(path.Child("source_instance"), t.SourceInstance, "must not be empty"))
+	}
+	return append(errs, t.ReplicaOptions.validate(path, t.SourceInstance, scaler, MaxRDSReplicas)...)
+}
+
+// DefaultBehavior implements TargetSpec: a replica takes minutes to serve.
+func (t *RDSTarget) DefaultBehavior() policy.Behavior { return replicaBehavior() }
+
+// New implements TargetSpec.
+func (t *RDSTarget) New(deps Deps) (Actuator, error) {
+	o, err := deps.awsOptions(t.Region)
+	if err != nil {
+		return nil, err
+	}
+	return NewRDS(*t, o)
+}
 
 // RDS is the read replicas of an RDS source instance (MySQL, MariaDB,
 // PostgreSQL, Oracle, SQL Server). It counts and changes them exactly as
@@ -35,12 +77,12 @@ var (
 )
 
 // NewRDS returns the target t. It makes no call: the first Read does.
-func NewRDS(t config.RDSTarget, o AWSOptions) (*RDS, error) {
+func NewRDS(t RDSTarget, o AWSOptions) (*RDS, error) {
 	if t.SourceInstance == "" {
 		return nil, errors.New("rds target: no source_instance")
 	}
-	return &RDS{newReplicaSet("rds", t.SourceInstance, config.DefaultRDSName, config.MaxRDSReplicas, t.ReplicaOptions, o,
-		func(c *rds.Client, opt config.ReplicaOptions) replicaBackend {
+	return &RDS{newReplicaSet("rds", t.SourceInstance, DefaultRDSName, MaxRDSReplicas, t.ReplicaOptions, o,
+		func(c *rds.Client, opt ReplicaOptions) replicaBackend {
 			return &rdsBackend{client: c, source: t.SourceInstance, opt: opt}
 		})}, nil
 }
@@ -48,7 +90,7 @@ func NewRDS(t config.RDSTarget, o AWSOptions) (*RDS, error) {
 type rdsBackend struct {
 	client *rds.Client
 	source string
-	opt    config.ReplicaOptions
+	opt    ReplicaOptions
 	src    copied // as last listed
 }
 

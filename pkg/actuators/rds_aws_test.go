@@ -8,7 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scaled-dev/scaled/internal/awsemu"
-	"github.com/scaled-dev/scaled/pkg/config"
 )
 
 func newRDSEnv(t *testing.T) (*awsEnv, *RDS) {
@@ -17,8 +16,8 @@ func newRDSEnv(t *testing.T) (*awsEnv, *RDS) {
 	// The subnet group covers the zones of a cluster using it; none here, so the region's a, b, c.
 	env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1a",
 		SubnetGroup: "orders-subnets", ParameterGroup: "orders-pg"})
-	r, err := NewRDS(config.RDSTarget{SourceInstance: "orders", ReplicaOptions: config.ReplicaOptions{
-		NameTemplate: config.DefaultRDSName, Owner: "db", Endpoint: env.url}}, env.opts)
+	r, err := NewRDS(RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{
+		NameTemplate: DefaultRDSName, Owner: "db", Endpoint: env.url}}, env.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +100,7 @@ func TestRDSErrors(t *testing.T) {
 	t.Run("source not available", func(t *testing.T) {
 		env := newAWSEnv(t, awsemu.Options{})
 		env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1a", Status: "modifying"})
-		r, err := NewRDS(config.RDSTarget{SourceInstance: "orders", ReplicaOptions: config.ReplicaOptions{Endpoint: env.url}}, env.opts)
+		r, err := NewRDS(RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{Endpoint: env.url}}, env.opts)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -109,7 +108,7 @@ func TestRDSErrors(t *testing.T) {
 	})
 	t.Run("source not found", func(t *testing.T) {
 		env := newAWSEnv(t, awsemu.Options{})
-		r, _ := NewRDS(config.RDSTarget{SourceInstance: "nope", ReplicaOptions: config.ReplicaOptions{Endpoint: env.url}}, env.opts)
+		r, _ := NewRDS(RDSTarget{SourceInstance: "nope", ReplicaOptions: ReplicaOptions{Endpoint: env.url}}, env.opts)
 		_, err := r.Read(ctx)
 		wantKind(t, err, AWSNotFound)
 	})
@@ -129,7 +128,7 @@ func TestRDSParameterGroupByEngine(t *testing.T) {
 			env := newAWSEnv(t, awsemu.Options{})
 			env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: tc.engine, AZ: "us-east-1a",
 				SubnetGroup: "orders-subnets", ParameterGroup: "orders-pg"})
-			r, err := NewRDS(config.RDSTarget{SourceInstance: "orders", ReplicaOptions: config.ReplicaOptions{
+			r, err := NewRDS(RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{
 				ParameterGroup: "replica-pg", Endpoint: env.url}}, env.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -168,7 +167,7 @@ func TestRDSCopiesTheSourcesMonitoring(t *testing.T) {
 	s := awsemu.Settings{MonitoringInterval: 15, MonitoringRoleARN: "arn:aws:iam::123456789012:role/rds-monitoring-role",
 		PerformanceInsights: true, PIRetentionDays: 7, CACertificate: "rds-ca-ecc384-g1"}
 	env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "mysql", AZ: "us-east-1a", Settings: s})
-	r, err := NewRDS(config.RDSTarget{SourceInstance: "orders", ReplicaOptions: config.ReplicaOptions{Endpoint: env.url}}, env.opts)
+	r, err := NewRDS(RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{Endpoint: env.url}}, env.opts)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -141,6 +142,33 @@ func (src *SignalSource) check(path *field.Path) field.ErrorList {
 	errs := checkChoice(path, "", string(src.Kind), names(sources.Kinds()), set, others)
 	if set {
 		errs = append(errs, src.Spec.Validate(path.Child(string(src.Kind)))...)
+	}
+	return errs
+}
+
+func (t *Target) decodeNode(d *decoder, n *yaml.Node, path *field.Path) {
+	t.Spec, t.others = nil, nil
+	for _, b := range d.choice(n, path, reflect.ValueOf(t).Elem(), names(actuators.Kinds())) {
+		if b.name != string(t.Kind) {
+			t.others = append(t.others, b.name)
+			continue
+		}
+		spec, _ := actuators.NewSpec(t.Kind)
+		d.decodeBlock(b, spec, path)
+		t.Spec = spec
+	}
+}
+
+// check applies the rule of a choice to the target at path, and validates
+// its block; scaler is the scaler's name.
+func (t *Target) check(scaler string, path *field.Path) field.ErrorList {
+	set, others := t.Spec != nil, t.others
+	if k, _ := actuators.KindOf(t.Spec); set && k != t.Kind { // a block of another kind, set in code
+		set, others = false, append([]string{string(k)}, others...)
+	}
+	errs := checkChoice(path, "kind", string(t.Kind), names(actuators.Kinds()), set, others)
+	if set {
+		errs = append(errs, t.Spec.Validate(scaler, path.Child(string(t.Kind)))...)
 	}
 	return errs
 }

@@ -1,10 +1,12 @@
 package config
 
 import (
+	"slices"
 	"time"
 
 	promconfig "github.com/prometheus/common/config"
 
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
@@ -20,11 +22,6 @@ const (
 	DefaultOnFailure       = policy.FailureHold
 	DefaultMinCapacity     = 1
 	DefaultTolerance       = 0.1
-	DefaultNamespace       = "default"
-
-	// DefaultScaleUpWindow and DefaultScaleDownWindow are HPA's stabilisation windows.
-	DefaultScaleUpWindow   = 0 * time.Second
-	DefaultScaleDownWindow = 300 * time.Second
 )
 
 // Defaults returns a Config holding every global default and no scalers.
@@ -44,35 +41,23 @@ func Defaults() *Config {
 
 // DefaultScaleUp returns HPA's default scale-up rules: no stabilisation, at
 // most 4 pods or 100% (whichever is more) every 15 s.
-func DefaultScaleUp() *ScalingRules {
-	w, tol := DefaultScaleUpWindow, DefaultTolerance
-	return &ScalingRules{
-		StabilizationWindow: &w,
-		SelectPolicy:        policy.SelectMax,
-		Policies: []RatePolicy{
-			{Type: "Pods", Value: 4, Period: 15 * time.Second},
-			{Type: "Percent", Value: 100, Period: 15 * time.Second},
-		},
-		Tolerance: &tol,
-	}
-}
+func DefaultScaleUp() *ScalingRules { return scalingRules(policy.DefaultBehavior().ScaleUp) }
 
 // DefaultScaleDown returns HPA's default scale-down rules: a 300 s
 // stabilisation window and at most 100% every 15 s.
-func DefaultScaleDown() *ScalingRules {
-	w, tol := DefaultScaleDownWindow, DefaultTolerance
-	return &ScalingRules{
-		StabilizationWindow: &w,
-		SelectPolicy:        policy.SelectMax,
-		Policies:            []RatePolicy{{Type: "Percent", Value: 100, Period: 15 * time.Second}},
-		Tolerance:           &tol,
-	}
+func DefaultScaleDown() *ScalingRules { return scalingRules(policy.DefaultBehavior().ScaleDown) }
+
+// scalingRules writes a direction's rules as a file does, every key set.
+func scalingRules(r policy.Rules) *ScalingRules {
+	w, tol := r.StabilizationWindow, r.Tolerance
+	return &ScalingRules{StabilizationWindow: &w, SelectPolicy: r.Select, Policies: slices.Clone(r.Limits), Tolerance: &tol}
 }
 
 // ApplyDefaults fills what was left unset in every scaler: combine,
-// on_failure.mode, the log target block, the kubernetes namespace, and each
-// behaviour field that is absent (HPA fills a partly written direction field
-// by field, and so does this). It is idempotent. Fields whose zero value is
+// on_failure.mode, each block's own defaults (target, signal sources,
+// policies, schedules), a target block that may be left out, and each
+// behaviour field that is absent from the target kind's default behaviour
+// (HPA fills a partly written direction field by field, and so does this). It is idempotent. Fields whose zero value is
 // meaningful (bounds.min, replay.speed) take their defaults while the file is
 // decoded instead (decodeDefaults, and each registered block's constructor).
 func ApplyDefaults(c *Config) {
@@ -90,19 +75,24 @@ func (s *Scaler) ApplyDefaults() {
 	if s.OnFailure.Mode == "" {
 		s.OnFailure.Mode = DefaultOnFailure
 	}
-	// The log target needs nothing, so kind: log alone is enough.
-	if s.Target.Kind == "log" && s.Target.Log == nil {
-		s.Target.Log = &LogTarget{}
+	behavior := policy.DefaultBehavior()
+	if t := &s.Target; t.Spec == nil {
+		// A kind that needs nothing (log) may leave its block out.
+		if spec, ok := actuators.NewSpec(t.Kind); ok {
+			if _, optional := spec.(actuators.BlockOptional); optional {
+				t.Spec = spec
+			}
+		}
 	}
-	if k := s.Target.Kubernetes; k != nil && k.Namespace == "" {
-		k.Namespace = DefaultNamespace
+	if spec := s.Target.Spec; spec != nil {
+		spec.Default(s.Name)
+		behavior = spec.DefaultBehavior()
 	}
 	for j := range s.Signals {
 		if spec := s.Signals[j].Source.Spec; spec != nil {
 			spec.Default()
 		}
 	}
-	applyAWSDefaults(s) // per-kind guards and target options (aws.go)
 	for i := range s.Policies {
 		if spec := s.Policies[i].Spec; spec != nil {
 			spec.Default()
@@ -111,8 +101,8 @@ func (s *Scaler) ApplyDefaults() {
 	for i := range s.Schedules {
 		s.Schedules[i].Default()
 	}
-	s.Behavior.ScaleUp = fillRules(s.Behavior.ScaleUp, DefaultScaleUp())
-	s.Behavior.ScaleDown = fillRules(s.Behavior.ScaleDown, DefaultScaleDown())
+	s.Behavior.ScaleUp = fillRules(s.Behavior.ScaleUp, scalingRules(behavior.ScaleUp))
+	s.Behavior.ScaleDown = fillRules(s.Behavior.ScaleDown, scalingRules(behavior.ScaleDown))
 }
 
 func fillRules(r, def *ScalingRules) *ScalingRules {

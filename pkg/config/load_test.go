@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -155,8 +156,8 @@ scalers:
 	if a.Combine != "max" || a.OnFailure.Mode != "hold" || b.OnFailure.Mode != "fallback" {
 		t.Errorf("combine %q, on_failure %q, %q; want max, hold, fallback", a.Combine, a.OnFailure.Mode, b.OnFailure.Mode)
 	}
-	if a.Target.Kubernetes.Namespace != "default" {
-		t.Errorf("namespace = %q, want default", a.Target.Kubernetes.Namespace)
+	if ns := a.Target.Spec.(*actuators.KubernetesTarget).Namespace; ns != "default" {
+		t.Errorf("namespace = %q, want default", ns)
 	}
 	if diff := cmp.Diff(SignalSource{Kind: "replay", Spec: &sources.ReplaySpec{Trace: "t.csv", Speed: 1, Expr: "value"}}, a.Signals[0].Source,
 		cmp.AllowUnexported(SignalSource{})); diff != "" {

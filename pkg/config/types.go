@@ -3,6 +3,7 @@ package config
 import (
 	"time"
 
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -62,52 +63,16 @@ type DecisionSpec struct {
 	OnFailure OnFailure      `json:"on_failure,omitempty"`
 }
 
-// Target says what is scaled. Kind selects exactly one of the other fields.
+// Target says what is scaled. Kind names the target's kind (a registered
+// actuators.TargetKind) and the key of its block, which Spec holds:
+// `kind: kubernetes` with a `kubernetes:` block.
 type Target struct {
-	Kind       string            `json:"kind,omitempty"` // log, kubernetes, aurora, rds, lambda
-	Log        *LogTarget        `json:"log,omitempty"`
-	Kubernetes *KubernetesTarget `json:"kubernetes,omitempty"`
-	Aurora     *AuroraTarget     `json:"aurora,omitempty"`
-	RDS        *RDSTarget        `json:"rds,omitempty"`
-	Lambda     *LambdaTarget     `json:"lambda,omitempty"`
-}
-
-// LogTarget is an in-memory target that records what it would set.
-type LogTarget struct {
-	// Initial capacity the target reports before anything is set.
-	Initial int32 `json:"initial,omitempty"`
-}
-
-// KubernetesTarget is any object with a /scale subresource.
-type KubernetesTarget struct {
-	APIVersion string `json:"api_version,omitempty"` // e.g. apps/v1, argoproj.io/v1alpha1
-	Kind       string `json:"kind,omitempty"`        // e.g. Deployment, StatefulSet, Rollout
-	Namespace  string `json:"namespace,omitempty"`
-	Name       string `json:"name,omitempty"`
-	// TakeOver lets scaled act on an object an HPA or ScaledObject also targets.
-	TakeOver bool `json:"take_over,omitempty"`
-}
-
-// AuroraTarget is the reader instances of an Aurora cluster.
-type AuroraTarget struct {
-	Region            string           `json:"region,omitempty"`
-	ClusterIdentifier string           `json:"cluster_identifier,omitempty"`
-	ReplicaOptions    `json:",inline"` // aws.go
-}
-
-// RDSTarget is the read replicas of an RDS instance.
-type RDSTarget struct {
-	Region         string           `json:"region,omitempty"`
-	SourceInstance string           `json:"source_instance,omitempty"`
-	ReplicaOptions `json:",inline"` // aws.go
-}
-
-// LambdaTarget is the provisioned concurrency of a function alias or version.
-type LambdaTarget struct {
-	Region        string           `json:"region,omitempty"`
-	FunctionName  string           `json:"function_name,omitempty"`
-	Qualifier     string           `json:"qualifier,omitempty"`
-	LambdaOptions `json:",inline"` // aws.go
+	Kind actuators.TargetKind `json:"kind,omitempty"`
+	// Spec is the block named after Kind (actuators.NewSpec).
+	Spec actuators.TargetSpec `json:"-"`
+	// others are the blocks of other kinds the mapping held too, refused by
+	// validation.
+	others []string
 }
 
 // Signal is a named expression that must return one value, read from its

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -25,9 +24,8 @@ const (
 )
 
 var (
-	logLevels   = []string{"debug", "info", "warn", "error"}
-	logFormats  = []string{"json", "console"}
-	targetKinds = []string{"log", "kubernetes", "aurora", "rds", "lambda"}
+	logLevels  = []string{"debug", "info", "warn", "error"}
+	logFormats = []string{"json", "console"}
 
 	// Names become label values and log fields; keep them plain.
 	nameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
@@ -132,8 +130,7 @@ func uniqueName(list *field.Path, seen map[string]int, i int, name string) field
 // validate checks one scaler at path; its name is checked by the caller,
 // which knows the other scalers' names. interval is its tick.
 func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorList {
-	errs := validateTarget(path.Child("target"), &s.Target)
-	errs = append(errs, validateAWSTarget(path.Child("target"), &s.Target, s.Name)...) // aws.go
+	errs := s.Target.check(s.Name, path.Child("target"))
 	seen := map[string]int{}
 	for j := range s.Signals {
 		errs = append(errs, uniqueName(path.Child("signals"), seen, j, s.Signals[j].Name)...)
@@ -158,52 +155,6 @@ func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorL
 		errs = append(errs, fielderr.Invalid(path.Child("interval"), s.Interval, "must be >= %s, or unset to use the global interval", MinInterval))
 	}
 	return errs
-}
-
-func validateTarget(path *field.Path, t *Target) field.ErrorList {
-	set := map[string]bool{"log": t.Log != nil, "kubernetes": t.Kubernetes != nil, "aurora": t.Aurora != nil, "rds": t.RDS != nil, "lambda": t.Lambda != nil}
-	var others []string
-	for _, k := range targetKinds {
-		if set[k] && k != t.Kind {
-			others = append(others, k)
-		}
-	}
-	errs := checkChoice(path, "kind", t.Kind, targetKinds, set[t.Kind], others)
-	if l := t.Log; l != nil && l.Initial < 0 {
-		errs = append(errs, fielderr.Invalid(path.Child("log", "initial"), l.Initial, "must be >= 0"))
-	}
-	if k := t.Kubernetes; k != nil {
-		kp := path.Child("kubernetes")
-		if gv := k.APIVersion; gv == "" || strings.Count(gv, "/") > 1 || strings.HasPrefix(gv, "/") || strings.HasSuffix(gv, "/") {
-			errs = append(errs, fielderr.Invalid(kp.Child("api_version"), gv, "must be version or group/version, e.g. apps/v1"))
-		}
-		errs = append(errs, nonEmpty(kp.Child("kind"), k.Kind)...)
-		errs = append(errs, nonEmpty(kp.Child("namespace"), k.Namespace)...)
-		errs = append(errs, nonEmpty(kp.Child("name"), k.Name)...)
-	}
-	if a := t.Aurora; a != nil {
-		errs = append(errs, nonEmpty(path.Child("aurora", "cluster_identifier"), a.ClusterIdentifier)...)
-	}
-	if r := t.RDS; r != nil {
-		errs = append(errs, nonEmpty(path.Child("rds", "source_instance"), r.SourceInstance)...)
-	}
-	if l := t.Lambda; l != nil {
-		errs = append(errs, nonEmpty(path.Child("lambda", "function_name"), l.FunctionName)...)
-		switch l.Qualifier {
-		case "":
-			errs = append(errs, fielderr.Required(path.Child("lambda", "qualifier"), l.Qualifier, "must name an alias or a version"))
-		case "$LATEST":
-			errs = append(errs, fielderr.Invalid(path.Child("lambda", "qualifier"), l.Qualifier, "must name an alias or a version: $LATEST cannot have provisioned concurrency"))
-		}
-	}
-	return errs
-}
-
-func nonEmpty(path *field.Path, v string) field.ErrorList {
-	if v == "" {
-		return field.ErrorList{fielderr.Required(path, v, "must not be empty")}
-	}
-	return nil
 }
 
 func validateSignal(path *field.Path, s *Signal) field.ErrorList {

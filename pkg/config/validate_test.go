@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -102,29 +103,29 @@ func TestValidateMessages(t *testing.T) {
 		{"scaler name duplicate", func(c *Config) { c.Scalers = append(c.Scalers, c.Scalers[0]) },
 			[]string{`scalers[1].name: "web": duplicate of scalers[0].name`}},
 		{"target kind", func(c *Config) { c.Scalers[0].Target.Kind = "k8s" },
-			[]string{`scalers[0].target.kind: "k8s": must be one of log, kubernetes, aurora, rds, lambda`,
+			[]string{`scalers[0].target.kind: "k8s": must be one of aurora, kubernetes, lambda, log, rds`,
 				`scalers[0].target.log: present: must be absent when kind is "k8s"`}},
 		{"target block missing and another present", func(c *Config) { c.Scalers[0].Target.Kind = "kubernetes" },
 			[]string{`scalers[0].target.kubernetes: null: must be set when kind is kubernetes`,
 				`scalers[0].target.log: present: must be absent when kind is "kubernetes"`}},
-		{"log initial", func(c *Config) { c.Scalers[0].Target.Log.Initial = -1 },
+		{"log initial", func(c *Config) { c.Scalers[0].Target.Spec.(*actuators.LogTarget).Initial = -1 },
 			[]string{`scalers[0].target.log.initial: -1: must be >= 0`}},
 		{"kubernetes fields", func(c *Config) {
-			c.Scalers[0].Target = Target{Kind: "kubernetes", Kubernetes: &KubernetesTarget{APIVersion: "a/b/c"}}
+			c.Scalers[0].Target = Target{Kind: "kubernetes", Spec: &actuators.KubernetesTarget{APIVersion: "a/b/c"}}
 		}, []string{
 			`scalers[0].target.kubernetes.api_version: "a/b/c": must be version or group/version, e.g. apps/v1`,
 			`scalers[0].target.kubernetes.kind: "": must not be empty`,
 			`scalers[0].target.kubernetes.namespace: "": must not be empty`,
 			`scalers[0].target.kubernetes.name: "": must not be empty`,
 		}},
-		{"aurora cluster", func(c *Config) { c.Scalers[0].Target = Target{Kind: "aurora", Aurora: &AuroraTarget{}} },
+		{"aurora cluster", func(c *Config) { c.Scalers[0].Target = Target{Kind: "aurora", Spec: &actuators.AuroraTarget{}} },
 			[]string{`scalers[0].target.aurora.cluster_identifier: "": must not be empty`}},
-		{"rds source", func(c *Config) { c.Scalers[0].Target = Target{Kind: "rds", RDS: &RDSTarget{}} },
+		{"rds source", func(c *Config) { c.Scalers[0].Target = Target{Kind: "rds", Spec: &actuators.RDSTarget{}} },
 			[]string{`scalers[0].target.rds.source_instance: "": must not be empty`}},
 		{"lambda latest", func(c *Config) {
-			c.Scalers[0].Target = Target{Kind: "lambda", Lambda: &LambdaTarget{FunctionName: "f", Qualifier: "$LATEST"}}
+			c.Scalers[0].Target = Target{Kind: "lambda", Spec: &actuators.LambdaTarget{FunctionName: "f", Qualifier: "$LATEST"}}
 		}, []string{`scalers[0].target.lambda.qualifier: "$LATEST": must name an alias or a version: $LATEST cannot have provisioned concurrency`}},
-		{"lambda fields", func(c *Config) { c.Scalers[0].Target = Target{Kind: "lambda", Lambda: &LambdaTarget{}} },
+		{"lambda fields", func(c *Config) { c.Scalers[0].Target = Target{Kind: "lambda", Spec: &actuators.LambdaTarget{}} },
 			[]string{`scalers[0].target.lambda.function_name: "": must not be empty`,
 				`scalers[0].target.lambda.qualifier: "": must name an alias or a version`}},
 		{"signal name", func(c *Config) { c.Scalers[0].Signals[1].Name = "" },

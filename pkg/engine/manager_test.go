@@ -70,7 +70,7 @@ func (f *testFactories) factories() Factories {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.actuators[sc.Name]++
-			return actuators.NewLog(sc.Target.Log.Initial, nil), nil
+			return actuators.NewLog(sc.Target.Spec.(*actuators.LogTarget).Initial, nil), nil
 		},
 	}
 }

@@ -51,7 +51,7 @@ func TestServiceAccountCanDoItsJobAndNoMore(t *testing.T) {
 		t.Fatal(err)
 	}
 	target := func(apiVersion, kind, name string) *actuators.Kubernetes {
-		k, err := actuators.NewKubernetes(config.KubernetesTarget{APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name},
+		k, err := actuators.NewKubernetes(actuators.KubernetesTarget{APIVersion: apiVersion, Kind: kind, Namespace: ns, Name: name},
 			actuators.KubernetesOptions{Clients: clients, Identity: "rbac-test"})
 		if err != nil {
 			t.Fatal(err)

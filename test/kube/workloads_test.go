@@ -15,7 +15,6 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/pkg/actuators"
-	"github.com/scaled-dev/scaled/pkg/config"
 )
 
 func fakeNodeDeployment(name string, replicas int32) *appsv1.Deployment {
@@ -47,7 +46,7 @@ func TestPodsFollowTheScale(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	k, err := actuators.NewKubernetes(config.KubernetesTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: "web"},
+	k, err := actuators.NewKubernetes(actuators.KubernetesTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: "web"},
 		actuators.KubernetesOptions{Clients: clients})
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package config
+package actuators
 
 import (
 	"fmt"
@@ -86,63 +86,31 @@ const (
 	LambdaScaleDownPeriod  = 60 * time.Second
 )
 
-// KindScaleUp returns the default scale-up rules of a target kind: the HPA's
-// for log and kubernetes, slower ones for aurora, rds and lambda.
-func KindScaleUp(kind string) *ScalingRules {
-	tol := DefaultTolerance
-	switch kind {
-	case "aurora", "rds":
-		w := ReplicaScaleUpWindow
-		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: policy.SelectMax, Tolerance: &tol,
-			Policies: []RatePolicy{{Type: "Pods", Value: ReplicaScaleUpPods, Period: ReplicaScaleUpPeriod}}}
-	case "lambda":
-		w := LambdaScaleUpWindow
-		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: policy.SelectMax, Tolerance: &tol,
-			Policies: []RatePolicy{{Type: "Percent", Value: LambdaScaleUpPercent, Period: LambdaScaleUpPeriod}}}
+// replicaBehavior is the default guard behaviour of Aurora readers and RDS
+// read replicas.
+func replicaBehavior() policy.Behavior {
+	return policy.Behavior{
+		ScaleUp: policy.Rules{StabilizationWindow: ReplicaScaleUpWindow, Select: policy.SelectMax, Tolerance: policy.DefaultTolerance.Up,
+			Limits: []policy.RateLimit{{Type: policy.RatePods, Value: ReplicaScaleUpPods, Period: ReplicaScaleUpPeriod}}},
+		ScaleDown: policy.Rules{StabilizationWindow: ReplicaScaleDownWindow, Select: policy.SelectMax, Tolerance: policy.DefaultTolerance.Down,
+			Limits: []policy.RateLimit{{Type: policy.RatePods, Value: ReplicaScaleDownPods, Period: ReplicaScaleDownPeriod}}},
 	}
-	return DefaultScaleUp()
 }
 
-// KindScaleDown returns the default scale-down rules of a target kind.
-func KindScaleDown(kind string) *ScalingRules {
-	tol := DefaultTolerance
-	switch kind {
-	case "aurora", "rds":
-		w := ReplicaScaleDownWindow
-		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: policy.SelectMax, Tolerance: &tol,
-			Policies: []RatePolicy{{Type: "Pods", Value: ReplicaScaleDownPods, Period: ReplicaScaleDownPeriod}}}
-	case "lambda":
-		w := LambdaScaleDownWindow
-		return &ScalingRules{StabilizationWindow: &w, SelectPolicy: policy.SelectMax, Tolerance: &tol,
-			Policies: []RatePolicy{{Type: "Percent", Value: LambdaScaleDownPercent, Period: LambdaScaleDownPeriod}}}
+// lambdaBehavior is the default guard behaviour of Lambda provisioned
+// concurrency.
+func lambdaBehavior() policy.Behavior {
+	return policy.Behavior{
+		ScaleUp: policy.Rules{StabilizationWindow: LambdaScaleUpWindow, Select: policy.SelectMax, Tolerance: policy.DefaultTolerance.Up,
+			Limits: []policy.RateLimit{{Type: policy.RatePercent, Value: LambdaScaleUpPercent, Period: LambdaScaleUpPeriod}}},
+		ScaleDown: policy.Rules{StabilizationWindow: LambdaScaleDownWindow, Select: policy.SelectMax, Tolerance: policy.DefaultTolerance.Down,
+			Limits: []policy.RateLimit{{Type: policy.RatePercent, Value: LambdaScaleDownPercent, Period: LambdaScaleDownPeriod}}},
 	}
-	return DefaultScaleDown()
 }
 
-// applyAWSDefaults fills an AWS target's options and, field by field, the
-// behaviour the file left unset with the kind's defaults. It runs before the
-// HPA defaults, which then find nothing left to fill.
-func applyAWSDefaults(s *Scaler) {
-	switch s.Target.Kind {
-	case "aurora", "rds", "lambda":
-	default:
-		return
-	}
-	if a := s.Target.Aurora; a != nil {
-		fillReplicaOptions(&a.ReplicaOptions, DefaultAuroraName, s.Name)
-	}
-	if r := s.Target.RDS; r != nil {
-		fillReplicaOptions(&r.ReplicaOptions, DefaultRDSName, s.Name)
-	}
-	if l := s.Target.Lambda; l != nil && l.UnreservedMargin == nil {
-		m := int32(DefaultUnreservedMargin)
-		l.UnreservedMargin = &m
-	}
-	s.Behavior.ScaleUp = fillRules(s.Behavior.ScaleUp, KindScaleUp(s.Target.Kind))
-	s.Behavior.ScaleDown = fillRules(s.Behavior.ScaleDown, KindScaleDown(s.Target.Kind))
-}
-
-func fillReplicaOptions(o *ReplicaOptions, name, scaler string) {
+// fill sets the options a file left unset: the kind's name template and
+// the scaler as owner.
+func (o *ReplicaOptions) fill(name, scaler string) {
 	if o.NameTemplate == "" {
 		o.NameTemplate = name
 	}
@@ -161,24 +129,11 @@ func RenderName(template, parent, scaler string, index int) string {
 		"{index}", fmt.Sprint(index)).Replace(template)
 }
 
-func validateAWSTarget(path *field.Path, t *Target, scaler string) field.ErrorList {
+// validate checks the options of a target whose parent (cluster or source
+// instance) and scaler render the reader names, at most max readers.
+func (o *ReplicaOptions) validate(path *field.Path, parent, scaler string, max int32) field.ErrorList {
 	var errs field.ErrorList
-	if a := t.Aurora; a != nil {
-		errs = append(errs, validateReplicaOptions(path.Child("aurora"), &a.ReplicaOptions, a.ClusterIdentifier, scaler, MaxAuroraReaders)...)
-	}
-	if r := t.RDS; r != nil {
-		errs = append(errs, validateReplicaOptions(path.Child("rds"), &r.ReplicaOptions, r.SourceInstance, scaler, MaxRDSReplicas)...)
-	}
-	if l := t.Lambda; l != nil && l.UnreservedMargin != nil && *l.UnreservedMargin < MinUnreservedMargin {
-		errs = append(errs, fielderr.Invalid(path.Child("lambda", "unreserved_margin"), *l.UnreservedMargin,
-			"must be >= %d: Lambda keeps at least that much unreserved (%d on most accounts) and refuses more", MinUnreservedMargin, DefaultUnreservedMargin))
-	}
-	return errs
-}
-
-func validateReplicaOptions(path *field.Path, o *ReplicaOptions, parent, scaler string, max int32) field.ErrorList {
-	var errs field.ErrorList
-	// Empty fields take their defaults (ApplyDefaults, or the target's constructor).
+	// Empty fields take their defaults (Default, or the target's constructor).
 	switch {
 	case o.NameTemplate == "":
 	case !strings.Contains(o.NameTemplate, "{index}"):

@@ -1,0 +1,92 @@
+package actuators
+
+import (
+	"errors"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"go.uber.org/zap"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/clock"
+
+	"github.com/scaled-dev/scaled/internal/registry"
+	"github.com/scaled-dev/scaled/pkg/policy"
+)
+
+// TargetKind names a kind of target: the `kind` of a scaler's target, and
+// the key of its block (`kind: kubernetes` with a `kubernetes:` block).
+type TargetKind string
+
+// TargetSpec is the configuration block of one target kind, decoded from a
+// config file or a Scaler object through its json tags. Each kind's file
+// holds its spec, its defaults, its validation, its guard defaults, its
+// constructor and one Register call.
+type TargetSpec interface {
+	// Default fills the keys the block left unset; scaler is the name of
+	// the scaler the target belongs to. It is idempotent.
+	Default(scaler string)
+	// Validate checks the (defaulted) block, every problem under path (the
+	// block's own), all at once. It is pure: it makes no call.
+	Validate(scaler string, path *field.Path) field.ErrorList
+	// DefaultBehavior is the guard behaviour a scaler of this kind starts
+	// from: its behavior block fills it key by key. Pods take the HPA's
+	// (policy.DefaultBehavior); slower capacity waits longer.
+	DefaultBehavior() policy.Behavior
+	// New builds the target's actuator. It makes no call to the target:
+	// the first Read does, so that scaled starts while the target or its
+	// API is not there yet.
+	New(deps Deps) (Actuator, error)
+}
+
+// BlockOptional is implemented by the spec of a kind whose every key has a
+// default: its block may be left out, so `kind: log` alone is a target.
+type BlockOptional interface {
+	BlockOptional()
+}
+
+// Deps are what a target's constructor may use; the daemon makes one per
+// scaler and shares the clients behind it among all targets.
+type Deps struct {
+	// Scaler names the scaler: a label of its metrics, the default owner of
+	// what it creates.
+	Scaler string
+	Logger *zap.Logger        // with the scaler's name; nil: no logs
+	Clock  clock.PassiveClock // nil: the real clock
+	// Kube returns the process's Kubernetes clients, made at first use.
+	Kube func() (*KubeClients, error)
+	// Identity names this process in what targets record (Events).
+	Identity string
+	// KubeMetrics counts what Kubernetes targets suppress (nil: nothing).
+	KubeMetrics *KubeMetrics
+	// AWSConfig returns the AWS config of a region ("" for the default
+	// chain's), loaded at first use.
+	AWSConfig func(region string) (aws.Config, error)
+	// AWSMetrics counts what goes wrong with AWS targets (nil: nothing).
+	AWSMetrics *AWSMetrics
+}
+
+func (d Deps) awsOptions(region string) (AWSOptions, error) {
+	if d.AWSConfig == nil {
+		return AWSOptions{}, errors.New("no AWS configuration to build an AWS target with")
+	}
+	cfg, err := d.AWSConfig(region)
+	if err != nil {
+		return AWSOptions{}, err
+	}
+	return AWSOptions{Config: cfg, Scaler: d.Scaler, Logger: d.Logger, Metrics: d.AWSMetrics, Clock: d.Clock}, nil
+}
+
+var targetKinds = registry.New[TargetKind, TargetSpec]("target kind")
+
+// Register makes a target kind known to configs: newSpec returns a fresh
+// block of the kind, holding the defaults a key left out keeps. Call it from
+// an init function of the kind's file. It panics on a taken name.
+func Register(kind TargetKind, newSpec func() TargetSpec) { targetKinds.Register(kind, newSpec) }
+
+// Kinds lists every registered target kind, sorted.
+func Kinds() []TargetKind { return targetKinds.Names() }
+
+// NewSpec returns a fresh block of kind, and false for an unknown kind.
+func NewSpec(kind TargetKind) (TargetSpec, bool) { return targetKinds.New(kind) }
+
+// KindOf names the kind whose block spec is.
+func KindOf(spec TargetSpec) (TargetKind, bool) { return targetKinds.NameOf(spec) }

@@ -6,28 +6,20 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 )
 
 // awsDeps are the AWS configs of the process, one per region, loaded at
 // first use from the default credential chain (IRSA, environment, shared
-// config), and the metrics shared by every AWS target.
+// config) and shared by every AWS target.
 type awsDeps struct {
-	metrics *actuators.AWSMetrics
-
 	mu      sync.Mutex
 	configs map[string]aws.Config
 }
 
-func newAWSDeps(reg prometheus.Registerer) *awsDeps {
-	return &awsDeps{metrics: actuators.NewAWSMetrics(reg), configs: map[string]aws.Config{}}
-}
-
-// withAWS hands the process's AWS dependencies to the factories.
-func withAWS(a *awsDeps) func(*factories) {
-	return func(f *factories) { f.aws = a }
+func newAWSDeps() *awsDeps {
+	return &awsDeps{configs: map[string]aws.Config{}}
 }
 
 // config is the AWS config of region, loaded once.

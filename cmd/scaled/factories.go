@@ -20,12 +20,19 @@ import (
 // queryObservers gives a per-scaler observer of query latency.
 type queryObservers func(scaler string) sources.QueryObserver
 
+// withTargetObservers times every scaler's target and counts its errors,
+// through the observer obs gives for it.
+func withTargetObservers(obs func(scaler string) actuators.TargetObserver) func(*factories) {
+	return func(f *factories) { f.targets = obs }
+}
+
 // factories builds sources and actuators from config, sharing one Prometheus
 // client per distinct Prometheus config and one parsed trace per file.
 type factories struct {
-	logger *zap.Logger
-	clock  clock.PassiveClock
-	obs    queryObservers // nil: queries are not timed
+	logger  *zap.Logger
+	clock   clock.PassiveClock
+	obs     queryObservers                               // nil: queries are not timed
+	targets func(scaler string) actuators.TargetObserver // nil: targets are not timed
 
 	mu     sync.Mutex
 	prom   *sources.Prometheus
@@ -100,11 +107,11 @@ func (f *factories) actuator(sc config.Scaler) (actuators.Actuator, error) {
 		f.kube = newKubeDeps(nil, leader.Identity())
 	}
 	if f.aws == nil {
-		f.aws = newAWSDeps(nil)
+		f.aws = newAWSDeps()
 	}
 	kube, aws := f.kube, f.aws
 	f.mu.Unlock()
-	return sc.Target.Spec.New(actuators.Deps{
+	a, err := sc.Target.Spec.New(actuators.Deps{
 		Scaler:      sc.Name,
 		Logger:      f.logger.With(zap.String("scaler", sc.Name)),
 		Clock:       f.clock,
@@ -112,8 +119,11 @@ func (f *factories) actuator(sc config.Scaler) (actuators.Actuator, error) {
 		Identity:    kube.identity,
 		KubeMetrics: kube.metrics,
 		AWSConfig:   aws.config,
-		AWSMetrics:  aws.metrics,
 	})
+	if err != nil || f.targets == nil {
+		return a, err
+	}
+	return actuators.Instrument(a, f.targets(sc.Name)), nil
 }
 
 // replaySpeed is the speed shared by the recordings when every signal of

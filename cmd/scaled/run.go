@@ -89,9 +89,9 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string) error {
 		logger.Info("replaying recorded traces on a fast clock", zap.Time("from", *origin), zap.Float64("speed", replaySpeed(cfg)))
 	}
 	kube := newKubeDeps(reg, leaderIdentity(cfg.LeaderElection))
-	awsd := newAWSDeps(reg) // aws.go
-	mgr := engine.NewManager(clk, logger, newFactories(logger, clk, metrics.QueryObserver, withKube(kube), withAWS(awsd)), metrics, decisions,
-		metrics, forgetFunc(decisions.Forget), forgetFunc(kube.metrics.Forget), forgetFunc(awsd.metrics.Forget))
+	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(metrics.TargetObserver), withKube(kube))
+	mgr := engine.NewManager(clk, logger, factories, metrics, decisions,
+		metrics, forgetFunc(decisions.Forget), forgetFunc(kube.metrics.Forget))
 	stopLeader, err := startLeaderElection(cfg.LeaderElection, kube, mgr, reg, logger)
 	if err != nil {
 		return &exitError{code: 2, err: err}

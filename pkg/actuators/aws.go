@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/smithy-go"
-	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"k8s.io/utils/clock"
 )
@@ -61,7 +60,6 @@ type AWSOptions struct {
 	Endpoint string     // overrides the service endpoint ("" for AWS's own)
 	Scaler   string     // label of its metrics, field of its logs, default owner
 	Logger   *zap.Logger
-	Metrics  *AWSMetrics
 	Clock    clock.PassiveClock // nil: the real clock
 }
 
@@ -74,7 +72,8 @@ func (o *AWSOptions) fill() {
 	}
 }
 
-// The kinds of AWS errors: the reason label of scaled_aws_target_errors_total.
+// The kinds of AWS errors: the reason label of scaled_target_errors_total
+// for AWS targets (ErrorReason).
 const (
 	AWSThrottled      = "throttled"             // retries ran out while throttled
 	AWSAccessDenied   = "access_denied"         // IAM refused: see deploy/aws for the policy
@@ -86,9 +85,6 @@ const (
 	AWSTimeout        = "timeout"               // the call's deadline (the tick's) passed
 	AWSOther          = "other"                 // anything else, transport errors included
 )
-
-var awsErrorKinds = []string{AWSThrottled, AWSAccessDenied, AWSNotFound, AWSQuotaExceeded, AWSInvalidState, AWSInvalidRequest,
-	AWSNoCapacity, AWSTimeout, AWSOther}
 
 // AWSError is a failed AWS call, named by kind. The target is left as the
 // call found it, apart from what earlier calls of the same Set did.
@@ -107,6 +103,9 @@ func (e *AWSError) Error() string {
 }
 
 func (e *AWSError) Unwrap() error { return e.Err }
+
+// Reason is the error's kind (ErrorReason).
+func (e *AWSError) Reason() string { return e.Kind }
 
 func apiMessage(err error) string {
 	var api smithy.APIError
@@ -169,45 +168,4 @@ func AWSErrorKind(err error) string {
 		return ae.Kind
 	}
 	return ""
-}
-
-// AWSMetrics counts what goes wrong with AWS targets.
-type AWSMetrics struct {
-	errors *prometheus.CounterVec
-}
-
-// NewAWSMetrics registers the metrics on reg (nil: not registered).
-func NewAWSMetrics(reg prometheus.Registerer) *AWSMetrics {
-	m := &AWSMetrics{errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "scaled_aws_target_errors_total",
-		Help: "Failed AWS calls of Aurora, RDS and Lambda targets, by reason: throttled (after retries), access_denied, not_found, quota_exceeded, invalid_state, invalid_request, insufficient_capacity, timeout, other.",
-	}, []string{"scaler", "reason"})}
-	if reg != nil {
-		reg.MustRegister(m.errors)
-	}
-	return m
-}
-
-func (m *AWSMetrics) start(scaler string) {
-	if m == nil {
-		return
-	}
-	for _, k := range awsErrorKinds {
-		m.errors.WithLabelValues(scaler, k)
-	}
-}
-
-// count records err if it is an AWS error and returns it unchanged.
-func (m *AWSMetrics) count(scaler string, err error) error {
-	if k := AWSErrorKind(err); k != "" && m != nil {
-		m.errors.WithLabelValues(scaler, k).Inc()
-	}
-	return err
-}
-
-// Forget deletes every series of scaler.
-func (m *AWSMetrics) Forget(scaler string) {
-	if m != nil {
-		m.errors.DeletePartialMatch(prometheus.Labels{"scaler": scaler})
-	}
 }

@@ -160,7 +160,6 @@ func newReplicaSet(kind, parent, defaultName string, max int32, opt ReplicaOptio
 			ro.BaseEndpoint = aws.String(opt.Endpoint)
 		}
 	})
-	o.Metrics.start(o.Scaler)
 	return replicaSet{backend: newBackend(client, opt), kind: kind, parent: parent, opt: opt, max: max, o: o,
 		deletes: map[string]time.Time{}, creates: map[string]pendingCreate{}, badZones: map[string]time.Time{}}
 }
@@ -171,14 +170,14 @@ func (r *replicaSet) Read(ctx context.Context) (scaling.Capacity, error) {
 	r.tickWriters = nil
 	st, err := r.list(ctx)
 	if err != nil {
-		return scaling.Capacity{}, r.o.Metrics.count(r.o.Scaler, err)
+		return scaling.Capacity{}, err
 	}
 	r.tickWriters = map[string]bool{}
 	for _, w := range st.Writers {
 		r.tickWriters[w] = true
 	}
 	if st.Uncountable != "" {
-		return scaling.Capacity{}, r.o.Metrics.count(r.o.Scaler, &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Uncountable)})
+		return scaling.Capacity{}, &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Uncountable)}
 	}
 	return r.capacity(st), nil
 }
@@ -300,7 +299,7 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 	defer r.op.Unlock()
 	st, err := r.list(ctx)
 	if err != nil {
-		return r.o.Metrics.count(r.o.Scaler, err)
+		return err
 	}
 	protect := r.tickWriters
 	if protect == nil {
@@ -311,7 +310,7 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 		protect[w] = true
 	}
 	if st.Hold != "" {
-		return r.o.Metrics.count(r.o.Scaler, &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Hold)})
+		return &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Hold)}
 	}
 	cur := r.capacity(st).Current
 	want, why := n, ""
@@ -337,7 +336,7 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 		}
 	}
 	if err != nil {
-		return r.o.Metrics.count(r.o.Scaler, err)
+		return err
 	}
 	r.removeDead(ctx, st, protect, reason)
 	if got != n {
@@ -358,7 +357,7 @@ func (r *replicaSet) removeDead(ctx context.Context, st *replicaState, protect m
 		}
 		if err := r.backend.remove(ctx, x.ID); err != nil {
 			r.o.Logger.Warn("dead reader not deleted", zap.String("instance", x.ID), zap.String("status", x.Status),
-				zap.Error(r.o.Metrics.count(r.o.Scaler, err)))
+				zap.Error(err))
 			continue
 		}
 		x.asked = true

@@ -15,7 +15,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/prometheus/client_golang/prometheus"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/scaled-dev/scaled/internal/awsemu"
@@ -132,7 +131,7 @@ func newChaosWorld(t *testing.T, example string, seed int64) *chaosWorld {
 	w.act, err = actuators.NewAurora(target, actuators.AWSOptions{
 		Config: aws.Config{Region: "eu-west-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 			Retryer: func() aws.Retryer { return actuators.NewAWSRetryer(actuators.DefaultAWSMaxAttempts, time.Millisecond) }},
-		Scaler: sc.Name, Metrics: actuators.NewAWSMetrics(prometheus.NewRegistry()), Clock: clk,
+		Scaler: sc.Name, Clock: clk,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -148,7 +147,7 @@ func newChaosWorld(t *testing.T, example string, seed int64) *chaosWorld {
 	w.sc = engine.NewScaler(engine.ScalerSpec{
 		Name: sc.Name, Decider: dec, Actuator: w.act, Interval: chaosTick, QueryTimeout: 5 * time.Second,
 		Signals: []engine.Signal{{Name: sc.Signals[0].Name, Expr: sc.Signals[0].Expr(), MaxAge: sc.Signals[0].MaxAge, Source: w}},
-	}, clk, nil, nil, nil)
+	}, nil, nil, nil)
 	return w
 }
 

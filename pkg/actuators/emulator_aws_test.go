@@ -9,8 +9,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/scaled-dev/scaled/internal/awsemu"
@@ -23,7 +21,6 @@ type awsEnv struct {
 	emu   *awsemu.Emulator
 	clock *clocktesting.FakeClock
 	url   string
-	reg   *prometheus.Registry
 	opts  AWSOptions
 }
 
@@ -33,20 +30,14 @@ func newAWSEnv(t *testing.T, o awsemu.Options) *awsEnv {
 	emu := awsemu.New(clk, o)
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	reg := prometheus.NewRegistry()
 	cfg := aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		// The standard retryer, with backoff short enough for a unit test.
 		Retryer: func() aws.Retryer { return NewAWSRetryer(DefaultAWSMaxAttempts, time.Millisecond) },
 	}
-	return &awsEnv{emu: emu, clock: clk, url: srv.URL, reg: reg,
-		opts: AWSOptions{Config: cfg, Scaler: "db", Metrics: NewAWSMetrics(reg), Clock: clk}}
-}
-
-// errorCount is scaled_aws_target_errors_total for one reason.
-func (e *awsEnv) errorCount(reason string) float64 {
-	return testutil.ToFloat64(e.opts.Metrics.errors.WithLabelValues(e.opts.Scaler, reason))
+	return &awsEnv{emu: emu, clock: clk, url: srv.URL,
+		opts: AWSOptions{Config: cfg, Scaler: "db", Clock: clk}}
 }
 
 // codes lists the error codes answered to op, "" for a success.

@@ -124,17 +124,52 @@ const (
 	eventCreateDeadline = 5 * time.Second
 )
 
-// Error reasons counted in scaled_kubernetes_target_errors_total.
+// The reasons of Kubernetes errors (KubernetesError.Kind): the reason
+// label of scaled_target_errors_total for Kubernetes targets, with the
+// timeout and other every target has.
 const (
-	reasonNotFound    = "not_found"
-	reasonForbidden   = "forbidden"
-	reasonConflict    = "conflict"
-	reasonAutoscaler  = "other_autoscaler"
-	reasonUnknownKind = "unknown_kind"
-	reasonOther       = "other"
+	KubeNotFound        = "not_found"        // the object is not there
+	KubeForbidden       = "forbidden"        // RBAC refused: see deploy/ for scaled's role
+	KubeConflict        = "conflict"         // another writer won, and still did after the retries
+	KubeThrottled       = "throttled"        // the API server answered 429 (priority and fairness)
+	KubeInvalid         = "invalid"          // the API server refused the request as invalid
+	KubeOtherAutoscaler = "other_autoscaler" // an HPA or ScaledObject scales the object (ErrOtherAutoscaler)
+	KubeUnknownKind     = "unknown_kind"     // the API server does not serve the kind
 )
 
-var kubeErrorReasons = []string{reasonNotFound, reasonForbidden, reasonConflict, reasonAutoscaler, reasonUnknownKind, reasonOther}
+// KubernetesError is a failed call of a Kubernetes target, named by kind.
+// Its message names the target and what was being done.
+type KubernetesError struct {
+	Kind string // one of the Kube* reasons, ReasonTimeout or ReasonOther
+	Err  error
+}
+
+func (e *KubernetesError) Error() string { return e.Err.Error() }
+func (e *KubernetesError) Unwrap() error { return e.Err }
+
+// Reason is the error's kind (ErrorReason).
+func (e *KubernetesError) Reason() string { return e.Kind }
+
+// kubeReason names an error of client-go by what the API server said.
+func kubeReason(err error) string {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err):
+		return ReasonTimeout
+	case apierrors.IsNotFound(err):
+		return KubeNotFound
+	case apierrors.IsForbidden(err):
+		return KubeForbidden
+	case apierrors.IsConflict(err):
+		return KubeConflict
+	case apierrors.IsTooManyRequests(err):
+		return KubeThrottled
+	case apierrors.IsInvalid(err) || apierrors.IsBadRequest(err):
+		return KubeInvalid
+	case errors.Is(err, ErrOtherAutoscaler):
+		return KubeOtherAutoscaler
+	}
+	return ReasonOther
+}
 
 // KubeRESTConfig is the client configuration: the kubeconfig file when one
 // is named (argument, then $KUBECONFIG), in-cluster config inside a pod, and
@@ -194,54 +229,37 @@ func NewKubeClients(cfg *rest.Config) (*KubeClients, error) {
 	return &KubeClients{Core: core, Dynamic: dyn, Scales: scales, Mapper: mapper}, nil
 }
 
-// KubeMetrics counts what goes wrong with Kubernetes targets and the Events
-// left unrecorded by the rate limit.
+// KubeMetrics counts the Events Kubernetes targets left unrecorded by the
+// rate limit. Their errors are counted by Instrument, as every target's.
 type KubeMetrics struct {
-	errors     *prometheus.CounterVec
 	suppressed *prometheus.CounterVec
 }
 
 // NewKubeMetrics registers the metrics on reg (nil: not registered).
 func NewKubeMetrics(reg prometheus.Registerer) *KubeMetrics {
 	m := &KubeMetrics{
-		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaled_kubernetes_target_errors_total",
-			Help: "Failed reads and writes of Kubernetes targets, by reason: not_found, forbidden, conflict (a write that lost to another writer and was retried), other_autoscaler, unknown_kind, other.",
-		}, []string{"scaler", "reason"}),
 		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaled_kubernetes_events_suppressed_total",
 			Help: "Events not recorded on a target because its event rate limit was reached.",
 		}, []string{"scaler"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.errors, m.suppressed)
+		reg.MustRegister(m.suppressed)
 	}
 	return m
 }
 
 func (m *KubeMetrics) start(scaler string) {
-	if m == nil {
-		return
-	}
-	for _, r := range kubeErrorReasons {
-		m.errors.WithLabelValues(scaler, r)
-	}
-	m.suppressed.WithLabelValues(scaler)
-}
-
-func (m *KubeMetrics) count(scaler, reason string) {
 	if m != nil {
-		m.errors.WithLabelValues(scaler, reason).Inc()
+		m.suppressed.WithLabelValues(scaler)
 	}
 }
 
 // Forget deletes every series of scaler.
 func (m *KubeMetrics) Forget(scaler string) {
-	if m == nil {
-		return
+	if m != nil {
+		m.suppressed.DeletePartialMatch(prometheus.Labels{"scaler": scaler})
 	}
-	m.errors.DeletePartialMatch(prometheus.Labels{"scaler": scaler})
-	m.suppressed.DeletePartialMatch(prometheus.Labels{"scaler": scaler})
 }
 
 // KubernetesOptions are a Kubernetes target's dependencies.
@@ -336,33 +354,28 @@ func (k *Kubernetes) resolve() (*meta.RESTMapping, error) {
 		m, err = k.o.Clients.Mapper.RESTMapping(k.gk, k.ver)
 	}
 	if err != nil {
-		k.o.Metrics.count(k.o.Scaler, reasonUnknownKind)
-		return nil, fmt.Errorf("kind %s in api_version %s is not served by the API server: %w", k.t.Kind, k.t.APIVersion, err)
+		return nil, &KubernetesError{Kind: KubeUnknownKind,
+			Err: fmt.Errorf("kind %s in api_version %s is not served by the API server: %w", k.t.Kind, k.t.APIVersion, err)}
 	}
 	k.mapping = m
 	return m, nil
 }
 
-// fail names the target in err and counts it by reason.
+// fail names the target in err and gives it its reason.
 func (k *Kubernetes) fail(op string, err error) error {
-	reason := reasonOther
-	switch {
-	case apierrors.IsNotFound(err):
-		reason = reasonNotFound
+	reason := kubeReason(err)
+	switch reason {
+	case KubeNotFound:
 		err = fmt.Errorf("%s: %s not found: %w", op, k, err)
-	case apierrors.IsForbidden(err):
-		reason = reasonForbidden
+	case KubeForbidden:
 		err = fmt.Errorf("%s: %s: forbidden (check scaled's RBAC): %w", op, k, err)
-	case apierrors.IsConflict(err):
-		reason = reasonConflict
+	case KubeConflict:
 		err = fmt.Errorf("%s: %s: still conflicting after retries: %w", op, k, err)
-	case errors.Is(err, ErrOtherAutoscaler):
-		reason = reasonAutoscaler
+	case KubeOtherAutoscaler:
 	default:
 		err = fmt.Errorf("%s: %s: %w", op, k, err)
 	}
-	k.o.Metrics.count(k.o.Scaler, reason)
-	return err
+	return &KubernetesError{Kind: reason, Err: err}
 }
 
 // Read returns spec.replicas and the ready replicas.
@@ -432,7 +445,6 @@ func (k *Kubernetes) Set(ctx context.Context, n int32, reason string) error {
 		s.Spec.Replicas = n
 		applied, err = scales.Update(ctx, gr, s, metav1.UpdateOptions{FieldManager: eventComponent})
 		if apierrors.IsConflict(err) {
-			k.o.Metrics.count(k.o.Scaler, reasonConflict)
 			k.o.Logger.Info("scale conflicted with another writer; retrying on the fresh object", zap.String("target", k.String()))
 		}
 		return err

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	appsv1 "k8s.io/api/apps/v1"
@@ -248,9 +249,7 @@ func TestKubeConflictIsRetriedOnTheFreshObject(t *testing.T) {
 	if got := specReplicas(t, e.dyn, appsv1.SchemeGroupVersion.WithResource("deployments"), e.ns, "web"); got != 4 {
 		t.Errorf("spec.replicas = %d, want 4", got)
 	}
-	if got := testutil.ToFloat64(k.o.Metrics.errors.WithLabelValues("s", "conflict")); got != 1 {
-		t.Errorf("conflicts counted = %v, want 1", got)
-	}
+	// A conflict the retry resolved is no error of the target.
 	// The Event says where the retry started from: the other writer's 7.
 	if evs := e.events(t, "web", EventReasonScaled); len(evs) != 1 || !strings.Contains(evs[0], "from 7 to 4") {
 		t.Errorf("events = %q, want one saying from 7 to 4", evs)
@@ -278,11 +277,11 @@ func TestKubeRefusesATargetAnHPAScales(t *testing.T) {
 	if !errors.Is(err, ErrOtherAutoscaler) || !strings.Contains(err.Error(), "HorizontalPodAutoscaler web-hpa") {
 		t.Fatalf("Set = %v, want ErrOtherAutoscaler naming web-hpa", err)
 	}
+	if r := ErrorReason(err); r != KubeOtherAutoscaler {
+		t.Errorf("reason %q, want %q", r, KubeOtherAutoscaler)
+	}
 	if got := specReplicas(t, e.dyn, appsv1.SchemeGroupVersion.WithResource("deployments"), e.ns, "web"); got != 2 {
 		t.Errorf("spec.replicas = %d after a refusal, want 2 untouched", got)
-	}
-	if got := testutil.ToFloat64(k.o.Metrics.errors.WithLabelValues("s", "other_autoscaler")); got != 1 {
-		t.Errorf("refusals counted = %v, want 1", got)
 	}
 	if evs := e.events(t, "web", EventReasonRefused); len(evs) != 1 || !strings.Contains(evs[0], "web-hpa") {
 		t.Errorf("refusal events = %q, want one naming web-hpa", evs)
@@ -302,22 +301,33 @@ func TestKubeRefusesATargetAnHPAScales(t *testing.T) {
 	}
 }
 
-func TestKubeGoneAndUnknownAreCountedErrors(t *testing.T) {
+// What goes wrong comes back named by reason, and Instrument counts each
+// failed call once under it.
+func TestKubeErrorsAreNamed(t *testing.T) {
 	e := newKubeEnv(t)
-	reg := prometheus.NewPedanticRegistry()
-	k := e.target(t, "apps/v1", "Deployment", "absent", reg)
+	obs := &observedTarget{}
+	k := Instrument(e.target(t, "apps/v1", "Deployment", "absent", prometheus.NewPedanticRegistry()), obs)
 	if _, err := k.Read(context.Background()); err == nil || !strings.Contains(err.Error(), "Deployment "+e.ns+"/absent not found") {
 		t.Errorf("Read of a missing object = %v, want a not-found error naming it", err)
 	}
 	if err := k.Set(context.Background(), 3, "x"); err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Errorf("Set of a missing object = %v, want not found", err)
 	}
-	if got := testutil.ToFloat64(k.o.Metrics.errors.WithLabelValues("s", "not_found")); got != 2 {
-		t.Errorf("not_found counted = %v, want 2", got)
-	}
-	u := e.target(t, "example.com/v9", "Nothing", "x", prometheus.NewPedanticRegistry())
+	u := Instrument(e.target(t, "example.com/v9", "Nothing", "x", prometheus.NewPedanticRegistry()), obs)
 	if _, err := u.Read(context.Background()); err == nil || !strings.Contains(err.Error(), "kind Nothing in api_version example.com/v9 is not served") {
 		t.Errorf("Read of an unknown kind = %v", err)
+	}
+	e.deployment(t, "web", 1)
+	w := Instrument(e.target(t, "apps/v1", "Deployment", "web", prometheus.NewPedanticRegistry()), obs)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Nanosecond)
+	defer cancel()
+	<-ctx.Done()
+	if _, err := w.Read(ctx); err == nil {
+		t.Error("Read past its deadline succeeded")
+	}
+	want := []string{"read not_found", "set not_found", "read unknown_kind", "read timeout"}
+	if diff := cmp.Diff(want, obs.calls); diff != "" {
+		t.Errorf("observed (-want +got):\n%s", diff)
 	}
 }
 

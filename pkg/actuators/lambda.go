@@ -132,7 +132,6 @@ func NewLambda(t LambdaTarget, o AWSOptions) (*Lambda, error) {
 			lo.BaseEndpoint = aws.String(t.Endpoint)
 		}
 	})
-	o.Metrics.start(o.Scaler)
 	_, numeric := strconv.Atoi(t.Qualifier)
 	return &Lambda{client: client, fn: t.FunctionName, qual: t.Qualifier, isAlias: numeric != nil && t.Qualifier != "$LATEST",
 		margin: margin, o: o}, nil
@@ -149,7 +148,7 @@ type lambdaState struct {
 }
 
 func (l *Lambda) count(op string, err error) error {
-	return l.o.Metrics.count(l.o.Scaler, classifyAWS(op, err))
+	return classifyAWS(op, err)
 }
 
 // config reads qualifier q's config; exists is false when it has none.
@@ -175,8 +174,8 @@ func (l *Lambda) getAlias(ctx context.Context) (*lambda.GetAliasOutput, error) {
 		return nil, l.count("GetAlias", err)
 	}
 	if v := aws.ToString(a.FunctionVersion); v == "$LATEST" {
-		return nil, l.o.Metrics.count(l.o.Scaler, &AWSError{Kind: AWSInvalidRequest, Op: "GetAlias", Err: fmt.Errorf(
-			"alias %s of %s points to $LATEST, which cannot have provisioned concurrency: publish a version and point the alias to it", l.qual, l.fn)})
+		return nil, &AWSError{Kind: AWSInvalidRequest, Op: "GetAlias", Err: fmt.Errorf(
+			"alias %s of %s points to $LATEST, which cannot have provisioned concurrency: publish a version and point the alias to it", l.qual, l.fn)}
 	}
 	return a, nil
 }
@@ -251,14 +250,14 @@ func (l *Lambda) settable(ctx context.Context, st *lambdaState) error {
 		for _, v := range sortedKeys(rc.AdditionalVersionWeights) {
 			w = append(w, fmt.Sprintf("%g%% to version %s", rc.AdditionalVersionWeights[v]*100, v))
 		}
-		return l.o.Metrics.count(l.o.Scaler, &AWSError{Kind: AWSInvalidState, Op: "GetAlias", Err: fmt.Errorf(
+		return &AWSError{Kind: AWSInvalidState, Op: "GetAlias", Err: fmt.Errorf(
 			"alias %s routes %s (a routing configuration): Lambda refuses provisioned-concurrency changes on it until the routing configuration is removed",
-			l.qual, strings.Join(w, ", "))})
+			l.qual, strings.Join(w, ", "))}
 	}
 	if st.exists && st.on != l.qual {
-		return l.o.Metrics.count(l.o.Scaler, &AWSError{Kind: AWSInvalidState, Op: "PutProvisionedConcurrencyConfig", Err: fmt.Errorf(
+		return &AWSError{Kind: AWSInvalidState, Op: "PutProvisionedConcurrencyConfig", Err: fmt.Errorf(
 			"version %s, which alias %s points to, holds its own provisioned concurrency config (%d): Lambda allows one per version; target qualifier %s, or delete that config",
-			st.on, l.qual, st.requested, st.on)})
+			st.on, l.qual, st.requested, st.on)}
 	}
 	return nil
 }

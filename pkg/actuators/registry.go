@@ -60,8 +60,6 @@ type Deps struct {
 	// AWSConfig returns the AWS config of a region ("" for the default
 	// chain's), loaded at first use.
 	AWSConfig func(region string) (aws.Config, error)
-	// AWSMetrics counts what goes wrong with AWS targets (nil: nothing).
-	AWSMetrics *AWSMetrics
 }
 
 func (d Deps) awsOptions(region string) (AWSOptions, error) {
@@ -72,7 +70,7 @@ func (d Deps) awsOptions(region string) (AWSOptions, error) {
 	if err != nil {
 		return AWSOptions{}, err
 	}
-	return AWSOptions{Config: cfg, Scaler: d.Scaler, Logger: d.Logger, Metrics: d.AWSMetrics, Clock: d.Clock}, nil
+	return AWSOptions{Config: cfg, Scaler: d.Scaler, Logger: d.Logger, Clock: d.Clock}, nil
 }
 
 var targetKinds = registry.New[TargetKind, TargetSpec]("target kind")

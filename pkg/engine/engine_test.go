@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -92,7 +91,6 @@ func (r *recorder) TickMissed(_ string, n int) {
 	defer r.mu.Unlock()
 	r.missed += n
 }
-func (r *recorder) ObserveActuation(string, time.Duration, error) {}
 func (r *recorder) ForgetScaler(s string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -131,7 +129,7 @@ func newTestScaler(t *testing.T, src sources.Querier, act actuators.Actuator, dr
 	s := NewScaler(ScalerSpec{
 		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second, DryRun: dryRun,
 		Signals: []Signal{{Name: "load", Expr: "load", MaxAge: maxAge, Source: src}},
-	}, clocktesting.NewFakePassiveClock(t0), nil, rec, nil)
+	}, nil, rec, nil)
 	return s, rec
 }
 

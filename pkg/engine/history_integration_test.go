@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/scaled-dev/scaled/internal/promtest"
 	"github.com/scaled-dev/scaled/pkg/actuators"
@@ -96,7 +95,7 @@ func TestHistoryPagerAgainstRealPrometheus(t *testing.T) {
 	s := NewScaler(ScalerSpec{
 		Name: "web", Decider: dec, Actuator: actuators.NewLog(5, nil), Interval: 15 * time.Second, QueryTimeout: 20 * time.Second,
 		Signals: []Signal{{Name: "load", Expr: `shop_requests_rate{app="shop"}`, MaxAge: 2 * time.Minute, Source: q}},
-	}, clocktesting.NewFakeClock(histStart), nil, nil, nil)
+	}, nil, nil, nil)
 
 	// want is the window Prometheus holds at now: the samples on the minute
 	// grid from now-14d to now, truncated to the minute.

@@ -153,7 +153,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 				}
 				m.recorder.InitScaler(name, names, e.inherited.DryRun)
 			}
-			s := NewScaler(e.spec(name), m.clock, m.log, m.recorder, m.decisions)
+			s := NewScaler(e.spec(name), m.log, m.recorder, m.decisions)
 			s.standby = func() bool { return m.StandingBy(name) }
 			e.runner = startRunner(m.ctx, s, m.clock)
 			m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.inherited.Interval), zap.Bool("dry_run", e.inherited.DryRun))

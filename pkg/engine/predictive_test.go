@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -70,7 +69,7 @@ func predictiveScaler(t *testing.T, mode policy.PredictiveMode, src cycleSource,
 		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second,
 		Signals: []Signal{{Name: "rps", Expr: "rps", MaxAge: time.Minute, Source: src}},
 	}
-	return NewScaler(spec, clocktesting.NewFakeClock(t0), nil, rec, nil)
+	return NewScaler(spec, nil, rec, nil)
 }
 
 // TestForecastOnlyNeverActs: a forecastOnly scaler whose forecast needs a

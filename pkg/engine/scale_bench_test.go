@@ -31,7 +31,6 @@ func (r *lagRecorder) SetScalers(int)                                  {}
 func (r *lagRecorder) ObserveDecision(scaling.Decision)                {}
 func (r *lagRecorder) SignalError(string, string, scaling.FailureKind) {}
 func (r *lagRecorder) TickMissed(string, int)                          {}
-func (r *lagRecorder) ObserveActuation(string, time.Duration, error)   {}
 func (r *lagRecorder) ObserveTick(_ string, _, lag time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -126,7 +125,7 @@ func BenchmarkTick(b *testing.B) {
 	s := NewScaler(ScalerSpec{
 		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second,
 		Signals: []Signal{{Name: "load", Expr: "load", Source: src}},
-	}, clock.RealClock{}, nil, nil, nil)
+	}, nil, nil, nil)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {

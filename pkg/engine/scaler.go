@@ -10,7 +10,6 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
-	"k8s.io/utils/clock"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -29,7 +28,6 @@ type Recorder interface {
 	SignalError(scaler, signal string, kind scaling.FailureKind)
 	ObserveTick(scaler string, took, lag time.Duration)
 	TickMissed(scaler string, n int)
-	ObserveActuation(scaler string, took time.Duration, err error)
 }
 
 // DecisionSink keeps decisions for the HTTP API; telemetry.DecisionLog implements it.
@@ -61,7 +59,6 @@ type ScalerSpec struct {
 // the loop calls it from one goroutine.
 type Scaler struct {
 	ScalerSpec
-	clock     clock.PassiveClock
 	log       *zap.Logger
 	recorder  Recorder
 	decisions DecisionSink
@@ -73,15 +70,14 @@ type Scaler struct {
 	standby func() bool
 }
 
-// NewScaler wires a spec to its observers. clk times queries and actuations
-// (it is never used to decide: Tick is handed now). logger, rec and sink may be nil.
-func NewScaler(spec ScalerSpec, clk clock.PassiveClock, logger *zap.Logger, rec Recorder, sink DecisionSink) *Scaler {
+// NewScaler wires a spec to its observers; logger, rec and sink may be nil.
+// A Scaler reads no clock: Tick is handed now.
+func NewScaler(spec ScalerSpec, logger *zap.Logger, rec Recorder, sink DecisionSink) *Scaler {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
 	s := &Scaler{
 		ScalerSpec: spec,
-		clock:      clk,
 		log:        logger.With(zap.String("scaler", spec.Name)),
 		recorder:   rec,
 		decisions:  sink,
@@ -123,19 +119,13 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	case d.DryRun:
 		d.Outcome = scaling.OutcomeDryRun
 	default:
-		start := s.clock.Now()
+		// Timing and error counting are the target's decorator's
+		// (actuators.Instrument).
 		err := s.Actuator.Set(ctx, d.Desired, Explain(d))
 		var lim *actuators.LimitedError
-		if s.recorder != nil {
-			failed := err
-			if errors.As(err, &lim) {
-				failed = nil // the target changed as far as it could: not a failure
-			}
-			s.recorder.ObserveActuation(s.Name, s.clock.Since(start), failed)
-		}
 		switch {
 		case errors.As(err, &lim):
-			limited(&d, current, lim)
+			applyTargetLimit(&d, current, lim)
 			if d.Desired != current.Current {
 				s.Decider.Scaled(now, current.Current, d.Desired)
 			}
@@ -156,9 +146,9 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	return d
 }
 
-// limited records a Set the target held back: the capacity it reached is
-// the decision's, with an adjustment saying why.
-func limited(d *scaling.Decision, current scaling.Capacity, lim *actuators.LimitedError) {
+// applyTargetLimit records a Set the target held back: the capacity it
+// reached is the decision's, with an adjustment saying why.
+func applyTargetLimit(d *scaling.Decision, current scaling.Capacity, lim *actuators.LimitedError) {
 	d.Adjustments = append(d.Adjustments, scaling.Adjustment{Guard: "target_limit", From: d.Desired, To: lim.Got, Reason: lim.Reason})
 	d.Desired = lim.Got
 	d.Direction = scaling.DirectionOf(current.Current, lim.Got)

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	clocktesting "k8s.io/utils/clock/testing"
-
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
@@ -119,7 +117,7 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 // RunConfig plays one scaler of a (loaded, validated) config against the
 // model through the real engine: its policies and guards as the daemon builds
 // them (config.Scaler.DeciderSpec), one engine.Scaler ticked at the scaler's
-// interval on a fake clock, its signals answered from the model's
+// interval in the model's time, its signals answered from the model's
 // observations (binds as BindSignals) and its target replaced by the run.
 //
 // Two things differ from the daemon, both because the reference model says
@@ -170,7 +168,6 @@ func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]str
 	if timeout <= 0 {
 		timeout = config.DefaultQueryTimeout
 	}
-	clk := clocktesting.NewFakePassiveClock(m.Start())
 	s := engine.NewScaler(engine.ScalerSpec{
 		Name:         sc.Name,
 		Signals:      signals,
@@ -178,14 +175,13 @@ func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]str
 		Actuator:     &RunActuator{Run: run},
 		Interval:     interval,
 		QueryTimeout: timeout,
-	}, clk, nil, nil, nil)
+	}, nil, nil, nil)
 	every := int(interval / m.T)
 	ctx := context.Background()
 	for !run.Done() {
 		obs.record()
 		if run.Tick()%every == 0 {
 			now := run.Now()
-			clk.SetTime(now)
 			d := s.Tick(ctx, now)
 			if opts.OnDecision != nil {
 				opts.OnDecision(d)

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -49,6 +50,8 @@ type Metrics struct {
 
 	actuationDuration *prometheus.HistogramVec
 	actuationErrors   *prometheus.CounterVec
+	targetErrors      *prometheus.CounterVec
+	targetReads       prometheus.Histogram
 
 	tickDuration *prometheus.HistogramVec
 	tickLag      *prometheus.GaugeVec
@@ -131,6 +134,17 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "scaled_actuation_errors_total",
 			Help: "Attempts to set a target's capacity that failed.",
 		}, scaler),
+		targetErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "scaled_target_errors_total",
+			Help: "Failed reads and writes of a scaler's target, by reason: timeout, other, and each kind's own (Kubernetes: not_found, forbidden, conflict, throttled, invalid, other_autoscaler, unknown_kind; AWS: throttled, access_denied, not_found, quota_exceeded, invalid_state, invalid_request, insufficient_capacity).",
+		}, []string{"scaler", "reason"}),
+		// One histogram for every scaler: a fleet's targets read alike, and
+		// 10,000 scalers must not make 140,000 series.
+		targetReads: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "scaled_target_read_duration_seconds",
+			Help:    "Time taken to read targets' capacity, over every scaler, failed reads included.",
+			Buckets: durationBuckets,
+		}),
 
 		tickDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "scaled_tick_duration_seconds",
@@ -176,7 +190,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 		m.signalValue, m.recommendation, m.desired, m.current, m.ready, m.lastDecision,
 		m.decisions, m.signalErrors,
 		m.queryDuration, m.queryErrors,
-		m.actuationDuration, m.actuationErrors,
+		m.actuationDuration, m.actuationErrors, m.targetErrors, m.targetReads,
 		m.tickDuration, m.tickLag, m.ticksMissed,
 		m.reloadOK, m.reloadTime, m.scalers, m.dryRun,
 		m.policyState,
@@ -190,7 +204,7 @@ func (m *Metrics) perScaler() []*prometheus.MetricVec {
 		m.desired.MetricVec, m.current.MetricVec, m.ready.MetricVec, m.lastDecision.MetricVec,
 		m.decisions.MetricVec, m.signalErrors.MetricVec,
 		m.queryDuration.MetricVec, m.queryErrors.MetricVec,
-		m.actuationDuration.MetricVec, m.actuationErrors.MetricVec,
+		m.actuationDuration.MetricVec, m.actuationErrors.MetricVec, m.targetErrors.MetricVec,
 		m.tickDuration.MetricVec, m.tickLag.MetricVec, m.ticksMissed.MetricVec,
 		m.dryRun.MetricVec,
 		m.policyState.MetricVec,
@@ -326,21 +340,6 @@ func (m *Metrics) TickMissed(scaler string, n int) {
 	m.ticksMissed.WithLabelValues(scaler).Add(float64(n))
 }
 
-// ObserveActuation records one attempt to set a target's capacity.
-func (m *Metrics) ObserveActuation(scaler string, took time.Duration, err error) {
-	if m == nil {
-		return
-	}
-	m.actuationDuration.WithLabelValues(scaler).Observe(took.Seconds())
-	if err != nil {
-		m.actuationErrors.WithLabelValues(scaler).Inc()
-	} else {
-		// Create the series on a success too, so that the error ratio
-		// reads 0 rather than nothing while all is well.
-		m.actuationErrors.WithLabelValues(scaler)
-	}
-}
-
 // ConfigReloaded records an attempt to load the configuration at time at.
 // The success timestamp moves only when ok is true.
 func (m *Metrics) ConfigReloaded(ok bool, at time.Time) {
@@ -437,4 +436,44 @@ func (o *ScalerQueryObserver) ObserveQuery(kind string, d time.Duration, err err
 
 func unixSeconds(t time.Time) float64 {
 	return float64(t.UnixNano()) / 1e9
+}
+
+// TargetObserver returns the observer of one scaler's target: wrap the
+// target with it (actuators.Instrument) to fill scaled_actuation_* (sets),
+// scaled_target_read_duration_seconds (reads) and scaled_target_errors_total
+// (both). It is valid on a nil *Metrics and then observes nothing.
+func (m *Metrics) TargetObserver(scaler string) actuators.TargetObserver {
+	return &ScalerTargetObserver{m: m, scaler: scaler}
+}
+
+var _ actuators.TargetObserver = (*ScalerTargetObserver)(nil)
+
+// ScalerTargetObserver records the reads and sets of one scaler's target.
+type ScalerTargetObserver struct {
+	m      *Metrics
+	scaler string
+}
+
+// ObserveTarget records one call of op (actuators.OpRead or OpSet) that
+// took d and failed with reason ("" for a success). A reason's series is
+// made when it first happens, so that a fleet has series only for the
+// failures it had. Like ObserveQuery, it looks its series up at every call.
+func (o *ScalerTargetObserver) ObserveTarget(op string, d time.Duration, reason string) {
+	if o == nil || o.m == nil {
+		return
+	}
+	switch op {
+	case actuators.OpSet:
+		o.m.actuationDuration.WithLabelValues(o.scaler).Observe(d.Seconds())
+		// Made on a success too, so that the error ratio reads 0, not nothing.
+		c := o.m.actuationErrors.WithLabelValues(o.scaler)
+		if reason != "" {
+			c.Inc()
+		}
+	case actuators.OpRead:
+		o.m.targetReads.Observe(d.Seconds())
+	}
+	if reason != "" {
+		o.m.targetErrors.WithLabelValues(o.scaler, reason).Inc()
+	}
 }

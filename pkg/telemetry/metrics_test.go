@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -246,6 +247,8 @@ scaled_signal_errors_total{reason="timeout",scaler="web",signal="rps"} 2
 	}
 }
 
+// Target errors get a series for each reason that happened, and no other:
+// a fleet of 10,000 scalers must not carry one per reason per scaler.
 func TestTicksAndActuation(t *testing.T) {
 	m, reg := newTestMetrics(t)
 	m.ObserveTick("web", 120*time.Millisecond, 2*time.Second)
@@ -253,8 +256,11 @@ func TestTicksAndActuation(t *testing.T) {
 	m.TickMissed("web", 3)
 	m.TickMissed("web", 0)
 	m.TickMissed("web", -2)
-	m.ObserveActuation("web", 300*time.Millisecond, nil)
-	m.ObserveActuation("web", 2*time.Second, errors.New("conflict"))
+	target := m.TargetObserver("web")
+	target.ObserveTarget(actuators.OpSet, 300*time.Millisecond, "")
+	target.ObserveTarget(actuators.OpSet, 2*time.Second, actuators.KubeConflict)
+	target.ObserveTarget(actuators.OpRead, 40*time.Millisecond, "")
+	target.ObserveTarget(actuators.OpRead, 20*time.Second, actuators.ReasonTimeout)
 
 	const want = `
 # HELP scaled_actuation_duration_seconds Time taken to set a target's capacity, failed attempts included.
@@ -277,6 +283,27 @@ scaled_actuation_duration_seconds_count{scaler="web"} 2
 # HELP scaled_actuation_errors_total Attempts to set a target's capacity that failed.
 # TYPE scaled_actuation_errors_total counter
 scaled_actuation_errors_total{scaler="web"} 1
+# HELP scaled_target_errors_total Failed reads and writes of a scaler's target, by reason: timeout, other, and each kind's own (Kubernetes: not_found, forbidden, conflict, throttled, invalid, other_autoscaler, unknown_kind; AWS: throttled, access_denied, not_found, quota_exceeded, invalid_state, invalid_request, insufficient_capacity).
+# TYPE scaled_target_errors_total counter
+scaled_target_errors_total{reason="conflict",scaler="web"} 1
+scaled_target_errors_total{reason="timeout",scaler="web"} 1
+# HELP scaled_target_read_duration_seconds Time taken to read targets' capacity, over every scaler, failed reads included.
+# TYPE scaled_target_read_duration_seconds histogram
+scaled_target_read_duration_seconds_bucket{le="0.005"} 0
+scaled_target_read_duration_seconds_bucket{le="0.01"} 0
+scaled_target_read_duration_seconds_bucket{le="0.025"} 0
+scaled_target_read_duration_seconds_bucket{le="0.05"} 1
+scaled_target_read_duration_seconds_bucket{le="0.1"} 1
+scaled_target_read_duration_seconds_bucket{le="0.25"} 1
+scaled_target_read_duration_seconds_bucket{le="0.5"} 1
+scaled_target_read_duration_seconds_bucket{le="1"} 1
+scaled_target_read_duration_seconds_bucket{le="2.5"} 1
+scaled_target_read_duration_seconds_bucket{le="5"} 1
+scaled_target_read_duration_seconds_bucket{le="10"} 1
+scaled_target_read_duration_seconds_bucket{le="30"} 2
+scaled_target_read_duration_seconds_bucket{le="+Inf"} 2
+scaled_target_read_duration_seconds_sum 20.04
+scaled_target_read_duration_seconds_count 2
 # HELP scaled_tick_lag_seconds How late a scaler's last tick started after its scheduled time.
 # TYPE scaled_tick_lag_seconds gauge
 scaled_tick_lag_seconds{scaler="web"} 0
@@ -285,8 +312,8 @@ scaled_tick_lag_seconds{scaler="web"} 0
 scaled_ticks_missed_total{scaler="web"} 3
 `
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
-		"scaled_actuation_duration_seconds", "scaled_actuation_errors_total",
-		"scaled_tick_lag_seconds", "scaled_ticks_missed_total"); err != nil {
+		"scaled_actuation_duration_seconds", "scaled_actuation_errors_total", "scaled_target_errors_total",
+		"scaled_target_read_duration_seconds", "scaled_tick_lag_seconds", "scaled_ticks_missed_total"); err != nil {
 		t.Error(err)
 	}
 	if n := testutil.CollectAndCount(m.tickDuration); n != 1 {
@@ -336,6 +363,8 @@ func TestConfigReloadedScalersBuildInfo(t *testing.T) {
 		"scaled_config_last_reload_successful{}":                0,
 		"scaled_config_last_reload_success_timestamp_seconds{}": 1700000000.5,
 		"scaled_scalers{}": 3,
+		// A histogram without labels always exists; series() counts it once.
+		"scaled_target_read_duration_seconds{}":                                                 0,
 		"scaled_build_info{goversion=" + runtime.Version() + ",revision=def456,version=v0.2.0}": 1,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -376,6 +405,7 @@ func TestInitScalerCreatesCountersAtZero(t *testing.T) {
 		"scaled_config_last_reload_success_timestamp_seconds": 1,
 		"scaled_config_last_reload_successful":                1,
 		"scaled_scalers":                                      1,
+		"scaled_target_read_duration_seconds":                 1,
 	}
 	if diff := cmp.Diff(want, counts); diff != "" {
 		t.Errorf("series per metric (-want +got):\n%s", diff)
@@ -396,7 +426,7 @@ func observeAll(m *Metrics, scaler string) {
 	m.SignalError(scaler, "rps", scaling.FailureEmpty)
 	m.QueryObserver(scaler).ObserveQuery(QueryInstant, time.Millisecond, nil)
 	m.QueryObserver(scaler).ObserveQuery(QueryRange, time.Millisecond, errors.New("x"))
-	m.ObserveActuation(scaler, time.Millisecond, errors.New("x"))
+	m.TargetObserver(scaler).ObserveTarget(actuators.OpSet, time.Millisecond, actuators.ReasonOther)
 	m.ObserveTick(scaler, time.Millisecond, time.Millisecond)
 	m.TickMissed(scaler, 1)
 	m.SetPolicyState(scaler, "pid", map[string]float64{"integral": 4.5, "derivative": 0})
@@ -449,7 +479,7 @@ func TestNilMetricsIsANoOp(t *testing.T) {
 	m.SignalError("s", "a", scaling.FailureEmpty)
 	m.ObserveTick("s", time.Second, time.Second)
 	m.TickMissed("s", 1)
-	m.ObserveActuation("s", time.Second, errors.New("x"))
+	m.TargetObserver("s").ObserveTarget(actuators.OpSet, time.Second, actuators.ReasonOther)
 	m.ConfigReloaded(true, t0)
 	m.SetScalers(1)
 	m.SetDryRun("s", true)

@@ -27,8 +27,8 @@ func (s *Scaler) DeciderSpec(interval time.Duration, path *field.Path) (policy.S
 		OnFailure:       s.OnFailure,
 		SeedWithCurrent: true,
 	}
-	spec.Behavior.ScaleUp = s.Behavior.ScaleUp.rules(policy.DefaultTolerance.Up)
-	spec.Behavior.ScaleDown = s.Behavior.ScaleDown.rules(policy.DefaultTolerance.Down)
+	spec.Behavior.ScaleUp = s.Behavior.ScaleUp.deciderRules(policy.DefaultTolerance.Up)
+	spec.Behavior.ScaleDown = s.Behavior.ScaleDown.deciderRules(policy.DefaultTolerance.Down)
 	ctx := policy.ScalerContext{
 		Signals:   s.signalNames(),
 		Tolerance: policy.Tolerance{Up: spec.Behavior.ScaleUp.Tolerance, Down: spec.Behavior.ScaleDown.Tolerance},
@@ -79,9 +79,9 @@ func (s *Scaler) signalNames() []string {
 	return out
 }
 
-// rules is the decider's view of one direction; an unset tolerance is
-// tolerance.
-func (r *ScalingRules) rules(tolerance float64) policy.Rules {
+// deciderRules is the decider's view of one direction; an unset tolerance
+// is tolerance.
+func (r *ScalingRules) deciderRules(tolerance float64) policy.Rules {
 	if r == nil {
 		return policy.Rules{Tolerance: tolerance}
 	}

@@ -10,27 +10,26 @@ import (
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
-func TestStandingBy(t *testing.T) {
+func TestActing(t *testing.T) {
 	onlyA := func(s string) bool { return s == "a" }
 	for _, tc := range []struct {
-		name    string
-		standby bool
-		acting  func(string) bool
-		want    map[string]bool
+		name string
+		set  func(m *Manager)
+		want map[string]bool
 	}{
-		{"acts for all by default", false, nil, map[string]bool{"a": false, "b": false}},
-		{"global standby", true, nil, map[string]bool{"a": true, "b": true}},
-		{"acting predicate", false, onlyA, map[string]bool{"a": false, "b": true}},
-		{"global standby wins over the predicate", true, onlyA, map[string]bool{"a": true, "b": true}},
+		{"acts for all by default", func(*Manager) {}, map[string]bool{"a": true, "b": true}},
+		{"a predicate", func(m *Manager) { m.SetActing(onlyA) }, map[string]bool{"a": true, "b": false}},
+		{"nil acts for all again", func(m *Manager) { m.SetActing(onlyA); m.SetActing(nil) }, map[string]bool{"a": true, "b": true}},
+		{"standby acts for none", func(m *Manager) { m.SetStandby(true) }, map[string]bool{"a": false, "b": false}},
+		{"standby off acts for all", func(m *Manager) { m.SetStandby(true); m.SetStandby(false) }, map[string]bool{"a": true, "b": true}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			m := NewManager(clocktesting.NewFakeClock(t0), nil, Factories{}, nil, nil)
 			defer m.Stop()
-			m.SetStandby(tc.standby)
-			m.SetActing(tc.acting)
-			got := map[string]bool{"a": m.StandingBy("a"), "b": m.StandingBy("b")}
+			tc.set(m)
+			got := map[string]bool{"a": m.Acting("a"), "b": m.Acting("b")}
 			if diff := cmp.Diff(tc.want, got); diff != "" {
-				t.Errorf("standing by (-want +got):\n%s", diff)
+				t.Errorf("acting (-want +got):\n%s", diff)
 			}
 		})
 	}

@@ -187,12 +187,12 @@ func TestTickDryRunNeverActs(t *testing.T) {
 	}
 }
 
-func TestStandbyActsLikeDryRun(t *testing.T) {
+func TestNotActingDecidesLikeDryRun(t *testing.T) {
 	act := actuators.NewLog(4, nil)
 	s, _ := newTestScaler(t, &fakeSource{value: 1.0}, act, false, 0)
-	s.standby = func() bool { return true }
+	s.acting = func() bool { return false }
 	if got := tickAndSee(t, s, act, t0); got.Outcome != scaling.OutcomeDryRun || got.Target != 4 {
-		t.Errorf("standby: got %+v, want a dry-run decision and the target untouched", got)
+		t.Errorf("not acting: got %+v, want a dry-run decision and the target untouched", got)
 	}
 }
 

@@ -11,14 +11,10 @@ import (
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
-// maxRangePoints is the most points one range query asks for: Prometheus
-// refuses more than 11,000 per series.
-const maxRangePoints = 11000
-
 // historyCache keeps one signal's history for a policy that asked for it
 // (policy.HistoryNeed) on a grid of absolute multiples of the step, so that
 // a tick only queries the tail since the last fetch: the first tick fetches
-// the whole window (paged), later ones the new points plus the last one
+// the whole window (paged by sources.MaxRangePoints), later ones the new points plus the last one
 // again (it may have been incomplete when fetched), and nothing at all while
 // no new grid point has passed. Samples older than the window are dropped.
 type historyCache struct {
@@ -49,8 +45,8 @@ func (c *historyCache) refresh(ctx context.Context, q sources.Querier, expr stri
 		from = c.until // re-read the last point: it may have been partial
 	}
 	var fresh []scaling.Sample
-	for pageStart := from; !pageStart.After(end); pageStart = pageStart.Add(maxRangePoints * step) {
-		pageEnd := pageStart.Add((maxRangePoints - 1) * step)
+	for pageStart := from; !pageStart.After(end); pageStart = pageStart.Add(sources.MaxRangePoints * step) {
+		pageEnd := pageStart.Add((sources.MaxRangePoints - 1) * step)
 		if pageEnd.After(end) {
 			pageEnd = end
 		}

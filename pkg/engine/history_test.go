@@ -10,6 +10,7 @@ import (
 
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 // rangeRecorder answers every range query with one point per step, valued
@@ -28,7 +29,7 @@ func (r *rangeRecorder) QueryRange(_ context.Context, _ string, start, end time.
 	if r.fail {
 		return nil, scaling.Fail(scaling.FailureTimeout, "down")
 	}
-	if n := end.Sub(start)/step + 1; n > maxRangePoints {
+	if n := end.Sub(start)/step + 1; n > sources.MaxRangePoints {
 		return nil, scaling.Fail(scaling.FailureQuery, "%d points: too many", n)
 	}
 	var out []scaling.Sample

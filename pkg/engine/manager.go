@@ -48,9 +48,9 @@ type Manager struct {
 	cancel  context.CancelFunc
 	running map[string]*entry
 	loaded  bool
-	standby atomic.Bool
-	// acting, when set, says for which scalers this replica acts (sharded
-	// leader election); the others stand by.
+	// acting, when set, says for which scalers this process acts (leader
+	// election); for the others it only decides, as in dry run. nil acts
+	// for every scaler.
 	acting atomic.Pointer[func(scaler string) bool]
 }
 
@@ -154,7 +154,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 				m.recorder.InitScaler(name, names, e.inherited.DryRun)
 			}
 			s := NewScaler(e.spec(name), m.log, m.recorder, m.decisions)
-			s.standby = func() bool { return m.StandingBy(name) }
+			s.acting = func() bool { return m.Acting(name) }
 			e.runner = startRunner(m.ctx, s, m.clock)
 			m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.inherited.Interval), zap.Bool("dry_run", e.inherited.DryRun))
 		}
@@ -211,21 +211,13 @@ func (m *Manager) signals(cfg *config.Config, sc config.Scaler) ([]Signal, error
 	return out, nil
 }
 
-// SetStandby switches every scaler between acting (false, the default) and
-// standby (true): in standby scalers keep deciding, exporting and logging
-// exactly as in dry run, but never touch a target. Leader election uses it so
-// that followers are warm and only the leader actuates. It takes effect at
-// the next tick of each scaler.
-func (m *Manager) SetStandby(on bool) {
-	m.standby.Store(on)
-}
-
 // SetActing makes the manager act only for the scalers acting reports true
-// for and stand by for the others (sharded leader election: a replica acts
-// for the scalers whose shard Lease it holds). acting is asked at every tick
-// of every scaler, from many goroutines, so it must be cheap and safe for
-// concurrent use. nil acts for every scaler. SetStandby(true) still puts
-// every scaler in standby whatever acting says.
+// for; for the others it keeps deciding, exporting and logging exactly as
+// in dry run, but never touches their targets. Leader election uses it so
+// that only the holder of a scaler's Lease acts and the others stay warm.
+// acting is asked at every tick of every scaler, from many goroutines, so it
+// must be cheap and safe for concurrent use; a change takes effect at each
+// scaler's next tick. nil (the default) acts for every scaler.
 func (m *Manager) SetActing(acting func(scaler string) bool) {
 	if acting == nil {
 		m.acting.Store(nil)
@@ -234,16 +226,23 @@ func (m *Manager) SetActing(acting func(scaler string) bool) {
 	m.acting.Store(&acting)
 }
 
-// StandingBy says whether the scaler only decides, at its next tick, without
-// acting (see SetStandby and SetActing).
-func (m *Manager) StandingBy(scaler string) bool {
-	if m.standby.Load() {
-		return true
+// SetStandby is SetActing for every scaler at once: on acts for none, off
+// for all. It adapts the single-Lease leader election to SetActing.
+func (m *Manager) SetStandby(on bool) {
+	if on {
+		m.SetActing(func(string) bool { return false })
+		return
 	}
+	m.SetActing(nil)
+}
+
+// Acting says whether the manager acts for the scaler at its next tick
+// (see SetActing).
+func (m *Manager) Acting(scaler string) bool {
 	if f := m.acting.Load(); f != nil {
-		return !(*f)(scaler)
+		return (*f)(scaler)
 	}
-	return false
+	return true
 }
 
 // Stop ends every scaler's loop and waits for ticks in flight.

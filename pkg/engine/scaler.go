@@ -64,10 +64,10 @@ type Scaler struct {
 	decisions DecisionSink
 	history   map[string]*historyCache // history.go
 	readings  map[string]scaling.Reading
-	// standby, when set and returning true, makes the scaler decide but not
-	// act, as in dry run: a replica that does not hold this scaler's lease
-	// keeps its decisions warm. It is asked at every tick.
-	standby func() bool
+	// acting, when set, says at every tick whether the scaler acts; when it
+	// does not, it decides as in dry run: a replica that does not hold this
+	// scaler's lease keeps its decisions warm.
+	acting func() bool
 }
 
 // NewScaler wires a spec to its observers; logger, rec and sink may be nil.
@@ -112,7 +112,7 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	recordPolicyStates(s.recorder, s.Name, s.Decider) // reports.go
 	recordForecasts(s.recorder, s.Name, s.Decider)
 	d.Scaler = s.Name
-	d.DryRun = s.DryRun || (s.standby != nil && s.standby())
+	d.DryRun = s.DryRun || (s.acting != nil && !s.acting())
 	switch {
 	case d.Desired == current.Current:
 		d.Outcome = scaling.OutcomeUnchanged

@@ -26,10 +26,6 @@ import (
 // target" and scales up as fast as its guards allow.
 const SaturatedP95Seconds = 1e9
 
-// maxRangePoints is the most points one range query may ask for, Prometheus'
-// own limit (11,000 points per series).
-const maxRangePoints = 11000
-
 // EngineOptions tune RunConfig.
 type EngineOptions struct {
 	// Initial is the requested count at tick 0, all ready. Nil: the oracle's
@@ -326,8 +322,8 @@ func (s *observationSource) QueryRange(ctx context.Context, _ string, start, end
 	if end.Before(start) {
 		return nil, scaling.Fail(scaling.FailureQuery, "end %s before start %s", end.UTC().Format(time.RFC3339), start.UTC().Format(time.RFC3339))
 	}
-	if n := int64(end.Sub(start)/step) + 1; n > maxRangePoints {
-		return nil, scaling.Fail(scaling.FailureQuery, "%d points over %s at step %s: at most %d per series", n, end.Sub(start), step, maxRangePoints)
+	if n := int64(end.Sub(start)/step) + 1; n > sources.MaxRangePoints {
+		return nil, scaling.Fail(scaling.FailureQuery, "%d points over %s at step %s: at most %d per series", n, end.Sub(start), step, sources.MaxRangePoints)
 	}
 	if now := s.obs.run.Now(); end.After(now) {
 		end = now

@@ -102,7 +102,7 @@ func NewAurora(t AuroraTarget, o AWSOptions) (*Aurora, error) {
 	if t.ClusterIdentifier == "" {
 		return nil, errors.New("aurora target: no cluster_identifier")
 	}
-	return &Aurora{newReplicaSet("aurora", t.ClusterIdentifier, DefaultAuroraName, MaxAuroraReaders, t.ReplicaOptions, o,
+	return &Aurora{newReplicaSet(string(KindAurora), t.ClusterIdentifier, DefaultAuroraName, MaxAuroraReaders, t.ReplicaOptions, o,
 		func(c *rds.Client, opt ReplicaOptions) replicaBackend {
 			return &auroraBackend{client: c, cluster: t.ClusterIdentifier, opt: opt}
 		})}, nil

@@ -81,7 +81,7 @@ func NewRDS(t RDSTarget, o AWSOptions) (*RDS, error) {
 	if t.SourceInstance == "" {
 		return nil, errors.New("rds target: no source_instance")
 	}
-	return &RDS{newReplicaSet("rds", t.SourceInstance, DefaultRDSName, MaxRDSReplicas, t.ReplicaOptions, o,
+	return &RDS{newReplicaSet(string(KindRDS), t.SourceInstance, DefaultRDSName, MaxRDSReplicas, t.ReplicaOptions, o,
 		func(c *rds.Client, opt ReplicaOptions) replicaBackend {
 			return &rdsBackend{client: c, source: t.SourceInstance, opt: opt}
 		})}, nil

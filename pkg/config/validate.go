@@ -114,17 +114,37 @@ func validListen(addr string) bool {
 // earlier item has it; seen maps names to their first index.
 func uniqueName(list *field.Path, seen map[string]int, i int, name string) field.ErrorList {
 	p := list.Index(i).Child("name")
-	switch {
-	case name == "":
-		return field.ErrorList{fielderr.Required(p, name, "must not be empty")}
-	case !nameRE.MatchString(name):
-		return field.ErrorList{fielderr.Invalid(p, name, "must use only letters, digits, '_', '.' and '-'")}
+	if errs := checkName(p, name); len(errs) > 0 {
+		return errs
 	}
 	if j, dup := seen[name]; dup {
 		return field.ErrorList{fielderr.Duplicate(p, name, "duplicate of %s", list.Index(j).Child("name"))}
 	}
 	seen[name] = i
 	return nil
+}
+
+// checkName checks a name that becomes a label value and a log field.
+func checkName(path *field.Path, name string) field.ErrorList {
+	switch {
+	case name == "":
+		return field.ErrorList{fielderr.Required(path, name, "must not be empty")}
+	case !nameRE.MatchString(name):
+		return field.ErrorList{fielderr.Invalid(path, name, "must use only letters, digits, '_', '.' and '-'")}
+	}
+	return nil
+}
+
+// ValidateScaler checks one scaler at path (a Scaler object's spec) as
+// Validate checks each scaler of a config: its name and every field of its
+// own. What it takes from a config (prometheus.url for its queries, the
+// global interval) is the caller's to check.
+func ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
+	interval := s.Interval
+	if interval == 0 {
+		interval = DefaultInterval
+	}
+	return append(checkName(path.Child("name"), s.Name), s.validate(path, interval)...)
 }
 
 // validate checks one scaler at path; its name is checked by the caller,

@@ -52,6 +52,10 @@ type decodeDefaulter interface {
 // decoder collects the problems of one decode.
 type decoder struct {
 	errs field.ErrorList
+	// Values decoded, and of them inside an alias, to refuse a document
+	// whose aliases expand without bound (as yaml.v3 does).
+	decoded, aliased, aliasDepth int
+	tooAliased                   bool
 }
 
 var (
@@ -99,8 +103,20 @@ func (d *decoder) add(e *field.Error) {
 
 // value decodes n into v, which must be settable.
 func (d *decoder) value(n *yaml.Node, v reflect.Value, path *field.Path) {
+	if n != nil && n.Kind == yaml.AliasNode {
+		d.aliasDepth++
+		defer func() { d.aliasDepth-- }()
+	}
 	n = resolveNode(n)
-	if n == nil {
+	if n == nil || d.tooAliased {
+		return
+	}
+	if d.decoded++; d.aliasDepth > 0 {
+		d.aliased++
+	}
+	if d.aliased > 100 && d.decoded > 1000 && float64(d.aliased)/float64(d.decoded) > allowedAliasRatio(d.decoded) {
+		d.tooAliased = true
+		d.add(fielderr.Problem(path, "the document's aliases expand too far"))
 		return
 	}
 	if v.CanAddr() {
@@ -154,6 +170,18 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path *field.Path) {
 	default:
 		d.add(fielderr.TypeInvalid(path, shape(n), "cannot be set from a config file (%v)", v.Type()))
 	}
+}
+
+// allowedAliasRatio is yaml.v3's: 99 % aliases in a small document, falling
+// to 10 % as it grows to millions of values.
+func allowedAliasRatio(decoded int) float64 {
+	switch {
+	case decoded <= 400_000:
+		return 0.99
+	case decoded >= 4_000_000:
+		return 0.10
+	}
+	return 0.99 - 0.89*(float64(decoded-400_000)/3_600_000)
 }
 
 // resolveNode follows aliases and unwraps a document.

@@ -3,6 +3,7 @@ package config
 import (
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -168,5 +169,23 @@ func TestDecodeScalerJSON(t *testing.T) {
 	}
 	if _, errs := DecodeScalerJSON([]byte(`{"name": `), field.NewPath("spec")); len(errs) != 1 || !strings.HasPrefix(fielderr.Format(errs[0]), "spec: not valid JSON") {
 		t.Errorf("truncated JSON: %v", errs)
+	}
+}
+
+// Aliases that expand without bound are refused, as yaml.v3 refuses them:
+// here a billion step adjustments from a document of a few thousand nodes.
+func TestDecodeRefusesAnAliasBomb(t *testing.T) {
+	refs := func(anchor string) string { return strings.TrimSuffix(strings.Repeat("*"+anchor+", ", 1000), ", ") }
+	doc := "steps: &st [" + strings.Repeat("{lower: 0, adjustment: 1}, ", 999) + "{lower: 0, adjustment: 1}]\n" +
+		"policy: &p {name: p, type: step, step: {signal: s, scale_out: {steps: *st}}}\n" +
+		"scaler: &sc {name: a, policies: [" + refs("p") + "]}\n" +
+		"scalers: [" + refs("sc") + "]\n"
+	start := time.Now()
+	_, err := Parse([]byte(doc))
+	if err == nil || !strings.Contains(err.Error(), "the document's aliases expand too far") {
+		t.Errorf("Parse = %.300v, want the aliases refused", err)
+	}
+	if took := time.Since(start); took > time.Minute {
+		t.Errorf("refusing took %s", took)
 	}
 }

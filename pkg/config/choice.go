@@ -88,7 +88,8 @@ func checkChoice(path *field.Path, key, chosen string, names []string, set bool,
 	return errs
 }
 
-func names[K ~string](kinds []K) []string {
+// kindNames are a registry's names, sorted as it lists them.
+func kindNames[K ~string](kinds []K) []string {
 	out := make([]string, len(kinds))
 	for i, k := range kinds {
 		out[i] = string(k)
@@ -96,9 +97,10 @@ func names[K ~string](kinds []K) []string {
 	return out
 }
 
+// decodeNode reads a policy: name, type, and the block of its type.
 func (p *Policy) decodeNode(d *decoder, n *yaml.Node, path *field.Path) {
 	p.Spec, p.others = nil, nil
-	for _, b := range d.choice(n, path, reflect.ValueOf(p).Elem(), names(policy.Types())) {
+	for _, b := range d.choice(n, path, reflect.ValueOf(p).Elem(), kindNames(policy.Types())) {
 		if b.name != string(p.Type) {
 			p.others = append(p.others, b.name)
 			continue
@@ -116,12 +118,14 @@ func (p *Policy) check(path *field.Path) field.ErrorList {
 	if t, _ := policy.TypeOf(p.Spec); set && t != p.Type { // a block of another type, set in code
 		set, others = false, append([]string{string(t)}, others...)
 	}
-	return checkChoice(path, "type", string(p.Type), names(policy.Types()), set, others)
+	return checkChoice(path, "type", string(p.Type), kindNames(policy.Types()), set, others)
 }
 
+// decodeNode reads a signal: name, max_age, and its one source block; the
+// first source block in the file is the signal's source.
 func (s *Signal) decodeNode(d *decoder, n *yaml.Node, path *field.Path) {
 	s.Source = SignalSource{}
-	for _, b := range d.choice(n, path, reflect.ValueOf(s).Elem(), names(sources.Kinds())) {
+	for _, b := range d.choice(n, path, reflect.ValueOf(s).Elem(), kindNames(sources.Kinds())) {
 		if s.Source.Spec != nil {
 			s.Source.others = append(s.Source.others, b.name)
 			continue
@@ -139,16 +143,17 @@ func (src *SignalSource) check(path *field.Path) field.ErrorList {
 	if k, _ := sources.KindOf(src.Spec); set && k != src.Kind { // a block of another kind, set in code
 		set, others = false, append([]string{string(k)}, others...)
 	}
-	errs := checkChoice(path, "", string(src.Kind), names(sources.Kinds()), set, others)
+	errs := checkChoice(path, "", string(src.Kind), kindNames(sources.Kinds()), set, others)
 	if set {
 		errs = append(errs, src.Spec.Validate(path.Child(string(src.Kind)))...)
 	}
 	return errs
 }
 
+// decodeNode reads a target: kind, and the block of its kind.
 func (t *Target) decodeNode(d *decoder, n *yaml.Node, path *field.Path) {
 	t.Spec, t.others = nil, nil
-	for _, b := range d.choice(n, path, reflect.ValueOf(t).Elem(), names(actuators.Kinds())) {
+	for _, b := range d.choice(n, path, reflect.ValueOf(t).Elem(), kindNames(actuators.Kinds())) {
 		if b.name != string(t.Kind) {
 			t.others = append(t.others, b.name)
 			continue
@@ -166,7 +171,7 @@ func (t *Target) check(scaler string, path *field.Path) field.ErrorList {
 	if k, _ := actuators.KindOf(t.Spec); set && k != t.Kind { // a block of another kind, set in code
 		set, others = false, append([]string{string(k)}, others...)
 	}
-	errs := checkChoice(path, "kind", string(t.Kind), names(actuators.Kinds()), set, others)
+	errs := checkChoice(path, "kind", string(t.Kind), kindNames(actuators.Kinds()), set, others)
 	if set {
 		errs = append(errs, t.Spec.Validate(scaler, path.Child(string(t.Kind)))...)
 	}

@@ -33,7 +33,7 @@ type AuroraTarget struct {
 var _ TargetSpec = (*AuroraTarget)(nil)
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
-func (t *AuroraTarget) Default(scaler string) { t.ReplicaOptions.fill(DefaultAuroraName, scaler) }
+func (t *AuroraTarget) Default(scaler string) { t.fill(DefaultAuroraName, scaler) }
 
 // Validate implements TargetSpec.
 func (t *AuroraTarget) Validate(scaler string, path *field.Path) field.ErrorList {
@@ -41,7 +41,7 @@ func (t *AuroraTarget) Validate(scaler string, path *field.Path) field.ErrorList
 	if t.ClusterIdentifier == "" {
 		errs = append(errs, fielderr.Required(path.Child("cluster_identifier"), t.ClusterIdentifier, "must not be empty"))
 	}
-	return append(errs, t.ReplicaOptions.validate(path, t.ClusterIdentifier, scaler, MaxAuroraReaders)...)
+	return append(errs, t.validate(path, t.ClusterIdentifier, scaler, MaxAuroraReaders)...)
 }
 
 // DefaultBehavior implements TargetSpec: a reader takes minutes to serve.

@@ -33,7 +33,7 @@ type RDSTarget struct {
 var _ TargetSpec = (*RDSTarget)(nil)
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
-func (t *RDSTarget) Default(scaler string) { t.ReplicaOptions.fill(DefaultRDSName, scaler) }
+func (t *RDSTarget) Default(scaler string) { t.fill(DefaultRDSName, scaler) }
 
 // Validate implements TargetSpec.
 func (t *RDSTarget) Validate(scaler string, path *field.Path) field.ErrorList {
@@ -41,7 +41,7 @@ func (t *RDSTarget) Validate(scaler string, path *field.Path) field.ErrorList {
 	if t.SourceInstance == "" {
 		errs = append(errs, fielderr.Required(path.Child("source_instance"), t.SourceInstance, "must not be empty"))
 	}
-	return append(errs, t.ReplicaOptions.validate(path, t.SourceInstance, scaler, MaxRDSReplicas)...)
+	return append(errs, t.validate(path, t.SourceInstance, scaler, MaxRDSReplicas)...)
 }
 
 // DefaultBehavior implements TargetSpec: a replica takes minutes to serve.

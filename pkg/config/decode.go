@@ -187,10 +187,10 @@ func allowedAliasRatio(decoded int) float64 {
 // resolveNode follows aliases and unwraps a document.
 func resolveNode(n *yaml.Node) *yaml.Node {
 	for n != nil {
-		switch {
-		case n.Kind == yaml.AliasNode:
+		switch n.Kind {
+		case yaml.AliasNode:
 			n = n.Alias
-		case n.Kind == yaml.DocumentNode:
+		case yaml.DocumentNode:
 			if len(n.Content) == 0 {
 				return nil
 			}

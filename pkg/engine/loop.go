@@ -15,8 +15,11 @@ type runner struct {
 	scaler *Scaler
 	clock  clock.Clock
 	ticked atomic.Bool
-	cancel context.CancelFunc
-	done   chan struct{}
+	// progress is the clock's Unix time in nanoseconds when the runner
+	// started or last finished a tick: what liveness reads.
+	progress atomic.Int64
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 // offset spreads first ticks over the interval by a hash of the scaler's
@@ -43,6 +46,7 @@ func firstTick(now time.Time, name string, interval time.Duration) time.Time {
 func startRunner(parent context.Context, s *Scaler, clk clock.Clock) *runner {
 	ctx, cancel := context.WithCancel(parent)
 	r := &runner{scaler: s, clock: clk, cancel: cancel, done: make(chan struct{})}
+	r.progress.Store(clk.Now().UnixNano())
 	go r.run(ctx)
 	return r
 }
@@ -72,6 +76,7 @@ func (r *runner) run(ctx context.Context) {
 		cancel()
 		r.ticked.Store(true)
 		end := r.clock.Now()
+		r.progress.Store(end.UnixNano())
 		if s.recorder != nil {
 			s.recorder.ObserveTick(s.Name, end.Sub(start), start.Sub(next))
 		}

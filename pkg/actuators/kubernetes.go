@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -54,12 +55,14 @@ const (
 	reasonNotFound    = "not_found"
 	reasonForbidden   = "forbidden"
 	reasonConflict    = "conflict"
+	reasonThrottled   = "throttled"
+	reasonTimeout     = "timeout"
 	reasonAutoscaler  = "other_autoscaler"
 	reasonUnknownKind = "unknown_kind"
 	reasonOther       = "other"
 )
 
-var kubeErrorReasons = []string{reasonNotFound, reasonForbidden, reasonConflict, reasonAutoscaler, reasonUnknownKind, reasonOther}
+var kubeErrorReasons = []string{reasonNotFound, reasonForbidden, reasonConflict, reasonThrottled, reasonTimeout, reasonAutoscaler, reasonUnknownKind, reasonOther}
 
 // KubeRESTConfig is the client configuration: the kubeconfig file when one
 // is named (argument, then $KUBECONFIG), in-cluster config inside a pod, and
@@ -131,7 +134,7 @@ func NewKubeMetrics(reg prometheus.Registerer) *KubeMetrics {
 	m := &KubeMetrics{
 		errors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaled_kubernetes_target_errors_total",
-			Help: "Failed reads and writes of Kubernetes targets, by reason: not_found, forbidden, conflict (a write that lost to another writer and was retried), other_autoscaler, unknown_kind, other.",
+			Help: "Failed reads and writes of Kubernetes targets, by reason: not_found, forbidden, conflict (a write that lost to another writer and was retried), throttled (HTTP 429 after client-go's retries), timeout, other_autoscaler, unknown_kind, other.",
 		}, []string{"scaler", "reason"}),
 		suppressed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaled_kubernetes_events_suppressed_total",
@@ -281,6 +284,15 @@ func (k *Kubernetes) fail(op string, err error) error {
 	case apierrors.IsConflict(err):
 		reason = reasonConflict
 		err = fmt.Errorf("%s: %s: still conflicting after retries: %w", op, k, err)
+	case apierrors.IsTooManyRequests(err):
+		// client-go already waited as Retry-After asked, up to its retries.
+		reason = reasonThrottled
+		err = fmt.Errorf("%s: %s: the API server is throttling scaled (HTTP 429): %w", op, k, err)
+	case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || isTimeout(err):
+		reason = reasonTimeout
+		err = fmt.Errorf("%s: %s: timed out: %w", op, k, err)
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("%s: %s: %w", op, k, err) // shutdown: not a failure of the target
 	case errors.Is(err, ErrOtherAutoscaler):
 		reason = reasonAutoscaler
 	default:
@@ -288,6 +300,13 @@ func (k *Kubernetes) fail(op string, err error) error {
 	}
 	k.o.Metrics.count(k.o.Scaler, reason)
 	return err
+}
+
+// isTimeout reports whether err is a deadline that passed: the context's
+// (the tick's), or a network timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // Read returns spec.replicas and the ready replicas.

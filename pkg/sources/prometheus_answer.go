@@ -403,7 +403,11 @@ func (a *instantAnswer) sample(ts time.Time, warnings []string) (scaling.Sample,
 	if math.IsNaN(p.v) || math.IsInf(p.v, 0) {
 		return scaling.Sample{}, scaling.Fail(scaling.FailureNotFinite, "%s: value %v", q, p.v)
 	}
-	return scaling.Sample{Time: p.t, Value: p.v}, nil
+	at := p.t
+	if d := at.Sub(ts); d > -time.Millisecond && d < time.Millisecond {
+		at = ts // the evaluation time, which the answer carries to the millisecond
+	}
+	return scaling.Sample{Time: at, Value: p.v}, nil
 }
 
 // rangeAnswer collects the pages of a range query of one series.

@@ -9,7 +9,7 @@ TEST_TAGS ?= integration
 # vet and lint read every file, whatever suite it belongs to.
 ALL_TAGS  ?= integration kube
 
-.PHONY: build demo test test-kube test-short check fmt vet lint tidy-check bench bench-sim clean
+.PHONY: build demo test test-kube test-short check fmt vet lint tidy-check bench bench-sim rules clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
@@ -60,6 +60,16 @@ bench:
 # traces from ../shared/traces, or SCALED_TRACES).
 bench-sim:
 	hack/bench-sim.sh
+
+# The alert rules have one source, the Helm chart's files/rules.yaml; the
+# kustomize component's PrometheusRule is made from it (test/deploy checks
+# that it is current).
+RULES     := deploy/helm/scaled/files/rules.yaml
+RULES_CRD := deploy/components/monitoring/prometheusrule.yaml
+rules:
+	{ printf '%s\n' '# Made from $(RULES) by `make rules`: edit that file, not this one.' \
+	  'apiVersion: monitoring.coreos.com/v1' 'kind: PrometheusRule' 'metadata:' '  name: scaled' 'spec:'; \
+	  sed 's/^/  /' $(RULES); } > $(RULES_CRD)
 
 clean:
 	rm -rf bin bench.out

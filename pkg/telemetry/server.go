@@ -16,7 +16,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/exporter-toolkit/web"
 	"go.uber.org/zap"
-	"golang.org/x/net/netutil"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -39,6 +38,8 @@ const (
 	// --web.max-connections does; never more than half the process's
 	// file-descriptor limit, so that HTTP clients cannot starve the
 	// connections to Prometheus and to the targets (see MaxConnections).
+	// At the cap, a new connection takes the place of the one idle the
+	// longest, so idle connections cannot keep a probe out.
 	DefaultMaxConnections = 512
 )
 
@@ -96,8 +97,9 @@ func WithWebConfig(path string) ServerOption {
 	return func(o *serverOptions) { o.webConfig = path }
 }
 
-// WithMaxConnections caps the connections open at once; more wait to be
-// accepted. n <= 0 keeps the default (MaxConnections).
+// WithMaxConnections caps the connections open at once. At the cap a new
+// connection closes the one idle the longest, and is refused when every
+// connection is busy. n <= 0 keeps the default (MaxConnections).
 func WithMaxConnections(n int) ServerOption {
 	return func(o *serverOptions) {
 		if n > 0 {
@@ -216,7 +218,8 @@ func (s *Server) Start() error {
 	s.ln = ln
 	s.logger.Info("serving HTTP", zap.String("addr", ln.Addr().String()), zap.Int("max_connections", s.opts.maxConnections),
 		zap.Bool("web_config", s.opts.webConfig != ""), zap.Bool("decisions_api", !s.opts.noDecisions))
-	limited := netutil.LimitListener(ln, s.opts.maxConnections)
+	limited := newConnLimiter(ln, s.opts.maxConnections)
+	s.srv.ConnState = limited.track
 	webConfig := s.opts.webConfig
 	go func() {
 		defer close(s.done)

@@ -102,30 +102,98 @@ func TestIdleConnectionsAreClosed(t *testing.T) {
 	}
 }
 
-// With the connection cap reached, another client waits; it is served once
-// a connection closes.
-func TestConnectionCap(t *testing.T) {
+// keepAlive opens a connection, makes one request on it and leaves it open
+// and idle, as an HTTP client's pool does.
+func keepAlive(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 512)
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if n, err := c.Read(buf); err != nil || !strings.Contains(string(buf[:n]), "ok") {
+		t.Fatalf("keep-alive request: %q, %v", buf[:n], err)
+	}
+	return c
+}
+
+// closed reports whether the server closed c.
+func closed(c net.Conn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, err := c.Read(make([]byte, 1))
+	return errors.Is(err, io.EOF) || (err != nil && !errors.Is(err, os.ErrDeadlineExceeded))
+}
+
+// At the connection cap, a new client takes the place of a connection that
+// sits idle (kept alive, or open without a request): idle connections
+// cannot keep a probe out.
+func TestConnectionCapEvictsIdleConnections(t *testing.T) {
 	s := startServer(t, WithMaxConnections(2))
-	var idle []net.Conn
+	idle := keepAlive(t, s.Addr())
+	defer idle.Close()
+	silent, err := net.Dial("tcp", s.Addr()) // connected, never sends a request
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer silent.Close()
+	time.Sleep(idleGrace + 100*time.Millisecond) // the silent one counts as idle after this grace
+
+	// Two new clients, each kept alive: each takes the place of an old one.
+	first, second := keepAlive(t, s.Addr()), keepAlive(t, s.Addr())
+	defer first.Close()
+	defer second.Close()
+	if !closed(idle) || !closed(silent) {
+		t.Error("the idle connections were not closed to make room")
+	}
+}
+
+// blockingCollector holds /metrics until released, and says when it is held.
+type blockingCollector struct{ entered, release chan struct{} }
+
+func (blockingCollector) Describe(chan<- *prometheus.Desc) {} // unchecked
+
+func (g blockingCollector) Collect(chan<- prometheus.Metric) {
+	g.entered <- struct{}{}
+	<-g.release
+}
+
+// When every connection is busy, a new one is refused at once rather than
+// queued behind them.
+func TestConnectionCapRefusesWhenAllAreBusy(t *testing.T) {
+	g := blockingCollector{entered: make(chan struct{}), release: make(chan struct{})}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(g)
+	s := NewServer("127.0.0.1:0", reg, nil, nil, nil, WithMaxConnections(2))
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	done := make(chan error, 2)
 	for range 2 {
-		c, err := net.Dial("tcp", s.Addr())
-		if err != nil {
-			t.Fatal(err)
+		go func() {
+			resp, err := http.Get("http://" + s.Addr() + "/metrics")
+			if err == nil {
+				resp.Body.Close()
+			}
+			done <- err
+		}()
+		<-g.entered // this scrape is in its handler: busy
+	}
+	_, err := (&http.Client{Timeout: 30 * time.Second}).Get("http://" + s.Addr() + "/healthz")
+	var ne net.Error
+	if err == nil || (errors.As(err, &ne) && ne.Timeout()) {
+		t.Errorf("a third connection while two are busy: %v, want it refused at once", err)
+	}
+	close(g.release)
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Errorf("a busy request failed: %v", err)
 		}
-		idle = append(idle, c)
 	}
-	// The two idle connections hold both slots: the server does not read a
-	// third client's request.
-	c := &http.Client{Timeout: 300 * time.Millisecond}
-	if _, err := c.Get("http://" + s.Addr() + "/healthz"); err == nil {
-		t.Fatal("a third connection was served beyond the cap of 2")
-	}
-	idle[0].Close()
-	c.Timeout = 30 * time.Second
-	if code, _ := get(t, c, "http://"+s.Addr()+"/healthz"); code != http.StatusOK {
-		t.Errorf("/healthz after a slot freed = %d", code)
-	}
-	idle[1].Close()
 }
 
 func TestMaxConnectionsFollowsTheDescriptorLimit(t *testing.T) {

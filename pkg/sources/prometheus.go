@@ -297,6 +297,10 @@ func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, e
 		return nil, scaling.Fail(scaling.FailureQuery, "%s: %v", quote(expr), err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// A query changes nothing: let the transport retry it on a kept-alive
+	// connection the server (or a proxy) closed, as it does a GET. A nil
+	// value marks it so without sending the header.
+	req.Header["Idempotency-Key"] = nil
 	resp, err := p.client.Do(req)
 	if err == nil {
 		switch resp.StatusCode {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -323,5 +324,38 @@ func BenchmarkQueryHugeAnswer(b *testing.B) {
 		if _, err := p.Query(context.Background(), "q", time.Unix(1_700_000_000, 0)); scaling.KindOf(err) != scaling.FailureTooLarge {
 			b.Fatal(err)
 		}
+	}
+}
+
+// A kept-alive connection the server closed between two queries is retried
+// on a new one, not reported as a failed signal.
+func TestPrometheusRetriesAConnectionClosedWhileIdle(t *testing.T) {
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"scalar","result":[1700000000,"2"]}}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	defer srv.Close()
+	p, err := NewPrometheus(config.Prometheus{URL: srv.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := time.Unix(1_700_000_000, 0)
+	if _, err := p.Query(context.Background(), "q", ts); err != nil {
+		t.Fatal(err)
+	}
+	srv.CloseClientConnections() // as a proxy or a server's idle timeout does
+	for range 3 {
+		if _, err := p.Query(context.Background(), "q", ts); err != nil {
+			t.Fatalf("after the server closed the idle connection: %v", err)
+		}
+	}
+	if conns.Load() < 2 {
+		t.Errorf("%d connections, want a new one after the close", conns.Load())
 	}
 }

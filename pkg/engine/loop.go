@@ -43,6 +43,14 @@ func firstTick(now time.Time, name string, interval time.Duration) time.Time {
 	return base
 }
 
+// tickBudget is how long one tick may run: its interval less a tenth (at most
+// a second), so that a tick cut off by its deadline (a query that hangs)
+// ends before the next is due and the loop does not skip it: the first tick
+// after a fault ends is at most one interval away.
+func tickBudget(interval time.Duration) time.Duration {
+	return interval - min(interval/10, time.Second)
+}
+
 func startRunner(parent context.Context, s *Scaler, clk clock.Clock) *runner {
 	ctx, cancel := context.WithCancel(parent)
 	r := &runner{scaler: s, clock: clk, cancel: cancel, done: make(chan struct{})}
@@ -71,7 +79,7 @@ func (r *runner) run(ctx context.Context) {
 		case <-timer.C():
 		}
 		start := r.clock.Now()
-		tctx, cancel := context.WithTimeout(ctx, interval)
+		tctx, cancel := context.WithTimeout(ctx, tickBudget(interval))
 		s.Tick(tctx, next)
 		cancel()
 		r.ticked.Store(true)

@@ -274,3 +274,15 @@ func TestManagerLiveness(t *testing.T) {
 	waitFor(t, "the hung tick to finish", func() bool { return rec.count() == 1 })
 	waitFor(t, "liveness", func() bool { return m.Live() == nil })
 }
+
+func TestTickBudgetEndsBeforeTheNextTick(t *testing.T) {
+	for _, tc := range []struct{ interval, want time.Duration }{
+		{time.Second, 900 * time.Millisecond},
+		{15 * time.Second, 14 * time.Second},
+		{time.Hour, time.Hour - time.Second},
+	} {
+		if got := tickBudget(tc.interval); got != tc.want {
+			t.Errorf("tickBudget(%s) = %s, want %s", tc.interval, got, tc.want)
+		}
+	}
+}

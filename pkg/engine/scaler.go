@@ -62,7 +62,7 @@ type ScalerSpec struct {
 	Signals  []Signal
 	Decider  *policy.Decider
 	Actuator actuators.Actuator
-	// Interval between ticks; also the deadline of one tick.
+	// Interval between ticks; a tick may run for all of it but a tenth (see tickBudget).
 	Interval     time.Duration
 	QueryTimeout time.Duration
 	DryRun       bool

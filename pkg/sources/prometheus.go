@@ -276,8 +276,6 @@ func (p *Prometheus) bound(ctx context.Context) (context.Context, context.Cancel
 
 // do sends one API request and decodes the answer's data into into. It
 // returns the answer's warnings, and every failure as a *scaling.SignalError.
-// The request is a form POST, and a GET when the server refuses POST, as
-// Prometheus' own Go client does.
 func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, expr string, into dataDecoder) ([]string, error) {
 	if until := p.quietUntil.Load(); until != 0 {
 		if now := p.clock.Now(); now.UnixNano() < until {
@@ -291,27 +289,7 @@ func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, e
 	}
 	u := *p.base
 	u.Path = path.Join(u.Path, endpoint)
-	body := args.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(body))
-	if err != nil {
-		return nil, scaling.Fail(scaling.FailureQuery, "%s: %v", quote(expr), err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	// A query changes nothing: let the transport retry it on a kept-alive
-	// connection the server (or a proxy) closed, as it does a GET. A nil
-	// value marks it so without sending the header.
-	req.Header["Idempotency-Key"] = nil
-	resp, err := p.client.Do(req)
-	if err == nil {
-		switch resp.StatusCode {
-		case http.StatusMethodNotAllowed, http.StatusNotImplemented, http.StatusForbidden:
-			drain(resp)
-			u.RawQuery = body
-			if req, err = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil); err == nil {
-				resp, err = p.client.Do(req)
-			}
-		}
-	}
+	resp, err := p.send(ctx, u, args.Encode())
 	if err != nil {
 		return nil, transportError(ctx, expr, err)
 	}
@@ -334,6 +312,34 @@ func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, e
 	}
 	return nil, scaling.Fail(scaling.FailureQuery, "%s: not a Prometheus API answer: status %q, want success or error: %s",
 		quote(expr), scaling.Clip(env.status, maxLabelText), scaling.Clip(strings.TrimSpace(env.raw), maxServerText))
+}
+
+// send posts the form, and sends it again as a GET when the server refuses
+// POST, as Prometheus' own Go client does.
+func (p *Prometheus) send(ctx context.Context, u url.URL, form string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// A query changes nothing: let the transport retry it on a kept-alive
+	// connection the server (or a proxy) closed, as it does a GET. A nil
+	// value marks it so without sending the header.
+	req.Header["Idempotency-Key"] = nil
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	switch resp.StatusCode {
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented, http.StatusForbidden:
+		drain(resp)
+		u.RawQuery = form
+		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil); err != nil {
+			return nil, err
+		}
+		return p.client.Do(req)
+	}
+	return resp, nil
 }
 
 // statusError reads what a non-2xx answer says: Prometheus' own error type

@@ -82,6 +82,8 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 		"helm template sharded":    {"template", "scaled-helm", chart, "--namespace", "scaled-helm", "--set", "shards=4"},
 		"helm template confined": {"template", "scaled-helm", chart, "--namespace", "scaled-helm",
 			"--set", "rbac.namespaces={default,scaled-helm}", "--set", "networkPolicy.enabled=true"},
+		"helm template web": {"template", "scaled-helm", chart, "--namespace", "scaled-helm",
+			"--set", "web.configSecret=scaled-web", "--set", "web.tls=true", "--set", "web.disableDecisionsAPI=true"},
 	} {
 		args := args
 		render[name] = func() ([]byte, error) { return run(helm, args...) }

@@ -9,7 +9,7 @@ TEST_TAGS ?= integration
 # vet and lint read every file, whatever suite it belongs to.
 ALL_TAGS  ?= integration kube
 
-.PHONY: build demo test test-kube test-short check fmt vet lint tidy-check bench bench-sim clean
+.PHONY: build demo test prometheus test-kube test-short check fmt vet lint tidy-check bench bench-sim rules clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
@@ -19,18 +19,24 @@ demo: build
 	bin/scaled run --config examples/demo.yaml
 
 # Everything, under the race detector, including the suites against real
-# components. Needs Prometheus (hack/prometheus/install.sh).
-test: test-kube
-	$(GO) test -race -tags '$(TEST_TAGS)' -timeout 20m ./...
+# components. It installs what they need first, and a component that is
+# missing fails the suites instead of skipping them.
+test: prometheus test-kube
+	SCALED_REQUIRE_PROMETHEUS=1 $(GO) test -race -tags '$(TEST_TAGS)' -timeout 20m ./...
+
+# Debian's prometheus and promtool, for the integration suites and the alert
+# rule tests (idempotent: only checks when they are there).
+prometheus:
+	sh hack/prometheus/install.sh
 
 # The suites against a real Kubernetes control plane (kube-apiserver, etcd,
 # kube-controller-manager, kube-scheduler, kwok, helm). hack/kube/install.sh
 # builds the binaries once into ~/.cache/scaled/kube (about 12 minutes cold on
 # 2 cores), then only checks them. Only packages with `kube` test files run here.
 KUBE_PKGS ?= ./pkg/actuators/... ./test/kube/...
-test-kube:
+test-kube: prometheus
 	bash hack/kube/install.sh
-	$(GO) test -race -tags kube -timeout 20m $(KUBE_PKGS)
+	SCALED_REQUIRE_PROMETHEUS=1 $(GO) test -race -tags kube -timeout 20m $(KUBE_PKGS)
 
 # Unit tests only: fast, no external components.
 test-short:
@@ -60,6 +66,16 @@ bench:
 # traces from ../shared/traces, or SCALED_TRACES).
 bench-sim:
 	hack/bench-sim.sh
+
+# The alert rules have one source, the Helm chart's files/rules.yaml; the
+# kustomize component's PrometheusRule is made from it (test/deploy checks
+# that it is current).
+RULES     := deploy/helm/scaled/files/rules.yaml
+RULES_CRD := deploy/components/monitoring/prometheusrule.yaml
+rules:
+	{ printf '%s\n' '# Made from $(RULES) by `make rules`: edit that file, not this one.' \
+	  'apiVersion: monitoring.coreos.com/v1' 'kind: PrometheusRule' 'metadata:' '  name: scaled' 'spec:'; \
+	  sed 's/^/  /' $(RULES); } > $(RULES_CRD)
 
 clean:
 	rm -rf bin bench.out

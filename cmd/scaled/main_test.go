@@ -76,13 +76,19 @@ func freePort(t *testing.T) string {
 // until the test ends, printing its output if the test failed.
 func startDaemon(t *testing.T, config string) *daemon {
 	t.Helper()
+	return startDaemonArgs(t, config)
+}
+
+// startDaemonArgs is startDaemon with more arguments for `scaled run`.
+func startDaemonArgs(t *testing.T, config string, args ...string) *daemon {
+	t.Helper()
 	addr := freePort(t)
 	path := filepath.Join(t.TempDir(), "scaled.yaml")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(config, "LISTEN", addr)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d := &daemon{addr: addr, out: &lockedBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(scaledBin, "run", "--config", path)
+	d.cmd = exec.Command(scaledBin, append([]string{"run", "--config", path}, args...)...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)

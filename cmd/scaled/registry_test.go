@@ -185,7 +185,7 @@ func TestAKindRegisteredInATestGoesThroughTheWholeProduct(t *testing.T) {
 	t.Run("the daemon acts on the target", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- runDaemon(ctx, viper.New(), path) }()
+		go func() { done <- runDaemon(ctx, viper.New(), path, webFlags{}) }()
 		defer func() {
 			cancel()
 			if err := <-done; err != nil {

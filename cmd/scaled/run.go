@@ -24,9 +24,30 @@ import (
 	"github.com/scaled-dev/scaled/pkg/telemetry"
 )
 
+// webFlags are the HTTP server's settings that live outside the config file,
+// named as every Prometheus exporter names them.
+type webFlags struct {
+	configFile     string
+	maxConnections int
+	noDecisions    bool
+}
+
+func (w webFlags) options(live func() error) []telemetry.ServerOption {
+	opts := []telemetry.ServerOption{
+		telemetry.WithWebConfig(w.configFile),
+		telemetry.WithMaxConnections(w.maxConnections),
+		telemetry.WithLiveness(live),
+	}
+	if w.noDecisions {
+		opts = append(opts, telemetry.WithoutDecisionsAPI())
+	}
+	return opts
+}
+
 func newRunCommand() *cobra.Command {
 	v := viper.New()
 	var path string
+	var web webFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the decision loop for every configured scaler",
@@ -37,10 +58,16 @@ one keeps running. SIGTERM or SIGINT stop cleanly.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx, stop := signal.NotifyContext(cmd.Context(), syscall.SIGTERM, syscall.SIGINT)
 			defer stop()
-			return runDaemon(ctx, v, path)
+			return runDaemon(ctx, v, path, web)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "scaled.yaml", "config file (YAML)")
+	cmd.Flags().StringVar(&web.configFile, "web.config.file", "",
+		"Prometheus web configuration file: TLS and basic auth of the HTTP server (exporter-toolkit format)")
+	cmd.Flags().IntVar(&web.maxConnections, "web.max-connections", 0,
+		fmt.Sprintf("most HTTP connections open at once (0: %d, or half the file-descriptor limit when lower)", telemetry.DefaultMaxConnections))
+	cmd.Flags().BoolVar(&web.noDecisions, "web.disable-decisions-api", false,
+		"answer 404 on /api/v1/decisions, which names every query and target")
 	config.BindFlags(cmd.Flags(), v)
 	return cmd
 }
@@ -64,7 +91,7 @@ type forgetFunc func(string)
 
 func (f forgetFunc) ForgetScaler(s string) { f(s) }
 
-func runDaemon(ctx context.Context, v *viper.Viper, path string) error {
+func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) error {
 	cfg, err := config.Load(path, v)
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -92,21 +119,30 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string) error {
 	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(metrics.TargetObserver), withKube(kube))
 	mgr := engine.NewManager(clk, logger, factories, metrics, decisions,
 		metrics, forgetFunc(decisions.Forget), forgetFunc(kube.metrics.Forget))
+
+	// Bind the port before any scaler starts: a daemon that cannot serve its
+	// probes and metrics must not act unseen. /readyz says "not ready" until
+	// the scalers have ticked.
+	srv := telemetry.NewServer(cfg.Listen, reg, decisions, mgr.Ready, logger, web.options(mgr.Live)...)
+	if err := srv.Start(); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	}()
+
 	stopLeader, err := startLeaderElection(cfg.LeaderElection, kube, mgr, reg, logger)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	defer stopLeader() // after the manager stopped: release the lease last
+	defer mgr.Stop()
 	if err := mgr.Apply(cfg); err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	metrics.ConfigReloaded(true, time.Now())
-	defer mgr.Stop()
-
-	srv := telemetry.NewServer(cfg.Listen, reg, decisions, mgr.Ready, logger)
-	if err := srv.Start(); err != nil {
-		return err
-	}
 	logger.Info("scaled started", zap.String("version", version), zap.String("listen", srv.Addr()),
 		zap.Strings("scalers", mgr.Scalers()), zap.Bool("dry_run", cfg.DryRun))
 

@@ -71,7 +71,10 @@ type Server struct {
 
 type options struct {
 	openMetrics []string
+	targets     []scrapeTarget
 }
+
+type scrapeTarget struct{ job, addr string }
 
 // Option configures Start.
 type Option func(*options)
@@ -81,6 +84,12 @@ type Option func(*options)
 // Prometheus runs with a 100y retention so old blocks are kept.
 func WithOpenMetrics(text string) Option {
 	return func(o *options) { o.openMetrics = append(o.openMetrics, text) }
+}
+
+// WithTarget makes Prometheus also scrape addr (host:port, /metrics) every
+// ScrapeInterval, as job: a scaled process under test, for instance.
+func WithTarget(job, addr string) Option {
+	return func(o *options) { o.targets = append(o.targets, scrapeTarget{job, addr}) }
 }
 
 // WithHistory backfills a gauge's recorded samples (see GaugeHistory).
@@ -153,6 +162,9 @@ scrape_configs:
     static_configs:
       - targets: [%[3]q]
 `, model.Duration(ScrapeInterval), Job, s.exporter.Listener.Addr().String())
+	for _, tg := range o.targets {
+		cfg += fmt.Sprintf("  - job_name: %s\n    static_configs:\n      - targets: [%q]\n", tg.job, tg.addr)
+	}
 	if err := os.WriteFile(filepath.Join(dir, "prometheus.yml"), []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}

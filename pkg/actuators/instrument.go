@@ -53,7 +53,7 @@ func ErrorReason(err error) string {
 }
 
 // Instrument wraps a so that obs observes the duration and outcome of every
-// Read and Set. The result reports a's status when a is a StatusReporter.
+// Read and Set but a canceled one. The result reports a's status when a is a StatusReporter.
 func Instrument(a Actuator, obs TargetObserver) Actuator {
 	return &instrumented{next: a, obs: obs, clock: clock.RealClock{}}
 }
@@ -72,15 +72,25 @@ var (
 func (i *instrumented) Read(ctx context.Context) (scaling.Capacity, error) {
 	start := i.clock.Now()
 	c, err := i.next.Read(ctx)
-	i.obs.ObserveTarget(OpRead, i.clock.Since(start), ErrorReason(err))
+	i.observe(OpRead, start, err)
 	return c, err
 }
 
 func (i *instrumented) Set(ctx context.Context, n int32, reason string) error {
 	start := i.clock.Now()
 	err := i.next.Set(ctx, n, reason)
-	i.obs.ObserveTarget(OpSet, i.clock.Since(start), ErrorReason(err))
+	i.observe(OpSet, start, err)
 	return err
+}
+
+// observe tells obs about a call that started at start, unless it was
+// canceled: a cancellation is the daemon shutting down or a scaler being
+// removed, not a failure of the target, and its duration says nothing.
+func (i *instrumented) observe(op string, start time.Time, err error) {
+	if errors.Is(err, context.Canceled) {
+		return
+	}
+	i.obs.ObserveTarget(op, i.clock.Since(start), ErrorReason(err))
 }
 
 // Status implements StatusReporter: the wrapped target's, or "".

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"sync"
@@ -153,7 +154,7 @@ func (e *KubernetesError) Reason() string { return e.Kind }
 // kubeReason names an error of client-go by what the API server said.
 func kubeReason(err error) string {
 	switch {
-	case errors.Is(err, context.DeadlineExceeded) || apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err):
+	case apierrors.IsTimeout(err) || apierrors.IsServerTimeout(err) || isTimeout(err):
 		return ReasonTimeout
 	case apierrors.IsNotFound(err):
 		return KubeNotFound
@@ -363,6 +364,9 @@ func (k *Kubernetes) resolve() (*meta.RESTMapping, error) {
 
 // fail names the target in err and gives it its reason.
 func (k *Kubernetes) fail(op string, err error) error {
+	if errors.Is(err, context.Canceled) {
+		return fmt.Errorf("%s: %s: %w", op, k, err) // shutdown: not a failure of the target
+	}
 	reason := kubeReason(err)
 	switch reason {
 	case KubeNotFound:
@@ -371,11 +375,23 @@ func (k *Kubernetes) fail(op string, err error) error {
 		err = fmt.Errorf("%s: %s: forbidden (check scaled's RBAC): %w", op, k, err)
 	case KubeConflict:
 		err = fmt.Errorf("%s: %s: still conflicting after retries: %w", op, k, err)
+	case KubeThrottled:
+		// client-go already waited as Retry-After asked, up to its retries.
+		err = fmt.Errorf("%s: %s: the API server is throttling scaled (HTTP 429): %w", op, k, err)
+	case ReasonTimeout:
+		err = fmt.Errorf("%s: %s: timed out: %w", op, k, err)
 	case KubeOtherAutoscaler:
 	default:
 		err = fmt.Errorf("%s: %s: %w", op, k, err)
 	}
 	return &KubernetesError{Kind: reason, Err: err}
+}
+
+// isTimeout reports whether err is a deadline that passed: the context's
+// (the tick's), or a network timeout.
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout())
 }
 
 // Read returns spec.replicas and the ready replicas.

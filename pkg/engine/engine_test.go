@@ -208,6 +208,8 @@ func TestFailedSignalNeverScalesDown(t *testing.T) {
 		{"plain error is a query error", &fakeSource{err: errors.New("boom")}, 0, scaling.FailureQuery},
 		{"stale", &fakeSource{value: 0.01, at: t0.Add(-10 * time.Minute)}, 2 * time.Minute, scaling.FailureStale},
 		{"zero is not missing data, but a NaN is", &fakeSource{value: nan()}, 0, scaling.FailureNotFinite},
+		{"a negative value is out of the default range", &fakeSource{value: -1}, 0, scaling.FailureOutOfRange},
+		{"an hour-old sample is stale without a max age", &fakeSource{value: 0.01, at: t0.Add(-time.Hour)}, 0, scaling.FailureStale},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			act := actuators.NewLog(6, nil)

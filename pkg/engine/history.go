@@ -16,9 +16,13 @@ import (
 // a tick only queries the tail since the last fetch: the first tick fetches
 // the whole window (paged by sources.MaxRangePoints), later ones the new points plus the last one
 // again (it may have been incomplete when fetched), and nothing at all while
-// no new grid point has passed. Samples older than the window are dropped.
+// no new grid point has passed. Samples older than the window are dropped,
+// and so are points outside the signal's valid range: a policy sees them as
+// missing points (one bad point must not blind a signal for a whole window,
+// nor be forecast from).
 type historyCache struct {
 	need    policy.HistoryNeed
+	valid   scaling.Range
 	samples []scaling.Sample
 	until   time.Time // the last grid point fetched; zero before the first fetch
 }
@@ -27,7 +31,7 @@ func newHistoryCache(need policy.HistoryNeed) *historyCache {
 	if need.Step <= 0 {
 		need.Step = time.Minute
 	}
-	return &historyCache{need: need}
+	return &historyCache{need: need, valid: scaling.DefaultRange}
 }
 
 // refresh brings the history up to now and returns it, oldest first. The
@@ -54,7 +58,11 @@ func (c *historyCache) refresh(ctx context.Context, q sources.Querier, expr stri
 		if err != nil {
 			return nil, fmt.Errorf("history %s to %s: %w", pageStart.UTC().Format(time.RFC3339), pageEnd.UTC().Format(time.RFC3339), err)
 		}
-		fresh = append(fresh, page...)
+		for _, p := range page {
+			if c.valid.Contains(p.Value) {
+				fresh = append(fresh, p)
+			}
+		}
 	}
 	// Keep what is older than the refetched part and inside the window, in
 	// place: the history is long and this runs every new grid point.

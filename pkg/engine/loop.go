@@ -15,8 +15,11 @@ type runner struct {
 	scaler *Scaler
 	clock  clock.Clock
 	ticked atomic.Bool
-	cancel context.CancelFunc
-	done   chan struct{}
+	// progress is the clock's Unix time in nanoseconds when the runner
+	// started or last finished a tick: what liveness reads.
+	progress atomic.Int64
+	cancel   context.CancelFunc
+	done     chan struct{}
 }
 
 // offset spreads first ticks over the interval by a hash of the scaler's
@@ -40,9 +43,18 @@ func firstTick(now time.Time, name string, interval time.Duration) time.Time {
 	return base
 }
 
+// tickBudget is how long one tick may run: its interval less a tenth (at most
+// a second), so that a tick cut off by its deadline (a query that hangs)
+// ends before the next is due and the loop does not skip it: the first tick
+// after a fault ends is at most one interval away.
+func tickBudget(interval time.Duration) time.Duration {
+	return interval - min(interval/10, time.Second)
+}
+
 func startRunner(parent context.Context, s *Scaler, clk clock.Clock) *runner {
 	ctx, cancel := context.WithCancel(parent)
 	r := &runner{scaler: s, clock: clk, cancel: cancel, done: make(chan struct{})}
+	r.progress.Store(clk.Now().UnixNano())
 	go r.run(ctx)
 	return r
 }
@@ -67,11 +79,12 @@ func (r *runner) run(ctx context.Context) {
 		case <-timer.C():
 		}
 		start := r.clock.Now()
-		tctx, cancel := context.WithTimeout(ctx, interval)
+		tctx, cancel := context.WithTimeout(ctx, tickBudget(interval))
 		s.Tick(tctx, next)
 		cancel()
 		r.ticked.Store(true)
 		end := r.clock.Now()
+		r.progress.Store(end.UnixNano())
 		if s.recorder != nil {
 			s.recorder.ObserveTick(s.Name, end.Sub(start), start.Sub(next))
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,6 +48,9 @@ type Manager struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	running map[string]*entry
+	// runners is what running holds, for Live to read without the lock
+	// (Apply holds it while it builds).
+	runners atomic.Pointer[[]*runner]
 	loaded  bool
 	// acting, when set, says for which scalers this process acts (leader
 	// election); for the others it only decides, as in dry run. nil acts
@@ -160,6 +164,11 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		}
 	}
 	m.running = next
+	runners := make([]*runner, 0, len(next))
+	for _, e := range next {
+		runners = append(runners, e.runner)
+	}
+	m.runners.Store(&runners)
 	m.loaded = true
 	if m.recorder != nil {
 		m.recorder.SetScalers(len(next))
@@ -250,9 +259,41 @@ func (m *Manager) Stop() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.cancel()
+	m.runners.Store(nil)
 	for _, e := range m.running {
 		e.runner.stop()
 	}
+}
+
+// LivenessIntervals is how many of its intervals a scaler's loop may go
+// without finishing a tick before Live reports it stuck. A tick is bounded
+// by one interval and the next starts within one, so a loop that runs never
+// comes near three.
+const LivenessIntervals = 3
+
+// Live is nil while every scaler's loop keeps ticking; otherwise it names
+// the scalers whose loop has not finished a tick for LivenessIntervals of
+// their intervals (a tick stuck in a call that ignores its deadline). A
+// liveness probe that fails on it restarts a process that no longer scales.
+// It takes no lock that Apply holds.
+func (m *Manager) Live() error {
+	rs := m.runners.Load()
+	if rs == nil {
+		return nil
+	}
+	now := m.clock.Now()
+	var stuck []string
+	for _, r := range *rs {
+		since := now.Sub(time.Unix(0, r.progress.Load()))
+		if since > LivenessIntervals*r.scaler.Interval {
+			stuck = append(stuck, fmt.Sprintf("%s (no tick finished for %s, interval %s)", r.scaler.Name, since.Round(time.Millisecond), r.scaler.Interval))
+		}
+	}
+	if len(stuck) > 0 {
+		sort.Strings(stuck)
+		return fmt.Errorf("scaler loops stuck: %s", strings.Join(stuck, ", "))
+	}
+	return nil
 }
 
 // Ready is nil once a config is loaded and every scaler has ticked at least once.

@@ -232,3 +232,57 @@ func TestStopEndsTicksInFlight(t *testing.T) {
 		t.Error("Apply after Stop succeeded")
 	}
 }
+
+// A scaler whose tick hangs (a call that ignores its deadline) makes the
+// manager not live after three intervals, and live again once it ticks.
+func TestManagerLiveness(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	rec := &recorder{}
+	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	defer m.Stop()
+	if err := m.Live(); err != nil {
+		t.Fatalf("live before any config: %v", err)
+	}
+	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
+		t.Fatal(err)
+	}
+	release := make(chan struct{})
+	var hung sync.Once
+	entered := make(chan struct{})
+	tf.mu.Lock()
+	src := tf.sources["a"]
+	tf.mu.Unlock()
+	src.mu.Lock()
+	src.onQuery = func() {
+		hung.Do(func() { close(entered) })
+		<-release
+	}
+	src.mu.Unlock()
+	waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
+	clk.Step(15 * time.Second) // the first tick starts, and hangs
+	<-entered
+	if err := m.Live(); err != nil {
+		t.Errorf("live one interval in: %v", err)
+	}
+	clk.Step(31 * time.Second) // 46s: more than three 15s intervals since the start
+	err := m.Live()
+	if err == nil || !strings.Contains(err.Error(), "a (no tick finished for 46s, interval 15s)") {
+		t.Fatalf("Live with a hung tick = %v, want it to name scaler a", err)
+	}
+	close(release)
+	waitFor(t, "the hung tick to finish", func() bool { return rec.count() == 1 })
+	waitFor(t, "liveness", func() bool { return m.Live() == nil })
+}
+
+func TestTickBudgetEndsBeforeTheNextTick(t *testing.T) {
+	for _, tc := range []struct{ interval, want time.Duration }{
+		{time.Second, 900 * time.Millisecond},
+		{15 * time.Second, 14 * time.Second},
+		{time.Hour, time.Hour - time.Second},
+	} {
+		if got := tickBudget(tc.interval); got != tc.want {
+			t.Errorf("tickBudget(%s) = %s, want %s", tc.interval, got, tc.want)
+		}
+	}
+}

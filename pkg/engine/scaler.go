@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"strings"
 	"time"
 
@@ -37,10 +36,22 @@ type DecisionSink interface {
 
 // Signal is one named expression bound to the source that evaluates it.
 type Signal struct {
-	Name   string
-	Expr   string
+	Name string
+	Expr string
+	// MaxAge bounds how old the data behind a value may be (0: the source's
+	// default; see sources.QueryMaxAge).
 	MaxAge time.Duration
-	Source sources.Querier
+	// ValidRange is the values the signal may take; nil is
+	// scaling.DefaultRange (finite and non-negative).
+	ValidRange *scaling.Range
+	Source     sources.Querier
+}
+
+func (sig Signal) validRange() scaling.Range {
+	if sig.ValidRange != nil {
+		return *sig.ValidRange
+	}
+	return scaling.DefaultRange
 }
 
 // ScalerSpec is a fully built scaler: what Tick needs and nothing else.
@@ -49,7 +60,7 @@ type ScalerSpec struct {
 	Signals  []Signal
 	Decider  *policy.Decider
 	Actuator actuators.Actuator
-	// Interval between ticks; also the deadline of one tick.
+	// Interval between ticks; a tick may run for all of it but a tenth (see tickBudget).
 	Interval     time.Duration
 	QueryTimeout time.Duration
 	DryRun       bool
@@ -85,7 +96,13 @@ func NewScaler(spec ScalerSpec, logger *zap.Logger, rec Recorder, sink DecisionS
 		readings:   make(map[string]scaling.Reading, len(spec.Signals)),
 	}
 	for _, h := range spec.Decider.HistoryNeeds() {
-		s.history[h.Signal] = newHistoryCache(h)
+		c := newHistoryCache(h)
+		for _, sig := range spec.Signals {
+			if sig.Name == h.Signal {
+				c.valid = sig.validRange()
+			}
+		}
+		s.history[h.Signal] = c
 	}
 	return s
 }
@@ -98,6 +115,7 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 			Scaler: s.Name, Time: now, DryRun: s.DryRun, Outcome: scaling.OutcomeFailed,
 			Direction: scaling.DirectionNone, Error: "read target: " + err.Error(),
 		}
+		d.ClipTexts()
 		s.record(d)
 		return d
 	}
@@ -142,6 +160,9 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 			d.Error = "target: " + st
 		}
 	}
+	// Texts partly come from outside (labels, server messages): bound what
+	// the decision log, the log line and the API keep of them.
+	d.ClipTexts()
 	s.record(d)
 	return d
 }
@@ -159,17 +180,18 @@ func applyTargetLimit(d *scaling.Decision, current scaling.Capacity, lim *actuat
 	d.Error = "set target: " + lim.Error()
 }
 
-// read evaluates one signal and turns every way it can be unusable into a failed reading.
+// read evaluates one signal and turns every way it can be unusable into a
+// failed reading: an error of the source, a sample older than the signal's
+// max age, a value that is not finite or outside the signal's valid range.
 func (s *Scaler) read(ctx context.Context, sig Signal, now time.Time) scaling.Reading {
 	qctx, cancel := context.WithTimeout(ctx, s.QueryTimeout)
 	defer cancel()
 	r := scaling.Reading{Name: sig.Name}
 	r.Sample, r.Err = sources.QueryMaxAge(qctx, sig.Source, sig.Expr, now, sig.MaxAge)
-	switch {
-	case r.Err != nil:
+	if r.Err != nil {
 		return r
-	case math.IsNaN(r.Sample.Value) || math.IsInf(r.Sample.Value, 0):
-		r.Err = scaling.Fail(scaling.FailureNotFinite, "%s = %v", sig.Name, r.Sample.Value)
+	}
+	if r.Err = sig.validRange().Check(sig.Name, r.Sample.Value); r.Err != nil {
 		return r
 	}
 	if h, ok := s.history[sig.Name]; ok {

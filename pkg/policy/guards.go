@@ -96,15 +96,35 @@ func longestPeriod(rules *Rules) time.Duration {
 
 // replicasChangedIn is HPA getReplicasChangePerPeriod: the sum of changes
 // strictly after now-period.
-func replicasChangedIn(events []scaleEvent, now time.Time, period time.Duration) int32 {
+func replicasChangedIn(events []scaleEvent, now time.Time, period time.Duration) int64 {
 	cutoff := now.Add(-period)
-	var n int32
+	var n int64
 	for _, e := range events {
 		if e.at.After(cutoff) {
-			n += e.change
+			n += int64(e.change)
 		}
 	}
 	return n
+}
+
+// sat32 is x saturated at the int32 range. The limits' arithmetic runs in
+// int64 and float64 and saturates here, so that a capacity near the top of
+// the range never wraps around to a negative limit.
+func sat32(x int64) int32 {
+	return int32(min(max(x, math.MinInt32), math.MaxInt32))
+}
+
+// sat32f is x (already rounded) saturated at the int32 range; NaN is 0.
+func sat32f(x float64) int32 {
+	switch {
+	case math.IsNaN(x):
+		return 0
+	case x >= math.MaxInt32:
+		return math.MaxInt32
+	case x <= math.MinInt32:
+		return math.MinInt32
+	}
+	return int32(x)
 }
 
 // scaleUpLimit is HPA calculateScaleUpLimitWithScalingRules. The period's
@@ -124,13 +144,13 @@ func scaleUpLimit(current int32, ups, downs []scaleEvent, now time.Time, rules *
 		result = math.MaxInt32
 	}
 	for _, l := range rules.Limits {
-		start := current - replicasChangedIn(ups, now, l.Period) + replicasChangedIn(downs, now, l.Period)
+		start := int64(current) - replicasChangedIn(ups, now, l.Period) + replicasChangedIn(downs, now, l.Period)
 		var proposed int32
 		switch l.Type {
 		case RatePods:
-			proposed = start + l.Value
+			proposed = sat32(start + int64(l.Value))
 		case RatePercent:
-			proposed = int32(math.Ceil(float64(start) * (1 + float64(l.Value)/100)))
+			proposed = sat32f(math.Ceil(float64(start) * (1 + float64(l.Value)/100)))
 		}
 		result = pick(result, proposed)
 	}
@@ -154,13 +174,13 @@ func scaleDownLimit(current int32, ups, downs []scaleEvent, now time.Time, rules
 		result = math.MinInt32
 	}
 	for _, l := range rules.Limits {
-		start := current - replicasChangedIn(ups, now, l.Period) + replicasChangedIn(downs, now, l.Period)
+		start := int64(current) - replicasChangedIn(ups, now, l.Period) + replicasChangedIn(downs, now, l.Period)
 		var proposed int32
 		switch l.Type {
 		case RatePods:
-			proposed = start - l.Value
+			proposed = sat32(start - int64(l.Value))
 		case RatePercent:
-			proposed = int32(float64(start) * (1 - float64(l.Value)/100))
+			proposed = sat32f(math.Trunc(float64(start) * (1 - float64(l.Value)/100)))
 		}
 		result = pick(result, proposed)
 	}

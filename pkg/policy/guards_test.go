@@ -158,7 +158,7 @@ func TestStoreScaleEventsHPA(t *testing.T) {
 				} else {
 					d.downs, events = prev, &d.downs
 				}
-				if got := replicasChangedIn(*events, t0, 60*time.Second); got != tc.wantChange {
+				if got := replicasChangedIn(*events, t0, 60*time.Second); got != int64(tc.wantChange) {
 					t.Errorf("%s: change in the last 60s = %d, want %d", dir, got, tc.wantChange)
 				}
 				if dir == "up" {

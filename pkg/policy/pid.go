@@ -364,6 +364,7 @@ func (p *PID) errorOf(m float64) float64 {
 func (p *PID) Recommend(in Input) scaling.Recommendation {
 	rec := scaling.Recommendation{Policy: p.name}
 	cur := in.Capacity.Current
+	before := *p // restored when an absurd value overflows the arithmetic
 	m, why := read(in, p.cfg.Signal)
 	var ff float64
 	if why == "" && p.cfg.FeedForwardSignal != "" {
@@ -387,6 +388,9 @@ func (p *PID) Recommend(in Input) scaling.Recommendation {
 	}
 	e := p.errorOf(m)
 	pTerm := g * p.cfg.Kp * e
+	if !finite(pTerm) || !finite(ff) {
+		return p.overflow(before, rec, m)
+	}
 
 	if !p.started {
 		// Bumpless start: the output is the current capacity.
@@ -423,11 +427,26 @@ func (p *PID) Recommend(in Input) scaling.Recommendation {
 	}
 	dTerm := g * p.cfg.Kd * p.dir * p.dfilt
 	u := ff + pTerm + p.integ + dTerm
+	if !finite(u) {
+		return p.overflow(before, rec, m)
+	}
 	p.lastMeas, p.haveMeas, p.lastTime = m, true, in.Now
 	p.out, p.lastErr, p.lastFF, p.spoke = u, e, ff, true
 	p.rec = p.hold(u, cur)
 	rec.Replicas = p.rec
 	rec.Reason = p.reason("", m, e, ff, pTerm, dTerm)
+	return rec
+}
+
+// overflow abstains for a value so large (1e308) that the arithmetic
+// overflows, and puts the state back as it was before the tick: an absurd
+// value is a failed signal, and it must not leave an infinite integrator
+// behind that would later read as a wish for zero capacity.
+func (p *PID) overflow(before PID, rec scaling.Recommendation, m float64) scaling.Recommendation {
+	*p = before
+	p.spoke = false
+	rec.Abstain = true
+	rec.Reason = "abstain: signal " + p.cfg.Signal + " " + strconv.FormatFloat(m, 'g', 4, 64) + " overflows the PID's arithmetic"
 	return rec
 }
 

@@ -305,7 +305,10 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	p.report = ForecastReport{Signal: p.spec.Signal, Model: p.sel.Model, Target: target, Quantile: p.spec.Quantile,
 		Point: at.Point, Lower: at.Lower, Upper: at.Upper, MASE: best.MASE, SMAPE: best.SMAPE}
 	p.reported = true
-	replicas := int32(min(math.Ceil(peak/p.spec.CapacityPerReplica), math.MaxInt32))
+	if !finite(peak) {
+		return abstain("forecast of %s is not a finite number (%v): no recommendation", p.spec.Signal, peak)
+	}
+	replicas := ceil32(peak / p.spec.CapacityPerReplica) // saturates at the int32 range
 	why := fmt.Sprintf("forecast %s (backtest MASE %.2f, sMAPE %.2f) of %s at %s: %.4g, p%g %.4g; peak p%g until then %.4g at %.4g per replica = %d",
 		p.sel.Model, best.MASE, best.SMAPE, p.spec.Signal, target.UTC().Format(time.RFC3339), at.Point,
 		100*p.spec.Quantile, at.Upper, 100*p.spec.Quantile, peak, p.spec.CapacityPerReplica, replicas)

@@ -410,11 +410,11 @@ func (r *StepRule) Target(current int32, adj int32) int32 {
 		var d int32
 		switch {
 		case x >= 1:
-			d = int32(math.Floor(x))
+			d = sat32f(math.Floor(x))
 		case x > 0:
 			d = 1
 		case x <= -1:
-			d = int32(math.Ceil(x))
+			d = sat32f(math.Ceil(x))
 		case x < 0:
 			d = -1
 		}
@@ -425,14 +425,14 @@ func (r *StepRule) Target(current int32, adj int32) int32 {
 				d = -m
 			}
 		}
-		return max(0, current+d)
+		return max(0, sat32(int64(current)+int64(d)))
 	}
-	return max(0, current+adj)
+	return max(0, sat32(int64(current)+int64(adj)))
 }
 
 func abs32(x int32) int32 {
 	if x < 0 {
-		return -x
+		return sat32(-int64(x))
 	}
 	return x
 }

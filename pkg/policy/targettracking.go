@@ -255,6 +255,12 @@ func ceil32(x float64) int32 {
 	return int32(c)
 }
 
+// appendNum writes v with two decimals, or, from a billion on, in
+// scientific notation, so that an absurd value (1e308) takes a dozen bytes
+// of a reason rather than three hundred.
 func appendNum(buf []byte, v float64) []byte {
+	if math.Abs(v) >= 1e9 {
+		return strconv.AppendFloat(buf, v, 'e', 3, 64)
+	}
 	return strconv.AppendFloat(buf, v, 'f', 2, 64)
 }

@@ -25,12 +25,16 @@ const (
 	FailureNotFinite   FailureKind = "not_finite"       // NaN or +-Inf
 	FailureStale       FailureKind = "stale"            // the newest sample is older than the signal's max age
 	FailureUnsupported FailureKind = "unsupported_type" // a result type that is not a scalar or an instant vector
+	FailureTooLarge    FailureKind = "too_large"        // the answer was larger than the source reads
+	FailureOutOfRange  FailureKind = "out_of_range"     // a finite value outside the signal's valid range
+	FailureThrottled   FailureKind = "throttled"        // the source asked to be left alone for a while (HTTP 429 or 503 with Retry-After)
 )
 
 // FailureKinds lists every FailureKind, for pre-creating metric series and for validation.
 var FailureKinds = []FailureKind{
 	FailureQuery, FailureTimeout, FailureWarnings, FailureEmpty,
 	FailureMultiple, FailureNotFinite, FailureStale, FailureUnsupported,
+	FailureTooLarge, FailureOutOfRange, FailureThrottled,
 }
 
 // SignalError is the error of a failed signal. Sources return it (wrapped or

@@ -2,18 +2,20 @@ package sources
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"net/http"
 	"net/url"
+	"path"
+	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
-	"github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	promconfig "github.com/prometheus/common/config"
-	"github.com/prometheus/common/model"
+	"k8s.io/utils/clock"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -23,19 +25,52 @@ import (
 // QueryRange pages longer ranges into requests of at most this many points.
 const MaxRangePoints = 11000
 
+// DefaultMaxResponseBytes is the most bytes of one answer a Prometheus source
+// reads. A usable answer is one series: a few hundred bytes for an instant
+// query, about 350 KB for a page of MaxRangePoints points. A query that
+// lacks its aggregation can answer with hundreds of thousands of series
+// (tens of MB); reading stops at this limit and the signal fails with the
+// kind too_large, so that one such query costs a few MiB, not hundreds.
+const DefaultMaxResponseBytes = 4 << 20
+
+// maxRetryAfter bounds how long a Retry-After header can keep a source quiet:
+// a server asking for an hour must not blind every scaler for an hour.
+const maxRetryAfter = 5 * time.Minute
+
 // Prometheus reads signals from a Prometheus-compatible HTTP API
 // (Prometheus, Thanos, Mimir).
 //
-// What Sample.Time means here: Prometheus stamps every instant-query result
-// with the evaluation time, not with the time the underlying sample was
-// scraped, so Query returns Sample.Time == ts. Prometheus itself drops a
-// series whose newest sample is older than its lookback delta
-// (--query.lookback-delta, 5m by default) or that got a staleness marker
-// (its target vanished). A tighter max age needs QueryMaxAge.
+// What Sample.Time means here: the timestamp the answer carries for the
+// value. Prometheus stamps every instant-query result with the evaluation
+// time, not with the time the underlying sample was scraped, so for
+// Prometheus itself Query returns Sample.Time == ts; a compatible back end
+// that stamps the sample's own time makes Sample.Time older, and QueryMaxAge
+// then sees it. Prometheus itself drops a series whose newest sample is older
+// than its lookback delta (--query.lookback-delta, 5m by default) or that got
+// a staleness marker (its target vanished). A tighter max age needs
+// QueryMaxAge.
+//
+// Answers are decoded as they arrive, never held whole: reading stops at the
+// response size limit (too_large), at the first value that makes the answer
+// unusable (a matrix or a string for an instant query), and a series beyond
+// the first is counted and, for the first two, described by a bounded
+// excerpt of its labels. Error texts are bounded too, so that what one
+// signal costs in memory and in log volume does not depend on what the
+// server sends.
+//
+// A 429, or a 503 with a Retry-After header, is the kind throttled; while the
+// time Retry-After named (at most five minutes) has not passed, queries fail
+// as throttled without being sent.
 type Prometheus struct {
-	api       promv1.API
+	client    *http.Client
+	base      *url.URL
 	timeout   time.Duration
+	maxBytes  int64
 	onWarning func(expr string, warnings []string)
+	clock     clock.PassiveClock
+	// quietUntil is the Unix time in nanoseconds before which no query is
+	// sent, as the server's last Retry-After asked; 0 for none.
+	quietUntil atomic.Int64
 }
 
 var (
@@ -53,6 +88,22 @@ type PrometheusOption func(*Prometheus)
 // and the warnings are in the error text.
 func WithWarningHandler(f func(expr string, warnings []string)) PrometheusOption {
 	return func(p *Prometheus) { p.onWarning = f }
+}
+
+// WithMaxResponseBytes sets the most bytes of one answer the source reads
+// (DefaultMaxResponseBytes when n <= 0). A longer answer is the failure kind
+// too_large, and reading stops there.
+func WithMaxResponseBytes(n int64) PrometheusOption {
+	return func(p *Prometheus) {
+		if n > 0 {
+			p.maxBytes = n
+		}
+	}
+}
+
+// WithClock sets the clock that times Retry-After (default: the real clock).
+func WithClock(c clock.PassiveClock) PrometheusOption {
+	return func(p *Prometheus) { p.clock = c }
 }
 
 // NewPrometheus builds a source from its configuration. The HTTP client comes
@@ -74,18 +125,15 @@ func NewPrometheus(cfg PrometheusConfig, opts ...PrometheusOption) (*Prometheus,
 	if err != nil {
 		return nil, fmt.Errorf("prometheus.http_config: %w", err)
 	}
-	c, err := api.NewClient(api.Config{Address: cfg.URL, Client: hc})
-	if err != nil {
-		return nil, fmt.Errorf("prometheus.url: %q: %w", cfg.URL, err)
-	}
-	p := &Prometheus{api: promv1.NewAPI(c), timeout: cfg.QueryTimeout}
+	p := &Prometheus{client: hc, base: u, timeout: cfg.QueryTimeout, maxBytes: DefaultMaxResponseBytes, clock: clock.RealClock{}}
 	for _, o := range opts {
 		o(p)
 	}
 	return p, nil
 }
 
-// Query evaluates expr at ts. Sample.Time is ts (see the type's comment).
+// Query evaluates expr at ts. Sample.Time is the time the answer gives for
+// the value (see the type's comment).
 func (p *Prometheus) Query(ctx context.Context, expr string, ts time.Time) (scaling.Sample, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
@@ -93,31 +141,42 @@ func (p *Prometheus) Query(ctx context.Context, expr string, ts time.Time) (scal
 }
 
 // QueryMaxAge evaluates expr at ts and fails with the kind stale when the
-// newest raw sample behind it is older than maxAge (maxAge <= 0: no check,
-// same as Query).
+// data behind it is older than maxAge. maxAge <= 0 means DefaultMaxAge,
+// compared with the time the answer itself gives (the same single request as
+// Query).
 //
-// Prometheus 2.42 ignores the lookback_delta query parameter (it came in
-// 2.43), and where it is honoured it turns a stale series into an empty
-// result and silently shrinks aggregations, so it is not used. Instead, once
-// expr yields a value, a second instant query evaluates timestamp(expr) at
-// ts. For an instant-vector selector (`queue_depth{queue="jobs"}`) that is the
-// time of the newest raw sample, which becomes Sample.Time and is compared
-// with maxAge. For any computed expression (rate, sum, arithmetic) Prometheus
-// answers with the evaluation time, so Sample.Time stays ts and the check
-// always passes: the freshness of such a signal is bounded only by the ranges
-// in the expression and by Prometheus' lookback delta. For a scalar
-// expression timestamp() is a type error, and Sample.Time stays ts too.
+// With maxAge > 0, once expr yields a value that is not already too old, a
+// second instant query evaluates timestamp(expr) at ts. (Prometheus 2.42
+// ignores the lookback_delta query parameter, which came in 2.43, and where
+// it is honoured it turns a stale series into an empty result and silently
+// shrinks aggregations, so it is not used.) For an instant-vector selector
+// (`queue_depth{queue="jobs"}`) timestamp() gives the time of the newest raw
+// sample, which becomes Sample.Time and is compared with maxAge. For any
+// computed expression (rate, sum, arithmetic) Prometheus answers with the
+// evaluation time, so Sample.Time stays ts and the check always passes: the
+// freshness of such a signal is bounded only by the ranges in the expression
+// and by Prometheus' lookback delta. For a scalar expression timestamp() is a
+// type error, and Sample.Time stays ts too.
 func (p *Prometheus) QueryMaxAge(ctx context.Context, expr string, ts time.Time, maxAge time.Duration) (scaling.Sample, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
 	s, err := p.query(ctx, expr, ts)
-	if err != nil || maxAge <= 0 {
+	if err != nil {
 		return s, err
+	}
+	limit := maxAge
+	if limit <= 0 {
+		limit = DefaultMaxAge
+	}
+	if age := ts.Sub(s.Time); age > limit {
+		return s, staleError(expr, age, ts, limit)
+	}
+	if maxAge <= 0 {
+		return s, nil
 	}
 	at, err := p.query(ctx, "timestamp("+expr+")", ts)
 	if err != nil {
-		var perr *promv1.Error
-		if errors.As(err, &perr) && perr.Type == promv1.ErrBadData {
+		if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Type == string(promv1.ErrBadData) {
 			return s, nil // scalar expression: computed at ts
 		}
 		return scaling.Sample{}, err
@@ -130,11 +189,13 @@ func (p *Prometheus) QueryMaxAge(ctx context.Context, expr string, ts time.Time,
 }
 
 func (p *Prometheus) query(ctx context.Context, expr string, ts time.Time) (scaling.Sample, error) {
-	v, warnings, _, err := p.api.Query(ctx, expr, ts, p.apiOptions()...)
+	args := url.Values{"query": {expr}, "time": {formatTime(ts)}}
+	a := instantAnswer{expr: expr}
+	warnings, err := p.do(ctx, "/api/v1/query", args, expr, &a)
 	if err != nil {
-		return scaling.Sample{}, classify(ctx, expr, err)
+		return scaling.Sample{}, err
 	}
-	s, err := instantValue(expr, v, ts, warnings)
+	s, err := a.sample(ts, warnings)
 	if err == nil && len(warnings) > 0 && p.onWarning != nil {
 		p.onWarning(expr, warnings)
 	}
@@ -151,47 +212,32 @@ func (p *Prometheus) QueryRange(ctx context.Context, expr string, start, end tim
 	}
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
-	var out []scaling.Sample
-	var allWarnings promv1.Warnings
-	var series model.Metric
+	a := rangeAnswer{expr: expr}
+	var allWarnings []string
 	for _, r := range pages {
-		v, warnings, _, err := p.api.QueryRange(ctx, expr, r, p.apiOptions()...)
+		args := url.Values{
+			"query": {expr},
+			"start": {formatTime(r.Start)},
+			"end":   {formatTime(r.End)},
+			"step":  {strconv.FormatFloat(r.Step.Seconds(), 'f', -1, 64)},
+		}
+		warnings, err := p.do(ctx, "/api/v1/query_range", args, expr, &a)
 		if err != nil {
-			return nil, classify(ctx, expr, err)
+			return nil, err
 		}
 		allWarnings = append(allWarnings, warnings...)
-		m, ok := v.(model.Matrix)
-		if !ok {
-			return nil, scaling.Fail(scaling.FailureUnsupported, "%q: range result of type %s: want a matrix", expr, v.Type())
-		}
-		switch {
-		case len(m) > 1:
-			return nil, scaling.Fail(scaling.FailureMultiple, "%q: %d series, want 1: %s", expr, len(m), firstTwo(len(m), m[0].Metric, m[1].Metric))
-		case len(m) == 0:
-			continue
-		case series != nil && !series.Equal(m[0].Metric):
-			return nil, scaling.Fail(scaling.FailureMultiple, "%q: 2 series across the range, want 1: %s", expr, firstTwo(2, series, m[0].Metric))
-		}
-		series = m[0].Metric
-		for _, sp := range m[0].Values {
-			f := float64(sp.Value)
-			if math.IsNaN(f) || math.IsInf(f, 0) {
-				return nil, scaling.Fail(scaling.FailureNotFinite, "%q: value %v at %s", expr, f, sp.Timestamp.Time().UTC().Format(time.RFC3339))
-			}
-			out = append(out, scaling.Sample{Time: sp.Timestamp.Time().UTC(), Value: f})
-		}
 	}
-	if len(out) == 0 {
+	if len(a.out) == 0 {
 		if len(allWarnings) > 0 {
-			return nil, scaling.Fail(scaling.FailureWarnings, "%q: no data, warnings: %s", expr, strings.Join(allWarnings, "; "))
+			return nil, scaling.Fail(scaling.FailureWarnings, "%s: no data, warnings: %s", quote(expr), joinWarnings(allWarnings))
 		}
-		return nil, scaling.Fail(scaling.FailureEmpty, "%q: no data between %s and %s", expr,
+		return nil, scaling.Fail(scaling.FailureEmpty, "%s: no data between %s and %s", quote(expr),
 			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
 	}
 	if len(allWarnings) > 0 && p.onWarning != nil {
 		p.onWarning(expr, allWarnings)
 	}
-	return out, nil
+	return a.out, nil
 }
 
 // rangePages splits [start, end] into ranges on the same step grid, each
@@ -227,92 +273,180 @@ func (p *Prometheus) bound(ctx context.Context) (context.Context, context.Cancel
 	return context.WithCancel(ctx)
 }
 
-func (p *Prometheus) apiOptions() []promv1.Option {
+// do sends one API request and decodes the answer's data into into. It
+// returns the answer's warnings, and every failure as a *scaling.SignalError.
+func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, expr string, into dataDecoder) ([]string, error) {
+	if until := p.quietUntil.Load(); until != 0 {
+		if now := p.clock.Now(); now.UnixNano() < until {
+			return nil, scaling.Fail(scaling.FailureThrottled, "%s: not sent: the server asked to wait until %s (Retry-After)",
+				quote(expr), time.Unix(0, until).UTC().Format(time.RFC3339))
+		}
+		p.quietUntil.CompareAndSwap(until, 0)
+	}
 	if p.timeout > 0 {
-		return []promv1.Option{promv1.WithTimeout(p.timeout)}
+		args.Set("timeout", strconv.FormatFloat(p.timeout.Seconds(), 'f', -1, 64))
 	}
-	return nil
+	u := *p.base
+	u.Path = path.Join(u.Path, endpoint)
+	resp, err := p.send(ctx, u, args.Encode())
+	if err != nil {
+		return nil, transportError(ctx, expr, err)
+	}
+	defer drain(resp)
+	if resp.StatusCode/100 != 2 {
+		return nil, p.statusError(ctx, expr, resp)
+	}
+	if resp.ContentLength > p.maxBytes {
+		return nil, tooLarge(expr, p.maxBytes, fmt.Sprintf("the answer announced %d bytes", resp.ContentLength))
+	}
+	env, err := decodeAnswer(&capReader{r: resp.Body, left: p.maxBytes}, into)
+	if err != nil {
+		return nil, decodeError(ctx, expr, p.maxBytes, into, err)
+	}
+	switch env.status {
+	case "success":
+		return env.warnings, nil
+	case "error":
+		return env.warnings, apiFailure(expr, env.errorType, env.errorMsg)
+	}
+	return nil, scaling.Fail(scaling.FailureQuery, "%s: not a Prometheus API answer: status %q, want success or error: %s",
+		quote(expr), scaling.Clip(env.status, maxLabelText), scaling.Clip(strings.TrimSpace(env.raw), maxServerText))
 }
 
-// instantValue turns an instant-query result into one sample.
-func instantValue(expr string, v model.Value, ts time.Time, warnings promv1.Warnings) (scaling.Sample, error) {
-	var f float64
-	switch r := v.(type) {
-	case *model.Scalar:
-		f = float64(r.Value)
-	case model.Vector:
-		switch len(r) {
-		case 0:
-			if len(warnings) > 0 {
-				return scaling.Sample{}, scaling.Fail(scaling.FailureWarnings, "%q: no data, warnings: %s", expr, strings.Join(warnings, "; "))
-			}
-			return scaling.Sample{}, scaling.Fail(scaling.FailureEmpty, "%q: no series at %s", expr, ts.UTC().Format(time.RFC3339))
-		case 1:
-			f = float64(r[0].Value)
-		default:
-			return scaling.Sample{}, scaling.Fail(scaling.FailureMultiple, "%q: %d series, want 1: %s", expr, len(r), firstTwo(len(r), r[0].Metric, r[1].Metric))
-		}
-	case nil:
-		if len(warnings) > 0 {
-			return scaling.Sample{}, scaling.Fail(scaling.FailureWarnings, "%q: no data, warnings: %s", expr, strings.Join(warnings, "; "))
-		}
-		return scaling.Sample{}, scaling.Fail(scaling.FailureEmpty, "%q: no result", expr)
-	default:
-		return scaling.Sample{}, scaling.Fail(scaling.FailureUnsupported, "%q: result of type %s: want a scalar or an instant vector", expr, v.Type())
+// send posts the form, and sends it again as a GET when the server refuses
+// POST, as Prometheus' own Go client does.
+func (p *Prometheus) send(ctx context.Context, u url.URL, form string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form))
+	if err != nil {
+		return nil, err
 	}
-	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return scaling.Sample{}, scaling.Fail(scaling.FailureNotFinite, "%q: value %v", expr, f)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	// A query changes nothing: let the transport retry it on a kept-alive
+	// connection the server (or a proxy) closed, as it does a GET. A nil
+	// value marks it so without sending the header.
+	req.Header["Idempotency-Key"] = nil
+	resp, err := p.client.Do(req)
+	if err != nil {
+		return nil, err
 	}
-	return scaling.Sample{Time: ts, Value: f}, nil
+	switch resp.StatusCode {
+	case http.StatusMethodNotAllowed, http.StatusNotImplemented, http.StatusForbidden:
+		drain(resp)
+		u.RawQuery = form
+		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil); err != nil {
+			return nil, err
+		}
+		return p.client.Do(req)
+	}
+	return resp, nil
 }
 
-// classify maps a client or server error to a failure kind. The caller's own
-// deadline or cancellation is a timeout, as is Prometheus' own query timeout;
-// a result type the client cannot decode (string) is unsupported_type;
-// everything else (transport, HTTP status, PromQL) is a query error that keeps
-// Prometheus' error type and message.
-func classify(ctx context.Context, expr string, err error) error {
-	kind := scaling.FailureQuery
-	var perr *promv1.Error
-	if errors.As(err, &perr) {
-		err = serverError(perr)
-		errors.As(err, &perr)
-	}
+// statusError reads what a non-2xx answer says: Prometheus' own error type
+// and message when the body has them (400, 422, 503; 500 from some back
+// ends), otherwise the status and an excerpt of the body (a proxy's page).
+func (p *Prometheus) statusError(ctx context.Context, expr string, resp *http.Response) error {
+	limit := min(p.maxBytes, maxErrorBody)
+	env, derr := decodeAnswer(&capReader{r: resp.Body, left: limit}, nil)
+	retry, hasRetry := retryAfter(resp.Header.Get("Retry-After"), p.clock.Now())
 	switch {
-	case ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled):
-		kind = scaling.FailureTimeout
-	case perr != nil && (perr.Type == promv1.ErrTimeout || perr.Type == promv1.ErrCanceled):
-		kind = scaling.FailureTimeout
-	case perr != nil && perr.Type == promv1.ErrBadResponse && strings.Contains(perr.Msg, "unexpected value type"):
-		kind = scaling.FailureUnsupported
+	case resp.StatusCode == http.StatusTooManyRequests || (resp.StatusCode == http.StatusServiceUnavailable && hasRetry):
+		msg := fmt.Sprintf("%s: the server refused the query: HTTP %d", quote(expr), resp.StatusCode)
+		if hasRetry {
+			until := p.clock.Now().Add(retry)
+			p.quietUntil.Store(until.UnixNano())
+			msg += fmt.Sprintf("; Retry-After %s: not asking again before %s", retry, until.UTC().Format(time.RFC3339))
+		}
+		if derr == nil && env.errorMsg != "" {
+			msg += ": " + scaling.Clip(env.errorMsg, maxServerText)
+		}
+		return &scaling.SignalError{Kind: scaling.FailureThrottled, Err: errors.New(msg)}
+	case derr == nil && env.status == "error":
+		return apiFailure(expr, env.errorType, env.errorMsg)
+	case ctx.Err() != nil:
+		return transportError(ctx, expr, ctx.Err())
 	}
-	return &scaling.SignalError{Kind: kind, Err: fmt.Errorf("%q: %w", expr, err)}
+	class := "server_error"
+	if resp.StatusCode/100 == 4 {
+		class = "client_error"
+	}
+	return scaling.Fail(scaling.FailureQuery, "%s: %s: HTTP %d: %s", quote(expr), class, resp.StatusCode, scaling.Clip(strings.TrimSpace(env.raw), maxServerText))
 }
 
-// serverError recovers Prometheus' own error type and message from a
-// response whose status code the client does not read as an API error (503
-// for a query timeout, 500 for an internal error): the client then reports
-// only "server error: 503" and keeps the body as Detail.
-func serverError(perr *promv1.Error) error {
-	if perr.Type != promv1.ErrServer && perr.Type != promv1.ErrClient {
-		return perr
-	}
-	var body struct {
-		Status    string `json:"status"`
-		ErrorType string `json:"errorType"`
-		Error     string `json:"error"`
-	}
-	if json.Unmarshal([]byte(perr.Detail), &body) != nil || body.Status != "error" || body.ErrorType == "" {
-		return perr
-	}
-	return &promv1.Error{Type: promv1.ErrorType(body.ErrorType), Msg: body.Error}
+// apiError is Prometheus' own error type and message from an answer whose
+// status is "error".
+type apiError struct {
+	Type string
+	Msg  string
 }
 
-// firstTwo names the first two of n label sets.
-func firstTwo(n int, a, b model.Metric) string {
-	s := a.String() + ", " + b.String()
-	if n > 2 {
-		s += ", ..."
+func (e *apiError) Error() string { return e.Type + ": " + e.Msg }
+
+func apiFailure(expr, typ, msg string) error {
+	if typ == "" {
+		typ = string(promv1.ErrServer)
 	}
-	return s
+	kind := scaling.FailureQuery
+	if typ == string(promv1.ErrTimeout) || typ == string(promv1.ErrCanceled) {
+		kind = scaling.FailureTimeout
+	}
+	return &scaling.SignalError{Kind: kind, Err: fmt.Errorf("%s: %w", quote(expr), &apiError{Type: typ, Msg: scaling.Clip(msg, maxServerText)})}
+}
+
+// transportError names a failed request: the caller's deadline or
+// cancellation is a timeout; anything else (refused, reset, TLS) a query error.
+func transportError(ctx context.Context, expr string, err error) error {
+	kind := scaling.FailureQuery
+	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		kind = scaling.FailureTimeout
+	}
+	return &scaling.SignalError{Kind: kind, Err: fmt.Errorf("%s: %s", quote(expr), scaling.Clip(err.Error(), maxServerText))}
+}
+
+func tooLarge(expr string, limit int64, what string) error {
+	return scaling.Fail(scaling.FailureTooLarge, "%s: answer larger than the %s limit: %s; want one series", quote(expr), formatBytes(limit), what)
+}
+
+// retryAfter reads a Retry-After header: a number of seconds or an HTTP
+// date, capped at maxRetryAfter.
+func retryAfter(h string, now time.Time) (time.Duration, bool) {
+	h = strings.TrimSpace(h)
+	if h == "" {
+		return 0, false
+	}
+	var d time.Duration
+	if s, err := strconv.ParseInt(h, 10, 64); err == nil {
+		if s < 0 {
+			return 0, false
+		}
+		d = time.Duration(min(s, int64(maxRetryAfter/time.Second))) * time.Second
+	} else if t, err := http.ParseTime(h); err == nil {
+		d = t.Sub(now)
+	} else {
+		return 0, false
+	}
+	return min(max(d, 0), maxRetryAfter), true
+}
+
+func formatTime(t time.Time) string {
+	return strconv.FormatFloat(float64(t.Unix())+float64(t.Nanosecond())/1e9, 'f', -1, 64)
+}
+
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+// quote is expr quoted for an error text, clipped: an expression comes from
+// the configuration and can be long, and it is repeated in every failure.
+func quote(expr string) string {
+	return strconv.Quote(scaling.Clip(expr, maxExprText))
+}
+
+func joinWarnings(w []string) string {
+	return scaling.Clip(strings.Join(w, "; "), maxServerText)
 }

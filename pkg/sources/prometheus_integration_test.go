@@ -5,6 +5,7 @@ package sources
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -180,6 +181,30 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 			t.Fatalf("frozen: answered after %s, want about the 500ms context", took)
 		}
 		t.Logf("frozen: %v after %s", err, took)
+	})
+
+	t.Run("an answer over the size limit", func(t *testing.T) {
+		// 3,000 series with long labels: about 400 KB, ten times the limit
+		// this source is given.
+		many := s.Gauge("many_series", "pod")
+		for i := range 3000 {
+			many.WithLabelValues(fmt.Sprintf("web-%04d-%s", i, strings.Repeat("x", 60))).Set(1)
+		}
+		s.WaitFor(t, "count(many_series)", 3000, 20*time.Second)
+		small, err := NewPrometheus(PrometheusConfig{URL: s.URL(), QueryTimeout: 10 * time.Second}, WithMaxResponseBytes(40<<10))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = small.Query(ctx, "many_series", time.Now())
+		if k := scaling.KindOf(err); k != scaling.FailureTooLarge || !strings.Contains(err.Error(), "40 KiB limit") || !strings.Contains(err.Error(), "many_series{") {
+			t.Fatalf("kind %q (%v), want too_large naming the limit and a series", k, err)
+		}
+		if _, err := small.Query(ctx, "count(many_series)", time.Now()); err != nil {
+			t.Fatalf("the aggregated query: %v", err)
+		}
+		if _, err := p.Query(ctx, "many_series", time.Now()); scaling.KindOf(err) != scaling.FailureMultiple || !strings.Contains(err.Error(), "3000 series") {
+			t.Fatalf("under the default limit: %v, want multiple_series counting 3000", err)
+		}
 	})
 
 	t.Run("stopped then restarted", func(t *testing.T) {

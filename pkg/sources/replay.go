@@ -144,7 +144,10 @@ type Replay struct {
 	loop  bool
 }
 
-var _ Querier = (*Replay)(nil)
+var (
+	_ Querier        = (*Replay)(nil)
+	_ DefaultMaxAger = (*Replay)(nil)
+)
 
 // maxReplayPoints bounds the points one QueryRange call may produce.
 const maxReplayPoints = 1_000_000
@@ -176,6 +179,13 @@ func (r *Replay) Query(ctx context.Context, expr string, ts time.Time) (scaling.
 		return scaling.Sample{}, scaling.Fail(scaling.FailureEmpty, "%q: replay has no step ended by %s", expr, ts.UTC().Format(time.RFC3339Nano))
 	}
 	return s, nil
+}
+
+// DefaultMaxAge is one trace step in wall time, or the package's
+// DefaultMaxAge when that is longer: a step's value is answered until the
+// next step ends, so it is up to one step old by design.
+func (r *Replay) DefaultMaxAge() time.Duration {
+	return max(DefaultMaxAge, r.wallElapsed(r.tr.Step))
 }
 
 // QueryRange evaluates expr at start, start+step, ... up to end; each point

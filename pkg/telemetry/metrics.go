@@ -38,6 +38,7 @@ type Metrics struct {
 
 	signalValue    *prometheus.GaugeVec
 	recommendation *prometheus.GaugeVec
+	recommended    *prometheus.GaugeVec
 	desired        *prometheus.GaugeVec
 	current        *prometheus.GaugeVec
 	ready          *prometheus.GaugeVec
@@ -90,6 +91,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "scaled_recommendation",
 			Help: "Capacity each policy of a scaler recommended at its last tick, before guards. Absent while the policy abstains.",
 		}, []string{"scaler", "policy"}),
+		recommended: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "scaled_recommended_replicas",
+			Help: "Capacity a scaler's policies recommended together at its last decision that did not fail, before guards; above scaled_desired_replicas while a bound, a schedule's maximum or a rate limit holds it back.",
+		}, scaler),
 		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaled_desired_replicas",
 			Help: "Capacity a scaler wants after every guard, at its last decision that did not fail.",
@@ -187,7 +192,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 func (m *Metrics) collectors() []prometheus.Collector {
 	return append([]prometheus.Collector{
 		m.buildInfo,
-		m.signalValue, m.recommendation, m.desired, m.current, m.ready, m.lastDecision,
+		m.signalValue, m.recommendation, m.recommended, m.desired, m.current, m.ready, m.lastDecision,
 		m.decisions, m.signalErrors,
 		m.queryDuration, m.queryErrors,
 		m.actuationDuration, m.actuationErrors, m.targetErrors, m.targetReads,
@@ -200,7 +205,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 // perScaler lists every vector that has a scaler label, for ForgetScaler.
 func (m *Metrics) perScaler() []*prometheus.MetricVec {
 	return append([]*prometheus.MetricVec{
-		m.signalValue.MetricVec, m.recommendation.MetricVec,
+		m.signalValue.MetricVec, m.recommendation.MetricVec, m.recommended.MetricVec,
 		m.desired.MetricVec, m.current.MetricVec, m.ready.MetricVec, m.lastDecision.MetricVec,
 		m.decisions.MetricVec, m.signalErrors.MetricVec,
 		m.queryDuration.MetricVec, m.queryErrors.MetricVec,
@@ -265,7 +270,8 @@ func (m *Metrics) InitScaler(scaler string, signals []string, dryRun bool) {
 //   - each usable signal's value; a failed signal's series is deleted, so a
 //     stale value is never shown as fresh and absent() alerts fire;
 //   - each policy's recommendation; an abstaining policy's series is deleted;
-//   - desired, current and ready capacity, unless the outcome is failed: a
+//   - the combined recommendation, desired, current and ready capacity,
+//     unless the outcome is failed: a
 //     failed decision may have failed before the target was read, and its
 //     zeros are not capacities, so the last good values stay;
 //   - one increment of scaled_decisions_total{direction,outcome}, where an
@@ -295,6 +301,7 @@ func (m *Metrics) ObserveDecision(d scaling.Decision) {
 		m.recommendation.WithLabelValues(d.Scaler, r.Policy).Set(float64(r.Replicas))
 	}
 	if d.Outcome != scaling.OutcomeFailed {
+		m.recommended.WithLabelValues(d.Scaler).Set(float64(d.Recommended))
 		m.desired.WithLabelValues(d.Scaler).Set(float64(d.Desired))
 		m.current.WithLabelValues(d.Scaler).Set(float64(d.Current))
 		m.ready.WithLabelValues(d.Scaler).Set(float64(d.Ready))

@@ -107,6 +107,9 @@ scaled_ready_replicas{scaler="web"} 3
 # HELP scaled_recommendation Capacity each policy of a scaler recommended at its last tick, before guards. Absent while the policy abstains.
 # TYPE scaled_recommendation gauge
 scaled_recommendation{policy="by_rps",scaler="web"} 7
+# HELP scaled_recommended_replicas Capacity a scaler's policies recommended together at its last decision that did not fail, before guards; above scaled_desired_replicas while a bound, a schedule's maximum or a rate limit holds it back.
+# TYPE scaled_recommended_replicas gauge
+scaled_recommended_replicas{scaler="web"} 7
 # HELP scaled_signal_value Last value of each signal of a scaler. Absent while the signal fails.
 # TYPE scaled_signal_value gauge
 scaled_signal_value{scaler="web",signal="rps"} 1250.5
@@ -114,7 +117,7 @@ scaled_signal_value{scaler="web",signal="rps"} 1250.5
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"scaled_current_replicas", "scaled_decisions_total", "scaled_desired_replicas", "scaled_dry_run",
 		"scaled_last_decision_timestamp_seconds", "scaled_ready_replicas", "scaled_recommendation",
-		"scaled_signal_value"); err != nil {
+		"scaled_recommended_replicas", "scaled_signal_value"); err != nil {
 		t.Error(err)
 	}
 	if float64(t0.Unix()) != 1.7723664e+09 {

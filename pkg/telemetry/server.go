@@ -9,10 +9,12 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
 	"go.uber.org/zap"
 
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -22,17 +24,52 @@ import (
 // context is done.
 const shutdownGrace = 5 * time.Second
 
+// Limits of the HTTP server. A client gets ReadHeaderTimeout to send its
+// headers and ReadTimeout for the whole request; an idle keep-alive
+// connection is closed after IdleTimeout, so that connections nobody uses do
+// not pile up and hold the process's file descriptors.
+const (
+	ReadHeaderTimeout = 10 * time.Second
+	ReadTimeout       = 30 * time.Second
+	WriteTimeout      = 2 * time.Minute
+	IdleTimeout       = 30 * time.Second
+	maxHeaderBytes    = 64 << 10
+	// DefaultMaxConnections caps open connections, as Prometheus'
+	// --web.max-connections does; never more than half the process's
+	// file-descriptor limit, so that HTTP clients cannot starve the
+	// connections to Prometheus and to the targets (see MaxConnections).
+	// At the cap, a new connection takes the place of the one idle the
+	// longest, so idle connections cannot keep a probe out.
+	DefaultMaxConnections = 512
+)
+
+// MaxConnections is the default cap on open connections for this process:
+// DefaultMaxConnections, or half its file-descriptor limit when that is
+// lower (at least 8).
+func MaxConnections() int {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur > uint64(2*DefaultMaxConnections) {
+		return DefaultMaxConnections
+	}
+	return max(int(lim.Cur/2), 8)
+}
+
 // Server serves scaled's metrics, health and decision history over HTTP:
 //
 //	GET /metrics                                  Prometheus and OpenMetrics exposition
-//	GET /healthz                                  200 "ok" while the process runs
+//	GET /healthz                                  200 "ok" while every scaler's loop runs, 503 and the reason otherwise
 //	GET /readyz                                   200 "ok" when ready, 503 and the reason otherwise
 //	GET /api/v1/decisions                         {"scalers": [...]}
 //	GET /api/v1/decisions?scaler=NAME&limit=N     {"scaler": NAME, "decisions": [...]}, newest first
+//
+// TLS and basic authentication come from a Prometheus web configuration
+// file (github.com/prometheus/exporter-toolkit, the --web.config.file every
+// exporter takes); they cover every path, probes included.
 type Server struct {
 	addr   string
 	srv    *http.Server
 	logger *zap.Logger
+	opts   serverOptions
 	// errc receives the error that ended serving, unless Shutdown ended it.
 	errc chan error
 	// done is closed once serving has ended, whatever the reason.
@@ -42,19 +79,76 @@ type Server struct {
 	ln net.Listener
 }
 
+type serverOptions struct {
+	webConfig      string
+	maxConnections int
+	noDecisions    bool
+	live           func() error
+}
+
+// ServerOption changes how the server or its handler behaves.
+type ServerOption func(*serverOptions)
+
+// WithWebConfig serves with the TLS and basic-auth settings of a Prometheus
+// web configuration file (exporter-toolkit's format; "" serves plain HTTP).
+// The file is read again for every new connection, so that certificates
+// and users can change without a restart.
+func WithWebConfig(path string) ServerOption {
+	return func(o *serverOptions) { o.webConfig = path }
+}
+
+// WithMaxConnections caps the connections open at once. At the cap a new
+// connection closes the one idle the longest, and is refused when every
+// connection is busy. n <= 0 keeps the default (MaxConnections).
+func WithMaxConnections(n int) ServerOption {
+	return func(o *serverOptions) {
+		if n > 0 {
+			o.maxConnections = n
+		}
+	}
+}
+
+// WithoutDecisionsAPI turns /api/v1/decisions off: it answers 404. The
+// decisions name every query and target, which not everyone who can reach
+// /metrics should read.
+func WithoutDecisionsAPI() ServerOption {
+	return func(o *serverOptions) { o.noDecisions = true }
+}
+
+// WithLiveness makes /healthz answer 503 with live's error while it returns
+// one (the loop is stuck); by default /healthz answers 200 while the process runs.
+func WithLiveness(live func() error) ServerOption {
+	return func(o *serverOptions) { o.live = live }
+}
+
+func buildOptions(opts []ServerOption) serverOptions {
+	o := serverOptions{maxConnections: MaxConnections()}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.live == nil {
+		o.live = func() error { return nil }
+	}
+	return o
+}
+
 // NewServer builds the server; nothing listens until Start or Serve. A nil
 // ready is always ready; a nil logger logs nothing.
-func NewServer(addr string, reg prometheus.Gatherer, decisions *DecisionLog, ready func() error, logger *zap.Logger) *Server {
+func NewServer(addr string, reg prometheus.Gatherer, decisions *DecisionLog, ready func() error, logger *zap.Logger, opts ...ServerOption) *Server {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
 	if ready == nil {
 		ready = func() error { return nil }
 	}
-	s := &Server{addr: addr, logger: logger, errc: make(chan error, 1), done: make(chan struct{})}
+	s := &Server{addr: addr, logger: logger, opts: buildOptions(opts), errc: make(chan error, 1), done: make(chan struct{})}
 	s.srv = &http.Server{
-		Handler:           NewHandler(reg, decisions, ready, logger),
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           NewHandler(reg, decisions, ready, logger, opts...),
+		ReadHeaderTimeout: ReadHeaderTimeout,
+		ReadTimeout:       ReadTimeout,
+		WriteTimeout:      WriteTimeout,
+		IdleTimeout:       IdleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
 		ErrorLog:          zap.NewStdLog(logger.With(zap.String("component", "http"))),
 	}
 	return s
@@ -62,8 +156,9 @@ func NewServer(addr string, reg prometheus.Gatherer, decisions *DecisionLog, rea
 
 // NewHandler returns the routes of Server, for callers that serve them
 // their own way. A nil reg serves no metrics; nil ready and logger are as
-// for NewServer.
-func NewHandler(reg prometheus.Gatherer, decisions *DecisionLog, ready func() error, logger *zap.Logger) http.Handler {
+// for NewServer. Of the options, WithoutDecisionsAPI and WithLiveness apply.
+func NewHandler(reg prometheus.Gatherer, decisions *DecisionLog, ready func() error, logger *zap.Logger, opts ...ServerOption) http.Handler {
+	o := buildOptions(opts)
 	if reg == nil {
 		reg = prometheus.NewRegistry()
 	}
@@ -79,6 +174,10 @@ func NewHandler(reg prometheus.Gatherer, decisions *DecisionLog, ready func() er
 		ErrorLog:          zap.NewStdLog(logger.With(zap.String("handler", "metrics"))),
 	}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := o.live(); err != nil {
+			writeText(w, http.StatusServiceUnavailable, "not live: "+err.Error()+"\n")
+			return
+		}
 		writeText(w, http.StatusOK, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
@@ -88,27 +187,44 @@ func NewHandler(reg prometheus.Gatherer, decisions *DecisionLog, ready func() er
 		}
 		writeText(w, http.StatusOK, "ok\n")
 	})
-	mux.Handle("/api/v1/decisions", decisionsHandler{log: decisions})
+	if o.noDecisions {
+		mux.HandleFunc("/api/v1/decisions", func(w http.ResponseWriter, _ *http.Request) {
+			writeJSON(w, http.StatusNotFound, ErrorResponse{Error: "the decisions API is turned off on this server"})
+		})
+	} else {
+		mux.Handle("/api/v1/decisions", decisionsHandler{log: decisions})
+	}
 	return mux
 }
 
 // Start binds the address and serves in the background. It returns the
-// bind error, if any; Addr then tells where it listens.
+// bind error, or an invalid web configuration file, if any; Addr then tells
+// where it listens.
 func (s *Server) Start() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.ln != nil {
 		return errors.New("telemetry: server already started")
 	}
+	if s.opts.webConfig != "" {
+		if err := web.Validate(s.opts.webConfig); err != nil {
+			return fmt.Errorf("web config %s: %w", s.opts.webConfig, err)
+		}
+	}
 	ln, err := net.Listen("tcp", s.addr)
 	if err != nil {
 		return fmt.Errorf("listen: %q: %w", s.addr, err)
 	}
 	s.ln = ln
-	s.logger.Info("serving HTTP", zap.String("addr", ln.Addr().String()))
+	s.logger.Info("serving HTTP", zap.String("addr", ln.Addr().String()), zap.Int("max_connections", s.opts.maxConnections),
+		zap.Bool("web_config", s.opts.webConfig != ""), zap.Bool("decisions_api", !s.opts.noDecisions))
+	limited := newConnLimiter(ln, s.opts.maxConnections)
+	s.srv.ConnState = limited.track
+	webConfig := s.opts.webConfig
 	go func() {
 		defer close(s.done)
-		if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+		err := web.Serve(limited, s.srv, &web.FlagConfig{WebConfigFile: &webConfig}, slogOf(s.logger.With(zap.String("component", "http"))))
+		if !errors.Is(err, http.ErrServerClosed) {
 			s.errc <- err
 		}
 	}()

@@ -62,7 +62,7 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 		return err == nil, err
 	})
 	render := map[string]func() ([]byte, error){}
-	for _, k := range []string{"base", "overlays/monitoring"} {
+	for _, k := range []string{"base", "overlays/monitoring", "overlays/confined"} {
 		dir := filepath.Join(root, "deploy", k)
 		render["kustomize "+k] = func() ([]byte, error) { return kubectl(t, nil, "kustomize", dir) }
 	}
@@ -80,6 +80,10 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 		"helm template":            {"template", "scaled-helm", chart, "--namespace", "scaled-helm"},
 		"helm template monitoring": {"template", "scaled-helm", chart, "--namespace", "scaled-helm", "--set", "monitoring.enabled=true"},
 		"helm template sharded":    {"template", "scaled-helm", chart, "--namespace", "scaled-helm", "--set", "shards=4"},
+		"helm template confined": {"template", "scaled-helm", chart, "--namespace", "scaled-helm",
+			"--set", "rbac.namespaces={default,scaled-helm}", "--set", "networkPolicy.enabled=true"},
+		"helm template web": {"template", "scaled-helm", chart, "--namespace", "scaled-helm",
+			"--set", "web.configSecret=scaled-web", "--set", "web.tls=true", "--set", "web.disableDecisionsAPI=true"},
 	} {
 		args := args
 		render[name] = func() ([]byte, error) { return run(helm, args...) }

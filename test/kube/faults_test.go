@@ -1,0 +1,401 @@
+//go:build kube
+
+package kube
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/scaled-dev/scaled/internal/faultproxy"
+	"github.com/scaled-dev/scaled/internal/kubetest"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+var (
+	scaledOnce sync.Once
+	scaledBin  string
+	scaledErr  error
+)
+
+// sharedScaled builds cmd/scaled once for the tests that share it, into the
+// control plane's scratch folder (removed when the package's tests end).
+func sharedScaled(t *testing.T) string {
+	t.Helper()
+	scaledOnce.Do(func() {
+		bin := filepath.Join(kubetest.Shared(t).Dir, "scaled")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
+		build.Dir = repoRoot(t)
+		if out, err := build.CombinedOutput(); err != nil {
+			scaledErr = fmt.Errorf("go build: %w\n%s", err, out)
+			return
+		}
+		scaledBin = bin
+	})
+	if scaledErr != nil {
+		t.Fatal(scaledErr)
+	}
+	return scaledBin
+}
+
+// kubeconfigFor writes a kubeconfig that reaches the API server at server
+// with the admin token.
+func kubeconfigFor(t *testing.T, cp *kubetest.ControlPlane, server string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "kubeconfig")
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- {name: c, cluster: {server: %q, insecure-skip-tls-verify: true}}
+users:
+- {name: admin, user: {token: %q}}
+contexts:
+- {name: c, context: {cluster: c, user: admin}}
+current-context: c
+`, server, cp.AdminToken)
+	if err := os.WriteFile(p, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// faultTarget writes a config of one acting scaler on Deployment ns/web
+// whose replayed signal (60 against 10 per replica) wants 6.
+func faultTarget(t *testing.T, ns string, interval time.Duration) string {
+	t.Helper()
+	dir := t.TempDir()
+	var trace strings.Builder
+	trace.WriteString("timestamp,value\n")
+	for i := range 600 {
+		fmt.Fprintf(&trace, "%d,60\n", 1700000000+i)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "load.csv"), []byte(trace.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "scaled.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
+interval: %s
+log: {level: info, format: json}
+scalers:
+- name: web
+  target:
+    kind: kubernetes
+    kubernetes: {api_version: apps/v1, kind: Deployment, namespace: %s, name: web}
+  signals:
+  - {name: load, replay: {trace: load.csv, loop: true}}
+  policies:
+  - {name: load, type: target_tracking, target_tracking: {signal: load, target_type: average_value, target: 10}}
+  bounds: {min: 1, max: 10}
+  # Undo another writer at once: HPA's default rate limit would count each restore against the next.
+  behavior:
+    scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}
+`, interval, ns)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// decisionsAfter are a daemon's kept decisions of scaler after since, oldest first.
+func (d *daemon) decisionsAfter(t *testing.T, scaler string, since time.Time) []scaling.Decision {
+	t.Helper()
+	resp, err := http.Get("http://" + d.listen + "/api/v1/decisions?scaler=" + scaler)
+	if err != nil {
+		t.Fatalf("decisions of %s on %s: %v", scaler, d.id, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Decisions []scaling.Decision `json:"decisions"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("decisions of %s on %s: %v", scaler, d.id, err)
+	}
+	var out []scaling.Decision
+	ds := body.Decisions
+	for i := len(ds) - 1; i >= 0; i-- {
+		if ds[i].Time.After(since) {
+			out = append(out, ds[i])
+		}
+	}
+	return out
+}
+
+// The fault suite against the real kube-apiserver: a fault proxy between
+// scaled and the API server. While reads fail the target is left alone,
+// every failure is named and counted, the daemon stays up, and the first
+// tick after the fault ends acts again.
+func TestFaultSuiteKubeAPIServer(t *testing.T) {
+	cp := kubetest.Shared(t)
+	admin := kubernetes.NewForConfigOrDie(cp.Admin())
+	ns := cp.Namespace(t, "faults")
+	ctx := context.Background()
+	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 4), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(cp.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := faultproxy.Start(t, u.Host)
+	d := startDaemon(t, sharedScaled(t), faultTarget(t, ns, time.Second), kubeconfigFor(t, cp, "https://"+proxy.Addr()), "faults")
+	replicas := func() int32 {
+		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Spec.Replicas
+	}
+	kubetest.Eventually(t, 30*time.Second, "scaled scales web to 6", func() (bool, error) { return replicas() == 6, nil })
+	peakBefore := status(t, d)["VmHWM"]
+
+	// A reset or a cut answer is retried by client-go for a GET until the
+	// tick's deadline, so it may end as other or as timeout.
+	for _, tc := range []struct {
+		fault   faultproxy.Fault
+		reasons []string // scaled_target_errors_total{reason} that may count it
+	}{
+		{faultproxy.Fault{Kind: faultproxy.Latency, Delay: 3 * time.Second}, []string{"timeout"}},
+		{faultproxy.Fault{Kind: faultproxy.Reset}, []string{"other", "timeout"}},
+		{faultproxy.Fault{Kind: faultproxy.Blackhole}, []string{"timeout"}},
+		{faultproxy.Fault{Kind: faultproxy.Truncate, Bytes: 2000}, []string{"other", "timeout"}},
+		{faultproxy.Fault{Kind: faultproxy.Bandwidth, BytesPerSecond: 300}, []string{"timeout"}},
+	} {
+		t.Run(strings.ReplaceAll(tc.fault.String(), " ", "_"), func(t *testing.T) {
+			// Another writer moves the target while scaled is cut off: scaled
+			// must not touch it until it can read it again.
+			start := time.Now()
+			proxy.Set(tc.fault)
+			counted := func() float64 {
+				n := 0.0
+				for _, r := range tc.reasons {
+					// A reason's series appears at its first error: absent is 0.
+					n += max(0, d.metricNumber(t, fmt.Sprintf(`scaled_target_errors_total{reason=%q,scaler="web"}`, r)))
+				}
+				return n
+			}
+			before := counted()
+			var failed scaling.Decision
+			kubetest.Eventually(t, 20*time.Second, "a failed decision", func() (bool, error) {
+				for _, x := range d.decisionsAfter(t, "web", start) {
+					if x.Outcome == scaling.OutcomeFailed {
+						failed = x
+						return true, nil
+					}
+				}
+				return false, nil
+			})
+			setReplicas(t, admin, ns, 3)
+			time.Sleep(3 * time.Second)
+			if got := replicas(); got != 3 {
+				t.Errorf("%s: replicas %d while scaled could not read the target, want the 3 another writer set", tc.fault, got)
+			}
+			end := time.Now()
+			proxy.Set(faultproxy.Fault{})
+			if !strings.Contains(failed.Error, "read target") {
+				t.Errorf("%s: failure %q does not say what failed", tc.fault, failed.Error)
+			}
+			t.Logf("%s: %s", tc.fault, failed.Error)
+			if after := counted(); after <= before {
+				t.Errorf("%s: scaled_target_errors_total{reason=~%q} stayed at %v", tc.fault, strings.Join(tc.reasons, "|"), after)
+			}
+
+			// Recovery: the first tick scheduled after the fault ended reads
+			// the target and scales it back to 6.
+			var first scaling.Decision
+			kubetest.Eventually(t, 20*time.Second, "a tick after the fault", func() (bool, error) {
+				ds := d.decisionsAfter(t, "web", end)
+				if len(ds) > 0 {
+					first = ds[0]
+				}
+				return len(ds) > 0, nil
+			})
+			if first.Outcome == scaling.OutcomeFailed || first.Error != "" {
+				t.Errorf("%s: the first tick after the fault (%s later) failed: outcome %s, error %q",
+					tc.fault, first.Time.Sub(end).Round(time.Millisecond), first.Outcome, first.Error)
+			}
+			if late := first.Time.Sub(end); late > time.Second {
+				t.Errorf("%s: the first tick after the fault came %s later, more than one interval: a tick was skipped", tc.fault, late)
+			}
+			t.Logf("%s: recovered at the first tick after the fault, %s later: %s to %d",
+				tc.fault, first.Time.Sub(end).Round(time.Millisecond), first.Outcome, first.Desired)
+			kubetest.Eventually(t, 10*time.Second, "web back at 6", func() (bool, error) { return replicas() == 6, nil })
+		})
+	}
+	if err := probeHealth(d); err != nil {
+		t.Errorf("/healthz after the faults: %v", err)
+	}
+	peak := status(t, d)["VmHWM"]
+	t.Logf("peak RSS %d KiB before the faults, %d KiB after", peakBefore, peak)
+	if peak-peakBefore > 32<<10 {
+		t.Errorf("peak RSS grew by %d KiB through the faults", peak-peakBefore)
+	}
+}
+
+// The API server throttles scaled (HTTP 429): client-go waits as
+// Retry-After asks, a 429 that comes back is counted as throttled, and
+// scaled acts again once the throttling stops.
+func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
+	cp := kubetest.Shared(t)
+	admin := kubernetes.NewForConfigOrDie(cp.Admin())
+	ns := cp.Namespace(t, "throttle")
+	ctx := context.Background()
+	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 4), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	upstream, err := url.Parse(cp.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(upstream)
+	rp.Transport = &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // loopback test API server
+	var mode atomic.Value                                                                  // "", "retry-after" or "429"
+	mode.Store("")
+	var mu sync.Mutex
+	var throttled []time.Time
+	scalePath := "/apis/apps/v1/namespaces/" + ns + "/deployments/web/scale"
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		m := mode.Load().(string)
+		if m == "" || r.URL.Path != scalePath {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		mu.Lock()
+		throttled = append(throttled, time.Now())
+		mu.Unlock()
+		if m == "retry-after" {
+			w.Header().Set("Retry-After", "1")
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		_ = json.NewEncoder(w).Encode(metav1.Status{TypeMeta: metav1.TypeMeta{Kind: "Status", APIVersion: "v1"}, Status: metav1.StatusFailure,
+			Reason: metav1.StatusReasonTooManyRequests, Code: http.StatusTooManyRequests, Message: "too many requests, please try again later"})
+	}))
+	defer srv.Close()
+	d := startDaemon(t, sharedScaled(t), faultTarget(t, ns, 4*time.Second), kubeconfigFor(t, cp, srv.URL), "throttled")
+	replicas := func() int32 {
+		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.Spec.Replicas
+	}
+	kubetest.Eventually(t, 30*time.Second, "scaled scales web to 6", func() (bool, error) { return replicas() == 6, nil })
+
+	// Retry-After: 1. Within a tick, client-go asks again no sooner than a second later.
+	mode.Store("retry-after")
+	time.Sleep(9 * time.Second)
+	mode.Store("")
+	mu.Lock()
+	times := append([]time.Time(nil), throttled...)
+	throttled = nil
+	mu.Unlock()
+	if len(times) < 3 {
+		t.Fatalf("%d throttled requests in 9s, want the retries of a few ticks", len(times))
+	}
+	for i := 1; i < len(times); i++ {
+		if gap := times[i].Sub(times[i-1]); gap < 900*time.Millisecond {
+			t.Errorf("request %d came %s after the one before, within the 1s Retry-After", i, gap)
+		}
+	}
+	t.Logf("%d throttled requests in 9s with Retry-After: 1", len(times))
+
+	// A 429 without Retry-After fails the read at once, counted as throttled.
+	before := d.metricNumber(t, `scaled_target_errors_total{reason="throttled",scaler="web"}`)
+	start := time.Now()
+	mode.Store("429")
+	var failed scaling.Decision
+	kubetest.Eventually(t, 20*time.Second, "a throttled decision", func() (bool, error) {
+		for _, x := range d.decisionsAfter(t, "web", start) {
+			if x.Outcome == scaling.OutcomeFailed {
+				failed = x
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	end := time.Now()
+	mode.Store("")
+	if !strings.Contains(failed.Error, "throttling scaled (HTTP 429)") {
+		t.Errorf("throttled decision error %q, want it named", failed.Error)
+	}
+	if after := d.metricNumber(t, `scaled_target_errors_total{reason="throttled",scaler="web"}`); after <= before {
+		t.Errorf(`scaled_target_errors_total{reason="throttled"} stayed at %v`, after)
+	}
+	setReplicas(t, admin, ns, 3)
+	kubetest.Eventually(t, 20*time.Second, "scaled acts again after the throttling", func() (bool, error) {
+		ds := d.decisionsAfter(t, "web", end)
+		return len(ds) > 0 && ds[len(ds)-1].Outcome == scaling.OutcomeApplied && replicas() == 6, nil
+	})
+}
+
+func setReplicas(t *testing.T, cs kubernetes.Interface, ns string, n int32) {
+	t.Helper()
+	s, err := cs.AppsV1().Deployments(ns).GetScale(context.Background(), "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Spec.Replicas = n
+	if _, err := cs.AppsV1().Deployments(ns).UpdateScale(context.Background(), "web", s, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// metricNumber is one series' value on the daemon's /metrics, or -1.
+func (d *daemon) metricNumber(t *testing.T, series string) float64 {
+	t.Helper()
+	v, err := d.metric(series)
+	if err != nil {
+		return -1
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		t.Fatalf("%s = %q", series, v)
+	}
+	return f
+}
+
+func probeHealth(d *daemon) error {
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + d.listen + "/healthz")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
+}
+
+// status reads the kB fields of the daemon's /proc/PID/status.
+func status(t *testing.T, d *daemon) map[string]int64 {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if f := strings.Fields(v); ok && len(f) == 2 && f[1] == "kB" {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			out[k] = n
+		}
+	}
+	return out
+}

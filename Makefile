@@ -57,7 +57,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out
 
 # docs/benchmarks.md from `scaled simulate` on every public trace (needs jq;
-# traces from ../shared/traces, or SCALED_TRACES).
+# traces from testdata/traces, or SCALED_TRACES).
 bench-sim:
 	hack/bench-sim.sh
 

@@ -5,13 +5,14 @@
 #   make bench-sim                       # or: hack/bench-sim.sh
 #   SCALED_TRACES=/path/to/traces make bench-sim
 #
-# Needs bash, jq and Go. The traces default to ../shared/traces beside the repo.
+# Needs bash, jq and Go. The traces default to testdata/traces (demo.csv, the
+# demo's slice of NASA, is left out).
 # To add a policy's rows to every table, add a line to ROWS below: the label,
 # the config, and any extra flags; the tables are regenerated whole.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-TRACES=${SCALED_TRACES:-../shared/traces}
+TRACES=${SCALED_TRACES:-testdata/traces}
 OUT=${OUT:-docs/benchmarks.md}
 BIN=bin/scaled
 TIMING_RUNS=${TIMING_RUNS:-5}
@@ -49,8 +50,8 @@ trap 'rm -f "$tmp"' EXIT
 	cat <<'EOF'
 # Benchmarks: scaled against the HPA reference
 
-Every public trace in `../shared/traces/` replayed under the reference service model of
-[SIMULATION.md](../../shared/SIMULATION.md) (mu 10, L 1 s, S 60 s, T 15 s, m 10): the violating
+Every public trace in `testdata/traces/` replayed under the reference service model of
+[docs/model.md](model.md) (mu 10, L 1 s, S 60 s, T 15 s, m 10): the violating
 request fraction, the cost in replica-hours (requested replicas, pending ones included), that cost
 over the oracle's, and the scale actions (ticks at which the requested count changed, placing the
 initial replicas included).
@@ -70,6 +71,7 @@ on each trace.
 EOF
 	for trace in "$TRACES"/*.csv; do
 		name=$(basename "$trace" .csv)
+		[ "$name" = demo ] && continue
 		ref=$("$BIN" simulate --config examples/simulate/hpa.yaml --trace "$trace" --format json)
 		printf '\n## %s\n\n' "$name"
 		printf 'Commands (trace `%s`, default model flags, JSON output read with jq):\n\n```sh\n' "$TRACES/$name.csv"

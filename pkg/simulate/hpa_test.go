@@ -16,12 +16,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/simulate")
 
-// tracesDir holds the recorded traces, beside the repository by default.
+// tracesDir holds the recorded traces: testdata/traces, or $SCALED_TRACES.
 func tracesDir() string {
 	if d := os.Getenv("SCALED_TRACES"); d != "" {
 		return d
 	}
-	return filepath.Join("..", "..", "..", "shared", "traces")
+	return filepath.Join("..", "..", "testdata", "traces")
 }
 
 func loadModel(t testing.TB, name string) *Model {

@@ -66,7 +66,9 @@ func (f *factories) rawSource(cfg *config.Config, sig config.Signal) (sources.Qu
 			// The loop runs on a fast clock in trace time: play the trace as recorded.
 			return sources.NewReplay(tr, tr.Samples[0].Time, 1, r.Loop)
 		}
-		return sources.NewReplay(tr, f.clock.Now(), r.Speed, r.Loop)
+		// Start one step back, so that the first step has just ended and the
+		// first tick reads it instead of an empty replay.
+		return sources.NewReplay(tr, f.clock.Now().Add(-time.Duration(float64(tr.Step)/r.Speed)), r.Speed, r.Loop)
 	}
 	if f.prom == nil || !reflect.DeepEqual(f.promOf, cfg.Prometheus) {
 		p, err := sources.NewPrometheus(cfg.Prometheus, sources.WithWarningHandler(func(expr string, w []string) {
@@ -110,8 +112,9 @@ func replaySpeed(cfg *config.Config) float64 {
 	return speed
 }
 
-// replayOrigin is the earliest start of the replayed traces; the fast clock
-// starts there.
+// replayOrigin is where the fast clock starts: the earliest time at which a
+// replayed trace's first step has ended, so that the first tick reads a value
+// (a replay answers only from steps that have ended).
 func replayOrigin(cfg *config.Config) (time.Time, error) {
 	var origin time.Time
 	var errs []error
@@ -127,7 +130,7 @@ func replayOrigin(cfg *config.Config) (time.Time, error) {
 				errs = append(errs, fmt.Errorf("scalers[%d].signals[%d].replay.trace: %w", i, j, err))
 				continue
 			}
-			if t := tr.Samples[0].Time; origin.IsZero() || t.Before(origin) {
+			if t := tr.Samples[0].Time.Add(tr.Step); origin.IsZero() || t.Before(origin) {
 				origin = t
 			}
 		}

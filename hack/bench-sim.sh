@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Regenerates docs/benchmarks.md: every public trace replayed through
-# `scaled simulate` under the reference model of SIMULATION.md.
+# `scaled simulate` under the reference model of docs/model.md.
 #
 #   make bench-sim                       # or: hack/bench-sim.sh
 #   SCALED_TRACES=/path/to/traces make bench-sim
@@ -57,7 +57,7 @@ over the oracle's, and the scale actions (ticks at which the requested count cha
 initial replicas included).
 
 - **oracle**: max(1, ceil(demand/c)) ready at every tick with no startup delay, the physical limit.
-- **HPA reference**: SIMULATION.md's transcription of the Kubernetes HPA v2 defaults on utilisation
+- **HPA reference**: docs/model.md's transcription of the Kubernetes HPA v2 defaults on utilisation
   (`pkg/simulate.HPAReference`, not the engine); it reproduces the published figures exactly.
 - **scaled ...**: the real engine (`engine.Scaler`, its policies and guards) driven by
   `scaled simulate` on a simulated clock. The HPA-default rows must reproduce the HPA reference rows

@@ -1,4 +1,4 @@
-// Command frontier draws, for one trace under SIMULATION.md's model, three
+// Command frontier draws, for one trace under the reference model (docs/model.md), three
 // curves of violating fraction against cost: the HPA reference over a range
 // of utilisation targets, and simulate.MeanReference with a trailing and a
 // centred window over a range of margins. It then reads each curve at the

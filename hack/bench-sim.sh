@@ -30,7 +30,7 @@ ROWS=(
 	"scaled target tracking, HPA defaults, u=0.5|$(hpa_at 0.5)|"
 	"scaled target tracking, HPA defaults, u=0.6|examples/simulate/hpa.yaml|"
 	"scaled target tracking, HPA defaults, u=0.7|$(hpa_at 0.7)|"
-	"**scaled recommended**: predictive + target tracking (predictive.yaml)|examples/simulate/recommended.yaml|"
+	"**scaled recommended**: predictive + target tracking (recommended.yaml)|examples/simulate/recommended.yaml|"
 	"scaled target tracking, best reactive setting (reactive.yaml)|examples/simulate/reactive.yaml|"
 	"scaled PID on p95 latency|examples/simulate/pid.yaml|"
 	"scaled PID on p95 latency, feed-forward|examples/simulate/pid-feedforward.yaml|"

@@ -112,7 +112,9 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 		}
 		s.readings[sig.Name] = r
 	}
-	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings})
+	// A standby replica re-bases on the capacity the leader sets; a dry-run
+	// scaler shadows its own decisions (policy.Input.Shadow).
+	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings, Shadow: s.DryRun})
 	recordPolicyStates(s.recorder, s.Name, s.Decider) // build_policies.go
 	recordForecasts(s.recorder, s.Name, s.Decider)    // build_predictive.go
 	d.Scaler = s.Name

@@ -239,11 +239,11 @@ func writeCalibration(out io.Writer, rep calibrateReport) error {
 	fmt.Fprintf(&b, "history: %s to %s, every %gs\n", rep.From.Format(time.RFC3339), rep.To.Format(time.RFC3339), rep.StepSeconds)
 	if c := rep.Capacity; c != nil {
 		fmt.Fprintf(&b, "\ncapacity per replica at a p95 SLO of %gs\n", c.SLO)
-		fmt.Fprintf(&b, "  mu  %.3g req/s per replica: the M/M/1 rate that fits the busiest %d of %d points (middle half %.3g to %.3g)\n",
+		fmt.Fprintf(&b, "  mu  %.2f req/s per replica: the M/M/1 rate that fits the busiest %d of %d points (middle half %.2f to %.2f)\n",
 			c.Mu, c.Points, c.Usable, c.MuLow, c.MuHigh)
-		fmt.Fprintf(&b, "  c   %.3g req/s per replica: mu - ln(20)/%g; a replica reaches the SLO at utilisation %.2f\n",
+		fmt.Fprintf(&b, "  c   %.2f req/s per replica: mu - ln(20)/%g; a replica reaches the SLO at utilisation %.2f\n",
 			c.C, c.SLO, c.UtilisationAtSLO)
-		fmt.Fprintf(&b, "  the busiest points served %.3g to %.3g req/s per ready replica at a median p95 of %.2f x the SLO\n",
+		fmt.Fprintf(&b, "  the busiest points served %.2f to %.2f req/s per ready replica at a median p95 of %.2f x the SLO\n",
 			c.BusiestFrom, c.BusiestTo, c.BusiestP95OverSLO)
 		if c.BusiestP95OverSLO < 0.5 {
 			fmt.Fprintf(&b, "  note: the service never came near its SLO in this history: c is extrapolated along the model's\n"+

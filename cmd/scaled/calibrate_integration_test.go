@@ -3,6 +3,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -11,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/doctest"
 	"github.com/scaled-dev/scaled/internal/promtest"
 )
 
@@ -147,9 +149,49 @@ func TestCalibrateFromPrometheusHistory(t *testing.T) {
 		"--range", "23h", "--end", svc.end.Format(time.RFC3339),
 		"--requests", `sum(rate(http_requests_total{job="web"}[1m]))`,
 		"--ready", `sum(kube_deployment_status_replicas_ready{deployment="web"})`,
-		"--latency", `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[1m])))`)
+		"--latency", `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[1m])))`,
+		"--requested", `sum(kube_deployment_spec_replicas{deployment="web"})`)
 	if code != 0 || !strings.Contains(text, "scaled simulate --config CONFIG --trace TRACE --slo 0.25 --capacity-per-replica") {
 		t.Fatalf("text report: exit %d, %s\n%s", code, stderr, text)
+	}
+	t.Logf("report:\n%s", text)
+
+	// The PromQL the docs give for measuring a service and comparing it with
+	// its HPA runs on the same series: each query of every promql block of
+	// docs/calibration.md and docs/migrating.md (a block is one query, or one
+	// per line). The measuring queries find data.
+	bs, err := doctest.Blocks("../..", "docs/calibration.md", "docs/migrating.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ran := 0
+	for _, b := range bs {
+		if b.Lang != "promql" {
+			continue
+		}
+		queries := []string{strings.Join(b.Lines, "\n")}
+		if _, _, _, err := prom.API().Query(context.Background(), queries[0], svc.end); err != nil {
+			queries = nil
+			for _, l := range b.Lines {
+				if strings.TrimSpace(l) != "" {
+					queries = append(queries, l)
+				}
+			}
+		}
+		for _, q := range queries {
+			v, _, _, err := prom.API().Query(context.Background(), q, svc.end)
+			ran++
+			if err != nil {
+				t.Errorf("%s: %v\n%s", b.Where(0), err, q)
+				continue
+			}
+			if b.File == "docs/calibration.md" && v.String() == "" {
+				t.Errorf("%s: no data on the recorded service:\n%s", b.Where(0), q)
+			}
+		}
+	}
+	if ran < 10 {
+		t.Errorf("ran %d queries from the docs, want the measuring and comparing ones (10 or more)", ran)
 	}
 	line := text[strings.Index(text, "scaled simulate"):]
 	line = line[:strings.Index(line, "\n")]

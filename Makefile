@@ -14,7 +14,8 @@ ALL_TAGS  ?= integration kube
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
 
-# The real daemon loop on a recorded trace, dry run, no Prometheus, no cluster.
+# The real daemon loop on a recorded trace, on an in-memory target: no
+# Prometheus, no cluster.
 demo: build
 	bin/scaled run --config examples/demo.yaml
 

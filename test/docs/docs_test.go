@@ -168,8 +168,8 @@ func TestScaledCommandsInTheDocsRunAsWritten(t *testing.T) {
 					}
 				})
 			}
-		default:
-			t.Errorf("%s: a %q block runs scaled: fence it as sh or console so that it is run, or mark it <!-- needs: ... -->", b.Where(0), b.Lang)
+		case "":
+			t.Errorf("%s: a block without a language runs scaled: fence it as sh or console so that it is run, as text if it is output, or mark it <!-- needs: ... -->", b.Where(0))
 		}
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -192,6 +195,38 @@ func TestCalibrateFromPrometheusHistory(t *testing.T) {
 	}
 	if ran < 10 {
 		t.Errorf("ran %d queries from the docs, want the measuring and comparing ones (10 or more)", ran)
+	}
+
+	// Every scaled calibrate command the docs give runs as written on this
+	// Prometheus (only its address put in) and reads the service back.
+	all, err := doctest.Files("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bs, err = doctest.Blocks("../..", all...); err != nil {
+		t.Fatal(err)
+	}
+	bin := t.TempDir()
+	if err := os.Symlink(simulateBinary(t), filepath.Join(bin, "scaled")); err != nil {
+		t.Fatal(err)
+	}
+	calibrations := 0
+	for _, b := range bs {
+		script := strings.Join(b.Lines, "\n")
+		if b.Needs != "prometheus" || !strings.Contains(script, "scaled calibrate") {
+			continue
+		}
+		calibrations++
+		cmd := exec.Command("bash", "-euo", "pipefail", "-c", strings.ReplaceAll(script, "http://localhost:9090", prom.URL()))
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		out, err := cmd.CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "--capacity-per-replica 7.9") {
+			t.Errorf("%s: %v, want the capacity read back (7.9x req/s):\n%s", b.Where(0), err, out)
+		}
+	}
+	if calibrations < 2 {
+		t.Errorf("found %d scaled calibrate commands in the docs, want calibration.md's and latency-slo.md's", calibrations)
 	}
 	line := text[strings.Index(text, "scaled simulate"):]
 	line = line[:strings.Index(line, "\n")]

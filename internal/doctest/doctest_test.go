@@ -36,15 +36,15 @@ func TestBlocksReadsFencesMarkersAndIndentedBlocks(t *testing.T) {
 
 func TestRunsScaled(t *testing.T) {
 	for line, want := range map[string]bool{
-		"scaled simulate --config x": true,
-		"$ bin/scaled check --config x": true,
-		"GOMAXPROCS=1 scaled simulate --trace t": true,
+		"scaled simulate --config x":                         true,
+		"$ bin/scaled check --config x":                      true,
+		"GOMAXPROCS=1 scaled simulate --trace t":             true,
 		"for f in a b; do scaled simulate --config $f; done": true,
-		"/tmp/scaled simulate -c x": true,
-		"# scaled simulate in a comment": false,
-		"kubectl -n scaled get pods": false,
-		"helm install scaled deploy/helm/scaled": false,
-		"go run ./hack/frontier --trace x": false,
+		"/tmp/scaled simulate -c x":                          true,
+		"# scaled simulate in a comment":                     false,
+		"kubectl -n scaled get pods":                         false,
+		"helm install scaled deploy/helm/scaled":             false,
+		"go run ./hack/frontier --trace x":                   false,
 	} {
 		if got := RunsScaled(line); got != want {
 			t.Errorf("RunsScaled(%q) = %v, want %v", line, got, want)

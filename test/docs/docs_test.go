@@ -85,7 +85,7 @@ func workTree(t *testing.T) string {
 		build := exec.Command("go", "build", "-o", filepath.Join(workDir, "bin", "scaled"), "./cmd/scaled")
 		build.Dir = root
 		if out, err := build.CombinedOutput(); err != nil {
-			workErr = fmt.Errorf("go build: %v\n%s", err, out)
+			workErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	if workErr != nil {

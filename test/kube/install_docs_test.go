@@ -122,7 +122,7 @@ func TestDocsInstallCommandsApplyOnTheAPIServer(t *testing.T) {
 			if n := strings.Count(string(out), "(server dry run)"); n < 9 {
 				t.Errorf("%s: `%s` applied %d objects in the dry run, want at least 9:\n%s", c.where, c.text, n, out)
 			}
-			rendered := out
+			var rendered []byte
 			if strings.HasPrefix(c.text, "helm") {
 				if rendered, err = os.ReadFile(filepath.Join(dir, "rendered.yaml")); err != nil {
 					t.Fatal(err)

@@ -14,7 +14,8 @@ ALL_TAGS  ?= integration kube
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
 
-# The real daemon loop on a recorded trace, dry run, no Prometheus, no cluster.
+# The real daemon loop on a recorded trace, on an in-memory target: no
+# Prometheus, no cluster.
 demo: build
 	bin/scaled run --config examples/demo.yaml
 
@@ -63,7 +64,7 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out
 
 # docs/benchmarks.md from `scaled simulate` on every public trace (needs jq;
-# traces from ../shared/traces, or SCALED_TRACES).
+# traces from testdata/traces, or SCALED_TRACES).
 bench-sim:
 	hack/bench-sim.sh
 

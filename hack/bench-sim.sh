@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Regenerates docs/benchmarks.md: every public trace replayed through
-# `scaled simulate` under the reference model of SIMULATION.md.
+# `scaled simulate` under the reference model of docs/model.md.
 #
 #   make bench-sim                       # or: hack/bench-sim.sh
 #   SCALED_TRACES=/path/to/traces make bench-sim
 #
-# Needs bash, jq and Go. The traces default to ../shared/traces beside the repo.
+# Needs bash, jq and Go. The traces default to testdata/traces (demo.csv, the
+# demo's slice of NASA, is left out).
 # To add a policy's rows to every table, add a line to ROWS below: the label,
 # the config, and any extra flags; the tables are regenerated whole.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
-TRACES=${SCALED_TRACES:-../shared/traces}
+TRACES=${SCALED_TRACES:-testdata/traces}
 OUT=${OUT:-docs/benchmarks.md}
 BIN=bin/scaled
 TIMING_RUNS=${TIMING_RUNS:-5}
@@ -29,7 +30,7 @@ ROWS=(
 	"scaled target tracking, HPA defaults, u=0.5|$(hpa_at 0.5)|"
 	"scaled target tracking, HPA defaults, u=0.6|examples/simulate/hpa.yaml|"
 	"scaled target tracking, HPA defaults, u=0.7|$(hpa_at 0.7)|"
-	"**scaled recommended**: predictive + target tracking (predictive.yaml)|examples/simulate/recommended.yaml|"
+	"**scaled recommended**: predictive + target tracking (recommended.yaml)|examples/simulate/recommended.yaml|"
 	"scaled target tracking, best reactive setting (reactive.yaml)|examples/simulate/reactive.yaml|"
 	"scaled PID on p95 latency|examples/simulate/pid.yaml|"
 	"scaled PID on p95 latency, feed-forward|examples/simulate/pid-feedforward.yaml|"
@@ -49,14 +50,14 @@ trap 'rm -f "$tmp"' EXIT
 	cat <<'EOF'
 # Benchmarks: scaled against the HPA reference
 
-Every public trace in `../shared/traces/` replayed under the reference service model of
-[SIMULATION.md](../../shared/SIMULATION.md) (mu 10, L 1 s, S 60 s, T 15 s, m 10): the violating
+Every public trace in `testdata/traces/` replayed under the reference service model of
+[docs/model.md](model.md) (mu 10, L 1 s, S 60 s, T 15 s, m 10): the violating
 request fraction, the cost in replica-hours (requested replicas, pending ones included), that cost
 over the oracle's, and the scale actions (ticks at which the requested count changed, placing the
 initial replicas included).
 
 - **oracle**: max(1, ceil(demand/c)) ready at every tick with no startup delay, the physical limit.
-- **HPA reference**: SIMULATION.md's transcription of the Kubernetes HPA v2 defaults on utilisation
+- **HPA reference**: docs/model.md's transcription of the Kubernetes HPA v2 defaults on utilisation
   (`pkg/simulate.HPAReference`, not the engine); it reproduces the published figures exactly.
 - **scaled ...**: the real engine (`engine.Scaler`, its policies and guards) driven by
   `scaled simulate` on a simulated clock. The HPA-default rows must reproduce the HPA reference rows
@@ -70,6 +71,7 @@ on each trace.
 EOF
 	for trace in "$TRACES"/*.csv; do
 		name=$(basename "$trace" .csv)
+		[ "$name" = demo ] && continue
 		ref=$("$BIN" simulate --config examples/simulate/hpa.yaml --trace "$trace" --format json)
 		printf '\n## %s\n\n' "$name"
 		printf 'Commands (trace `%s`, default model flags, JSON output read with jq):\n\n```sh\n' "$TRACES/$name.csv"

@@ -146,8 +146,9 @@ func replaySpeed(cfg *config.Config) float64 {
 	return speed
 }
 
-// replayOrigin is the earliest start of the recordings; the fast clock
-// starts there.
+// replayOrigin is where the fast clock starts: the earliest time at which a
+// recording has a value to answer (RecordingStart), so that the first tick
+// reads one.
 func replayOrigin(cfg *config.Config) (time.Time, error) {
 	var origin time.Time
 	var errs []error

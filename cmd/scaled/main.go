@@ -34,7 +34,7 @@ target, or in dry run only logs and exports it.`,
 		SilenceErrors: true,
 	}
 	root.AddCommand(newRunCommand(), newCheckCommand(), newSimulateCommand(), newVersionCommand())
-	root.AddCommand(newForecastCommand())
+	root.AddCommand(newForecastCommand(), newCalibrateCommand())
 	return root
 }
 

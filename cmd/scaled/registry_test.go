@@ -210,7 +210,7 @@ func TestAKindRegisteredInATestGoesThroughTheWholeProduct(t *testing.T) {
 	t.Run("scaled simulate", func(t *testing.T) {
 		timeline := filepath.Join(t.TempDir(), "timeline.csv")
 		f := simulateFlags{config: path, trace: "../../testdata/traces/demo.csv", out: timeline, format: "json",
-			initial: -1, params: simulate.DefaultParams()}
+			initial: -1, params: simulate.DefaultParams(), hpaTargets: "0.6"}
 		var out bytes.Buffer
 		if err := runSimulate(&out, f); err != nil {
 			t.Fatalf("simulate: %v", err)

@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -19,10 +21,6 @@ import (
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
-// hpaReferenceTargets are the utilisation targets of SIMULATION.md's HPA
-// reference figures; every simulation is scored beside them.
-var hpaReferenceTargets = []float64{0.5, 0.6, 0.7}
-
 // simulatedPrometheusURL stands in for an unset prometheus.url: a simulation
 // never queries Prometheus, and a production config may take its URL from
 // the environment.
@@ -34,6 +32,12 @@ type simulateFlags struct {
 	out, plot, format     string
 	initial               int32
 	params                simulate.Params
+	// capacity is c, requests/s one replica serves at the SLO; > 0 sets mu
+	// from it (mu = c + ln(20)/L). muSet says --mu was given too.
+	capacity   float64
+	muSet      bool
+	hpaTargets string
+	hpaAt      []float64 // hpaTargets parsed
 }
 
 func newSimulateCommand() *cobra.Command {
@@ -42,7 +46,7 @@ func newSimulateCommand() *cobra.Command {
 		Use:   "simulate",
 		Short: "Backtest a config on a recorded trace through the real decision engine",
 		Long: `Replay a trace (CSV: timestamp,value = requests per step) through the real policies and guards
-of one scaler, under the reference service model of SIMULATION.md, and score it: the share of
+of one scaler, under the reference service model of docs/model.md, and score it: the share of
 requests that violated the latency SLO, the cost in replica-hours, the cost against the oracle and
 the scale actions, beside the reference HPA at utilisation 0.5, 0.6 and 0.7 on the same trace.
 
@@ -53,6 +57,7 @@ The config is the one that runs in production; its queries are never sent anywhe
   scaled simulate -c scaled.yaml --trace t.csv --scaler web --bind cpu_utilisation=utilisation --out t.csv --plot t.svg`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.muSet = cmd.Flags().Changed("mu")
 			return runSimulate(cmd.OutOrStdout(), f)
 		},
 	}
@@ -65,11 +70,13 @@ The config is the one that runs in production; its queries are never sent anywhe
 	fs.StringVar(&f.plot, "plot", "", "draw demand, capacity, replicas and violations to this file (.png or .svg)")
 	fs.StringVar(&f.format, "format", "text", "score format: text or json")
 	fs.Int32Var(&f.initial, "initial", -1, "replicas at the start, all ready (default: the oracle's count at the first tick, within bounds)")
-	fs.Float64Var(&f.params.Mu, "mu", f.params.Mu, "mu: requests/s one replica serves")
+	fs.Float64Var(&f.params.Mu, "mu", f.params.Mu, "mu: requests/s one replica serves (M/M/1 service rate); or give --capacity-per-replica")
+	fs.Float64Var(&f.capacity, "capacity-per-replica", 0, "c: requests/s one replica serves with p95 at the SLO, as measured (scaled calibrate); sets mu = c + ln(20)/slo (default: from --mu)")
 	fs.Float64Var(&f.params.L, "slo", f.params.L, "L: the p95 latency SLO in seconds")
 	fs.DurationVar(&f.params.S, "startup", f.params.S, "S: delay before a requested replica is ready")
 	fs.DurationVar(&f.params.T, "tick", f.params.T, "T: the model's tick and evaluation grid")
 	fs.Float64Var(&f.params.M, "median-replicas", f.params.M, "m: scale demand so that the median non-zero rate needs this many replicas")
+	fs.StringVar(&f.hpaTargets, "hpa-targets", "0.5,0.6,0.7", "utilisation targets of the HPA reference runs scored beside the config, comma-separated")
 	_ = cmd.MarkFlagRequired("trace")
 	return cmd
 }
@@ -123,6 +130,9 @@ func runSimulate(out io.Writer, f simulateFlags) error {
 	if err != nil {
 		return usage(err)
 	}
+	if err := serviceParams(&f); err != nil {
+		return usage(err)
+	}
 	if err := f.params.Validate(); err != nil {
 		return usage(fmt.Errorf("model: %w", err))
 	}
@@ -159,8 +169,8 @@ func runSimulate(out io.Writer, f simulateFlags) error {
 	}
 	rep.InitialReplicas = run.Initial()
 	// The reference HPA runs under the scaler's own cap, so that both face
-	// the same limit (set bounds.max high to compare with SIMULATION.md).
-	for _, u := range hpaReferenceTargets {
+	// the same limit (set bounds.max high to compare with docs/model.md).
+	for _, u := range f.hpaAt {
 		s := simulate.RunHPAReference(m, u, sc.Bounds.Max)
 		rep.HPA = append(rep.HPA, hpaReferenceScore{Target: u, MaxReplicas: sc.Bounds.Max, Score: s})
 	}
@@ -184,6 +194,31 @@ func runSimulate(out io.Writer, f simulateFlags) error {
 		return enc.Encode(rep)
 	}
 	return writeScoreTable(out, rep)
+}
+
+// serviceParams applies the flags that state the service in its own terms
+// and checks the HPA targets, reporting every problem at once.
+func serviceParams(f *simulateFlags) error {
+	var errs []error
+	switch c := f.capacity; {
+	case c == 0:
+	case f.muSet:
+		errs = append(errs, fmt.Errorf("--capacity-per-replica: %g: give either it or --mu, not both (mu = c + ln(20)/slo)", c))
+	case !(c > 0) || math.IsInf(c, 0):
+		errs = append(errs, fmt.Errorf("--capacity-per-replica: %g: must be a finite number > 0", c))
+	default:
+		f.params.Mu = simulate.MuForCapacity(c, f.params.L)
+	}
+	f.hpaAt = nil
+	for _, part := range strings.Split(f.hpaTargets, ",") {
+		u, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
+		if err != nil || !(u > 0 && u < 1) {
+			errs = append(errs, fmt.Errorf("--hpa-targets: %q: each target must be a number in (0, 1)", strings.TrimSpace(part)))
+			continue
+		}
+		f.hpaAt = append(f.hpaAt, u)
+	}
+	return errors.Join(errs...)
 }
 
 // loadSimulationConfig loads and validates a config as the daemon does,
@@ -246,7 +281,7 @@ func writeScoreTable(out io.Writer, rep simulateReport) error {
 	}
 	row("scaled: "+rep.Scaler, rep.Scaled)
 	for _, h := range rep.HPA {
-		row(fmt.Sprintf("HPA reference u=%.1f", h.Target), h.Score)
+		row(fmt.Sprintf("HPA reference u=%g", h.Target), h.Score)
 	}
 	row("oracle", rep.Oracle)
 	if err := tw.Flush(); err != nil {

@@ -135,7 +135,7 @@ func TestSimulateJSONAndText(t *testing.T) {
 	}
 	want := map[string]simulate.Score{"scaled: web": rep.Scaled, "oracle": rep.Oracle}
 	for _, h := range rep.HPA {
-		want[fmt.Sprintf("HPA reference u=%.1f", h.Target)] = h.Score
+		want[fmt.Sprintf("HPA reference u=%g", h.Target)] = h.Score
 	}
 	for name, sc := range want {
 		got, ok := rows[name]
@@ -299,6 +299,9 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 		{"bind syntax", []string{"--bind", "cpu"}, `--bind: "cpu": must be SIGNAL=OBSERVATION`},
 		{"model", []string{"--mu", "0"}, "model: mu: 0: must be a finite number > 0"},
 		{"scaler", []string{"--scaler", "api"}, `--scaler: scaler: "api": no such scaler: must be one of web`},
+		{"capacity and mu", []string{"--capacity-per-replica", "8", "--mu", "20"}, "--capacity-per-replica: 8: give either it or --mu, not both"},
+		{"capacity", []string{"--capacity-per-replica", "-3"}, "--capacity-per-replica: -3: must be a finite number > 0"},
+		{"hpa targets", []string{"--hpa-targets", "0.4,1.5,x"}, `--hpa-targets: "1.5": each target must be a number in (0, 1)` + "\n" + `--hpa-targets: "x": each target`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"simulate", "-c", exampleHPA, "--trace", tr}, tc.args...)
@@ -307,6 +310,41 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// A service stated in its own terms (requests per replica at the SLO, the
+// SLO) is the same model as the M/M/1 rate those terms imply, and the HPA
+// reference runs at the targets asked for.
+func TestSimulateTakesTheServiceInItsOwnTerms(t *testing.T) {
+	tr := smallTrace(t)
+	report := func(args ...string) simulateReport {
+		t.Helper()
+		out, stderr, code := runScaled(t, append([]string{"simulate", "-c", exampleHPA, "--trace", tr, "--format", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, stderr)
+		}
+		var rep simulateReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		return rep
+	}
+	own := report("--slo", "0.25", "--capacity-per-replica", "8", "--startup", "90s", "--hpa-targets", "0.3,0.34")
+	mu := 8 + math.Log(20)/0.25
+	if math.Abs(own.Model.Mu-mu) > 1e-12 || math.Abs(own.Model.C-8) > 1e-12 || own.Model.SLOSeconds != 0.25 || own.Model.StartupSeconds != 90 {
+		t.Errorf("model %+v: want mu %v, c 8, slo 0.25, startup 90", own.Model, mu)
+	}
+	var targets []float64
+	for _, h := range own.HPA {
+		targets = append(targets, h.Target)
+	}
+	if diff := cmp.Diff([]float64{0.3, 0.34}, targets); diff != "" {
+		t.Errorf("HPA reference targets (-want +got):\n%s", diff)
+	}
+	byMu := report("--slo", "0.25", "--mu", strconv.FormatFloat(mu, 'g', -1, 64), "--startup", "90s", "--hpa-targets", "0.3,0.34")
+	if diff := cmp.Diff(byMu.Scaled, own.Scaled); diff != "" {
+		t.Errorf("--capacity-per-replica 8 scores differently from --mu %v (-mu +capacity):\n%s", mu, diff)
 	}
 }
 

@@ -1,10 +1,10 @@
-// Command frontier draws, for one trace under SIMULATION.md's model, three
+// Command frontier draws, for one trace under the reference model (docs/model.md), three
 // curves of violating fraction against cost: the HPA reference over a range
 // of utilisation targets, and simulate.MeanReference with a trailing and a
 // centred window over a range of margins. It then reads each curve at the
 // cost of the HPA at u=0.6, by linear interpolation between its points:
 //
-//	go run ./hack/frontier --trace ../shared/traces/nasa_http_aug95.csv
+//	go run ./hack/frontier --trace testdata/traces/nasa_http_aug95.csv
 //
 // The centred reference knows the coming load's mean, which no policy can;
 // where even it violates more than a target asks at a given cost, no policy

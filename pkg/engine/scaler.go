@@ -126,7 +126,9 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 		}
 		s.readings[sig.Name] = r
 	}
-	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings})
+	// A replica that does not act re-bases on the capacity the acting one
+	// sets; a dry-run scaler shadows its own decisions (policy.Input.Shadow).
+	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings, Shadow: s.DryRun})
 	recordPolicyStates(s.recorder, s.Name, s.Decider) // reports.go
 	recordForecasts(s.recorder, s.Name, s.Decider)
 	d.Scaler = s.Name

@@ -18,6 +18,11 @@ type Input struct {
 	Capacity scaling.Capacity
 	// Signals by name. A reading with a non-nil Err is a failed signal.
 	Signals map[string]scaling.Reading
+	// Shadow is set in dry run, where nothing decided is applied: a policy
+	// with state (a PID) then evolves as if its last decision had been
+	// applied, instead of re-basing on the capacity in place, which a dry
+	// run never moves, and says so in its reason.
+	Shadow bool
 }
 
 // Policy recommends a capacity. Recommend must be a pure function of its

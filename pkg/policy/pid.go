@@ -200,9 +200,13 @@ type PIDConfig struct {
 //     failed signal freezes it and restarts the derivative;
 //   - bumpless: the first output equals the current capacity (the
 //     integrator starts at current - FF - P), and whenever the current
-//     capacity differs from the last decision (dry run, an actuation that
-//     failed, a person scaling by hand) the integrator re-bases on it, so a
-//     switch from dry run to live continues from the real capacity;
+//     capacity differs from the last decision (an actuation that failed, a
+//     person scaling by hand, a standby replica) the integrator re-bases on
+//     it, so a switch from dry run to live continues from the real capacity;
+//   - shadow (Input.Shadow, dry run): the capacity the PID works from is its
+//     last decision, as if it had been applied, so a dry run shows the PID's
+//     real trajectory rather than one re-based every tick on a capacity that
+//     never moves; its reason says so;
 //   - the deadband and the error cap act on the error; feed-forward adds a
 //     load-derived capacity that the PID trims.
 //
@@ -365,6 +369,14 @@ func (p *PID) Recommend(in Input) scaling.Recommendation {
 	rec := scaling.Recommendation{Policy: p.name}
 	cur := in.Capacity.Current
 	before := *p // restored when an absurd value overflows the arithmetic
+	shadow := ""
+	if in.Shadow && p.started {
+		// Work from what the PID decided last, as if it had been applied.
+		if p.decided != cur {
+			shadow = "shadow of a dry run, as if " + strconv.Itoa(int(p.decided)) + " had been set (the target has " + strconv.Itoa(int(cur)) + ")"
+		}
+		cur = p.decided
+	}
 	m, why := read(in, p.cfg.Signal)
 	var ff float64
 	if why == "" && p.cfg.FeedForwardSignal != "" {
@@ -434,7 +446,7 @@ func (p *PID) Recommend(in Input) scaling.Recommendation {
 	p.out, p.lastErr, p.lastFF, p.spoke = u, e, ff, true
 	p.rec = p.hold(u, cur)
 	rec.Replicas = p.rec
-	rec.Reason = p.reason("", m, e, ff, pTerm, dTerm)
+	rec.Reason = p.reason(shadow, m, e, ff, pTerm, dTerm)
 	return rec
 }
 

@@ -379,3 +379,37 @@ func TestPIDFeedForwardLead(t *testing.T) {
 		t.Errorf("without a lead: feed_forward %v, want the moving average's lag (about 4 ticks behind 300)", got)
 	}
 }
+
+// Shadow (dry run): the PID works from what it decided last, as if it had
+// been applied, so a persistent error shows as a rising recommendation
+// rather than the same one re-based every tick on a capacity that never
+// moves; its reason says so. Going live re-bases on the real capacity.
+func TestPIDShadowsItsDecisionsInDryRun(t *testing.T) {
+	p := mustPID(t, PIDConfig{Signal: "s", Setpoint: 1, Kp: 2, Ki: 0.02})
+	const cur = 10
+	var recs []int32
+	for i := range 20 {
+		now := t0.Add(time.Duration(i) * 15 * time.Second)
+		in := input(now, cur, cur, map[string]float64{"s": 3})
+		in.Shadow = true
+		r := p.Recommend(in)
+		p.Feedback(now, r.Replicas, false)
+		recs = append(recs, r.Replicas)
+		if i >= 2 && !strings.HasPrefix(r.Reason, "shadow of a dry run, as if ") {
+			t.Errorf("tick %d: reason %q, want it to say it shadows its own decisions", i, r.Reason)
+		}
+	}
+	// Bumpless start at 10, then P (+4) and I (+0.6 a tick) from there:
+	// round(10 + 0.6 k) at tick k.
+	for k, got := range recs {
+		if want := roundCapacity(10 + 0.6*float64(k)); got != want {
+			t.Fatalf("shadow recommendations %v: tick %d is %d, want %d", recs, k, got, want)
+		}
+	}
+	// Live: the first output re-bases on the real 10, plus one tick's move.
+	now := t0.Add(20 * 15 * time.Second)
+	r := p.Recommend(input(now, cur, cur, map[string]float64{"s": 3}))
+	if want := roundCapacity(10 + 0.02*2*15); r.Replicas != want || strings.Contains(r.Reason, "shadow") {
+		t.Fatalf("first live output %d (%s), want %d, not a shadow", r.Replicas, r.Reason, want)
+	}
+}

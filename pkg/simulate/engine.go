@@ -249,9 +249,9 @@ func (o *observer) at(i int, name string) (float64, bool, string) {
 	switch {
 	case !ok:
 		return 0, false, "nothing observed yet: the first tick has no past window"
-	case (name == ObserveUtilisation || name == ObserveP95) && s.ready <= 0:
+	case (name == ObserveUtilisation || name == ObserveP95 || name == ObserveSLOUtilisation || name == ObserveP95OverSLO) && s.ready <= 0:
 		return 0, false, "no ready replica reports it"
-	case math.IsInf(v, 1) && name == ObserveP95:
+	case math.IsInf(v, 1) && (name == ObserveP95 || name == ObserveP95OverSLO):
 		return SaturatedP95Seconds, true, ""
 	}
 	return v, true, ""

@@ -86,7 +86,7 @@ func wandering(t testing.TB) *Model {
 }
 
 // The real engine with HPA-default target tracking must request exactly
-// what the SIMULATION.md HPA transcription requests, tick by tick, when both
+// what the docs/model.md HPA transcription requests, tick by tick, when both
 // start from the same count.
 func TestEngineMatchesHPAReferenceTickByTick(t *testing.T) {
 	for name, m := range map[string]*Model{"flash crowd": flashCrowd(t), "wandering day": wandering(t)} {
@@ -365,7 +365,7 @@ scalers:
 
 // TestEngineReproducesReferenceFigures runs HPA-default target tracking
 // through the real engine, exactly as `scaled simulate` does (starting at the
-// oracle's count), on the recorded traces, and holds it to SIMULATION.md's
+// oracle's count), on the recorded traces, and holds it to docs/model.md's
 // HPA figures: cost within 5 %, violating fraction within 10 % or 0.005.
 // Started at the reference's own initial count (checked at u = 0.6, to keep
 // the test short), it must match the reference transcription's score exactly.

@@ -13,7 +13,7 @@ const (
 	hpaScaleDownWindow = 300 * time.Second
 )
 
-// HPAReference is the "HPA reference, exactly" of SIMULATION.md: Kubernetes
+// HPAReference is the "HPA reference" of docs/model.md: Kubernetes
 // HPA v2 with default behaviour on a utilisation target, as the model sees it.
 // It is written straight from that text, apart from pkg/policy, so that it can
 // serve as the yardstick the reference figures were made with.

@@ -16,12 +16,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/simulate")
 
-// tracesDir holds the recorded traces, beside the repository by default.
+// tracesDir holds the recorded traces: testdata/traces, or $SCALED_TRACES.
 func tracesDir() string {
 	if d := os.Getenv("SCALED_TRACES"); d != "" {
 		return d
 	}
-	return filepath.Join("..", "..", "..", "shared", "traces")
+	return filepath.Join("..", "..", "testdata", "traces")
 }
 
 func loadModel(t testing.TB, name string) *Model {
@@ -115,13 +115,13 @@ func TestHPAReferenceInitialReplicas(t *testing.T) {
 // above any trace's need (the oracle peaks below 250), so it never binds.
 const hpaReferenceMax = 1000
 
-// figure is one cell of SIMULATION.md's reference table.
+// figure is one cell of docs/model.md's reference table.
 type figure struct {
 	violating, cost float64
 	actions         int
 }
 
-// publishedFigures is SIMULATION.md's HPA reference table, per trace, for
+// publishedFigures is docs/model.md's HPA reference table, per trace, for
 // u = 0.5, 0.6 and 0.7 (violating fraction / cost vs oracle / scale actions).
 var publishedFigures = []struct {
 	trace string
@@ -133,7 +133,7 @@ var publishedFigures = []struct {
 }
 
 // TestHPAReferenceReproducesReferenceFigures checks that this model is the one
-// SIMULATION.md's figures were made with. Scale actions count the initial
+// docs/model.md's figures were made with. Scale actions count the initial
 // setting at tick 0, as the published figures do, and must match exactly.
 func TestHPAReferenceReproducesReferenceFigures(t *testing.T) {
 	if testing.Short() {

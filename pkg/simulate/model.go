@@ -21,7 +21,7 @@ const heldStepMax = 60 * time.Second
 // ln20 is -ln(0.05): the p95 of an exponential sojourn time is ln(20)/(mu-lambda).
 var ln20 = math.Log(20)
 
-// Params are the model's parameters (SIMULATION.md, "Model").
+// Params are the model's parameters (docs/model.md, "Parameters").
 type Params struct {
 	Mu float64       // requests/s one replica serves (M/M/1 service rate)
 	L  float64       // SLO: p95 latency must stay at or below L seconds
@@ -34,6 +34,12 @@ type Params struct {
 func DefaultParams() Params {
 	return Params{Mu: 10, L: 1, S: 60 * time.Second, T: 15 * time.Second, M: 10}
 }
+
+// MuForCapacity is the service rate at which one replica serves c requests/s
+// with p95 exactly L: mu = c + ln(20)/L. It states the model in the terms a
+// service is measured in (requests per replica at the SLO) rather than in
+// the M/M/1 rate.
+func MuForCapacity(c, L float64) float64 { return c + ln20/L }
 
 // C is the per-replica SLO capacity mu - ln(20)/L: the highest demand one
 // replica serves with p95 <= L.
@@ -206,6 +212,12 @@ func (m *Model) windowTicks() int {
 // second result is the number of ticks averaged; it is 0 at tick 0, where
 // nothing has been observed yet.
 func (m *Model) ObservedDemand(i int) (float64, int) {
+	load, n := m.observedLoad(i)
+	return load * m.C(), n
+}
+
+// observedLoad is ObservedDemand in units of c.
+func (m *Model) observedLoad(i int) (float64, int) {
 	lo := max(0, i-m.windowTicks())
 	if lo >= i {
 		return math.NaN(), 0
@@ -214,5 +226,5 @@ func (m *Model) ObservedDemand(i int) (float64, int) {
 	for _, x := range m.load[lo:i] {
 		sum += x
 	}
-	return sum / float64(i-lo) * m.C(), i - lo
+	return sum / float64(i-lo), i - lo
 }

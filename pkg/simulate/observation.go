@@ -21,8 +21,13 @@ type Observation struct {
 	// P95Seconds is ln(20)/(mu - Demand/Ready): the window's mean demand
 	// served by the replicas ready now; +Inf when saturated or Ready = 0.
 	P95Seconds float64
-	Ready      int32 // replicas ready now
-	Requested  int32 // replicas requested now, pending ones included
+	// The same three in the service's own terms, so that a config written
+	// against them carries over to any mu and SLO: Load is Demand/c (the
+	// replicas the window's demand needs at the SLO), SLOUtilisation is
+	// Demand/(Ready*c) (1 at the SLO), P95OverSLO is P95Seconds/L.
+	Load, SLOUtilisation, P95OverSLO float64
+	Ready                            int32 // replicas ready now
+	Requested                        int32 // replicas requested now, pending ones included
 }
 
 // observe is the Observation at tick i with ready and requested replicas.
@@ -31,8 +36,17 @@ func (m *Model) observe(i int, ready, requested int32) Observation {
 	o.Demand, o.WindowTicks = m.ObservedDemand(i)
 	o.Utilisation = m.Utilisation(o.Demand, ready)
 	o.P95Seconds = m.P95(o.Demand, ready)
+	o.Load, _ = m.observedLoad(i)
+	o.SLOUtilisation = math.Inf(1)
+	if ready > 0 {
+		o.SLOUtilisation = o.Load / float64(ready)
+	} else if o.Load == 0 {
+		o.SLOUtilisation = 0
+	}
+	o.P95OverSLO = o.P95Seconds / m.L
 	if o.WindowTicks == 0 {
 		o.Utilisation, o.P95Seconds = math.NaN(), math.NaN() // not observed yet
+		o.SLOUtilisation, o.P95OverSLO = math.NaN(), math.NaN()
 	}
 	return o
 }
@@ -44,6 +58,11 @@ const (
 	ObserveP95         = "p95_seconds" // p95 latency of the window's demand on the ready replicas
 	ObserveReady       = "ready"       // ready replicas
 	ObserveReplicas    = "replicas"    // requested replicas, pending ones included
+	// In the service's own terms (a config on these carries over to any
+	// capacity and SLO):
+	ObserveLoad           = "load"            // mean demand over the window / c: replicas needed at the SLO
+	ObserveSLOUtilisation = "slo_utilisation" // load / ready replicas: 1 at the SLO
+	ObserveP95OverSLO     = "p95_over_slo"    // p95 / L: 1 at the SLO
 )
 
 // Observations lists the observation names, each with the aliases that mean
@@ -57,6 +76,9 @@ var Observations = []struct {
 	{ObserveP95, []string{"latency"}},
 	{ObserveReady, nil},
 	{ObserveReplicas, []string{"requested"}},
+	{ObserveLoad, nil},
+	{ObserveSLOUtilisation, []string{"slo_utilization"}},
+	{ObserveP95OverSLO, []string{"latency_over_slo"}},
 }
 
 // ObservationName returns the observation name or alias's canonical name,
@@ -89,7 +111,8 @@ func ObservationList() string {
 
 // Get looks a signal up by name: "demand" (req/s), "utilisation" or
 // "utilization", "p95_seconds" or "latency", "ready", "replicas" or
-// "requested". It reports false for an unknown name and, at the first tick,
+// "requested", "load", "slo_utilisation" or "slo_utilization",
+// "p95_over_slo" or "latency_over_slo". It reports false for an unknown name and, at the first tick,
 // for the window signals. A saturated window gives P95Seconds = +Inf with true:
 // the value is what the model says, and the caller decides how to treat it.
 func (o Observation) Get(name string) (float64, bool) {
@@ -109,6 +132,12 @@ func (o Observation) Get(name string) (float64, bool) {
 		v = o.Utilisation
 	case ObserveP95:
 		v = o.P95Seconds
+	case ObserveLoad:
+		v = o.Load
+	case ObserveSLOUtilisation:
+		v = o.SLOUtilisation
+	case ObserveP95OverSLO:
+		v = o.P95OverSLO
 	}
 	if o.WindowTicks == 0 || math.IsNaN(v) {
 		return 0, false

@@ -26,7 +26,7 @@ type Run struct {
 	pending   []time.Time // ready times of pending replicas, oldest first
 	// before is R at the start of the current tick. It starts at 0: placing
 	// the initial replicas is the run's first scale action, the convention
-	// of SIMULATION.md's reference figures (nothing runs before the trace).
+	// of docs/model.md's reference figures (nothing runs before the trace).
 	before int32
 
 	score    Score

@@ -193,6 +193,7 @@ func TestObservation(t *testing.T) {
 	want := Observation{
 		Time: m.TickTime(4), WindowTicks: 4, Demand: lambda,
 		Utilisation: lambda / 100, P95Seconds: math.Log(20) / (10 - lambda/10),
+		Load: 20.0 / 3, SLOUtilisation: 20.0 / 3 / 10, P95OverSLO: math.Log(20) / (10 - lambda/10) / p.L,
 		Ready: 10, Requested: 12,
 	}
 	if diff := cmp.Diff(want, o, cmpopts.EquateApprox(1e-12, 0)); diff != "" {
@@ -201,6 +202,8 @@ func TestObservation(t *testing.T) {
 	for name, v := range map[string]float64{
 		"demand": want.Demand, "utilisation": want.Utilisation, "utilization": want.Utilisation,
 		"p95_seconds": want.P95Seconds, "latency": want.P95Seconds, "ready": 10, "replicas": 12, "requested": 12,
+		"load": want.Load, "slo_utilisation": want.SLOUtilisation, "slo_utilization": want.SLOUtilisation,
+		"p95_over_slo": want.P95OverSLO, "latency_over_slo": want.P95OverSLO,
 	} {
 		if got, ok := o.Get(name); !ok || !near(got, v) {
 			t.Errorf("Get(%q) = %v, %v; want %v, true", name, got, ok, v)
@@ -214,6 +217,45 @@ func TestObservation(t *testing.T) {
 	sat.Advance()
 	if v, ok := sat.Observe().Get("latency"); !ok || !math.IsInf(v, 1) {
 		t.Errorf("saturated latency = %v, %v; want +Inf, true", v, ok)
+	}
+	if v, ok := sat.Observe().Get("latency_over_slo"); !ok || !math.IsInf(v, 1) {
+		t.Errorf("saturated latency_over_slo = %v, %v; want +Inf, true", v, ok)
+	}
+}
+
+// The observations in the service's own terms read the same at any mu and
+// SLO for the same load per replica of SLO capacity: a config written on them
+// needs no change when the service is recalibrated.
+func TestServiceTermsObservationsCarryOver(t *testing.T) {
+	obs := func(p Params) Observation {
+		m := mustModel(t, trace(time.Minute, 60, 60, 60), p)
+		run := NewRun(m, 8)
+		for range 4 {
+			run.Advance()
+		}
+		return run.Observe()
+	}
+	def := obs(DefaultParams())
+	tight := DefaultParams()
+	tight.L, tight.Mu = 0.25, 8+math.Log(20)/0.25 // c = 8 req/s per replica
+	other := obs(tight)
+	if !near(def.Load, other.Load) || !near(def.SLOUtilisation, other.SLOUtilisation) {
+		t.Errorf("load %v / %v, slo_utilisation %v / %v: want the same under both calibrations",
+			def.Load, other.Load, def.SLOUtilisation, other.SLOUtilisation)
+	}
+	if def.Utilisation == other.Utilisation {
+		t.Errorf("raw utilisation %v under both: the test does not tell the calibrations apart", def.Utilisation)
+	}
+	// At load = ready the p95 is exactly the SLO, whatever the calibration.
+	for _, p := range []Params{DefaultParams(), tight} {
+		m := mustModel(t, trace(time.Minute, 60, 60, 60), p)
+		run := NewRun(m, 10) // the median load is m = 10 replicas
+		for range 4 {
+			run.Advance()
+		}
+		if got := run.Observe().P95OverSLO; !near(got, 1) {
+			t.Errorf("mu %v, L %v: p95_over_slo at load = ready is %v, want 1", p.Mu, p.L, got)
+		}
 	}
 }
 

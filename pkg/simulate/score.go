@@ -1,6 +1,6 @@
 package simulate
 
-// Score is a run's score over the ticks advanced (SIMULATION.md, "Score").
+// Score is a run's score over the ticks advanced (docs/model.md, "How a run unfolds").
 type Score struct {
 	Ticks int `json:"ticks"`
 	// TotalRequests is the demand summed over the ticks, each tick's rate times T.

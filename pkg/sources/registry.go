@@ -58,7 +58,9 @@ type PrometheusBacked interface {
 type Recording interface {
 	// PlaybackSpeed is recorded time per wall time.
 	PlaybackSpeed() float64
-	// RecordingStart reads the recording and returns when it starts.
+	// RecordingStart reads the recording and returns the earliest time at
+	// which it has a value to answer (a replay answers only from steps that
+	// have ended): the clock starts there, so that the first tick reads one.
 	RecordingStart(deps Deps) (time.Time, error)
 }
 

@@ -85,8 +85,9 @@ func (r *ReplaySpec) Validate(path *field.Path) field.ErrorList {
 // Expression implements SourceSpec: expr.
 func (r *ReplaySpec) Expression() string { return r.Expr }
 
-// New implements SourceSpec: the trace from the wall time the daemon starts
-// at Speed, or, when the loop runs in recorded time, as recorded.
+// New implements SourceSpec: the trace at Speed with its first step ended
+// when the daemon starts, or, when the loop runs in recorded time, as
+// recorded.
 func (r *ReplaySpec) New(deps Deps) (Querier, error) {
 	tr, err := deps.Trace(r.Trace)
 	if err != nil {
@@ -95,19 +96,21 @@ func (r *ReplaySpec) New(deps Deps) (Querier, error) {
 	if deps.RecordedTime {
 		return NewReplay(tr, tr.Samples[0].Time, 1, r.Loop)
 	}
-	return NewReplay(tr, deps.Clock.Now(), r.Speed, r.Loop)
+	// Start one step back, so that the first step has just ended and the
+	// first tick reads it instead of an empty replay.
+	return NewReplay(tr, deps.Clock.Now().Add(-time.Duration(float64(tr.Step)/r.Speed)), r.Speed, r.Loop)
 }
 
 // PlaybackSpeed implements Recording.
 func (r *ReplaySpec) PlaybackSpeed() float64 { return r.Speed }
 
-// RecordingStart implements Recording: the trace's first sample.
+// RecordingStart implements Recording: the end of the trace's first step.
 func (r *ReplaySpec) RecordingStart(deps Deps) (time.Time, error) {
 	tr, err := deps.Trace(r.Trace)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("trace: %w", err)
 	}
-	return tr.Samples[0].Time, nil
+	return tr.Samples[0].Time.Add(tr.Step), nil
 }
 
 // ResolvePaths implements PathResolver.

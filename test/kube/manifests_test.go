@@ -147,6 +147,8 @@ func checkShippedConfig(t *testing.T, rendered []byte) {
 			t.Errorf("shipped config does not load: %v", err)
 		} else if !c.LeaderElection.Enabled {
 			t.Error("shipped config runs 2 replicas without leader election")
+		} else if !c.DryRun {
+			t.Error("shipped config acts at once: it must start in dry run (dry_run: true) until its user has seen its decisions")
 		}
 	}
 	if found != 1 {

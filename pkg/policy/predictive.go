@@ -105,10 +105,12 @@ func (d *Decider) Forecasts() []PolicyForecast {
 // Predictive plans capacity for the load forecast at now + startup delay +
 // lead: it reads the signal's history (HistoryNeed), selects and fits a
 // model by backtest (pkg/forecast) every RefitEvery of new data, and
-// recommends ceil(upper bound / CapacityPerReplica), the upper bound being
-// the highest over every step from now to the target time, so that it never
-// asks to scale in before the load it forecasts has passed. Combine it with
-// a reactive policy (max): flash crowds cannot be forecast.
+// recommends ceil(upper bound / CapacityPerReplica) for the target time,
+// since a replica asked for now serves only from then. It never asks to go
+// below current capacity that the highest upper bound from now to the
+// target time still needs: a replica removed now would take as long to come
+// back, so it does not scale in before the load it forecasts has passed.
+// Combine it with a reactive policy (max): flash crowds cannot be forecast.
 type Predictive struct {
 	spec    PredictiveSpec
 	periods forecast.Periods // of the smoothed series
@@ -265,19 +267,28 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	target := in.Now.Add(p.spec.StartupDelay + p.spec.Lead)
 	blockEnd := newest.Add(-time.Duration(len(p.pend)) * p.spec.Step)
 	h := max(1, int((target.Sub(blockEnd)+p.spec.Smooth-1)/p.spec.Smooth))
-	at := p.sel.Predict(h)
+	now := p.nowcast()
+	at := now(h)
 	peak := at.Upper
 	for k := 1; k < h; k++ {
-		peak = max(peak, p.sel.Predict(k).Upper)
+		peak = max(peak, now(k).Upper)
 	}
 	best := p.sel.Best()
 	p.report = ForecastReport{Signal: p.spec.Signal, Model: p.sel.Model, Target: target, Quantile: p.spec.Quantile,
 		Point: at.Point, Lower: at.Lower, Upper: at.Upper, MASE: best.MASE, SMAPE: best.SMAPE}
 	p.reported = true
-	replicas := int32(min(math.Ceil(peak/p.spec.CapacityPerReplica), math.MaxInt32))
-	why := fmt.Sprintf("forecast %s (backtest MASE %.2f, sMAPE %.2f) of %s at %s: %.4g, p%g %.4g; peak p%g until then %.4g at %.4g per replica = %d",
+	// A replica asked for now serves only from the target time: ask for
+	// what the target needs, and keep (never remove, since a removed one
+	// takes as long to come back) what the peak until then needs.
+	need := replicasFor(at.Upper, p.spec.CapacityPerReplica)
+	hold := replicasFor(peak, p.spec.CapacityPerReplica)
+	replicas := max(need, min(in.Capacity.Current, hold))
+	why := fmt.Sprintf("forecast %s (backtest MASE %.2f, sMAPE %.2f) of %s at %s: %.4g, p%g %.4g at %.4g per replica = %d",
 		p.sel.Model, best.MASE, best.SMAPE, p.spec.Signal, target.UTC().Format(time.RFC3339), at.Point,
-		100*p.spec.Quantile, at.Upper, 100*p.spec.Quantile, peak, p.spec.CapacityPerReplica, replicas)
+		100*p.spec.Quantile, at.Upper, p.spec.CapacityPerReplica, need)
+	if replicas > need {
+		why += fmt.Sprintf("; keeping %d of current %d for the peak p%g until then %.4g", replicas, in.Capacity.Current, 100*p.spec.Quantile, peak)
+	}
 	if gaps > 0 {
 		why += fmt.Sprintf(" (%d missing points in the history filled)", gaps)
 	}
@@ -290,6 +301,31 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 		return abstain("forecast was badly wrong lately: reactive policies lead until %s; %s", p.surprise.UTC().Format(time.RFC3339), why)
 	}
 	return scaling.Recommendation{Replicas: replicas, Reason: why}
+}
+
+// nowcast returns the forecast k blocks ahead, taking in the points of the
+// block in progress: the model has seen only complete blocks, up to a block
+// old, and a ramp would otherwise be planned for a block late. Those points
+// are a share of their block, and what the plan is for (a point of the
+// block in progress or of a later one) is not: every block moves as the
+// model would move it on seeing that share of their surprise
+// (forecast.Responder). A level that follows the load closely follows
+// them, a season that holds steady does not.
+func (p *Predictive) nowcast() func(k int) forecast.Prediction {
+	if len(p.pend) == 0 {
+		return p.sel.Predict
+	}
+	var sum float64
+	for _, v := range p.pend {
+		sum += v
+	}
+	n := float64(len(p.pend))
+	surprise := (sum/n - p.sel.Predict(1).Point) * n / float64(p.per)
+	return func(k int) forecast.Prediction {
+		pr := p.sel.Predict(k)
+		shift := surprise * p.sel.Response(max(1, k-1))
+		return forecast.Prediction{Point: max(0, pr.Point+shift), Lower: max(0, pr.Lower+shift), Upper: max(0, pr.Upper+shift)}
+	}
 }
 
 // update feeds the model the points on its grid after the last it saw (a
@@ -347,6 +383,11 @@ func blockMeans(ys []float64, per int) []float64 {
 		out[i] = sum / float64(per)
 	}
 	return out
+}
+
+// replicasFor is ceil(load / per replica), saturated at the int32 range.
+func replicasFor(load, perReplica float64) int32 {
+	return int32(min(math.Ceil(load/perReplica), math.MaxInt32))
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -54,29 +56,45 @@ func TestPredictiveSaysWhenHistoryIsTooShort(t *testing.T) {
 }
 
 // TestPredictivePlansForTheForecastPeak: after three days of a daily cycle,
-// the recommendation covers the load up to the target time (10 minutes
-// ahead) at the upper quantile, and follows the cycle as the ticks go on
-// between refits.
+// the recommendation asks for the load at the target time (10 minutes
+// ahead) at the upper quantile, and keeps current capacity up to the
+// highest load until then, following the cycle as the ticks go on between
+// refits.
 func TestPredictivePlansForTheForecastPeak(t *testing.T) {
+	// 400..1600 req/s: the load moves about 4 replicas in 10 minutes.
+	load := func(i int) float64 { return 10 * dailyLoad(i) }
+	for _, current := range []int32{1, 200} {
+		p, err := NewPredictive(predictiveSpec(ForecastAndScale))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 3 * 288; n < 4*288; n += 7 {
+			in := predictiveInput(n, load)
+			in.Capacity = scaling.Capacity{Current: current, Ready: current}
+			rec := p.Recommend(in)
+			if rec.Abstain {
+				t.Fatalf("n=%d: abstained: %s", n, rec.Reason)
+			}
+			// From 1 replica, what the target time needs; from 200 (more
+			// than the cycle ever needs), the highest load of the steps
+			// from now to the target time.
+			want := load(n - 1 + 3)
+			if current > 1 {
+				for k := 1; k <= 3; k++ {
+					want = max(want, load(n-1+k))
+				}
+			}
+			need := int32(math.Ceil(want / 10))
+			if rec.Replicas < need || rec.Replicas > need+2 {
+				t.Errorf("current %d, n=%d: %d replicas: want %d..%d for a load of %.1f; %s", current, n, rec.Replicas, need, need+2, want, rec.Reason)
+			}
+		}
+	}
 	p, err := NewPredictive(predictiveSpec(ForecastAndScale))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for n := 3 * 288; n < 4*288; n += 7 {
-		rec := p.Recommend(predictiveInput(n, dailyLoad))
-		if rec.Abstain {
-			t.Fatalf("n=%d: abstained: %s", n, rec.Reason)
-		}
-		// The highest load from the newest point to 10 minutes ahead.
-		peak := 0.0
-		for k := 0; k <= 3; k++ {
-			peak = max(peak, dailyLoad(n-1+k))
-		}
-		need := int32(math.Ceil(peak / 10))
-		if rec.Replicas < need || rec.Replicas > need+2 {
-			t.Errorf("n=%d: %d replicas: want %d..%d for a peak of %.1f; %s", n, rec.Replicas, need, need+2, peak, rec.Reason)
-		}
-	}
+	p.Recommend(predictiveInput(3*288, dailyLoad))
 	f, ok := p.LastForecast()
 	if !ok || f.Signal != "rps" || f.Model == "" || !(f.Lower <= f.Point && f.Point <= f.Upper) || math.IsNaN(f.MASE) {
 		t.Errorf("LastForecast = %+v, %v", f, ok)
@@ -260,5 +278,88 @@ func TestPredictiveHoltForecastsWithinHours(t *testing.T) {
 	}
 	if f, ok := p.LastForecast(); !ok || f.Model != "holt" {
 		t.Errorf("LastForecast = %+v, %v: want a holt forecast", f, ok)
+	}
+}
+
+// TestPredictivePlanForSaysWhichModelsTheHistoryAllows: at 5-minute steps
+// with a 20-minute horizon, a day of history allows holt (100 minutes:
+// 10 points to fit, 5 held out) and harmonic (16 hours: half a day to fit,
+// a quarter held out), and not yet the daily models nor the weekly ones.
+func TestPredictivePlanForSaysWhichModelsTheHistoryAllows(t *testing.T) {
+	p, err := NewPredictive(predictiveSpec(ForecastAndScale))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.PlanFor(24 * time.Hour)
+	if !got.Acts || got.MinHistory != 24*time.Hour || got.Window != 7*24*time.Hour {
+		t.Errorf("plan %+v: want it to act on a day, with min_history 24h and a 7d window", got)
+	}
+	if diff := cmp.Diff([]string{"harmonic", "holt"}, got.Usable); diff != "" {
+		t.Errorf("usable models (-want +got):\n%s", diff)
+	}
+	later := map[string]time.Duration{}
+	for _, l := range got.Later {
+		later[l.Model] = l.Needs
+	}
+	want := map[string]time.Duration{
+		// 383 points, 288 to fit and 95 held out; 479 (360 + 119).
+		"snaive_daily": 32*time.Hour - 5*time.Minute, "hw_add_daily": 40*time.Hour - 5*time.Minute, "hw_mul_daily": 40*time.Hour - 5*time.Minute,
+		// A week (2,016 points) or a week and a quarter, plus a day held out.
+		"snaive_weekly": 8 * 24 * time.Hour, "hw_add_weekly": 234 * time.Hour, "hw_mul_weekly": 234 * time.Hour,
+	}
+	if diff := cmp.Diff(want, later); diff != "" {
+		t.Errorf("models for later (-want +got):\n%s", diff)
+	}
+	if short := p.PlanFor(23 * time.Hour); short.Acts {
+		t.Errorf("23h of history: plan %+v acts below min_history 24h", short)
+	}
+	if h := p.PlanFor(90 * time.Minute); len(h.Usable) != 0 {
+		t.Errorf("90 minutes of history: usable %v, want none (holt needs 100 minutes)", h.Usable)
+	}
+}
+
+// TestPredictiveTakesInTheBlockInProgress: fitting 5-minute means, the
+// policy does not wait for a block to end to follow a jump of the load: with
+// four minutes of a new level seen, its forecast has moved most of the way
+// it moves once the block is complete and the model has observed it.
+func TestPredictiveTakesInTheBlockInProgress(t *testing.T) {
+	s := predictiveSpec(ForecastAndScale)
+	s.Step, s.Smooth, s.StartupDelay, s.Lead = time.Minute, 5*time.Minute, 3*time.Minute, 15*time.Second
+	s.History, s.MinHistory, s.Model = 2*24*time.Hour, time.Hour, "holt"
+	s.RefitEvery = 24 * time.Hour // no refit in between: the same model sees both ticks
+	s.SurpriseRatio = 100         // the jump is no flash crowd to hand over on
+	r := rand.New(rand.NewPCG(5, 6))
+	n := 2 * 1440 // a random walk: the recent level is the best forecast
+	hist := make([]scaling.Sample, n, n+5)
+	lv := 500.0
+	for i := range hist {
+		lv += 5 * r.NormFloat64()
+		hist[i] = scaling.Sample{Time: predT0.Add(time.Duration(i) * time.Minute), Value: lv}
+	}
+	for i := range 5 { // the load jumps by 200 in the next block
+		hist = append(hist, scaling.Sample{Time: predT0.Add(time.Duration(n+i) * time.Minute), Value: lv + 200})
+	}
+	forecastAfter := func(p *Predictive, k int) float64 {
+		t.Helper()
+		rec := p.Recommend(Input{Now: hist[k-1].Time.Add(30 * time.Second), Capacity: scaling.Capacity{Current: 10, Ready: 10},
+			Signals: map[string]scaling.Reading{"rps": {Name: "rps", Sample: hist[k-1], History: hist[:k]}}})
+		if rec.Abstain {
+			t.Fatalf("after %d points: abstained: %s", k, rec.Reason)
+		}
+		f, _ := p.LastForecast()
+		return f.Point
+	}
+	p, err := NewPredictive(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := forecastAfter(p, n)
+	partly := forecastAfter(p, n+4)   // four minutes of the block in progress
+	complete := forecastAfter(p, n+5) // the block observed
+	if moved := complete - before; moved < 50 {
+		t.Fatalf("the forecast moved %.1f once the model saw the jump of 200: want a model that follows the level", moved)
+	}
+	if got, full := partly-before, complete-before; got < 0.6*full || got > 1.1*full {
+		t.Errorf("with 4 of 5 minutes of the jump seen, the forecast moved %.1f: want about 4/5 of the %.1f it moves once the block is complete", got, full)
 	}
 }

@@ -79,6 +79,35 @@ const (
 	LambdaScaleDownPeriod  = 60 * time.Second
 )
 
+// Startup delays of the AWS target kinds: a new Aurora reader or RDS read
+// replica serves after about ten minutes, a provisioned-concurrency
+// allocation after about one and a half.
+const (
+	ReplicaStartupDelay = 10 * time.Minute
+	LambdaStartupDelay  = 90 * time.Second
+)
+
+// KindStartupDelay is the startup delay a target kind is known to have, 0
+// when it is not known (kubernetes and log: it depends on the workload).
+func KindStartupDelay(kind string) time.Duration {
+	switch kind {
+	case "aurora", "rds":
+		return ReplicaStartupDelay
+	case "lambda":
+		return LambdaStartupDelay
+	}
+	return 0
+}
+
+// PlannedStartupDelay is the startup delay s plans for: its own, else its
+// target kind's; 0 when neither is known.
+func (s *Scaler) PlannedStartupDelay() time.Duration {
+	if s.StartupDelay > 0 {
+		return s.StartupDelay
+	}
+	return KindStartupDelay(s.Target.Kind)
+}
+
 // KindScaleUp returns the default scale-up rules of a target kind: the HPA's
 // for log and kubernetes, slower ones for aurora, rds and lambda.
 func KindScaleUp(kind string) *ScalingRules {

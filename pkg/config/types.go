@@ -55,6 +55,11 @@ type Scaler struct {
 	DryRun *bool `yaml:"dry_run"`
 	// Interval overrides the global tick for this scaler (0: inherit).
 	Interval time.Duration `yaml:"interval"`
+	// StartupDelay is how long capacity asked for takes to serve: a pod
+	// pulling its image and warming up, a node joining, a reader being
+	// created. Policies and guards that plan ahead read it (0: the target
+	// kind's, see KindStartupDelay).
+	StartupDelay time.Duration `yaml:"startup_delay"`
 }
 
 // Target says what is scaled. Kind selects exactly one of the other fields.

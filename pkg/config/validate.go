@@ -23,6 +23,9 @@ const (
 const (
 	MinInterval        = time.Second
 	MaxDecisionHistory = 10000
+	// MaxStartupDelay bounds scalers[].startup_delay: capacity that takes
+	// longer than this to serve is planned by schedules, not by a forecast.
+	MaxStartupDelay = time.Hour
 )
 
 var (
@@ -258,6 +261,9 @@ func validateScaler(p *problems, path string, s *Scaler) {
 	}
 	if s.Interval != 0 && s.Interval < MinInterval {
 		p.add(path+".interval", s.Interval, "must be >= %s, or unset to use the global interval", MinInterval)
+	}
+	if s.StartupDelay < 0 || s.StartupDelay > MaxStartupDelay {
+		p.add(path+".startup_delay", s.StartupDelay, "must be in 0s..%s (0: the target kind's)", MaxStartupDelay)
 	}
 }
 

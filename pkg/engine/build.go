@@ -40,7 +40,7 @@ func DeciderSpec(sc config.Scaler) (policy.Spec, error) {
 			}
 			spec.Policies = append(spec.Policies, pol)
 		case "predictive": // build_predictive.go
-			pol, err := predictivePolicy(i, p)
+			pol, err := predictivePolicy(i, p, sc.PlannedStartupDelay())
 			if err != nil {
 				return spec, err
 			}

@@ -2,17 +2,24 @@ package engine
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // predictivePolicy builds a predictive policy from its (validated) block.
-func predictivePolicy(i int, p config.Policy) (policy.Policy, error) {
+// Without a startup_delay of its own it plans for the scaler's, when that
+// is known (config.Scaler.PlannedStartupDelay).
+func predictivePolicy(i int, p config.Policy, startup time.Duration) (policy.Policy, error) {
 	if p.Predictive == nil {
 		return nil, fmt.Errorf("policies[%d].predictive: missing for type predictive", i)
 	}
-	pol, err := policy.NewPredictive(p.Predictive.PredictiveSpec(p.Name))
+	spec := p.Predictive.PredictiveSpec(p.Name)
+	if p.Predictive.StartupDelay == 0 && startup > 0 {
+		spec.StartupDelay = startup
+	}
+	pol, err := policy.NewPredictive(spec)
 	if err != nil {
 		return nil, fmt.Errorf("policies[%d].predictive: %w", i, err)
 	}

@@ -36,14 +36,15 @@ func main() {
 	tracePath := flag.String("trace", "", "trace CSV (timestamp,value)")
 	window := flag.Duration("window", 10*time.Minute, "span of the reference's mean")
 	at := flag.Float64("at", 0.6, "read the curves at the cost of the HPA at this utilisation target")
+	startup := flag.Duration("startup", simulate.DefaultParams().S, "S: delay before a requested replica is ready")
 	flag.Parse()
-	if err := run(*tracePath, *window, *at); err != nil {
+	if err := run(*tracePath, *window, *at, *startup); err != nil {
 		fmt.Fprintln(os.Stderr, "frontier:", err)
 		os.Exit(1)
 	}
 }
 
-func run(tracePath string, window time.Duration, at float64) error {
+func run(tracePath string, window time.Duration, at float64, startup time.Duration) error {
 	if tracePath == "" {
 		return fmt.Errorf("--trace: empty: want a trace CSV")
 	}
@@ -51,7 +52,12 @@ func run(tracePath string, window time.Duration, at float64) error {
 	if err != nil {
 		return err
 	}
-	m, err := simulate.NewModel(tr, simulate.DefaultParams())
+	params := simulate.DefaultParams()
+	params.S = startup
+	if err := params.Validate(); err != nil {
+		return fmt.Errorf("--startup: %w", err)
+	}
+	m, err := simulate.NewModel(tr, params)
 	if err != nil {
 		return err
 	}
@@ -76,7 +82,7 @@ func run(tracePath string, window time.Duration, at float64) error {
 		}
 		curves = append(curves, curve{name, pts})
 	}
-	fmt.Printf("# %s: violating fraction / cost vs oracle / scale actions\n\n", tracePath)
+	fmt.Printf("# %s, startup %s: violating fraction / cost vs oracle / scale actions\n\n", tracePath, startup)
 	for _, c := range curves {
 		fmt.Printf("%s:\n", c.name)
 		for _, p := range c.pts {

@@ -299,6 +299,11 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 		{"bind syntax", []string{"--bind", "cpu"}, `--bind: "cpu": must be SIGNAL=OBSERVATION`},
 		{"model", []string{"--mu", "0"}, "model: mu: 0: must be a finite number > 0"},
 		{"scaler", []string{"--scaler", "api"}, `--scaler: scaler: "api": no such scaler: must be one of web`},
+		{"trace and query", []string{"--query", "up"}, "--trace " + tr + ", --query: both set: give one"},
+		{"no trace", []string{"--trace", ""}, "--trace, --query: both empty: give a trace file or a query"},
+		{"history flags", []string{"--trace", "", "--query", "x", "--range", "1m", "--end", "yesterday"},
+			"--end: \"yesterday\": must be RFC 3339"},
+		{"history range", []string{"--trace", "", "--query", "x", "--range", "1m"}, "--range: 1m: must be at least two steps (2m0s)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"simulate", "-c", exampleHPA, "--trace", tr}, tc.args...)
@@ -307,6 +312,23 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// --query needs a Prometheus to read: the config's or --prometheus.url.
+func TestSimulateQueryNeedsAPrometheus(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "noprom.yaml")
+	data, err := os.ReadFile(exampleHPA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noURL := strings.Replace(string(data), "url: http://prometheus.monitoring.svc:9090", "query_timeout: 5s", 1)
+	if err := os.WriteFile(cfg, []byte(noURL), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runScaled(t, "simulate", "-c", cfg, "--query", "sum(rate(http_requests_total[1m]))")
+	if want := "--prometheus.url: empty: set it, or prometheus.url in the config, to read --query"; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, want)
 	}
 }
 

@@ -179,6 +179,10 @@ type ScalingRules struct {
 	Policies            []RatePolicy   `yaml:"policies"`
 	// Tolerance around the target ratio within which nothing changes (HPA default 0.1).
 	Tolerance *float64 `yaml:"tolerance"`
+	// StartupHold (scale_down only, default 0: off) holds a fall at the
+	// highest recommendation of the last startup_hold x startup delays
+	// (policy.StartupHold): a window that grows with the startup delay.
+	StartupHold float64 `yaml:"startup_hold"`
 }
 
 // RatePolicy limits the change over a period, as HPAScalingPolicy.

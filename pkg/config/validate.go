@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // HPA's own limits (k8s.io/kubernetes pkg/apis/autoscaling/validation).
@@ -244,6 +246,12 @@ func validateScaler(p *problems, path string, s *Scaler) {
 	}
 	validateRules(p, path+".behavior.scale_up", s.Behavior.ScaleUp)
 	validateRules(p, path+".behavior.scale_down", s.Behavior.ScaleDown)
+	if up := s.Behavior.ScaleUp; up != nil && up.StartupHold != 0 {
+		p.add(path+".behavior.scale_up.startup_hold", up.StartupHold, "must be unset: only a scale-down is held for the startup delay")
+	}
+	if down := s.Behavior.ScaleDown; down != nil && !(down.StartupHold >= 0 && down.StartupHold <= policy.MaxStartupHold) {
+		p.add(path+".behavior.scale_down.startup_hold", down.StartupHold, "must be in 0..%d startup delays", policy.MaxStartupHold)
+	}
 
 	f := s.OnFailure
 	switch f.Mode {

@@ -20,6 +20,9 @@ func DeciderSpec(sc config.Scaler) (policy.Spec, error) {
 	}
 	spec.Behavior.ScaleUp = rules(sc.Behavior.ScaleUp)
 	spec.Behavior.ScaleDown = rules(sc.Behavior.ScaleDown)
+	if d := sc.Behavior.ScaleDown; d != nil {
+		spec.Startup = policy.StartupHold{Delay: sc.PlannedStartupDelay(), Windows: d.StartupHold}
+	}
 	tol := policy.Tolerance{Up: tolerance(sc.Behavior.ScaleUp), Down: tolerance(sc.Behavior.ScaleDown)}
 	for i, p := range sc.Policies {
 		switch p.Type {

@@ -92,6 +92,9 @@ type Spec struct {
 	// Schedules raise the minimum (and may lower the maximum) capacity while
 	// their cron window is open; see Schedule and the guard order on Decider.
 	Schedules []*Schedule
+	// Startup holds a scale-down for a span proportional to the startup
+	// delay (startup.go).
+	Startup StartupHold
 }
 
 // Guard names, as they appear in scaling.Adjustment.Guard, in the order the
@@ -129,7 +132,9 @@ const (
 //     number the tick does not feed stabilisation (HPA records nothing on a
 //     metrics error); a partial failure whose other policies want at least
 //     current proceeds normally, as HPA's computeReplicasForMetrics does.
-//  3. Stabilisation (HPA stabilizeRecommendationWithBehaviors).
+//  3. Stabilisation (HPA stabilizeRecommendationWithBehaviors), then the
+//     startup hold: a fall stops at the highest recommendation of the last
+//     Startup.Window() (StartupHold).
 //  4. Rate limits (HPA convertDesiredReplicasWithBehaviorRate), counting
 //     changes reported through Scaled.
 //  5. Bounds (effective, as in 0), last, so they always hold.
@@ -141,10 +146,11 @@ type Decider struct {
 	signals []string
 	needs   []HistoryNeed
 
-	seeded bool
-	recs   []timedRecommendation
-	ups    []scaleEvent
-	downs  []scaleEvent
+	seeded  bool
+	recs    []timedRecommendation
+	ups     []scaleEvent
+	downs   []scaleEvent
+	startup startupMax
 }
 
 // NewDecider validates spec and returns a Decider with empty history. An empty
@@ -228,6 +234,7 @@ func NewDecider(spec Spec) (*Decider, error) {
 			bad(fmt.Sprintf("schedules[%d]", i), "nil", "must be a schedule")
 		}
 	}
+	spec.Startup.validate(bad)
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -373,6 +380,13 @@ func (d *Decider) Decide(in Input) scaling.Decision {
 				reason += fmt.Sprintf(", kept at current %d", cur)
 			}
 			adjust(GuardStabilization, st, reason)
+		}
+	}
+
+	// 3b. Startup hold (startup.go).
+	if !held {
+		if to, reason := d.holdForStartup(now, dec.Recommended, cur, desired); to != desired {
+			adjust(GuardStartup, to, reason)
 		}
 	}
 

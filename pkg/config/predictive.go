@@ -40,6 +40,9 @@ type Predictive struct {
 	// ratio x the upper bound hands over to the reactive policies.
 	SurpriseRatio float64       `yaml:"surprise_ratio"`
 	Handover      time.Duration `yaml:"handover"`
+	// Ramp (default 0: off): a rise of the load over the last ramp is
+	// compounded until the target time and planned for too.
+	Ramp time.Duration `yaml:"ramp"`
 }
 
 // PredictiveSpec is the policy spec of a predictive block, defaults filled.
@@ -63,6 +66,7 @@ func (pr *Predictive) PredictiveSpec(name string) policy.PredictiveSpec {
 		Smooth: pr.Smooth, Spread: pr.Spread,
 		Model: pr.Model, Quantile: orf(pr.Quantile, 0.9), RefitEvery: or(pr.RefitEvery, time.Hour),
 		SurpriseRatio: orf(pr.SurpriseRatio, 1.5), Handover: or(pr.Handover, 15*time.Minute),
+		Ramp: pr.Ramp,
 	}
 	if s.Mode == "" {
 		s.Mode = policy.ForecastAndScale

@@ -162,13 +162,14 @@ func TestPredictiveHandsOverOnAFlashCrowd(t *testing.T) {
 
 func TestNewPredictiveRefusesBadSpecs(t *testing.T) {
 	s := predictiveSpec("sometimes")
-	s.CapacityPerReplica, s.Step, s.Quantile = 0, 7*time.Minute, 1
+	s.CapacityPerReplica, s.Step, s.Quantile, s.Ramp = 0, 7*time.Minute, 1, 90*time.Second
 	_, err := NewPredictive(s)
 	for _, want := range []string{
 		`mode: "sometimes": must be forecastOnly or forecastAndScale`,
 		"capacity_per_replica: 0: must be a finite number > 0",
 		"step: 7m0s: must be > 0, at most 1h and divide 24h exactly",
 		"quantile: 1: must be in [0.5, 1)",
+		"ramp: 1m30s: must be 0 (off) or a multiple of step (7m0s) of at most half min_history (24h0m0s)",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v: want %q", err, want)
@@ -361,5 +362,74 @@ func TestPredictiveTakesInTheBlockInProgress(t *testing.T) {
 	}
 	if got, full := partly-before, complete-before; got < 0.6*full || got > 1.1*full {
 		t.Errorf("with 4 of 5 minutes of the jump seen, the forecast moved %.1f: want about 4/5 of the %.1f it moves once the block is complete", got, full)
+	}
+}
+
+// TestPredictivePlansForARise: a day of steady load, then a rise of 5 % a
+// minute. Told to plan for rises (Ramp), the policy asks ten minutes ahead
+// for what the rise will have reached, though its model, fitted to the
+// steady day, calls it a flash crowd and hands over; without Ramp it
+// abstains. A falling load is no rise.
+func TestPredictivePlansForARise(t *testing.T) {
+	s := predictiveSpec(ForecastAndScale)
+	s.Step, s.Smooth, s.StartupDelay, s.Lead = time.Minute, 5*time.Minute, 10*time.Minute, 15*time.Second
+	s.History, s.MinHistory, s.Model = 2*24*time.Hour, time.Hour, "holt"
+	r := rand.New(rand.NewPCG(9, 10))
+	steady := 1440
+	load := func(i int) float64 {
+		if i < steady {
+			return 100 * (1 + 0.02*r.NormFloat64())
+		}
+		return 100 * math.Pow(1.05, float64(i-steady+1))
+	}
+	hist := make([]scaling.Sample, steady+15)
+	for i := range hist {
+		hist[i] = scaling.Sample{Time: predT0.Add(time.Duration(i) * time.Minute), Value: load(i)}
+	}
+	recommend := func(p *Predictive, h []scaling.Sample) scaling.Recommendation {
+		t.Helper()
+		var rec scaling.Recommendation
+		for k := steady - 60; k <= len(h); k++ { // tick every minute, as the loop would
+			rec = p.Recommend(Input{Now: h[k-1].Time.Add(30 * time.Second), Capacity: scaling.Capacity{Current: 15, Ready: 15},
+				Signals: map[string]scaling.Reading{"rps": {Name: "rps", Sample: h[k-1], History: h[:k]}}})
+		}
+		return rec
+	}
+	s.Ramp = 5 * time.Minute
+	p, err := NewPredictive(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recommend(p, hist)
+	// The load ten minutes and a quarter after the newest point's minute.
+	want := 100 * math.Pow(1.05, 15+10.75)
+	if rec.Abstain || float64(rec.Replicas)*s.CapacityPerReplica < want || float64(rec.Replicas)*s.CapacityPerReplica > 1.5*want {
+		t.Errorf("with ramp: %+v: want capacity for %.0f to %.0f", rec, want, 1.5*want)
+	}
+	if !strings.Contains(rec.Reason, "rising") {
+		t.Errorf("with ramp: reason %q does not say the load is rising", rec.Reason)
+	}
+
+	s.Ramp = 0
+	p, err = NewPredictive(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := recommend(p, hist); !rec.Abstain {
+		t.Errorf("without ramp: %+v: want the flash crowd handed over", rec)
+	}
+
+	// A fall: the same rise, backwards.
+	s.Ramp = 5 * time.Minute
+	p, err = NewPredictive(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fall := append([]scaling.Sample(nil), hist[:steady]...)
+	for i := range 15 {
+		fall = append(fall, scaling.Sample{Time: predT0.Add(time.Duration(steady+i) * time.Minute), Value: 100 * math.Pow(0.95, float64(i+1))})
+	}
+	if rec := recommend(p, fall); rec.Abstain || strings.Contains(rec.Reason, "rising") || rec.Replicas > 15 {
+		t.Errorf("falling load: %+v: want no rise planned for", rec)
 	}
 }

@@ -32,7 +32,8 @@ type Predictive struct {
 	// Quantile planned for (default 0.9).
 	Quantile float64 `yaml:"quantile"`
 	// Spread: relative (default: the interval widens in proportion to the
-	// forecast) or sqrt (with its square root, as a count's noise does).
+	// forecast), sqrt (with its square root, as a count's noise does) or
+	// auto (whichever the backtest scores better, at every refit).
 	Spread string `yaml:"spread"`
 	// RefitEvery (default 1h of new data).
 	RefitEvery time.Duration `yaml:"refit_every"`

@@ -47,7 +47,8 @@ type PredictiveSpec struct {
 	// Quantile of the forecast planned for, in [0.5, 1).
 	Quantile float64
 	// Spread: how the interval widens with the forecast, forecast.SpreadRelative
-	// (default) or forecast.SpreadSqrt.
+	// (default), forecast.SpreadSqrt, or forecast.SpreadAuto (chosen at each
+	// refit by the backtest).
 	Spread string
 	// RefitEvery: the model is selected and fitted again after this much new
 	// data; in between it observes each new point in O(1).
@@ -58,9 +59,10 @@ type PredictiveSpec struct {
 	SurpriseRatio float64
 	Handover      time.Duration
 	// Ramp, when > 0, also plans for a rise: if the load's mean over the
-	// last Ramp is above its mean over the Ramp before, that growth is
-	// compounded until the target time (at most MaxRampGrowth), with the
-	// forecast's relative interval on top. Flash crowds and match-time ramps
+	// last Ramp is above its mean over the Ramp before (beyond their noise)
+	// and above the forecast's upper bound, that growth is compounded until
+	// the target time (at most MaxRampGrowth), with the forecast's relative
+	// interval on top. Flash crowds and match-time ramps
 	// climb for tens of minutes, faster than any model fitted to a day of
 	// history follows; Ramp must be a multiple of Step.
 	Ramp time.Duration
@@ -198,8 +200,8 @@ func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
 	if spec.Spread == "" {
 		spec.Spread = forecast.SpreadRelative
 	}
-	if spec.Spread != forecast.SpreadRelative && spec.Spread != forecast.SpreadSqrt {
-		bad("spread", fmt.Sprintf("%q", spec.Spread), fmt.Sprintf("must be %s or %s", forecast.SpreadRelative, forecast.SpreadSqrt))
+	if spec.Spread != forecast.SpreadRelative && spec.Spread != forecast.SpreadSqrt && spec.Spread != forecast.SpreadAuto {
+		bad("spread", fmt.Sprintf("%q", spec.Spread), fmt.Sprintf("must be %s, %s or %s", forecast.SpreadRelative, forecast.SpreadSqrt, forecast.SpreadAuto))
 	}
 	if spec.RefitEvery < spec.Smooth {
 		bad("refit_every", spec.RefitEvery, fmt.Sprintf("must be at least smooth (%s)", spec.Smooth))
@@ -331,7 +333,8 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 // mean of the last Ramp of history over the mean of the Ramp before it,
 // compounded from the middle of the last Ramp to target (at most
 // MaxRampGrowth), times the forecast's upper bound over its point. It is 0
-// when Ramp is off or the load is not rising beyond its noise.
+// when Ramp is off, when the load is not rising beyond its noise, and when
+// the model saw the rise coming.
 func (p *Predictive) ramp(hist []scaling.Sample, target time.Time, at forecast.Prediction) (int32, string) {
 	n := int(p.spec.Ramp / p.spec.Step)
 	if n == 0 || len(hist) < 2*n {
@@ -346,6 +349,12 @@ func (p *Predictive) ramp(hist []scaling.Sample, target time.Time, at forecast.P
 	// A rise is one the minute-to-minute noise does not explain: the means
 	// differ by more than rampSignificance standard errors.
 	if !(a > 0) || !(b-a > rampSignificance*math.Sqrt((va+vb)/float64(n))) {
+		return 0, ""
+	}
+	// And one the model did not see coming: the recent load is above the
+	// upper bound it forecast for the block in progress. A rise the model
+	// follows (a daily morning) is its to plan for.
+	if b <= p.sel.Predict(1).Upper {
 		return 0, ""
 	}
 	mid := tail[len(tail)-1].Time.Add(-(p.spec.Ramp - p.spec.Step) / 2)

@@ -243,7 +243,7 @@ func TestNewPredictiveRefusesBadSmooth(t *testing.T) {
 func TestNewPredictiveRefusesBadSpread(t *testing.T) {
 	s := predictiveSpec(ForecastAndScale)
 	s.Spread = "cubic"
-	if _, err := NewPredictive(s); err == nil || !strings.Contains(err.Error(), `spread: "cubic": must be relative or sqrt`) {
+	if _, err := NewPredictive(s); err == nil || !strings.Contains(err.Error(), `spread: "cubic": must be relative, sqrt or auto`) {
 		t.Errorf("error %v: want spread refused", err)
 	}
 	s.Spread = "sqrt"

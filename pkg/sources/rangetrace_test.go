@@ -30,7 +30,9 @@ func (f rangeFake) QueryRange(_ context.Context, _ string, start, end time.Time,
 
 func TestTraceFromRange(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0).UTC().Truncate(time.Minute)
-	at := func(min int, v float64) scaling.Sample { return scaling.Sample{Time: t0.Add(time.Duration(min) * time.Minute), Value: v} }
+	at := func(min int, v float64) scaling.Sample {
+		return scaling.Sample{Time: t0.Add(time.Duration(min) * time.Minute), Value: v}
+	}
 	// Nothing at 0 and 1; 4 and 5 missing.
 	q := rangeFake{[]scaling.Sample{at(2, 1), at(3, 2.5), at(6, 0.5), at(7, 4)}}
 	rt, err := TraceFromRange(context.Background(), q, "rps", t0, t0.Add(7*time.Minute), time.Minute)
@@ -49,7 +51,9 @@ func TestTraceFromRange(t *testing.T) {
 
 func TestTraceFromRangeRefuses(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0).UTC().Truncate(time.Minute)
-	at := func(min int, v float64) scaling.Sample { return scaling.Sample{Time: t0.Add(time.Duration(min) * time.Minute), Value: v} }
+	at := func(min int, v float64) scaling.Sample {
+		return scaling.Sample{Time: t0.Add(time.Duration(min) * time.Minute), Value: v}
+	}
 	for _, tc := range []struct {
 		name    string
 		samples []scaling.Sample

@@ -41,6 +41,9 @@ type Predictive struct {
 	// ratio x the upper bound hands over to the reactive policies.
 	SurpriseRatio float64       `yaml:"surprise_ratio"`
 	Handover      time.Duration `yaml:"handover"`
+	// Headroom (default 0): the least margin over the point forecast planned
+	// for, as a share of it.
+	Headroom float64 `yaml:"headroom"`
 	// Ramp (default 0: off): a rise of the load over the last ramp is
 	// compounded until the target time and planned for too.
 	Ramp time.Duration `yaml:"ramp"`
@@ -67,7 +70,7 @@ func (pr *Predictive) PredictiveSpec(name string) policy.PredictiveSpec {
 		Smooth: pr.Smooth, Spread: pr.Spread,
 		Model: pr.Model, Quantile: orf(pr.Quantile, 0.9), RefitEvery: or(pr.RefitEvery, time.Hour),
 		SurpriseRatio: orf(pr.SurpriseRatio, 1.5), Handover: or(pr.Handover, 15*time.Minute),
-		Ramp: pr.Ramp,
+		Ramp: pr.Ramp, Headroom: pr.Headroom,
 	}
 	if s.Mode == "" {
 		s.Mode = policy.ForecastAndScale

@@ -58,6 +58,11 @@ type PredictiveSpec struct {
 	// abstains for Handover, leaving the scaler to its reactive policies.
 	SurpriseRatio float64
 	Handover      time.Duration
+	// Headroom (>= 0) is the least margin over the point forecast the plan
+	// keeps: the upper bound is never below point x (1 + Headroom). A load
+	// whose forecast errors are small most of the time still swings by more
+	// between a forecast and the minute it is for.
+	Headroom float64
 	// Ramp, when > 0, also plans for a rise: if the load's mean over the
 	// last Ramp is above its mean over the Ramp before (beyond their noise)
 	// and above the forecast's upper bound, that growth is compounded until
@@ -211,6 +216,9 @@ func NewPredictive(spec PredictiveSpec) (*Predictive, error) {
 	}
 	if spec.Handover < 0 {
 		bad("handover", spec.Handover, "must be >= 0")
+	}
+	if !(spec.Headroom >= 0) || spec.Headroom > 1 {
+		bad("headroom", spec.Headroom, "must be in [0, 1]")
 	}
 	if spec.Ramp < 0 || (spec.Ramp > 0 && (spec.Step <= 0 || spec.Ramp%spec.Step != 0 || spec.Ramp > spec.MinHistory/2)) {
 		bad("ramp", spec.Ramp, fmt.Sprintf("must be 0 (off) or a multiple of step (%s) of at most half min_history (%s)", spec.Step, spec.MinHistory))
@@ -389,6 +397,12 @@ func meanVar(samples []scaling.Sample) (mean, variance float64) {
 	return mean, variance
 }
 
+// withHeadroom raises the upper bound to the point forecast plus Headroom.
+func (p *Predictive) withHeadroom(pr forecast.Prediction) forecast.Prediction {
+	pr.Upper = max(pr.Upper, pr.Point*(1+p.spec.Headroom))
+	return pr
+}
+
 // nowcast returns the forecast k blocks ahead, taking in the points of the
 // block in progress: the model has seen only complete blocks, up to a block
 // old, and a ramp would otherwise be planned for a block late. Those points
@@ -399,7 +413,7 @@ func meanVar(samples []scaling.Sample) (mean, variance float64) {
 // them, a season that holds steady does not.
 func (p *Predictive) nowcast() func(k int) forecast.Prediction {
 	if len(p.pend) == 0 {
-		return p.sel.Predict
+		return func(k int) forecast.Prediction { return p.withHeadroom(p.sel.Predict(k)) }
 	}
 	var sum float64
 	for _, v := range p.pend {
@@ -410,7 +424,7 @@ func (p *Predictive) nowcast() func(k int) forecast.Prediction {
 	return func(k int) forecast.Prediction {
 		pr := p.sel.Predict(k)
 		shift := surprise * p.sel.Response(max(1, k-1))
-		return forecast.Prediction{Point: max(0, pr.Point+shift), Lower: max(0, pr.Lower+shift), Upper: max(0, pr.Upper+shift)}
+		return p.withHeadroom(forecast.Prediction{Point: max(0, pr.Point+shift), Lower: max(0, pr.Lower+shift), Upper: max(0, pr.Upper+shift)})
 	}
 }
 

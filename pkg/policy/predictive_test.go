@@ -433,3 +433,28 @@ func TestPredictivePlansForARise(t *testing.T) {
 		t.Errorf("falling load: %+v: want no rise planned for", rec)
 	}
 }
+
+// TestPredictiveKeepsItsHeadroom: on a load its model forecasts exactly (an
+// interval of nothing), the plan still keeps point x (1 + headroom).
+func TestPredictiveKeepsItsHeadroom(t *testing.T) {
+	flat := func(int) float64 { return 200 }
+	for _, tc := range []struct {
+		headroom float64
+		want     int32
+	}{{0, 20}, {0.25, 25}} {
+		s := predictiveSpec(ForecastAndScale)
+		s.Model, s.Headroom = "holt", tc.headroom
+		p, err := NewPredictive(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec := p.Recommend(predictiveInput(2*288, flat)); rec.Abstain || rec.Replicas != tc.want {
+			t.Errorf("headroom %g: %+v: want %d replicas for 200 at 10 per replica", tc.headroom, rec, tc.want)
+		}
+	}
+	s := predictiveSpec(ForecastAndScale)
+	s.Headroom = -0.1
+	if _, err := NewPredictive(s); err == nil || !strings.Contains(err.Error(), "headroom: -0.1: must be in [0, 1]") {
+		t.Errorf("headroom -0.1: error %v: want it refused", err)
+	}
+}

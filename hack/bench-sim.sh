@@ -1,25 +1,37 @@
 #!/usr/bin/env bash
 # Regenerates docs/benchmarks.md: every public trace replayed through
-# `scaled simulate` under the reference model of docs/model.md.
+# `scaled simulate` under the reference model of docs/model.md, at each
+# startup delay S of STARTUPS, every table read against the HPA curve and
+# hack/frontier's trailing reference at the same S.
 #
 #   make bench-sim                       # or: hack/bench-sim.sh
 #   SCALED_TRACES=/path/to/traces make bench-sim
+#   STARTUPS="1m 10m" make bench-sim     # fewer startup delays
 #
 # Needs bash, jq and Go. The traces default to testdata/traces (demo.csv, the
-# demo's slice of NASA, is left out).
-# To add a policy's rows to every table, add a line to ROWS below: the label,
-# the config, and any extra flags; the tables are regenerated whole.
+# demo's slice of NASA, is left out). To add a policy's rows to every table,
+# add a line to ROWS below: the label, the config, and any extra flags; the
+# tables are regenerated whole.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 TRACES=${SCALED_TRACES:-testdata/traces}
+# Where the doc says the traces are: the repository's copy, wherever they
+# were read from.
+DOC_TRACES=${DOC_TRACES:-testdata/traces}
 OUT=${OUT:-docs/benchmarks.md}
 BIN=bin/scaled
+FRONTIER=bin/frontier
 TIMING_RUNS=${TIMING_RUNS:-5}
+STARTUPS=${STARTUPS:-1m 3m 10m}
+# The trailing reference's window: the one that does best at the HPA's
+# cost on NASA from S = 3m on (docs/frontier.md).
+FRONTIER_WINDOW=${FRONTIER_WINDOW:-20m}
 
 command -v jq >/dev/null || { echo "bench-sim: jq is required" >&2; exit 1; }
 ls "$TRACES"/*.csv >/dev/null 2>&1 || { echo "bench-sim: no traces in $TRACES (set SCALED_TRACES)" >&2; exit 1; }
 go build -o "$BIN" ./cmd/scaled
+go build -o "$FRONTIER" ./hack/frontier
 
 # The HPA-default baseline at another utilisation target: the shipped
 # baseline config with only its target changed.
@@ -35,65 +47,86 @@ ROWS=(
 	"scaled PID on p95 latency|examples/simulate/pid.yaml|"
 	"scaled PID on p95 latency, feed-forward|examples/simulate/pid-feedforward.yaml|"
 	"scaled AWS step scaling on utilisation|examples/simulate/step.yaml|"
-	"scaled predictive at no more than HPA cost (predictive-lean.yaml)|examples/simulate/predictive-lean.yaml|"
+	"scaled predictive at no more than HPA cost at 1 minute (predictive-lean.yaml)|examples/simulate/predictive-lean.yaml|"
 	# Add a policy's rows here.
 )
 
-row() { # label json-score
-	jq -r '[.violating_request_fraction, .cost_replica_hours, .cost_vs_oracle, .scale_actions] | @tsv' <<<"$2" |
-		awk -F'\t' -v l="$1" '{printf "| %s | %.4f | %.1f | %.2f | %d |\n", l, $1, $2, $3, $4}'
+# readat COST: the violating fraction of a curve (an array of points with
+# cost_vs_oracle and violating) at COST, interpolated between the two points
+# that bracket it; null outside the curve's costs.
+JQ_READAT='def readat($c): sort_by(.cost_vs_oracle)
+	| [range(1; length) as $i | [.[$i-1], .[$i]] | select(.[0].cost_vs_oracle <= $c and $c <= .[1].cost_vs_oracle)]
+	| if length == 0 then null else .[0] as [$a, $b]
+	  | if $b.cost_vs_oracle == $a.cost_vs_oracle then ([$a.violating, $b.violating] | min)
+	    else $a.violating + ($c - $a.cost_vs_oracle) / ($b.cost_vs_oracle - $a.cost_vs_oracle) * ($b.violating - $a.violating) end end;'
+
+row() { # label json-score frontier-json
+	jq -r --argjson f "$3" "$JQ_READAT"' .cost_vs_oracle as $c
+		| [.violating_request_fraction, .cost_replica_hours, $c, .scale_actions,
+		   ($f.hpa | readat($c) // "-"), ($f.trailing | readat($c) // "-")] | @tsv' <<<"$2" |
+		awk -F'\t' -v l="$1" '
+			function cell(x) { return x == "-" ? "outside" : sprintf("%.4f", x) }
+			{printf "| %s | %.4f | %.1f | %.2f | %d | %s | %s |\n", l, $1, $2, $3, $4, cell($5), cell($6)}'
 }
 
 tmp=$(mktemp)
 trap 'rm -f "$tmp"' EXIT
 {
-	cat <<'EOF'
+	cat <<EOF
 # Benchmarks: scaled against the HPA reference
 
-Every public trace in `testdata/traces/` replayed under the reference service model of
-[docs/model.md](model.md) (mu 10, L 1 s, S 60 s, T 15 s, m 10): the violating
-request fraction, the cost in replica-hours (requested replicas, pending ones included), that cost
-over the oracle's, and the scale actions (ticks at which the requested count changed, placing the
-initial replicas included).
+Every public trace in \`$DOC_TRACES/\` replayed under the reference service model of
+[docs/model.md](model.md) (mu 10, L 1 s, T 15 s, m 10) at the startup delays S of $(echo "$STARTUPS" | sed 's/ /, /g'): a replica asked
+for at t serves from t + S. Columns: the violating request fraction, the cost in replica-hours
+(requested replicas, pending ones included), that cost over the oracle's, the scale actions (ticks
+at which the requested count changed, placing the initial replicas included), and two yardsticks
+read at the row's cost: the HPA reference's curve (utilisation targets 0.40 to 0.85) and
+\`hack/frontier\`'s trailing reference (the mean load of the last $FRONTIER_WINDOW plus a margin growing
+with its square root, held until a replica asked for now is ready; [frontier.md](frontier.md)), both
+at the same S. A row below both at its cost is better than either can be made to be there.
 
 - **oracle**: max(1, ceil(demand/c)) ready at every tick with no startup delay, the physical limit.
 - **HPA reference**: docs/model.md's transcription of the Kubernetes HPA v2 defaults on utilisation
-  (`pkg/simulate.HPAReference`, not the engine); it reproduces the published figures exactly.
-- **scaled ...**: the real engine (`engine.Scaler`, its policies and guards) driven by
-  `scaled simulate` on a simulated clock. The HPA-default rows must reproduce the HPA reference rows
+  (\`pkg/simulate.HPAReference\`, not the engine); it reproduces the published figures exactly.
+- **scaled ...**: the real engine (\`engine.Scaler\`, its policies and guards) driven by
+  \`scaled simulate\` on a simulated clock. The HPA-default rows must reproduce the HPA reference rows
   (cost within 5 %, violating fraction within 10 % or 0.005): they differ only in the start, which
   is the oracle's count at the first tick instead of ceil(demand/(mu u)).
 
-Regenerate with `make bench-sim` (it runs `hack/bench-sim.sh`, which writes this file from the
-commands' JSON output). Read a policy against the HPA curve: at the same cost it should violate far
-less, with fewer actions. [frontier.md](frontier.md) says how far below that curve any policy can get
-on each trace.
+Which configuration to use first: [startup.md](startup.md). Regenerate with
+\`make bench-sim\` (it runs \`hack/bench-sim.sh\`, which writes this file from the commands' JSON output;
+\`STARTUPS="1m"\` for one startup delay). "outside" is a cost beyond the yardstick's curve.
 EOF
 	for trace in "$TRACES"/*.csv; do
 		name=$(basename "$trace" .csv)
 		[ "$name" = demo ] && continue
-		ref=$("$BIN" simulate --config examples/simulate/hpa.yaml --trace "$trace" --format json)
-		printf '\n## %s\n\n' "$name"
-		printf 'Commands (trace `%s`, default model flags, JSON output read with jq):\n\n```sh\n' "$TRACES/$name.csv"
-		printf 'scaled simulate --config examples/simulate/hpa.yaml --trace %s --format json  # oracle, HPA reference\n' "$TRACES/$name.csv"
-		for r in "${ROWS[@]}"; do
-			IFS='|' read -r label cfg flags <<<"$r"
-			printf 'scaled simulate --config %s --trace %s --format json%s\n' "$cfg" "$TRACES/$name.csv" "${flags:+ $flags}"
+		printf '\n## %s\n' "$name"
+		for S in $STARTUPS; do
+			ref=$("$BIN" simulate --config examples/simulate/hpa.yaml --trace "$trace" --startup "$S" --format json)
+			front=$("$FRONTIER" --trace "$trace" --startup "$S" --window "$FRONTIER_WINDOW" --format json)
+			printf '\n### %s, S = %s\n\n' "$name" "$S"
+			printf 'Commands (JSON output read with jq):\n\n```sh\nT=%s\n' "$DOC_TRACES/$name.csv"
+			printf 'scaled simulate --config examples/simulate/hpa.yaml --trace $T --startup %s --format json  # oracle, HPA reference\n' "$S"
+			printf 'go run ./hack/frontier --trace $T --startup %s --window %s --format json  # the yardsticks\n' "$S" "$FRONTIER_WINDOW"
+			for r in "${ROWS[@]}"; do
+				IFS='|' read -r label cfg flags <<<"$r"
+				printf 'scaled simulate --config %s --trace $T --startup %s --format json%s\n' "$cfg" "$S" "${flags:+ $flags}"
+			done
+			printf '```\n\n'
+			echo "| run | violating fraction | cost (replica-h) | cost vs oracle | scale actions | HPA curve at this cost | trailing reference at this cost |"
+			echo "|---|---:|---:|---:|---:|---:|---:|"
+			row "oracle" "$(jq '.oracle' <<<"$ref")" "$front"
+			for i in 0 1 2; do
+				row "HPA reference u=$(jq ".hpa_reference[$i].target" <<<"$ref")" "$(jq ".hpa_reference[$i].score" <<<"$ref")" "$front"
+			done
+			for r in "${ROWS[@]}"; do
+				IFS='|' read -r label cfg flags <<<"$r"
+				# shellcheck disable=SC2086 # flags are words
+				out=$(eval "\"$BIN\" simulate --config $cfg --trace \"$trace\" --startup $S --format json $flags")
+				row "$label" "$(jq '.scaled' <<<"$out")" "$front"
+			done
+			echo "<!-- bench-sim: end of the $name rows at S = $S; add rows through ROWS in hack/bench-sim.sh -->"
 		done
-		printf '```\n\n'
-		echo "| run | violating fraction | cost (replica-h) | cost vs oracle | scale actions |"
-		echo "|---|---:|---:|---:|---:|"
-		row "oracle" "$(jq '.oracle' <<<"$ref")"
-		for i in 0 1 2; do
-			row "HPA reference u=$(jq ".hpa_reference[$i].target" <<<"$ref")" "$(jq ".hpa_reference[$i].score" <<<"$ref")"
-		done
-		for r in "${ROWS[@]}"; do
-			IFS='|' read -r label cfg flags <<<"$r"
-			# shellcheck disable=SC2086 # flags are words
-			out=$(eval "\"$BIN\" simulate --config $cfg --trace \"$trace\" --format json $flags")
-			row "$label" "$(jq '.scaled' <<<"$out")"
-		done
-		echo "<!-- bench-sim: end of the $name rows; add rows through ROWS in hack/bench-sim.sh -->"
 	done
 
 	cat <<'EOF'
@@ -101,10 +134,11 @@ EOF
 ## How the reactive configuration was chosen
 
 A short search over target-tracking settings on utilisation, each run with one setting for all
-three traces (HPA rate limits throughout; `tol` is the tolerance up/down, `window` the scale-down
-stabilisation window). Cells: violating fraction / cost vs oracle / scale actions, measured with
-`scaled simulate` when `examples/simulate/reactive.yaml` was chosen (not regenerated). The
-recommended configuration adds the predictive policy on top of a floor like it (docs/forecasting.md).
+three traces at S = 1m (HPA rate limits throughout; `tol` is the tolerance up/down, `window` the
+scale-down stabilisation window). Cells: violating fraction / cost vs oracle / scale actions,
+measured with `scaled simulate` when `examples/simulate/reactive.yaml` was chosen (not
+regenerated). The predictive configurations add a forecast on top of a floor like it
+(docs/forecasting.md).
 
 | setting | nasa_http_aug95 | saskatchewan_http_1995 | worldcup98 |
 |---|---|---|---|
@@ -151,13 +185,14 @@ EOF
 
 ## Speed
 
-\`GOMAXPROCS=1 scaled simulate --config examples/simulate/hpa.yaml --trace $nasa\`: 28 days of
+\`GOMAXPROCS=1 scaled simulate --config examples/simulate/hpa.yaml --trace $DOC_TRACES/nasa_http_aug95.csv\`: 28 days of
 1-minute data at a 15 s tick (161,280 ticks of the real engine, plus the three HPA reference runs
 and the oracle), median of $TIMING_RUNS runs: **$(printf '%.2f' "$median") s** (${cpu:-unknown CPU}; runs:
 $(printf '%.2f ' "${times[@]}")s). The budget is 10 s.
 EOF
 	fi
 } >"$tmp"
+chmod 644 "$tmp"
 mv "$tmp" "$OUT"
 trap - EXIT
 echo "bench-sim: wrote $OUT"

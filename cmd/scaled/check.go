@@ -25,7 +25,9 @@ func newCheckCommand() *cobra.Command {
 		Use:   "check",
 		Short: "Validate a config; with --query also run each signal once and print what came back",
 		Long: `Validate a config and report every problem at once, each with its path, its value and what is
-allowed. Exit status: 0 valid, 2 invalid, 1 when --query found a failing signal.`,
+allowed. With --query, evaluate every signal once, and fetch the history of every predictive policy
+as it will at start: how much there is, whether it reaches min_history, and which forecasting models
+it allows now and later. Exit status: 0 valid, 2 invalid, 1 when --query found a failing signal.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return check(cmd.Context(), cmd.OutOrStdout(), v, path, query)
@@ -75,6 +77,7 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, quer
 			fmt.Fprintf(out, "  %s/%s = %g (at %s)\n", sc.Name, sig.Name, s.Value, s.Time.UTC().Format(time.RFC3339))
 		}
 	}
+	failed += checkHistory(ctx, out, cfg, factories, clk.Now()) // check_history.go
 	if failed > 0 {
 		return &exitError{code: 1, err: fmt.Errorf("%d signal(s) failed", failed)}
 	}

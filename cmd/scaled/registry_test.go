@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -210,9 +211,10 @@ func TestAKindRegisteredInATestGoesThroughTheWholeProduct(t *testing.T) {
 	t.Run("scaled simulate", func(t *testing.T) {
 		timeline := filepath.Join(t.TempDir(), "timeline.csv")
 		f := simulateFlags{config: path, trace: "../../testdata/traces/demo.csv", out: timeline, format: "json",
-			initial: -1, params: simulate.DefaultParams(), hpaTargets: "0.6"}
+			initial: -1, params: simulate.DefaultParams(), hpaTargets: "0.6",
+			history: historyFlags{rangeLen: promDuration(14 * 24 * time.Hour), step: time.Minute}}
 		var out bytes.Buffer
-		if err := runSimulate(&out, f); err != nil {
+		if err := runSimulate(context.Background(), &out, io.Discard, f); err != nil {
 			t.Fatalf("simulate: %v", err)
 		}
 		fh, err := os.Open(timeline)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,7 +38,8 @@ type simulateFlags struct {
 	capacity   float64
 	muSet      bool
 	hpaTargets string
-	hpaAt      []float64 // hpaTargets parsed
+	hpaAt      []float64    // hpaTargets parsed
+	history    historyFlags // simulate_history.go
 }
 
 func newSimulateCommand() *cobra.Command {
@@ -54,16 +56,18 @@ The scaler's signals read the model's observations instead of Prometheus: a sign
 observation binds to it, any other needs --bind SIGNAL=OBSERVATION. Observations: ` + simulate.ObservationList() + `.
 The config is the one that runs in production; its queries are never sent anywhere.`,
 		Example: `  scaled simulate --config examples/simulate/hpa.yaml --trace worldcup98.csv
-  scaled simulate -c scaled.yaml --trace t.csv --scaler web --bind cpu_utilisation=utilisation --out t.csv --plot t.svg`,
+  scaled simulate --config examples/simulate/recommended.yaml --trace worldcup98.csv --startup 10m
+  scaled simulate -c scaled.yaml --trace t.csv --scaler web --bind cpu_utilisation=utilisation --out t.csv --plot t.svg
+  scaled simulate -c scaled.yaml --query 'sum(rate(http_requests_total{service="web"}[1m]))' --range 14d --prometheus.url http://localhost:9090`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.muSet = cmd.Flags().Changed("mu")
-			return runSimulate(cmd.OutOrStdout(), f)
+			return runSimulate(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&f.config, "config", "c", "scaled.yaml", "config file (YAML)")
-	fs.StringVar(&f.trace, "trace", "", "trace CSV (timestamp,value), required")
+	fs.StringVar(&f.trace, "trace", "", "trace CSV (timestamp,value); or --query")
 	fs.StringVar(&f.scaler, "scaler", "", "scaler to simulate (default: the config's only scaler)")
 	fs.StringArrayVar(&f.binds, "bind", nil, "bind a signal to an observation, SIGNAL=OBSERVATION (repeatable)")
 	fs.StringVar(&f.out, "out", "", "write the timeline CSV, one row per tick, to this file")
@@ -77,7 +81,7 @@ The config is the one that runs in production; its queries are never sent anywhe
 	fs.DurationVar(&f.params.T, "tick", f.params.T, "T: the model's tick and evaluation grid")
 	fs.Float64Var(&f.params.M, "median-replicas", f.params.M, "m: scale demand so that the median non-zero rate needs this many replicas")
 	fs.StringVar(&f.hpaTargets, "hpa-targets", "0.5,0.6,0.7", "utilisation targets of the HPA reference runs scored beside the config, comma-separated")
-	_ = cmd.MarkFlagRequired("trace")
+	addHistoryFlags(fs, &f.history)
 	return cmd
 }
 
@@ -110,8 +114,12 @@ type hpaReferenceScore struct {
 	Score       simulate.Score `json:"score"`
 }
 
-func runSimulate(out io.Writer, f simulateFlags) error {
+func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) error {
 	usage := func(err error) error { return &exitError{code: 2, err: err} }
+	histEnd, err := f.history.validate(f.trace, time.Now())
+	if err != nil {
+		return usage(err)
+	}
 	if f.format != "text" && f.format != "json" {
 		return usage(fmt.Errorf("--format: %q: must be text or json", f.format))
 	}
@@ -136,9 +144,19 @@ func runSimulate(out io.Writer, f simulateFlags) error {
 	if err := f.params.Validate(); err != nil {
 		return usage(fmt.Errorf("model: %w", err))
 	}
-	tr, err := sources.LoadTrace(f.trace)
-	if err != nil {
-		return usage(fmt.Errorf("--trace: %w", err))
+	var tr *sources.Trace
+	if f.trace != "" {
+		if tr, err = sources.LoadTrace(f.trace); err != nil {
+			return usage(fmt.Errorf("--trace: %w", err))
+		}
+	} else {
+		p, url, err := f.history.historySource(cfg.Prometheus)
+		if err != nil {
+			return usage(err)
+		}
+		if tr, f.trace, err = historyTrace(ctx, notes, f.history, histEnd, p, url); err != nil {
+			return err
+		}
 	}
 	m, err := simulate.NewModel(tr, f.params)
 	if err != nil {

@@ -302,6 +302,11 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 		{"capacity and mu", []string{"--capacity-per-replica", "8", "--mu", "20"}, "--capacity-per-replica: 8: give either it or --mu, not both"},
 		{"capacity", []string{"--capacity-per-replica", "-3"}, "--capacity-per-replica: -3: must be a finite number > 0"},
 		{"hpa targets", []string{"--hpa-targets", "0.4,1.5,x"}, `--hpa-targets: "1.5": each target must be a number in (0, 1)` + "\n" + `--hpa-targets: "x": each target`},
+		{"trace and query", []string{"--query", "up"}, "--trace " + tr + ", --query: both set: give one"},
+		{"no trace", []string{"--trace", ""}, "--trace, --query: both empty: give a trace file or a query"},
+		{"history flags", []string{"--trace", "", "--query", "x", "--range", "1m", "--end", "yesterday"},
+			"--end: \"yesterday\": must be RFC 3339"},
+		{"history range", []string{"--trace", "", "--query", "x", "--range", "1m"}, "--range: 1m: must be at least two steps (2m0s)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"simulate", "-c", exampleHPA, "--trace", tr}, tc.args...)
@@ -345,6 +350,23 @@ func TestSimulateTakesTheServiceInItsOwnTerms(t *testing.T) {
 	byMu := report("--slo", "0.25", "--mu", strconv.FormatFloat(mu, 'g', -1, 64), "--startup", "90s", "--hpa-targets", "0.3,0.34")
 	if diff := cmp.Diff(byMu.Scaled, own.Scaled); diff != "" {
 		t.Errorf("--capacity-per-replica 8 scores differently from --mu %v (-mu +capacity):\n%s", mu, diff)
+	}
+}
+
+// --query needs a Prometheus to read: the config's or --prometheus.url.
+func TestSimulateQueryNeedsAPrometheus(t *testing.T) {
+	cfg := filepath.Join(t.TempDir(), "noprom.yaml")
+	data, err := os.ReadFile(exampleHPA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noURL := strings.Replace(string(data), "url: http://prometheus.monitoring.svc:9090", "query_timeout: 5s", 1)
+	if err := os.WriteFile(cfg, []byte(noURL), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, code := runScaled(t, "simulate", "-c", cfg, "--query", "sum(rate(http_requests_total[1m]))")
+	if want := "--prometheus.url: empty: set it, or prometheus.url in the config, to read --query"; code != 2 || !strings.Contains(stderr, want) {
+		t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr, want)
 	}
 }
 

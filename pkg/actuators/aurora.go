@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -30,7 +31,10 @@ type AuroraTarget struct {
 	ReplicaOptions    `json:",inline"` // aws_options.go
 }
 
-var _ TargetSpec = (*AuroraTarget)(nil)
+var (
+	_ TargetSpec     = (*AuroraTarget)(nil)
+	_ StartupDelayer = (*AuroraTarget)(nil)
+)
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
 func (t *AuroraTarget) Default(scaler string) { t.fill(DefaultAuroraName, scaler) }
@@ -46,6 +50,9 @@ func (t *AuroraTarget) Validate(scaler string, path *field.Path) field.ErrorList
 
 // DefaultBehavior implements TargetSpec: a reader takes minutes to serve.
 func (t *AuroraTarget) DefaultBehavior() policy.Behavior { return replicaBehavior() }
+
+// StartupDelay implements StartupDelayer: a new reader serves after about ten minutes.
+func (t *AuroraTarget) StartupDelay() time.Duration { return ReplicaStartupDelay }
 
 // New implements TargetSpec.
 func (t *AuroraTarget) New(deps Deps) (Actuator, error) {

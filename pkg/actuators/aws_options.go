@@ -86,6 +86,14 @@ const (
 	LambdaScaleDownPeriod  = 60 * time.Second
 )
 
+// Startup delays of the AWS target kinds (StartupDelayer): a new Aurora
+// reader or RDS read replica serves after about ten minutes, a
+// provisioned-concurrency allocation after about one and a half.
+const (
+	ReplicaStartupDelay = 10 * time.Minute
+	LambdaStartupDelay  = 90 * time.Second
+)
+
 // replicaBehavior is the default guard behaviour of Aurora readers and RDS
 // read replicas.
 func replicaBehavior() policy.Behavior {

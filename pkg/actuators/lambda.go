@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
@@ -36,7 +37,10 @@ type LambdaTarget struct {
 	LambdaOptions `json:",inline"` // aws_options.go
 }
 
-var _ TargetSpec = (*LambdaTarget)(nil)
+var (
+	_ TargetSpec     = (*LambdaTarget)(nil)
+	_ StartupDelayer = (*LambdaTarget)(nil)
+)
 
 // Default implements TargetSpec: the unreserved margin Lambda keeps.
 func (t *LambdaTarget) Default(string) {
@@ -68,6 +72,9 @@ func (t *LambdaTarget) Validate(_ string, path *field.Path) field.ErrorList {
 // DefaultBehavior implements TargetSpec: provisioned concurrency takes a
 // minute or two to allocate.
 func (t *LambdaTarget) DefaultBehavior() policy.Behavior { return lambdaBehavior() }
+
+// StartupDelay implements StartupDelayer: an allocation serves after about a minute and a half.
+func (t *LambdaTarget) StartupDelay() time.Duration { return LambdaStartupDelay }
 
 // New implements TargetSpec.
 func (t *LambdaTarget) New(deps Deps) (Actuator, error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
@@ -30,7 +31,10 @@ type RDSTarget struct {
 	ReplicaOptions `json:",inline"` // aws_options.go
 }
 
-var _ TargetSpec = (*RDSTarget)(nil)
+var (
+	_ TargetSpec     = (*RDSTarget)(nil)
+	_ StartupDelayer = (*RDSTarget)(nil)
+)
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
 func (t *RDSTarget) Default(scaler string) { t.fill(DefaultRDSName, scaler) }
@@ -46,6 +50,9 @@ func (t *RDSTarget) Validate(scaler string, path *field.Path) field.ErrorList {
 
 // DefaultBehavior implements TargetSpec: a replica takes minutes to serve.
 func (t *RDSTarget) DefaultBehavior() policy.Behavior { return replicaBehavior() }
+
+// StartupDelay implements StartupDelayer: a new read replica serves after about ten minutes.
+func (t *RDSTarget) StartupDelay() time.Duration { return ReplicaStartupDelay }
 
 // New implements TargetSpec.
 func (t *RDSTarget) New(deps Deps) (Actuator, error) {

@@ -2,6 +2,7 @@ package actuators
 
 import (
 	"errors"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.uber.org/zap"
@@ -41,6 +42,15 @@ type TargetSpec interface {
 // default: its block may be left out, so `kind: log` alone is a target.
 type BlockOptional interface {
 	BlockOptional()
+}
+
+// StartupDelayer is implemented by the spec of a kind whose capacity is
+// known to take a while to serve once asked for (an Aurora reader, Lambda's
+// provisioned concurrency). A scaler without a startup_delay of its own
+// plans for this one; for other kinds (pods: it depends on the workload) the
+// delay is unknown unless the scaler says it.
+type StartupDelayer interface {
+	StartupDelay() time.Duration
 }
 
 // Deps are what a target's constructor may use; the daemon makes one per

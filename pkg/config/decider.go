@@ -6,6 +6,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
@@ -29,12 +30,22 @@ func (s *Scaler) DeciderSpec(interval time.Duration, path *field.Path) (policy.S
 	}
 	spec.Behavior.ScaleUp = s.Behavior.ScaleUp.deciderRules(policy.DefaultTolerance.Up)
 	spec.Behavior.ScaleDown = s.Behavior.ScaleDown.deciderRules(policy.DefaultTolerance.Down)
-	ctx := policy.ScalerContext{
-		Signals:   s.signalNames(),
-		Tolerance: policy.Tolerance{Up: spec.Behavior.ScaleUp.Tolerance, Down: spec.Behavior.ScaleDown.Tolerance},
-		Interval:  interval,
-	}
+	startup := s.PlannedStartupDelay()
+	spec.Startup.Delay = startup
 	var errs field.ErrorList
+	if down := s.Behavior.ScaleDown; down != nil {
+		spec.Startup.Windows = down.StartupHold
+	}
+	if up := s.Behavior.ScaleUp; up != nil && up.StartupHold != 0 {
+		errs = append(errs, fielderr.Invalid(path.Child("behavior", "scale_up", "startup_hold"), up.StartupHold,
+			"must be unset: only a scale-down is held for the startup delay"))
+	}
+	ctx := policy.ScalerContext{
+		Signals:      s.signalNames(),
+		Tolerance:    policy.Tolerance{Up: spec.Behavior.ScaleUp.Tolerance, Down: spec.Behavior.ScaleDown.Tolerance},
+		Interval:     interval,
+		StartupDelay: max(0, startup), // a negative one is reported by policy.NewDecider
+	}
 	pp := path.Child("policies")
 	if len(s.Policies) == 0 {
 		errs = append(errs, fielderr.Problem(pp, "must list at least one policy"))
@@ -64,6 +75,19 @@ func (s *Scaler) DeciderSpec(interval time.Duration, path *field.Path) (policy.S
 		}
 	}
 	return spec, errs
+}
+
+// PlannedStartupDelay is the startup delay the scaler plans for: its own
+// startup_delay when set, else its target kind's
+// (actuators.StartupDelayer); 0 when neither is known.
+func (s *Scaler) PlannedStartupDelay() time.Duration {
+	if s.StartupDelay != 0 {
+		return s.StartupDelay
+	}
+	if k, ok := s.Target.Spec.(actuators.StartupDelayer); ok {
+		return k.StartupDelay()
+	}
+	return 0
 }
 
 // signalNames are the scaler's signal names, each once, in order.

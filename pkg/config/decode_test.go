@@ -33,7 +33,7 @@ func TestDecodeProblems(t *testing.T) {
 		{"unknown top-level key", "intervall: 5s\n", []string{
 			"intervall: unknown key on line 1: must be one of prometheus, interval, dry_run, listen, log, decision_history, scalers, leader_election"}},
 		{"unknown scaler key", "scalers:\n  - name: a\n    targt: {kind: log}\n", []string{
-			"scalers[0].targt: unknown key on line 3: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, dry_run, interval"}},
+			"scalers[0].targt: unknown key on line 3: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, startup_delay, dry_run, interval"}},
 		{"unknown nested key", "scalers:\n  - name: a\n    bounds: {min: 1, maxi: 2}\n", []string{
 			"scalers[0].bounds.maxi: unknown key on line 3: must be one of min, max"}},
 		{"unknown replay key", "scalers:\n  - signals:\n      - replay: {trace: t.csv, sped: 2}\n", []string{
@@ -85,7 +85,7 @@ func TestDecodeProblems(t *testing.T) {
 			"listen: a list: must be a string",
 			"scalers[0].bounds.min: 0.5: must be an integer",
 			"scalers[0].bounds.max: 20.9: must be an integer",
-			"scalers[0].targt: unknown key on line 6: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, dry_run, interval"}},
+			"scalers[0].targt: unknown key on line 6: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, startup_delay, dry_run, interval"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Parse([]byte(tc.yaml))
@@ -162,7 +162,7 @@ func TestDecodeScalerJSON(t *testing.T) {
 		"spec.bounds.max: 20.9: must be an integer",
 		"spec.bounds.min: 10000000000: must be an integer between -2147483648 and 2147483647",
 		"spec.interval: 15: must be a duration such as 15s or 5m",
-		"spec.tolerance: unknown key on line 1: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, dry_run, interval",
+		"spec.tolerance: unknown key on line 1: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, startup_delay, dry_run, interval",
 	}
 	if diff := cmp.Diff(want, fielderr.Lines(errs)); diff != "" {
 		t.Errorf("DecodeScalerObject problems (-want +got):\n%s", diff)

@@ -40,7 +40,7 @@ type Scaler struct {
 	Target  Target   `json:"target,omitempty"`
 	Signals []Signal `json:"signals,omitempty"`
 	// DecisionSpec's keys (policies, combine, schedules, bounds, behavior,
-	// on_failure) are the scaler's own.
+	// on_failure, startup_delay) are the scaler's own.
 	DecisionSpec `json:",inline"`
 	// DryRun forces this scaler into dry run even when the daemon is live.
 	DryRun *bool `json:"dry_run,omitempty"`
@@ -61,6 +61,11 @@ type DecisionSpec struct {
 	Bounds    Bounds         `json:"bounds,omitempty"`
 	Behavior  Behavior       `json:"behavior,omitempty"`
 	OnFailure OnFailure      `json:"on_failure,omitempty"`
+	// StartupDelay is how long capacity asked for takes to serve: a pod
+	// pulling its image and warming up, a node joining, a reader being
+	// created. Policies and guards that plan ahead read it (0: the target
+	// kind's, see Scaler.PlannedStartupDelay).
+	StartupDelay time.Duration `json:"startup_delay,omitempty"`
 }
 
 // Target says what is scaled. Kind names the target's kind (a registered
@@ -134,6 +139,10 @@ type ScalingRules struct {
 	Policies            []RatePolicy        `json:"policies,omitempty"`
 	// Tolerance around the target ratio within which nothing changes (HPA default 0.1).
 	Tolerance *float64 `json:"tolerance,omitempty"`
+	// StartupHold (scale_down only, default 0: off) holds a fall at the
+	// highest recommendation of the last startup_hold x startup delays
+	// (policy.StartupHold): a window that grows with the startup delay.
+	StartupHold float64 `json:"startup_hold,omitempty"`
 }
 
 // RatePolicy limits the change over a period, as HPAScalingPolicy.

@@ -212,6 +212,18 @@ func TestValidateMessages(t *testing.T) {
 			[]string{`scalers[0].on_failure.fallback: 3: must be unset unless mode is fallback`}},
 		{"scaler interval", func(c *Config) { c.Scalers[0].Interval = 500 * time.Millisecond },
 			[]string{`scalers[0].interval: 500ms: must be >= 1s, or unset to use the global interval`}},
+		{"negative startup delay", func(c *Config) { c.Scalers[0].StartupDelay = -time.Second },
+			[]string{`scalers[0].startup_delay: -1s: must be in 0s..1h0m0s (0: the target kind's)`}},
+		{"startup hold", func(c *Config) {
+			up, down := DefaultScaleUp(), DefaultScaleDown()
+			up.StartupHold, down.StartupHold = 1, 11
+			c.Scalers[0].Behavior = Behavior{ScaleUp: up, ScaleDown: down}
+		}, []string{
+			`scalers[0].behavior.scale_up.startup_hold: 1: must be unset: only a scale-down is held for the startup delay`,
+			`scalers[0].behavior.scale_down.startup_hold: 11: must be in 0..10 startup delays`,
+		}},
+		{"startup delay beyond an hour", func(c *Config) { c.Scalers[0].StartupDelay = 2 * time.Hour },
+			[]string{`scalers[0].startup_delay: 2h0m0s: must be in 0s..1h0m0s (0: the target kind's)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig(t)

@@ -180,8 +180,10 @@ func (m *Manager) Apply(cfg *config.Config) error {
 func (m *Manager) build(cfg *config.Config, sc config.Scaler, inh inherited, old *entry) (*entry, error) {
 	e := &entry{cfg: sc, inherited: inh}
 	// The decider keeps its history when nothing it was built from changed:
-	// the scaler's DecisionSpec and its tick.
-	if old != nil && reflect.DeepEqual(old.cfg.DecisionSpec, sc.DecisionSpec) && old.inherited.Interval == inh.Interval {
+	// the scaler's DecisionSpec, its tick, and the startup delay it plans
+	// for (which a target of another kind may change).
+	if old != nil && reflect.DeepEqual(old.cfg.DecisionSpec, sc.DecisionSpec) && old.inherited.Interval == inh.Interval &&
+		old.cfg.PlannedStartupDelay() == sc.PlannedStartupDelay() {
 		e.decider = old.decider
 	} else {
 		spec, errs := sc.DeciderSpec(inh.Interval, nil)

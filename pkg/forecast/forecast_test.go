@@ -341,8 +341,37 @@ func TestSqrtSpread(t *testing.T) {
 	if low, high := exceed(SpreadRelative); low < 2*high {
 		t.Errorf("relative spread exceeded %.3f of the time below the mean level and %.3f above: want far more often below (the test's premise)", low, high)
 	}
-	if _, err := Select(y, p, models, SelectOptions{Horizon: 1, Spread: "cubic"}); err == nil || !strings.Contains(err.Error(), `spread: "cubic": must be relative or sqrt`) {
+	if _, err := Select(y, p, models, SelectOptions{Horizon: 1, Spread: "cubic"}); err == nil || !strings.Contains(err.Error(), `spread: "cubic": must be relative, sqrt or auto`) {
 		t.Errorf("spread cubic: error %v: want it refused", err)
+	}
+}
+
+// TestAutoSpread: the automatic spread is sqrt on a count whose noise grows
+// with the square root of its level, relative on a load whose noise grows in
+// proportion to it.
+func TestAutoSpread(t *testing.T) {
+	p := hourly(t)
+	r := rand.New(rand.NewPCG(7, 8))
+	level := func(i int) float64 { return 1000 + 980*math.Sin(2*math.Pi*float64(i)/24) }
+	models, _ := Models(p, HoltWintersAddDaily)
+	for _, tc := range []struct {
+		noise func(lv float64) float64
+		want  string
+	}{
+		{math.Sqrt, SpreadSqrt},
+		{func(lv float64) float64 { return 0.1 * lv }, SpreadRelative},
+	} {
+		y := make([]float64, 24*42)
+		for i := range y {
+			y[i] = max(0, level(i)+tc.noise(level(i))*r.NormFloat64())
+		}
+		sel, err := Select(y, p, models, SelectOptions{Horizon: 1, Quantile: 0.9, Backtest: 24 * 7, Spread: SpreadAuto})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sel.Spread(); got != tc.want {
+			t.Errorf("noise of %s: auto spread chose %s", tc.want, got)
+		}
 	}
 }
 

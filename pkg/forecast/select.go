@@ -91,8 +91,10 @@ type SelectOptions struct {
 	Raw      []float64
 	PerPoint int
 	// Spread is how the interval widens with the forecast: SpreadRelative
-	// (the default: in proportion to it) or SpreadSqrt (with its square
-	// root, as the noise of a count such as requests per second does).
+	// (the default: in proportion to it), SpreadSqrt (with its square
+	// root, as the noise of a count such as requests per second does), or
+	// SpreadAuto (whichever of the two scores better on the backtest by the
+	// quantile's pinball loss).
 	Spread string
 }
 
@@ -100,6 +102,7 @@ type SelectOptions struct {
 const (
 	SpreadRelative = "relative"
 	SpreadSqrt     = "sqrt"
+	SpreadAuto     = "auto"
 )
 
 // Select fits every model on the series without its newest Backtest points,
@@ -122,8 +125,8 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 	if opt.Raw != nil && (opt.PerPoint < 1 || len(opt.Raw) != n*opt.PerPoint) {
 		return nil, fmt.Errorf("raw: %d points: must be %d points of y times per_point (%d), per_point >= 1", len(opt.Raw), n, opt.PerPoint)
 	}
-	if opt.Spread != "" && opt.Spread != SpreadRelative && opt.Spread != SpreadSqrt {
-		return nil, fmt.Errorf("spread: %q: must be %s or %s", opt.Spread, SpreadRelative, SpreadSqrt)
+	if opt.Spread != "" && opt.Spread != SpreadRelative && opt.Spread != SpreadSqrt && opt.Spread != SpreadAuto {
+		return nil, fmt.Errorf("spread: %q: must be %s, %s or %s", opt.Spread, SpreadRelative, SpreadSqrt, SpreadAuto)
 	}
 	bt := opt.Backtest
 	if bt <= 0 {
@@ -142,7 +145,7 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 	floor := max(0.05*mean, 1e-9)
 
 	sel := &Selection{Horizon: opt.Horizon, floor: floor, sqrt: opt.Spread == SpreadSqrt}
-	var bestErrs []float64
+	var bestErrs, bestFs []float64
 	shortest := -1
 	for _, m := range models {
 		fit, err := m.Fit(y[:n-bt])
@@ -157,10 +160,10 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 		if err != nil {
 			return nil, err
 		}
-		sc, errs := backtest(fit, y, n-bt, opt.Horizon, p.Daily, sel.scale, opt.Raw, opt.PerPoint)
+		sc, errs, fs := backtest(fit, y, n-bt, opt.Horizon, p.Daily, opt.Raw, opt.PerPoint)
 		sc.Model = m.Name()
 		if len(sel.Scores) == 0 || sc.MAE < sel.Scores[0].MAE {
-			sel.Model, sel.Fitted, bestErrs = m.Name(), fit, errs
+			sel.Model, sel.Fitted, bestErrs, bestFs = m.Name(), fit, errs, fs
 			sel.Scores = append([]Score{sc}, sel.Scores...)
 		} else {
 			sel.Scores = append(sel.Scores, sc)
@@ -170,18 +173,66 @@ func Select(y []float64, p Periods, models []Model, opt SelectOptions) (*Selecti
 		return nil, &ShortError{Model: "every model (" + strings.Join(sel.Skipped, ", ") + ")", Have: n, Min: shortest}
 	}
 	slices.SortStableFunc(sel.Scores[1:], func(a, b Score) int { return cmpFloat(a.MAE, b.MAE) })
-	slices.Sort(bestErrs)
-	sel.lo = quantile(bestErrs, 1-opt.Quantile)
-	sel.hi = quantile(bestErrs, opt.Quantile)
+	if opt.Spread != SpreadAuto {
+		sel.lo, sel.hi = sel.interval(bestErrs, bestFs, opt.Quantile)
+		return sel, nil
+	}
+	// Both spreads cover the quantile over the whole backtest; keep the one
+	// whose upper bound scores better point by point (the quantile's
+	// pinball loss), which rewards covering it at every level of the load
+	// with the narrowest bound.
+	var loss [2]float64
+	var lohi [2][2]float64
+	for i, sqrt := range []bool{false, true} {
+		sel.sqrt = sqrt
+		lo, hi := sel.interval(bestErrs, bestFs, opt.Quantile)
+		lohi[i] = [2]float64{lo, hi}
+		for j, f := range bestFs {
+			// The actual less the upper bound.
+			if d := bestErrs[j] - hi*sel.scale(f); d >= 0 {
+				loss[i] += opt.Quantile * d
+			} else {
+				loss[i] -= (1 - opt.Quantile) * d
+			}
+		}
+	}
+	pick := 0
+	if loss[1] < loss[0] {
+		pick = 1
+	}
+	sel.sqrt = pick == 1
+	sel.lo, sel.hi = lohi[pick][0], lohi[pick][1]
 	return sel, nil
 }
 
+// Spread is the interval's spread: SpreadSqrt or SpreadRelative (what
+// SpreadAuto chose).
+func (s *Selection) Spread() string {
+	if s.sqrt {
+		return SpreadSqrt
+	}
+	return SpreadRelative
+}
+
+// interval is the quantiles of the backtest errors errs (actual -
+// forecast fs[i]) scaled by the selection's spread.
+func (s *Selection) interval(errs, fs []float64, q float64) (lo, hi float64) {
+	scaled := make([]float64, len(errs))
+	for i, e := range errs {
+		scaled[i] = e / s.scale(fs[i])
+	}
+	slices.Sort(scaled)
+	return quantile(scaled, 1-q), quantile(scaled, q)
+}
+
 // backtest rolls fit (positioned at origin) through y[origin:], scoring the
-// forecasts made h steps ahead; it returns the score and the scaled errors,
-// against each of the raw points per target when raw is set.
-func backtest(fit Fitted, y []float64, origin, h, daily int, scale func(float64) float64, raw []float64, per int) (Score, []float64) {
+// forecasts made h steps ahead; it returns the score, the errors (against
+// each of the raw points per target when raw is set) and the forecast each
+// error is of.
+func backtest(fit Fitted, y []float64, origin, h, daily int, raw []float64, per int) (Score, []float64, []float64) {
 	var acc Accuracy
 	errs := make([]float64, 0, len(y)-origin)
+	fs := make([]float64, 0, len(y)-origin)
 	for o := origin; o <= len(y); o++ {
 		if target := o - 1 + h; target < len(y) {
 			f := fit.Forecast(h)
@@ -191,10 +242,10 @@ func backtest(fit Fitted, y []float64, origin, h, daily int, scale func(float64)
 			}
 			acc.Add(y[target], f, ref)
 			if raw == nil {
-				errs = append(errs, (y[target]-f)/scale(f))
+				errs, fs = append(errs, y[target]-f), append(fs, f)
 			} else {
 				for _, v := range raw[target*per : (target+1)*per] {
-					errs = append(errs, (v-f)/scale(f))
+					errs, fs = append(errs, v-f), append(fs, f)
 				}
 			}
 		}
@@ -202,7 +253,7 @@ func backtest(fit Fitted, y []float64, origin, h, daily int, scale func(float64)
 			fit.Observe(y[o])
 		}
 	}
-	return acc.Score(), errs
+	return acc.Score(), errs, fs
 }
 
 // Accuracy accumulates forecast errors against actual values and a

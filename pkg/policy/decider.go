@@ -35,7 +35,9 @@ import (
 //     number the tick does not feed stabilisation (HPA records nothing on a
 //     metrics error); a partial failure whose other policies want at least
 //     current proceeds normally, as HPA's computeReplicasForMetrics does.
-//  3. Stabilisation (HPA stabilizeRecommendationWithBehaviors).
+//  3. Stabilisation (HPA stabilizeRecommendationWithBehaviors), then the
+//     startup hold: a fall stops at the highest recommendation of the last
+//     Startup.Window() (StartupHold).
 //  4. Rate limits (HPA convertDesiredReplicasWithBehaviorRate), counting
 //     changes reported through Scaled.
 //  5. Bounds (effective, as in 0), last, so they always hold.
@@ -47,10 +49,11 @@ type Decider struct {
 	signals []string
 	needs   []HistoryNeed
 
-	seeded bool
-	recs   []timedRecommendation
-	ups    []scaleEvent
-	downs  []scaleEvent
+	seeded  bool
+	recs    []timedRecommendation
+	ups     []scaleEvent
+	downs   []scaleEvent
+	startup startupMax
 }
 
 // NewDecider validates spec and returns a Decider with empty history. Every
@@ -166,6 +169,9 @@ func (d *Decider) Decide(in Input) scaling.Decision {
 	if !held {
 		to, reason := d.stabilization(now, cur, desired)
 		adjust(GuardStabilization, to, reason)
+		// 3b. The startup hold (startup.go).
+		to, reason = d.startupHold(now, dec.Recommended, cur, desired)
+		adjust(GuardStartup, to, reason)
 	}
 	// 4. Rate limits.
 	to, reason = d.rateLimit(now, cur, desired)

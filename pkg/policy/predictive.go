@@ -45,8 +45,9 @@ type PredictiveSpec struct {
 	// CapacityPerReplica is how much of the signal one replica serves
 	// within the SLO (e.g. requests/s).
 	CapacityPerReplica float64 `json:"capacity_per_replica,omitempty"`
-	// The forecast is for now + StartupDelay + Lead (default 60s each): a
-	// replica asked for now serves from then on.
+	// The forecast is for now + StartupDelay + Lead: a replica asked for
+	// now serves from then on. StartupDelay defaults to the scaler's
+	// (ScalerContext.StartupDelay), else 60s; Lead to 60s.
 	StartupDelay time.Duration `json:"startup_delay,omitempty"`
 	Lead         time.Duration `json:"lead,omitempty"`
 	// History (default 14d) is the window fetched and fitted; Step (default
@@ -66,7 +67,8 @@ type PredictiveSpec struct {
 	// Quantile of the forecast planned for, in [0.5, 1) (default 0.9).
 	Quantile float64 `json:"quantile,omitempty"`
 	// Spread: how the interval widens with the forecast, forecast.SpreadRelative
-	// (default) or forecast.SpreadSqrt.
+	// (default), forecast.SpreadSqrt, or forecast.SpreadAuto (chosen at each
+	// refit by the backtest).
 	Spread string `json:"spread,omitempty"`
 	// RefitEvery (default 1h): the model is selected and fitted again after
 	// this much new data; in between it observes each new point in O(1).
@@ -77,9 +79,31 @@ type PredictiveSpec struct {
 	// its reactive policies.
 	SurpriseRatio float64       `json:"surprise_ratio,omitempty"`
 	Handover      time.Duration `json:"handover,omitempty"`
+	// Headroom (default 0, in [0, 1]) is the least margin over the point
+	// forecast the plan keeps: the upper bound is never below point x
+	// (1 + Headroom). A load whose forecast errors are small most of the
+	// time still swings by more between a forecast and the minute it is for.
+	Headroom float64 `json:"headroom,omitempty"`
+	// Ramp (default 0: off), when > 0, also plans for a rise: if the load's
+	// mean over the last Ramp is above its mean over the Ramp before (beyond
+	// their noise) and above the forecast's upper bound, that growth is
+	// compounded until the target time (at most MaxRampGrowth), with the
+	// forecast's relative interval on top. Flash crowds and match-time ramps
+	// climb for tens of minutes, faster than any model fitted to a day of
+	// history follows; Ramp must be a multiple of Step.
+	Ramp time.Duration `json:"ramp,omitempty"`
 }
 
-// Default implements PolicySpec: every zero value takes its default.
+// MaxRampGrowth caps how far a rise is extrapolated: a load seldom
+// quadruples within one startup delay.
+const MaxRampGrowth = 4
+
+// DefaultStartupDelay is what a predictive policy plans ahead for when
+// neither its block nor its scaler says how long capacity takes to serve.
+const DefaultStartupDelay = time.Minute
+
+// Default implements PolicySpec: every zero value takes its default, but
+// StartupDelay, which New takes from the scaler when it is unset.
 func (s *PredictiveSpec) Default() {
 	or := func(d *time.Duration, def time.Duration) {
 		if *d == 0 {
@@ -94,7 +118,6 @@ func (s *PredictiveSpec) Default() {
 	if s.Mode == "" {
 		s.Mode = ForecastAndScale
 	}
-	or(&s.StartupDelay, time.Minute)
 	or(&s.Lead, time.Minute)
 	or(&s.History, 14*24*time.Hour)
 	or(&s.Step, time.Minute)
@@ -112,6 +135,12 @@ func (s *PredictiveSpec) Default() {
 func (s *PredictiveSpec) New(name string, ctx ScalerContext, path *field.Path) (Policy, field.ErrorList) {
 	spec := *s
 	spec.Name = name
+	if spec.StartupDelay == 0 {
+		spec.StartupDelay = DefaultStartupDelay
+		if ctx.StartupDelay > 0 {
+			spec.StartupDelay = ctx.StartupDelay
+		}
+	}
 	var errs field.ErrorList
 	if e := ctx.RequireSignal(path.Child("signal"), spec.Signal); e != nil {
 		errs = append(errs, e)
@@ -126,10 +155,12 @@ func (s *PredictiveSpec) New(name string, ctx ScalerContext, path *field.Path) (
 // Predictive plans capacity for the load forecast at now + startup delay +
 // lead: it reads the signal's history (HistoryNeed), selects and fits a
 // model by backtest (pkg/forecast) every RefitEvery of new data, and
-// recommends ceil(upper bound / CapacityPerReplica), the upper bound being
-// the highest over every step from now to the target time, so that it never
-// asks to scale in before the load it forecasts has passed. Combine it with
-// a reactive policy (max): flash crowds cannot be forecast.
+// recommends ceil(upper bound / CapacityPerReplica) for the target time,
+// since a replica asked for now serves only from then. It never asks to go
+// below current capacity that the highest upper bound from now to the
+// target time still needs: a replica removed now would take as long to come
+// back, so it does not scale in before the load it forecasts has passed.
+// Combine it with a reactive policy (max): flash crowds cannot be forecast.
 type Predictive struct {
 	spec    PredictiveSpec
 	periods forecast.Periods // of the smoothed series
@@ -216,8 +247,8 @@ func newPredictive(spec PredictiveSpec, path *field.Path) (*Predictive, field.Er
 	if spec.Spread == "" {
 		spec.Spread = forecast.SpreadRelative
 	}
-	if spec.Spread != forecast.SpreadRelative && spec.Spread != forecast.SpreadSqrt {
-		bad("spread", spec.Spread, "must be %s or %s", forecast.SpreadRelative, forecast.SpreadSqrt)
+	if spec.Spread != forecast.SpreadRelative && spec.Spread != forecast.SpreadSqrt && spec.Spread != forecast.SpreadAuto {
+		bad("spread", spec.Spread, "must be %s, %s or %s", forecast.SpreadRelative, forecast.SpreadSqrt, forecast.SpreadAuto)
 	}
 	if spec.RefitEvery < spec.Smooth {
 		bad("refit_every", spec.RefitEvery, "must be at least smooth (%s)", spec.Smooth)
@@ -227,6 +258,12 @@ func newPredictive(spec PredictiveSpec, path *field.Path) (*Predictive, field.Er
 	}
 	if spec.Handover < 0 {
 		bad("handover", spec.Handover, "must be >= 0")
+	}
+	if !(spec.Headroom >= 0) || spec.Headroom > 1 {
+		bad("headroom", spec.Headroom, "must be in [0, 1]")
+	}
+	if spec.Ramp < 0 || (spec.Ramp > 0 && (spec.Step <= 0 || spec.Ramp%spec.Step != 0 || spec.Ramp > spec.MinHistory/2)) {
+		bad("ramp", spec.Ramp, "must be 0 (off) or a multiple of step (%s) of at most half min_history (%s)", spec.Step, spec.MinHistory)
 	}
 	if len(errs) > 0 {
 		return nil, errs
@@ -296,10 +333,11 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	target := in.Now.Add(p.spec.StartupDelay + p.spec.Lead)
 	blockEnd := newest.Add(-time.Duration(len(p.pend)) * p.spec.Step)
 	h := max(1, int((target.Sub(blockEnd)+p.spec.Smooth-1)/p.spec.Smooth))
-	at := p.sel.Predict(h)
+	now := p.nowcast()
+	at := now(h)
 	peak := at.Upper
 	for k := 1; k < h; k++ {
-		peak = max(peak, p.sel.Predict(k).Upper)
+		peak = max(peak, now(k).Upper)
 	}
 	best := p.sel.Best()
 	p.report = ForecastReport{Signal: p.spec.Signal, Model: p.sel.Model, Target: target, Quantile: p.spec.Quantile,
@@ -308,22 +346,131 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	if !finite(peak) {
 		return abstain("forecast of %s is not a finite number (%v): no recommendation", p.spec.Signal, peak)
 	}
-	replicas := ceil32(peak / p.spec.CapacityPerReplica) // saturates at the int32 range
-	why := fmt.Sprintf("forecast %s (backtest MASE %.2f, sMAPE %.2f) of %s at %s: %.4g, p%g %.4g; peak p%g until then %.4g at %.4g per replica = %d",
+	// A replica asked for now serves only from the target time: ask for
+	// what the target needs, and keep (never remove, since a removed one
+	// takes as long to come back) what the peak until then needs.
+	need := replicasFor(at.Upper, p.spec.CapacityPerReplica)
+	hold := replicasFor(peak, p.spec.CapacityPerReplica)
+	why := fmt.Sprintf("forecast %s (backtest MASE %.2f, sMAPE %.2f) of %s at %s: %.4g, p%g %.4g at %.4g per replica = %d",
 		p.sel.Model, best.MASE, best.SMAPE, p.spec.Signal, target.UTC().Format(time.RFC3339), at.Point,
-		100*p.spec.Quantile, at.Upper, 100*p.spec.Quantile, peak, p.spec.CapacityPerReplica, replicas)
+		100*p.spec.Quantile, at.Upper, p.spec.CapacityPerReplica, need)
+	ramp, rampWhy := p.ramp(hist, target, at)
+	if ramp > need {
+		need = ramp
+		why += "; " + rampWhy
+	}
+	hold = max(hold, need)
+	replicas := max(need, min(in.Capacity.Current, hold))
+	if replicas > need {
+		why += fmt.Sprintf("; keeping %d of current %d for the peak p%g until then %.4g", replicas, in.Capacity.Current, 100*p.spec.Quantile, peak)
+	}
 	if gaps > 0 {
 		why += fmt.Sprintf(" (%d missing points in the history filled)", gaps)
 	}
 	switch {
 	case p.spec.Mode == ForecastOnly:
 		return abstain("forecastOnly: %s", why)
+	case (surprised != "" || in.Now.Before(p.surprise)) && ramp > 0:
+		// The rise is measured, not forecast: it holds when the model does not.
+		return scaling.Recommendation{Replicas: ramp, Reason: fmt.Sprintf("forecast badly wrong lately (reactive policies lead until %s); %s",
+			p.surprise.UTC().Format(time.RFC3339), rampWhy)}
 	case surprised != "":
 		return abstain("forecast badly wrong: %s; handing over to the reactive policies until %s", surprised, p.surprise.UTC().Format(time.RFC3339))
 	case in.Now.Before(p.surprise):
 		return abstain("forecast was badly wrong lately: reactive policies lead until %s; %s", p.surprise.UTC().Format(time.RFC3339), why)
 	}
 	return scaling.Recommendation{Replicas: replicas, Reason: why}
+}
+
+// ramp is the capacity a rise of the load needs at target: the growth of the
+// mean of the last Ramp of history over the mean of the Ramp before it,
+// compounded from the middle of the last Ramp to target (at most
+// MaxRampGrowth), times the forecast's upper bound over its point. It is 0
+// when Ramp is off, when the load is not rising beyond its noise, and when
+// the model saw the rise coming.
+func (p *Predictive) ramp(hist []scaling.Sample, target time.Time, at forecast.Prediction) (int32, string) {
+	n := int(p.spec.Ramp / p.spec.Step)
+	if n == 0 || len(hist) < 2*n {
+		return 0, ""
+	}
+	tail := hist[len(hist)-2*n:]
+	if tail[len(tail)-1].Time.Sub(tail[0].Time) >= 2*p.spec.Ramp {
+		return 0, "" // a hole in the history: no slope to trust
+	}
+	a, va := meanVar(tail[:n])
+	b, vb := meanVar(tail[n:])
+	// A rise is one the minute-to-minute noise does not explain: the means
+	// differ by more than rampSignificance standard errors.
+	if !(a > 0) || !(b-a > rampSignificance*math.Sqrt((va+vb)/float64(n))) {
+		return 0, ""
+	}
+	// And one the model did not see coming: the recent load is above the
+	// upper bound it forecast for the block in progress. A rise the model
+	// follows (a daily morning) is its to plan for.
+	if b <= p.sel.Predict(1).Upper {
+		return 0, ""
+	}
+	mid := tail[len(tail)-1].Time.Add(-(p.spec.Ramp - p.spec.Step) / 2)
+	growth := math.Min(math.Pow(b/a, float64(target.Sub(mid))/float64(p.spec.Ramp)), MaxRampGrowth)
+	load := b * growth
+	if at.Point > 0 {
+		load *= max(1, at.Upper/at.Point)
+	}
+	r := replicasFor(load, p.spec.CapacityPerReplica)
+	return r, fmt.Sprintf("rising %.1f%% over the last %s: %.4g at %s, with the forecast's interval %.4g = %d",
+		100*(b/a-1), p.spec.Ramp, b*growth, target.UTC().Format(time.RFC3339), load, r)
+}
+
+// rampSignificance is how many standard errors apart the two means of a
+// rise must be: on a noisy load (NASA's minutes vary 3.5 times more than
+// a Poisson count), a smaller gap is mostly noise, and compounding noise
+// over a startup delay buys capacity for nothing.
+const rampSignificance = 3
+
+// meanVar is the mean and the sample variance of samples' values.
+func meanVar(samples []scaling.Sample) (mean, variance float64) {
+	for _, s := range samples {
+		mean += s.Value
+	}
+	mean /= float64(len(samples))
+	for _, s := range samples {
+		variance += (s.Value - mean) * (s.Value - mean)
+	}
+	if len(samples) > 1 {
+		variance /= float64(len(samples) - 1)
+	}
+	return mean, variance
+}
+
+// withHeadroom raises the upper bound to the point forecast plus Headroom.
+func (p *Predictive) withHeadroom(pr forecast.Prediction) forecast.Prediction {
+	pr.Upper = max(pr.Upper, pr.Point*(1+p.spec.Headroom))
+	return pr
+}
+
+// nowcast returns the forecast k blocks ahead, taking in the points of the
+// block in progress: the model has seen only complete blocks, up to a block
+// old, and a ramp would otherwise be planned for a block late. Those points
+// are a share of their block, and what the plan is for (a point of the
+// block in progress or of a later one) is not: every block moves as the
+// model would move it on seeing that share of their surprise
+// (forecast.Responder). A level that follows the load closely follows
+// them, a season that holds steady does not.
+func (p *Predictive) nowcast() func(k int) forecast.Prediction {
+	if len(p.pend) == 0 {
+		return func(k int) forecast.Prediction { return p.withHeadroom(p.sel.Predict(k)) }
+	}
+	var sum float64
+	for _, v := range p.pend {
+		sum += v
+	}
+	n := float64(len(p.pend))
+	surprise := (sum/n - p.sel.Predict(1).Point) * n / float64(p.per)
+	return func(k int) forecast.Prediction {
+		pr := p.sel.Predict(k)
+		shift := surprise * p.sel.Response(max(1, k-1))
+		return p.withHeadroom(forecast.Prediction{Point: max(0, pr.Point+shift), Lower: max(0, pr.Lower+shift), Upper: max(0, pr.Upper+shift)})
+	}
 }
 
 // update feeds the model the points on its grid after the last it saw (a
@@ -381,6 +528,11 @@ func blockMeans(ys []float64, per int) []float64 {
 		out[i] = sum / float64(per)
 	}
 	return out
+}
+
+// replicasFor is ceil(load / per replica), saturated at the int32 range.
+func replicasFor(load, perReplica float64) int32 {
+	return ceil32(load / perReplica)
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -54,29 +56,45 @@ func TestPredictiveSaysWhenHistoryIsTooShort(t *testing.T) {
 }
 
 // TestPredictivePlansForTheForecastPeak: after three days of a daily cycle,
-// the recommendation covers the load up to the target time (10 minutes
-// ahead) at the upper quantile, and follows the cycle as the ticks go on
-// between refits.
+// the recommendation asks for the load at the target time (10 minutes
+// ahead) at the upper quantile, and keeps current capacity up to the
+// highest load until then, following the cycle as the ticks go on between
+// refits.
 func TestPredictivePlansForTheForecastPeak(t *testing.T) {
+	// 400..1600 req/s: the load moves about 4 replicas in 10 minutes.
+	load := func(i int) float64 { return 10 * dailyLoad(i) }
+	for _, current := range []int32{1, 200} {
+		p, err := NewPredictive(predictiveSpec(ForecastAndScale))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := 3 * 288; n < 4*288; n += 7 {
+			in := predictiveInput(n, load)
+			in.Capacity = scaling.Capacity{Current: current, Ready: current}
+			rec := p.Recommend(in)
+			if rec.Abstain {
+				t.Fatalf("n=%d: abstained: %s", n, rec.Reason)
+			}
+			// From 1 replica, what the target time needs; from 200 (more
+			// than the cycle ever needs), the highest load of the steps
+			// from now to the target time.
+			want := load(n - 1 + 3)
+			if current > 1 {
+				for k := 1; k <= 3; k++ {
+					want = max(want, load(n-1+k))
+				}
+			}
+			need := int32(math.Ceil(want / 10))
+			if rec.Replicas < need || rec.Replicas > need+2 {
+				t.Errorf("current %d, n=%d: %d replicas: want %d..%d for a load of %.1f; %s", current, n, rec.Replicas, need, need+2, want, rec.Reason)
+			}
+		}
+	}
 	p, err := NewPredictive(predictiveSpec(ForecastAndScale))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for n := 3 * 288; n < 4*288; n += 7 {
-		rec := p.Recommend(predictiveInput(n, dailyLoad))
-		if rec.Abstain {
-			t.Fatalf("n=%d: abstained: %s", n, rec.Reason)
-		}
-		// The highest load from the newest point to 10 minutes ahead.
-		peak := 0.0
-		for k := 0; k <= 3; k++ {
-			peak = max(peak, dailyLoad(n-1+k))
-		}
-		need := int32(math.Ceil(peak / 10))
-		if rec.Replicas < need || rec.Replicas > need+2 {
-			t.Errorf("n=%d: %d replicas: want %d..%d for a peak of %.1f; %s", n, rec.Replicas, need, need+2, peak, rec.Reason)
-		}
-	}
+	p.Recommend(predictiveInput(3*288, dailyLoad))
 	f, ok := p.LastForecast()
 	if !ok || f.Signal != "rps" || f.Model == "" || !(f.Lower <= f.Point && f.Point <= f.Upper) || math.IsNaN(f.MASE) {
 		t.Errorf("LastForecast = %+v, %v", f, ok)
@@ -144,13 +162,14 @@ func TestPredictiveHandsOverOnAFlashCrowd(t *testing.T) {
 
 func TestNewPredictiveRefusesBadSpecs(t *testing.T) {
 	s := predictiveSpec("sometimes")
-	s.CapacityPerReplica, s.Step, s.Quantile = 0, 7*time.Minute, 1
+	s.CapacityPerReplica, s.Step, s.Quantile, s.Ramp = 0, 7*time.Minute, 1, 90*time.Second
 	_, err := NewPredictive(s)
 	for _, want := range []string{
 		`mode: "sometimes": must be forecastOnly or forecastAndScale`,
 		"capacity_per_replica: 0: must be a finite number > 0",
 		"step: 7m0s: must be > 0, at most 1h and divide 24h exactly",
 		"quantile: 1: must be in [0.5, 1)",
+		"ramp: 1m30s: must be 0 (off) or a multiple of step (7m0s) of at most half min_history (24h0m0s)",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v: want %q", err, want)
@@ -224,7 +243,7 @@ func TestNewPredictiveRefusesBadSmooth(t *testing.T) {
 func TestNewPredictiveRefusesBadSpread(t *testing.T) {
 	s := predictiveSpec(ForecastAndScale)
 	s.Spread = "cubic"
-	if _, err := NewPredictive(s); err == nil || !strings.Contains(err.Error(), `spread: "cubic": must be relative or sqrt`) {
+	if _, err := NewPredictive(s); err == nil || !strings.Contains(err.Error(), `spread: "cubic": must be relative, sqrt or auto`) {
 		t.Errorf("error %v: want spread refused", err)
 	}
 	s.Spread = "sqrt"
@@ -260,5 +279,182 @@ func TestPredictiveHoltForecastsWithinHours(t *testing.T) {
 	}
 	if f, ok := p.LastForecast(); !ok || f.Model != "holt" {
 		t.Errorf("LastForecast = %+v, %v: want a holt forecast", f, ok)
+	}
+}
+
+// TestPredictivePlanForSaysWhichModelsTheHistoryAllows: at 5-minute steps
+// with a 20-minute horizon, a day of history allows holt (100 minutes:
+// 10 points to fit, 5 held out) and harmonic (16 hours: half a day to fit,
+// a quarter held out), and not yet the daily models nor the weekly ones.
+func TestPredictivePlanForSaysWhichModelsTheHistoryAllows(t *testing.T) {
+	p, err := NewPredictive(predictiveSpec(ForecastAndScale))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.PlanFor(24 * time.Hour)
+	if !got.Acts || got.MinHistory != 24*time.Hour || got.Window != 7*24*time.Hour {
+		t.Errorf("plan %+v: want it to act on a day, with min_history 24h and a 7d window", got)
+	}
+	if diff := cmp.Diff([]string{"harmonic", "holt"}, got.Usable); diff != "" {
+		t.Errorf("usable models (-want +got):\n%s", diff)
+	}
+	later := map[string]time.Duration{}
+	for _, l := range got.Later {
+		later[l.Model] = l.Needs
+	}
+	want := map[string]time.Duration{
+		// 383 points, 288 to fit and 95 held out; 479 (360 + 119).
+		"snaive_daily": 32*time.Hour - 5*time.Minute, "hw_add_daily": 40*time.Hour - 5*time.Minute, "hw_mul_daily": 40*time.Hour - 5*time.Minute,
+		// A week (2,016 points) or a week and a quarter, plus a day held out.
+		"snaive_weekly": 8 * 24 * time.Hour, "hw_add_weekly": 234 * time.Hour, "hw_mul_weekly": 234 * time.Hour,
+	}
+	if diff := cmp.Diff(want, later); diff != "" {
+		t.Errorf("models for later (-want +got):\n%s", diff)
+	}
+	if short := p.PlanFor(23 * time.Hour); short.Acts {
+		t.Errorf("23h of history: plan %+v acts below min_history 24h", short)
+	}
+	if h := p.PlanFor(90 * time.Minute); len(h.Usable) != 0 {
+		t.Errorf("90 minutes of history: usable %v, want none (holt needs 100 minutes)", h.Usable)
+	}
+}
+
+// TestPredictiveTakesInTheBlockInProgress: fitting 5-minute means, the
+// policy does not wait for a block to end to follow a jump of the load: with
+// four minutes of a new level seen, its forecast has moved most of the way
+// it moves once the block is complete and the model has observed it.
+func TestPredictiveTakesInTheBlockInProgress(t *testing.T) {
+	s := predictiveSpec(ForecastAndScale)
+	s.Step, s.Smooth, s.StartupDelay, s.Lead = time.Minute, 5*time.Minute, 3*time.Minute, 15*time.Second
+	s.History, s.MinHistory, s.Model = 2*24*time.Hour, time.Hour, "holt"
+	s.RefitEvery = 24 * time.Hour // no refit in between: the same model sees both ticks
+	s.SurpriseRatio = 100         // the jump is no flash crowd to hand over on
+	r := rand.New(rand.NewPCG(5, 6))
+	n := 2 * 1440 // a random walk: the recent level is the best forecast
+	hist := make([]scaling.Sample, n, n+5)
+	lv := 500.0
+	for i := range hist {
+		lv += 5 * r.NormFloat64()
+		hist[i] = scaling.Sample{Time: predT0.Add(time.Duration(i) * time.Minute), Value: lv}
+	}
+	for i := range 5 { // the load jumps by 200 in the next block
+		hist = append(hist, scaling.Sample{Time: predT0.Add(time.Duration(n+i) * time.Minute), Value: lv + 200})
+	}
+	forecastAfter := func(p *Predictive, k int) float64 {
+		t.Helper()
+		rec := p.Recommend(Input{Now: hist[k-1].Time.Add(30 * time.Second), Capacity: scaling.Capacity{Current: 10, Ready: 10},
+			Signals: map[string]scaling.Reading{"rps": {Name: "rps", Sample: hist[k-1], History: hist[:k]}}})
+		if rec.Abstain {
+			t.Fatalf("after %d points: abstained: %s", k, rec.Reason)
+		}
+		f, _ := p.LastForecast()
+		return f.Point
+	}
+	p, err := NewPredictive(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := forecastAfter(p, n)
+	partly := forecastAfter(p, n+4)   // four minutes of the block in progress
+	complete := forecastAfter(p, n+5) // the block observed
+	if moved := complete - before; moved < 50 {
+		t.Fatalf("the forecast moved %.1f once the model saw the jump of 200: want a model that follows the level", moved)
+	}
+	if got, full := partly-before, complete-before; got < 0.6*full || got > 1.1*full {
+		t.Errorf("with 4 of 5 minutes of the jump seen, the forecast moved %.1f: want about 4/5 of the %.1f it moves once the block is complete", got, full)
+	}
+}
+
+// TestPredictivePlansForARise: a day of steady load, then a rise of 5 % a
+// minute. Told to plan for rises (Ramp), the policy asks ten minutes ahead
+// for what the rise will have reached, though its model, fitted to the
+// steady day, calls it a flash crowd and hands over; without Ramp it
+// abstains. A falling load is no rise.
+func TestPredictivePlansForARise(t *testing.T) {
+	s := predictiveSpec(ForecastAndScale)
+	s.Step, s.Smooth, s.StartupDelay, s.Lead = time.Minute, 5*time.Minute, 10*time.Minute, 15*time.Second
+	s.History, s.MinHistory, s.Model = 2*24*time.Hour, time.Hour, "holt"
+	r := rand.New(rand.NewPCG(9, 10))
+	steady := 1440
+	load := func(i int) float64 {
+		if i < steady {
+			return 100 * (1 + 0.02*r.NormFloat64())
+		}
+		return 100 * math.Pow(1.05, float64(i-steady+1))
+	}
+	hist := make([]scaling.Sample, steady+15)
+	for i := range hist {
+		hist[i] = scaling.Sample{Time: predT0.Add(time.Duration(i) * time.Minute), Value: load(i)}
+	}
+	recommend := func(p *Predictive, h []scaling.Sample) scaling.Recommendation {
+		t.Helper()
+		var rec scaling.Recommendation
+		for k := steady - 60; k <= len(h); k++ { // tick every minute, as the loop would
+			rec = p.Recommend(Input{Now: h[k-1].Time.Add(30 * time.Second), Capacity: scaling.Capacity{Current: 15, Ready: 15},
+				Signals: map[string]scaling.Reading{"rps": {Name: "rps", Sample: h[k-1], History: h[:k]}}})
+		}
+		return rec
+	}
+	s.Ramp = 5 * time.Minute
+	p, err := NewPredictive(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := recommend(p, hist)
+	// The load ten minutes and a quarter after the newest point's minute.
+	want := 100 * math.Pow(1.05, 15+10.75)
+	if rec.Abstain || float64(rec.Replicas)*s.CapacityPerReplica < want || float64(rec.Replicas)*s.CapacityPerReplica > 1.5*want {
+		t.Errorf("with ramp: %+v: want capacity for %.0f to %.0f", rec, want, 1.5*want)
+	}
+	if !strings.Contains(rec.Reason, "rising") {
+		t.Errorf("with ramp: reason %q does not say the load is rising", rec.Reason)
+	}
+
+	s.Ramp = 0
+	p, err = NewPredictive(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec := recommend(p, hist); !rec.Abstain {
+		t.Errorf("without ramp: %+v: want the flash crowd handed over", rec)
+	}
+
+	// A fall: the same rise, backwards.
+	s.Ramp = 5 * time.Minute
+	p, err = NewPredictive(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fall := append([]scaling.Sample(nil), hist[:steady]...)
+	for i := range 15 {
+		fall = append(fall, scaling.Sample{Time: predT0.Add(time.Duration(steady+i) * time.Minute), Value: 100 * math.Pow(0.95, float64(i+1))})
+	}
+	if rec := recommend(p, fall); rec.Abstain || strings.Contains(rec.Reason, "rising") || rec.Replicas > 15 {
+		t.Errorf("falling load: %+v: want no rise planned for", rec)
+	}
+}
+
+// TestPredictiveKeepsItsHeadroom: on a load its model forecasts exactly (an
+// interval of nothing), the plan still keeps point x (1 + headroom).
+func TestPredictiveKeepsItsHeadroom(t *testing.T) {
+	flat := func(int) float64 { return 200 }
+	for _, tc := range []struct {
+		headroom float64
+		want     int32
+	}{{0, 20}, {0.25, 25}} {
+		s := predictiveSpec(ForecastAndScale)
+		s.Model, s.Headroom = "holt", tc.headroom
+		p, err := NewPredictive(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec := p.Recommend(predictiveInput(2*288, flat)); rec.Abstain || rec.Replicas != tc.want {
+			t.Errorf("headroom %g: %+v: want %d replicas for 200 at 10 per replica", tc.headroom, rec, tc.want)
+		}
+	}
+	s := predictiveSpec(ForecastAndScale)
+	s.Headroom = -0.1
+	if _, err := NewPredictive(s); err == nil || !strings.Contains(err.Error(), "headroom: -0.1: must be in [0, 1]") {
+		t.Errorf("headroom -0.1: error %v: want it refused", err)
 	}
 }

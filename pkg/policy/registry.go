@@ -39,6 +39,10 @@ type ScalerContext struct {
 	Tolerance Tolerance
 	// Interval is the scaler's tick.
 	Interval time.Duration
+	// StartupDelay is how long capacity asked for takes to serve, as the
+	// scaler states it or its target kind knows it; 0 when neither does. A
+	// policy that plans ahead plans this far unless its block says otherwise.
+	StartupDelay time.Duration
 }
 
 // RequireSignal checks that name, at path, is one of the scaler's signals.

@@ -121,6 +121,9 @@ type Spec struct {
 	// Schedules raise the minimum (and may lower the maximum) capacity while
 	// their cron window is open; see Schedule and the guard order on Decider.
 	Schedules []*Schedule
+	// Startup holds a scale-down for a span proportional to the startup
+	// delay (startup.go).
+	Startup StartupHold
 }
 
 // Guard names, as they appear in scaling.Adjustment.Guard, in the order the
@@ -128,8 +131,11 @@ type Spec struct {
 const (
 	GuardFailure       = "failure"
 	GuardStabilization = "stabilization"
-	GuardRateLimit     = "rate_limit"
-	GuardBounds        = "bounds"
+	// GuardStartup marks a scale-down held back because capacity removed
+	// now would take the startup delay to come back.
+	GuardStartup   = "startup"
+	GuardRateLimit = "rate_limit"
+	GuardBounds    = "bounds"
 	// GuardSchedule marks a bound that an open schedule window set.
 	GuardSchedule = "schedule"
 )
@@ -199,6 +205,7 @@ func (s *Spec) validate(path *field.Path) field.ErrorList {
 	default:
 		errs = append(errs, fielderr.NotSupported(fp.Child("mode"), string(f.Mode), FailureModes))
 	}
+	errs = append(errs, s.Startup.validate(path)...)
 	for i, sc := range s.Schedules {
 		sp := path.Child("schedules").Index(i)
 		switch {

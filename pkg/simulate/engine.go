@@ -116,10 +116,12 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 // interval in the model's time, its signals answered from the model's
 // observations (binds as BindSignals) and its target replaced by the run.
 //
-// Two things differ from the daemon, both because the reference model says
+// Three things differ from the daemon, all because the reference model says
 // so: stabilisation is not seeded with the current capacity (the reference
-// HPA starts with an empty window), and dry_run is ignored (the simulated
-// target is the only thing acted on). The scaler's interval must be a
+// HPA starts with an empty window), dry_run is ignored (the simulated
+// target is the only thing acted on), and a scaler without a startup_delay
+// of its own plans for the model's S, the simulated target's delay (its
+// kind's default is that of a real target). The scaler's interval must be a
 // multiple of the model's tick T.
 func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]string, opts EngineOptions) (*Run, error) {
 	sc, err := SelectScaler(cfg, scaler)
@@ -131,7 +133,12 @@ func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]str
 		return nil, err
 	}
 	interval := cfg.IntervalFor(*sc)
-	spec, errs := sc.DeciderSpec(interval, nil)
+	planned := *sc
+	if planned.StartupDelay == 0 {
+		// The simulated target is the model's: it takes S to serve.
+		planned.StartupDelay = m.S
+	}
+	spec, errs := planned.DeciderSpec(interval, nil)
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("scaler %s: %w", sc.Name, config.Problems(errs))
 	}

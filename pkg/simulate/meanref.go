@@ -23,10 +23,15 @@ import (
 // perfect forecast of the local mean is worth, and the distance of the
 // centred curve from zero is the minute-to-minute noise no policy can
 // foresee. A MeanReference is not a policy: Centred reads the future.
+//
+// With Relative, the margin is Margin times the mean rather than times its
+// square root: the yardstick for a load whose swings grow in proportion to
+// it (the World Cup's), where a square-root margin is the wrong shape.
 type MeanReference struct {
-	Window  time.Duration // the span the mean is taken over, >= T
-	Centred bool          // the window is centred on the tick (reads ahead)
-	Margin  float64       // replicas per square root of the mean, >= 0
+	Window   time.Duration // the span the mean is taken over, >= T
+	Centred  bool          // the window is centred on the tick (reads ahead)
+	Margin   float64       // replicas per square root of the mean (per replica with Relative), >= 0
+	Relative bool          // the margin grows in proportion to the mean
 }
 
 // Validate reports the first bad field, naming it, its value and what is allowed.
@@ -71,6 +76,9 @@ func PlayMeanReference(m *Model, r MeanReference, opts ...RunOption) (*Run, erro
 			lo, hi = 0, 1
 		}
 		mean := (prefix[hi] - prefix[lo]) / float64(hi-lo)
+		if r.Relative {
+			return max(1, int32(math.Ceil(mean*(1+r.Margin))))
+		}
 		return max(1, int32(math.Ceil(mean+r.Margin*math.Sqrt(mean))))
 	}
 	hold := func(i int) int32 {

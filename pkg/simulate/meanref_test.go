@@ -95,3 +95,25 @@ func TestMeanReferenceTrailingReadsOnlyThePast(t *testing.T) {
 		t.Fatalf("centred: %d replicas on both models the tick before the step; it should read ahead", ca[first-1].Replicas)
 	}
 }
+
+// A relative margin asks for that share of the mean on top: on a constant
+// load the cost is the oracle's times 1 + margin, rounded up per tick, and a
+// square-root margin of the same number asks for less where the mean is
+// above one replica.
+func TestMeanReferenceRelativeMargin(t *testing.T) {
+	m := stepModel(t, 70) // a constant 10 replicas' load
+	rel, err := PlayMeanReference(m, MeanReference{Window: 5 * time.Minute, Margin: 0.2, Relative: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sqrt, err := PlayMeanReference(m, MeanReference{Window: 5 * time.Minute, Margin: 0.2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := rel.Score(); !near(s.CostVsOracle, 1.2) {
+		t.Errorf("relative margin 0.2 on 10 replicas: cost %.3f x the oracle, want 1.2 (12 replicas)", s.CostVsOracle)
+	}
+	if s := sqrt.Score(); !near(s.CostVsOracle, 1.1) {
+		t.Errorf("square-root margin 0.2 on 10 replicas: cost %.3f x the oracle, want 1.1 (ceil(10 + 0.2 x 3.16) = 11)", s.CostVsOracle)
+	}
+}

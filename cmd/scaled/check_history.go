@@ -1,0 +1,126 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/engine"
+	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+	"github.com/scaled-dev/scaled/pkg/sources"
+)
+
+// checkHistory fetches, for every predictive policy, the history its
+// signal has at now (the same paged range query the loop makes) and says
+// how much the policy will find: whether it reaches min_history, and which
+// models it can select from. It returns how many fetches failed.
+func checkHistory(ctx context.Context, out io.Writer, cfg *config.Config, f engine.Factories, now time.Time) int {
+	failed := 0
+	for _, sc := range cfg.Scalers {
+		spec, errs := sc.DeciderSpec(cfg.IntervalFor(sc), nil)
+		if len(errs) > 0 {
+			continue // reported by the validation above
+		}
+		for _, pol := range spec.Policies {
+			p, ok := pol.(*policy.Predictive)
+			if !ok {
+				continue
+			}
+			for _, need := range p.HistoryNeeds() {
+				if !checkPolicyHistory(ctx, out, cfg, f, sc, p, need, now) {
+					failed++
+				}
+			}
+		}
+	}
+	return failed
+}
+
+func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, f engine.Factories, sc config.Scaler,
+	p *policy.Predictive, need policy.HistoryNeed, now time.Time) bool {
+	name := sc.Name + "/" + p.Name()
+	var sig *config.Signal
+	for i := range sc.Signals {
+		if sc.Signals[i].Name == need.Signal {
+			sig = &sc.Signals[i]
+		}
+	}
+	prom := false
+	if sig != nil {
+		_, prom = sig.Source.Spec.(sources.PrometheusBacked)
+	}
+	if !prom {
+		fmt.Fprintf(out, "  %s: history of %s: not from Prometheus, not checked\n", name, need.Signal)
+		return true
+	}
+	q, err := f.Source(cfg, sc.Name, *sig)
+	if err != nil {
+		fmt.Fprintf(out, "  %s: history of %s: FAILED: %v\n", name, need.Signal, err)
+		return false
+	}
+	// The source pages the range and bounds it by prometheus.query_timeout.
+	end := now.Truncate(need.Step)
+	samples, err := q.QueryRange(ctx, sig.Expr(), end.Add(-need.Window), end, need.Step)
+	if err != nil && scaling.KindOf(err) != scaling.FailureEmpty {
+		fmt.Fprintf(out, "  %s: history of %s: FAILED (%s): %v\n", name, need.Signal, scaling.KindOf(err), err)
+		return false
+	}
+	var have time.Duration
+	if len(samples) > 0 {
+		have = samples[len(samples)-1].Time.Sub(samples[0].Time) + need.Step
+	}
+	plan := p.PlanFor(have)
+	missing := int(have/need.Step) - len(samples)
+	fmt.Fprintf(out, "  %s: history of %s: %s of %s at %s (%d points", name, need.Signal,
+		days(have), days(need.Window), days(need.Step), len(samples))
+	if missing > 0 {
+		fmt.Fprintf(out, ", %d missing", missing)
+	}
+	fmt.Fprint(out, "); ")
+	if plan.Acts {
+		fmt.Fprintf(out, "forecasts (min_history %s)", days(plan.MinHistory))
+	} else {
+		fmt.Fprintf(out, "abstains until it has min_history %s", days(plan.MinHistory))
+	}
+	if len(plan.Usable) > 0 {
+		fmt.Fprintf(out, " with %s", strings.Join(plan.Usable, ", "))
+	}
+	if len(plan.Later) > 0 {
+		later := make([]string, len(plan.Later))
+		for i, l := range plan.Later {
+			later[i] = fmt.Sprintf("%s at %s", l.Model, days(l.Needs))
+		}
+		fmt.Fprintf(out, "; later %s", strings.Join(later, ", "))
+	}
+	fmt.Fprintln(out)
+	return true
+}
+
+// days writes a duration of history in days, hours and minutes: 13d21h,
+// 31h55m reads as 1d7h55m, 90m as 1h30m.
+func days(d time.Duration) string {
+	if d <= 0 {
+		return "0s"
+	}
+	var b strings.Builder
+	if n := d / (24 * time.Hour); n > 0 {
+		fmt.Fprintf(&b, "%dd", n)
+		d -= n * 24 * time.Hour
+	}
+	if h := d / time.Hour; h > 0 {
+		fmt.Fprintf(&b, "%dh", h)
+		d -= h * time.Hour
+	}
+	if m := d / time.Minute; m > 0 {
+		fmt.Fprintf(&b, "%dm", m)
+		d -= m * time.Minute
+	}
+	if d > 0 {
+		fmt.Fprintf(&b, "%gs", d.Seconds())
+	}
+	return b.String()
+}

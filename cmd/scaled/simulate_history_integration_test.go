@@ -1,0 +1,152 @@
+//go:build integration
+
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaled-dev/scaled/internal/promtest"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// historyLoad is three days of a workload's request rate at one-minute
+// steps: a daily cycle with a lunchtime burst. Rates are multiples of 1/4,
+// so that a count per minute (rate x 60) is exact in a CSV.
+func historyLoad(start time.Time, minutes int) []scaling.Sample {
+	out := make([]scaling.Sample, minutes)
+	for i := range out {
+		r := 40 + 30*math.Sin(2*math.Pi*float64(i)/1440)
+		if m := i % 1440; m >= 720 && m < 760 {
+			r *= 2.5
+		}
+		out[i] = scaling.Sample{Time: start.Add(time.Duration(i) * time.Minute), Value: math.Round(r*4) / 4}
+	}
+	return out
+}
+
+// TestSimulateReadsHistoryFromPrometheus backfills three days of a request
+// rate into the real Prometheus and simulates the recommended config on it
+// through --query: the score is, to the last digit, the one of the same
+// history written as a trace file; at 15 s steps the range is read in
+// pages of at most 11,000 points.
+func TestSimulateReadsHistoryFromPrometheus(t *testing.T) {
+	const minutes = 3 * 1440
+	end := time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
+	start := end.Add(-minutes * time.Minute)
+	// The sample at t is the rate over the minute that ends at t: the
+	// trace's count for the minute that starts at t-1m.
+	load := historyLoad(start.Add(time.Minute), minutes)
+	srv := promtest.Start(t, promtest.WithHistory("shop_request_rate", map[string]string{"service": "web"}, load))
+
+	var csv strings.Builder
+	csv.WriteString("timestamp,value\n")
+	for _, s := range load {
+		fmt.Fprintf(&csv, "%d,%g\n", s.Time.Add(-time.Minute).Unix(), s.Value*60)
+	}
+	tracePath := filepath.Join(t.TempDir(), "web.csv")
+	if err := os.WriteFile(tracePath, []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	cfg := "../../examples/simulate/recommended.yaml"
+	score := func(args ...string) map[string]any {
+		t.Helper()
+		out, stderr, code := runScaled(t, append([]string{"simulate", "-c", cfg, "--startup", "3m", "--format", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("scaled simulate %v: exit %d: %s", args, code, stderr)
+		}
+		var rep map[string]any
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("scaled simulate %v: %v: %s", args, err, out)
+		}
+		return rep
+	}
+	fromFile := score("--trace", tracePath)
+	query := `shop_request_rate{service="web"}`
+	fromProm := score("--query", query, "--range", "3d", "--end", end.Format(time.RFC3339), "--prometheus.url", srv.URL())
+	for _, key := range []string{"scaled", "hpa_reference", "oracle", "model"} {
+		if diff := cmp.Diff(fromFile[key], fromProm[key]); diff != "" {
+			t.Errorf("%s differs between the trace file and --query (-file +query):\n%s", key, diff)
+		}
+	}
+	if got := fromProm["trace"]; !strings.HasPrefix(fmt.Sprint(got), query+" over 3d to ") {
+		t.Errorf("trace %q: want the query and its range", got)
+	}
+
+	// At 15 s steps the range needs two pages of at most 11,000 points:
+	// every step from the first sample on (Prometheus looks back to the
+	// minute's sample), 4 x 4,319 + 1 of them.
+	_, stderr, code := runScaled(t, "simulate", "-c", cfg, "--query", query, "--range", "3d",
+		"--end", end.Format(time.RFC3339), "--step", "15s", "--prometheus.url", srv.URL())
+	if want := "17277 steps of 15s"; code != 0 || !strings.Contains(stderr, want) {
+		t.Errorf("15s steps: exit %d, stderr %q: want %q", code, stderr, want)
+	}
+
+	// Nothing there: an error naming the query and the range.
+	_, stderr, code = runScaled(t, "simulate", "-c", cfg, "--query", "absent_metric", "--range", "1d",
+		"--end", end.Format(time.RFC3339), "--prometheus.url", srv.URL())
+	if code == 0 || !strings.Contains(stderr, `"absent_metric": no data between`) {
+		t.Errorf("absent series: exit %d, stderr %q: want a no-data error naming the query", code, stderr)
+	}
+}
+
+const checkHistoryConfig = `
+prometheus: {url: %s, query_timeout: 20s}
+scalers:
+  - name: web
+    target: {kind: log}
+    signals:
+      - name: demand
+        query: max(shop_request_rate{service="web"})
+        max_age: 2m
+    policies:
+      - name: forecast
+        type: predictive
+        predictive: {signal: demand, capacity_per_replica: 7, smooth: 5m}
+    bounds: {min: 1, max: 100}
+`
+
+// TestCheckSaysHowMuchHistoryAPredictivePolicyFinds: three days of
+// backfilled history and a live series behind one query; check --query
+// reads the 14-day window the policy will fetch and says it finds three
+// days, enough for its min_history of a day and for the daily models, and
+// when the weekly ones will join.
+func TestCheckSaysHowMuchHistoryAPredictivePolicyFinds(t *testing.T) {
+	const minutes = 3 * 1440
+	end := time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
+	load := historyLoad(end.Add(-(minutes-1)*time.Minute), minutes)
+	srv := promtest.Start(t, promtest.WithHistory("shop_request_rate", map[string]string{"service": "web"}, load))
+	srv.Gauge("shop_request_rate", "service").WithLabelValues("web").Set(50)
+	srv.WaitFor(t, `max(shop_request_rate{service="web"})`, 50, 30*time.Second)
+
+	cfg := filepath.Join(t.TempDir(), "scaled.yaml")
+	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(checkHistoryConfig, srv.URL())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, stderr, code := runScaled(t, "check", "--query", "-c", cfg)
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out, stderr)
+	}
+	for _, want := range []string{
+		"web/demand = 50 (at ",
+		// Three days, five minutes of Prometheus' lookback after them, and
+		// the live series when a minute step has seen it already.
+		"web/forecast: history of demand: 3d",
+		"of 14d at 1m (4",
+		"); forecasts (min_history 1d) with snaive_daily, hw_add_daily, hw_mul_daily, harmonic, holt; " +
+			"later snaive_weekly at 8d, hw_add_weekly at 9d18h, hw_mul_weekly at 9d18h\n",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check --query output lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -207,7 +207,7 @@ func TestCalibrateFromPrometheusHistory(t *testing.T) {
 		t.Fatal(err)
 	}
 	bin := t.TempDir()
-	if err := os.Symlink(simulateBinary(t), filepath.Join(bin, "scaled")); err != nil {
+	if err := os.Symlink(scaledBin, filepath.Join(bin, "scaled")); err != nil {
 		t.Fatal(err)
 	}
 	calibrations := 0

@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -23,36 +22,10 @@ import (
 	"github.com/scaled-dev/scaled/pkg/simulate"
 )
 
-var (
-	simBinOnce sync.Once
-	simBin     string
-	simBinErr  error
-)
-
-// simulateBinary builds the scaled binary once for these tests.
-func simulateBinary(t *testing.T) string {
-	t.Helper()
-	simBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "scaled-simulate")
-		if err != nil {
-			simBinErr = err
-			return
-		}
-		simBin = filepath.Join(dir, "scaled")
-		if out, err := exec.Command("go", "build", "-o", simBin, ".").CombinedOutput(); err != nil {
-			simBinErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if simBinErr != nil {
-		t.Fatal(simBinErr)
-	}
-	return simBin
-}
-
 // runScaled runs the binary and returns stdout, stderr and the exit code.
 func runScaled(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(simulateBinary(t), args...)
+	cmd := exec.Command(scaledBin, args...) // built by TestMain (main_test.go)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()

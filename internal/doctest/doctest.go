@@ -55,6 +55,16 @@ func Files(root string) ([]string, error) {
 	return files, err
 }
 
+// All reads the fenced code blocks of README.md and every file under docs/
+// (Files).
+func All(root string) ([]Block, error) {
+	files, err := Files(root)
+	if err != nil {
+		return nil, err
+	}
+	return Blocks(root, files...)
+}
+
 // Blocks reads the fenced code blocks of the files (relative to root).
 func Blocks(root string, files ...string) ([]Block, error) {
 	var out []Block

@@ -222,7 +222,7 @@ func (s *Selection) interval(errs, fs []float64, q float64) (lo, hi float64) {
 		scaled[i] = e / s.scale(fs[i])
 	}
 	slices.Sort(scaled)
-	return quantile(scaled, 1-q), quantile(scaled, q)
+	return Quantile(scaled, 1-q), Quantile(scaled, q)
 }
 
 // backtest rolls fit (positioned at origin) through y[origin:], scoring the
@@ -294,8 +294,9 @@ func (a *Accuracy) Score() Score {
 	return s
 }
 
-// quantile of sorted xs, linearly interpolated; 0 for none.
-func quantile(xs []float64, q float64) float64 {
+// Quantile is the q-quantile (q in [0, 1]) of sorted xs, linearly
+// interpolated between the closest ranks; 0 for none.
+func Quantile(xs []float64, q float64) float64 {
 	if len(xs) == 0 {
 		return 0
 	}

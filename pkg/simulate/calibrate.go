@@ -1,12 +1,14 @@
 package simulate
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"time"
 
+	"github.com/scaled-dev/scaled/pkg/forecast"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -70,7 +72,7 @@ func EstimateCapacity(requests, ready, p95 []scaling.Sample, slo float64) (Capac
 	if len(pts) < MinCapacityPoints {
 		return CapacityEstimate{}, fmt.Errorf("%d points with traffic, a ready replica and a latency at the same time: want at least %d (a longer range or a finer step)", len(pts), MinCapacityPoints)
 	}
-	slices.SortFunc(pts, func(a, b point) int { return cmpFloat(a.x, b.x) })
+	slices.SortFunc(pts, func(a, b point) int { return cmp.Compare(a.x, b.x) })
 	busiest := pts[len(pts)-max(MinCapacityPoints/2, len(pts)/4):]
 	mus := make([]float64, len(busiest))
 	over := make([]float64, len(busiest))
@@ -80,7 +82,7 @@ func EstimateCapacity(requests, ready, p95 []scaling.Sample, slo float64) (Capac
 	}
 	slices.Sort(mus)
 	e := CapacityEstimate{
-		Mu: quantile(mus, 0.5), MuLow: quantile(mus, 0.25), MuHigh: quantile(mus, 0.75),
+		Mu: forecast.Quantile(mus, 0.5), MuLow: forecast.Quantile(mus, 0.25), MuHigh: forecast.Quantile(mus, 0.75),
 		SLO: slo, Points: len(busiest), Usable: len(pts),
 		BusiestFrom: busiest[0].x, BusiestTo: busiest[len(busiest)-1].x,
 		BusiestP95OverSLO: median(over),
@@ -137,8 +139,8 @@ rises:
 		return e, fmt.Errorf("no scale-up reached its ready count in %d joined points (%d unfinished, %d undone first): want a range in which the service scaled up", len(pts), e.Unfinished, e.Abandoned)
 	}
 	slices.Sort(delays)
-	e.Median = time.Duration(quantile(delays, 0.5) * float64(time.Second))
-	e.P90 = time.Duration(quantile(delays, 0.9) * float64(time.Second))
+	e.Median = time.Duration(forecast.Quantile(delays, 0.5) * float64(time.Second))
+	e.P90 = time.Duration(forecast.Quantile(delays, 0.9) * float64(time.Second))
 	return e, nil
 }
 
@@ -194,27 +196,4 @@ func join(series ...[]scaling.Sample) []joined {
 	}
 	slices.SortFunc(out, func(a, b joined) int { return a.t.Compare(b.t) })
 	return out
-}
-
-// quantile of sorted values by linear interpolation between closest ranks.
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 1 {
-		return sorted[0]
-	}
-	pos := q * float64(len(sorted)-1)
-	lo := int(math.Floor(pos))
-	if lo >= len(sorted)-1 {
-		return sorted[len(sorted)-1]
-	}
-	return sorted[lo] + (sorted[lo+1]-sorted[lo])*(pos-float64(lo))
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }

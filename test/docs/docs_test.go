@@ -39,12 +39,7 @@ func repoRoot(t testing.TB) string {
 
 func blocks(t *testing.T) []doctest.Block {
 	t.Helper()
-	root := repoRoot(t)
-	files, err := doctest.Files(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := doctest.Blocks(root, files...)
+	bs, err := doctest.All(repoRoot(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -76,7 +76,7 @@ scalers:%s%s%s
 	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("missing", 2), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	bin := sharedScaled(t)
+	bin := buildScaled(t)
 	logPath := filepath.Join(t.TempDir(), "scaled.log")
 	logf, err := os.Create(logPath)
 	if err != nil {

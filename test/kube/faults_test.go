@@ -12,7 +12,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -28,32 +27,6 @@ import (
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
-
-var (
-	scaledOnce sync.Once
-	scaledBin  string
-	scaledErr  error
-)
-
-// sharedScaled builds cmd/scaled once for the tests that share it, into the
-// control plane's scratch folder (removed when the package's tests end).
-func sharedScaled(t *testing.T) string {
-	t.Helper()
-	scaledOnce.Do(func() {
-		bin := filepath.Join(kubetest.Shared(t).Dir, "scaled")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
-		build.Dir = repoRoot(t)
-		if out, err := build.CombinedOutput(); err != nil {
-			scaledErr = fmt.Errorf("go build: %w\n%s", err, out)
-			return
-		}
-		scaledBin = bin
-	})
-	if scaledErr != nil {
-		t.Fatal(scaledErr)
-	}
-	return scaledBin
-}
 
 // kubeconfigFor writes a kubeconfig that reaches the API server at server
 // with the admin token.
@@ -153,7 +126,7 @@ func TestFaultSuiteKubeAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy := faultproxy.Start(t, u.Host)
-	d := startDaemon(t, sharedScaled(t), faultTarget(t, ns, time.Second), kubeconfigFor(t, cp, "https://"+proxy.Addr()), "faults")
+	d := startDaemon(t, buildScaled(t), faultTarget(t, ns, time.Second), kubeconfigFor(t, cp, "https://"+proxy.Addr()), "faults")
 	replicas := func() int32 {
 		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
 		if err != nil {
@@ -287,7 +260,7 @@ func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
 			Reason: metav1.StatusReasonTooManyRequests, Code: http.StatusTooManyRequests, Message: "too many requests, please try again later"})
 	}))
 	defer srv.Close()
-	d := startDaemon(t, sharedScaled(t), faultTarget(t, ns, 4*time.Second), kubeconfigFor(t, cp, srv.URL), "throttled")
+	d := startDaemon(t, buildScaled(t), faultTarget(t, ns, 4*time.Second), kubeconfigFor(t, cp, srv.URL), "throttled")
 	replicas := func() int32 {
 		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
 		if err != nil {

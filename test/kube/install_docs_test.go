@@ -27,12 +27,7 @@ type installCommand struct {
 // of README.md and docs/, each as written (a trailing shell comment left out).
 func docInstallCommands(t *testing.T) []installCommand {
 	t.Helper()
-	root := repoRoot(t)
-	files, err := doctest.Files(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bs, err := doctest.Blocks(root, files...)
+	bs, err := doctest.All(repoRoot(t))
 	if err != nil {
 		t.Fatal(err)
 	}

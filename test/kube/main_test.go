@@ -9,6 +9,7 @@ package kube
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,17 +30,31 @@ func repoRoot(t testing.TB) string {
 	return filepath.Join(filepath.Dir(file), "..", "..")
 }
 
-// buildScaled builds cmd/scaled into the test's temporary folder and returns
-// the binary's path.
+var (
+	scaledOnce sync.Once
+	scaledBin  string
+	scaledErr  error
+)
+
+// buildScaled builds cmd/scaled once for the package's tests, into the
+// control plane's scratch folder (removed when the package's tests end),
+// and returns the binary's path.
 func buildScaled(t *testing.T) string {
 	t.Helper()
-	bin := filepath.Join(t.TempDir(), "scaled")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
-	build.Dir = repoRoot(t)
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
+	scaledOnce.Do(func() {
+		bin := filepath.Join(kubetest.Shared(t).Dir, "scaled")
+		build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
+		build.Dir = repoRoot(t)
+		if out, err := build.CombinedOutput(); err != nil {
+			scaledErr = fmt.Errorf("go build: %w\n%s", err, out)
+			return
+		}
+		scaledBin = bin
+	})
+	if scaledErr != nil {
+		t.Fatal(scaledErr)
 	}
-	return bin
+	return scaledBin
 }
 
 // kubectl runs kubectl as admin against the shared control plane.

@@ -78,6 +78,9 @@ func TestReloadSwapsValidConfigsAndKeepsTheOldOnErrors(t *testing.T) {
 	if !d.has(t, "/metrics", "scaled_config_last_reload_successful 1") {
 		t.Error("reload of a valid config not reported as successful")
 	}
+	if !d.has(t, "/metrics", "scaled_config_scalers_removed_total 0") {
+		t.Error("a reload that only adds a scaler counted a removal, or the counter is not exported at zero")
+	}
 
 	// An invalid config is refused and the old one keeps running.
 	write(replayScaler(t, "web", 1) + replayScaler(t, "api", 99))
@@ -103,6 +106,12 @@ func TestReloadSwapsValidConfigsAndKeepsTheOldOnErrors(t *testing.T) {
 	})
 	if d.has(t, "/metrics", `scaler="api"`) {
 		t.Error("a removed scaler's series are still exported")
+	}
+	if !d.has(t, "/metrics", "scaled_config_scalers_removed_total 1") {
+		t.Error("the removal is not counted in scaled_config_scalers_removed_total")
+	}
+	if out := d.out.String(); !strings.Contains(out, `"config reload removed scalers; their targets are no longer scaled","removed":1,"names":"api"`) {
+		t.Errorf("no warning names the removed scaler:\n%s", out)
 	}
 
 	// SIGTERM stops cleanly within a few seconds.

@@ -146,6 +146,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 	logger.Info("scaled started", zap.String("version", version), zap.String("listen", srv.Addr()),
 		zap.Strings("scalers", mgr.Scalers()), zap.Bool("dry_run", cfg.DryRun))
 
+	applied := cfg // the config in use: a reload compares its scalers with it
 	reload := func(why string) {
 		next, err := config.Load(path, v)
 		if err == nil {
@@ -164,6 +165,8 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 		if next.Listen != cfg.Listen || next.Log != cfg.Log || next.LeaderElection != cfg.LeaderElection {
 			logger.Warn("listen address, log and leader election settings change only on restart")
 		}
+		reportRemoved(logger, metrics, removedScalers(applied, next), len(next.Scalers))
+		applied = next
 		logger.Info("config reloaded", zap.String("trigger", why), zap.Strings("scalers", mgr.Scalers()))
 	}
 

@@ -58,10 +58,11 @@ type Metrics struct {
 	tickLag      *prometheus.GaugeVec
 	ticksMissed  *prometheus.CounterVec
 
-	reloadOK   prometheus.Gauge
-	reloadTime prometheus.Gauge
-	scalers    prometheus.Gauge
-	dryRun     *prometheus.GaugeVec
+	reloadOK       prometheus.Gauge
+	reloadTime     prometheus.Gauge
+	scalersRemoved prometheus.Counter
+	scalers        prometheus.Gauge
+	dryRun         *prometheus.GaugeVec
 
 	policyState *prometheus.GaugeVec
 	forecast    forecastMetrics // forecast.go
@@ -173,6 +174,10 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "scaled_config_last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last successful configuration load.",
 		}),
+		scalersRemoved: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "scaled_config_scalers_removed_total",
+			Help: "Scalers that successful reloads of the configuration removed; their targets are no longer scaled.",
+		}),
 		scalers: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "scaled_scalers",
 			Help: "Scalers in the configuration in use.",
@@ -197,7 +202,7 @@ func (m *Metrics) collectors() []prometheus.Collector {
 		m.queryDuration, m.queryErrors,
 		m.actuationDuration, m.actuationErrors, m.targetErrors, m.targetReads,
 		m.tickDuration, m.tickLag, m.ticksMissed,
-		m.reloadOK, m.reloadTime, m.scalers, m.dryRun,
+		m.reloadOK, m.reloadTime, m.scalersRemoved, m.scalers, m.dryRun,
 		m.policyState,
 	}, m.forecast.collectors()...)
 }
@@ -359,6 +364,15 @@ func (m *Metrics) ConfigReloaded(ok bool, at time.Time) {
 	}
 	m.reloadOK.Set(1)
 	m.reloadTime.Set(unixSeconds(at))
+}
+
+// ScalersRemoved counts n scalers that a successful reload removed. n <= 0
+// does nothing.
+func (m *Metrics) ScalersRemoved(n int) {
+	if m == nil || n <= 0 {
+		return
+	}
+	m.scalersRemoved.Add(float64(n))
 }
 
 // SetScalers sets how many scalers the configuration in use holds.

@@ -358,6 +358,9 @@ func TestConfigReloadedScalersBuildInfo(t *testing.T) {
 	m.ConfigReloaded(true, at)
 	m.ConfigReloaded(false, at.Add(time.Hour)) // a failed reload keeps the last success time
 	m.SetScalers(3)
+	m.ScalersRemoved(2)
+	m.ScalersRemoved(0) // nothing removed: nothing counted
+	m.ScalersRemoved(1)
 	m.SetBuildInfo("v0.1.0", "abc123")
 	m.SetBuildInfo("v0.2.0", "def456")
 
@@ -365,7 +368,8 @@ func TestConfigReloadedScalersBuildInfo(t *testing.T) {
 	want := map[string]float64{
 		"scaled_config_last_reload_successful{}":                0,
 		"scaled_config_last_reload_success_timestamp_seconds{}": 1700000000.5,
-		"scaled_scalers{}": 3,
+		"scaled_config_scalers_removed_total{}":                 3,
+		"scaled_scalers{}":                                      3,
 		// A histogram without labels always exists; series() counts it once.
 		"scaled_target_read_duration_seconds{}":                                                 0,
 		"scaled_build_info{goversion=" + runtime.Version() + ",revision=def456,version=v0.2.0}": 1,
@@ -404,7 +408,9 @@ func TestInitScalerCreatesCountersAtZero(t *testing.T) {
 		"scaled_actuation_errors_total": 1,
 		"scaled_ticks_missed_total":     1,
 		"scaled_dry_run":                1,
-		// Metrics without labels always exist.
+		// Metrics without labels always exist: a counter is at zero
+		// before its first increase, which an alert's increase() needs.
+		"scaled_config_scalers_removed_total":                 1,
 		"scaled_config_last_reload_success_timestamp_seconds": 1,
 		"scaled_config_last_reload_successful":                1,
 		"scaled_scalers":                                      1,

@@ -69,6 +69,9 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, quer
 			now := clk.Now()
 			s, err := sources.QueryMaxAge(qctx, q, sig.Expr(), now, sig.MaxAge)
 			cancel()
+			if err == nil {
+				err = sig.Range().Check(sig.Name, s.Value)
+			}
 			if err != nil {
 				failed++
 				fmt.Fprintf(out, "  %s/%s: FAILED (%s): %v\n", sc.Name, sig.Name, scaling.KindOf(err), err)

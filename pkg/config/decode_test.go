@@ -38,6 +38,12 @@ func TestDecodeProblems(t *testing.T) {
 			"scalers[0].bounds.maxi: unknown key on line 3: must be one of min, max"}},
 		{"unknown replay key", "scalers:\n  - signals:\n      - replay: {trace: t.csv, sped: 2}\n", []string{
 			"scalers[0].signals[0].replay.sped: unknown key on line 3: must be one of trace, speed, loop, expr"}},
+		{"unknown valid_range key", "scalers:\n  - signals:\n      - {name: a, valid_range: {minimum: 0}}\n", []string{
+			"scalers[0].signals[0].valid_range.minimum: unknown key on line 3: must be one of min, max"}},
+		{"unknown signal key", "scalers:\n  - signals:\n      - {name: a, valid: {min: 0}}\n", []string{
+			"scalers[0].signals[0].valid: unknown key on line 3: must be one of name, max_age, valid_range, query, replay"}},
+		{"a string in valid_range", "scalers:\n  - signals:\n      - {name: a, valid_range: {max: lots}}\n", []string{
+			`scalers[0].signals[0].valid_range.max: "lots": must be a number`}},
 		{"repeated key", "interval: 5s\nlisten: ':1'\ninterval: 6s\n", []string{
 			"interval: repeated on line 3: a key may appear once"}},
 		{"unknown http_config key", "prometheus:\n  http_config:\n    bearer_tokn: x\n", []string{
@@ -187,5 +193,31 @@ func TestDecodeRefusesAnAliasBomb(t *testing.T) {
 	}
 	if took := time.Since(start); took > time.Minute {
 		t.Errorf("refusing took %s", took)
+	}
+}
+
+// A signal's valid_range: each bound written replaces the default's.
+func TestDecodeValidRange(t *testing.T) {
+	c, err := Parse([]byte(`prometheus: {url: "http://prom:9090"}
+scalers:
+  - name: web
+    target: {kind: log}
+    signals:
+      - {name: ratio, query: "x", valid_range: {min: 0, max: 1}}
+      - {name: delta, query: "y", valid_range: {min: -5}}
+      - {name: rps, query: "z"}
+    policies:
+      - {name: rps, type: target_tracking, target_tracking: {signal: rps, target_type: value, target: 10}}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, sig := range c.Scalers[0].Signals {
+		got = append(got, sig.Name+" "+sig.Range().String())
+	}
+	want := []string{"ratio [0, 1]", "delta [-5, +Inf)", "rps [0, +Inf)"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("ranges (-want +got):\n%s", diff)
 	}
 }

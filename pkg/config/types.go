@@ -5,6 +5,7 @@ import (
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -87,8 +88,35 @@ type Signal struct {
 	Name string `json:"name,omitempty"`
 	// MaxAge: a sample older than this at the tick is a failed signal (0: no limit beyond the source's own).
 	MaxAge time.Duration `json:"max_age,omitempty"`
+	// ValidRange is the values the signal may take; a value outside it is
+	// a failed signal (out_of_range). Unset: finite and not negative.
+	ValidRange *ValidRange `json:"valid_range,omitempty"`
 	// Source is the one source block the signal sets.
 	Source SignalSource `json:"-"`
+}
+
+// ValidRange bounds a signal's plausible values, both ends included: a
+// ratio within [0, 1], a latency under an hour. A bound left out is the
+// default's: min 0, max none.
+type ValidRange struct {
+	// Min is the least plausible value (default 0).
+	Min *float64 `json:"min,omitempty"`
+	// Max is the greatest plausible value (default: none).
+	Max *float64 `json:"max,omitempty"`
+}
+
+// Range is the signal's valid range, its defaults filled in.
+func (s Signal) Range() scaling.Range {
+	r := scaling.DefaultRange
+	if s.ValidRange != nil {
+		if s.ValidRange.Min != nil {
+			r.Min = *s.ValidRange.Min
+		}
+		if s.ValidRange.Max != nil {
+			r.Max = *s.ValidRange.Max
+		}
+	}
+	return r
 }
 
 // SignalSource is a signal's source: Kind (a registered

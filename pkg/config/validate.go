@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -21,6 +22,11 @@ import (
 const (
 	MinInterval        = time.Second
 	MaxDecisionHistory = 10000
+	// An answer limit below MinResponseBytes would refuse an ordinary
+	// answer with a few warnings; one above MaxResponseBytes would let a
+	// single query exhaust a pod's memory.
+	MinResponseBytes = 64 << 10
+	MaxResponseBytes = 1 << 30
 )
 
 var (
@@ -78,6 +84,10 @@ func validateGlobal(c *Config) field.ErrorList {
 	}
 	if c.Prometheus.QueryTimeout <= 0 {
 		errs = append(errs, fielderr.Invalid(pp.Child("query_timeout"), c.Prometheus.QueryTimeout, "must be > 0"))
+	}
+	if n := c.Prometheus.MaxResponseBytes; n != 0 && (n < MinResponseBytes || n > MaxResponseBytes) {
+		errs = append(errs, fielderr.Invalid(pp.Child("max_response_bytes"), n,
+			"must be in %d..%d (64 KiB..1 GiB), or 0 for the default %d (4 MiB)", MinResponseBytes, MaxResponseBytes, sources.DefaultMaxResponseBytes))
 	}
 	// The decoder already ran this; it also guards configs built in code.
 	if err := c.Prometheus.HTTP.Validate(); err != nil {
@@ -181,6 +191,34 @@ func validateSignal(path *field.Path, s *Signal) field.ErrorList {
 	errs := s.Source.check(path)
 	if s.MaxAge < 0 {
 		errs = append(errs, fielderr.Invalid(path.Child("max_age"), s.MaxAge, "must be >= 0"))
+	}
+	return append(errs, validateRange(path.Child("valid_range"), s.ValidRange)...)
+}
+
+// validateRange checks a signal's valid_range: each bound written is
+// finite, and min is below max once the defaults fill what is left out.
+func validateRange(path *field.Path, r *ValidRange) field.ErrorList {
+	if r == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	for _, b := range []struct {
+		name string
+		v    *float64
+	}{{"min", r.Min}, {"max", r.Max}} {
+		if b.v != nil && (math.IsNaN(*b.v) || math.IsInf(*b.v, 0)) {
+			errs = append(errs, fielderr.Invalid(path.Child(b.name), *b.v, "must be a finite number (leave it out for no bound)"))
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	eff := Signal{ValidRange: r}.Range()
+	switch {
+	case r.Max != nil && eff.Max <= eff.Min && r.Min == nil:
+		errs = append(errs, fielderr.Invalid(path.Child("max"), eff.Max, "must be > valid_range.min, which defaults to 0 (set min for a range below 0)"))
+	case eff.Max <= eff.Min:
+		errs = append(errs, fielderr.Invalid(path.Child("max"), eff.Max, "must be > valid_range.min (%s)", strconv.FormatFloat(eff.Min, 'g', -1, 64)))
 	}
 	return errs
 }

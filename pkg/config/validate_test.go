@@ -132,6 +132,13 @@ func TestValidateMessages(t *testing.T) {
 			[]string{`scalers[0].signals[1].name: "": must not be empty`}},
 		{"signal name duplicate", func(c *Config) { c.Scalers[0].Signals[1].Name = "rps" },
 			[]string{`scalers[0].signals[1].name: "rps": duplicate of scalers[0].signals[0].name`}},
+		{"answer limit", func(c *Config) { c.Prometheus.MaxResponseBytes = 16 << 20 }, nil},
+		{"answer limit too small", func(c *Config) { c.Prometheus.MaxResponseBytes = 1000 },
+			[]string{`prometheus.max_response_bytes: 1000: must be in 65536..1073741824 (64 KiB..1 GiB), or 0 for the default 4194304 (4 MiB)`}},
+		{"answer limit negative", func(c *Config) { c.Prometheus.MaxResponseBytes = -1 },
+			[]string{`prometheus.max_response_bytes: -1: must be in 65536..1073741824 (64 KiB..1 GiB), or 0 for the default 4194304 (4 MiB)`}},
+		{"answer limit too large", func(c *Config) { c.Prometheus.MaxResponseBytes = 2 << 30 },
+			[]string{`prometheus.max_response_bytes: 2147483648: must be in 65536..1073741824 (64 KiB..1 GiB), or 0 for the default 4194304 (4 MiB)`}},
 		{"signal query", func(c *Config) { *c.Scalers[0].Signals[1].Source.Spec.(*sources.QuerySpec) = " " },
 			[]string{`scalers[0].signals[1].query: " ": must not be empty`}},
 		{"signal without a source", func(c *Config) { c.Scalers[0].Signals[1].Source = SignalSource{} },
@@ -140,6 +147,18 @@ func TestValidateMessages(t *testing.T) {
 			[]string{`scalers[0].signals[1].replay: present: must be absent when query is set`}},
 		{"signal max age", func(c *Config) { c.Scalers[0].Signals[0].MaxAge = -time.Second },
 			[]string{`scalers[0].signals[0].max_age: -1s: must be >= 0`}},
+		{"valid range, both ends", func(c *Config) { c.Scalers[0].Signals[0].ValidRange = &ValidRange{Min: ptr(-1.5), Max: ptr(2.0)} }, nil},
+		{"valid range, max only", func(c *Config) { c.Scalers[0].Signals[0].ValidRange = &ValidRange{Max: ptr(1.0)} }, nil},
+		{"valid range, max below the default min", func(c *Config) { c.Scalers[0].Signals[0].ValidRange = &ValidRange{Max: ptr(-1.0)} },
+			[]string{`scalers[0].signals[0].valid_range.max: -1: must be > valid_range.min, which defaults to 0 (set min for a range below 0)`}},
+		{"valid range, max not above min", func(c *Config) { c.Scalers[0].Signals[1].ValidRange = &ValidRange{Min: ptr(3.0), Max: ptr(3.0)} },
+			[]string{`scalers[0].signals[1].valid_range.max: 3: must be > valid_range.min (3)`}},
+		{"valid range, not finite", func(c *Config) {
+			c.Scalers[0].Signals[0].ValidRange = &ValidRange{Min: ptr(math.Inf(-1)), Max: ptr(math.NaN())}
+		}, []string{
+			`scalers[0].signals[0].valid_range.min: -Inf: must be a finite number (leave it out for no bound)`,
+			`scalers[0].signals[0].valid_range.max: NaN: must be a finite number (leave it out for no bound)`,
+		}},
 		{"replay fields", func(c *Config) {
 			c.Scalers[0].Signals[1].Source = replay(sources.ReplaySpec{Speed: 0, Expr: "sum(rate(x[1m]))"})
 		}, []string{

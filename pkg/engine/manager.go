@@ -217,7 +217,8 @@ func (m *Manager) signals(cfg *config.Config, sc config.Scaler) ([]Signal, error
 		if err != nil {
 			return nil, fmt.Errorf("signal %s: %w", sig.Name, err)
 		}
-		out = append(out, Signal{Name: sig.Name, Expr: sig.Expr(), MaxAge: sig.MaxAge, Source: q})
+		r := sig.Range()
+		out = append(out, Signal{Name: sig.Name, Expr: sig.Expr(), MaxAge: sig.MaxAge, ValidRange: &r, Source: q})
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -284,5 +286,47 @@ func TestTickBudgetEndsBeforeTheNextTick(t *testing.T) {
 		if got := tickBudget(tc.interval); got != tc.want {
 			t.Errorf("tickBudget(%s) = %s, want %s", tc.interval, got, tc.want)
 		}
+	}
+}
+
+// A signal's valid_range reaches the loop: a value outside it fails as
+// out_of_range, is counted, and holds the capacity.
+func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	rec := &recorder{}
+	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	defer m.Stop()
+	ratio := strings.Replace(scalerYAML("ratio", 0.1), "signals: [{name: load, query: 'sum(load{app=\"ratio\"})'}]",
+		"signals: [{name: load, query: 'sum(load{app=\"ratio\"})', valid_range: {max: 1}}]", 1)
+	if ratio == scalerYAML("ratio", 0.1) {
+		t.Fatal("the scaler's signal line was not found")
+	}
+	if err := m.Apply(mustParse(t, ratio)); err != nil {
+		t.Fatal(err)
+	}
+	tf.mu.Lock()
+	tf.sources["ratio"].set(1.5, nil) // 15 replicas' worth, were it believed
+	tf.mu.Unlock()
+	waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
+	for i := 0; i < 15 && rec.count() < 1; i++ {
+		clk.Step(time.Second)
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitFor(t, "a tick", func() bool { return rec.count() >= 1 })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	d := rec.decisions[0]
+	if got := d.Signals[0].Failed; got != scaling.FailureOutOfRange {
+		t.Errorf("signal failed as %q, want out_of_range: %+v", got, d.Signals[0])
+	}
+	if !strings.Contains(d.Signals[0].Error, "outside the valid range [0, 1]") {
+		t.Errorf("the error %q does not name the range", d.Signals[0].Error)
+	}
+	if d.Desired != 2 {
+		t.Errorf("desired %d, want 2 held", d.Desired)
+	}
+	if !slices.Contains(rec.errs, scaling.FailureOutOfRange) {
+		t.Errorf("failures counted %v, want out_of_range among them", rec.errs)
 	}
 }

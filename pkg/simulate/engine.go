@@ -165,7 +165,8 @@ func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]str
 	obs := &observer{model: m, run: run, seen: make([]seenTick, 0, m.Ticks())}
 	signals := make([]engine.Signal, len(sc.Signals))
 	for i, s := range sc.Signals {
-		signals[i] = engine.Signal{Name: s.Name, Expr: s.Expr(), MaxAge: s.MaxAge, Source: obs.Source(bound[s.Name])}
+		r := s.Range()
+		signals[i] = engine.Signal{Name: s.Name, Expr: s.Expr(), MaxAge: s.MaxAge, ValidRange: &r, Source: obs.Source(bound[s.Name])}
 	}
 	timeout := cfg.Prometheus.QueryTimeout
 	if timeout <= 0 {

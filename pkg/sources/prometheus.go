@@ -126,6 +126,9 @@ func NewPrometheus(cfg PrometheusConfig, opts ...PrometheusOption) (*Prometheus,
 		return nil, fmt.Errorf("prometheus.http_config: %w", err)
 	}
 	p := &Prometheus{client: hc, base: u, timeout: cfg.QueryTimeout, maxBytes: DefaultMaxResponseBytes, clock: clock.RealClock{}}
+	if cfg.MaxResponseBytes > 0 {
+		p.maxBytes = cfg.MaxResponseBytes
+	}
 	for _, o := range opts {
 		o(p)
 	}

@@ -15,4 +15,7 @@ type PrometheusConfig struct {
 	// token (file), basic auth, TLS, proxy, custom headers.
 	HTTP         promconfig.HTTPClientConfig `json:"http_config,omitempty"`
 	QueryTimeout time.Duration               `json:"query_timeout,omitempty"`
+	// MaxResponseBytes is the most bytes of one answer scaled reads
+	// (0: DefaultMaxResponseBytes); a longer one is the failure too_large.
+	MaxResponseBytes int64 `json:"max_response_bytes,omitempty"`
 }

@@ -32,6 +32,9 @@ func (q *QuerySpec) Validate(path *field.Path) field.ErrorList {
 	if strings.TrimSpace(string(*q)) == "" {
 		return field.ErrorList{fielderr.Required(path, string(*q), "must not be empty")}
 	}
+	if err := CheckPromQL(string(*q)); err != nil {
+		return field.ErrorList{fielderr.Invalid(path, string(*q), "not valid PromQL: %v", err)}
+	}
 	return nil
 }
 

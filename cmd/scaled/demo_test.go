@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"os/exec"
+	"regexp"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -77,4 +79,15 @@ func TestDemoReadsFromTheFirstTickAndMovesCapacity(t *testing.T) {
 	if highest < 5 {
 		t.Errorf("highest capacity in the first %d minutes of the morning ramp is %d, want at least 5 (from 3)", ticks, highest)
 	}
+	// The demo logs for a terminal: a short line per change, not every
+	// decision's fields.
+	out := d.out.String()
+	if changes := consoleChangeRE.FindAllString(out, -1); len(changes) < applied {
+		t.Errorf("%d console lines of the form \"web 3 -> 5: ...\" for %d changes:\n%s", len(changes), applied, out)
+	}
+	if strings.Contains(out, `"recommendations"`) {
+		t.Errorf("the console shows a decision's fields:\n%s", out)
+	}
 }
+
+var consoleChangeRE = regexp.MustCompile(`(?m)\tINFO\tweb \d+ -> \d+: requests-per-replica: `)

@@ -78,12 +78,17 @@ func newLogger(l config.Log) (*zap.Logger, error) {
 		return nil, fmt.Errorf("log.level: %w", err)
 	}
 	zc := zap.NewProductionConfig()
+	var opts []zap.Option
 	if l.Format == "console" {
+		// For a person at a terminal: one short line per change, no
+		// call sites or stack traces.
 		zc = zap.NewDevelopmentConfig()
+		zc.DisableCaller, zc.DisableStacktrace = true, true
+		opts = append(opts, zap.WrapCore(telemetry.ConsoleDecisions))
 	}
 	zc.Level = zap.NewAtomicLevelAt(level)
 	zc.Sampling = nil // one line per decision, always
-	return zc.Build()
+	return zc.Build(opts...)
 }
 
 // forgetFunc adapts a function to engine.Forgetter.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -12,8 +13,11 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
+	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/forecast"
+	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -22,6 +26,8 @@ type forecastFlags struct {
 	horizon, warmup   time.Duration
 	window, refit     time.Duration
 	quantile          float64
+	// config and scaler take the settings of a scaler's predictive policy.
+	config, scaler string
 }
 
 func newForecastCommand() *cobra.Command {
@@ -29,33 +35,128 @@ func newForecastCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "forecast",
 		Short: "Forecast a recorded trace step by step, as the predictive policy would, and score it",
-		Long: `Walk through a trace (CSV: timestamp,value) as the predictive policy sees it: after the warm-up,
-at every step, forecast the value --horizon ahead from the past only, refitting the model every --refit
-on the newest --window of history. Writes one CSV row per step:
+		Long: `Walk through a trace (CSV: timestamp,value) as the predictive policy sees it: after
+--min-history, at every step, forecast the value --horizon ahead from the past only, refitting the
+model every --refit-every on the newest --history. Writes one CSV row per step:
 
   time,target_time,forecast,lower,upper,model
 
 (unix seconds, values in the trace's own units, lower and upper the interval at --quantile), then
 the accuracy against the actual values next to the daily seasonal naive forecast ("same time
-yesterday"): MAE, MASE (MAE over seasonal naive's MAE on the same targets) and sMAPE.`,
-		Example: `  scaled forecast --trace nasa_http_aug95.csv --horizon 5m
-  scaled forecast --trace worldcup98.csv --horizon 5m --model hw_mul_daily --out forecast.csv`,
+yesterday"): MAE, MASE (MAE over seasonal naive's MAE on the same targets) and sMAPE.
+
+With --config, the settings are those of a scaler's predictive policy (its model, quantile,
+history, min_history and refit_every; the horizon is its startup delay plus lead, rounded up to the
+trace's step), and the trace is its signal's replay trace unless --trace names one: a flag given
+on the command line still wins.`,
+		Example: `  scaled forecast --trace testdata/traces/nasa_http_aug95.csv --horizon 5m
+  scaled forecast --trace testdata/traces/worldcup98.csv --horizon 5m --model hw_mul_daily --out forecast.csv
+  scaled forecast --config examples/simulate/recommended.yaml --trace testdata/traces/nasa_http_aug95.csv`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if f.config != "" {
+				if err := fromConfig(cmd.Flags().Changed, &f); err != nil {
+					return err
+				}
+			}
+			if f.trace == "" {
+				return &exitError{code: 2, err: errors.New("--trace: required (or --config with a scaler whose predictive signal replays a trace)")}
+			}
 			return runForecast(cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.trace, "trace", "", "trace CSV (timestamp,value), required")
+	fs.StringVar(&f.trace, "trace", "", "trace CSV (timestamp,value); required unless --config names a replayed signal")
+	fs.StringVarP(&f.config, "config", "c", "", "take the settings (and the trace, if it replays one) of a scaler's predictive policy from this config")
+	fs.StringVar(&f.scaler, "scaler", "", "with --config: the scaler (default: the config's only scaler with a predictive policy)")
 	fs.DurationVar(&f.horizon, "horizon", 5*time.Minute, "how far ahead to forecast: a multiple of the trace's step")
 	fs.StringVar(&f.model, "model", forecast.Auto, "model: "+strings.Join(forecast.ModelNames, ", "))
 	fs.StringVar(&f.out, "out", "", "write the forecast CSV to this file (default: standard output, the accuracy to standard error)")
-	fs.DurationVar(&f.warmup, "warmup", 24*time.Hour, "history seen before the first forecast")
-	fs.DurationVar(&f.window, "window", 14*24*time.Hour, "most history a refit sees")
-	fs.DurationVar(&f.refit, "refit", time.Hour, "refit (select and fit the model) after this much new data")
+	aliasedDuration(fs, &f.warmup, "min-history", "warmup", 24*time.Hour, "history seen before the first forecast (a predictive policy's min_history)")
+	aliasedDuration(fs, &f.window, "history", "window", 14*24*time.Hour, "most history a refit sees (a predictive policy's history)")
+	aliasedDuration(fs, &f.refit, "refit-every", "refit", time.Hour, "refit (select and fit the model) after this much new data (a predictive policy's refit_every)")
 	fs.Float64Var(&f.quantile, "quantile", 0.9, "upper quantile of the interval, in [0.5, 1)")
-	_ = cmd.MarkFlagRequired("trace")
 	return cmd
+}
+
+// fromConfig fills what the command line did not set from the predictive
+// policy of the scaler f names in f.config.
+func fromConfig(given func(string) bool, f *forecastFlags) error {
+	usage := func(err error) error { return &exitError{code: 2, err: err} }
+	cfg, err := config.Load(f.config, nil)
+	if err != nil {
+		return usage(err)
+	}
+	type candidate struct {
+		sc   config.Scaler
+		name string
+		spec *policy.PredictiveSpec
+	}
+	var found []candidate
+	for _, sc := range cfg.Scalers {
+		if f.scaler != "" && sc.Name != f.scaler {
+			continue
+		}
+		for _, p := range sc.Policies {
+			if spec, ok := p.Spec.(*policy.PredictiveSpec); ok {
+				found = append(found, candidate{sc, p.Name, spec})
+				break
+			}
+		}
+	}
+	switch {
+	case len(found) == 0 && f.scaler != "":
+		return usage(fmt.Errorf("--scaler: %q: no scaler of that name with a predictive policy in %s", f.scaler, f.config))
+	case len(found) == 0:
+		return usage(fmt.Errorf("--config: %s: no scaler has a predictive policy", f.config))
+	case len(found) > 1:
+		names := make([]string, len(found))
+		for i, c := range found {
+			names[i] = c.sc.Name
+		}
+		return usage(fmt.Errorf("--scaler: required: %s has several scalers with a predictive policy: %s", f.config, strings.Join(names, ", ")))
+	}
+	c := found[0]
+	spec := *c.spec
+	spec.Default()
+	set := func(flag string, apply func()) {
+		if !given(flag) {
+			apply()
+		}
+	}
+	set("model", func() { f.model = spec.Model })
+	set("quantile", func() { f.quantile = spec.Quantile })
+	set("history", func() { f.window = spec.History })
+	set("min-history", func() { f.warmup = spec.MinHistory })
+	set("refit-every", func() { f.refit = spec.RefitEvery })
+	startup := spec.StartupDelay
+	if startup == 0 {
+		startup = c.sc.PlannedStartupDelay()
+	}
+	if startup == 0 {
+		startup = time.Minute
+	}
+	set("horizon", func() { f.horizon = startup + spec.Lead })
+	if f.trace == "" {
+		for _, sig := range c.sc.Signals {
+			if r, ok := sig.Source.Spec.(*sources.ReplaySpec); ok && sig.Name == spec.Signal {
+				f.trace = r.Trace
+			}
+		}
+		if f.trace == "" {
+			return usage(fmt.Errorf("--trace: required: %s's signal %s is not a replay; give a recording of it (scaled simulate --query reads one from Prometheus)", c.sc.Name, spec.Signal))
+		}
+	}
+	f.config = fmt.Sprintf("%s (scaler %s, policy %s)", f.config, c.sc.Name, c.name)
+	return nil
+}
+
+// aliasedDuration defines a duration flag under name, and old as a
+// deprecated alias of it that --help no longer shows.
+func aliasedDuration(fs *pflag.FlagSet, p *time.Duration, name, old string, def time.Duration, usage string) {
+	fs.DurationVar(p, name, def, usage)
+	fs.DurationVar(p, old, def, usage)
+	_ = fs.MarkDeprecated(old, "use --"+name)
 }
 
 func runForecast(stdout, stderr io.Writer, f forecastFlags) error {
@@ -71,13 +172,16 @@ func runForecast(stdout, stderr io.Writer, f forecastFlags) error {
 		return err
 	}
 	step := tr.Step
+	if f.config != "" && f.horizon%step != 0 {
+		f.horizon = (f.horizon/step + 1) * step // a policy's horizon, rounded up to the trace's step
+	}
 	switch {
 	case f.horizon < step:
 		return usage(fmt.Errorf("--horizon: %s: shorter than the trace's step (%s): a forecast cannot be finer than its data; use at least %s", f.horizon, step, step))
 	case f.horizon%step != 0:
 		return usage(fmt.Errorf("--horizon: %s: must be a multiple of the trace's step (%s)", f.horizon, step))
 	}
-	for name, d := range map[string]time.Duration{"--warmup": f.warmup, "--window": f.window, "--refit": f.refit} {
+	for name, d := range map[string]time.Duration{"--min-history": f.warmup, "--history": f.window, "--refit-every": f.refit} {
 		if d < step {
 			return usage(fmt.Errorf("%s: %s: must be at least the trace's step (%s)", name, d, step))
 		}
@@ -125,7 +229,10 @@ func runForecast(stdout, stderr io.Writer, f forecastFlags) error {
 		return err
 	}
 	if res.First < 0 {
-		return fmt.Errorf("--trace: %s: %d points: too short for any model after a %s warm-up", f.trace, len(y), f.warmup)
+		return fmt.Errorf("--trace: %s: %d points: too short for any model after %s of --min-history", f.trace, len(y), f.warmup)
+	}
+	if f.config != "" {
+		fmt.Fprintf(report, "settings of %s\n", f.config)
 	}
 	fmt.Fprintf(report, "%s: step %s, horizon %s (%d steps), model %s, refit every %s on at most %s, first forecast after %s\n",
 		f.trace, step, f.horizon, h, f.model, f.refit, f.window, time.Duration(res.First)*step)

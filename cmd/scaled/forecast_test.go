@@ -83,3 +83,83 @@ func TestForecastRefusesBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// forecastConfig is a scaler whose predictive policy replays trace, with
+// settings that differ from the command's defaults.
+func forecastConfig(t *testing.T, trace string) string {
+	t.Helper()
+	return writeConfig(t, fmt.Sprintf(`
+scalers:
+  - name: web
+    target: {kind: log}
+    startup_delay: 50m
+    signals: [{name: load, replay: {trace: %s}}]
+    policies:
+      - name: plan
+        type: predictive
+        predictive: {signal: load, capacity_per_replica: 10, model: hw_add_daily, quantile: 0.8, lead: 20m, min_history: 48h, history: 72h, refit_every: 3h}
+    bounds: {max: 50}
+  - name: api
+    target: {kind: log}
+    signals: [{name: load, replay: {trace: %s}}]
+    policies:
+      - {name: load, type: target_tracking, target_tracking: {signal: load, target_type: average_value, target: 10}}
+    bounds: {max: 50}
+`, trace, trace))
+}
+
+// With --config, forecast takes the scaler's predictive policy: its
+// model, quantile, history, min_history, refit_every, a horizon of its
+// startup delay plus lead (rounded up to the trace's step) and its trace.
+func TestForecastTakesAScalersPredictivePolicy(t *testing.T) {
+	trace := writeTrace(t, 3600, 8)
+	cfg := forecastConfig(t, trace)
+	stdout, stderr, code := runScaled(t, "forecast", "--config", cfg, "--out", filepath.Join(t.TempDir(), "f.csv"))
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{
+		"(scaler web, policy plan)",
+		"step 1h0m0s, horizon 2h0m0s (2 steps), model hw_add_daily, refit every 3h0m0s on at most 72h0m0s, first forecast after 48h0m0s",
+		"hw_add_daily ",
+	} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("report lacks %q:\n%s", want, stdout)
+		}
+	}
+	// A flag given on the command line wins over the config.
+	stdout, stderr, code = runScaled(t, "forecast", "--config", cfg, "--scaler", "web", "--horizon", "1h", "--model", "auto", "--out", filepath.Join(t.TempDir(), "f.csv"))
+	if code != 0 || !strings.Contains(stdout, "horizon 1h0m0s (1 steps), model auto,") {
+		t.Errorf("flags over the config: exit %d, %s\n%s", code, stderr, stdout)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--scaler", "api"}, `--scaler: "api": no scaler of that name with a predictive policy`},
+		{[]string{"--scaler", "nope"}, `--scaler: "nope": no scaler of that name with a predictive policy`},
+	} {
+		_, stderr, code := runScaled(t, append([]string{"forecast", "--config", cfg}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q: want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// The flags are named after the predictive policy's keys; the old names
+// still work, with a note, and --help shows only the new ones.
+func TestForecastFlagsAreNamedLikeConfigKeys(t *testing.T) {
+	trace := writeTrace(t, 3600, 4)
+	stdout, stderr, code := runScaled(t, "forecast", "--trace", trace, "--horizon", "1h", "--warmup", "30h", "--window", "50h", "--refit", "2h")
+	if code != 0 {
+		t.Fatalf("old names: exit %d: %s", code, stderr)
+	}
+	for _, note := range []string{"--warmup has been deprecated, use --min-history", "--window has been deprecated, use --history", "--refit has been deprecated, use --refit-every"} {
+		if !strings.Contains(stderr+stdout, note) {
+			t.Errorf("no note %q:\n%s", note, stderr)
+		}
+	}
+	if !strings.Contains(stderr, "refit every 2h0m0s on at most 50h0m0s, first forecast after 30h0m0s") {
+		t.Errorf("the old names did not set the values:\n%s", stderr)
+	}
+}

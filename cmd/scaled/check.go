@@ -27,12 +27,18 @@ func newCheckCommand() *cobra.Command {
 		Long: `Validate a config and report every problem at once, each with its path, its value and what is
 allowed. With --query, evaluate every signal once, and fetch the history of every predictive policy
 as it will at start: how much there is, whether it reaches min_history, and which forecasting models
-it allows now and later. Exit status: 0 valid, 2 invalid, 1 when --query found a failing signal.`,
+it allows now and later. Exit status: 0 valid, 2 invalid, 1 when --query found a failing signal.
+
+The flags after --query override the config's global keys, as they do for scaled run.`,
+		Example: `  scaled check --config scaled.yaml
+  scaled check --config scaled.yaml --query     # also run every query once against Prometheus`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return check(cmd.Context(), cmd.OutOrStdout(), v, path, query)
 		},
 	}
+	// --config and --query first, the overrides of the config's keys after.
+	cmd.Flags().SortFlags = false
 	cmd.Flags().StringVarP(&path, "config", "c", "scaled.yaml", "config file (YAML)")
 	cmd.Flags().BoolVar(&query, "query", false, "evaluate every signal once against its source and print the result")
 	config.BindFlags(cmd.Flags(), v)

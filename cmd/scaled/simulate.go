@@ -42,8 +42,30 @@ type simulateFlags struct {
 	history    historyFlags // simulate_history.go
 }
 
+// optionalInt32 is an int32 flag that may be left unset (-1), which --help
+// shows as no default of its own: the usage says what unset means.
+type optionalInt32 struct{ p *int32 }
+
+func (o optionalInt32) String() string {
+	if o.p == nil || *o.p < 0 {
+		return ""
+	}
+	return strconv.Itoa(int(*o.p))
+}
+
+func (o optionalInt32) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 32)
+	if err != nil || n < 0 {
+		return fmt.Errorf("%q: must be a whole number >= 0", s)
+	}
+	*o.p = int32(n)
+	return nil
+}
+
+func (optionalInt32) Type() string { return "int32" }
+
 func newSimulateCommand() *cobra.Command {
-	f := simulateFlags{params: simulate.DefaultParams()}
+	f := simulateFlags{params: simulate.DefaultParams(), initial: -1}
 	cmd := &cobra.Command{
 		Use:   "simulate",
 		Short: "Backtest a config on a recorded trace through the real decision engine",
@@ -56,7 +78,7 @@ The scaler's signals read the model's observations instead of Prometheus: a sign
 observation binds to it, any other needs --bind SIGNAL=OBSERVATION. Observations: ` + simulate.ObservationList() + `.
 The config is the one that runs in production; its queries are never sent anywhere.`,
 		Example: `  scaled simulate --config examples/simulate/hpa.yaml --trace worldcup98.csv
-  scaled simulate --config examples/simulate/recommended.yaml --trace worldcup98.csv --startup 10m
+  scaled simulate --config examples/simulate/recommended.yaml --trace worldcup98.csv --startup-delay 10m
   scaled simulate -c scaled.yaml --trace t.csv --scaler web --bind cpu_utilisation=utilisation --out t.csv --plot t.svg
   scaled simulate -c scaled.yaml --query 'sum(rate(http_requests_total{service="web"}[1m]))' --range 14d --prometheus.url http://localhost:9090`,
 		Args: cobra.NoArgs,
@@ -73,12 +95,14 @@ The config is the one that runs in production; its queries are never sent anywhe
 	fs.StringVar(&f.out, "out", "", "write the timeline CSV, one row per tick, to this file")
 	fs.StringVar(&f.plot, "plot", "", "draw demand, capacity, replicas and violations to this file (.png or .svg)")
 	fs.StringVar(&f.format, "format", "text", "score format: text or json")
-	fs.Int32Var(&f.initial, "initial", -1, "replicas at the start, all ready (default: the oracle's count at the first tick, within bounds)")
+	fs.Var(optionalInt32{&f.initial}, "initial", "replicas at the start, all ready (default: the oracle's count at the first tick, within bounds)")
 	fs.Float64Var(&f.params.Mu, "mu", f.params.Mu, "mu: requests/s one replica serves (M/M/1 service rate); or give --capacity-per-replica")
 	fs.Float64Var(&f.capacity, "capacity-per-replica", 0, "c: requests/s one replica serves with p95 at the SLO, as measured (scaled calibrate); sets mu = c + ln(20)/slo (default: from --mu)")
 	fs.Float64Var(&f.params.L, "slo", f.params.L, "L: the p95 latency SLO in seconds")
-	fs.DurationVar(&f.params.S, "startup", f.params.S, "S: delay before a requested replica is ready")
-	fs.DurationVar(&f.params.T, "tick", f.params.T, "T: the model's tick and evaluation grid")
+	fs.DurationVar(&f.params.S, "startup-delay", f.params.S, "S: delay before a requested replica is ready; the scaler plans for it unless its config sets startup_delay")
+	fs.DurationVar(&f.params.S, "startup", f.params.S, "S: the same as --startup-delay")
+	_ = fs.MarkHidden("startup") // the name the docs' benchmark commands still use
+	fs.DurationVar(&f.params.T, "tick", f.params.T, "T: the model's tick and evaluation grid, not the scaler's (its config's interval, a multiple of T)")
 	fs.Float64Var(&f.params.M, "median-replicas", f.params.M, "m: scale demand so that the median non-zero rate needs this many replicas")
 	fs.StringVar(&f.hpaTargets, "hpa-targets", "0.5,0.6,0.7", "utilisation targets of the HPA reference runs scored beside the config, comma-separated")
 	addHistoryFlags(fs, &f.history)

@@ -34,7 +34,16 @@ type AuroraTarget struct {
 var (
 	_ TargetSpec     = (*AuroraTarget)(nil)
 	_ StartupDelayer = (*AuroraTarget)(nil)
+	_ Reacher        = (*AuroraTarget)(nil)
 )
+
+// Reach implements Reacher: the cluster.
+func (t *AuroraTarget) Reach() Reach {
+	return Reach{Resource: string(KindAurora) + ":" + t.ClusterIdentifier, ResourceKey: "cluster_identifier", Privileged: t.privileged()}
+}
+
+// String names the cluster.
+func (t *AuroraTarget) String() string { return "aurora/" + t.ClusterIdentifier }
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
 func (t *AuroraTarget) Default(scaler string) { t.fill(DefaultAuroraName, scaler) }

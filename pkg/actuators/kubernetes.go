@@ -59,7 +59,26 @@ type KubernetesTarget struct {
 	TakeOver bool `json:"take_over,omitempty"`
 }
 
-var _ TargetSpec = (*KubernetesTarget)(nil)
+var (
+	_ TargetSpec = (*KubernetesTarget)(nil)
+	_ Reacher    = (*KubernetesTarget)(nil)
+	_ Namespaced = (*KubernetesTarget)(nil)
+)
+
+// DefaultNamespace implements Namespaced.
+func (t *KubernetesTarget) DefaultNamespace(ns string) {
+	if t.Namespace == "" {
+		t.Namespace = ns
+	}
+}
+
+// Reach implements Reacher: the object's namespace.
+func (t *KubernetesTarget) Reach() Reach {
+	return Reach{Namespace: t.Namespace, NamespaceKey: "namespace"}
+}
+
+// String names the object as kubectl does: Deployment/web.
+func (t *KubernetesTarget) String() string { return t.Kind + "/" + t.Name }
 
 // Default implements TargetSpec: the namespace default.
 func (t *KubernetesTarget) Default(string) {

@@ -40,7 +40,20 @@ type LambdaTarget struct {
 var (
 	_ TargetSpec     = (*LambdaTarget)(nil)
 	_ StartupDelayer = (*LambdaTarget)(nil)
+	_ Reacher        = (*LambdaTarget)(nil)
 )
+
+// Reach implements Reacher: the function, whatever the qualifier.
+func (t *LambdaTarget) Reach() Reach {
+	var privileged []string
+	if t.Endpoint != "" {
+		privileged = []string{"endpoint"}
+	}
+	return Reach{Resource: string(KindLambda) + ":" + t.FunctionName, ResourceKey: "function_name", Privileged: privileged}
+}
+
+// String names the function and its qualifier.
+func (t *LambdaTarget) String() string { return "lambda/" + t.FunctionName + ":" + t.Qualifier }
 
 // Default implements TargetSpec: the unreserved margin Lambda keeps.
 func (t *LambdaTarget) Default(string) {

@@ -34,7 +34,16 @@ type RDSTarget struct {
 var (
 	_ TargetSpec     = (*RDSTarget)(nil)
 	_ StartupDelayer = (*RDSTarget)(nil)
+	_ Reacher        = (*RDSTarget)(nil)
 )
+
+// Reach implements Reacher: the source instance.
+func (t *RDSTarget) Reach() Reach {
+	return Reach{Resource: string(KindRDS) + ":" + t.SourceInstance, ResourceKey: "source_instance", Privileged: t.privileged()}
+}
+
+// String names the source instance.
+func (t *RDSTarget) String() string { return "rds/" + t.SourceInstance }
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
 func (t *RDSTarget) Default(scaler string) { t.fill(DefaultRDSName, scaler) }

@@ -23,6 +23,9 @@ type Config struct {
 	Scalers         []Scaler `json:"scalers,omitempty"`
 	// LeaderElection lets several replicas run with one acting (leader.go).
 	LeaderElection LeaderElection `json:"leader_election,omitempty"`
+	// ScalerObjects runs the Scaler objects of the Kubernetes API beside
+	// the scalers of this file (objects.go).
+	ScalerObjects ScalerObjects `json:"scaler_objects,omitempty"`
 }
 
 // Prometheus is where signals are read (sources.PrometheusConfig).

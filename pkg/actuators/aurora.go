@@ -35,11 +35,17 @@ var (
 	_ TargetSpec     = (*AuroraTarget)(nil)
 	_ StartupDelayer = (*AuroraTarget)(nil)
 	_ Reacher        = (*AuroraTarget)(nil)
+	_ Ceilinged      = (*AuroraTarget)(nil)
 )
 
 // Reach implements Reacher: the cluster.
 func (t *AuroraTarget) Reach() Reach {
 	return Reach{Resource: string(KindAurora) + ":" + t.ClusterIdentifier, ResourceKey: "cluster_identifier", Privileged: t.privileged()}
+}
+
+// Ceiling implements Ceilinged.
+func (t *AuroraTarget) Ceiling() (int32, string) {
+	return MaxAuroraReaders, fmt.Sprintf("an Aurora cluster has at most %d readers", MaxAuroraReaders)
 }
 
 // String names the cluster.

@@ -35,11 +35,17 @@ var (
 	_ TargetSpec     = (*RDSTarget)(nil)
 	_ StartupDelayer = (*RDSTarget)(nil)
 	_ Reacher        = (*RDSTarget)(nil)
+	_ Ceilinged      = (*RDSTarget)(nil)
 )
 
 // Reach implements Reacher: the source instance.
 func (t *RDSTarget) Reach() Reach {
 	return Reach{Resource: string(KindRDS) + ":" + t.SourceInstance, ResourceKey: "source_instance", Privileged: t.privileged()}
+}
+
+// Ceiling implements Ceilinged.
+func (t *RDSTarget) Ceiling() (int32, string) {
+	return MaxRDSReplicas, fmt.Sprintf("an RDS source instance has at most %d read replicas", MaxRDSReplicas)
 }
 
 // String names the source instance.

@@ -53,6 +53,14 @@ type StartupDelayer interface {
 	StartupDelay() time.Duration
 }
 
+// Ceilinged is implemented by the spec of a kind whose capacity has a
+// ceiling of its own, whatever the account: a scaler's bounds.max beyond
+// it is refused when the config is checked, not found out at a Set.
+type Ceilinged interface {
+	// Ceiling is the most capacity the target can have, and why.
+	Ceiling() (max int32, why string)
+}
+
 // Reach is what a target acts on, as the confinement of a Scaler object
 // (a scaler that a namespace's users write) sees it. The zero Reach acts
 // on nothing outside scaled.

@@ -573,6 +573,12 @@ func mappingKey(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// DecodeScalerNode is DecodeScalerJSON for a node of a YAML document, as a
+// Scaler manifest's spec: its problems keep the file's line numbers.
+func DecodeScalerNode(n *yaml.Node, name, namespace string, path *field.Path) (Scaler, field.ErrorList) {
+	return decodeScaler(n, name, namespace, path)
+}
+
 func decodeScaler(n *yaml.Node, name, namespace string, path *field.Path) (Scaler, field.ErrorList) {
 	var s Scaler
 	s.decodeDefaults()

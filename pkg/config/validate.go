@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -188,6 +189,11 @@ func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorL
 	for j := range s.Signals {
 		errs = append(errs, uniqueName(path.Child("signals"), seen, j, s.Signals[j].Name)...)
 		errs = append(errs, validateSignal(path.Child("signals").Index(j), &s.Signals[j])...)
+	}
+	if c, ok := s.Target.Spec.(actuators.Ceilinged); ok {
+		if ceiling, why := c.Ceiling(); s.Bounds.Max > ceiling {
+			errs = append(errs, fielderr.Invalid(path.Child("bounds", "max"), s.Bounds.Max, "must be <= %d: %s", ceiling, why))
+		}
 	}
 	spec, derrs := s.DeciderSpec(interval, path)
 	errs = append(errs, derrs...)

@@ -26,7 +26,9 @@ func init() {
 
 // AuroraTarget is the aurora block of a target.
 type AuroraTarget struct {
-	Region            string           `json:"region,omitempty"`
+	// Region of the cluster (default: AWS_REGION or the shared config's).
+	Region string `json:"region,omitempty"`
+	// ClusterIdentifier names the Aurora cluster whose readers are scaled.
 	ClusterIdentifier string           `json:"cluster_identifier,omitempty"`
 	ReplicaOptions    `json:",inline"` // aws_options.go
 }

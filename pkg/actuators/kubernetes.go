@@ -51,10 +51,16 @@ const DefaultNamespace = "default"
 
 // KubernetesTarget is the kubernetes block of a target.
 type KubernetesTarget struct {
-	APIVersion string `json:"api_version,omitempty"` // e.g. apps/v1, argoproj.io/v1alpha1
-	Kind       string `json:"kind,omitempty"`        // e.g. Deployment, StatefulSet, Rollout
-	Namespace  string `json:"namespace,omitempty"`
-	Name       string `json:"name,omitempty"`
+	// APIVersion of the object: apps/v1, argoproj.io/v1alpha1.
+	APIVersion string `json:"api_version,omitempty"`
+	// Kind of the object: Deployment, StatefulSet, Rollout; any kind with
+	// a /scale subresource.
+	Kind string `json:"kind,omitempty"`
+	// Namespace of the object (default: default; in a Scaler object, the
+	// Scaler's own, and no other).
+	Namespace string `json:"namespace,omitempty"`
+	// Name of the object.
+	Name string `json:"name,omitempty"`
 	// TakeOver lets scaled act on an object an HPA or ScaledObject also targets.
 	TakeOver bool `json:"take_over,omitempty"`
 }

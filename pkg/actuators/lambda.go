@@ -31,8 +31,12 @@ func init() {
 
 // LambdaTarget is the lambda block of a target.
 type LambdaTarget struct {
-	Region        string           `json:"region,omitempty"`
-	FunctionName  string           `json:"function_name,omitempty"`
+	// Region of the function (default: AWS_REGION or the shared config's).
+	Region string `json:"region,omitempty"`
+	// FunctionName names the function.
+	FunctionName string `json:"function_name,omitempty"`
+	// Qualifier is the alias or version whose provisioned concurrency is
+	// scaled ($LATEST cannot have any).
 	Qualifier     string           `json:"qualifier,omitempty"`
 	LambdaOptions `json:",inline"` // aws_options.go
 }

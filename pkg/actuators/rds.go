@@ -26,7 +26,9 @@ func init() {
 
 // RDSTarget is the rds block of a target.
 type RDSTarget struct {
-	Region         string           `json:"region,omitempty"`
+	// Region of the instance (default: AWS_REGION or the shared config's).
+	Region string `json:"region,omitempty"`
+	// SourceInstance names the DB instance whose read replicas are scaled.
 	SourceInstance string           `json:"source_instance,omitempty"`
 	ReplicaOptions `json:",inline"` // aws_options.go
 }

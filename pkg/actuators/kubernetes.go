@@ -29,7 +29,6 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/scale"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 
@@ -275,6 +274,12 @@ func NewKubeMetrics(reg prometheus.Registerer) *KubeMetrics {
 	return m
 }
 
+func (m *KubeMetrics) suppress(scaler string) {
+	if m != nil {
+		m.suppressed.WithLabelValues(scaler).Inc()
+	}
+}
+
 func (m *KubeMetrics) start(scaler string) {
 	if m != nil {
 		m.suppressed.WithLabelValues(scaler)
@@ -321,7 +326,7 @@ type Kubernetes struct {
 	gk     schema.GroupKind
 	ver    string
 	o      KubernetesOptions
-	events flowcontrol.PassiveRateLimiter
+	events *EventRecorder
 
 	mu      sync.Mutex
 	mapping *meta.RESTMapping
@@ -358,7 +363,10 @@ func NewKubernetes(t KubernetesTarget, o KubernetesOptions) (*Kubernetes, error)
 	o.Metrics.start(o.Scaler)
 	return &Kubernetes{
 		t: t, gk: schema.GroupKind{Group: gv.Group, Kind: t.Kind}, ver: gv.Version, o: o,
-		events: flowcontrol.NewTokenBucketPassiveRateLimiterWithClock(float32(1/o.EventRefill.Seconds()), o.EventBurst, o.Clock),
+		events: NewEventRecorder(o.Clients.Core,
+			corev1.ObjectReference{APIVersion: t.APIVersion, Kind: t.Kind, Namespace: t.Namespace, Name: t.Name},
+			EventOptions{Identity: o.Identity, Clock: o.Clock, Logger: o.Logger, Burst: o.EventBurst, Refill: o.EventRefill,
+				Suppressed: func() { o.Metrics.suppress(o.Scaler) }}),
 	}, nil
 }
 
@@ -551,34 +559,5 @@ func (k *Kubernetes) targets(apiVersion, kind, name string) bool {
 // event records an Event on the target, within the rate limit. A failure to
 // record is logged, never returned: the change itself was made.
 func (k *Kubernetes) event(ctx context.Context, om *metav1.ObjectMeta, typ, reason, msg string) {
-	if !k.events.TryAccept() {
-		if k.o.Metrics != nil {
-			k.o.Metrics.suppressed.WithLabelValues(k.o.Scaler).Inc()
-		}
-		return
-	}
-	ref := corev1.ObjectReference{APIVersion: k.t.APIVersion, Kind: k.t.Kind, Namespace: k.t.Namespace, Name: k.t.Name}
-	if om != nil {
-		ref.UID, ref.ResourceVersion = om.UID, om.ResourceVersion
-	}
-	now := metav1.NewTime(k.o.Clock.Now())
-	ev := &corev1.Event{
-		ObjectMeta:          metav1.ObjectMeta{GenerateName: k.t.Name + ".", Namespace: k.t.Namespace},
-		InvolvedObject:      ref,
-		Reason:              reason,
-		Message:             msg,
-		Type:                typ,
-		Source:              corev1.EventSource{Component: eventComponent, Host: k.o.Identity},
-		ReportingController: eventComponent,
-		ReportingInstance:   k.o.Identity,
-		Action:              "Scale",
-		FirstTimestamp:      now,
-		LastTimestamp:       now,
-		Count:               1,
-	}
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventCreateDeadline)
-	defer cancel()
-	if _, err := k.o.Clients.Core.CoreV1().Events(k.t.Namespace).Create(ectx, ev, metav1.CreateOptions{}); err != nil {
-		k.o.Logger.Warn("could not record an event on the target", zap.String("target", k.String()), zap.String("reason", reason), zap.Error(err))
-	}
+	k.events.Event(ctx, om, typ, reason, "Scale", msg)
 }

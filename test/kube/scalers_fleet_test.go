@@ -91,7 +91,7 @@ func TestThousandScalers(t *testing.T) {
 	prom := promtest.Start(t)
 	prom.Gauge("app_rps", "namespace", "deployment").WithLabelValues(ns, "d").Set(42)
 	prom.WaitFor(t, fmt.Sprintf(`sum(app_rps{namespace=%q})`, ns), 42, 30*time.Second)
-	d := startDaemon(t, scaledBinary(t), writeConfig(t, fmt.Sprintf(`
+	d := startDaemon(t, buildScaled(t), writeConfig(t, fmt.Sprintf(`
 interval: %s
 log: {level: warn, format: json}
 prometheus: {url: %q}
@@ -248,7 +248,7 @@ behavior: {scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}}
 		return *l.Spec.HolderIdentity
 	}
 	kubeconfig := cp.WriteKubeconfig("scaled-sa", saToken(t))
-	bin := scaledBinary(t)
+	bin := buildScaled(t)
 	a := startDaemon(t, bin, cfg, kubeconfig, "objects-a")
 	kubetest.Eventually(t, 30*time.Second, "a leads and scales to 3", func() (bool, error) { return holder() == "objects-a" && replicas() == 3, nil })
 	b := startDaemon(t, bin, cfg, kubeconfig, "objects-b")

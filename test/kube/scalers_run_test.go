@@ -41,7 +41,7 @@ func TestScalerObjectsScaleAndReport(t *testing.T) {
 	rps.WithLabelValues(bank, "web").Set(1000) // what a query that is not confined would add
 	prom.WaitFor(t, fmt.Sprintf(`sum(app_rps{namespace=%q})`, shop), 30, 30*time.Second)
 
-	d := startDaemon(t, scaledBinary(t), writeConfig(t, fmt.Sprintf(`
+	d := startDaemon(t, buildScaled(t), writeConfig(t, fmt.Sprintf(`
 interval: 1s
 log: {level: info, format: json}
 prometheus: {url: %q}

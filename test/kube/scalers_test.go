@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,34 +27,6 @@ import (
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
 )
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// scaledBinary builds cmd/scaled once for the package's tests.
-func scaledBinary(t *testing.T) string {
-	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "scaled-kube-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "scaled")
-		build := exec.Command("go", "build", "-o", binPath, "./cmd/scaled")
-		build.Dir = repoRoot(t)
-		if out, err := build.CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
-}
 
 // scalersServed applies deploy/base (the CRD with it) and waits until the
 // API server serves Scalers.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/leader"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -395,5 +396,42 @@ func TestManagerSetAndRemove(t *testing.T) {
 	}
 	if err := m.Ready(); err != nil {
 		t.Errorf("single scalers that have not ticked made the manager unready: %v", err)
+	}
+}
+
+// A single scaler acts only where the shard it hashes to is held, as a
+// file scaler does: the acting rule is asked by key, namespace/name.
+func TestSingleScalersFollowTheActingRule(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	rec := &recorder{}
+	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	defer m.Stop()
+	held := leader.ShardOf("shop/web", 4)
+	m.SetActing(func(scaler string) bool { return leader.ShardOf(scaler, 4) == held })
+	if err := m.Apply(mustParse(t)); err != nil {
+		t.Fatal(err)
+	}
+	other := ""
+	for _, k := range []string{"shop/worker", "blog/web", "bank/web", "shop/api", "shop/cron"} {
+		if leader.ShardOf(k, 4) != held {
+			other = k
+			break
+		}
+	}
+	for _, k := range []string{"shop/web", other} {
+		if err := m.Set(single(t, k, 0.5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, "the timers", func() bool { return clk.HasWaiters() })
+	clk.Step(15 * time.Second)
+	waitFor(t, "a decision of each", func() bool { return rec.count() >= 2 })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, d := range rec.decisions {
+		if want := d.Scaler != "shop/web"; d.DryRun != want {
+			t.Errorf("%s decided with dry_run %v, want %v (its shard held: %v)", d.Scaler, d.DryRun, !want, d.Scaler == "shop/web")
+		}
 	}
 }

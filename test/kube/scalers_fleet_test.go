@@ -87,6 +87,9 @@ func statusWrites(t *testing.T) float64 {
 // write per status_refresh (a fresh decision time and signal values); the
 // figures are logged.
 func TestThousandScalers(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a thousand Scalers and a minute of steady state (about 2 to 3 minutes)")
+	}
 	scalersServed(t)
 	cp := kubetest.Shared(t)
 	dyn := dynamic.NewForConfigOrDie(cp.Admin())

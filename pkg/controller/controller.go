@@ -104,6 +104,9 @@ func New(cfg *config.Config, o Options) (*Controller, error) {
 	for _, ns := range namespaces {
 		f := dynamicinformer.NewFilteredDynamicSharedInformerFactory(o.Watch, resync, ns, tweak)
 		inf := f.ForResource(v1alpha1.GroupVersionResource).Informer()
+		if err := inf.SetTransform(trim); err != nil {
+			return nil, err
+		}
 		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 			AddFunc: c.enqueue,
 			UpdateFunc: func(old, obj any) {
@@ -119,6 +122,26 @@ func New(cfg *config.Config, o Options) (*Controller, error) {
 		c.informers[ns] = inf
 	}
 	return c, nil
+}
+
+// lastApplied is the annotation kubectl apply keeps a whole copy of the
+// object in.
+const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
+
+// trim drops from a Scaler what scaled never reads and that would weigh
+// more than the rest of it in the informer's cache, multiplied by every
+// Scaler: its managedFields and kubectl's copy of the last applied object.
+func trim(obj any) (any, error) {
+	u, ok := obj.(*unstructured.Unstructured)
+	if !ok {
+		return obj, nil // a tombstone
+	}
+	u.SetManagedFields(nil)
+	if a := u.GetAnnotations(); a[lastApplied] != "" {
+		delete(a, lastApplied)
+		u.SetAnnotations(a)
+	}
+	return u, nil
 }
 
 func (c *Controller) enqueue(obj any) {

@@ -19,6 +19,7 @@ import (
 	dynamicfake "k8s.io/client-go/dynamic/fake"
 	kubefake "k8s.io/client-go/kubernetes/fake"
 	clienttesting "k8s.io/client-go/testing"
+	"k8s.io/client-go/tools/cache"
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
@@ -364,5 +365,33 @@ func TestCamel(t *testing.T) {
 		if got := camel(in); got != want {
 			t.Errorf("camel(%s) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// The informer keeps of a Scaler what scaled reads, not managedFields nor
+// kubectl's copy of the applied object.
+func TestTrimKeepsWhatScaledReads(t *testing.T) {
+	u := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": v1alpha1.APIVersion, "kind": v1alpha1.Kind,
+		"metadata": map[string]any{
+			"name": "web", "namespace": "shop", "generation": int64(2),
+			"annotations":   map[string]any{lastApplied: `{"spec":{}}`, "team": "shop"},
+			"managedFields": []any{map[string]any{"manager": "kubectl", "operation": "Apply"}},
+		},
+		"spec": map[string]any{"bounds": map[string]any{"max": int64(3)}},
+	}}
+	got, err := trim(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := got.(*unstructured.Unstructured)
+	if len(g.GetManagedFields()) != 0 || g.GetAnnotations()[lastApplied] != "" {
+		t.Errorf("trimmed object still holds managedFields or %s: %v", lastApplied, g.Object["metadata"])
+	}
+	if g.GetAnnotations()["team"] != "shop" || g.GetGeneration() != 2 || g.Object["spec"] == nil {
+		t.Errorf("trim dropped what scaled reads: %v", g.Object)
+	}
+	if tomb, _ := trim(cache.DeletedFinalStateUnknown{Key: "shop/web"}); tomb == nil {
+		t.Error("a tombstone was lost")
 	}
 }

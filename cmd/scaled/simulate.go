@@ -272,7 +272,7 @@ func manifestConfig(path string) (*config.Config, bool, error) {
 	var errs []error
 	for _, m := range ms {
 		if len(m.Problems) > 0 {
-			errs = append(errs, fmt.Errorf("Scaler %s (line %d): %w", m.Key(), m.Line, config.Problems(m.Problems)))
+			errs = append(errs, fmt.Errorf("the Scaler %s (line %d): %w", m.Key(), m.Line, config.Problems(m.Problems)))
 		}
 		daemon.Scalers = append(daemon.Scalers, m.Scaler)
 	}

@@ -204,7 +204,7 @@ func (c *Controller) synced() bool {
 // Ready is nil once every Scaler the watch selects has been listed.
 func (c *Controller) Ready() error {
 	if !c.synced() {
-		return errors.New("Scaler objects not listed yet")
+		return errors.New("the Scaler objects are not listed yet")
 	}
 	return nil
 }

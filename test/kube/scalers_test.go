@@ -22,7 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
-	"sigs.k8s.io/yaml"
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
@@ -170,15 +169,6 @@ func writeConfig(t *testing.T, text string) string {
 	return p
 }
 
-// createNamespace makes a namespace called name for the test.
-func createNamespace(t *testing.T, name string) {
-	t.Helper()
-	if _, err := kubectl(t, []byte(fmt.Sprintf(`{"apiVersion":"v1","kind":"Namespace","metadata":{"name":%q}}`, name)), "apply", "-f", "-"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _, _ = kubectl(t, nil, "delete", "namespace", name, "--wait=false") })
-}
-
 // userWithRole is a service account of ns bound to the ClusterRole role in
 // ns, and its token: a namespace user with only that role.
 func userWithRole(t *testing.T, cs kubernetes.Interface, ns, name, role string) string {
@@ -246,14 +236,4 @@ func (d *daemon) logHas(t *testing.T, msg, scaler string) bool {
 		}
 	}
 	return false
-}
-
-// toYAML is a manifest in YAML for kubectl.
-func toYAML(t *testing.T, obj any) []byte {
-	t.Helper()
-	b, err := yaml.Marshal(obj)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -9,7 +9,7 @@ TEST_TAGS ?= integration
 # vet and lint read every file, whatever suite it belongs to.
 ALL_TAGS  ?= integration kube
 
-.PHONY: build demo test prometheus test-kube test-short check fmt vet lint tidy-check bench bench-sim rules clean
+.PHONY: build demo generate test prometheus test-kube test-short check fmt vet lint tidy-check bench bench-sim rules clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
@@ -18,6 +18,12 @@ build:
 # Prometheus, no cluster.
 demo: build
 	bin/scaled run --config examples/demo.yaml
+
+# The Scaler CRD, from the Go types and the registered kinds (hack/crdgen);
+# hack/crdgen's test fails when the committed files differ.
+CRD_FILES := deploy/base/crd-scalers.yaml deploy/helm/scaled/crds/scalers.yaml
+generate:
+	$(GO) run ./hack/crdgen $(CRD_FILES)
 
 # Everything, under the race detector, including the suites against real
 # components. It installs what they need first, and a component that is

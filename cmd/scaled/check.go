@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"go.uber.org/zap"
 	"k8s.io/utils/clock"
 
+	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
@@ -19,33 +22,53 @@ import (
 
 func newCheckCommand() *cobra.Command {
 	v := viper.New()
-	var path string
+	var path, daemon string
 	var query bool
 	cmd := &cobra.Command{
 		Use:   "check",
-		Short: "Validate a config; with --query also run each signal once and print what came back",
+		Short: "Validate a config or Scaler manifests; with --query also run each signal once and print what came back",
 		Long: `Validate a config and report every problem at once, each with its path, its value and what is
 allowed. With --query, evaluate every signal once, and fetch the history of every predictive policy
 as it will at start: how much there is, whether it reaches min_history, and which forecasting models
 it allows now and later. Exit status: 0 valid, 2 invalid, 1 when --query found a failing signal.
 
+The file may also hold Scaler objects (kind: Scaler, as kubectl apply takes them): each is checked
+as the scaled named by --daemon-config (default: built-in defaults) would check it in its namespace,
+tenancy included, with the same messages its status would carry.
+
 The flags after --query override the config's global keys, as they do for scaled run.`,
 		Example: `  scaled check --config scaled.yaml
-  scaled check --config scaled.yaml --query     # also run every query once against Prometheus`,
+  scaled check --config scaled.yaml --query     # also run every query once against Prometheus
+  scaled check --config examples/scalers/web.yaml --daemon-config scaled.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return check(cmd.Context(), cmd.OutOrStdout(), v, path, query)
+			return check(cmd.Context(), cmd.OutOrStdout(), v, path, daemon, query)
 		},
 	}
 	// --config and --query first, the overrides of the config's keys after.
 	cmd.Flags().SortFlags = false
-	cmd.Flags().StringVarP(&path, "config", "c", "scaled.yaml", "config file (YAML)")
+	cmd.Flags().StringVarP(&path, "config", "c", "scaled.yaml", "config file, or Scaler manifests (YAML)")
 	cmd.Flags().BoolVar(&query, "query", false, "evaluate every signal once against its source and print the result")
+	cmd.Flags().StringVar(&daemon, "daemon-config", "", "for Scaler manifests: the config of the scaled that runs them")
 	config.BindFlags(cmd.Flags(), v)
 	return cmd
 }
 
-func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, query bool) error {
+func check(ctx context.Context, out io.Writer, v *viper.Viper, path, daemon string, query bool) error {
+	placeholder := simulatedPrometheusURL
+	if query {
+		placeholder = ""
+	}
+	dcfg, err := daemonConfig(daemon, v, placeholder)
+	if err != nil && daemon != "" {
+		return &exitError{code: 2, err: err}
+	}
+	if dcfg != nil {
+		manifests, err := readManifests(path, dcfg)
+		if err == nil && len(manifests) > 0 {
+			return checkManifests(ctx, out, path, dcfg, manifests, query)
+		}
+	}
 	cfg, err := config.Load(path, v)
 	if err != nil {
 		problems := problemLines(err)
@@ -55,14 +78,59 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path string, quer
 		}
 		return &exitError{code: 2, err: fmt.Errorf("%s is not valid", path)}
 	}
-	fmt.Fprintf(out, "%s: valid, %d scaler(s)\n", path, len(cfg.Scalers))
+	objects := ""
+	if cfg.ScalerObjects.Enabled {
+		objects = ", and the cluster's Scaler objects"
+	}
+	fmt.Fprintf(out, "%s: valid, %d scaler(s)%s\n", path, len(cfg.Scalers), objects)
 	if !query {
 		return nil
+	}
+	return querySignals(ctx, out, cfg, cfg.Scalers)
+}
+
+// checkManifests reports the problems of each Scaler object of path, or
+// that all are valid; with query, it runs their signals once.
+func checkManifests(ctx context.Context, out io.Writer, path string, daemon *config.Config, ms []v1alpha1.Manifest, query bool) error {
+	var lines []string
+	for _, m := range ms {
+		for _, p := range fielderr.Lines(m.Problems) {
+			lines = append(lines, fmt.Sprintf("Scaler %s (line %d): %s", m.Key(), m.Line, p))
+		}
+	}
+	if len(lines) > 0 {
+		fmt.Fprintf(out, "%s: %d problem(s)\n", path, len(lines))
+		for _, l := range lines {
+			fmt.Fprintf(out, "  %s\n", l)
+		}
+		return &exitError{code: 2, err: fmt.Errorf("%s is not valid", path)}
+	}
+	fmt.Fprintf(out, "%s: valid, %d Scaler object(s)\n", path, len(ms))
+	if !query {
+		return nil
+	}
+	scalers := make([]config.Scaler, len(ms))
+	for i, m := range ms {
+		scalers[i] = m.Scaler
+	}
+	return querySignals(ctx, out, daemon, scalers)
+}
+
+// querySignals evaluates every signal of scalers once, as cfg's scaled would.
+func querySignals(ctx context.Context, out io.Writer, cfg *config.Config, scalers []config.Scaler) error {
+	if cfg.Prometheus.URL == "" {
+		for _, sc := range scalers {
+			for _, sig := range sc.Signals {
+				if _, ok := sig.Source.Spec.(sources.PrometheusBacked); ok {
+					return &exitError{code: 2, err: errors.New("--query: no prometheus.url: set it in --daemon-config, SCALED_PROMETHEUS_URL or --prometheus.url")}
+				}
+			}
+		}
 	}
 	clk := clock.RealClock{}
 	factories := newFactories(zap.NewNop(), clk, nil)
 	failed := 0
-	for _, sc := range cfg.Scalers {
+	for _, sc := range scalers {
 		for _, sig := range sc.Signals {
 			q, err := factories.Source(cfg, sc.Name, sig)
 			if err != nil {

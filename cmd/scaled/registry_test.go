@@ -168,7 +168,7 @@ func TestAKindRegisteredInATestGoesThroughTheWholeProduct(t *testing.T) {
 
 	t.Run("scaled check", func(t *testing.T) {
 		var out bytes.Buffer
-		if err := check(context.Background(), &out, viper.New(), path, false); err != nil {
+		if err := check(context.Background(), &out, viper.New(), path, "", false); err != nil {
 			t.Fatalf("check: %v\n%s", err, out.String())
 		}
 		if want := path + ": valid, 1 scaler(s)\n"; out.String() != want {
@@ -176,7 +176,7 @@ func TestAKindRegisteredInATestGoesThroughTheWholeProduct(t *testing.T) {
 		}
 		bad := fakeKindsConfig(t, 0)
 		out.Reset()
-		err := check(context.Background(), &out, viper.New(), bad, false)
+		err := check(context.Background(), &out, viper.New(), bad, "", false)
 		want := bad + ": 1 problem(s)\n  scalers[0].policies[0].fake_fixed.replicas: 0: must be >= 1\n"
 		if exitCode(err) != 2 || out.String() != want {
 			t.Errorf("check of a bad fake block: exit %d, printed %q, want %q", exitCode(err), out.String(), want)

@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"k8s.io/utils/clock"
 
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
 	"github.com/scaled-dev/scaled/pkg/telemetry"
@@ -121,14 +122,31 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 		logger.Info("replaying recorded traces on a fast clock", zap.Time("from", *origin), zap.Float64("speed", replaySpeed(cfg)))
 	}
 	kube := newKubeDeps(reg, leaderIdentity(cfg.LeaderElection))
-	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(metrics.TargetObserver), withKube(kube))
-	mgr := engine.NewManager(clk, logger, factories, metrics, decisions,
+	objects := &scalerObjects{} // made below, once the manager is
+	targets := func(scaler string) actuators.TargetObserver {
+		return objects.targetObserver(scaler, metrics.TargetObserver(scaler))
+	}
+	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(targets), withKube(kube))
+	sinks := decisionSinks{decisions}
+	mgr := engine.NewManager(clk, logger, factories, metrics, &sinks,
 		metrics, forgetFunc(decisions.Forget), forgetFunc(kube.metrics.Forget))
+	if objects, err = newScalerObjects(cfg, kube, mgr, reg, logger); err != nil {
+		return &exitError{code: 2, err: err}
+	}
+	if s := objects.sink(); s != nil {
+		sinks = append(sinks, s) // before the first scaler starts
+	}
 
 	// Bind the port before any scaler starts: a daemon that cannot serve its
 	// probes and metrics must not act unseen. /readyz says "not ready" until
-	// the scalers have ticked.
-	srv := telemetry.NewServer(cfg.Listen, reg, decisions, mgr.Ready, logger, web.options(mgr.Live)...)
+	// the scalers have ticked, and the Scaler objects' informer has synced.
+	ready := func() error {
+		if err := mgr.Ready(); err != nil {
+			return err
+		}
+		return objects.ready()
+	}
+	srv := telemetry.NewServer(cfg.Listen, reg, decisions, ready, logger, web.options(mgr.Live)...)
 	if err := srv.Start(); err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -148,6 +166,8 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 		return &exitError{code: 2, err: err}
 	}
 	metrics.ConfigReloaded(true, time.Now())
+	objects.start()
+	defer objects.stop() // before the manager stops
 	logger.Info("scaled started", zap.String("version", version), zap.String("listen", srv.Addr()),
 		zap.Strings("scalers", mgr.Scalers()), zap.Bool("dry_run", cfg.DryRun))
 
@@ -159,8 +179,14 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 				err = errors.Join(cerr, errors.New("switching between replay and live sources needs a restart"))
 			}
 		}
+		if err == nil && next.ScalerObjects.Enabled != cfg.ScalerObjects.Enabled {
+			err = errors.New("scaler_objects.enabled changes only on restart")
+		}
 		if err == nil {
 			err = mgr.Apply(next)
+		}
+		if err == nil {
+			objects.setConfig(next)
 		}
 		metrics.ConfigReloaded(err == nil, time.Now())
 		if err != nil {
@@ -190,6 +216,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 			logger.Info("stopping")
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
+			objects.stop()
 			mgr.Stop()
 			return srv.Shutdown(sctx)
 		case <-hup:

@@ -266,6 +266,9 @@ func serviceParams(f *simulateFlags) error {
 // loadSimulationConfig loads and validates a config as the daemon does,
 // except that an unset prometheus.url is allowed: nothing is queried.
 func loadSimulationConfig(path string) (*config.Config, error) {
+	if cfg, ok, err := manifestConfig(path); ok || err != nil {
+		return cfg, err
+	}
 	cfg, err := config.Load(path, viper.New(), func(c *config.Config) {
 		if c.Prometheus.URL == "" {
 			c.Prometheus.URL = simulatedPrometheusURL
@@ -276,6 +279,31 @@ func loadSimulationConfig(path string) (*config.Config, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return cfg, err
+}
+
+// manifestConfig is the config that runs the Scaler objects of the file
+// at path as a scaled with the defaults would run them, and false when the
+// file is a config file.
+func manifestConfig(path string) (*config.Config, bool, error) {
+	daemon, err := daemonConfig("", viper.New(), simulatedPrometheusURL)
+	if err != nil {
+		return nil, false, err
+	}
+	ms, err := readManifests(path, daemon)
+	if err != nil || len(ms) == 0 {
+		return nil, false, nil // a config file, or not one: config.Load says which
+	}
+	var errs []error
+	for _, m := range ms {
+		if len(m.Problems) > 0 {
+			errs = append(errs, fmt.Errorf("the Scaler %s (line %d): %w", m.Key(), m.Line, config.Problems(m.Problems)))
+		}
+		daemon.Scalers = append(daemon.Scalers, m.Scaler)
+	}
+	if len(errs) > 0 {
+		return nil, true, fmt.Errorf("%s: %w", path, errors.Join(errs...))
+	}
+	return daemon, true, nil
 }
 
 // parseBinds turns SIGNAL=OBSERVATION flags into a map.

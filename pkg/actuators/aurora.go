@@ -26,7 +26,9 @@ func init() {
 
 // AuroraTarget is the aurora block of a target.
 type AuroraTarget struct {
-	Region            string           `json:"region,omitempty"`
+	// Region of the cluster (default: AWS_REGION or the shared config's).
+	Region string `json:"region,omitempty"`
+	// ClusterIdentifier names the Aurora cluster whose readers are scaled.
 	ClusterIdentifier string           `json:"cluster_identifier,omitempty"`
 	ReplicaOptions    `json:",inline"` // aws_options.go
 }
@@ -34,7 +36,22 @@ type AuroraTarget struct {
 var (
 	_ TargetSpec     = (*AuroraTarget)(nil)
 	_ StartupDelayer = (*AuroraTarget)(nil)
+	_ Reacher        = (*AuroraTarget)(nil)
+	_ Ceilinged      = (*AuroraTarget)(nil)
 )
+
+// Reach implements Reacher: the cluster.
+func (t *AuroraTarget) Reach() Reach {
+	return Reach{Resource: string(KindAurora) + ":" + t.ClusterIdentifier, ResourceKey: "cluster_identifier", Privileged: t.privileged()}
+}
+
+// Ceiling implements Ceilinged.
+func (t *AuroraTarget) Ceiling() (int32, string) {
+	return MaxAuroraReaders, fmt.Sprintf("an Aurora cluster has at most %d readers", MaxAuroraReaders)
+}
+
+// String names the cluster.
+func (t *AuroraTarget) String() string { return "aurora/" + t.ClusterIdentifier }
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
 func (t *AuroraTarget) Default(scaler string) { t.fill(DefaultAuroraName, scaler) }

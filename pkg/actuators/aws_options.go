@@ -127,6 +127,14 @@ func (o *ReplicaOptions) fill(name, scaler string) {
 	}
 }
 
+// privileged are the options set that only the platform may set (Reach).
+func (o *ReplicaOptions) privileged() []string {
+	if o.Endpoint != "" {
+		return []string{"endpoint"}
+	}
+	return nil
+}
+
 // DB instance identifiers: 1 to 63 letters, digits or hyphens, starting with
 // a letter, no two hyphens in a row, not ending with one.
 var dbIdentifierRE = regexp.MustCompile(`^[a-zA-Z](?:[a-zA-Z0-9]|-[a-zA-Z0-9])*$`)

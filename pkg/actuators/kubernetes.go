@@ -29,7 +29,6 @@ import (
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/scale"
 	"k8s.io/client-go/tools/clientcmd"
-	"k8s.io/client-go/util/flowcontrol"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/clock"
 
@@ -51,15 +50,40 @@ const DefaultNamespace = "default"
 
 // KubernetesTarget is the kubernetes block of a target.
 type KubernetesTarget struct {
-	APIVersion string `json:"api_version,omitempty"` // e.g. apps/v1, argoproj.io/v1alpha1
-	Kind       string `json:"kind,omitempty"`        // e.g. Deployment, StatefulSet, Rollout
-	Namespace  string `json:"namespace,omitempty"`
-	Name       string `json:"name,omitempty"`
+	// APIVersion of the object: apps/v1, argoproj.io/v1alpha1.
+	APIVersion string `json:"api_version,omitempty"`
+	// Kind of the object: Deployment, StatefulSet, Rollout; any kind with
+	// a /scale subresource.
+	Kind string `json:"kind,omitempty"`
+	// Namespace of the object (default: default; in a Scaler object, the
+	// Scaler's own, and no other).
+	Namespace string `json:"namespace,omitempty"`
+	// Name of the object.
+	Name string `json:"name,omitempty"`
 	// TakeOver lets scaled act on an object an HPA or ScaledObject also targets.
 	TakeOver bool `json:"take_over,omitempty"`
 }
 
-var _ TargetSpec = (*KubernetesTarget)(nil)
+var (
+	_ TargetSpec = (*KubernetesTarget)(nil)
+	_ Reacher    = (*KubernetesTarget)(nil)
+	_ Namespaced = (*KubernetesTarget)(nil)
+)
+
+// DefaultNamespace implements Namespaced.
+func (t *KubernetesTarget) DefaultNamespace(ns string) {
+	if t.Namespace == "" {
+		t.Namespace = ns
+	}
+}
+
+// Reach implements Reacher: the object's namespace.
+func (t *KubernetesTarget) Reach() Reach {
+	return Reach{Namespace: t.Namespace, NamespaceKey: "namespace"}
+}
+
+// String names the object as kubectl does: Deployment/web.
+func (t *KubernetesTarget) String() string { return t.Kind + "/" + t.Name }
 
 // Default implements TargetSpec: the namespace default.
 func (t *KubernetesTarget) Default(string) {
@@ -250,6 +274,12 @@ func NewKubeMetrics(reg prometheus.Registerer) *KubeMetrics {
 	return m
 }
 
+func (m *KubeMetrics) suppress(scaler string) {
+	if m != nil {
+		m.suppressed.WithLabelValues(scaler).Inc()
+	}
+}
+
 func (m *KubeMetrics) start(scaler string) {
 	if m != nil {
 		m.suppressed.WithLabelValues(scaler)
@@ -296,7 +326,7 @@ type Kubernetes struct {
 	gk     schema.GroupKind
 	ver    string
 	o      KubernetesOptions
-	events flowcontrol.PassiveRateLimiter
+	events *EventRecorder
 
 	mu      sync.Mutex
 	mapping *meta.RESTMapping
@@ -333,7 +363,10 @@ func NewKubernetes(t KubernetesTarget, o KubernetesOptions) (*Kubernetes, error)
 	o.Metrics.start(o.Scaler)
 	return &Kubernetes{
 		t: t, gk: schema.GroupKind{Group: gv.Group, Kind: t.Kind}, ver: gv.Version, o: o,
-		events: flowcontrol.NewTokenBucketPassiveRateLimiterWithClock(float32(1/o.EventRefill.Seconds()), o.EventBurst, o.Clock),
+		events: NewEventRecorder(o.Clients.Core,
+			corev1.ObjectReference{APIVersion: t.APIVersion, Kind: t.Kind, Namespace: t.Namespace, Name: t.Name},
+			EventOptions{Identity: o.Identity, Clock: o.Clock, Logger: o.Logger, Burst: o.EventBurst, Refill: o.EventRefill,
+				Suppressed: func() { o.Metrics.suppress(o.Scaler) }}),
 	}, nil
 }
 
@@ -526,34 +559,5 @@ func (k *Kubernetes) targets(apiVersion, kind, name string) bool {
 // event records an Event on the target, within the rate limit. A failure to
 // record is logged, never returned: the change itself was made.
 func (k *Kubernetes) event(ctx context.Context, om *metav1.ObjectMeta, typ, reason, msg string) {
-	if !k.events.TryAccept() {
-		if k.o.Metrics != nil {
-			k.o.Metrics.suppressed.WithLabelValues(k.o.Scaler).Inc()
-		}
-		return
-	}
-	ref := corev1.ObjectReference{APIVersion: k.t.APIVersion, Kind: k.t.Kind, Namespace: k.t.Namespace, Name: k.t.Name}
-	if om != nil {
-		ref.UID, ref.ResourceVersion = om.UID, om.ResourceVersion
-	}
-	now := metav1.NewTime(k.o.Clock.Now())
-	ev := &corev1.Event{
-		ObjectMeta:          metav1.ObjectMeta{GenerateName: k.t.Name + ".", Namespace: k.t.Namespace},
-		InvolvedObject:      ref,
-		Reason:              reason,
-		Message:             msg,
-		Type:                typ,
-		Source:              corev1.EventSource{Component: eventComponent, Host: k.o.Identity},
-		ReportingController: eventComponent,
-		ReportingInstance:   k.o.Identity,
-		Action:              "Scale",
-		FirstTimestamp:      now,
-		LastTimestamp:       now,
-		Count:               1,
-	}
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), eventCreateDeadline)
-	defer cancel()
-	if _, err := k.o.Clients.Core.CoreV1().Events(k.t.Namespace).Create(ectx, ev, metav1.CreateOptions{}); err != nil {
-		k.o.Logger.Warn("could not record an event on the target", zap.String("target", k.String()), zap.String("reason", reason), zap.Error(err))
-	}
+	k.events.Event(ctx, om, typ, reason, "Scale", msg)
 }

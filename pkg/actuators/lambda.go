@@ -31,8 +31,12 @@ func init() {
 
 // LambdaTarget is the lambda block of a target.
 type LambdaTarget struct {
-	Region        string           `json:"region,omitempty"`
-	FunctionName  string           `json:"function_name,omitempty"`
+	// Region of the function (default: AWS_REGION or the shared config's).
+	Region string `json:"region,omitempty"`
+	// FunctionName names the function.
+	FunctionName string `json:"function_name,omitempty"`
+	// Qualifier is the alias or version whose provisioned concurrency is
+	// scaled ($LATEST cannot have any).
 	Qualifier     string           `json:"qualifier,omitempty"`
 	LambdaOptions `json:",inline"` // aws_options.go
 }
@@ -40,7 +44,20 @@ type LambdaTarget struct {
 var (
 	_ TargetSpec     = (*LambdaTarget)(nil)
 	_ StartupDelayer = (*LambdaTarget)(nil)
+	_ Reacher        = (*LambdaTarget)(nil)
 )
+
+// Reach implements Reacher: the function, whatever the qualifier.
+func (t *LambdaTarget) Reach() Reach {
+	var privileged []string
+	if t.Endpoint != "" {
+		privileged = []string{"endpoint"}
+	}
+	return Reach{Resource: string(KindLambda) + ":" + t.FunctionName, ResourceKey: "function_name", Privileged: privileged}
+}
+
+// String names the function and its qualifier.
+func (t *LambdaTarget) String() string { return "lambda/" + t.FunctionName + ":" + t.Qualifier }
 
 // Default implements TargetSpec: the unreserved margin Lambda keeps.
 func (t *LambdaTarget) Default(string) {

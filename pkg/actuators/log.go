@@ -29,7 +29,11 @@ type LogTarget struct {
 var (
 	_ TargetSpec    = (*LogTarget)(nil)
 	_ BlockOptional = (*LogTarget)(nil)
+	_ Reacher       = (*LogTarget)(nil)
 )
+
+// Reach implements Reacher: nothing outside scaled.
+func (t *LogTarget) Reach() Reach { return Reach{} }
 
 // Default implements TargetSpec: every key has its default already.
 func (t *LogTarget) Default(string) {}

@@ -26,7 +26,9 @@ func init() {
 
 // RDSTarget is the rds block of a target.
 type RDSTarget struct {
-	Region         string           `json:"region,omitempty"`
+	// Region of the instance (default: AWS_REGION or the shared config's).
+	Region string `json:"region,omitempty"`
+	// SourceInstance names the DB instance whose read replicas are scaled.
 	SourceInstance string           `json:"source_instance,omitempty"`
 	ReplicaOptions `json:",inline"` // aws_options.go
 }
@@ -34,7 +36,22 @@ type RDSTarget struct {
 var (
 	_ TargetSpec     = (*RDSTarget)(nil)
 	_ StartupDelayer = (*RDSTarget)(nil)
+	_ Reacher        = (*RDSTarget)(nil)
+	_ Ceilinged      = (*RDSTarget)(nil)
 )
+
+// Reach implements Reacher: the source instance.
+func (t *RDSTarget) Reach() Reach {
+	return Reach{Resource: string(KindRDS) + ":" + t.SourceInstance, ResourceKey: "source_instance", Privileged: t.privileged()}
+}
+
+// Ceiling implements Ceilinged.
+func (t *RDSTarget) Ceiling() (int32, string) {
+	return MaxRDSReplicas, fmt.Sprintf("an RDS source instance has at most %d read replicas", MaxRDSReplicas)
+}
+
+// String names the source instance.
+func (t *RDSTarget) String() string { return "rds/" + t.SourceInstance }
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
 func (t *RDSTarget) Default(scaler string) { t.fill(DefaultRDSName, scaler) }

@@ -53,6 +53,47 @@ type StartupDelayer interface {
 	StartupDelay() time.Duration
 }
 
+// Ceilinged is implemented by the spec of a kind whose capacity has a
+// ceiling of its own, whatever the account: a scaler's bounds.max beyond
+// it is refused when the config is checked, not found out at a Set.
+type Ceilinged interface {
+	// Ceiling is the most capacity the target can have, and why.
+	Ceiling() (max int32, why string)
+}
+
+// Reach is what a target acts on, as the confinement of a Scaler object
+// (a scaler that a namespace's users write) sees it. The zero Reach acts
+// on nothing outside scaled.
+type Reach struct {
+	// Namespace is the Kubernetes namespace of the object the target
+	// scales; NamespaceKey is the block's key that sets it.
+	Namespace, NamespaceKey string
+	// Resource names what the target scales outside the cluster, as the
+	// scaler_objects.allow_aws list matches it: <kind>:<identifier>
+	// (aurora:orders-db); ResourceKey is the block's key that holds the
+	// identifier.
+	Resource, ResourceKey string
+	// Privileged are the block's keys that are set and that only the
+	// platform may set: they send scaled's own credentials elsewhere (an
+	// endpoint override).
+	Privileged []string
+}
+
+// Reacher is implemented by the spec of every kind a Scaler object may
+// use; a kind that does not say what it reaches is refused there.
+type Reacher interface {
+	Reach() Reach
+}
+
+// Namespaced is implemented by the spec of a kind whose target lives in a
+// Kubernetes namespace: a Scaler object's target defaults to the object's
+// own namespace.
+type Namespaced interface {
+	// DefaultNamespace sets the namespace if the block left it unset. It
+	// runs before Default.
+	DefaultNamespace(namespace string)
+}
+
 // Deps are what a target's constructor may use; the daemon makes one per
 // scaler and shares the clients behind it among all targets.
 type Deps struct {

@@ -16,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/actuators"
 )
 
 // The decoder fills Go values from a YAML node tree by reflection, strictly,
@@ -534,30 +535,65 @@ func jsonNode(raw []byte) (*yaml.Node, error) {
 
 // DecodeScalerJSON decodes one scaler from JSON, as a Scaler object's spec
 // comes from the Kubernetes API server, through the decoder that reads
-// files, and fills its defaults. path is where the scaler sits in the object
-// (spec); every problem carries it. It does not validate.
-func DecodeScalerJSON(raw []byte, path *field.Path) (Scaler, field.ErrorList) {
+// files, and fills its defaults. name is the scaler's name (a Scaler
+// object's namespace/name), set before the defaults that depend on it (an
+// AWS target's owner); namespace, when set, is the namespace of a target
+// that lives in one and names none (actuators.Namespaced): the object's
+// own. path is where the scaler sits in the object (spec); every problem
+// carries it. It does not validate.
+func DecodeScalerJSON(raw []byte, name, namespace string, path *field.Path) (Scaler, field.ErrorList) {
 	n, err := jsonNode(raw)
 	if err != nil {
 		return Scaler{}, field.ErrorList{fielderr.Problem(path, "%v", err)}
 	}
-	return decodeScaler(n, path)
+	return decodeScaler(n, name, namespace, path)
 }
 
 // DecodeScalerObject is DecodeScalerJSON for an object already unmarshalled
 // into a map, as unstructured.Unstructured holds it.
-func DecodeScalerObject(obj map[string]any, path *field.Path) (Scaler, field.ErrorList) {
+func DecodeScalerObject(obj map[string]any, name, namespace string, path *field.Path) (Scaler, field.ErrorList) {
 	raw, err := json.Marshal(obj)
 	if err != nil {
 		return Scaler{}, field.ErrorList{fielderr.Problem(path, "%v", err)}
 	}
-	return DecodeScalerJSON(raw, path)
+	return DecodeScalerJSON(raw, name, namespace, path)
 }
 
-func decodeScaler(n *yaml.Node, path *field.Path) (Scaler, field.ErrorList) {
+// mappingKey is the node of key in the mapping n, or nil.
+func mappingKey(n *yaml.Node, key string) *yaml.Node {
+	n = resolveNode(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := resolveNode(n.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
+			return k
+		}
+	}
+	return nil
+}
+
+// DecodeScalerNode is DecodeScalerJSON for a node of a YAML document, as a
+// Scaler manifest's spec: its problems keep the file's line numbers.
+func DecodeScalerNode(n *yaml.Node, name, namespace string, path *field.Path) (Scaler, field.ErrorList) {
+	return decodeScaler(n, name, namespace, path)
+}
+
+func decodeScaler(n *yaml.Node, name, namespace string, path *field.Path) (Scaler, field.ErrorList) {
 	var s Scaler
 	s.decodeDefaults()
 	errs := decodeInto(n, &s, path)
+	if name != "" {
+		// An object's name is its metadata's; the spec holds the rest.
+		if k := mappingKey(n, "name"); k != nil {
+			errs = append(errs, fielderr.Invalid(path.Child("name"), fielderr.Shown(fmt.Sprintf("unknown key on line %d", k.Line)),
+				"must be left out: a Scaler's name is its metadata.name"))
+		}
+		s.Name = name
+	}
+	if ns, ok := s.Target.Spec.(actuators.Namespaced); ok && namespace != "" {
+		ns.DefaultNamespace(namespace)
+	}
 	s.ApplyDefaults()
 	return s, errs
 }

@@ -31,7 +31,7 @@ func TestDecodeProblems(t *testing.T) {
 		want       []string
 	}{
 		{"unknown top-level key", "intervall: 5s\n", []string{
-			"intervall: unknown key on line 1: must be one of prometheus, interval, dry_run, listen, log, decision_history, scalers, leader_election"}},
+			"intervall: unknown key on line 1: must be one of prometheus, interval, dry_run, listen, log, decision_history, scalers, leader_election, scaler_objects"}},
 		{"unknown scaler key", "scalers:\n  - name: a\n    targt: {kind: log}\n", []string{
 			"scalers[0].targt: unknown key on line 3: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, startup_delay, dry_run, interval"}},
 		{"unknown nested key", "scalers:\n  - name: a\n    bounds: {min: 1, maxi: 2}\n", []string{
@@ -152,10 +152,10 @@ func TestDecodeScalerJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw := `{"name": "web", "target": {"kind": "log"}, "signals": [{"name": "rps", "query": "sum(rate(x[1m]))"}],
+	raw := `{"target": {"kind": "log"}, "signals": [{"name": "rps", "query": "sum(rate(x[1m]))"}],
 	  "policies": [{"name": "rps", "type": "target_tracking", "target_tracking": {"signal": "rps", "target_type": "value", "target": 10}}],
 	  "bounds": {"max": 10}}`
-	s, errs := DecodeScalerJSON([]byte(raw), field.NewPath("spec"))
+	s, errs := DecodeScalerJSON([]byte(raw), "web", "", field.NewPath("spec"))
 	if len(errs) > 0 {
 		t.Fatalf("DecodeScalerJSON: %v", errs)
 	}
@@ -163,17 +163,18 @@ func TestDecodeScalerJSON(t *testing.T) {
 		t.Errorf("the JSON scaler differs from the file's:\n%s", cmp.Diff(fromFile.Scalers[0], s))
 	}
 	obj := map[string]any{"name": "web", "bounds": map[string]any{"max": 20.9, "min": 1e10}, "interval": 15, "tolerance": true}
-	_, errs = DecodeScalerObject(obj, field.NewPath("spec"))
+	_, errs = DecodeScalerObject(obj, "shop/web", "shop", field.NewPath("spec"))
 	want := []string{
 		"spec.bounds.max: 20.9: must be an integer",
 		"spec.bounds.min: 10000000000: must be an integer between -2147483648 and 2147483647",
 		"spec.interval: 15: must be a duration such as 15s or 5m",
 		"spec.tolerance: unknown key on line 1: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, startup_delay, dry_run, interval",
+		"spec.name: unknown key on line 1: must be left out: a Scaler's name is its metadata.name",
 	}
 	if diff := cmp.Diff(want, fielderr.Lines(errs)); diff != "" {
 		t.Errorf("DecodeScalerObject problems (-want +got):\n%s", diff)
 	}
-	if _, errs := DecodeScalerJSON([]byte(`{"name": `), field.NewPath("spec")); len(errs) != 1 || !strings.HasPrefix(fielderr.Format(errs[0]), "spec: not valid JSON") {
+	if _, errs := DecodeScalerJSON([]byte(`{"name": `), "web", "", field.NewPath("spec")); len(errs) != 1 || !strings.HasPrefix(fielderr.Format(errs[0]), "spec: not valid JSON") {
 		t.Errorf("truncated JSON: %v", errs)
 	}
 }

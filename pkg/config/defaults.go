@@ -36,6 +36,7 @@ func Defaults() *Config {
 		Log:             Log{Level: DefaultLogLevel, Format: DefaultLogFormat},
 		DecisionHistory: DefaultDecisionHistory,
 		LeaderElection:  DefaultLeaderElection(),
+		ScalerObjects:   DefaultScalerObjects(),
 	}
 }
 

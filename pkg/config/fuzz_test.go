@@ -72,14 +72,14 @@ func FuzzLoad(f *testing.F) {
 //
 //	go test ./pkg/config -run '^$' -fuzz FuzzDecodeScalerJSON -fuzztime 60s
 func FuzzDecodeScalerJSON(f *testing.F) {
-	f.Add([]byte(`{"name": "web", "target": {"kind": "log"}, "signals": [{"name": "rps", "query": "x"}],
+	f.Add([]byte(`{"target": {"kind": "log"}, "signals": [{"name": "rps", "query": "x"}],
 	  "policies": [{"name": "rps", "type": "target_tracking", "target_tracking": {"signal": "rps", "target_type": "value", "target": 10}}],
 	  "bounds": {"max": 10}}`))
 	f.Add([]byte(`{"bounds": {"max": 20.9, "min": 1e10}, "interval": 15, "target": {"kind": "aurora", "aurora": {"tags": {"a": 1}}}}`))
 	f.Add([]byte(`[1, 2]`))
 	f.Add([]byte(`{"name": `))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		s, errs := DecodeScalerJSON(raw, field.NewPath("spec"))
+		s, errs := DecodeScalerJSON(raw, "shop/web", "shop", field.NewPath("spec"))
 		for _, e := range errs {
 			if !strings.HasPrefix(e.Field, "spec") {
 				t.Fatalf("problem outside the object's path: %s", fielderr.Format(e))

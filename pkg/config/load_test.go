@@ -47,6 +47,7 @@ dry_run: false
 listen: "127.0.0.1:1000"
 log: {level: warn, format: console}
 decision_history: 5
+scaler_objects: {enabled: true}
 `
 
 func TestLoadPrecedence(t *testing.T) {
@@ -98,7 +99,7 @@ func TestLoadPrecedence(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			c, err := Load(tc.path, v)
+			c, err := Load(tc.path, v, func(c *Config) { c.ScalerObjects.Enabled = true })
 			if err != nil {
 				t.Fatalf("Load: %v", err)
 			}
@@ -113,6 +114,7 @@ func TestLoadBadEnvironment(t *testing.T) {
 	t.Setenv("SCALED_INTERVAL", "soon")
 	t.Setenv("SCALED_DRY_RUN", "maybe")
 	t.Setenv("SCALED_DECISION_HISTORY", "lots")
+	t.Setenv("SCALED_SCALER_OBJECTS_ENABLED", "true")
 	_, err := Load("", nil)
 	want := []string{
 		`interval: "soon": must be a duration such as 15s or 5m (from SCALED_INTERVAL or --interval)`,

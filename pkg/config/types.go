@@ -24,6 +24,9 @@ type Config struct {
 	Scalers         []Scaler `json:"scalers,omitempty"`
 	// LeaderElection lets several replicas run with one acting (leader.go).
 	LeaderElection LeaderElection `json:"leader_election,omitempty"`
+	// ScalerObjects runs the Scaler objects of the Kubernetes API beside
+	// the scalers of this file (objects.go).
+	ScalerObjects ScalerObjects `json:"scaler_objects,omitempty"`
 }
 
 // Prometheus is where signals are read (sources.PrometheusConfig).
@@ -37,8 +40,11 @@ type Log struct {
 
 // Scaler is one target and the signals, policies and guards that size it.
 type Scaler struct {
-	Name    string   `json:"name,omitempty"`
-	Target  Target   `json:"target,omitempty"`
+	// Name names the scaler in metrics, logs and the decisions API.
+	Name string `json:"name,omitempty"`
+	// Target is what the scaler sizes.
+	Target Target `json:"target,omitempty"`
+	// Signals are read at every tick; the policies name them.
 	Signals []Signal `json:"signals,omitempty"`
 	// DecisionSpec's keys (policies, combine, schedules, bounds, behavior,
 	// on_failure, startup_delay) are the scaler's own.
@@ -55,13 +61,23 @@ type Scaler struct {
 // history: stabilisation, rate-limit events, policy state. A field that
 // shapes decisions belongs here, and nowhere else.
 type DecisionSpec struct {
+	// Policies each recommend a capacity from the signals.
 	Policies []Policy `json:"policies,omitempty"`
-	// Combine is how several policies combine: max (default), min, priority.
-	Combine   policy.Combine `json:"combine,omitempty"`
-	Schedules []Schedule     `json:"schedules,omitempty"`
-	Bounds    Bounds         `json:"bounds,omitempty"`
-	Behavior  Behavior       `json:"behavior,omitempty"`
-	OnFailure OnFailure      `json:"on_failure,omitempty"`
+	// Combine is how several policies combine: max (default: scale out if
+	// any policy wants to, in only if all do), min, or priority (the first
+	// that does not abstain).
+	Combine policy.Combine `json:"combine,omitempty"`
+	// Schedules raise the minimum (and may lower the maximum) capacity at
+	// set times, whatever the signals say.
+	Schedules []Schedule `json:"schedules,omitempty"`
+	// Bounds are the least and the most capacity, always held.
+	Bounds Bounds `json:"bounds,omitempty"`
+	// Behavior limits how fast capacity moves, per direction, as the HPA's
+	// spec.behavior does.
+	Behavior Behavior `json:"behavior,omitempty"`
+	// OnFailure says what a failed signal does; a failed signal never
+	// scales in.
+	OnFailure OnFailure `json:"on_failure,omitempty"`
 	// StartupDelay is how long capacity asked for takes to serve: a pod
 	// pulling its image and warming up, a node joining, a reader being
 	// created. Policies and guards that plan ahead read it (0: the target
@@ -73,6 +89,8 @@ type DecisionSpec struct {
 // actuators.TargetKind) and the key of its block, which Spec holds:
 // `kind: kubernetes` with a `kubernetes:` block.
 type Target struct {
+	// Kind is the kind of target, and the key of its block: kubernetes,
+	// aurora, rds, lambda or log.
 	Kind actuators.TargetKind `json:"kind,omitempty"`
 	// Spec is the block named after Kind (actuators.NewSpec).
 	Spec actuators.TargetSpec `json:"-"`
@@ -85,6 +103,7 @@ type Target struct {
 // source: a registered source's block, written on the signal itself
 // (`query: ...` or `replay: {...}`).
 type Signal struct {
+	// Name of the signal, as policies name it.
 	Name string `json:"name,omitempty"`
 	// MaxAge: a sample older than this at the tick is a failed signal (0: no limit beyond the source's own).
 	MaxAge time.Duration `json:"max_age,omitempty"`
@@ -141,7 +160,10 @@ func (s Signal) Expr() string {
 // registered policy.PolicyType) and the key of its block, which Spec holds:
 // `type: pid` with a `pid:` block.
 type Policy struct {
-	Name string            `json:"name,omitempty"`
+	// Name of the policy, in decisions and metrics.
+	Name string `json:"name,omitempty"`
+	// Type is the policy's type, and the key of its block: target_tracking,
+	// pid, step or predictive.
 	Type policy.PolicyType `json:"type,omitempty"`
 	// Spec is the block named after Type (policy.NewSpec).
 	Spec policy.PolicySpec `json:"-"`
@@ -162,9 +184,14 @@ type Behavior struct {
 // ScalingRules mirrors autoscaling/v2 HPAScalingRules. Nil fields take the
 // defaults of the target's kind (HPA's for pods).
 type ScalingRules struct {
-	StabilizationWindow *time.Duration      `json:"stabilization_window,omitempty"`
-	SelectPolicy        policy.SelectPolicy `json:"select_policy,omitempty"` // Max, Min, Disabled
-	Policies            []RatePolicy        `json:"policies,omitempty"`
+	// StabilizationWindow: the capacity moves no further than the most
+	// conservative recommendation of this past window (HPA's).
+	StabilizationWindow *time.Duration `json:"stabilization_window,omitempty"`
+	// SelectPolicy picks among the rate limits: Max (the one that allows
+	// the most change), Min, or Disabled (no change in this direction).
+	SelectPolicy policy.SelectPolicy `json:"select_policy,omitempty"`
+	// Policies are rate limits: at most value pods or percent per period.
+	Policies []RatePolicy `json:"policies,omitempty"`
 	// Tolerance around the target ratio within which nothing changes (HPA default 0.1).
 	Tolerance *float64 `json:"tolerance,omitempty"`
 	// StartupHold (scale_down only, default 0: off) holds a fall at the

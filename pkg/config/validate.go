@@ -9,11 +9,13 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -52,6 +54,8 @@ func Validate(c *Config) error {
 func validate(c *Config) field.ErrorList {
 	errs := validateGlobal(c)
 	errs = append(errs, validateLeaderElection(&c.LeaderElection)...)
+	errs = append(errs, validateScalerObjects(&c.ScalerObjects)...)
+	errs = append(errs, validateHasScalers(c)...)
 	names := map[string]int{}
 	sp := field.NewPath("scalers")
 	for i := range c.Scalers {
@@ -147,14 +151,44 @@ func checkName(path *field.Path, name string) field.ErrorList {
 
 // ValidateScaler checks one scaler at path (a Scaler object's spec) as
 // Validate checks each scaler of a config: its name and every field of its
-// own. What it takes from a config (prometheus.url for its queries, the
-// global interval) is the caller's to check.
+// own. A Scaler object's scaler is named namespace/name, which no file
+// scaler can be (a file's names have no '/'). What it takes from a config
+// (prometheus.url for its queries, the global interval) is the caller's to
+// check: Config.ValidateScaler checks both.
 func ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
 	interval := s.Interval
 	if interval == 0 {
 		interval = DefaultInterval
 	}
-	return append(checkName(path.Child("name"), s.Name), s.validate(path, interval)...)
+	return validateScaler(s, path, interval)
+}
+
+// ValidateScaler checks s, a scaler that runs beside c's own (a Scaler
+// object's), at path: every field of its own as Validate checks a file's
+// scalers, on the tick it takes from c, and what it needs of c: a
+// prometheus.url for its queries.
+func (c *Config) ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
+	errs := validateScaler(s, path, c.IntervalFor(*s))
+	if c.Prometheus.URL != "" {
+		return errs
+	}
+	for j, sig := range s.Signals {
+		if _, ok := sig.Source.Spec.(sources.PrometheusBacked); ok {
+			errs = append(errs, fielderr.Problem(path.Child("signals").Index(j).Child(string(sig.Source.Kind)),
+				"cannot be read: scaled's config sets no prometheus.url"))
+		}
+	}
+	return errs
+}
+
+func validateScaler(s *Scaler, path *field.Path, interval time.Duration) field.ErrorList {
+	var errs field.ErrorList
+	if ns, name, ok := strings.Cut(s.Name, "/"); ok {
+		errs = append(checkName(path.Child("name"), ns), checkName(path.Child("name"), name)...)
+	} else {
+		errs = checkName(path.Child("name"), s.Name)
+	}
+	return append(errs, s.validate(path, interval)...)
 }
 
 // validate checks one scaler at path; its name is checked by the caller,
@@ -165,6 +199,11 @@ func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorL
 	for j := range s.Signals {
 		errs = append(errs, uniqueName(path.Child("signals"), seen, j, s.Signals[j].Name)...)
 		errs = append(errs, validateSignal(path.Child("signals").Index(j), &s.Signals[j])...)
+	}
+	if c, ok := s.Target.Spec.(actuators.Ceilinged); ok {
+		if ceiling, why := c.Ceiling(); s.Bounds.Max > ceiling {
+			errs = append(errs, fielderr.Invalid(path.Child("bounds", "max"), s.Bounds.Max, "must be <= %d: %s", ceiling, why))
+		}
 	}
 	spec, derrs := s.DeciderSpec(interval, path)
 	errs = append(errs, derrs...)

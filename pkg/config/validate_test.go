@@ -198,6 +198,11 @@ func TestValidateMessages(t *testing.T) {
 		{"bounds min above max", func(c *Config) { c.Scalers[0].Bounds = Bounds{Min: 5, Max: 3} },
 			[]string{`scalers[0].bounds.min: 5: must be <= bounds.max (3)`}},
 		{"bounds min zero is allowed", func(c *Config) { c.Scalers[0].Bounds.Min = 0 }, nil},
+		{"bounds above the target kind's ceiling", func(c *Config) {
+			c.Scalers[0].Target = Target{Kind: actuators.KindAurora, Spec: &actuators.AuroraTarget{ClusterIdentifier: "orders"}}
+			c.Scalers[0].Target.Spec.Default("web")
+			c.Scalers[0].Bounds.Max = 16
+		}, []string{`scalers[0].bounds.max: 16: must be <= 15: an Aurora cluster has at most 15 readers`}},
 		{"stabilization window too long", func(c *Config) { c.Scalers[0].Behavior.ScaleDown.StabilizationWindow = ptr(2 * time.Hour) },
 			[]string{`scalers[0].behavior.scale_down.stabilization_window: 2h0m0s: must be in 0s..1h0m0s`}},
 		{"stabilization window negative", func(c *Config) { c.Scalers[0].Behavior.ScaleUp.StabilizationWindow = ptr(-time.Second) },

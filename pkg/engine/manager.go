@@ -35,7 +35,13 @@ type Forgetter interface {
 	ForgetScaler(scaler string)
 }
 
-// Manager runs the configured scalers and swaps configurations atomically.
+// Manager runs the scalers of the config file, swapping configurations
+// atomically (Apply), and single scalers from elsewhere, each added,
+// changed or removed by its name on its own (Set, Remove): the Scaler
+// objects of the Kubernetes API, named namespace/name. Both kinds follow the
+// same rule: an unchanged scaler keeps running with its state; a change of
+// its policies or guards rebuilds its decider, a change of its target its
+// actuator; nothing else is disturbed.
 type Manager struct {
 	clock     clock.Clock
 	log       *zap.Logger
@@ -52,6 +58,9 @@ type Manager struct {
 	// (Apply holds it while it builds).
 	runners atomic.Pointer[[]*runner]
 	loaded  bool
+	// cfg is the config last applied: its global keys are what every
+	// scaler inherits, single ones included.
+	cfg *config.Config
 	// acting, when set, says for which scalers this process acts (leader
 	// election); for the others it only decides, as in dry run. nil acts
 	// for every scaler.
@@ -60,6 +69,9 @@ type Manager struct {
 
 // entry is a running scaler and the config it was built from.
 type entry struct {
+	// single is a scaler added by Set: Apply neither removes it nor counts
+	// it in Ready.
+	single    bool
 	cfg       config.Scaler
 	inherited inherited
 	runner    *runner
@@ -107,27 +119,41 @@ func inheritedBy(cfg *config.Config, sc config.Scaler) inherited {
 // config is unchanged keep running untouched; changed ones are rebuilt, keeping
 // their decision history when their policies and guards did not change and
 // their target when it did not change; removed ones stop and are forgotten.
+// Scalers added by Set stay, rebuilt by the same rule when what they inherit
+// from cfg (interval, dry run, Prometheus) changed.
 func (m *Manager) Apply(cfg *config.Config) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ctx.Err() != nil {
 		return errors.New("manager stopped")
 	}
-	next := make(map[string]*entry, len(cfg.Scalers))
+	next := make(map[string]*entry, len(cfg.Scalers)+len(m.running))
 	var errs []error
 	for i, sc := range cfg.Scalers {
-		inh := inheritedBy(cfg, sc)
 		old := m.running[sc.Name]
-		if old != nil && reflect.DeepEqual(old.cfg, sc) && reflect.DeepEqual(old.inherited, inh) {
-			next[sc.Name] = old
+		if old != nil && old.single {
+			errs = append(errs, fmt.Errorf("scalers[%d] (%s): the name of a scaler that does not come from the config file", i, sc.Name))
 			continue
 		}
-		e, err := m.build(cfg, sc, inh, old)
+		e, err := m.keepOrBuild(cfg, sc, old)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("scalers[%d] (%s): %w", i, sc.Name, err))
 			continue
 		}
 		next[sc.Name] = e
+	}
+	// Single scalers stay; what they inherit may have changed.
+	for name, old := range m.running {
+		if !old.single {
+			continue
+		}
+		e, err := m.keepOrBuild(cfg, old.cfg, old)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			continue
+		}
+		e.single = true
+		next[name] = e
 	}
 	if len(errs) > 0 {
 		return errors.Join(errs...)
@@ -136,44 +162,127 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		if next[name] == old {
 			continue
 		}
-		old.runner.stop()
-		if f, ok := m.recorder.(Forgetter); ok {
-			// A rebuilt scaler may have lost signals or policies: start its series afresh.
-			f.ForgetScaler(name)
-		}
-		if _, kept := next[name]; !kept {
-			for _, f := range m.forget {
-				f.ForgetScaler(name)
-			}
-			m.log.Info("scaler removed", zap.String("scaler", name))
-		}
+		m.stop(name, old, next[name] == nil)
 	}
 	for name, e := range next {
 		if e.runner == nil {
-			if m.recorder != nil {
-				names := make([]string, len(e.signals))
-				for i, sig := range e.signals {
-					names[i] = sig.Name
-				}
-				m.recorder.InitScaler(name, names, e.inherited.DryRun)
-			}
-			s := NewScaler(e.spec(name), m.log, m.recorder, m.decisions)
-			s.acting = func() bool { return m.Acting(name) }
-			e.runner = startRunner(m.ctx, s, m.clock)
-			m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.inherited.Interval), zap.Bool("dry_run", e.inherited.DryRun))
+			m.start(name, e)
 		}
 	}
 	m.running = next
-	runners := make([]*runner, 0, len(next))
-	for _, e := range next {
-		runners = append(runners, e.runner)
-	}
-	m.runners.Store(&runners)
+	m.storeRunners()
+	m.cfg = cfg
 	m.loaded = true
 	if m.recorder != nil {
 		m.recorder.SetScalers(len(next))
 	}
 	return nil
+}
+
+// keepOrBuild returns old when neither sc nor what it inherits from cfg
+// changed, and a new entry otherwise.
+func (m *Manager) keepOrBuild(cfg *config.Config, sc config.Scaler, old *entry) (*entry, error) {
+	inh := inheritedBy(cfg, sc)
+	if old != nil && reflect.DeepEqual(old.cfg, sc) && reflect.DeepEqual(old.inherited, inh) {
+		return old, nil
+	}
+	return m.build(cfg, sc, inh, old)
+}
+
+// stop ends a scaler's loop; removed forgets everything about it, as it
+// will not come back.
+func (m *Manager) stop(name string, e *entry, removed bool) {
+	e.runner.stop()
+	if f, ok := m.recorder.(Forgetter); ok {
+		// A rebuilt scaler may have lost signals or policies: start its series afresh.
+		f.ForgetScaler(name)
+	}
+	if removed {
+		for _, f := range m.forget {
+			f.ForgetScaler(name)
+		}
+		m.log.Info("scaler removed", zap.String("scaler", name))
+	}
+}
+
+// start runs a scaler built by build.
+func (m *Manager) start(name string, e *entry) {
+	if m.recorder != nil {
+		names := make([]string, len(e.signals))
+		for i, sig := range e.signals {
+			names[i] = sig.Name
+		}
+		m.recorder.InitScaler(name, names, e.inherited.DryRun)
+	}
+	s := NewScaler(e.spec(name), m.log, m.recorder, m.decisions)
+	s.acting = func() bool { return m.Acting(name) }
+	e.runner = startRunner(m.ctx, s, m.clock)
+	m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.inherited.Interval), zap.Bool("dry_run", e.inherited.DryRun))
+}
+
+// Set runs sc beside the config file's scalers, on the global keys of the
+// config last applied, under its name: a Scaler object's namespace/name,
+// which cannot be a file scaler's. A new name starts; a known one is kept
+// as it is when nothing changed, and rebuilt otherwise by the rule of
+// Apply, keeping its decider or actuator where their config did not
+// change. When sc cannot be built, Set returns why and the previous scaler
+// of that name, if any, keeps running. No other scaler is touched. sc must
+// be valid (config.Config.ValidateScaler).
+func (m *Manager) Set(sc config.Scaler) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch old := m.running[sc.Name]; {
+	case m.ctx.Err() != nil:
+		return errors.New("manager stopped")
+	case !m.loaded:
+		return errors.New("no configuration loaded")
+	case old != nil && !old.single:
+		return fmt.Errorf("%s is a scaler of the config file", sc.Name)
+	}
+	old := m.running[sc.Name]
+	e, err := m.keepOrBuild(m.cfg, sc, old)
+	if err != nil || e == old {
+		return err
+	}
+	e.single = true
+	if old != nil {
+		m.stop(sc.Name, old, false)
+	}
+	m.start(sc.Name, e)
+	m.running[sc.Name] = e
+	m.storeRunners()
+	if m.recorder != nil {
+		m.recorder.SetScalers(len(m.running))
+	}
+	return nil
+}
+
+// storeRunners publishes what running holds for Live. m.mu is held.
+func (m *Manager) storeRunners() {
+	runners := make([]*runner, 0, len(m.running))
+	for _, e := range m.running {
+		runners = append(runners, e.runner)
+	}
+	m.runners.Store(&runners)
+}
+
+// Remove stops the scaler Set started under name and forgets it; it
+// reports whether there was one. It never removes a scaler of the config
+// file, and never touches the target: its capacity stays as it is.
+func (m *Manager) Remove(name string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	e := m.running[name]
+	if e == nil || !e.single {
+		return false
+	}
+	m.stop(name, e, true)
+	delete(m.running, name)
+	m.storeRunners()
+	if m.recorder != nil {
+		m.recorder.SetScalers(len(m.running))
+	}
+	return true
 }
 
 // build makes a new entry, reusing old's decider and actuator where their config did not change.
@@ -299,7 +408,9 @@ func (m *Manager) Live() error {
 	return nil
 }
 
-// Ready is nil once a config is loaded and every scaler has ticked at least once.
+// Ready is nil once a config is loaded and every scaler of the file has
+// ticked at least once. Single scalers come and go with their objects and
+// do not count: a new Scaler object must not make the process unready.
 func (m *Manager) Ready() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -308,7 +419,7 @@ func (m *Manager) Ready() error {
 	}
 	var waiting []string
 	for name, e := range m.running {
-		if !e.runner.ticked.Load() {
+		if !e.single && !e.runner.ticked.Load() {
 			waiting = append(waiting, name)
 		}
 	}

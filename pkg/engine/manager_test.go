@@ -14,6 +14,7 @@ import (
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/leader"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -285,6 +286,159 @@ func TestTickBudgetEndsBeforeTheNextTick(t *testing.T) {
 	} {
 		if got := tickBudget(tc.interval); got != tc.want {
 			t.Errorf("tickBudget(%s) = %s, want %s", tc.interval, got, tc.want)
+		}
+	}
+}
+
+// single is the scaler of scalerYAML(name) named as a Scaler object.
+func single(t *testing.T, key string, target float64) config.Scaler {
+	t.Helper()
+	sc := mustParse(t, scalerYAML("x", target)).Scalers[0]
+	sc.Name = key
+	return sc
+}
+
+// Scalers set one by one run beside the file's, each changed or removed on
+// its own, by the reload's rule, without disturbing any other.
+func TestManagerSetAndRemove(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	rec := &recorder{}
+	forgot := &recorder{}
+	m := NewManager(clk, nil, tf.factories(), rec, nil, forgot)
+	defer m.Stop()
+	if err := m.Set(single(t, "shop/web", 0.5)); err == nil {
+		t.Fatal("Set before any config was applied succeeded")
+	}
+	if err := m.Apply(mustParse(t, scalerYAML("file", 0.5))); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"shop/web", "shop/worker", "blog/web"} {
+		if err := m.Set(single(t, key, 0.5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if diff := cmp.Diff([]string{"blog/web", "file", "shop/web", "shop/worker"}, m.Scalers()); diff != "" {
+		t.Errorf("scalers (-want +got):\n%s", diff)
+	}
+	entries := func() map[string]*entry {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		out := map[string]*entry{}
+		for k, v := range m.running {
+			out[k] = v
+		}
+		return out
+	}
+	before := entries()
+
+	// Unchanged: nothing happens. Changed policy: a new decider, the same target.
+	if err := m.Set(single(t, "shop/web", 0.5)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Set(single(t, "shop/worker", 0.7)); err != nil {
+		t.Fatal(err)
+	}
+	after := entries()
+	for _, k := range []string{"file", "shop/web", "blog/web"} {
+		if after[k] != before[k] {
+			t.Errorf("%s was rebuilt by a Set of another scaler, or of itself unchanged", k)
+		}
+	}
+	if w := after["shop/worker"]; w == before["shop/worker"] || w.decider == before["shop/worker"].decider || w.actuator != before["shop/worker"].actuator {
+		t.Error("a changed policy must rebuild the decider and keep the target")
+	}
+
+	// A scaler that cannot be built leaves the previous one running.
+	tf.failFor = "shop/web"
+	if err := m.Set(single(t, "shop/web", 0.9)); err == nil || !strings.Contains(err.Error(), "no source for shop/web") {
+		t.Errorf("Set of an unbuildable scaler = %v", err)
+	}
+	if entries()["shop/web"] != before["shop/web"] {
+		t.Error("a failed Set replaced the running scaler")
+	}
+	tf.failFor = ""
+
+	// The file cannot be overridden, nor removed, from here.
+	if err := m.Set(single(t, "file", 0.5)); err == nil {
+		t.Error("Set replaced a scaler of the config file")
+	}
+	if m.Remove("file") {
+		t.Error("Remove removed a scaler of the config file")
+	}
+
+	// A reload keeps single scalers, and rebuilds them when what they inherit changes.
+	if err := m.Apply(mustParse(t)); err != nil { // no file scaler left
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]string{"blog/web", "shop/web", "shop/worker"}, m.Scalers()); diff != "" {
+		t.Errorf("scalers after a reload without file scalers (-want +got):\n%s", diff)
+	}
+	if entries()["blog/web"] != before["blog/web"] {
+		t.Error("a reload that changes nothing they inherit rebuilt a single scaler")
+	}
+	cfg := mustParse(t)
+	cfg.Interval = 30 * time.Second
+	if err := m.Apply(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if e := entries()["blog/web"]; e == before["blog/web"] || e.inherited.Interval != 30*time.Second || !e.single {
+		t.Error("a new global interval did not rebuild a single scaler on it")
+	}
+
+	// Remove stops and forgets one scaler.
+	if !m.Remove("shop/web") || m.Remove("shop/web") {
+		t.Error("Remove must report true once, then false")
+	}
+	if diff := cmp.Diff([]string{"blog/web", "shop/worker"}, m.Scalers()); diff != "" {
+		t.Errorf("scalers after Remove (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"file", "shop/web"}, forgot.forgotten); diff != "" {
+		t.Errorf("forgotten (-want +got):\n%s", diff)
+	}
+	if err := m.Ready(); err != nil {
+		t.Errorf("single scalers that have not ticked made the manager unready: %v", err)
+	}
+}
+
+// A single scaler acts only where the shard it hashes to is held, as a
+// file scaler does: the acting rule is asked by key, namespace/name.
+func TestSingleScalersFollowTheActingRule(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	rec := &recorder{}
+	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	defer m.Stop()
+	held := leader.ShardOf("shop/web", 4)
+	m.SetActing(func(scaler string) bool { return leader.ShardOf(scaler, 4) == held })
+	if err := m.Apply(mustParse(t)); err != nil {
+		t.Fatal(err)
+	}
+	other := ""
+	for _, k := range []string{"shop/worker", "blog/web", "bank/web", "shop/api", "shop/cron"} {
+		if leader.ShardOf(k, 4) != held {
+			other = k
+			break
+		}
+	}
+	for _, k := range []string{"shop/web", other} {
+		if err := m.Set(single(t, k, 0.5)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each scaler starts its timer on its own goroutine: step until both
+	// have ticked rather than assume both wait already.
+	waitFor(t, "the timers", func() bool { return clk.HasWaiters() })
+	for i := 0; i < 60 && rec.count() < 2; i++ {
+		clk.Step(time.Second)
+		time.Sleep(5 * time.Millisecond)
+	}
+	waitFor(t, "a decision of each", func() bool { return rec.count() >= 2 })
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	for _, d := range rec.decisions {
+		if want := d.Scaler != "shop/web"; d.DryRun != want {
+			t.Errorf("%s decided with dry_run %v, want %v (its shard held: %v)", d.Scaler, d.DryRun, !want, d.Scaler == "shop/web")
 		}
 	}
 }

@@ -48,18 +48,31 @@ func init() {
 // unit per second of change, all multiplied by the current capacity when
 // gain_scale is relative (PIDConfig says more).
 type PIDSpec struct {
-	Signal    string       `json:"signal,omitempty"`
-	Setpoint  float64      `json:"setpoint,omitempty"`
-	Direction PIDDirection `json:"direction,omitempty"`  // decrease (default), increase
-	GainScale PIDGainScale `json:"gain_scale,omitempty"` // absolute (default), relative
-	Kp        float64      `json:"kp,omitempty"`
-	Ki        float64      `json:"ki,omitempty"`
-	Kd        float64      `json:"kd,omitempty"`
+	// Signal names the scaler's signal the controller holds at setpoint.
+	Signal string `json:"signal,omitempty"`
+	// Setpoint is the value the signal is held at.
+	Setpoint float64 `json:"setpoint,omitempty"`
+	// Direction says which way capacity moves the signal: decrease (more
+	// capacity lowers it: latency, utilisation; the default) or increase.
+	Direction PIDDirection `json:"direction,omitempty"`
+	// GainScale: absolute (gains give replicas, the default) or relative
+	// (gains give fractions of the current capacity).
+	GainScale PIDGainScale `json:"gain_scale,omitempty"`
+	// Kp is the proportional gain, per signal unit.
+	Kp float64 `json:"kp,omitempty"`
+	// Ki is the integral gain, per signal unit per second.
+	Ki float64 `json:"ki,omitempty"`
+	// Kd is the derivative gain, per signal unit per second of change.
+	Kd float64 `json:"kd,omitempty"`
 	// DerivativeFilter is the derivative's low-pass time constant (0: none).
-	DerivativeFilter time.Duration   `json:"derivative_filter,omitempty"`
-	Deadband         float64         `json:"deadband,omitempty"`
-	MaxError         float64         `json:"max_error,omitempty"`
-	FeedForward      *PIDFeedForward `json:"feed_forward,omitempty"`
+	DerivativeFilter time.Duration `json:"derivative_filter,omitempty"`
+	// Deadband is an error this small or smaller counts as none.
+	Deadband float64 `json:"deadband,omitempty"`
+	// MaxError caps the error the controller acts on (0: no cap).
+	MaxError float64 `json:"max_error,omitempty"`
+	// FeedForward adds the replicas the load needs, so that the PID only
+	// trims.
+	FeedForward *PIDFeedForward `json:"feed_forward,omitempty"`
 	// Tolerance holds the recommendation at the current capacity while the
 	// output is within these fractions of it.
 	Tolerance *PIDTolerance `json:"tolerance,omitempty"`
@@ -68,13 +81,17 @@ type PIDSpec struct {
 // PIDTolerance is a PID's output tolerance, fractions of the current
 // capacity: up 0.05 moves only for an output above 1.05 x current.
 type PIDTolerance struct {
-	Up   float64 `json:"up,omitempty"`
+	// Up is the fraction above the current capacity the output must pass.
+	Up float64 `json:"up,omitempty"`
+	// Down is the fraction below the current capacity the output must pass.
 	Down float64 `json:"down,omitempty"`
 }
 
 // PIDFeedForward adds load/per_replica replicas, so that the PID only trims.
 type PIDFeedForward struct {
-	Signal     string  `json:"signal,omitempty"`
+	// Signal names the scaler's signal that measures the load.
+	Signal string `json:"signal,omitempty"`
+	// PerReplica is the load one replica serves.
 	PerReplica float64 `json:"per_replica,omitempty"`
 	// Smoothing is the time constant of a moving average of the signal
 	// (0: none).

@@ -38,7 +38,8 @@ func init() {
 // fills. Durations are wall time.
 type PredictiveSpec struct {
 	// Name is the policy's; a scaler's policy takes its own.
-	Name   string `json:"-"`
+	Name string `json:"-"`
+	// Signal names the scaler's signal to forecast: the load.
 	Signal string `json:"signal,omitempty"`
 	// Mode: forecastAndScale (default) or forecastOnly (explain and export, never act).
 	Mode PredictiveMode `json:"mode,omitempty"`
@@ -49,12 +50,15 @@ type PredictiveSpec struct {
 	// now serves from then on. StartupDelay defaults to the scaler's
 	// (ScalerContext.StartupDelay), else 60s; Lead to 60s.
 	StartupDelay time.Duration `json:"startup_delay,omitempty"`
-	Lead         time.Duration `json:"lead,omitempty"`
+	// Lead is planned for beyond the startup delay (default 60s).
+	Lead time.Duration `json:"lead,omitempty"`
 	// History (default 14d) is the window fetched and fitted; Step (default
 	// 1m) its resolution, which must divide a day. MinHistory (default 24h)
 	// is the least the policy acts on.
-	History    time.Duration `json:"history,omitempty"`
-	Step       time.Duration `json:"step,omitempty"`
+	History time.Duration `json:"history,omitempty"`
+	// Step is the history's resolution, which must divide a day (default 1m).
+	Step time.Duration `json:"step,omitempty"`
+	// MinHistory is the least history the policy acts on (default 24h).
 	MinHistory time.Duration `json:"min_history,omitempty"`
 	// Smooth, a multiple of Step that divides a day (0: Step), is the block
 	// the model is fitted to and forecasts: the means of Smooth-long blocks
@@ -77,8 +81,10 @@ type PredictiveSpec struct {
 	// forecast for it times this ratio is a surprise (a flash crowd); the
 	// policy then abstains for Handover (default 15m), leaving the scaler to
 	// its reactive policies.
-	SurpriseRatio float64       `json:"surprise_ratio,omitempty"`
-	Handover      time.Duration `json:"handover,omitempty"`
+	SurpriseRatio float64 `json:"surprise_ratio,omitempty"`
+	// Handover is how long the policy abstains after a surprise (default
+	// 15m).
+	Handover time.Duration `json:"handover,omitempty"`
 	// Headroom (default 0, in [0, 1]) is the least margin over the point
 	// forecast the plan keeps: the upper bound is never below point x
 	// (1 + Headroom). A load whose forecast errors are small most of the

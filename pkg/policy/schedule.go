@@ -33,12 +33,19 @@ var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month 
 // each time Start names, in Timezone, for Duration, the minimum capacity is
 // at least Min and, when Max is set, the maximum at most Max.
 type ScheduleSpec struct {
-	Name     string        `json:"name,omitempty"`
-	Start    string        `json:"start,omitempty"`    // five-field cron
-	Timezone string        `json:"timezone,omitempty"` // IANA name, default UTC
+	// Name of the schedule, in decisions.
+	Name string `json:"name,omitempty"`
+	// Start is a five-field cron expression (minute hour day month
+	// weekday) or a descriptor such as @daily.
+	Start string `json:"start,omitempty"`
+	// Timezone is the IANA name Start is read in (default UTC).
+	Timezone string `json:"timezone,omitempty"`
+	// Duration the schedule holds from each start.
 	Duration time.Duration `json:"duration,omitempty"`
-	Min      int32         `json:"min,omitempty"`
-	Max      int32         `json:"max,omitempty"` // 0: no maximum
+	// Min is the least capacity while the schedule holds.
+	Min int32 `json:"min,omitempty"`
+	// Max is the most capacity while the schedule holds (0: bounds.max).
+	Max int32 `json:"max,omitempty"`
 }
 
 // Default fills the time zone: UTC.

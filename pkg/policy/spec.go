@@ -59,8 +59,11 @@ var RateTypes = []RateType{RatePods, RatePercent}
 
 // RateLimit mirrors HPAScalingPolicy: at most Value pods or percent per Period.
 type RateLimit struct {
-	Type   RateType      `json:"type,omitempty"`
-	Value  int32         `json:"value,omitempty"`
+	// Type is Pods (value is a count) or Percent (of the current capacity).
+	Type RateType `json:"type,omitempty"`
+	// Value is the most change per period.
+	Value int32 `json:"value,omitempty"`
+	// Period over which the change is counted (at most 30m).
 	Period time.Duration `json:"period,omitempty"`
 }
 
@@ -84,8 +87,9 @@ type Behavior struct {
 
 // Bounds always hold, whatever else happens.
 type Bounds struct {
-	// Min has no omitempty: an explicit 0 differs from the default 1.
-	Min int32 `json:"min"`
+	// Min is the least capacity (default 1; 0 is allowed).
+	Min int32 `json:"min"` // no omitempty: an explicit 0 differs from the default 1
+	// Max is the most capacity.
 	Max int32 `json:"max,omitempty"`
 }
 
@@ -102,8 +106,11 @@ var FailureModes = []FailureMode{FailureHold, FailureFallback}
 
 // OnFailure is the scaler's rule for failed signals.
 type OnFailure struct {
-	Mode     FailureMode `json:"mode,omitempty"`
-	Fallback int32       `json:"fallback,omitempty"`
+	// Mode is hold (keep the current capacity, the default) or fallback
+	// (rise to fallback if below it; never fall).
+	Mode FailureMode `json:"mode,omitempty"`
+	// Fallback is the capacity fallback rises to.
+	Fallback int32 `json:"fallback,omitempty"`
 }
 
 // Spec is everything a Decider needs.

@@ -47,9 +47,13 @@ var Comparisons = []Comparison{GreaterThanOrEqualToThreshold, GreaterThanThresho
 // above the threshold the lower bound is inclusive and the upper exclusive;
 // below it, the lower bound is exclusive and the upper inclusive.
 type StepAdjustment struct {
-	Lower      *float64 `json:"lower,omitempty"`
-	Upper      *float64 `json:"upper,omitempty"`
-	Adjustment int32    `json:"adjustment,omitempty"`
+	// Lower bound of the step, relative to the threshold (unset: none).
+	Lower *float64 `json:"lower,omitempty"`
+	// Upper bound of the step, relative to the threshold (unset: none).
+	Upper *float64 `json:"upper,omitempty"`
+	// Adjustment applied while the metric is within the step, in the
+	// rule's adjustment_type.
+	Adjustment int32 `json:"adjustment,omitempty"`
 }
 
 // StepRule is one AWS step scaling policy together with its CloudWatch
@@ -87,24 +91,34 @@ const DefaultStepCooldown = 300 * time.Second
 // StepSpec is the step block of a policy: one or two alarms on one signal,
 // each with its step adjustments.
 type StepSpec struct {
-	Signal   string        `json:"signal,omitempty"`
+	// Signal names the scaler's signal the alarms watch.
+	Signal string `json:"signal,omitempty"`
+	// ScaleOut is the alarm and steps that add capacity.
 	ScaleOut *StepRuleSpec `json:"scale_out,omitempty"`
-	ScaleIn  *StepRuleSpec `json:"scale_in,omitempty"`
+	// ScaleIn is the alarm and steps that remove capacity.
+	ScaleIn *StepRuleSpec `json:"scale_in,omitempty"`
 }
 
 // StepRuleSpec is one step scaling policy and its alarm, as a step block
 // writes it (StepRule says what each key does).
 type StepRuleSpec struct {
+	// Threshold the alarm compares the signal with.
 	Threshold float64 `json:"threshold,omitempty"`
 	// Comparison defaults to GreaterThanOrEqualToThreshold for scale_out and
 	// LessThanOrEqualToThreshold for scale_in.
-	Comparison        Comparison `json:"comparison,omitempty"`
-	EvaluationPeriods int        `json:"evaluation_periods,omitempty"`  // N, default 1
-	DatapointsToAlarm int        `json:"datapoints_to_alarm,omitempty"` // M, default N
+	Comparison Comparison `json:"comparison,omitempty"`
+	// EvaluationPeriods is how many of the last readings the alarm looks
+	// at (default 1).
+	EvaluationPeriods int `json:"evaluation_periods,omitempty"`
+	// DatapointsToAlarm is how many of them must breach (default all).
+	DatapointsToAlarm int `json:"datapoints_to_alarm,omitempty"`
 	// AdjustmentType: ChangeInCapacity, PercentChangeInCapacity, ExactCapacity.
-	AdjustmentType         AdjustmentType   `json:"adjustment_type,omitempty"`
-	Steps                  []StepAdjustment `json:"steps,omitempty"`
-	MinAdjustmentMagnitude int32            `json:"min_adjustment_magnitude,omitempty"`
+	AdjustmentType AdjustmentType `json:"adjustment_type,omitempty"`
+	// Steps, each a range of the signal's distance from the threshold and
+	// what to do in it.
+	Steps []StepAdjustment `json:"steps,omitempty"`
+	// MinAdjustmentMagnitude is the least change a percent step makes.
+	MinAdjustmentMagnitude int32 `json:"min_adjustment_magnitude,omitempty"`
 	// Cooldown defaults to AWS's 300 s; an explicit 0s is kept.
 	Cooldown *time.Duration `json:"cooldown,omitempty"`
 }

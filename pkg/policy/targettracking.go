@@ -62,12 +62,15 @@ func init() {
 // TargetTrackingSpec is the target_tracking block of a policy. Its
 // tolerance is the scaler's (behavior.scale_up and scale_down.tolerance).
 type TargetTrackingSpec struct {
+	// Signal names the scaler's signal to hold at target.
 	Signal string `json:"signal,omitempty"`
 	// TargetType: value (ratio x ready replicas, HPA Object/Value),
 	// average_value (total / per-replica target, HPA AverageValue),
 	// utilization (value with the HPA Resource metric's direction rule).
 	TargetType TargetType `json:"target_type,omitempty"`
-	Target     float64    `json:"target,omitempty"`
+	// Target is the value to hold the signal at (per replica for
+	// average_value).
+	Target float64 `json:"target,omitempty"`
 }
 
 // Default implements PolicySpec: every key is required.

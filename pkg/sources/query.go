@@ -22,7 +22,18 @@ type QuerySpec string
 var (
 	_ SourceSpec       = (*QuerySpec)(nil)
 	_ PrometheusBacked = (*QuerySpec)(nil)
+	_ Confinable       = (*QuerySpec)(nil)
 )
+
+// Confine implements Confinable: the query is what confine makes of it.
+func (q *QuerySpec) Confine(confine func(string) (string, error), path *field.Path) field.ErrorList {
+	out, err := confine(string(*q))
+	if err != nil {
+		return field.ErrorList{fielderr.Invalid(path, string(*q), "%v", err)}
+	}
+	*q = QuerySpec(out)
+	return nil
+}
 
 // Default implements SourceSpec: a query has no default.
 func (q *QuerySpec) Default() {}

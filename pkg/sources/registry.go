@@ -64,6 +64,18 @@ type Recording interface {
 	RecordingStart(deps Deps) (time.Time, error)
 }
 
+// Confinable is implemented by the specs of sources a Scaler object may
+// use: every expression they send can be confined to what the object's
+// namespace may read. A source that reads anything else (a file of
+// scaled's own) does not implement it and is refused there.
+type Confinable interface {
+	// Confine replaces each PromQL expression of the block with what
+	// confine makes of it (the object's namespace enforced on every
+	// selector); an expression confine refuses is a problem under path
+	// (the block's own).
+	Confine(confine func(expr string) (string, error), path *field.Path) field.ErrorList
+}
+
 // PathResolver is implemented by the specs of sources that name files: a
 // relative path is taken from dir, the config file's directory.
 type PathResolver interface {

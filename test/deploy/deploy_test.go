@@ -160,17 +160,19 @@ func TestImageTagIsTheAppVersion(t *testing.T) {
 	}
 }
 
+type rbacRule struct {
+	APIGroups []string `yaml:"apiGroups"`
+	Resources []string `yaml:"resources"`
+	Verbs     []string `yaml:"verbs"`
+}
+
 type rbacObject struct {
 	Kind     string `yaml:"kind"`
 	Metadata struct {
 		Name      string `yaml:"name"`
 		Namespace string `yaml:"namespace"`
 	} `yaml:"metadata"`
-	Rules []struct {
-		APIGroups []string `yaml:"apiGroups"`
-		Resources []string `yaml:"resources"`
-		Verbs     []string `yaml:"verbs"`
-	} `yaml:"rules"`
+	Rules []rbacRule `yaml:"rules"`
 }
 
 func rbacObjects(t *testing.T, rel string) []rbacObject {
@@ -187,7 +189,7 @@ func rbacObjects(t *testing.T, rel string) []rbacObject {
 	return out
 }
 
-func rulesOf(t *testing.T, rel, kind string) any {
+func rulesOf(t *testing.T, rel, kind string) []rbacRule {
 	t.Helper()
 	for _, o := range rbacObjects(t, rel) {
 		if o.Kind == kind {
@@ -199,11 +201,18 @@ func rulesOf(t *testing.T, rel, kind string) any {
 }
 
 // The confined overlay's Role grants exactly what the base's ClusterRole
-// grants, only in one namespace.
+// grants, only in one namespace, but for Scaler objects, which its own
+// ClusterRole lets scaled read (and write the status of) everywhere.
 func TestConfinedRoleIsTheClusterRole(t *testing.T) {
 	cluster := rulesOf(t, "deploy/base/rbac.yaml", "ClusterRole")
 	role := rulesOf(t, "deploy/overlays/confined/role-default.yaml", "Role")
-	if !reflect.DeepEqual(cluster, role) {
-		t.Errorf("deploy/overlays/confined/role-default.yaml rules %+v, want the ClusterRole's %+v", role, cluster)
+	scalers := rulesOf(t, "deploy/overlays/confined/scalers-clusterrole.yaml", "ClusterRole")
+	if got := append(slices.Clone(role), scalers...); !reflect.DeepEqual(cluster, got) {
+		t.Errorf("deploy/overlays/confined/role-default.yaml rules %+v and scalers-clusterrole.yaml's %+v, want together the ClusterRole's %+v", role, scalers, cluster)
+	}
+	for _, r := range scalers {
+		if !slices.Equal(r.APIGroups, []string{"scaled.dev"}) {
+			t.Errorf("scalers-clusterrole.yaml grants %+v beyond Scaler objects, in every namespace", r)
+		}
 	}
 }

@@ -98,7 +98,17 @@ type PredictiveSpec struct {
 	// climb for tens of minutes, faster than any model fitted to a day of
 	// history follows; Ramp must be a multiple of Step.
 	Ramp time.Duration `json:"ramp,omitempty"`
+	// Tolerance (default none) keeps the current capacity while the plan
+	// is within these fractions of it: up 0.05 moves only for a plan above
+	// 1.05 x current. A load that drifts smoothly otherwise moves the plan
+	// one replica at a time, a scale action each; the band makes fewer,
+	// larger steps, as the HPA's tolerance does for target tracking.
+	Tolerance *CapacityTolerance `json:"tolerance,omitempty"`
 }
+
+// CapacityTolerance is a band around the current capacity, in fractions of
+// it, within which a policy's recommendation keeps the current capacity.
+type CapacityTolerance = PIDTolerance
 
 // MaxRampGrowth caps how far a rise is extrapolated: a load seldom
 // quadruples within one startup delay.
@@ -271,6 +281,14 @@ func newPredictive(spec PredictiveSpec, path *field.Path) (*Predictive, field.Er
 	if spec.Ramp < 0 || (spec.Ramp > 0 && (spec.Step <= 0 || spec.Ramp%spec.Step != 0 || spec.Ramp > spec.MinHistory/2)) {
 		bad("ramp", spec.Ramp, "must be 0 (off) or a multiple of step (%s) of at most half min_history (%s)", spec.Step, spec.MinHistory)
 	}
+	if t := spec.Tolerance; t != nil {
+		if !(t.Up >= 0) || t.Up > 1 {
+			errs = append(errs, fielderr.Invalid(path.Child("tolerance", "up"), t.Up, "must be in [0, 1]"))
+		}
+		if !(t.Down >= 0) || t.Down >= 1 {
+			errs = append(errs, fielderr.Invalid(path.Child("tolerance", "down"), t.Down, "must be in [0, 1)"))
+		}
+	}
 	if len(errs) > 0 {
 		return nil, errs
 	}
@@ -369,6 +387,12 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	replicas := max(need, min(in.Capacity.Current, hold))
 	if replicas > need {
 		why += fmt.Sprintf("; keeping %d of current %d for the peak p%g until then %.4g", replicas, in.Capacity.Current, 100*p.spec.Quantile, peak)
+	}
+	if t, cur := p.spec.Tolerance, in.Capacity.Current; t != nil && cur > 0 && replicas != cur {
+		if c, r := float64(cur), float64(replicas); r <= c*(1+t.Up) && r >= c*(1-t.Down) {
+			why += fmt.Sprintf("; %d is within the tolerance (up %g, down %g) of current %d: keeping it", replicas, t.Up, t.Down, cur)
+			replicas = cur
+		}
 	}
 	if gaps > 0 {
 		why += fmt.Sprintf(" (%d missing points in the history filled)", gaps)

@@ -458,3 +458,51 @@ func TestPredictiveKeepsItsHeadroom(t *testing.T) {
 		t.Errorf("headroom -0.1: error %v: want it refused", err)
 	}
 }
+
+// TestPredictiveKeepsCapacityWithinItsTolerance: a plan within the
+// tolerance of the current capacity keeps it, in either direction, and one
+// beyond it moves all the way to the plan.
+func TestPredictiveKeepsCapacityWithinItsTolerance(t *testing.T) {
+	flat := func(int) float64 { return 200 } // 20 replicas at 10 per replica
+	band := &CapacityTolerance{Up: 0.1, Down: 0.1}
+	for _, tc := range []struct {
+		name      string
+		tolerance *CapacityTolerance
+		current   int32
+		want      int32
+	}{
+		{"no tolerance, up", nil, 19, 20},
+		{"no tolerance, down", nil, 22, 20},
+		{"within, up", band, 19, 19},   // 20 <= 19 x 1.1
+		{"beyond, up", band, 18, 20},   // 20 > 18 x 1.1
+		{"within, down", band, 22, 22}, // 20 >= 22 x 0.9
+		{"beyond, down", band, 23, 20}, // 20 < 23 x 0.9
+		{"at the plan", band, 20, 20},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := predictiveSpec(ForecastAndScale)
+			s.Model, s.Tolerance = "holt", tc.tolerance
+			p, err := NewPredictive(s)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := predictiveInput(2*288, flat)
+			in.Capacity = scaling.Capacity{Current: tc.current, Ready: tc.current}
+			rec := p.Recommend(in)
+			if rec.Abstain || rec.Replicas != tc.want {
+				t.Errorf("current %d: %+v: want %d replicas", tc.current, rec, tc.want)
+			}
+			if kept := tc.want == tc.current && tc.current != 20; kept != strings.Contains(rec.Reason, "within the tolerance") {
+				t.Errorf("reason %q: want it to say the tolerance kept current: %v", rec.Reason, kept)
+			}
+		})
+	}
+	s := predictiveSpec(ForecastAndScale)
+	s.Tolerance = &CapacityTolerance{Up: -0.1, Down: 1}
+	_, err := NewPredictive(s)
+	for _, want := range []string{"tolerance.up: -0.1: must be in [0, 1]", "tolerance.down: 1: must be in [0, 1)"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v: want %q", err, want)
+		}
+	}
+}

@@ -12,7 +12,8 @@
 # (min_history), REFIT (refit_every), LEAD, RAMP (0: off), HEADROOM, SURPRISE
 # (surprise_ratio), FLOOR (1: the target-tracking floor, 0: none), U (its
 # target), TUP and TDOWN (tolerances), WIN (scale-down stabilisation
-# window), HOLD (scale-down startup_hold). The predictive policy plans for
+# window), HOLD (scale-down startup_hold), UPWIN (scale-up stabilisation
+# window), PTUP and PTDOWN (the predictive policy's tolerance). The predictive policy plans for
 # the scaler's startup delay, the model's --startup. Needs jq and Go; the
 # traces default as in hack/bench-sim.sh. Not run by make test.
 set -euo pipefail
@@ -20,7 +21,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALED_TRACES=${SCALED_TRACES:-testdata/traces}
 : "${Q:=0.9}" "${SMOOTH:=5m}" "${SPREAD:=auto}" "${MODEL:=auto}" "${MINH:=1h}" "${REFIT:=1h}" "${LEAD:=15s}"
-: "${RAMP:=0s}" "${HEADROOM:=0}" "${SURPRISE:=1.5}" "${FLOOR:=1}" "${U:=0.6}" "${TUP:=0.04}" "${TDOWN:=0.15}" "${WIN:=7m}" "${HOLD:=0}"
+: "${RAMP:=0s}" "${HEADROOM:=0}" "${SURPRISE:=1.5}" "${FLOOR:=1}" "${U:=0.6}" "${TUP:=0.04}" "${TDOWN:=0.15}" "${WIN:=7m}" "${HOLD:=0}" "${UPWIN:=0s}" "${PTUP:=0}" "${PTDOWN:=0}"
 STARTUPS=${STARTUPS:-1m 3m 10m}
 TRACES=${TRACES:-nasa_http_aug95 worldcup98 saskatchewan_http_1995}
 BIN=${BIN:-bin/scaled-sweep}
@@ -54,6 +55,7 @@ scalers:
           ramp: $RAMP
           headroom: $HEADROOM
           surprise_ratio: $SURPRISE
+          tolerance: {up: $PTUP, down: $PTDOWN}
 EOF
 	if [ "$FLOOR" = 1 ]; then
 		cat <<EOF
@@ -65,13 +67,13 @@ EOF
 	cat <<EOF
     bounds: {min: 1, max: 1000}
     behavior:
-      scale_up: {tolerance: $TUP}
+      scale_up: {tolerance: $TUP, stabilization_window: $UPWIN}
       scale_down: {tolerance: $TDOWN, stabilization_window: $WIN, startup_hold: $HOLD}
 EOF
 } >"$cfg"
 
-printf '| Q=%s SMOOTH=%s SPREAD=%s MODEL=%s MINH=%s LEAD=%s RAMP=%s HEADROOM=%s SURPRISE=%s FLOOR=%s U=%s TUP=%s TDOWN=%s WIN=%s HOLD=%s |' \
-	"$Q" "$SMOOTH" "$SPREAD" "$MODEL" "$MINH" "$LEAD" "$RAMP" "$HEADROOM" "$SURPRISE" "$FLOOR" "$U" "$TUP" "$TDOWN" "$WIN" "$HOLD"
+printf '| Q=%s SMOOTH=%s SPREAD=%s MODEL=%s MINH=%s LEAD=%s RAMP=%s HEADROOM=%s SURPRISE=%s FLOOR=%s U=%s TUP=%s TDOWN=%s WIN=%s HOLD=%s UPWIN=%s PTUP=%s PTDOWN=%s |' \
+	"$Q" "$SMOOTH" "$SPREAD" "$MODEL" "$MINH" "$LEAD" "$RAMP" "$HEADROOM" "$SURPRISE" "$FLOOR" "$U" "$TUP" "$TDOWN" "$WIN" "$HOLD" "$UPWIN" "$PTUP" "$PTDOWN"
 for trace in $TRACES; do
 	for S in $STARTUPS; do
 		"$BIN" simulate --config "$cfg" --trace "$SCALED_TRACES/$trace.csv" --startup "$S" --format json |

@@ -10,8 +10,9 @@
 #
 # Needs bash, jq and Go. The traces default to testdata/traces (demo.csv, the
 # demo's slice of NASA, is left out). To add a policy's rows to every table,
-# add a line to ROWS below: the label, the config, and any extra flags; the
-# tables are regenerated whole.
+# add a line to ROWS below: the label, the config, any extra flags, and the
+# startup delays whose tables it joins (empty: every one); the tables are
+# regenerated whole.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -37,7 +38,7 @@ go build -o "$FRONTIER" ./hack/frontier
 # baseline config with only its target changed.
 hpa_at() { printf "<(sed 's/target: 0.6$/target: %s/' examples/simulate/hpa.yaml)" "$1"; }
 
-# label | config (a path or a bash process substitution) | extra flags
+# label | config (a path or a bash process substitution) | extra flags | startup delays (empty: all)
 ROWS=(
 	"scaled target tracking, HPA defaults, u=0.5|$(hpa_at 0.5)|"
 	"scaled target tracking, HPA defaults, u=0.6|examples/simulate/hpa.yaml|"
@@ -48,8 +49,15 @@ ROWS=(
 	"scaled PID on p95 latency, feed-forward|examples/simulate/pid-feedforward.yaml|"
 	"scaled AWS step scaling on utilisation|examples/simulate/step.yaml|"
 	"scaled predictive at no more than HPA cost at 1 minute (predictive-lean.yaml)|examples/simulate/predictive-lean.yaml|"
+	"**scaled recommended for S = 1 minute** (recommended-1m.yaml)|examples/simulate/recommended-1m.yaml||1m"
+	"**scaled recommended for S = 3 minutes** (recommended-3m.yaml)|examples/simulate/recommended-3m.yaml||3m"
+	"**scaled recommended for S = 10 minutes** (recommended-10m.yaml)|examples/simulate/recommended-10m.yaml||10m"
 	# Add a policy's rows here.
 )
+
+# in_table S ONLY: whether a row whose startup delays are ONLY joins the
+# table at S.
+in_table() { [ -z "$2" ] || [[ " $2 " == *" $1 "* ]]; }
 
 # readat COST: the violating fraction of a curve (an array of points with
 # cost_vs_oracle and violating) at COST, interpolated between the two points
@@ -109,7 +117,8 @@ EOF
 			printf 'scaled simulate --config examples/simulate/hpa.yaml --trace $T --startup %s --format json  # oracle, HPA reference\n' "$S"
 			printf 'go run ./hack/frontier --trace $T --startup %s --window %s --format json  # the yardsticks\n' "$S" "$FRONTIER_WINDOW"
 			for r in "${ROWS[@]}"; do
-				IFS='|' read -r label cfg flags <<<"$r"
+				IFS='|' read -r label cfg flags only <<<"$r"
+				in_table "$S" "$only" || continue
 				printf 'scaled simulate --config %s --trace $T --startup %s --format json%s\n' "$cfg" "$S" "${flags:+ $flags}"
 			done
 			printf '```\n\n'
@@ -120,7 +129,8 @@ EOF
 				row "HPA reference u=$(jq ".hpa_reference[$i].target" <<<"$ref")" "$(jq ".hpa_reference[$i].score" <<<"$ref")" "$front"
 			done
 			for r in "${ROWS[@]}"; do
-				IFS='|' read -r label cfg flags <<<"$r"
+				IFS='|' read -r label cfg flags only <<<"$r"
+				in_table "$S" "$only" || continue
 				# shellcheck disable=SC2086 # flags are words
 				out=$(eval "\"$BIN\" simulate --config $cfg --trace \"$trace\" --startup $S --format json $flags")
 				row "$label" "$(jq '.scaled' <<<"$out")" "$front"

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"k8s.io/utils/clock"
 
@@ -34,12 +35,19 @@ type factories struct {
 	obs     queryObservers                               // nil: queries are not timed
 	targets func(scaler string) actuators.TargetObserver // nil: targets are not timed
 
-	mu     sync.Mutex
-	prom   *sources.Prometheus
-	promOf config.Prometheus
-	traces map[string]*sources.Trace
-	kube   *kubeDeps // Kubernetes clients, made at first use (kube.go)
-	aws    *awsDeps  // AWS configs and metrics, made at first use (aws.go)
+	mu      sync.Mutex
+	prom    *sources.Prometheus
+	sharing *sources.Sharing // shares prom's queries (sources.Sharing)
+	promOf  config.Prometheus
+	// before are the counts of the Prometheus clients a reload replaced,
+	// so that the exported counters keep counting.
+	before      sources.PrometheusStats
+	sharedBef   sources.SharingStats
+	intervals   map[string]time.Duration // each scaler's tick, of intervalsOf
+	intervalsOf *config.Config
+	traces      map[string]*sources.Trace
+	kube        *kubeDeps // Kubernetes clients, made at first use (kube.go)
+	aws         *awsDeps  // AWS configs and metrics, made at first use (aws.go)
 }
 
 func newFactories(logger *zap.Logger, clk clock.PassiveClock, obs queryObservers, opts ...func(*factories)) engine.Factories {
@@ -51,7 +59,7 @@ func newFactories(logger *zap.Logger, clk clock.PassiveClock, obs queryObservers
 }
 
 func (f *factories) source(cfg *config.Config, scaler string, sig config.Signal) (sources.Querier, error) {
-	q, err := f.rawSource(cfg, sig)
+	q, err := f.rawSource(cfg, scaler, sig)
 	if err != nil || f.obs == nil {
 		return q, err
 	}
@@ -61,28 +69,107 @@ func (f *factories) source(cfg *config.Config, scaler string, sig config.Signal)
 // rawSource builds a signal's source from its block, with what the
 // process shares: one Prometheus client per Prometheus config, one parsed
 // trace per file.
-func (f *factories) rawSource(cfg *config.Config, sig config.Signal) (sources.Querier, error) {
+func (f *factories) rawSource(cfg *config.Config, scaler string, sig config.Signal) (sources.Querier, error) {
 	return sig.Source.Spec.New(sources.Deps{
 		Clock:        f.clock,
-		Prometheus:   func() (sources.Querier, error) { return f.prometheus(cfg.Prometheus) },
+		Prometheus:   func() (sources.Querier, error) { return f.prometheus(cfg, scaler) },
 		Trace:        f.trace,
 		RecordedTime: replaySpeed(cfg) != 1,
 	})
 }
 
-func (f *factories) prometheus(cfg config.Prometheus) (sources.Querier, error) {
+// prometheus returns the source of a scaler's Prometheus signals: the one
+// client of the configured Prometheus, through the Sharing that sends each
+// query once per evaluation time, on the grid of the scaler's interval.
+func (f *factories) prometheus(cfg *config.Config, scaler string) (sources.Querier, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.prom == nil || !reflect.DeepEqual(f.promOf, cfg) {
-		p, err := sources.NewPrometheus(cfg, sources.WithWarningHandler(func(expr string, w []string) {
+	if f.prom == nil || !reflect.DeepEqual(f.promOf, cfg.Prometheus) {
+		p, err := sources.NewPrometheus(cfg.Prometheus, sources.WithWarningHandler(func(expr string, w []string) {
 			f.logger.Warn("prometheus warnings", zap.String("query", expr), zap.Strings("warnings", w))
 		}))
 		if err != nil {
 			return nil, fmt.Errorf("prometheus: %w", err)
 		}
-		f.prom, f.promOf = p, cfg
+		if f.prom != nil {
+			f.before = addPrometheusStats(f.before, f.prom.Stats())
+			st := f.sharing.Stats()
+			f.sharedBef.Asked += st.Asked
+			f.sharedBef.Shared += st.Shared
+		}
+		f.prom, f.sharing, f.promOf = p, sources.NewSharing(p), cfg.Prometheus
 	}
-	return f.prom, nil
+	return f.sharing.Every(f.intervalOf(cfg, scaler)), nil
+}
+
+// intervalOf is the tick of the named scaler of cfg (the global interval
+// for one cfg does not list). Called with f.mu held.
+func (f *factories) intervalOf(cfg *config.Config, scaler string) time.Duration {
+	if f.intervalsOf != cfg {
+		f.intervals = make(map[string]time.Duration, len(cfg.Scalers))
+		for _, sc := range cfg.Scalers {
+			f.intervals[sc.Name] = cfg.IntervalFor(sc)
+		}
+		f.intervalsOf = cfg
+	}
+	if d, ok := f.intervals[scaler]; ok {
+		return d
+	}
+	return cfg.Interval
+}
+
+func addPrometheusStats(a, b sources.PrometheusStats) sources.PrometheusStats {
+	return sources.PrometheusStats{Sent: a.Sent + b.Sent, Throttled: a.Throttled + b.Throttled}
+}
+
+// queryStats returns what the Prometheus clients made so far sent, and
+// what the signals asked and shared.
+func (f *factories) queryStats() (sources.PrometheusStats, sources.SharingStats) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p, s := f.before, f.sharedBef
+	if f.prom != nil {
+		now := f.prom.Stats()
+		p = addPrometheusStats(p, now)
+		p.Waiting = now.Waiting
+		st := f.sharing.Stats()
+		s.Asked += st.Asked
+		s.Shared += st.Shared
+	}
+	return p, s
+}
+
+// withQueryMetrics exports the load on Prometheus: requests sent, waiting
+// and throttled by the configured limits, and queries answered by another
+// signal's request.
+func withQueryMetrics(reg prometheus.Registerer) func(*factories) {
+	return func(f *factories) {
+		stat := func(read func(sources.PrometheusStats, sources.SharingStats) int64) func() float64 {
+			return func() float64 { return float64(read(f.queryStats())) }
+		}
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "scaled_prometheus_requests_total",
+				Help: "Requests sent to the configured Prometheus (instant, grouped and range queries).",
+			}, stat(func(p sources.PrometheusStats, _ sources.SharingStats) int64 { return p.Sent })),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "scaled_prometheus_requests_waiting",
+				Help: "Requests waiting for their turn under prometheus.max_concurrent_queries and max_queries_per_second.",
+			}, stat(func(p sources.PrometheusStats, _ sources.SharingStats) int64 { return p.Waiting })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "scaled_prometheus_requests_throttled_total",
+				Help: "Requests not sent because they did not get their turn before their tick's deadline (signal failure kind throttled).",
+			}, stat(func(p sources.PrometheusStats, _ sources.SharingStats) int64 { return p.Throttled })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "scaled_signal_queries_total",
+				Help: "Instant and grouped queries the signals asked, sent or shared.",
+			}, stat(func(_ sources.PrometheusStats, s sources.SharingStats) int64 { return s.Asked })),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "scaled_signal_queries_shared_total",
+				Help: "Instant and grouped queries answered by a request another signal sent for the same query and evaluation time.",
+			}, stat(func(_ sources.PrometheusStats, s sources.SharingStats) int64 { return s.Shared })),
+		)
+	}
 }
 
 func (f *factories) trace(path string) (*sources.Trace, error) {

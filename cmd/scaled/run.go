@@ -126,7 +126,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 	targets := func(scaler string) actuators.TargetObserver {
 		return objects.targetObserver(scaler, metrics.TargetObserver(scaler))
 	}
-	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(targets), withKube(kube))
+	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(targets), withKube(kube), withQueryMetrics(reg))
 	sinks := decisionSinks{decisions}
 	mgr := engine.NewManager(clk, logger, factories, metrics, &sinks,
 		metrics, forgetFunc(decisions.Forget), forgetFunc(kube.metrics.Forget))

@@ -8,6 +8,7 @@ import (
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 // Global defaults. Behaviour defaults are those of the Kubernetes HPA v2.
@@ -28,8 +29,10 @@ const (
 func Defaults() *Config {
 	return &Config{
 		Prometheus: Prometheus{
-			HTTP:         promconfig.DefaultHTTPClientConfig,
-			QueryTimeout: DefaultQueryTimeout,
+			HTTP:                 promconfig.DefaultHTTPClientConfig,
+			QueryTimeout:         DefaultQueryTimeout,
+			MaxConcurrentQueries: sources.DefaultMaxConcurrentQueries,
+			MaxQueriesPerSecond:  sources.DefaultMaxQueriesPerSecond,
 		},
 		Interval:        DefaultInterval,
 		Listen:          DefaultListen,

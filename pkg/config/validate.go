@@ -97,6 +97,13 @@ func validateGlobal(c *Config) field.ErrorList {
 	if err := c.Prometheus.HTTP.Validate(); err != nil {
 		errs = append(errs, fielderr.Problem(pp.Child("http_config"), "%v", err))
 	}
+	if c.Prometheus.MaxConcurrentQueries < 1 {
+		errs = append(errs, fielderr.Invalid(pp.Child("max_concurrent_queries"), c.Prometheus.MaxConcurrentQueries, "must be >= 1"))
+	}
+	if q := c.Prometheus.MaxQueriesPerSecond; !(q > 0) || math.IsInf(q, 0) {
+		errs = append(errs, fielderr.Invalid(pp.Child("max_queries_per_second"), q, "must be a number > 0"))
+	}
+	errs = append(errs, validateSigV4(pp, &c.Prometheus)...)
 	if c.Interval < MinInterval {
 		errs = append(errs, fielderr.Invalid(field.NewPath("interval"), c.Interval, "must be >= %s", MinInterval))
 	}
@@ -198,7 +205,7 @@ func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorL
 	seen := map[string]int{}
 	for j := range s.Signals {
 		errs = append(errs, uniqueName(path.Child("signals"), seen, j, s.Signals[j].Name)...)
-		errs = append(errs, validateSignal(path.Child("signals").Index(j), &s.Signals[j])...)
+		errs = append(errs, validateSignal(path.Child("signals").Index(j), &s.Signals[j], interval)...)
 	}
 	if c, ok := s.Target.Spec.(actuators.Ceilinged); ok {
 		if ceiling, why := c.Ceiling(); s.Bounds.Max > ceiling {
@@ -226,12 +233,46 @@ func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorL
 	return errs
 }
 
-func validateSignal(path *field.Path, s *Signal) field.ErrorList {
+func validateSignal(path *field.Path, s *Signal, interval time.Duration) field.ErrorList {
 	errs := s.Source.check(path)
-	if s.MaxAge < 0 {
+	_, shared := s.Source.Spec.(sources.PrometheusBacked)
+	switch {
+	case s.MaxAge < 0:
 		errs = append(errs, fielderr.Invalid(path.Child("max_age"), s.MaxAge, "must be >= 0"))
+	case shared && s.MaxAge > 0 && s.MaxAge < interval:
+		// Every tick would see its value too old, for some scalers.
+		errs = append(errs, fielderr.Invalid(path.Child("max_age"), s.MaxAge,
+			"must be 0 or at least the scaler's interval (%s): Prometheus is asked at the interval's grid, up to one interval before the tick", interval))
 	}
 	return append(errs, validateRange(path.Child("valid_range"), s.ValidRange)...)
+}
+
+// validateSigV4 checks prometheus.sigv4: its own rules, and that no other
+// authorisation signs the same requests (as Prometheus' remote_write).
+func validateSigV4(pp *field.Path, p *Prometheus) field.ErrorList {
+	if p.SigV4 == nil {
+		return nil
+	}
+	var errs field.ErrorList
+	if err := p.SigV4.Validate(); err != nil {
+		errs = append(errs, fielderr.Problem(pp.Child("sigv4"), "%v", err))
+	}
+	h := p.HTTP
+	for _, other := range []struct {
+		key string
+		set bool
+	}{
+		{"authorization", h.Authorization != nil},
+		{"basic_auth", h.BasicAuth != nil},
+		{"oauth2", h.OAuth2 != nil},
+		{"bearer_token", h.BearerToken != ""},
+		{"bearer_token_file", h.BearerTokenFile != ""},
+	} {
+		if other.set {
+			errs = append(errs, fielderr.Forbidden(pp.Child("http_config", other.key), "must be absent when prometheus.sigv4 is set: requests are signed with SigV4"))
+		}
+	}
+	return errs
 }
 
 // validateRange checks a signal's valid_range: each bound written is

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	promconfig "github.com/prometheus/common/config"
+	"github.com/prometheus/sigv4"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -84,6 +86,20 @@ func TestValidateMessages(t *testing.T) {
 			[]string{`prometheus.query_timeout: 0s: must be > 0`}},
 		{"http config", func(c *Config) { c.Prometheus.HTTP.BearerToken = "x"; c.Prometheus.HTTP.BearerTokenFile = "f" },
 			[]string{`prometheus.http_config: at most one of bearer_token & bearer_token_file must be configured`}},
+		{"query limits", func(c *Config) {
+			c.Prometheus.MaxConcurrentQueries = 0
+			c.Prometheus.MaxQueriesPerSecond = math.NaN()
+		}, []string{
+			`prometheus.max_concurrent_queries: 0: must be >= 1`,
+			`prometheus.max_queries_per_second: NaN: must be a number > 0`,
+		}},
+		{"sigv4 with another authorisation", func(c *Config) {
+			c.Prometheus.SigV4 = &sigv4.SigV4Config{Region: "eu-west-1", AccessKey: "AKID"}
+			c.Prometheus.HTTP.BasicAuth = &promconfig.BasicAuth{Username: "u"}
+		}, []string{
+			`prometheus.sigv4: must provide a AWS SigV4 Access key and Secret Key if credentials are specified in the SigV4 config`,
+			`prometheus.http_config.basic_auth: present: must be absent when prometheus.sigv4 is set: requests are signed with SigV4`,
+		}},
 		{"interval", func(c *Config) { c.Interval = 500 * time.Millisecond },
 			[]string{`interval: 500ms: must be >= 1s`}},
 		{"listen without port", func(c *Config) { c.Listen = "9464" },
@@ -142,7 +158,7 @@ func TestValidateMessages(t *testing.T) {
 		{"signal query", func(c *Config) { *c.Scalers[0].Signals[1].Source.Spec.(*sources.QuerySpec) = " " },
 			[]string{`scalers[0].signals[1].query: " ": must not be empty`}},
 		{"signal without a source", func(c *Config) { c.Scalers[0].Signals[1].Source = SignalSource{} },
-			[]string{`scalers[0].signals[1]: must set one of query, replay`}},
+			[]string{`scalers[0].signals[1]: must set one of grouped, query, replay`}},
 		{"signal query and replay", func(c *Config) { c.Scalers[0].Signals[1].Source.others = []string{"replay"} },
 			[]string{`scalers[0].signals[1].replay: present: must be absent when query is set`}},
 		{"signal max age", func(c *Config) { c.Scalers[0].Signals[0].MaxAge = -time.Second },
@@ -158,6 +174,28 @@ func TestValidateMessages(t *testing.T) {
 		}, []string{
 			`scalers[0].signals[0].valid_range.min: -Inf: must be a finite number (leave it out for no bound)`,
 			`scalers[0].signals[0].valid_range.max: NaN: must be a finite number (leave it out for no bound)`,
+		}},
+		{"signal max age below the interval", func(c *Config) { c.Scalers[0].Signals[0].MaxAge = 10 * time.Second },
+			[]string{`scalers[0].signals[0].max_age: 10s: must be 0 or at least the scaler's interval (15s): Prometheus is asked at the interval's grid, up to one interval before the tick`}},
+		{"grouped fields", func(c *Config) {
+			c.Scalers[0].Signals[1].Source = SignalSource{Kind: sources.KindGrouped, Spec: &sources.GroupedSpec{}}
+		}, []string{
+			`scalers[0].signals[1].grouped.query: "": must not be empty`,
+			`scalers[0].signals[1].grouped.select: "": must select the signal's series: a mapping such as {deployment: web} or a string such as '{deployment="web"}'`,
+		}},
+		{"grouped select", func(c *Config) {
+			c.Scalers[0].Signals[1].Source = SignalSource{Kind: sources.KindGrouped, Spec: &sources.GroupedSpec{
+				Query: "sum by (deployment) (x", Select: sources.Selection{Matchers: `{deployment=~"web(", 2x="y"}`}}}
+		}, []string{
+			`scalers[0].signals[1].grouped.query: "sum by (deployment) (x": not valid PromQL: 1:23: parse error: unclosed left parenthesis`,
+			`scalers[0].signals[1].grouped.select: "{deployment=~\"web(\", 2x=\"y\"}": regular expression of deployment: error parsing regexp: missing closing ): ` + "`^(?s:web()$`",
+			`scalers[0].signals[1].grouped.select: "{deployment=~\"web(\", 2x=\"y\"}": at "2x=\"y\"": want a label name`,
+		}},
+		{"grouped select that takes unlabelled series", func(c *Config) {
+			c.Scalers[0].Signals[1].Source = SignalSource{Kind: sources.KindGrouped, Spec: &sources.GroupedSpec{
+				Query: "sum by (deployment) (x)", Select: sources.Selection{Labels: map[string]string{"deployment": "", "0x": "a"}}}}
+		}, []string{
+			`scalers[0].signals[1].grouped.select[0x]: "0x": must be a label name: letters, digits and '_', not starting with a digit`,
 		}},
 		{"replay fields", func(c *Config) {
 			c.Scalers[0].Signals[1].Source = replay(sources.ReplaySpec{Speed: 0, Expr: "sum(rate(x[1m]))"})

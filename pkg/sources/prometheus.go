@@ -61,6 +61,12 @@ const maxRetryAfter = 5 * time.Minute
 // A 429, or a 503 with a Retry-After header, is the kind throttled; while the
 // time Retry-After named (at most five minutes) has not passed, queries fail
 // as throttled without being sent.
+//
+// Its own load on the server is bounded (PrometheusConfig's
+// max_concurrent_queries and max_queries_per_second): a request waits for
+// its turn until its context's deadline, and one that cannot get it by then
+// fails at once as throttled without being sent, so that waiting never
+// piles up beyond one request per signal.
 type Prometheus struct {
 	client    *http.Client
 	base      *url.URL
@@ -71,6 +77,7 @@ type Prometheus struct {
 	// quietUntil is the Unix time in nanoseconds before which no query is
 	// sent, as the server's last Retry-After asked; 0 for none.
 	quietUntil atomic.Int64
+	limits     *limits // limits.go
 }
 
 var (
@@ -125,7 +132,23 @@ func NewPrometheus(cfg PrometheusConfig, opts ...PrometheusOption) (*Prometheus,
 	if err != nil {
 		return nil, fmt.Errorf("prometheus.http_config: %w", err)
 	}
-	p := &Prometheus{client: hc, base: u, timeout: cfg.QueryTimeout, maxBytes: DefaultMaxResponseBytes, clock: clock.RealClock{}}
+	if cfg.MaxConcurrentQueries < 0 {
+		return nil, fmt.Errorf("prometheus.max_concurrent_queries: %d: must be >= 0", cfg.MaxConcurrentQueries)
+	}
+	if cfg.MaxQueriesPerSecond < 0 {
+		return nil, fmt.Errorf("prometheus.max_queries_per_second: %g: must be >= 0", cfg.MaxQueriesPerSecond)
+	}
+	if cfg.SigV4 != nil {
+		rt, err := sigV4RoundTripper(cfg.SigV4, hc.Transport)
+		if err != nil {
+			return nil, fmt.Errorf("prometheus.sigv4: %w", err)
+		}
+		hc.Transport = rt
+	}
+	p := &Prometheus{
+		client: hc, base: u, timeout: cfg.QueryTimeout, maxBytes: DefaultMaxResponseBytes, clock: clock.RealClock{},
+		limits: newLimits(cfg.MaxConcurrentQueries, cfg.MaxQueriesPerSecond),
+	}
 	if cfg.MaxResponseBytes > 0 {
 		p.maxBytes = cfg.MaxResponseBytes
 	}
@@ -281,11 +304,16 @@ func (p *Prometheus) bound(ctx context.Context) (context.Context, context.Cancel
 func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, expr string, into dataDecoder) ([]string, error) {
 	if until := p.quietUntil.Load(); until != 0 {
 		if now := p.clock.Now(); now.UnixNano() < until {
-			return nil, scaling.Fail(scaling.FailureThrottled, "%s: not sent: the server asked to wait until %s (Retry-After)",
+			return nil, notSent("%s: not sent: the server asked to wait until %s (Retry-After)",
 				quote(expr), time.Unix(0, until).UTC().Format(time.RFC3339))
 		}
 		p.quietUntil.CompareAndSwap(until, 0)
 	}
+	release, err := p.limits.wait(ctx, expr)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	if p.timeout > 0 {
 		args.Set("timeout", strconv.FormatFloat(p.timeout.Seconds(), 'f', -1, 64))
 	}

@@ -317,8 +317,17 @@ func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, e
 	if p.timeout > 0 {
 		args.Set("timeout", strconv.FormatFloat(p.timeout.Seconds(), 'f', -1, 64))
 	}
+	// Parameters written in the URL go with every query, in the form as
+	// well (a GET retry sends only the form): Thanos' partial_response=false,
+	// for instance.
+	for k, vs := range p.base.Query() {
+		if !args.Has(k) {
+			args[k] = vs
+		}
+	}
 	u := *p.base
 	u.Path = path.Join(u.Path, endpoint)
+	u.RawQuery = ""
 	resp, err := p.send(ctx, u, args.Encode())
 	if err != nil {
 		return nil, transportError(ctx, expr, err)

@@ -254,3 +254,38 @@ func TestNewPrometheusRefusesBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// Parameters in the configured URL go with every query, POST or GET:
+// Thanos reads partial_response=false from there.
+func TestPrometheusSendsTheURLsParameters(t *testing.T) {
+	var got []string
+	var mu sync.Mutex
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		got = append(got, r.Method+" "+r.URL.Path+" partial_response="+r.FormValue("partial_response")+" query="+r.FormValue("query"))
+		mu.Unlock()
+		if r.Method == http.MethodPost && strings.HasPrefix(r.URL.Path, "/get-only") {
+			w.WriteHeader(http.StatusMethodNotAllowed)
+			return
+		}
+		fmt.Fprint(w, `{"status":"success","data":{"resultType":"scalar","result":[1800000000,"1"]}}`)
+	}))
+	t.Cleanup(srv.Close)
+	for _, base := range []string{"/thanos", "/get-only"} {
+		p, err := NewPrometheus(PrometheusConfig{URL: srv.URL + base + "?partial_response=false"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.Query(context.Background(), "up", time.Unix(1_800_000_000, 0)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := []string{
+		"POST /thanos/api/v1/query partial_response=false query=up",
+		"POST /get-only/api/v1/query partial_response=false query=up",
+		"GET /get-only/api/v1/query partial_response=false query=up",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("requests (-want +got):\n%s", diff)
+	}
+}

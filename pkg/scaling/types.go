@@ -27,7 +27,7 @@ const (
 	FailureUnsupported FailureKind = "unsupported_type" // a result type that is not a scalar or an instant vector
 	FailureTooLarge    FailureKind = "too_large"        // the answer was larger than the source reads
 	FailureOutOfRange  FailureKind = "out_of_range"     // a finite value outside the signal's valid range
-	FailureThrottled   FailureKind = "throttled"        // the source asked to be left alone for a while (HTTP 429 or 503 with Retry-After)
+	FailureThrottled   FailureKind = "throttled"        // the source asked to be left alone for a while (HTTP 429 or 503 with Retry-After), or the query got no turn under scaled's own limits before its deadline
 )
 
 // FailureKinds lists every FailureKind, for pre-creating metric series and for validation.

@@ -211,11 +211,18 @@ var (
 )
 
 func (q *groupedQuerier) Query(ctx context.Context, expr string, ts time.Time) (scaling.Sample, error) {
+	s, _, err := q.query(ctx, expr, ts)
+	return s, err
+}
+
+// query also returns the answer's evaluation time.
+func (q *groupedQuerier) query(ctx context.Context, expr string, ts time.Time) (scaling.Sample, time.Time, error) {
 	g, err := q.src.QueryGroup(ctx, expr, ts)
 	if err != nil {
-		return scaling.Sample{}, err
+		return scaling.Sample{}, time.Time{}, err
 	}
-	return g.Select(q.sel)
+	s, err := g.Select(q.sel)
+	return s, g.at, err
 }
 
 // QueryMaxAge compares the time the answer gives for the series with ts. A
@@ -224,11 +231,11 @@ func (q *groupedQuerier) Query(ctx context.Context, expr string, ts time.Time) (
 // the freshness of the data itself is bounded by the ranges in the query
 // and by Prometheus' lookback delta.
 func (q *groupedQuerier) QueryMaxAge(ctx context.Context, expr string, ts time.Time, maxAge time.Duration) (scaling.Sample, error) {
-	s, err := q.Query(ctx, expr, ts)
+	s, at, err := q.query(ctx, expr, ts)
 	if err != nil {
 		return s, err
 	}
-	return checkAge(q, expr, s, ts, maxAge)
+	return checkAge(q, expr, s, ts, maxAge, ts.Sub(at))
 }
 
 // QueryRange fails: a grouped signal has no history of its own (a policy

@@ -27,9 +27,10 @@ import (
 // tick that uses it, and a max age counts that: a sample's age is taken at
 // the tick, not at the evaluation time.
 //
-// What is kept is bounded: an answer is dropped once the newest evaluation
-// time asked is two of its intervals past it, so at most the distinct
-// queries of two grid steps are held. Range queries (a policy's history)
+// What is kept is bounded: an answer is dropped once an evaluation time two
+// of its intervals later is asked, so at most the distinct queries of two
+// grid steps are held (a tick that starts late still finds the answer of
+// its own grid step). Range queries (a policy's history)
 // are not shared: each scaler's history cache asks only for its new points.
 type Sharing struct {
 	next Querier
@@ -62,7 +63,7 @@ type shareKey struct {
 // sharedCall is one request and, once done is closed, its answer.
 type sharedCall struct {
 	done   chan struct{}
-	expiry time.Time // dropped once an evaluation time after this is asked
+	expiry time.Time // dropped once an evaluation time after this is asked (its grid step's end)
 	sample scaling.Sample
 	group  *Group
 	err    error
@@ -115,7 +116,7 @@ func (s *Sharing) do(ctx context.Context, key shareKey, keep time.Duration, fetc
 		}
 		c, ok := s.calls[key]
 		if !ok {
-			c = &sharedCall{done: make(chan struct{}), expiry: at.Add(2 * keep)}
+			c = &sharedCall{done: make(chan struct{}), expiry: at.Add(keep)}
 			s.calls[key] = c
 			s.mu.Unlock()
 			fetch(ctx, c)
@@ -207,7 +208,7 @@ func (g *gridQuerier) QueryMaxAge(ctx context.Context, expr string, ts time.Time
 	if c.err != nil {
 		return c.sample, c.err
 	}
-	return checkAge(g.s.next, expr, c.sample, ts, maxAge)
+	return checkAge(g.s.next, expr, c.sample, ts, maxAge, ts.Sub(at))
 }
 
 // QueryGroup evaluates expr at ts's grid time, shared. The Group's time
@@ -232,14 +233,17 @@ func (g *gridQuerier) QueryRange(ctx context.Context, expr string, start, end ti
 	return g.s.next.QueryRange(ctx, expr, start, end, step)
 }
 
-// checkAge fails a sample older than maxAge at ts (maxAge <= 0: q's
-// default, see QueryMaxAge) with the kind stale, returning the sample.
-func checkAge(q Querier, expr string, s scaling.Sample, ts time.Time, maxAge time.Duration) (scaling.Sample, error) {
+// checkAge fails a sample older than maxAge at ts with the kind stale,
+// returning the sample. maxAge <= 0 is q's default (see QueryMaxAge) plus
+// grid, the time from the evaluation to ts: the default is there to catch a
+// back end that passes off an old sample as current, whatever the interval.
+func checkAge(q Querier, expr string, s scaling.Sample, ts time.Time, maxAge, grid time.Duration) (scaling.Sample, error) {
 	if maxAge <= 0 {
 		maxAge = DefaultMaxAge
 		if d, ok := q.(DefaultMaxAger); ok {
 			maxAge = d.DefaultMaxAge()
 		}
+		maxAge += grid
 	}
 	if age := ts.Sub(s.Time); age > maxAge {
 		return s, staleError(expr, age, ts, maxAge)

@@ -170,7 +170,17 @@ func TestSharingKeepsTwoGridStepsAtMost(t *testing.T) {
 	s.mu.Lock()
 	n := len(s.calls)
 	s.mu.Unlock()
-	if n > 30 {
-		t.Errorf("%d answers kept for 10 queries, want those of the last grid steps only (at most 30)", n)
+	if n != 20 {
+		t.Errorf("%d answers kept for 10 queries, want those of the last two grid steps (20)", n)
+	}
+}
+
+// The default max age guards against back ends that pass off old samples:
+// the grid's own lag does not count against it, whatever the interval.
+func TestSharingDefaultMaxAgeIgnoresTheGrid(t *testing.T) {
+	view := NewSharing(&countingQuerier{}).Every(10 * time.Minute)
+	grid := time.Unix(1_800_000_000, 0).UTC().Truncate(10 * time.Minute)
+	if _, err := QueryMaxAge(context.Background(), view, "up", grid.Add(9*time.Minute), 0); err != nil {
+		t.Errorf("9 minutes after the grid of a 10-minute interval, default max age: %v", err)
 	}
 }

@@ -436,6 +436,14 @@ func (d *decoder) unknownKey(path *field.Path, key string, line int, allowed []s
 // that yaml.v3's line numbers are the file's (exact unless the block holds
 // empty lines).
 func (d *decoder) foreign(n *yaml.Node, v reflect.Value, path *field.Path) {
+	if u, ok := v.Addr().Interface().(yaml.Unmarshaler); ok {
+		// It reads the node itself, lines and all: no need to write it out
+		// again (which costs a line per line above it, for a fleet's scalers).
+		if err := u.UnmarshalYAML(n); err != nil {
+			d.add(fielderr.Problem(path, "%s", strings.TrimPrefix(err.Error(), "yaml: ")))
+		}
+		return
+	}
 	text, err := yaml.Marshal(withoutComments(n))
 	if err != nil {
 		d.add(fielderr.Problem(path, "%v", err))

@@ -128,8 +128,11 @@ func querySignals(ctx context.Context, out io.Writer, cfg *config.Config, scaler
 		}
 	}
 	clk := clock.RealClock{}
-	factories := newFactories(zap.NewNop(), clk, nil)
+	factories := newFactories(zap.NewNop(), clk, nil, withExactTime())
 	failed := 0
+	// Every signal is asked about one time, so that the signals of a
+	// grouped query share one request.
+	now := clk.Now()
 	for _, sc := range scalers {
 		for _, sig := range sc.Signals {
 			q, err := factories.Source(cfg, sc.Name, sig)
@@ -140,7 +143,6 @@ func querySignals(ctx context.Context, out io.Writer, cfg *config.Config, scaler
 			}
 			timeout := cfg.Prometheus.QueryTimeout
 			qctx, cancel := context.WithTimeout(ctx, timeout)
-			now := clk.Now()
 			s, err := sources.QueryMaxAge(qctx, q, sig.Expr(), now, sig.MaxAge)
 			cancel()
 			if err == nil {

@@ -30,10 +30,12 @@ func withTargetObservers(obs func(scaler string) actuators.TargetObserver) func(
 // factories builds sources and actuators from config, sharing one Prometheus
 // client per distinct Prometheus config and one parsed trace per file.
 type factories struct {
-	logger  *zap.Logger
-	clock   clock.PassiveClock
-	obs     queryObservers                               // nil: queries are not timed
-	targets func(scaler string) actuators.TargetObserver // nil: targets are not timed
+	logger *zap.Logger
+	clock  clock.PassiveClock
+	obs    queryObservers // nil: queries are not timed
+	// exactTime: queries are evaluated at the time asked (withExactTime).
+	exactTime bool
+	targets   func(scaler string) actuators.TargetObserver // nil: targets are not timed
 
 	mu      sync.Mutex
 	prom    *sources.Prometheus
@@ -99,7 +101,16 @@ func (f *factories) prometheus(cfg *config.Config, scaler string) (sources.Queri
 		}
 		f.prom, f.sharing, f.promOf = p, sources.NewSharing(p), cfg.Prometheus
 	}
+	if f.exactTime {
+		return f.sharing.Exact(), nil
+	}
 	return f.sharing.Every(f.intervalOf(cfg, scaler)), nil
+}
+
+// withExactTime evaluates queries at the time asked, not on the interval's
+// grid: for a one-shot check of what the signals read now.
+func withExactTime() func(*factories) {
+	return func(f *factories) { f.exactTime = true }
 }
 
 // intervalOf is the tick of the named scaler of cfg (the global interval

@@ -103,6 +103,19 @@ func (s *Sharing) Every(interval time.Duration) Querier {
 	return &gridQuerier{s: s, interval: max(interval, time.Millisecond)}
 }
 
+// Exact returns a view that evaluates every query at the time it is asked
+// for, shared only with queries asked for that same time: a one-shot check
+// asks each signal about now, not about the last grid time.
+func (s *Sharing) Exact() Querier { return &gridQuerier{s: s} }
+
+// at is ts on the view's grid.
+func (g *gridQuerier) at(ts time.Time) time.Time {
+	if g.interval <= 0 {
+		return ts
+	}
+	return ts.Truncate(g.interval)
+}
+
 // do returns the answer to key, sending it through fetch only when no other
 // signal has sent it or is sending it.
 func (s *Sharing) do(ctx context.Context, key shareKey, keep time.Duration, fetch func(context.Context, *sharedCall)) (*sharedCall, error) {
@@ -162,7 +175,8 @@ func closed(ch chan struct{}) bool {
 	}
 }
 
-// gridQuerier is the view of a Sharing for the signals of one interval.
+// gridQuerier is the view of a Sharing for the signals of one interval
+// (0: no grid, see Exact).
 type gridQuerier struct {
 	s        *Sharing
 	interval time.Duration
@@ -176,7 +190,7 @@ var (
 
 // Query evaluates expr at ts's grid time, shared.
 func (g *gridQuerier) Query(ctx context.Context, expr string, ts time.Time) (scaling.Sample, error) {
-	at := ts.Truncate(g.interval)
+	at := g.at(ts)
 	c, err := g.s.do(ctx, shareKey{expr: expr, at: at.UnixNano(), kind: shareInstant}, g.interval, func(ctx context.Context, c *sharedCall) {
 		c.sample, c.err = g.s.next.Query(ctx, expr, at)
 	})
@@ -189,7 +203,7 @@ func (g *gridQuerier) Query(ctx context.Context, expr string, ts time.Time) (sca
 // QueryMaxAge evaluates expr at ts's grid time, shared, and checks the
 // sample's age at ts: the time from the grid to the tick counts.
 func (g *gridQuerier) QueryMaxAge(ctx context.Context, expr string, ts time.Time, maxAge time.Duration) (scaling.Sample, error) {
-	at := ts.Truncate(g.interval)
+	at := g.at(ts)
 	kind := shareInstant
 	if maxAge > 0 {
 		kind = shareInstantTime
@@ -218,7 +232,7 @@ func (g *gridQuerier) QueryGroup(ctx context.Context, expr string, ts time.Time)
 	if !ok {
 		return nil, scaling.Fail(scaling.FailureQuery, "%s: this source cannot answer a grouped query", quote(expr))
 	}
-	at := ts.Truncate(g.interval)
+	at := g.at(ts)
 	c, err := g.s.do(ctx, shareKey{expr: expr, at: at.UnixNano(), kind: shareGroup}, g.interval, func(ctx context.Context, c *sharedCall) {
 		c.group, c.err = gq.QueryGroup(ctx, expr, at)
 	})

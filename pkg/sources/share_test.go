@@ -184,3 +184,17 @@ func TestSharingDefaultMaxAgeIgnoresTheGrid(t *testing.T) {
 		t.Errorf("9 minutes after the grid of a 10-minute interval, default max age: %v", err)
 	}
 }
+
+func TestSharingExactAsksForTheTimeGiven(t *testing.T) {
+	next := &countingQuerier{}
+	view := NewSharing(next).Exact()
+	at := time.Unix(1_800_000_007, 0).UTC()
+	for range 3 {
+		if s, err := view.Query(context.Background(), "up", at); err != nil || !s.Time.Equal(at) {
+			t.Fatalf("got %v at %s, want the time asked, %s", err, s.Time, at)
+		}
+	}
+	if n := next.count(at); n != 1 {
+		t.Errorf("%d queries for one time, want 1", n)
+	}
+}

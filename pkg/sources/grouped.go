@@ -24,7 +24,14 @@ func init() {
 // signal's failure empty, several multiple_series; the other signals that
 // read the query are not affected.
 type GroupedSpec struct {
-	Query  string    `json:"query,omitempty"`
+	// Query is PromQL that returns one series per workload, sent once per
+	// interval for every signal that reads it.
+	Query string `json:"query,omitempty"`
+	// Select is this signal's series: a mapping of label names to values,
+	// all equal (`{namespace: shop, deployment: web}`), or a string of
+	// PromQL matchers (`{namespace="shop", deployment=~"web|api"}`).
+	// +kubebuilder:validation:Schemaless
+	// +kubebuilder:pruning:PreserveUnknownFields
 	Select Selection `json:"select,omitempty"`
 }
 

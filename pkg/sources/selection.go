@@ -24,9 +24,9 @@ import (
 // in PromQL, a label the series lacks has the value "".
 type Selection struct {
 	// Labels is the mapping form.
-	Labels map[string]string
+	Labels map[string]string `json:"-"`
 	// Matchers is the string form, as written.
-	Matchers string
+	Matchers string `json:"-"`
 
 	parsed []labelMatcher
 	// eqNames and eqValues are the selection as an index lookup, when

@@ -63,13 +63,17 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path, daemon stri
 	if err != nil && daemon != "" {
 		return &exitError{code: 2, err: err}
 	}
-	if dcfg != nil {
-		manifests, err := readManifests(path, dcfg)
+	data, err := readConfigFile(path)
+	if err == nil && dcfg != nil {
+		manifests, err := readManifests(path, data, dcfg)
 		if err == nil && len(manifests) > 0 {
 			return checkManifests(ctx, out, path, dcfg, manifests, query)
 		}
 	}
-	cfg, err := config.Load(path, v)
+	var cfg *config.Config
+	if err == nil {
+		cfg, err = config.LoadData(path, data, v)
+	}
 	if err != nil {
 		problems := problemLines(err)
 		fmt.Fprintf(out, "%s: %d problem(s)\n", path, len(problems))

@@ -132,14 +132,20 @@ func (o *scalerObjects) ready() error {
 	return o.ctrl.Ready()
 }
 
-// readManifests reads the Scaler objects of the file at path, checked
-// beside daemon (the config of the scaled that would run them), or none
-// when the file is a config file.
-func readManifests(path string, daemon *config.Config) ([]v1alpha1.Manifest, error) {
+// readConfigFile reads the file at path once: it may be a pipe or a process
+// substitution, which a second read finds empty.
+func readConfigFile(path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read config: %w", err)
 	}
+	return data, nil
+}
+
+// readManifests reads the Scaler objects of data, the file at path,
+// checked beside daemon (the config of the scaled that would run them), or
+// none when the file is a config file.
+func readManifests(path string, data []byte, daemon *config.Config) ([]v1alpha1.Manifest, error) {
 	ms, err := v1alpha1.ReadManifests(data, daemon)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

@@ -266,10 +266,14 @@ func serviceParams(f *simulateFlags) error {
 // loadSimulationConfig loads and validates a config as the daemon does,
 // except that an unset prometheus.url is allowed: nothing is queried.
 func loadSimulationConfig(path string) (*config.Config, error) {
-	if cfg, ok, err := manifestConfig(path); ok || err != nil {
+	data, err := readConfigFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if cfg, ok, err := manifestConfig(path, data); ok || err != nil {
 		return cfg, err
 	}
-	cfg, err := config.Load(path, viper.New(), func(c *config.Config) {
+	cfg, err := config.LoadData(path, data, viper.New(), func(c *config.Config) {
 		if c.Prometheus.URL == "" {
 			c.Prometheus.URL = simulatedPrometheusURL
 		}
@@ -281,15 +285,15 @@ func loadSimulationConfig(path string) (*config.Config, error) {
 	return cfg, err
 }
 
-// manifestConfig is the config that runs the Scaler objects of the file
-// at path as a scaled with the defaults would run them, and false when the
-// file is a config file.
-func manifestConfig(path string) (*config.Config, bool, error) {
+// manifestConfig is the config that runs the Scaler objects of data, the
+// file at path, as a scaled with the defaults would run them, and false
+// when the file is a config file.
+func manifestConfig(path string, data []byte) (*config.Config, bool, error) {
 	daemon, err := daemonConfig("", viper.New(), simulatedPrometheusURL)
 	if err != nil {
 		return nil, false, err
 	}
-	ms, err := readManifests(path, daemon)
+	ms, err := readManifests(path, data, daemon)
 	if err != nil || len(ms) == 0 {
 		return nil, false, nil // a config file, or not one: config.Load says which
 	}

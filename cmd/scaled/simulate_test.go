@@ -357,3 +357,29 @@ func TestSimulateExamplesNeedNoFlags(t *testing.T) {
 		}
 	}
 }
+
+// A config handed over a pipe, as `--config <(sed ... hpa.yaml)` does, is
+// read once: simulate and check both take it as the file itself.
+func TestConfigFromAPipe(t *testing.T) {
+	tr := smallTrace(t)
+	data, err := os.ReadFile(exampleHPA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, code := runScaled(t, "simulate", "--config", exampleHPA, "--trace", tr)
+	if code != 0 {
+		t.Fatalf("simulate of the file: exit %d", code)
+	}
+	for _, args := range [][]string{{"simulate", "--trace", tr}, {"check"}} {
+		cmd := exec.Command(scaledBin, append(args, "--config", "/dev/stdin")...)
+		cmd.Stdin = bytes.NewReader(data)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("%s from a pipe: %v\n%s", args[0], err, out)
+			continue
+		}
+		if got := strings.ReplaceAll(string(out), "/dev/stdin", exampleHPA); args[0] == "simulate" && got != want {
+			t.Errorf("simulate from a pipe differs from the file's:\n%s\nwant:\n%s", out, want)
+		}
+	}
+}

@@ -88,6 +88,14 @@ func Load(path string, v *viper.Viper, adjust ...func(*Config)) (*Config, error)
 			return nil, fmt.Errorf("read config: %w", err)
 		}
 	}
+	return LoadData(path, data, v, adjust...)
+}
+
+// LoadData is Load of a file already read: a pipe or a process
+// substitution (`--config <(...)`) can be read only once, so a caller that
+// looks at the bytes first (for Scaler manifests) hands them on. path names
+// the file in errors and anchors its relative paths ("" for none).
+func LoadData(path string, data []byte, v *viper.Viper, adjust ...func(*Config)) (*Config, error) {
 	c, decoded, err := parse(data)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)

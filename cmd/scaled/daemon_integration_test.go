@@ -114,12 +114,14 @@ func TestDaemonFaults(t *testing.T) {
 	prom.WaitFor(t, "count(app_multi)", 2, 10*time.Second)
 	d := startDaemon(t, fmt.Sprintf(faultConfig, prom.URL(),
 		faultScaler("live", "app_load")+faultScaler("multi", "app_multi")+
-			faultScaler("syntax", "sum(app_load")+faultScaler("empty", "app_does_not_exist")))
+			faultScaler("refused", "app_multi * on() app_multi")+faultScaler("empty", "app_does_not_exist")))
 
 	live := d.waitDecision(t, "live", time.Time{}, 15*time.Second, "a working signal scales down", func(x scaling.Decision) bool { return x.Desired == 1 })
 	for _, tc := range []struct{ scaler, kind, text string }{
 		{"multi", "multiple_series", "2 series"},
-		{"syntax", "query_error", "bad_data"},
+		// Valid PromQL (scaled refuses a syntax error at load) that
+		// Prometheus' engine refuses: two series on each side of a one-to-one match.
+		{"refused", "query_error", "execution"},
 		{"empty", "empty", ""},
 	} {
 		dec := d.waitDecision(t, tc.scaler, time.Time{}, 10*time.Second, "a decision", func(scaling.Decision) bool { return true })

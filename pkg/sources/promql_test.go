@@ -35,3 +35,15 @@ func TestQuerySpecValidateParsesPromQL(t *testing.T) {
 		}
 	}
 }
+
+// Validating a fleet's config parses every query once: this is the cost
+// per query of that check.
+func BenchmarkCheckPromQL(b *testing.B) {
+	const q = `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="shop",job="web"}[1m]))) / 0.25`
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := CheckPromQL(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

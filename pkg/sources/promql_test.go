@@ -47,3 +47,20 @@ func BenchmarkCheckPromQL(b *testing.B) {
 		}
 	}
 }
+
+func TestIsSelector(t *testing.T) {
+	for q, want := range map[string]bool{
+		`queue_depth{queue="jobs"}`:  true,
+		`(queue_depth)`:              true,
+		`sum(queue_depth)`:           false,
+		`rate(x[1m])`:                false,
+		`x / 2`:                      false,
+		`x offset 1m`:                true,
+		`not valid (`:                false,
+		`histogram_quantile(0.9, x)`: false,
+	} {
+		if got := IsSelector(q); got != want {
+			t.Errorf("IsSelector(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

@@ -87,6 +87,13 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path, daemon stri
 		objects = ", and the cluster's Scaler objects"
 	}
 	fmt.Fprintf(out, "%s: valid, %d scaler(s)%s\n", path, len(cfg.Scalers), objects)
+	for i, sc := range cfg.Scalers {
+		for j, sig := range sc.Signals {
+			if _, ok := sig.Source.Spec.(*sources.QuerySpec); ok && sig.MaxAge > 0 && !sources.IsSelector(sig.Expr()) {
+				fmt.Fprintf(out, "  note: scalers[%d].signals[%d].max_age: %s: the query is computed, so Prometheus answers with the evaluation time and max_age only costs a second query (see docs/configuration.md, \"What max_age can see\")\n", i, j, sig.MaxAge)
+			}
+		}
+	}
 	if !query {
 		return nil
 	}

@@ -37,3 +37,30 @@ scalers:
 		}
 	}
 }
+
+// max_age on a computed query checks nothing: check says so, and says
+// nothing of one on a selector.
+func TestCheckNotesMaxAgeOnAComputedQuery(t *testing.T) {
+	path := writeConfig(t, `
+prometheus: {url: "http://127.0.0.1:1"}
+scalers:
+  - name: web
+    target: {kind: log}
+    signals:
+      - {name: rps, query: 'sum(rate(http_requests_total[1m]))', max_age: 2m}
+      - {name: queue, query: 'queue_depth{queue="jobs"}', max_age: 2m}
+    policies:
+      - {name: rps, type: target_tracking, target_tracking: {signal: rps, target_type: average_value, target: 10}}
+    bounds: {max: 3}
+`)
+	out, err := exec.Command(scaledBin, "check", "--config", path).CombinedOutput()
+	if err != nil {
+		t.Fatalf("scaled check: %v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "note: scalers[0].signals[0].max_age: 2m0s: the query is computed") {
+		t.Errorf("no note on max_age over a computed query:\n%s", out)
+	}
+	if strings.Contains(string(out), "signals[1].max_age") {
+		t.Errorf("a note on max_age over a selector, where it works:\n%s", out)
+	}
+}

@@ -129,3 +129,54 @@ func TestReloadSwapsValidConfigsAndKeepsTheOldOnErrors(t *testing.T) {
 		t.Fatal("scaled did not stop within 5s of SIGTERM")
 	}
 }
+
+// A file emptied on a running daemon is refused, and every scaler keeps
+// running; a file cut after its first scaler is a valid config that drops
+// the others, which the log and scaled_config_scalers_removed_total say.
+func TestReloadOfAnEmptiedOrTruncatedFile(t *testing.T) {
+	d := startDaemon(t, reloadHead+replayScaler(t, "web", 1)+replayScaler(t, "api", 1)+replayScaler(t, "db", 1))
+	path := d.cmd.Args[len(d.cmd.Args)-1]
+	waitUntil(t, 10*time.Second, "ready", func() bool { return d.has(t, "/readyz", "ok") })
+	full, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reload := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	reload("")
+	waitUntil(t, 10*time.Second, "the emptied file refused", func() bool {
+		return d.has(t, "/metrics", "scaled_config_last_reload_successful 0")
+	})
+	if !d.has(t, "/metrics", "scaled_scalers 3") || !d.has(t, "/metrics", "scaled_config_scalers_removed_total 0") {
+		t.Error("an emptied file changed the running scalers")
+	}
+	if !strings.Contains(d.out.String(), "scalers: none: must list at least one scaler") {
+		t.Errorf("the refusal does not say why:\n%s", d.out.String())
+	}
+
+	// Cut short after the first scaler, in the middle of the second.
+	cut := strings.Index(string(full), "  - name: api")
+	reload(string(full[:cut]) + "  - name: ap")
+	// "  - name: ap" is a scaler of its own, without target or signals: refused too.
+	waitUntil(t, 10*time.Second, "the half scaler refused", func() bool {
+		return strings.Contains(d.out.String(), `scalers[1].target`)
+	})
+	reload(string(full[:cut]))
+	waitUntil(t, 10*time.Second, "the cut file applied", func() bool {
+		return d.has(t, "/metrics", "scaled_scalers 1") && d.has(t, "/metrics", "scaled_config_last_reload_successful 1")
+	})
+	if !d.has(t, "/metrics", "scaled_config_scalers_removed_total 2") {
+		t.Error("the two scalers the cut dropped are not counted")
+	}
+	if out := d.out.String(); !strings.Contains(out, `"removed":2,"names":"api, db","scalers":1`) {
+		t.Errorf("no warning names the dropped scalers:\n%s", out)
+	}
+}

@@ -35,3 +35,32 @@ func TestQuerySpecValidateParsesPromQL(t *testing.T) {
 		}
 	}
 }
+
+// Validating a fleet's config parses every query once: this is the cost
+// per query of that check.
+func BenchmarkCheckPromQL(b *testing.B) {
+	const q = `histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{namespace="shop",job="web"}[1m]))) / 0.25`
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := CheckPromQL(q); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestIsSelector(t *testing.T) {
+	for q, want := range map[string]bool{
+		`queue_depth{queue="jobs"}`:  true,
+		`(queue_depth)`:              true,
+		`sum(queue_depth)`:           false,
+		`rate(x[1m])`:                false,
+		`x / 2`:                      false,
+		`x offset 1m`:                true,
+		`not valid (`:                false,
+		`histogram_quantile(0.9, x)`: false,
+	} {
+		if got := IsSelector(q); got != want {
+			t.Errorf("IsSelector(%q) = %v, want %v", q, got, want)
+		}
+	}
+}

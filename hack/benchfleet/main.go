@@ -91,7 +91,7 @@ func main() {
 
 	fmt.Printf("# %s, %d cores, interval %s, warm-up %s, run %s, grouped %t\n",
 		o.bin, runtime.NumCPU(), o.interval, o.warmup, o.run, o.grouped)
-	fmt.Println("| scalers | cores | RSS end (peak) | Go heap | /metrics series | /metrics MiB | log/min | Prometheus queries/s | decisions/s (expected) | tick lag p50 / p99 / max | load avg |")
+	fmt.Println("| scalers | cores | RSS end (peak) | Go heap | /metrics series | /metrics MiB (fetched in) | log/min | Prometheus queries/s | decisions/s (expected) | tick lag p50 / p99 / max | load avg |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range sizes {
 		r, err := measure(ctx, o, n)
@@ -111,6 +111,7 @@ type result struct {
 	heapBytes         float64
 	series            int
 	pageBytes         int
+	pageTook          time.Duration
 	logPerMin         float64
 	promQPS           float64
 	decisionsPerSec   float64
@@ -120,9 +121,9 @@ type result struct {
 }
 
 func (r result) row() string {
-	return fmt.Sprintf("| %s | %.3f | %.0f MiB (%.0f MiB) | %.0f MiB | %s | %.1f | %s | %.1f | %.1f (%.1f) | %s / %s / %s | %s -> %s |",
+	return fmt.Sprintf("| %s | %.3f | %.0f MiB (%.0f MiB) | %.0f MiB | %s | %.1f (%s) | %s | %.1f | %.1f (%.1f) | %s / %s / %s | %s -> %s |",
 		thousands(r.n), r.cores, float64(r.rssKB)/1024, float64(r.peakKB)/1024, r.heapBytes/(1<<20),
-		thousands(r.series), float64(r.pageBytes)/(1<<20), sizeOf(r.logPerMin), r.promQPS,
+		thousands(r.series), float64(r.pageBytes)/(1<<20), r.pageTook.Round(10*time.Millisecond), sizeOf(r.logPerMin), r.promQPS,
 		r.decisionsPerSec, r.expected, ms(r.lagP50), ms(r.lagP99), ms(r.lagMax), r.loadStart, r.loadAt)
 }
 
@@ -230,7 +231,7 @@ func measure(ctx context.Context, o options, n int) (result, error) {
 	res.logPerMin = float64(logAfter-logBefore) / took.Minutes()
 	res.promQPS = (promAfter - promBefore) / took.Seconds()
 	res.decisionsPerSec = (after.decisions - before.decisions) / after.at.Sub(before.at).Seconds()
-	res.series, res.pageBytes, res.heapBytes = after.series, after.bytes, after.heap
+	res.series, res.pageBytes, res.heapBytes, res.pageTook = after.series, after.bytes, after.heap, after.took
 	lags := append(before.lags, after.lags...)
 	slices.Sort(lags)
 	if len(lags) > 0 {
@@ -386,6 +387,7 @@ func promQueries(promURL string) (float64, error) {
 // snapshot is what one /metrics page of the binary says.
 type snapshot struct {
 	at        time.Time
+	took      time.Duration // to fetch the page
 	series    int
 	bytes     int
 	heap      float64
@@ -399,6 +401,7 @@ func scrape(url string) (snapshot, error) {
 	if err != nil {
 		return s, err
 	}
+	s.took = time.Since(s.at)
 	s.bytes = len(page)
 	sc := bufio.NewScanner(bytes.NewReader(page))
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
@@ -436,7 +439,9 @@ func quantile(sorted []float64, q float64) float64 {
 	return sorted[min(len(sorted)-1, int(math.Ceil(q*float64(len(sorted))))-1)]
 }
 
-var client = &http.Client{Timeout: 60 * time.Second}
+// client waits long: a page of half a million series on a loaded machine
+// takes minutes, and how long it takes is one of the figures.
+var client = &http.Client{Timeout: 5 * time.Minute}
 
 func get(url string) ([]byte, error) {
 	resp, err := client.Get(url)

@@ -110,7 +110,10 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := telemetry.NewMetrics(reg)
+	metrics := telemetry.NewMetrics(reg, telemetry.MetricsOptions{
+		PerScalerHistograms: cfg.Metrics.PerScalerHistograms,
+		PolicySeries:        cfg.Metrics.PolicySeries,
+	})
 	metrics.SetBuildInfo(version, commit)
 	decisions := telemetry.NewDecisionLog(cfg.DecisionHistory)
 
@@ -193,8 +196,8 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 			logger.Error("config reload failed; the previous config keeps running", zap.String("trigger", why), zap.Error(err))
 			return
 		}
-		if next.Listen != cfg.Listen || next.Log != cfg.Log || next.LeaderElection != cfg.LeaderElection {
-			logger.Warn("listen address, log and leader election settings change only on restart")
+		if next.Listen != cfg.Listen || next.Log != cfg.Log || next.LeaderElection != cfg.LeaderElection || next.Metrics != cfg.Metrics {
+			logger.Warn("listen address, log, leader election and metrics settings change only on restart")
 		}
 		reportRemoved(logger, metrics, removedScalers(applied, next), len(next.Scalers))
 		applied = next

@@ -27,6 +27,8 @@ type Config struct {
 	// ScalerObjects runs the Scaler objects of the Kubernetes API beside
 	// the scalers of this file (objects.go).
 	ScalerObjects ScalerObjects `json:"scaler_objects,omitempty"`
+	// Metrics selects the self-metrics that cost a fleet most (fleet.go).
+	Metrics Metrics `json:"metrics,omitempty"`
 }
 
 // Prometheus is where signals are read (sources.PrometheusConfig).

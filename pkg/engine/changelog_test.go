@@ -18,7 +18,7 @@ import (
 func TestChangeLogLogsChangesNotTicks(t *testing.T) {
 	ok := func(desired int32, outcome scaling.Outcome, adj ...scaling.Adjustment) scaling.Decision {
 		return scaling.Decision{
-			Signals: []scaling.SignalValue{{Name: "rps", Value: 100}, {Name: "p99", Value: 0.2}},
+			Signals:         []scaling.SignalValue{{Name: "rps", Value: 100}, {Name: "p99", Value: 0.2}},
 			Recommendations: []scaling.Recommendation{{Policy: "rps", Replicas: desired}},
 			Adjustments:     adj, Current: 2, Desired: desired, Outcome: outcome,
 		}

@@ -115,7 +115,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 		PolicySeries:        cfg.Metrics.PolicySeries,
 	})
 	metrics.SetBuildInfo(version, commit)
-	decisions := telemetry.NewDecisionLog(cfg.DecisionHistory)
+	decisions := telemetry.NewDecisionLog(cfg.DecisionHistory).WithMaxBytes(cfg.DecisionHistoryBytes())
 
 	clk, origin, err := loopClock(cfg)
 	if err != nil {

@@ -10,23 +10,44 @@ import (
 // DecisionLog keeps the last decisions of each scaler, for the HTTP API. It
 // is safe for concurrent use. A nil *DecisionLog keeps nothing and knows no
 // scaler.
+//
+// A fleet keeps scalers x decisions of them, so a decision is kept as a
+// compact record (record.go): no scaler name, times as integers, direction
+// and outcome as bytes, and every text equal to the one of the scaler's
+// previous decision shared with it rather than copied (a steady scaler's
+// reasons repeat tick after tick). Besides the count per scaler, the log
+// bounds the bytes it keeps over all scalers: each scaler may keep its
+// share of the budget, and drops its oldest decisions beyond it (always
+// keeping its newest).
 type DecisionLog struct {
-	size int
+	size     int
+	maxBytes int64
 
 	mu    sync.RWMutex
 	rings map[string]*ring
 }
 
-// ring holds up to len(buf) decisions; next is where the next one goes.
+// ring holds up to len(buf) records; next is where the next one goes, n how
+// many it holds, bytes what they cost (record.cost).
 type ring struct {
-	buf  []scaling.Decision
-	next int
-	n    int
+	buf   []record
+	next  int
+	n     int
+	bytes int64
 }
 
 // NewDecisionLog keeps the last n decisions per scaler; n < 1 keeps one.
 func NewDecisionLog(n int) *DecisionLog {
 	return &DecisionLog{size: max(n, 1), rings: make(map[string]*ring)}
+}
+
+// WithMaxBytes bounds what the log keeps over all scalers to about b bytes
+// (b <= 0: no bound beyond the count) and returns l.
+func (l *DecisionLog) WithMaxBytes(b int64) *DecisionLog {
+	if l != nil {
+		l.maxBytes = b
+	}
+	return l
 }
 
 // Size is how many decisions per scaler the log keeps.
@@ -35,6 +56,20 @@ func (l *DecisionLog) Size() int {
 		return 0
 	}
 	return l.size
+}
+
+// Bytes is about how many bytes the kept decisions take.
+func (l *DecisionLog) Bytes() int64 {
+	if l == nil {
+		return 0
+	}
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	var b int64
+	for _, r := range l.rings {
+		b += r.bytes
+	}
+	return b
 }
 
 // Track makes a scaler known before its first decision, so that the API
@@ -51,33 +86,52 @@ func (l *DecisionLog) Track(scaler string) {
 func (l *DecisionLog) ringLocked(scaler string) *ring {
 	r, ok := l.rings[scaler]
 	if !ok {
-		r = &ring{buf: make([]scaling.Decision, l.size)}
+		r = &ring{buf: make([]record, l.size)}
 		l.rings[scaler] = r
 	}
 	return r
 }
 
-// Add keeps d under d.Scaler, dropping that scaler's oldest decision when
-// full. It copies d's slices, so the caller may reuse them afterwards.
+// Add keeps d under d.Scaler, dropping that scaler's oldest decisions when
+// it holds the count, or more than its share of the bytes. It copies what
+// it keeps of d, so the caller may reuse d's slices afterwards.
 func (l *DecisionLog) Add(d scaling.Decision) {
 	if l == nil {
 		return
 	}
-	d.Signals = slices.Clone(d.Signals)
-	d.Recommendations = slices.Clone(d.Recommendations)
-	d.Adjustments = slices.Clone(d.Adjustments)
-
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	r := l.ringLocked(d.Scaler)
-	r.buf[r.next] = d
+	var prev *record
+	if r.n > 0 {
+		prev = &r.buf[(r.next-1+len(r.buf))%len(r.buf)]
+	}
+	rec := compact(&d, prev)
+	if r.n == len(r.buf) {
+		r.dropOldest()
+	}
+	r.buf[r.next] = rec
 	r.next = (r.next + 1) % len(r.buf)
-	r.n = min(r.n+1, len(r.buf))
+	r.n++
+	r.bytes += rec.cost
+	if l.maxBytes > 0 {
+		share := l.maxBytes / int64(len(l.rings))
+		for r.n > 1 && r.bytes > share {
+			r.dropOldest()
+		}
+	}
+}
+
+func (r *ring) dropOldest() {
+	i := (r.next - r.n + len(r.buf)) % len(r.buf)
+	r.bytes -= r.buf[i].cost
+	r.buf[i] = record{}
+	r.n--
 }
 
 // Last returns up to n of a scaler's decisions, newest first; n < 1 returns
 // all it keeps. It returns nil for a scaler it does not know. The decisions
-// share their slices with the log: read them, do not modify them.
+// are the caller's.
 func (l *DecisionLog) Last(scaler string, n int) []scaling.Decision {
 	if l == nil {
 		return nil
@@ -93,7 +147,7 @@ func (l *DecisionLog) Last(scaler string, n int) []scaling.Decision {
 	}
 	out := make([]scaling.Decision, n)
 	for i := range n {
-		out[i] = r.buf[(r.next-1-i+len(r.buf))%len(r.buf)]
+		out[i] = r.buf[(r.next-1-i+len(r.buf))%len(r.buf)].decision(scaler)
 	}
 	return out
 }

@@ -27,13 +27,38 @@ type DecisionLog struct {
 	rings map[string]*ring
 }
 
-// ring holds up to len(buf) records; next is where the next one goes, n how
-// many it holds, bytes what they cost (record.cost).
+// ring holds up to the log's size of records: n of them from buf[start]
+// on, wrapping around; bytes is what they cost (record.cost). buf grows as
+// decisions come rather than at once: a scaler that keeps few decisions
+// (a young one, or one the byte bound trims) takes room for few.
 type ring struct {
 	buf   []record
-	next  int
+	start int
 	n     int
 	bytes int64
+}
+
+// at is the i-th newest record (0: the newest).
+func (r *ring) at(i int) *record {
+	return &r.buf[(r.start+r.n-1-i)%len(r.buf)]
+}
+
+// push adds rec as the newest, dropping the oldest when the ring holds size.
+func (r *ring) push(rec record, size int) {
+	if r.n >= size {
+		r.dropOldest()
+	}
+	if r.n < len(r.buf) {
+		r.buf[(r.start+r.n)%len(r.buf)] = rec
+	} else {
+		grown := make([]record, r.n, min(size, max(4, 2*r.n)))
+		for i := range r.n {
+			grown[i] = r.buf[(r.start+i)%len(r.buf)]
+		}
+		r.buf, r.start = append(grown, rec), 0
+	}
+	r.n++
+	r.bytes += rec.cost
 }
 
 // NewDecisionLog keeps the last n decisions per scaler; n < 1 keeps one.
@@ -86,7 +111,7 @@ func (l *DecisionLog) Track(scaler string) {
 func (l *DecisionLog) ringLocked(scaler string) *ring {
 	r, ok := l.rings[scaler]
 	if !ok {
-		r = &ring{buf: make([]record, l.size)}
+		r = &ring{}
 		l.rings[scaler] = r
 	}
 	return r
@@ -104,16 +129,9 @@ func (l *DecisionLog) Add(d scaling.Decision) {
 	r := l.ringLocked(d.Scaler)
 	var prev *record
 	if r.n > 0 {
-		prev = &r.buf[(r.next-1+len(r.buf))%len(r.buf)]
+		prev = r.at(0)
 	}
-	rec := compact(&d, prev)
-	if r.n == len(r.buf) {
-		r.dropOldest()
-	}
-	r.buf[r.next] = rec
-	r.next = (r.next + 1) % len(r.buf)
-	r.n++
-	r.bytes += rec.cost
+	r.push(compact(&d, prev), l.size)
 	if l.maxBytes > 0 {
 		share := l.maxBytes / int64(len(l.rings))
 		for r.n > 1 && r.bytes > share {
@@ -123,9 +141,9 @@ func (l *DecisionLog) Add(d scaling.Decision) {
 }
 
 func (r *ring) dropOldest() {
-	i := (r.next - r.n + len(r.buf)) % len(r.buf)
-	r.bytes -= r.buf[i].cost
-	r.buf[i] = record{}
+	r.bytes -= r.buf[r.start].cost
+	r.buf[r.start] = record{}
+	r.start = (r.start + 1) % len(r.buf)
 	r.n--
 }
 
@@ -147,7 +165,7 @@ func (l *DecisionLog) Last(scaler string, n int) []scaling.Decision {
 	}
 	out := make([]scaling.Decision, n)
 	for i := range n {
-		out[i] = r.buf[(r.next-1-i+len(r.buf))%len(r.buf)].decision(scaler)
+		out[i] = r.at(i).decision(scaler)
 	}
 	return out
 }

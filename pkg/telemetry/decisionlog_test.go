@@ -264,3 +264,26 @@ func BenchmarkDecisionLogBytesPerScaler(b *testing.B) {
 		runtime.KeepAlive(l)
 	}
 }
+
+// A scaler whose share grows (another scaler is forgotten) keeps more
+// again, newest first, after the bound trimmed it.
+func TestDecisionLogGrowsAfterTrimming(t *testing.T) {
+	probe := NewDecisionLog(1)
+	probe.Add(scaling.Decision{Scaler: "web", Desired: 1})
+	per := probe.Bytes()
+	l := NewDecisionLog(8).WithMaxBytes(2 * 3 * per)
+	l.Track("other")
+	for i := 1; i <= 10; i++ {
+		l.Add(scaling.Decision{Scaler: "web", Desired: int32(i)})
+	}
+	if diff := cmp.Diff([]int32{10, 9, 8}, desiredOf(l.Last("web", 0))); diff != "" {
+		t.Errorf("trimmed to its share (-want +got):\n%s", diff)
+	}
+	l.Forget("other")
+	for i := 11; i <= 14; i++ {
+		l.Add(scaling.Decision{Scaler: "web", Desired: int32(i)})
+	}
+	if diff := cmp.Diff([]int32{14, 13, 12, 11, 10, 9}, desiredOf(l.Last("web", 0))); diff != "" {
+		t.Errorf("after its share doubled (-want +got):\n%s", diff)
+	}
+}

@@ -91,8 +91,8 @@ func main() {
 
 	fmt.Printf("# %s, %d cores, interval %s, warm-up %s, run %s, grouped %t\n",
 		o.bin, runtime.NumCPU(), o.interval, o.warmup, o.run, o.grouped)
-	fmt.Println("| scalers | cores | RSS end (peak) | Go heap | /metrics series | /metrics MiB (fetched in) | log/min | Prometheus queries/s | decisions/s (expected) | tick lag p50 / p99 / max | load avg |")
-	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|")
+	fmt.Println("| scalers | cores | RSS end (peak) | Go heap | /metrics series | /metrics MiB (fetched in) | log/min | Prometheus queries/s | decisions/s (expected) | tick lag p50 / p99 / max | goroutines, fds | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
 	for _, n := range sizes {
 		r, err := measure(ctx, o, n)
 		if err != nil {
@@ -112,6 +112,7 @@ type result struct {
 	series            int
 	pageBytes         int
 	pageTook          time.Duration
+	goroutines, fds   float64
 	logPerMin         float64
 	promQPS           float64
 	decisionsPerSec   float64
@@ -121,10 +122,10 @@ type result struct {
 }
 
 func (r result) row() string {
-	return fmt.Sprintf("| %s | %.3f | %.0f MiB (%.0f MiB) | %.0f MiB | %s | %.1f (%s) | %s | %.1f | %.1f (%.1f) | %s / %s / %s | %s -> %s |",
+	return fmt.Sprintf("| %s | %.3f | %.0f MiB (%.0f MiB) | %.0f MiB | %s | %.1f (%s) | %s | %.1f | %.1f (%.1f) | %s / %s / %s | %.0f, %.0f | %s -> %s |",
 		thousands(r.n), r.cores, float64(r.rssKB)/1024, float64(r.peakKB)/1024, r.heapBytes/(1<<20),
 		thousands(r.series), float64(r.pageBytes)/(1<<20), r.pageTook.Round(10*time.Millisecond), sizeOf(r.logPerMin), r.promQPS,
-		r.decisionsPerSec, r.expected, ms(r.lagP50), ms(r.lagP99), ms(r.lagMax), r.loadStart, r.loadAt)
+		r.decisionsPerSec, r.expected, ms(r.lagP50), ms(r.lagP99), ms(r.lagMax), r.goroutines, r.fds, r.loadStart, r.loadAt)
 }
 
 func measure(ctx context.Context, o options, n int) (result, error) {
@@ -232,6 +233,7 @@ func measure(ctx context.Context, o options, n int) (result, error) {
 	res.promQPS = (promAfter - promBefore) / took.Seconds()
 	res.decisionsPerSec = (after.decisions - before.decisions) / after.at.Sub(before.at).Seconds()
 	res.series, res.pageBytes, res.heapBytes, res.pageTook = after.series, after.bytes, after.heap, after.took
+	res.goroutines, res.fds = after.goroutines, after.fds
 	lags := append(before.lags, after.lags...)
 	slices.Sort(lags)
 	if len(lags) > 0 {
@@ -391,7 +393,10 @@ type snapshot struct {
 	series    int
 	bytes     int
 	heap      float64
-	decisions float64
+	// goroutines and open file descriptors: a pile-up of queries shows
+	// in both.
+	goroutines, fds float64
+	decisions       float64
 	lags      []float64
 }
 
@@ -422,6 +427,10 @@ func scrape(url string) (snapshot, error) {
 			s.lags = append(s.lags, lastValue(line))
 		case "go_memstats_heap_inuse_bytes":
 			s.heap = lastValue(line)
+		case "go_goroutines":
+			s.goroutines = lastValue(line)
+		case "process_open_fds":
+			s.fds = lastValue(line)
 		}
 	}
 	return s, sc.Err()

@@ -388,16 +388,16 @@ func promQueries(promURL string) (float64, error) {
 
 // snapshot is what one /metrics page of the binary says.
 type snapshot struct {
-	at        time.Time
-	took      time.Duration // to fetch the page
-	series    int
-	bytes     int
-	heap      float64
+	at     time.Time
+	took   time.Duration // to fetch the page
+	series int
+	bytes  int
+	heap   float64
 	// goroutines and open file descriptors: a pile-up of queries shows
 	// in both.
 	goroutines, fds float64
 	decisions       float64
-	lags      []float64
+	lags            []float64
 }
 
 func scrape(url string) (snapshot, error) {

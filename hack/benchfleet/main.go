@@ -332,7 +332,7 @@ func waitSeries(ctx context.Context, promURL string, n int, within time.Duration
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("count(app_rps) = %v, want %d after %s (last error: %v)", got, n, within, err)
+			return fmt.Errorf("count(app_rps) = %v, want %d after %s (last error: %w)", got, n, within, err)
 		}
 		select {
 		case <-ctx.Done():

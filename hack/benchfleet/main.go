@@ -259,7 +259,7 @@ func fleetConfig(n int, promURL, listen string, o options) []byte {
 		name := deployment(i)
 		fmt.Fprintf(&b, "  - name: %s\n    target: {kind: log, log: {initial: 2}}\n    signals:\n", name)
 		if o.grouped {
-			fmt.Fprintf(&b, "      - name: rps\n        query: 'sum by (deployment) (app_rps)'\n        select: {deployment: %s}\n", name)
+			fmt.Fprintf(&b, "      - name: rps\n        grouped: {query: 'sum by (deployment) (app_rps)', select: {deployment: %s}}\n", name)
 		} else {
 			fmt.Fprintf(&b, "      - {name: rps, query: 'sum(app_rps{deployment=\"%s\"})'}\n", name)
 		}

@@ -145,3 +145,8 @@ func (c *changeLog) guards(log *zap.Logger, adj []scaling.Adjustment) {
 		c.holding = now
 	}
 }
+
+// StormMessages are the log messages of changes that one cause can bring
+// to thousands of scalers at once (telemetry.StormSampler samples them);
+// a capacity change ("decision") is not among them.
+var StormMessages = []string{"signal failing", "signal recovered", "guard holding", "guard released", "ticks missed"}

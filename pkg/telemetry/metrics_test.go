@@ -15,7 +15,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -654,7 +653,7 @@ func TestDefaultSeriesPerScaler(t *testing.T) {
 			if scaler != "" {
 				perScaler[scaler]++
 			}
-			if mf.GetType() == dto.MetricType_HISTOGRAM && scaler != "" {
+			if mf.GetType().String() == "HISTOGRAM" && scaler != "" {
 				t.Errorf("%s has a scaler label by default", mf.GetName())
 			}
 			if n := mf.GetName(); n == "scaled_recommendation" || n == "scaled_policy_state" {

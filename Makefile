@@ -9,7 +9,7 @@ TEST_TAGS ?= integration
 # vet and lint read every file, whatever suite it belongs to.
 ALL_TAGS  ?= integration kube
 
-.PHONY: build demo generate test prometheus test-kube test-short check fmt vet lint tidy-check bench bench-sim rules clean
+.PHONY: build demo generate test prometheus test-kube test-short check fmt vet lint tidy-check bench bench-sim bench-fleet rules clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
@@ -68,6 +68,13 @@ tidy-check:
 
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./... | tee bench.out
+
+# A fleet on loopback: a real Prometheus, an exporter with N series and the
+# built binary with N scalers in dry run (docs/performance.md). About four
+# minutes per N; BENCH_FLEET_FLAGS=--n=50 --warmup=20s --run=30s for a quick look.
+BENCH_FLEET_FLAGS ?= --n 1000,10000
+bench-fleet: build prometheus
+	nice $(GO) run ./hack/benchfleet --bin bin/scaled $(BENCH_FLEET_FLAGS)
 
 # docs/benchmarks.md from `scaled simulate` on every public trace (needs jq;
 # traces from testdata/traces, or SCALED_TRACES).

@@ -73,7 +73,9 @@ one keeps running. SIGTERM or SIGINT stop cleanly.`,
 	return cmd
 }
 
-func newLogger(l config.Log) (*zap.Logger, error) {
+// newLogger builds the daemon's logger; storms samples the changes one
+// cause brings to a whole fleet at once.
+func newLogger(l config.Log, storms *telemetry.StormSampler) (*zap.Logger, error) {
 	level, err := zapcore.ParseLevel(l.Level)
 	if err != nil {
 		return nil, fmt.Errorf("log.level: %w", err)
@@ -88,7 +90,8 @@ func newLogger(l config.Log) (*zap.Logger, error) {
 		opts = append(opts, zap.WrapCore(telemetry.ConsoleDecisions))
 	}
 	zc.Level = zap.NewAtomicLevelAt(level)
-	zc.Sampling = nil // one line per decision, always
+	zc.Sampling = nil // one line per change, always, but for storms
+	opts = append(opts, zap.WrapCore(storms.Wrap))
 	return zc.Build(opts...)
 }
 
@@ -102,17 +105,21 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	logger, err := newLogger(cfg.Log)
+	storms := telemetry.NewStormSampler(engine.StormMessages...)
+	logger, err := newLogger(cfg.Log, storms)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	defer func() { _ = logger.Sync() }()
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := telemetry.NewMetrics(reg)
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), storms.Collector())
+	metrics := telemetry.NewMetrics(reg, telemetry.MetricsOptions{
+		PerScalerHistograms: cfg.Metrics.PerScalerHistograms,
+		PolicySeries:        cfg.Metrics.PolicySeries,
+	})
 	metrics.SetBuildInfo(version, commit)
-	decisions := telemetry.NewDecisionLog(cfg.DecisionHistory)
+	decisions := telemetry.NewDecisionLog(cfg.DecisionHistory).WithMaxBytes(cfg.DecisionHistoryBytes())
 
 	clk, origin, err := loopClock(cfg)
 	if err != nil {
@@ -193,8 +200,8 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 			logger.Error("config reload failed; the previous config keeps running", zap.String("trigger", why), zap.Error(err))
 			return
 		}
-		if next.Listen != cfg.Listen || next.Log != cfg.Log || next.LeaderElection != cfg.LeaderElection {
-			logger.Warn("listen address, log and leader election settings change only on restart")
+		if next.Listen != cfg.Listen || next.Log != cfg.Log || next.LeaderElection != cfg.LeaderElection || next.Metrics != cfg.Metrics {
+			logger.Warn("listen address, log, leader election and metrics settings change only on restart")
 		}
 		reportRemoved(logger, metrics, removedScalers(applied, next), len(next.Scalers))
 		applied = next

@@ -20,13 +20,18 @@ type Config struct {
 	Listen string `json:"listen,omitempty"`
 	Log    Log    `json:"log,omitempty"`
 	// DecisionHistory is how many decisions per scaler the HTTP API keeps.
-	DecisionHistory int      `json:"decision_history,omitempty"`
-	Scalers         []Scaler `json:"scalers,omitempty"`
+	DecisionHistory int `json:"decision_history,omitempty"`
+	// DecisionHistoryMiB bounds the bytes of every scaler's kept decisions
+	// together (fleet.go).
+	DecisionHistoryMiB int      `json:"decision_history_mib,omitempty"`
+	Scalers            []Scaler `json:"scalers,omitempty"`
 	// LeaderElection lets several replicas run with one acting (leader.go).
 	LeaderElection LeaderElection `json:"leader_election,omitempty"`
 	// ScalerObjects runs the Scaler objects of the Kubernetes API beside
 	// the scalers of this file (objects.go).
 	ScalerObjects ScalerObjects `json:"scaler_objects,omitempty"`
+	// Metrics selects the self-metrics that cost a fleet most (fleet.go).
+	Metrics Metrics `json:"metrics,omitempty"`
 }
 
 // Prometheus is where signals are read (sources.PrometheusConfig).

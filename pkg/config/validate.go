@@ -56,6 +56,7 @@ func validate(c *Config) field.ErrorList {
 	errs = append(errs, validateLeaderElection(&c.LeaderElection)...)
 	errs = append(errs, validateScalerObjects(&c.ScalerObjects)...)
 	errs = append(errs, validateHasScalers(c)...)
+	errs = append(errs, validateFleet(c)...)
 	names := map[string]int{}
 	sp := field.NewPath("scalers")
 	for i := range c.Scalers {

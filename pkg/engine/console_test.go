@@ -47,8 +47,8 @@ func TestConsoleLogIsOneLinePerChange(t *testing.T) {
 	want := []string{
 		"INFO\tscaler started\t{\"scaler\": \"web\"}",
 		"INFO\tweb 4 -> 8: load: value 1.00 / target 0.50 = ratio 2.00 x 4 ready -> 8",
-		"INFO\tweb holds 8; signal load failed (query_error): boom",
-		"INFO\tweb holds 8; every signal reads again",
+		"WARN\tweb signal load failed (query_error): boom",
+		"INFO\tweb signal load reads again",
 	}
 	got := strings.Split(strings.TrimRight(out.String(), "\n"), "\n")
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -79,6 +78,8 @@ type Scaler struct {
 	// does not, it decides as in dry run: a replica that does not hold this
 	// scaler's lease keeps its decisions warm.
 	acting func() bool
+	// changes decides which decisions the log shows (changelog.go).
+	changes changeLog
 }
 
 // NewScaler wires a spec to its observers; logger, rec and sink may be nil.
@@ -212,27 +213,7 @@ func (s *Scaler) record(d scaling.Decision) {
 	if s.decisions != nil {
 		s.decisions.Add(d)
 	}
-	level := zapcore.InfoLevel
-	if d.Outcome == scaling.OutcomeFailed {
-		level = zapcore.WarnLevel
-	}
-	if ce := s.log.Check(level, "decision"); ce != nil {
-		ce.Write(
-			zap.Time("time", d.Time),
-			zap.Any("signals", d.Signals),
-			zap.Any("recommendations", d.Recommendations),
-			zap.String("winner", d.Winner),
-			zap.Int32("recommended", d.Recommended),
-			zap.Any("adjustments", d.Adjustments),
-			zap.Int32("current", d.Current),
-			zap.Int32("ready", d.Ready),
-			zap.Int32("desired", d.Desired),
-			zap.String("direction", string(d.Direction)),
-			zap.String("outcome", string(d.Outcome)),
-			zap.Bool("dry_run", d.DryRun),
-			zap.String("error", d.Error),
-		)
-	}
+	s.changes.observe(s.log, &d) // changelog.go
 }
 
 // Explain says in one line what a decision did and why, for a target's event

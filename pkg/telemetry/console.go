@@ -20,8 +20,9 @@ const consoleText = 160
 // watching a terminal reads one short line per change instead of every
 // decision's fields: "web 3 -> 5: p95: value 0.41 / target 0.25 = ratio
 // 1.64 x 3 ready -> 5". A decision that changes nothing is not written,
-// unless a signal starts or stops failing; every other log entry passes
-// through as it is. The JSON format, the default in a cluster, is not
+// unless a signal starts or stops failing; a signal or a guard that starts
+// or stops failing or holding is one short line too ("web signal load
+// failed (timeout): ..."); every other log entry passes through as it is. The JSON format, the default in a cluster, is not
 // wrapped: it keeps every field of every decision.
 func ConsoleDecisions(core zapcore.Core) zapcore.Core {
 	return &consoleCore{Core: core, root: core, state: &consoleState{failing: map[string]string{}}}
@@ -61,6 +62,10 @@ func (c *consoleCore) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcor
 }
 
 func (c *consoleCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
+	if line, ok := c.changeLine(ent.Message, fields); ok {
+		ent.Message = line
+		return c.root.Write(ent, nil)
+	}
 	if ent.Message != "decision" {
 		return c.Core.Write(ent, fields)
 	}
@@ -78,6 +83,38 @@ func (c *consoleCore) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 		ent.Time = d.Time // the loop's clock: a replay's recorded time
 	}
 	return c.root.Write(ent, nil)
+}
+
+// changeLine is the console line of a signal or a guard that starts or
+// stops failing or holding (the loop's change log), and whether ent is one.
+func (c *consoleCore) changeLine(msg string, fields []zapcore.Field) (string, bool) {
+	str := func(key string) string {
+		for _, f := range fields {
+			if f.Key == key && f.Type == zapcore.StringType {
+				return f.String
+			}
+		}
+		return ""
+	}
+	num := func(key string) int64 {
+		for _, f := range fields {
+			if f.Key == key {
+				return f.Integer
+			}
+		}
+		return 0
+	}
+	switch msg {
+	case "signal failing":
+		return fmt.Sprintf("%s signal %s failed (%s): %s", c.scaler, str("signal"), str("reason"), scaling.Clip(str("error"), consoleText)), true
+	case "signal recovered":
+		return fmt.Sprintf("%s signal %s reads again", c.scaler, str("signal")), true
+	case "guard holding":
+		return fmt.Sprintf("%s %s holds %d -> %d: %s", c.scaler, str("guard"), num("from"), num("to"), scaling.Clip(str("reason"), consoleText)), true
+	case "guard released":
+		return fmt.Sprintf("%s %s released", c.scaler, str("guard")), true
+	}
+	return "", false
 }
 
 // line is the console line of d, and whether it is written: d changes the

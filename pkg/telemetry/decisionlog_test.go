@@ -2,9 +2,12 @@ package telemetry
 
 import (
 	"fmt"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -147,5 +150,140 @@ func TestDecisionLogConcurrent(t *testing.T) {
 		if diff := cmp.Diff([]int32{perWriter - 1, perWriter - 2, perWriter - 3}, got); diff != "" {
 			t.Errorf("s%d newest (-want +got):\n%s", w, diff)
 		}
+	}
+}
+
+// A kept decision reads back as it was added, whatever it holds.
+func TestDecisionLogRoundTrip(t *testing.T) {
+	full := decision()
+	full.Signals[0].Time = t0.Add(-time.Second)
+	full.Adjustments = []scaling.Adjustment{{Guard: "bounds", From: 7, To: 6, Reason: "bounds.max 6"}}
+	full.DryRun = true
+	full.Error = "target: degraded"
+	empty := scaling.Decision{Scaler: "web", Signals: []scaling.SignalValue{}, Recommendations: []scaling.Recommendation{}, Adjustments: []scaling.Adjustment{}}
+	bare := scaling.Decision{Scaler: "web", Outcome: scaling.OutcomeFailed, Error: "read target: timeout"}
+	for _, d := range []scaling.Decision{full, empty, bare} {
+		l := NewDecisionLog(3)
+		l.Add(d)
+		l.Add(d)
+		for _, got := range l.Last("web", 0) {
+			if diff := cmp.Diff(d, got); diff != "" {
+				t.Errorf("read back (-added +got):\n%s", diff)
+			}
+		}
+	}
+}
+
+// A steady scaler's texts repeat: the log keeps one copy of each, and a
+// repeated decision costs only its fixed part.
+func TestDecisionLogSharesRepeatedTexts(t *testing.T) {
+	l := NewDecisionLog(10)
+	d := decision()
+	l.Add(d)
+	first := l.Bytes()
+	again := decision()
+	again.Recommendations[0].Reason = strings.Clone(d.Recommendations[0].Reason) // equal, not the same bytes
+	l.Add(again)
+	second := l.Bytes() - first
+	if second >= first {
+		t.Errorf("a repeated decision cost %d bytes, the first %d: texts are not shared", second, first)
+	}
+	ds := l.Last("web", 2)
+	if unsafe.StringData(ds[0].Recommendations[0].Reason) != unsafe.StringData(ds[1].Recommendations[0].Reason) {
+		t.Error("two equal reasons are kept as two copies")
+	}
+}
+
+// The byte bound: each scaler keeps its share, dropping its oldest
+// decisions, and always keeps its newest.
+func TestDecisionLogBoundedInBytes(t *testing.T) {
+	one := func(i int) scaling.Decision {
+		d := decision()
+		d.Desired = int32(i)
+		d.Recommendations[0].Reason = fmt.Sprintf("reason %d %s", i, strings.Repeat("x", 200))
+		return d
+	}
+	probe := NewDecisionLog(1)
+	probe.Add(one(1))
+	per := probe.Bytes()
+
+	l := NewDecisionLog(100).WithMaxBytes(2 * 10 * per) // two scalers, about ten decisions each
+	for i := 1; i <= 50; i++ {
+		l.Add(one(i))
+		d := one(i)
+		d.Scaler = "api"
+		l.Add(d)
+	}
+	got := desiredOf(l.Last("web", 0))
+	if len(got) < 8 || len(got) > 12 || got[0] != 50 {
+		t.Errorf("kept %v, want about the newest ten, newest first", got)
+	}
+	if b := l.Bytes(); b > 2*10*per {
+		t.Errorf("log holds %d bytes, bound %d", b, 2*10*per)
+	}
+
+	tiny := NewDecisionLog(100).WithMaxBytes(1)
+	tiny.Add(one(1))
+	tiny.Add(one(2))
+	if diff := cmp.Diff([]int32{2}, desiredOf(tiny.Last("web", 0))); diff != "" {
+		t.Errorf("below one decision's bytes (-want +got):\n%s", diff)
+	}
+}
+
+// BenchmarkDecisionLogBytesPerScaler fills the history of 1,000 scalers
+// with realistic decisions (one signal, one target-tracking policy, a
+// reason that repeats while the load is steady) and reports the heap it
+// takes per scaler.
+func BenchmarkDecisionLogBytesPerScaler(b *testing.B) {
+	const scalers, history = 1000, 100
+	names := make([]string, scalers)
+	for i := range names {
+		names[i] = fmt.Sprintf("d%05d", i)
+	}
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		l := NewDecisionLog(history)
+		for tick := range history + 10 {
+			for _, name := range names {
+				d := scaling.Decision{
+					Scaler: name, Time: t0.Add(time.Duration(tick) * 15 * time.Second),
+					Signals:         []scaling.SignalValue{{Name: "rps", Value: 100, Time: t0}},
+					Recommendations: []scaling.Recommendation{{Policy: "rps", Replicas: 2, Reason: fmt.Sprintf("total %.2f / (target 50.00 x 2 current) = ratio 1.00 within tolerance -> 2", 100.0)}},
+					Winner:          "rps", Recommended: 2, Current: 2, Ready: 2, Desired: 2,
+					Direction: scaling.DirectionNone, Outcome: scaling.OutcomeUnchanged, DryRun: true,
+				}
+				l.Add(d)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/scalers, "heap-B/scaler")
+		b.ReportMetric(float64(l.Bytes())/scalers, "counted-B/scaler")
+		runtime.KeepAlive(l)
+	}
+}
+
+// A scaler whose share grows (another scaler is forgotten) keeps more
+// again, newest first, after the bound trimmed it.
+func TestDecisionLogGrowsAfterTrimming(t *testing.T) {
+	probe := NewDecisionLog(1)
+	probe.Add(scaling.Decision{Scaler: "web", Desired: 1})
+	per := probe.Bytes()
+	l := NewDecisionLog(8).WithMaxBytes(2 * 3 * per)
+	l.Track("other")
+	for i := 1; i <= 10; i++ {
+		l.Add(scaling.Decision{Scaler: "web", Desired: int32(i)})
+	}
+	if diff := cmp.Diff([]int32{10, 9, 8}, desiredOf(l.Last("web", 0))); diff != "" {
+		t.Errorf("trimmed to its share (-want +got):\n%s", diff)
+	}
+	l.Forget("other")
+	for i := 11; i <= 14; i++ {
+		l.Add(scaling.Decision{Scaler: "web", Desired: int32(i)})
+	}
+	if diff := cmp.Diff([]int32{14, 13, 12, 11, 10, 9}, desiredOf(l.Last("web", 0))); diff != "" {
+		t.Errorf("after its share doubled (-want +got):\n%s", diff)
 	}
 }

@@ -33,7 +33,15 @@ var durationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10
 // (pkg/scaling's Direction, Outcome and FailureKind, the query kinds) or
 // from configured signal and policy names, so cardinality is bounded by the
 // configuration.
+//
+// A fleet multiplies every per-scaler series by its scalers, so by default a
+// scaler with one signal has at most 12 series while nothing fails
+// (PerScalerSeries): histograms are one for the whole process, per-policy
+// series are opt-in (MetricsOptions), and a series of an error, a failure or
+// a missed tick is made when it first happens.
 type Metrics struct {
+	opts MetricsOptions
+
 	buildInfo *prometheus.GaugeVec
 
 	signalValue    *prometheus.GaugeVec
@@ -68,13 +76,46 @@ type Metrics struct {
 	forecast    forecastMetrics // forecast.go
 }
 
+// PerScalerSeries is the most series a scaler with one signal has by default
+// while none of its signals, reads or sets fails and no tick is missed:
+// its signal's value; recommended, desired, current and ready capacity; the
+// time of its last decision; its dry-run flag; its tick lag; and its
+// decisions that do not fail, by direction (up, down, none). A failure
+// adds the series of its reason when it first happens; each further signal
+// adds one.
+const PerScalerSeries = 12
+
+// MetricsOptions selects the series that cost a fleet most. Both are off by
+// default.
+type MetricsOptions struct {
+	// PerScalerHistograms labels the query, tick and actuation duration
+	// histograms with the scaler (15 series per scaler and histogram)
+	// instead of keeping one histogram for the whole process.
+	PerScalerHistograms bool
+	// PolicySeries exports each policy's recommendation
+	// (scaled_recommendation) and a PID's state (scaled_policy_state).
+	PolicySeries bool
+}
+
 // NewMetrics creates scaled's metrics and registers them on reg. A nil reg
 // creates them unregistered. It panics, as prometheus.MustRegister does, if
 // reg already holds metrics of the same names: registering twice is a wiring
-// bug, not a runtime condition.
-func NewMetrics(reg prometheus.Registerer) *Metrics {
+// bug, not a runtime condition. At most one opts applies.
+func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
 	scaler := []string{"scaler"}
+	var o MetricsOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	// The histograms' labels: scaler first when per scaler (histLabels).
+	histScaler := func(labels ...string) []string {
+		if o.PerScalerHistograms {
+			return append([]string{"scaler"}, labels...)
+		}
+		return labels
+	}
 	m := &Metrics{
+		opts: o,
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaled_build_info",
 			Help: "Always 1; the labels say which build of scaled is running.",
@@ -125,7 +166,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:    "scaled_query_duration_seconds",
 			Help:    "Time taken by queries to the signal source, by kind (instant, range), failed ones included.",
 			Buckets: durationBuckets,
-		}, []string{"scaler", "kind"}),
+		}, histScaler("kind")),
 		queryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaled_query_errors_total",
 			Help: "Queries to the signal source that failed, by kind (instant, range).",
@@ -135,7 +176,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:    "scaled_actuation_duration_seconds",
 			Help:    "Time taken to set a target's capacity, failed attempts included.",
 			Buckets: durationBuckets,
-		}, scaler),
+		}, histScaler()),
 		actuationErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaled_actuation_errors_total",
 			Help: "Attempts to set a target's capacity that failed.",
@@ -156,7 +197,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name:    "scaled_tick_duration_seconds",
 			Help:    "Time taken by one tick of a scaler: read, decide, act.",
 			Buckets: durationBuckets,
-		}, scaler),
+		}, histScaler()),
 		tickLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaled_tick_lag_seconds",
 			Help: "How late a scaler's last tick started after its scheduled time.",
@@ -209,16 +250,29 @@ func (m *Metrics) collectors() []prometheus.Collector {
 
 // perScaler lists every vector that has a scaler label, for ForgetScaler.
 func (m *Metrics) perScaler() []*prometheus.MetricVec {
-	return append([]*prometheus.MetricVec{
+	vecs := append([]*prometheus.MetricVec{
 		m.signalValue.MetricVec, m.recommendation.MetricVec, m.recommended.MetricVec,
 		m.desired.MetricVec, m.current.MetricVec, m.ready.MetricVec, m.lastDecision.MetricVec,
 		m.decisions.MetricVec, m.signalErrors.MetricVec,
-		m.queryDuration.MetricVec, m.queryErrors.MetricVec,
-		m.actuationDuration.MetricVec, m.actuationErrors.MetricVec, m.targetErrors.MetricVec,
-		m.tickDuration.MetricVec, m.tickLag.MetricVec, m.ticksMissed.MetricVec,
+		m.queryErrors.MetricVec,
+		m.actuationErrors.MetricVec, m.targetErrors.MetricVec,
+		m.tickLag.MetricVec, m.ticksMissed.MetricVec,
 		m.dryRun.MetricVec,
 		m.policyState.MetricVec,
 	}, m.forecast.perScaler()...)
+	if m.opts.PerScalerHistograms {
+		vecs = append(vecs, m.queryDuration.MetricVec, m.actuationDuration.MetricVec, m.tickDuration.MetricVec)
+	}
+	return vecs
+}
+
+// hist is a histogram of a vector made with histScaler: the scaler's own
+// when histograms are per scaler, the process's otherwise.
+func (m *Metrics) hist(v *prometheus.HistogramVec, scaler string, labels ...string) prometheus.Observer {
+	if m.opts.PerScalerHistograms {
+		return v.WithLabelValues(append([]string{scaler}, labels...)...)
+	}
+	return v.WithLabelValues(labels...)
 }
 
 // NewRegistry returns a registry holding the Go runtime and process
@@ -242,31 +296,27 @@ func (m *Metrics) SetBuildInfo(version, revision string) {
 	m.buildInfo.WithLabelValues(version, revision, runtime.Version()).Set(1)
 }
 
-// InitScaler creates the series of a scaler that are counters and its
-// dry-run flag, so that rate() and increase() see them from zero rather
-// than from their first increment. The loop calls it when a scaler starts
-// (again after a reload, following ForgetScaler).
-func (m *Metrics) InitScaler(scaler string, signals []string, dryRun bool) {
+// InitScaler creates, at zero, the decision counters a healthy scaler
+// moves, so that rate() and increase() see them from zero rather than
+// from their first increment: up and down with the outcome of its mode
+// (dry_run or applied), none unchanged, and none failed, which the first
+// failure moves. It sets the dry-run flag. The series of other failures
+// (signal errors by reason, query and actuation errors, a set that failed,
+// missed ticks) are made when they first happen: a fleet pays for the
+// failures it has, not for every kind it could have. The loop calls it when
+// a scaler starts (again after a reload, following ForgetScaler).
+func (m *Metrics) InitScaler(scaler string, _ []string, dryRun bool) {
 	if m == nil {
 		return
 	}
-	for _, dir := range []scaling.Direction{scaling.DirectionUp, scaling.DirectionDown} {
-		for _, out := range []scaling.Outcome{scaling.OutcomeApplied, scaling.OutcomeDryRun, scaling.OutcomeFailed} {
-			m.decisions.WithLabelValues(scaler, string(dir), string(out))
-		}
+	moved := scaling.OutcomeApplied
+	if dryRun {
+		moved = scaling.OutcomeDryRun
 	}
+	m.decisions.WithLabelValues(scaler, string(scaling.DirectionUp), string(moved))
+	m.decisions.WithLabelValues(scaler, string(scaling.DirectionDown), string(moved))
 	m.decisions.WithLabelValues(scaler, string(scaling.DirectionNone), string(scaling.OutcomeUnchanged))
 	m.decisions.WithLabelValues(scaler, string(scaling.DirectionNone), string(scaling.OutcomeFailed))
-	for _, sig := range signals {
-		for _, kind := range scaling.FailureKinds {
-			m.signalErrors.WithLabelValues(scaler, sig, string(kind))
-		}
-	}
-	for _, kind := range []string{QueryInstant, QueryRange} {
-		m.queryErrors.WithLabelValues(scaler, kind)
-	}
-	m.actuationErrors.WithLabelValues(scaler)
-	m.ticksMissed.WithLabelValues(scaler)
 	m.SetDryRun(scaler, dryRun)
 }
 
@@ -274,7 +324,8 @@ func (m *Metrics) InitScaler(scaler string, signals []string, dryRun bool) {
 //
 //   - each usable signal's value; a failed signal's series is deleted, so a
 //     stale value is never shown as fresh and absent() alerts fire;
-//   - each policy's recommendation; an abstaining policy's series is deleted;
+//   - with MetricsOptions.PolicySeries, each policy's recommendation; an
+//     abstaining policy's series is deleted;
 //   - the combined recommendation, desired, current and ready capacity,
 //     unless the outcome is failed: a
 //     failed decision may have failed before the target was read, and its
@@ -298,6 +349,9 @@ func (m *Metrics) ObserveDecision(d scaling.Decision) {
 		m.signalValue.WithLabelValues(d.Scaler, s.Name).Set(s.Value)
 	}
 	for i := range d.Recommendations {
+		if !m.opts.PolicySeries {
+			break
+		}
 		r := &d.Recommendations[i]
 		if r.Abstain {
 			m.recommendation.DeleteLabelValues(d.Scaler, r.Policy)
@@ -340,7 +394,7 @@ func (m *Metrics) ObserveTick(scaler string, took, lag time.Duration) {
 	if m == nil {
 		return
 	}
-	m.tickDuration.WithLabelValues(scaler).Observe(took.Seconds())
+	m.hist(m.tickDuration, scaler).Observe(took.Seconds())
 	m.tickLag.WithLabelValues(scaler).Set(max(lag, 0).Seconds())
 }
 
@@ -412,9 +466,9 @@ func (m *Metrics) ForgetScaler(scaler string) {
 }
 
 // SetPolicyState exports the state a policy reports after a tick
-// (engine.PolicyStateRecorder).
+// (engine.PolicyStateRecorder), with MetricsOptions.PolicySeries.
 func (m *Metrics) SetPolicyState(scaler, policy string, vars map[string]float64) {
-	if m == nil {
+	if m == nil || !m.opts.PolicySeries {
 		return
 	}
 	for k, v := range vars {
@@ -448,10 +502,9 @@ func (o *ScalerQueryObserver) ObserveQuery(kind string, d time.Duration, err err
 	if o == nil || o.m == nil {
 		return
 	}
-	o.m.queryDuration.WithLabelValues(o.scaler, kind).Observe(d.Seconds())
-	c := o.m.queryErrors.WithLabelValues(o.scaler, kind)
+	o.m.hist(o.m.queryDuration, o.scaler, kind).Observe(d.Seconds())
 	if err != nil {
-		c.Inc()
+		o.m.queryErrors.WithLabelValues(o.scaler, kind).Inc()
 	}
 }
 
@@ -485,11 +538,9 @@ func (o *ScalerTargetObserver) ObserveTarget(op string, d time.Duration, reason 
 	}
 	switch op {
 	case actuators.OpSet:
-		o.m.actuationDuration.WithLabelValues(o.scaler).Observe(d.Seconds())
-		// Made on a success too, so that the error ratio reads 0, not nothing.
-		c := o.m.actuationErrors.WithLabelValues(o.scaler)
+		o.m.hist(o.m.actuationDuration, o.scaler).Observe(d.Seconds())
 		if reason != "" {
-			c.Inc()
+			o.m.actuationErrors.WithLabelValues(o.scaler).Inc()
 		}
 	case actuators.OpRead:
 		o.m.targetReads.Observe(d.Seconds())

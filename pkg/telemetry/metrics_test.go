@@ -23,7 +23,15 @@ import (
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 
+// newTestMetrics has every series on (MetricsOptions), so that the tests
+// see each metric; newDefaultMetrics has the defaults.
 func newTestMetrics(t testing.TB) (*Metrics, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	return NewMetrics(reg, MetricsOptions{PerScalerHistograms: true, PolicySeries: true}), reg
+}
+
+func newDefaultMetrics(t testing.TB) (*Metrics, *prometheus.Registry) {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	return NewMetrics(reg), reg
@@ -341,7 +349,6 @@ func TestQueryObserver(t *testing.T) {
 		"scaled_query_duration_seconds{kind=instant,scaler=web}": 2,
 		"scaled_query_duration_seconds{kind=range,scaler=web}":   1,
 		"scaled_query_errors_total{kind=instant,scaler=web}":     1,
-		"scaled_query_errors_total{kind=range,scaler=web}":       0,
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("query series (-want +got):\n%s", diff)
@@ -402,12 +409,8 @@ func TestInitScalerCreatesCountersAtZero(t *testing.T) {
 		t.Errorf("series not at zero after InitScaler: %v", nonZero)
 	}
 	want := map[string]int{
-		"scaled_decisions_total":        8,
-		"scaled_signal_errors_total":    2 * len(scaling.FailureKinds),
-		"scaled_query_errors_total":     2,
-		"scaled_actuation_errors_total": 1,
-		"scaled_ticks_missed_total":     1,
-		"scaled_dry_run":                1,
+		"scaled_decisions_total": 4,
+		"scaled_dry_run":         1,
 		// Metrics without labels always exist: a counter is at zero
 		// before its first increase, which an alert's increase() needs.
 		"scaled_config_scalers_removed_total":                 1,
@@ -610,5 +613,84 @@ func TestQueryObserverThroughInstrument(t *testing.T) {
 		if got := testutil.ToFloat64(m.queryErrors.WithLabelValues("web", kind)); got != want {
 			t.Errorf("query errors{%s} = %v, want %v", kind, got, want)
 		}
+	}
+}
+
+// A fleet's /metrics: by default a scaler with one signal that decides,
+// acts and is read has at most PerScalerSeries series, whatever its
+// policies; its histograms are the process's.
+func TestDefaultSeriesPerScaler(t *testing.T) {
+	m, reg := newDefaultMetrics(t)
+	for _, scaler := range []string{"web", "api"} {
+		m.InitScaler(scaler, []string{"rps"}, false)
+		d := decision()
+		d.Scaler = scaler
+		d.Signals = d.Signals[:1]
+		m.ObserveDecision(d)
+		d.Direction, d.Desired, d.Current = scaling.DirectionDown, 3, 4
+		m.ObserveDecision(d)
+		d.Direction, d.Outcome = scaling.DirectionNone, scaling.OutcomeUnchanged
+		m.ObserveDecision(d)
+		m.ObserveTick(scaler, 20*time.Millisecond, time.Millisecond)
+		m.QueryObserver(scaler).ObserveQuery(QueryInstant, 20*time.Millisecond, nil)
+		m.TargetObserver(scaler).ObserveTarget(actuators.OpRead, time.Millisecond, "")
+		m.TargetObserver(scaler).ObserveTarget(actuators.OpSet, time.Millisecond, "")
+		m.SetPolicyState(scaler, "pid", map[string]float64{"integral": 1})
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	perScaler := map[string]int{}
+	for _, mf := range mfs {
+		for _, met := range mf.GetMetric() {
+			scaler := ""
+			for _, l := range met.GetLabel() {
+				if l.GetName() == "scaler" {
+					scaler = l.GetValue()
+				}
+			}
+			if scaler != "" {
+				perScaler[scaler]++
+			}
+			if mf.GetType().String() == "HISTOGRAM" && scaler != "" {
+				t.Errorf("%s has a scaler label by default", mf.GetName())
+			}
+			if n := mf.GetName(); n == "scaled_recommendation" || n == "scaled_policy_state" {
+				t.Errorf("%s exported by default", n)
+			}
+		}
+	}
+	want := map[string]int{"web": PerScalerSeries, "api": PerScalerSeries}
+	if diff := cmp.Diff(want, perScaler); diff != "" {
+		t.Errorf("series per scaler (-want +got):\n%s", diff)
+	}
+}
+
+// A failure makes the series of its reason when it happens, and only that.
+func TestFailureSeriesAreMadeWhenTheyHappen(t *testing.T) {
+	m, reg := newDefaultMetrics(t)
+	m.InitScaler("web", []string{"rps", "p99"}, true)
+	m.SignalError("web", "p99", scaling.FailureStale)
+	m.QueryObserver("web").ObserveQuery(QueryRange, time.Second, errors.New("x"))
+	m.TickMissed("web", 2)
+	got := series(t, reg)
+	for k, want := range map[string]float64{
+		"scaled_signal_errors_total{reason=stale,scaler=web,signal=p99}": 1,
+		"scaled_query_errors_total{kind=range,scaler=web}":               1,
+		"scaled_ticks_missed_total{scaler=web}":                          2,
+	} {
+		if got[k] != want {
+			t.Errorf("%s = %v, want %v", k, got[k], want)
+		}
+	}
+	n := 0
+	for k := range got {
+		if strings.HasPrefix(k, "scaled_signal_errors_total") || strings.HasPrefix(k, "scaled_query_errors_total") {
+			n++
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d error series, want the 2 that happened: %v", n, got)
 	}
 }

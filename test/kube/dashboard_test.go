@@ -68,6 +68,7 @@ func TestDashboardPanelsReturnData(t *testing.T) {
 prometheus: {url: %s, query_timeout: 2s}
 interval: 1s
 log: {level: info, format: json}
+metrics: {policy_series: true} # the per-policy panel
 leader_election: {enabled: true, namespace: %s, lease_name: dashboard, lease_duration: 4s, renew_deadline: 3s, retry_period: 500ms}
 scalers:%s%s%s
 `, prom.URL(), ns, scaler("web", "app_load"), scaler("owned", "app_load"), scaler("missing", "app_missing"))), 0o600); err != nil {

@@ -1,0 +1,610 @@
+// Command benchfleet measures what a fleet of scalers costs the scaled binary
+// and the Prometheus it reads, all on loopback: it serves N series
+// app_rps{deployment="dNNNNN"} from an exporter, runs a real Prometheus
+// (Debian's, as the integration tests do) scraping them every 15 s, runs the
+// binary in dry run with N scalers (one target-tracking policy each on
+// sum(app_rps{deployment="dNNNNN"})), waits for a warm-up, then measures for
+// a while and prints one table row per N.
+//
+//	make build && go run ./hack/benchfleet --bin bin/scaled --n 1000,10000
+//
+// Every signal reads 100 against a per-replica target of 50 and every log
+// target holds 2 replicas, so nothing changes: the figures are the steady
+// cost of deciding, exporting and logging "nothing to do". What it prints:
+//
+//   - cores: CPU seconds the binary used per wall second of the run;
+//   - RSS at the end and the peak (VmHWM), and the Go heap in use;
+//   - the series and uncompressed bytes of one /metrics page;
+//   - log bytes per minute (stdout and stderr) during the run;
+//   - queries per second Prometheus answered (its own
+//     prometheus_http_requests_total for /api/v1/query and query_range);
+//   - decisions per second (scaled_decisions_total) against N/interval;
+//   - tick lag p50, p99 and max over every scaler's scaled_tick_lag_seconds,
+//     read at the start and the end of the run.
+//
+// The machine's load average is printed beside the figures: on a shared
+// machine they move with it.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+type options struct {
+	bin        string
+	prometheus string
+	interval   time.Duration
+	warmup     time.Duration
+	run        time.Duration
+	grouped    bool
+	history    int
+	keep       bool
+}
+
+func main() {
+	var o options
+	ns := flag.String("n", "1000,10000", "numbers of scalers to measure, comma-separated")
+	flag.StringVar(&o.bin, "bin", "bin/scaled", "the scaled binary to measure")
+	flag.StringVar(&o.prometheus, "prometheus", "/usr/bin/prometheus", "the Prometheus binary (make prometheus installs it)")
+	flag.DurationVar(&o.interval, "interval", 15*time.Second, "tick of every scaler and Prometheus' scrape interval")
+	flag.DurationVar(&o.warmup, "warmup", 45*time.Second, "time between the binary's start and the measurement")
+	flag.DurationVar(&o.run, "run", 90*time.Second, "how long the measurement lasts")
+	flag.BoolVar(&o.grouped, "grouped", false, "every scaler selects its series from one shared grouped query instead of sending its own")
+	flag.IntVar(&o.history, "decision-history", 0, "decision_history of the config (0: the binary's default)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, Prometheus data, the binary's log)")
+	flag.Parse()
+
+	var sizes []int
+	for f := range strings.SplitSeq(*ns, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			fmt.Fprintf(os.Stderr, "benchfleet: --n: %q: want positive integers separated by commas\n", *ns)
+			os.Exit(2)
+		}
+		sizes = append(sizes, n)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	fmt.Printf("# %s, %d cores, interval %s, warm-up %s, run %s, grouped %t\n",
+		o.bin, runtime.NumCPU(), o.interval, o.warmup, o.run, o.grouped)
+	fmt.Println("| scalers | cores | RSS end (peak) | Go heap | /metrics series | /metrics MiB (fetched in) | log/min | Prometheus queries/s | decisions/s (expected) | tick lag p50 / p99 / max | goroutines, fds | load avg |")
+	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	for _, n := range sizes {
+		r, err := measure(ctx, o, n)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "benchfleet: %d scalers: %v\n", n, err)
+			os.Exit(1)
+		}
+		fmt.Println(r.row())
+	}
+}
+
+type result struct {
+	n                 int
+	expected          float64 // decisions per second
+	cores             float64
+	rssKB, peakKB     int64
+	heapBytes         float64
+	series            int
+	pageBytes         int
+	pageTook          time.Duration
+	goroutines, fds   float64
+	logPerMin         float64
+	promQPS           float64
+	decisionsPerSec   float64
+	lagP50, lagP99    float64
+	lagMax            float64
+	loadStart, loadAt string
+}
+
+func (r result) row() string {
+	return fmt.Sprintf("| %s | %.3f | %.0f MiB (%.0f MiB) | %.0f MiB | %s | %.1f (%s) | %s | %.1f | %.1f (%.1f) | %s / %s / %s | %.0f, %.0f | %s -> %s |",
+		thousands(r.n), r.cores, float64(r.rssKB)/1024, float64(r.peakKB)/1024, r.heapBytes/(1<<20),
+		thousands(r.series), float64(r.pageBytes)/(1<<20), r.pageTook.Round(10*time.Millisecond), sizeOf(r.logPerMin), r.promQPS,
+		r.decisionsPerSec, r.expected, ms(r.lagP50), ms(r.lagP99), ms(r.lagMax), r.goroutines, r.fds, r.loadStart, r.loadAt)
+}
+
+func measure(ctx context.Context, o options, n int) (result, error) {
+	res := result{n: n, expected: float64(n) / o.interval.Seconds()}
+	dir, err := os.MkdirTemp("", "benchfleet-")
+	if err != nil {
+		return res, err
+	}
+	if o.keep {
+		fmt.Fprintf(os.Stderr, "benchfleet: %d scalers: working directory %s\n", n, dir)
+	} else {
+		defer func() { _ = os.RemoveAll(dir) }()
+	}
+
+	exporter, err := serveExporter(n)
+	if err != nil {
+		return res, err
+	}
+	defer func() { _ = exporter.Close() }()
+
+	promAddr, err := freeAddr()
+	if err != nil {
+		return res, err
+	}
+	prom, err := startPrometheus(ctx, o, dir, promAddr, exporter.Addr().String())
+	if err != nil {
+		return res, err
+	}
+	defer prom.stop()
+	promURL := "http://" + promAddr
+	if err := waitSeries(ctx, promURL, n, 2*o.interval+30*time.Second); err != nil {
+		return res, fmt.Errorf("prometheus: %w (its log: %s)", err, prom.tail())
+	}
+
+	listen, err := freeAddr()
+	if err != nil {
+		return res, err
+	}
+	cfgPath := filepath.Join(dir, "scaled.yaml")
+	if err := os.WriteFile(cfgPath, fleetConfig(n, promURL, listen, o), 0o600); err != nil {
+		return res, err
+	}
+	scaled, err := startProcess(ctx, filepath.Join(dir, "scaled.log"), o.bin, "run", "--config", cfgPath)
+	if err != nil {
+		return res, err
+	}
+	defer scaled.stop()
+
+	select {
+	case <-ctx.Done():
+		return res, ctx.Err()
+	case <-scaled.exited:
+		return res, fmt.Errorf("scaled exited during the warm-up: %s", scaled.tail())
+	case <-time.After(o.warmup):
+	}
+
+	metricsURL := "http://" + listen + "/metrics"
+	before, err := scrape(metricsURL)
+	if err != nil {
+		return res, fmt.Errorf("scaled /metrics: %w (its log: %s)", err, scaled.tail())
+	}
+	promBefore, err := promQueries(promURL)
+	if err != nil {
+		return res, err
+	}
+	cpuBefore, err := cpuSeconds(scaled.pid())
+	if err != nil {
+		return res, err
+	}
+	logBefore := scaled.out.n.Load()
+	res.loadStart = loadAvg()
+	start := time.Now()
+
+	select {
+	case <-ctx.Done():
+		return res, ctx.Err()
+	case <-scaled.exited:
+		return res, fmt.Errorf("scaled exited during the run: %s", scaled.tail())
+	case <-time.After(o.run):
+	}
+	took := time.Since(start)
+	cpuAfter, err := cpuSeconds(scaled.pid())
+	if err != nil {
+		return res, err
+	}
+	logAfter := scaled.out.n.Load()
+	promAfter, err := promQueries(promURL)
+	if err != nil {
+		return res, err
+	}
+	res.loadAt = loadAvg()
+	if res.rssKB, err = procStatus(scaled.pid(), "VmRSS"); err != nil {
+		return res, err
+	}
+	if res.peakKB, err = procStatus(scaled.pid(), "VmHWM"); err != nil {
+		return res, err
+	}
+	after, err := scrape(metricsURL)
+	if err != nil {
+		return res, err
+	}
+
+	res.cores = (cpuAfter - cpuBefore) / took.Seconds()
+	res.logPerMin = float64(logAfter-logBefore) / took.Minutes()
+	res.promQPS = (promAfter - promBefore) / took.Seconds()
+	res.decisionsPerSec = (after.decisions - before.decisions) / after.at.Sub(before.at).Seconds()
+	res.series, res.pageBytes, res.heapBytes, res.pageTook = after.series, after.bytes, after.heap, after.took
+	res.goroutines, res.fds = after.goroutines, after.fds
+	lags := append(before.lags, after.lags...)
+	slices.Sort(lags)
+	if len(lags) > 0 {
+		res.lagP50, res.lagP99, res.lagMax = quantile(lags, 0.5), quantile(lags, 0.99), lags[len(lags)-1]
+	} else {
+		res.lagP50, res.lagP99, res.lagMax = math.NaN(), math.NaN(), math.NaN()
+	}
+	return res, nil
+}
+
+// fleetConfig is the binary's config for n scalers. Without grouped, scaler
+// i sends its own query for its own series; with it, every scaler selects
+// its series from one shared grouped query.
+func fleetConfig(n int, promURL, listen string, o options) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "prometheus:\n  url: %s\n", promURL)
+	fmt.Fprintf(&b, "interval: %s\ndry_run: true\nlisten: %s\nlog: {level: info, format: json}\n", o.interval, listen)
+	if o.history > 0 {
+		fmt.Fprintf(&b, "decision_history: %d\n", o.history)
+	}
+	b.WriteString("scalers:\n")
+	for i := range n {
+		name := deployment(i)
+		fmt.Fprintf(&b, "  - name: %s\n    target: {kind: log, log: {initial: 2}}\n    signals:\n", name)
+		if o.grouped {
+			fmt.Fprintf(&b, "      - name: rps\n        grouped: {query: 'sum by (deployment) (app_rps)', select: {deployment: %s}}\n", name)
+		} else {
+			fmt.Fprintf(&b, "      - {name: rps, query: 'sum(app_rps{deployment=\"%s\"})'}\n", name)
+		}
+		b.WriteString("    policies:\n      - {name: rps, type: target_tracking, target_tracking: {signal: rps, target_type: average_value, target: 50}}\n")
+		b.WriteString("    bounds: {min: 1, max: 20}\n")
+	}
+	return b.Bytes()
+}
+
+func deployment(i int) string { return fmt.Sprintf("d%05d", i) }
+
+// serveExporter serves n app_rps series, all 100, on a loopback port.
+func serveExporter(n int) (net.Listener, error) {
+	var page bytes.Buffer
+	page.WriteString("# TYPE app_rps gauge\n")
+	for i := range n {
+		fmt.Fprintf(&page, "app_rps{deployment=%q} 100\n", deployment(i))
+	}
+	body := page.Bytes()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "text/plain; version=0.0.4")
+			_, _ = w.Write(body)
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = srv.Serve(l) }()
+	return l, nil
+}
+
+func startPrometheus(ctx context.Context, o options, dir, addr, target string) (*process, error) {
+	cfg := fmt.Sprintf("global:\n  scrape_interval: %s\n  scrape_timeout: 10s\nscrape_configs:\n  - job_name: app\n    static_configs:\n      - targets: [%q]\n",
+		o.interval, target)
+	path := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+		return nil, err
+	}
+	p, err := startProcess(ctx, filepath.Join(dir, "prometheus.log"), o.prometheus,
+		"--config.file="+path, "--storage.tsdb.path="+filepath.Join(dir, "data"),
+		"--web.listen-address="+addr)
+	if err != nil {
+		return nil, err
+	}
+	for deadline := time.Now().Add(30 * time.Second); ; {
+		resp, err := http.Get("http://" + addr + "/-/ready")
+		if err == nil {
+			_ = resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return p, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			p.stop()
+			return nil, fmt.Errorf("prometheus not ready after 30s: %s", p.tail())
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// waitSeries waits until Prometheus holds all n series of the exporter.
+func waitSeries(ctx context.Context, promURL string, n int, within time.Duration) error {
+	deadline := time.Now().Add(within)
+	for {
+		got, err := instant(promURL, "count(app_rps)")
+		if err == nil && got == float64(n) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("count(app_rps) = %v, want %d after %s (last error: %w)", got, n, within, err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func instant(promURL, expr string) (float64, error) {
+	resp, err := http.Get(promURL + "/api/v1/query?query=" + url.QueryEscape(expr))
+	if err != nil {
+		return 0, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	var ans struct {
+		Data struct {
+			Result []struct {
+				Value [2]json.RawMessage `json:"value"`
+			} `json:"result"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&ans); err != nil {
+		return 0, err
+	}
+	if len(ans.Data.Result) != 1 {
+		return 0, fmt.Errorf("%d series", len(ans.Data.Result))
+	}
+	s, err := strconv.Unquote(string(ans.Data.Result[0].Value[1]))
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseFloat(s, 64)
+}
+
+// promQueries is how many query and query_range requests Prometheus has answered.
+func promQueries(promURL string) (float64, error) {
+	page, err := get(promURL + "/metrics")
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for line := range strings.SplitSeq(string(page), "\n") {
+		if !strings.HasPrefix(line, "prometheus_http_requests_total{") {
+			continue
+		}
+		if strings.Contains(line, `handler="/api/v1/query"`) || strings.Contains(line, `handler="/api/v1/query_range"`) {
+			total += lastValue(line)
+		}
+	}
+	return total, nil
+}
+
+// snapshot is what one /metrics page of the binary says.
+type snapshot struct {
+	at     time.Time
+	took   time.Duration // to fetch the page
+	series int
+	bytes  int
+	heap   float64
+	// goroutines and open file descriptors: a pile-up of queries shows
+	// in both.
+	goroutines, fds float64
+	decisions       float64
+	lags            []float64
+}
+
+func scrape(url string) (snapshot, error) {
+	s := snapshot{at: time.Now()}
+	page, err := get(url)
+	if err != nil {
+		return s, err
+	}
+	s.took = time.Since(s.at)
+	s.bytes = len(page)
+	sc := bufio.NewScanner(bytes.NewReader(page))
+	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		s.series++
+		name := line
+		if i := strings.IndexAny(line, "{ "); i >= 0 {
+			name = line[:i]
+		}
+		switch name {
+		case "scaled_decisions_total":
+			s.decisions += lastValue(line)
+		case "scaled_tick_lag_seconds":
+			s.lags = append(s.lags, lastValue(line))
+		case "go_memstats_heap_inuse_bytes":
+			s.heap = lastValue(line)
+		case "go_goroutines":
+			s.goroutines = lastValue(line)
+		case "process_open_fds":
+			s.fds = lastValue(line)
+		}
+	}
+	return s, sc.Err()
+}
+
+func lastValue(line string) float64 {
+	v, err := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+func quantile(sorted []float64, q float64) float64 {
+	return sorted[min(len(sorted)-1, int(math.Ceil(q*float64(len(sorted))))-1)]
+}
+
+// client waits long: a page of half a million series on a loaded machine
+// takes minutes, and how long it takes is one of the figures.
+var client = &http.Client{Timeout: 5 * time.Minute}
+
+func get(url string) ([]byte, error) {
+	resp, err := client.Get(url)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = resp.Body.Close() }()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return io.ReadAll(resp.Body)
+}
+
+// process is a child process whose output is counted and kept in a file.
+type process struct {
+	cmd    *exec.Cmd
+	out    *countingWriter
+	file   *os.File
+	exited chan struct{}
+}
+
+func startProcess(ctx context.Context, logPath, bin string, args ...string) (*process, error) {
+	f, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	p := &process{out: &countingWriter{w: f}, file: f, exited: make(chan struct{})}
+	p.cmd = exec.CommandContext(ctx, bin, args...)
+	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(syscall.SIGTERM) }
+	p.cmd.WaitDelay = 10 * time.Second
+	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if err := p.cmd.Start(); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	go func() {
+		_ = p.cmd.Wait()
+		close(p.exited)
+	}()
+	return p, nil
+}
+
+func (p *process) pid() int { return p.cmd.Process.Pid }
+
+// stop ends the process with SIGTERM, then SIGKILL after 10 s.
+func (p *process) stop() {
+	select {
+	case <-p.exited:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-p.exited:
+		case <-time.After(10 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+	}
+	_ = p.file.Close()
+}
+
+// tail is the end of the process's output, for an error message.
+func (p *process) tail() string {
+	b, err := os.ReadFile(p.file.Name())
+	if err != nil {
+		return err.Error()
+	}
+	return string(b[max(0, len(b)-2000):])
+}
+
+type countingWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+	n  atomic.Int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.n.Add(int64(len(p)))
+	return c.w.Write(p)
+}
+
+// cpuSeconds is the user plus system CPU time of pid (/proc/PID/stat).
+func cpuSeconds(pid int) (float64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// The command name may hold spaces: fields are counted after its ')'.
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(fields) < 13 {
+		return 0, errors.New("short /proc/PID/stat")
+	}
+	utime, err1 := strconv.ParseFloat(fields[11], 64)
+	stime, err2 := strconv.ParseFloat(fields[12], 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, err
+	}
+	const clockTicks = 100 // USER_HZ on Linux
+	return (utime + stime) / clockTicks, nil
+}
+
+// procStatus reads one kB field of /proc/PID/status.
+func procStatus(pid int, field string) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for line := range strings.SplitSeq(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, field+":"); ok {
+			return strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s not in /proc/%d/status", field, pid)
+}
+
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "?"
+	}
+	return strings.Fields(string(b))[0]
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = l.Close() }()
+	return l.Addr().String(), nil
+}
+
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+func sizeOf(bytesPerMin float64) string {
+	switch {
+	case bytesPerMin >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", bytesPerMin/(1<<20))
+	case bytesPerMin >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", bytesPerMin/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", bytesPerMin)
+}
+
+func ms(s float64) string {
+	if math.IsNaN(s) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.0f ms", s*1000)
+}

@@ -1,0 +1,94 @@
+package engine
+
+import (
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// The log follows change: a run of identical decisions logs once at info,
+// and each change (capacity, a signal failing or recovering, a guard
+// starting or stopping to hold, a failed decision) logs once.
+func TestChangeLogLogsChangesNotTicks(t *testing.T) {
+	ok := func(desired int32, outcome scaling.Outcome, adj ...scaling.Adjustment) scaling.Decision {
+		return scaling.Decision{
+			Signals:         []scaling.SignalValue{{Name: "rps", Value: 100}, {Name: "p99", Value: 0.2}},
+			Recommendations: []scaling.Recommendation{{Policy: "rps", Replicas: desired}},
+			Adjustments:     adj, Current: 2, Desired: desired, Outcome: outcome,
+		}
+	}
+	failing := func(kind scaling.FailureKind) scaling.Decision {
+		d := ok(2, scaling.OutcomeUnchanged)
+		d.Signals[1] = scaling.SignalValue{Name: "p99", Failed: kind, Error: string(kind)}
+		return d
+	}
+	window := scaling.Adjustment{Guard: "stabilization_window", From: 1, To: 2, Reason: "held by the window"}
+	readFailed := scaling.Decision{Outcome: scaling.OutcomeFailed, Error: "read target: timeout"}
+
+	steps := []struct {
+		d    scaling.Decision
+		want []string // "level message" of the lines at info and above
+	}{
+		{ok(2, scaling.OutcomeUnchanged), []string{"info decision"}}, // the first one
+		{ok(2, scaling.OutcomeUnchanged), nil},
+		{ok(2, scaling.OutcomeUnchanged), nil},
+		{ok(3, scaling.OutcomeApplied), []string{"info decision"}},
+		{ok(3, scaling.OutcomeUnchanged), nil},
+		{ok(4, scaling.OutcomeDryRun), []string{"info decision"}},
+		{ok(4, scaling.OutcomeDryRun), nil}, // would still change it to 4: said already
+		{ok(5, scaling.OutcomeDryRun), []string{"info decision"}},
+		{failing(scaling.FailureStale), []string{"warn signal failing"}},
+		{failing(scaling.FailureStale), nil},
+		{failing(scaling.FailureEmpty), []string{"warn signal failing"}},
+		{readFailed, []string{"warn decision"}},
+		{readFailed, nil},
+		{failing(scaling.FailureEmpty), []string{"info decision"}}, // stopped failing; p99 still fails
+		{ok(2, scaling.OutcomeUnchanged, window), []string{"info signal recovered", "info guard holding"}},
+		{ok(2, scaling.OutcomeUnchanged, window), nil},
+		{ok(2, scaling.OutcomeUnchanged), []string{"info guard released"}},
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	log := zap.New(core)
+	var c changeLog
+	for i, st := range steps {
+		c.observe(log, &st.d)
+		var got []string
+		debug := 0
+		for _, e := range logs.TakeAll() {
+			if e.Level == zapcore.DebugLevel {
+				debug++
+				continue
+			}
+			got = append(got, e.Level.String()+" "+e.Message)
+		}
+		if diff := cmp.Diff(st.want, got); diff != "" {
+			t.Errorf("step %d: lines (-want +got):\n%s", i, diff)
+		}
+		if len(got) == 0 && debug != 1 {
+			t.Errorf("step %d: %d debug lines, want the decision at debug", i, debug)
+		}
+	}
+}
+
+// A steady scaler's tick logs nothing above debug and, without a debug
+// logger, costs no allocation for the log.
+func TestChangeLogSteadyTickAllocatesNothing(t *testing.T) {
+	d := scaling.Decision{
+		Time:            time.Unix(0, 0),
+		Signals:         []scaling.SignalValue{{Name: "rps", Value: 100}},
+		Recommendations: []scaling.Recommendation{{Policy: "rps", Replicas: 2}},
+		Current:         2, Desired: 2, Outcome: scaling.OutcomeUnchanged,
+	}
+	log := zap.New(zapcore.NewNopCore())
+	var c changeLog
+	c.observe(log, &d)
+	if n := testing.AllocsPerRun(100, func() { c.observe(log, &d) }); n != 0 {
+		t.Errorf("%v allocations per steady tick, want 0", n)
+	}
+}

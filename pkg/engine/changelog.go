@@ -6,6 +6,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -123,8 +124,20 @@ func (c *changeLog) signals(log *zap.Logger, sigs []scaling.SignalValue) {
 	}
 }
 
+// routineGuards hold a scale-down back for a while as a matter of course:
+// under a falling load they start and stop holding tick after tick, and the
+// capacity change they delay names them in its reason. Their transitions
+// are logged at debug; a bound, a rate limit or a schedule at info.
+var routineGuards = []string{policy.GuardStabilization, policy.GuardStartup}
+
 // guards logs each guard that starts or stops changing the number.
 func (c *changeLog) guards(log *zap.Logger, adj []scaling.Adjustment) {
+	level := func(guard string) zapcore.Level {
+		if slices.Contains(routineGuards, guard) {
+			return zapcore.DebugLevel
+		}
+		return zapcore.InfoLevel
+	}
 	var now []string
 	for i := range adj {
 		a := &adj[i]
@@ -133,12 +146,12 @@ func (c *changeLog) guards(log *zap.Logger, adj []scaling.Adjustment) {
 		}
 		now = append(now, a.Guard)
 		if !slices.Contains(c.holding, a.Guard) {
-			log.Info("guard holding", zap.String("guard", a.Guard), zap.Int32("from", a.From), zap.Int32("to", a.To), zap.String("reason", a.Reason))
+			log.Log(level(a.Guard), "guard holding", zap.String("guard", a.Guard), zap.Int32("from", a.From), zap.Int32("to", a.To), zap.String("reason", a.Reason))
 		}
 	}
 	for _, g := range c.holding {
 		if !slices.Contains(now, g) {
-			log.Info("guard released", zap.String("guard", g))
+			log.Log(level(g), "guard released", zap.String("guard", g))
 		}
 	}
 	if len(now) > 0 || len(c.holding) > 0 {

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,6 +11,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -28,7 +31,8 @@ func TestChangeLogLogsChangesNotTicks(t *testing.T) {
 		d.Signals[1] = scaling.SignalValue{Name: "p99", Failed: kind, Error: string(kind)}
 		return d
 	}
-	window := scaling.Adjustment{Guard: "stabilization_window", From: 1, To: 2, Reason: "held by the window"}
+	window := scaling.Adjustment{Guard: policy.GuardStabilization, From: 1, To: 2, Reason: "held by the window"}
+	maxed := scaling.Adjustment{Guard: policy.GuardBounds, From: 12, To: 10, Reason: "bounds.max 10"}
 	readFailed := scaling.Decision{Outcome: scaling.OutcomeFailed, Error: "read target: timeout"}
 
 	steps := []struct {
@@ -49,9 +53,12 @@ func TestChangeLogLogsChangesNotTicks(t *testing.T) {
 		{readFailed, []string{"warn decision"}},
 		{readFailed, nil},
 		{failing(scaling.FailureEmpty), []string{"info decision"}}, // stopped failing; p99 still fails
-		{ok(2, scaling.OutcomeUnchanged, window), []string{"info signal recovered", "info guard holding"}},
+		{ok(2, scaling.OutcomeUnchanged, window), []string{"info signal recovered", "debug guard holding"}},
 		{ok(2, scaling.OutcomeUnchanged, window), nil},
-		{ok(2, scaling.OutcomeUnchanged), []string{"info guard released"}},
+		{ok(2, scaling.OutcomeUnchanged), []string{"debug guard released"}},
+		{ok(10, scaling.OutcomeApplied, maxed), []string{"info guard holding", "info decision"}},
+		{ok(10, scaling.OutcomeUnchanged, maxed), nil},
+		{ok(10, scaling.OutcomeUnchanged), []string{"info guard released"}},
 	}
 	core, logs := observer.New(zapcore.DebugLevel)
 	log := zap.New(core)
@@ -61,7 +68,7 @@ func TestChangeLogLogsChangesNotTicks(t *testing.T) {
 		var got []string
 		debug := 0
 		for _, e := range logs.TakeAll() {
-			if e.Level == zapcore.DebugLevel {
+			if e.Level == zapcore.DebugLevel && e.Message == "decision" {
 				debug++
 				continue
 			}
@@ -70,8 +77,8 @@ func TestChangeLogLogsChangesNotTicks(t *testing.T) {
 		if diff := cmp.Diff(st.want, got); diff != "" {
 			t.Errorf("step %d: lines (-want +got):\n%s", i, diff)
 		}
-		if len(got) == 0 && debug != 1 {
-			t.Errorf("step %d: %d debug lines, want the decision at debug", i, debug)
+		if logged := slices.ContainsFunc(got, func(l string) bool { return strings.HasSuffix(l, " decision") }); logged == (debug == 1) {
+			t.Errorf("step %d: decision at debug %d times, logged above debug %v: want exactly one of them", i, debug, logged)
 		}
 	}
 }

@@ -155,31 +155,30 @@ func (f *factories) queryStats() (sources.PrometheusStats, sources.SharingStats)
 // signal's request.
 func withQueryMetrics(reg prometheus.Registerer) func(*factories) {
 	return func(f *factories) {
-		stat := func(read func(sources.PrometheusStats, sources.SharingStats) int64) func() float64 {
-			return func() float64 { return float64(read(f.queryStats())) }
+		for _, m := range []struct {
+			name, help string
+			counter    bool
+			read       func(sources.PrometheusStats, sources.SharingStats) int64
+		}{
+			{"scaled_prometheus_requests_total", "Requests sent to the configured Prometheus (instant, grouped and range queries).", true,
+				func(p sources.PrometheusStats, _ sources.SharingStats) int64 { return p.Sent }},
+			{"scaled_prometheus_requests_waiting", "Requests waiting for their turn under prometheus.max_concurrent_queries and max_queries_per_second.", false,
+				func(p sources.PrometheusStats, _ sources.SharingStats) int64 { return p.Waiting }},
+			{"scaled_prometheus_requests_throttled_total", "Requests not sent because they did not get their turn before their tick's deadline (signal failure kind throttled).", true,
+				func(p sources.PrometheusStats, _ sources.SharingStats) int64 { return p.Throttled }},
+			{"scaled_signal_queries_total", "Instant and grouped queries the signals asked, sent or shared.", true,
+				func(_ sources.PrometheusStats, s sources.SharingStats) int64 { return s.Asked }},
+			{"scaled_signal_queries_shared_total", "Instant and grouped queries answered by a request another signal sent for the same query and evaluation time.", true,
+				func(_ sources.PrometheusStats, s sources.SharingStats) int64 { return s.Shared }},
+		} {
+			read := m.read
+			value := func() float64 { return float64(read(f.queryStats())) }
+			if m.counter {
+				reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: m.name, Help: m.help}, value))
+			} else {
+				reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: m.name, Help: m.help}, value))
+			}
 		}
-		reg.MustRegister(
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "scaled_prometheus_requests_total",
-				Help: "Requests sent to the configured Prometheus (instant, grouped and range queries).",
-			}, stat(func(p sources.PrometheusStats, _ sources.SharingStats) int64 { return p.Sent })),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "scaled_prometheus_requests_waiting",
-				Help: "Requests waiting for their turn under prometheus.max_concurrent_queries and max_queries_per_second.",
-			}, stat(func(p sources.PrometheusStats, _ sources.SharingStats) int64 { return p.Waiting })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "scaled_prometheus_requests_throttled_total",
-				Help: "Requests not sent because they did not get their turn before their tick's deadline (signal failure kind throttled).",
-			}, stat(func(p sources.PrometheusStats, _ sources.SharingStats) int64 { return p.Throttled })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "scaled_signal_queries_total",
-				Help: "Instant and grouped queries the signals asked, sent or shared.",
-			}, stat(func(_ sources.PrometheusStats, s sources.SharingStats) int64 { return s.Asked })),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{
-				Name: "scaled_signal_queries_shared_total",
-				Help: "Instant and grouped queries answered by a request another signal sent for the same query and evaluation time.",
-			}, stat(func(_ sources.PrometheusStats, s sources.SharingStats) int64 { return s.Shared })),
-		)
 	}
 }
 

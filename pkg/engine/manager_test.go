@@ -101,11 +101,7 @@ func TestManagerTicksEachScalerOnItsPhase(t *testing.T) {
 	if err := m.Ready(); err == nil {
 		t.Error("ready before any tick")
 	}
-	waitFor(t, "both timers", func() bool { return clk.HasWaiters() })
-	for i := 0; i < 15 && rec.count() < 2; i++ {
-		clk.Step(time.Second)
-		time.Sleep(5 * time.Millisecond)
-	}
+	stepUntilDecisions(t, clk, rec, 2, 15*time.Second)
 	waitFor(t, "a tick of each scaler", func() bool { return rec.count() == 2 })
 	if err := m.Ready(); err != nil {
 		t.Errorf("not ready after every scaler ticked: %v", err)
@@ -426,13 +422,7 @@ func TestSingleScalersFollowTheActingRule(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// Each scaler starts its timer on its own goroutine: step until both
-	// have ticked rather than assume both wait already.
-	waitFor(t, "the timers", func() bool { return clk.HasWaiters() })
-	for i := 0; i < 60 && rec.count() < 2; i++ {
-		clk.Step(time.Second)
-		time.Sleep(5 * time.Millisecond)
-	}
+	stepUntilDecisions(t, clk, rec, 2, time.Minute)
 	waitFor(t, "a decision of each", func() bool { return rec.count() >= 2 })
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -462,11 +452,7 @@ func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
 	tf.mu.Lock()
 	tf.sources["ratio"].set(1.5, nil) // 15 replicas' worth, were it believed
 	tf.mu.Unlock()
-	waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
-	for i := 0; i < 15 && rec.count() < 1; i++ {
-		clk.Step(time.Second)
-		time.Sleep(5 * time.Millisecond)
-	}
+	stepUntilDecisions(t, clk, rec, 1, 15*time.Second)
 	waitFor(t, "a tick", func() bool { return rec.count() >= 1 })
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
@@ -482,5 +468,18 @@ func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
 	}
 	if !slices.Contains(rec.errs, scaling.FailureOutOfRange) {
 		t.Errorf("failures counted %v, want out_of_range among them", rec.errs)
+	}
+}
+
+// stepUntilDecisions moves clk a second at a time, for at most span, until
+// rec holds n decisions. Each scaler starts its timer on its own goroutine,
+// so one waiting timer does not mean all of them wait: stepping until the
+// decisions are there does not assume it. The caller asserts the count.
+func stepUntilDecisions(t *testing.T, clk *clocktesting.FakeClock, rec *recorder, n int, span time.Duration) {
+	t.Helper()
+	waitFor(t, "a timer", func() bool { return clk.HasWaiters() })
+	for step := time.Duration(0); step < span && rec.count() < n; step += time.Second {
+		clk.Step(time.Second)
+		time.Sleep(5 * time.Millisecond)
 	}
 }

@@ -2,10 +2,8 @@ package main
 
 import (
 	"net/http"
-	"os/exec"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -21,24 +19,7 @@ func TestDemoReadsFromTheFirstTickAndMovesCapacity(t *testing.T) {
 		t.Skip("runs the demo for about 20 s of wall time")
 	}
 	addr := freePort(t)
-	d := &daemon{addr: addr, out: &lockedBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(scaledBin, "run", "--config", "../../examples/demo.yaml", "--listen", addr)
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(10 * time.Second):
-			_ = d.cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("scaled output:\n%s", d.out.String())
-		}
-	})
+	d := spawnDaemon(t, addr, "run", "--config", "../../examples/demo.yaml", "--listen", addr)
 	// One tick per wall second: 40 decisions are the trace's first 40 minutes.
 	const ticks = 40
 	var got []scaling.Decision

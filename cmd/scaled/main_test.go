@@ -87,8 +87,25 @@ func startDaemonArgs(t *testing.T, config string, args ...string) *daemon {
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(config, "LISTEN", addr)), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	d := spawnDaemon(t, addr, append([]string{"run", "--config", path}, args...)...)
+	waitUntil(t, 10*time.Second, "scaled to serve /healthz", func() bool {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	return d
+}
+
+// spawnDaemon starts scaled with args, listening on addr, and stops it when
+// the test ends (SIGTERM, then a kill after 10 s), printing its output if
+// the test failed.
+func spawnDaemon(t *testing.T, addr string, args ...string) *daemon {
+	t.Helper()
 	d := &daemon{addr: addr, out: &lockedBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(scaledBin, append([]string{"run", "--config", path}, args...)...)
+	d.cmd = exec.Command(scaledBin, args...)
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -104,14 +121,6 @@ func startDaemonArgs(t *testing.T, config string, args ...string) *daemon {
 		if t.Failed() {
 			t.Logf("scaled output:\n%s", d.out.String())
 		}
-	})
-	waitUntil(t, 10*time.Second, "scaled to serve /healthz", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
 	})
 	return d
 }

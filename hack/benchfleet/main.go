@@ -8,6 +8,13 @@
 //
 //	make build && go run ./hack/benchfleet --bin bin/scaled --n 1000,10000
 //
+// With --replicas R, R binaries share the N scalers by
+// leader_election.shards (--shards, 4 per replica by default), their shard
+// Leases on a real etcd and kube-apiserver (hack/kube/install.sh builds
+// them); it prints a row per replica and one for all, then kills the first
+// replica with SIGKILL and says how long the others took to hold its shards
+// and to decide its scalers.
+//
 // Every signal reads 100 against a per-replica target of 50 and every log
 // target holds 2 replicas, so nothing changes: the figures are the steady
 // cost of deciding, exporting and logging "nothing to do". What it prints:
@@ -62,6 +69,11 @@ type options struct {
 	grouped    bool
 	history    int
 	keep       bool
+	// replicas > 1 runs that many binaries sharing the scalers by shard
+	// Leases on a real kube-apiserver (replicas.go); shards is how many.
+	replicas int
+	shards   int
+	takeover bool
 }
 
 func main() {
@@ -75,7 +87,17 @@ func main() {
 	flag.BoolVar(&o.grouped, "grouped", false, "every scaler selects its series from one shared grouped query instead of sending its own")
 	flag.IntVar(&o.history, "decision-history", 0, "decision_history of the config (0: the binary's default)")
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, Prometheus data, the binary's log)")
+	flag.IntVar(&o.replicas, "replicas", 1, "binaries sharing the N scalers by leader_election.shards on a real kube-apiserver (hack/kube/install.sh builds it)")
+	flag.IntVar(&o.shards, "shards", 0, "leader_election.shards with --replicas > 1 (0: 4 per replica)")
+	flag.BoolVar(&o.takeover, "takeover", true, "with --replicas > 1, SIGKILL the first replica after the run and measure how long the others take to run its scalers")
 	flag.Parse()
+	if o.replicas < 1 {
+		fmt.Fprintf(os.Stderr, "benchfleet: --replicas %d: want at least 1\n", o.replicas)
+		os.Exit(2)
+	}
+	if o.shards == 0 {
+		o.shards = 4 * o.replicas
+	}
 
 	var sizes []int
 	for f := range strings.SplitSeq(*ns, ",") {
@@ -89,22 +111,36 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	fmt.Printf("# %s, %d cores, interval %s, warm-up %s, run %s, grouped %t\n",
+	fmt.Printf("# %s, %d cores, interval %s, warm-up %s, run %s, grouped %t",
 		o.bin, runtime.NumCPU(), o.interval, o.warmup, o.run, o.grouped)
+	if o.replicas > 1 {
+		fmt.Printf(", %d replicas, %d shards", o.replicas, o.shards)
+	}
+	fmt.Println()
 	fmt.Println("| scalers | cores | RSS end (peak) | Go heap | /metrics series | /metrics MiB (fetched in) | log/min | Prometheus queries/s | decisions/s (expected) | tick lag p50 / p99 / max | goroutines, fds | load avg |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	var takeovers []string
 	for _, n := range sizes {
-		r, err := measure(ctx, o, n)
+		rows, line, err := measure(ctx, o, n)
+		for _, r := range rows {
+			fmt.Println(r.row())
+		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "benchfleet: %d scalers: %v\n", n, err)
 			os.Exit(1)
 		}
-		fmt.Println(r.row())
+		if line != "" {
+			takeovers = append(takeovers, line)
+		}
+	}
+	for _, line := range takeovers {
+		fmt.Println()
+		fmt.Println(line)
 	}
 }
 
 type result struct {
-	n                 int
+	label             string
 	expected          float64 // decisions per second
 	cores             float64
 	rssKB, peakKB     int64
@@ -118,21 +154,30 @@ type result struct {
 	decisionsPerSec   float64
 	lagP50, lagP99    float64
 	lagMax            float64
+	lags              []float64
 	loadStart, loadAt string
 }
 
 func (r result) row() string {
 	return fmt.Sprintf("| %s | %.3f | %.0f MiB (%.0f MiB) | %.0f MiB | %s | %.1f (%s) | %s | %.1f | %.1f (%.1f) | %s / %s / %s | %.0f, %.0f | %s -> %s |",
-		thousands(r.n), r.cores, float64(r.rssKB)/1024, float64(r.peakKB)/1024, r.heapBytes/(1<<20),
+		r.label, r.cores, float64(r.rssKB)/1024, float64(r.peakKB)/1024, r.heapBytes/(1<<20),
 		thousands(r.series), float64(r.pageBytes)/(1<<20), r.pageTook.Round(10*time.Millisecond), sizeOf(r.logPerMin), r.promQPS,
 		r.decisionsPerSec, r.expected, ms(r.lagP50), ms(r.lagP99), ms(r.lagMax), r.goroutines, r.fds, r.loadStart, r.loadAt)
 }
 
-func measure(ctx context.Context, o options, n int) (result, error) {
-	res := result{n: n, expected: float64(n) / o.interval.Seconds()}
+// replica is one running binary and where its metrics are.
+type replica struct {
+	id      string
+	metrics string
+	p       *process
+}
+
+// measure runs n scalers on o.replicas binaries and returns a row per
+// binary (and one for all of them with several), then the takeover line.
+func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 	dir, err := os.MkdirTemp("", "benchfleet-")
 	if err != nil {
-		return res, err
+		return nil, "", err
 	}
 	if o.keep {
 		fmt.Fprintf(os.Stderr, "benchfleet: %d scalers: working directory %s\n", n, dir)
@@ -142,115 +187,195 @@ func measure(ctx context.Context, o options, n int) (result, error) {
 
 	exporter, err := serveExporter(n)
 	if err != nil {
-		return res, err
+		return nil, "", err
 	}
 	defer func() { _ = exporter.Close() }()
 
 	promAddr, err := freeAddr()
 	if err != nil {
-		return res, err
+		return nil, "", err
 	}
 	prom, err := startPrometheus(ctx, o, dir, promAddr, exporter.Addr().String())
 	if err != nil {
-		return res, err
+		return nil, "", err
 	}
 	defer prom.stop()
 	promURL := "http://" + promAddr
 	if err := waitSeries(ctx, promURL, n, 2*o.interval+30*time.Second); err != nil {
-		return res, fmt.Errorf("prometheus: %w (its log: %s)", err, prom.tail())
+		return nil, "", fmt.Errorf("prometheus: %w (its log: %s)", err, prom.tail())
 	}
 
-	listen, err := freeAddr()
-	if err != nil {
-		return res, err
+	var env []string
+	if o.replicas > 1 {
+		kubeconfig, stop, err := startControlPlane()
+		if err != nil {
+			return nil, "", err
+		}
+		defer stop()
+		env = append(env, "KUBECONFIG="+kubeconfig)
 	}
 	cfgPath := filepath.Join(dir, "scaled.yaml")
-	if err := os.WriteFile(cfgPath, fleetConfig(n, promURL, listen, o), 0o600); err != nil {
-		return res, err
+	if err := os.WriteFile(cfgPath, fleetConfig(n, promURL, o), 0o600); err != nil {
+		return nil, "", err
 	}
-	scaled, err := startProcess(ctx, filepath.Join(dir, "scaled.log"), o.bin, "run", "--config", cfgPath)
-	if err != nil {
-		return res, err
+	reps := make([]*replica, o.replicas)
+	for i := range reps {
+		listen, err := freeAddr()
+		if err != nil {
+			return nil, "", err
+		}
+		r := &replica{id: string(rune('a' + i)), metrics: "http://" + listen + "/metrics"}
+		args := []string{"run", "--config", cfgPath, "--listen", listen}
+		if o.replicas > 1 {
+			args = append(args, "--leader-election.identity", "benchfleet-"+r.id)
+		}
+		if r.p, err = startProcess(ctx, filepath.Join(dir, "scaled-"+r.id+".log"), env, o.bin, args...); err != nil {
+			return nil, "", err
+		}
+		defer r.p.stop()
+		reps[i] = r
 	}
-	defer scaled.stop()
+	if err := watch(ctx, o.warmup, reps, "the warm-up"); err != nil {
+		return nil, "", err
+	}
 
-	select {
-	case <-ctx.Done():
-		return res, ctx.Err()
-	case <-scaled.exited:
-		return res, fmt.Errorf("scaled exited during the warm-up: %s", scaled.tail())
-	case <-time.After(o.warmup):
-	}
-
-	metricsURL := "http://" + listen + "/metrics"
-	before, err := scrape(metricsURL)
-	if err != nil {
-		return res, fmt.Errorf("scaled /metrics: %w (its log: %s)", err, scaled.tail())
+	before := make([]snapshot, len(reps))
+	cpuBefore := make([]float64, len(reps))
+	logBefore := make([]int64, len(reps))
+	for i, r := range reps {
+		if before[i], err = scrape(r.metrics); err != nil {
+			return nil, "", fmt.Errorf("scaled %s /metrics: %w (its log: %s)", r.id, err, r.p.tail())
+		}
+		if cpuBefore[i], err = cpuSeconds(r.p.pid()); err != nil {
+			return nil, "", err
+		}
+		logBefore[i] = r.p.out.n.Load()
 	}
 	promBefore, err := promQueries(promURL)
 	if err != nil {
-		return res, err
+		return nil, "", err
 	}
-	cpuBefore, err := cpuSeconds(scaled.pid())
-	if err != nil {
-		return res, err
-	}
-	logBefore := scaled.out.n.Load()
-	res.loadStart = loadAvg()
+	loadStart := loadAvg()
 	start := time.Now()
-
-	select {
-	case <-ctx.Done():
-		return res, ctx.Err()
-	case <-scaled.exited:
-		return res, fmt.Errorf("scaled exited during the run: %s", scaled.tail())
-	case <-time.After(o.run):
+	if err := watch(ctx, o.run, reps, "the run"); err != nil {
+		return nil, "", err
 	}
 	took := time.Since(start)
-	cpuAfter, err := cpuSeconds(scaled.pid())
-	if err != nil {
-		return res, err
-	}
-	logAfter := scaled.out.n.Load()
 	promAfter, err := promQueries(promURL)
 	if err != nil {
-		return res, err
+		return nil, "", err
 	}
-	res.loadAt = loadAvg()
-	if res.rssKB, err = procStatus(scaled.pid(), "VmRSS"); err != nil {
-		return res, err
-	}
-	if res.peakKB, err = procStatus(scaled.pid(), "VmHWM"); err != nil {
-		return res, err
-	}
-	after, err := scrape(metricsURL)
-	if err != nil {
-		return res, err
-	}
+	promQPS := (promAfter - promBefore) / took.Seconds()
+	loadAt := loadAvg()
 
-	res.cores = (cpuAfter - cpuBefore) / took.Seconds()
-	res.logPerMin = float64(logAfter-logBefore) / took.Minutes()
-	res.promQPS = (promAfter - promBefore) / took.Seconds()
-	res.decisionsPerSec = (after.decisions - before.decisions) / after.at.Sub(before.at).Seconds()
-	res.series, res.pageBytes, res.heapBytes, res.pageTook = after.series, after.bytes, after.heap, after.took
-	res.goroutines, res.fds = after.goroutines, after.fds
-	lags := append(before.lags, after.lags...)
-	slices.Sort(lags)
-	if len(lags) > 0 {
-		res.lagP50, res.lagP99, res.lagMax = quantile(lags, 0.5), quantile(lags, 0.99), lags[len(lags)-1]
-	} else {
-		res.lagP50, res.lagP99, res.lagMax = math.NaN(), math.NaN(), math.NaN()
+	var rows []result
+	after := make([]snapshot, len(reps))
+	for i, r := range reps {
+		res := result{label: thousands(n), loadStart: loadStart, loadAt: loadAt, promQPS: promQPS}
+		if o.replicas > 1 {
+			res.label = fmt.Sprintf("%s: replica %s", thousands(n), r.id)
+		}
+		cpuAfter, err := cpuSeconds(r.p.pid())
+		if err != nil {
+			return nil, "", err
+		}
+		logAfter := r.p.out.n.Load()
+		if res.rssKB, err = procStatus(r.p.pid(), "VmRSS"); err != nil {
+			return nil, "", err
+		}
+		if res.peakKB, err = procStatus(r.p.pid(), "VmHWM"); err != nil {
+			return nil, "", err
+		}
+		if after[i], err = scrape(r.metrics); err != nil {
+			return nil, "", err
+		}
+		res.cores = (cpuAfter - cpuBefore[i]) / took.Seconds()
+		res.logPerMin = float64(logAfter-logBefore[i]) / took.Minutes()
+		res.fill(before[i], after[i], o.interval)
+		rows = append(rows, res)
 	}
-	return res, nil
+	if len(rows) > 1 {
+		rows = append(rows, total(rows, fmt.Sprintf("%s: all %d", thousands(n), len(rows))))
+	}
+	var line string
+	if o.replicas > 1 && o.takeover {
+		if line, err = takeover(o, reps, after[0]); err != nil {
+			return rows, "", err
+		}
+	}
+	return rows, line, nil
+}
+
+// fill sets what the binary's own /metrics say between two pages.
+func (r *result) fill(before, after snapshot, interval time.Duration) {
+	r.expected = after.scalers / interval.Seconds()
+	r.decisionsPerSec = (after.decisions - before.decisions) / after.at.Sub(before.at).Seconds()
+	r.series, r.pageBytes, r.heapBytes, r.pageTook = after.series, after.bytes, after.heap, after.took
+	r.goroutines, r.fds = after.goroutines, after.fds
+	r.lags = append(slices.Clone(before.lags), after.lags...)
+	slices.Sort(r.lags)
+	r.lagP50, r.lagP99, r.lagMax = math.NaN(), math.NaN(), math.NaN()
+	if len(r.lags) > 0 {
+		r.lagP50, r.lagP99, r.lagMax = quantile(r.lags, 0.5), quantile(r.lags, 0.99), r.lags[len(r.lags)-1]
+	}
+}
+
+// total sums the replicas' rows: one row for the whole deployment.
+func total(rows []result, label string) result {
+	t := result{label: label, promQPS: rows[0].promQPS, loadStart: rows[0].loadStart, loadAt: rows[0].loadAt}
+	for _, r := range rows {
+		t.cores += r.cores
+		t.rssKB += r.rssKB
+		t.peakKB += r.peakKB
+		t.heapBytes += r.heapBytes
+		t.series += r.series
+		t.pageBytes += r.pageBytes
+		t.pageTook = max(t.pageTook, r.pageTook)
+		t.logPerMin += r.logPerMin
+		t.decisionsPerSec += r.decisionsPerSec
+		t.expected += r.expected
+		t.goroutines += r.goroutines
+		t.fds += r.fds
+		t.lags = append(t.lags, r.lags...)
+	}
+	slices.Sort(t.lags)
+	t.lagP50, t.lagP99, t.lagMax = math.NaN(), math.NaN(), math.NaN()
+	if len(t.lags) > 0 {
+		t.lagP50, t.lagP99, t.lagMax = quantile(t.lags, 0.5), quantile(t.lags, 0.99), t.lags[len(t.lags)-1]
+	}
+	return t
+}
+
+// watch waits d, failing as soon as a binary exits.
+func watch(ctx context.Context, d time.Duration, reps []*replica, during string) error {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		for _, r := range reps {
+			select {
+			case <-r.p.exited:
+				return fmt.Errorf("scaled %s exited during %s: %s", r.id, during, r.p.tail())
+			default:
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(min(250*time.Millisecond, time.Until(deadline))):
+		}
+	}
+	return nil
 }
 
 // fleetConfig is the binary's config for n scalers. Without grouped, scaler
 // i sends its own query for its own series; with it, every scaler selects
 // its series from one shared grouped query.
-func fleetConfig(n int, promURL, listen string, o options) []byte {
+func fleetConfig(n int, promURL string, o options) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "prometheus:\n  url: %s\n", promURL)
-	fmt.Fprintf(&b, "interval: %s\ndry_run: true\nlisten: %s\nlog: {level: info, format: json}\n", o.interval, listen)
+	fmt.Fprintf(&b, "interval: %s\ndry_run: true\nlog: {level: info, format: json}\n", o.interval)
+	if o.replicas > 1 {
+		fmt.Fprintf(&b, "leader_election: {enabled: true, namespace: default, lease_name: benchfleet, shards: %d}\n", o.shards)
+	}
 	if o.history > 0 {
 		fmt.Fprintf(&b, "decision_history: %d\n", o.history)
 	}
@@ -301,7 +426,7 @@ func startPrometheus(ctx context.Context, o options, dir, addr, target string) (
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	p, err := startProcess(ctx, filepath.Join(dir, "prometheus.log"), o.prometheus,
+	p, err := startProcess(ctx, filepath.Join(dir, "prometheus.log"), nil, o.prometheus,
 		"--config.file="+path, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr)
 	if err != nil {
@@ -398,10 +523,15 @@ type snapshot struct {
 	goroutines, fds float64
 	decisions       float64
 	lags            []float64
+	// scalers is scaled_scalers: what the binary runs.
+	scalers    float64
+	shardsHeld float64
+	// lastDecision is each scaler's scaled_last_decision_timestamp_seconds.
+	lastDecision map[string]float64
 }
 
 func scrape(url string) (snapshot, error) {
-	s := snapshot{at: time.Now()}
+	s := snapshot{at: time.Now(), lastDecision: map[string]float64{}}
 	page, err := get(url)
 	if err != nil {
 		return s, err
@@ -431,9 +561,28 @@ func scrape(url string) (snapshot, error) {
 			s.goroutines = lastValue(line)
 		case "process_open_fds":
 			s.fds = lastValue(line)
+		case "scaled_scalers":
+			s.scalers = lastValue(line)
+		case "scaled_leader_shards_held":
+			s.shardsHeld = lastValue(line)
+		case "scaled_last_decision_timestamp_seconds":
+			if name, ok := label(line, "scaler"); ok {
+				s.lastDecision[name] = lastValue(line)
+			}
 		}
 	}
 	return s, sc.Err()
+}
+
+// label is the value of one label of a series line (no escapes: the
+// benchmark's names have none).
+func label(line, name string) (string, bool) {
+	_, rest, ok := strings.Cut(line, name+`="`)
+	if !ok {
+		return "", false
+	}
+	v, _, ok := strings.Cut(rest, `"`)
+	return v, ok
 }
 
 func lastValue(line string) float64 {
@@ -472,7 +621,7 @@ type process struct {
 	exited chan struct{}
 }
 
-func startProcess(ctx context.Context, logPath, bin string, args ...string) (*process, error) {
+func startProcess(ctx context.Context, logPath string, env []string, bin string, args ...string) (*process, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, err
@@ -482,6 +631,9 @@ func startProcess(ctx context.Context, logPath, bin string, args ...string) (*pr
 	p.cmd.Cancel = func() error { return p.cmd.Process.Signal(syscall.SIGTERM) }
 	p.cmd.WaitDelay = 10 * time.Second
 	p.cmd.Stdout, p.cmd.Stderr = p.out, p.out
+	if len(env) > 0 {
+		p.cmd.Env = append(os.Environ(), env...)
+	}
 	if err := p.cmd.Start(); err != nil {
 		_ = f.Close()
 		return nil, err

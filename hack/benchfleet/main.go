@@ -86,7 +86,7 @@ func main() {
 	flag.DurationVar(&o.run, "run", 90*time.Second, "how long the measurement lasts")
 	flag.BoolVar(&o.grouped, "grouped", false, "every scaler selects its series from one shared grouped query instead of sending its own")
 	flag.IntVar(&o.history, "decision-history", 0, "decision_history of the config (0: the binary's default)")
-	flag.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, Prometheus data, the binary's log)")
+	flag.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, Prometheus data, the binaries' logs and last /metrics pages)")
 	flag.IntVar(&o.replicas, "replicas", 1, "binaries sharing the N scalers by leader_election.shards on a real kube-apiserver (hack/kube/install.sh builds it)")
 	flag.IntVar(&o.shards, "shards", 0, "leader_election.shards with --replicas > 1 (0: 4 per replica)")
 	flag.BoolVar(&o.takeover, "takeover", true, "with --replicas > 1, SIGKILL the first replica after the run and measure how long the others take to run its scalers")
@@ -204,6 +204,13 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 	if err := waitSeries(ctx, promURL, n, 2*o.interval+30*time.Second); err != nil {
 		return nil, "", fmt.Errorf("prometheus: %w (its log: %s)", err, prom.tail())
 	}
+	// scaled evaluates at its tick's time truncated to the interval grid,
+	// up to one interval back: wait until that is after the first scrape,
+	// as it is for any Prometheus with history, or the first ticks find no
+	// sample and their failure series stay on every page.
+	if err := watch(ctx, o.interval, nil, "the first scrape"); err != nil {
+		return nil, "", err
+	}
 
 	var env []string
 	if o.replicas > 1 {
@@ -288,6 +295,11 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 		}
 		if after[i], err = scrape(r.metrics); err != nil {
 			return nil, "", err
+		}
+		if o.keep {
+			if err := os.WriteFile(filepath.Join(dir, "metrics-"+r.id+".txt"), after[i].page, 0o600); err != nil {
+				return nil, "", err
+			}
 		}
 		res.cores = (cpuAfter - cpuBefore[i]) / took.Seconds()
 		res.logPerMin = float64(logAfter-logBefore[i]) / took.Minutes()
@@ -523,6 +535,7 @@ type snapshot struct {
 	goroutines, fds float64
 	decisions       float64
 	lags            []float64
+	page            []byte
 	// scalers is scaled_scalers: what the binary runs.
 	scalers    float64
 	shardsHeld float64
@@ -538,6 +551,7 @@ func scrape(url string) (snapshot, error) {
 	}
 	s.took = time.Since(s.at)
 	s.bytes = len(page)
+	s.page = page
 	sc := bufio.NewScanner(bytes.NewReader(page))
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
 	for sc.Scan() {

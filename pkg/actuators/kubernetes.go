@@ -330,6 +330,10 @@ type Kubernetes struct {
 
 	mu      sync.Mutex
 	mapping *meta.RESTMapping
+	// exported makes the scaler's series at its first Read, not when it is
+	// built: a replica builds the scalers of shards it does not hold only
+	// to check them, and must not export them.
+	exported sync.Once
 
 	// beforeUpdate, when set, runs between reading the scale and writing it
 	// (tests make another writer win there).
@@ -360,7 +364,6 @@ func NewKubernetes(t KubernetesTarget, o KubernetesOptions) (*Kubernetes, error)
 	if o.EventRefill <= 0 {
 		o.EventRefill = defaultEventRefill
 	}
-	o.Metrics.start(o.Scaler)
 	return &Kubernetes{
 		t: t, gk: schema.GroupKind{Group: gv.Group, Kind: t.Kind}, ver: gv.Version, o: o,
 		events: NewEventRecorder(o.Clients.Core,
@@ -429,6 +432,7 @@ func isTimeout(err error) bool {
 
 // Read returns spec.replicas and the ready replicas.
 func (k *Kubernetes) Read(ctx context.Context) (scaling.Capacity, error) {
+	k.exported.Do(func() { k.o.Metrics.start(k.o.Scaler) })
 	m, err := k.resolve()
 	if err != nil {
 		return scaling.Capacity{}, err

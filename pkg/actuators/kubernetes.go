@@ -33,6 +33,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/internal/promvec"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -291,6 +292,21 @@ func (m *KubeMetrics) Forget(scaler string) {
 	if m != nil {
 		m.suppressed.DeletePartialMatch(prometheus.Labels{"scaler": scaler})
 	}
+}
+
+// ForgetScaler is Forget (engine.Forgetter).
+func (m *KubeMetrics) ForgetScaler(scaler string) { m.Forget(scaler) }
+
+// ForgetScalers deletes every series of scalers, in one pass.
+func (m *KubeMetrics) ForgetScalers(scalers []string) {
+	if m == nil || len(scalers) == 0 {
+		return
+	}
+	set := make(map[string]bool, len(scalers))
+	for _, s := range scalers {
+		set[s] = true
+	}
+	promvec.DeleteWhere(m.suppressed.MetricVec, "scaler", set)
 }
 
 // KubernetesOptions are a Kubernetes target's dependencies.

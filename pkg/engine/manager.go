@@ -35,6 +35,13 @@ type Forgetter interface {
 	ForgetScaler(scaler string)
 }
 
+// BatchForgetter is a Forgetter (or a Recorder) that also forgets many
+// scalers at once, in about the time of one: the scalers of a shard this
+// replica no longer holds go together.
+type BatchForgetter interface {
+	ForgetScalers(scalers []string)
+}
+
 // Manager runs the scalers of the config file, swapping configurations
 // atomically (Apply), and single scalers from elsewhere, each added,
 // changed or removed by its name on its own (Set, Remove): the Scaler
@@ -446,17 +453,13 @@ func (m *Manager) SyncRunning() {
 	if len(start)+len(stop) == 0 {
 		return
 	}
-	// Cancel every loop, then wait: ticks in flight end together, and
-	// thousands of scalers stop in about the time of the slowest.
-	for _, name := range stop {
-		m.running[name].runner.cancel()
+	runners := make([]*runner, len(stop))
+	for i, name := range stop {
+		runners[i] = m.running[name].runner
+		m.running[name] = m.running[name].park()
 	}
-	for _, name := range stop {
-		e := m.running[name]
-		<-e.runner.done
-		m.forgetRun(name)
-		m.running[name] = e.park()
-	}
+	stopAll(runners)
+	m.forgetRuns(stop)
 	failed := 0
 	for _, name := range start {
 		e := m.running[name]
@@ -477,6 +480,16 @@ func (m *Manager) SyncRunning() {
 		zap.Int("failed", failed))
 }
 
+// stopAll stops loops together: every tick in flight is cancelled at
+// once, so thousands of scalers stop in about the time of the slowest.
+func stopAll(rs []*runner) {
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Go(r.stop)
+	}
+	wg.Wait()
+}
+
 // forgetRun drops what the recorder and the forgetters hold about a scaler
 // that stopped running here.
 func (m *Manager) forgetRun(name string) {
@@ -488,6 +501,25 @@ func (m *Manager) forgetRun(name string) {
 	}
 }
 
+// forgetRuns is forgetRun for many scalers, in one pass where the
+// recorder or forgetter can.
+func (m *Manager) forgetRuns(names []string) {
+	each := func(f any) {
+		switch f := f.(type) {
+		case BatchForgetter:
+			f.ForgetScalers(names)
+		case Forgetter:
+			for _, name := range names {
+				f.ForgetScaler(name)
+			}
+		}
+	}
+	each(m.recorder)
+	for _, f := range m.forget {
+		each(f)
+	}
+}
+
 // Stop ends every scaler's loop and waits for ticks in flight.
 func (m *Manager) Stop() {
 	m.mu.Lock()
@@ -496,7 +528,7 @@ func (m *Manager) Stop() {
 	m.runners.Store(nil)
 	for _, e := range m.running {
 		if e.runner != nil {
-			<-e.runner.done // m.cancel ended every loop's context
+			e.runner.stop()
 		}
 	}
 }

@@ -189,7 +189,7 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	if got := rec.running(); got != 1 {
 		t.Errorf("scalers reported running: %d, want 1", got)
 	}
-	n := rec.recorder.count()
+	n := rec.count()
 	stepUntilDecisions(t, clk, rec.recorder, n+3, 50*time.Second)
 	if diff := cmp.Diff(map[string]int{"b": 3}, decided(rec.recorder, n)); diff != "" {
 		t.Errorf("decisions after the handover (-want +got):\n%s", diff)

@@ -47,7 +47,9 @@ type Elector struct {
 	shards  []*shard
 	metrics *metrics
 	// changed is called when this replica starts or stops acting for a
-	// shard, after its flag changed and before its Lease is released; nil:
+	// shard, after its flag changed, and when balancing lets the shard go,
+	// before its Lease is released (when Run's context ends, client-go
+	// releases first: the process stops its scalers before that); nil:
 	// nothing.
 	changed func(shard int, on bool)
 

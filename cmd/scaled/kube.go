@@ -52,10 +52,12 @@ func withKube(k *kubeDeps) func(*factories) {
 // The manager stands by from now until the lease is held. The returned stop
 // releases the lease and waits; call it after the manager stopped acting.
 // leaderTarget is what leader election switches: engine.Manager, all of it
-// (one Lease) or scaler by scaler (shards).
+// (one Lease) or scaler by scaler (shards), and with cold standby which
+// scalers run.
 type leaderTarget interface {
 	leader.Standby
 	leader.Acting
+	leader.Running // cold standby: what runs at all
 }
 
 func startLeaderElection(cfg config.LeaderElection, k *kubeDeps, mgr leaderTarget, reg prometheus.Registerer, logger *zap.Logger) (func(), error) {

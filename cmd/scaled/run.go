@@ -136,7 +136,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(targets), withKube(kube), withQueryMetrics(reg))
 	sinks := decisionSinks{decisions}
 	mgr := engine.NewManager(clk, logger, factories, metrics, &sinks,
-		metrics, forgetFunc(decisions.Forget), forgetFunc(kube.metrics.Forget))
+		metrics, forgetFunc(decisions.Forget), kube.metrics)
 	if objects, err = newScalerObjects(cfg, kube, mgr, reg, logger); err != nil {
 		return &exitError{code: 2, err: err}
 	}

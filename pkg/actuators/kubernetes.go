@@ -33,6 +33,7 @@ import (
 	"k8s.io/utils/clock"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/internal/promvec"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -293,6 +294,21 @@ func (m *KubeMetrics) Forget(scaler string) {
 	}
 }
 
+// ForgetScaler is Forget (engine.Forgetter).
+func (m *KubeMetrics) ForgetScaler(scaler string) { m.Forget(scaler) }
+
+// ForgetScalers deletes every series of scalers, in one pass.
+func (m *KubeMetrics) ForgetScalers(scalers []string) {
+	if m == nil || len(scalers) == 0 {
+		return
+	}
+	set := make(map[string]bool, len(scalers))
+	for _, s := range scalers {
+		set[s] = true
+	}
+	promvec.DeleteWhere(m.suppressed.MetricVec, "scaler", set)
+}
+
 // KubernetesOptions are a Kubernetes target's dependencies.
 type KubernetesOptions struct {
 	Clients *KubeClients
@@ -330,6 +346,10 @@ type Kubernetes struct {
 
 	mu      sync.Mutex
 	mapping *meta.RESTMapping
+	// exported makes the scaler's series at its first Read, not when it is
+	// built: a replica builds the scalers of shards it does not hold only
+	// to check them, and must not export them.
+	exported sync.Once
 
 	// beforeUpdate, when set, runs between reading the scale and writing it
 	// (tests make another writer win there).
@@ -360,7 +380,6 @@ func NewKubernetes(t KubernetesTarget, o KubernetesOptions) (*Kubernetes, error)
 	if o.EventRefill <= 0 {
 		o.EventRefill = defaultEventRefill
 	}
-	o.Metrics.start(o.Scaler)
 	return &Kubernetes{
 		t: t, gk: schema.GroupKind{Group: gv.Group, Kind: t.Kind}, ver: gv.Version, o: o,
 		events: NewEventRecorder(o.Clients.Core,
@@ -429,6 +448,7 @@ func isTimeout(err error) bool {
 
 // Read returns spec.replicas and the ready replicas.
 func (k *Kubernetes) Read(ctx context.Context) (scaling.Capacity, error) {
+	k.exported.Do(func() { k.o.Metrics.start(k.o.Scaler) })
 	m, err := k.resolve()
 	if err != nil {
 		return scaling.Capacity{}, err

@@ -53,6 +53,28 @@ type LeaderElection struct {
 	// that they split the shards evenly. 1 (the default) is one Lease,
 	// <lease_name>.
 	Shards int `json:"shards,omitempty"`
+	// Standby is what a replica does with the scalers whose Lease it does
+	// not hold: StandbyWarm decides them in dry run (so that its history and
+	// metrics are warm when it takes over, at the cost of every replica
+	// querying for every scaler), StandbyCold neither builds nor runs them
+	// (a replica costs only its share). Empty is cold with shards > 1 and
+	// warm with one Lease (see ColdStandby).
+	Standby string `json:"standby,omitempty"`
+}
+
+// The values of leader_election.standby.
+const (
+	StandbyWarm = "warm"
+	StandbyCold = "cold"
+)
+
+// ColdStandby says whether a replica runs only the scalers of the Leases it
+// holds: standby cold, or unset with shards > 1.
+func (l LeaderElection) ColdStandby() bool {
+	if l.Standby == "" {
+		return l.Shards > 1
+	}
+	return l.Standby == StandbyCold
 }
 
 // DefaultLeaderElection is leader election off, with client-go's usual timing.
@@ -84,6 +106,8 @@ func init() {
 			func(c *Config) any { return &c.LeaderElection.RetryPeriod }},
 		globalKey{"leader_election.shards", "leader-election.shards", "split scalers across replicas over this many shard Leases (1: one leader acts for all)",
 			func(c *Config) any { return &c.LeaderElection.Shards }},
+		globalKey{"leader_election.standby", "leader-election.standby", "scalers whose Lease is not held: warm (decide in dry run) or cold (not run; default with shards > 1)",
+			func(c *Config) any { return &c.LeaderElection.Standby }},
 	)
 }
 
@@ -115,6 +139,9 @@ func validateLeaderElection(l *LeaderElection) field.ErrorList {
 	}
 	if l.Shards < 1 || l.Shards > MaxShards {
 		errs = append(errs, fielderr.Invalid(path.Child("shards"), l.Shards, "must be between 1 and %d", MaxShards))
+	}
+	if l.Standby != "" && l.Standby != StandbyWarm && l.Standby != StandbyCold {
+		errs = append(errs, fielderr.NotSupported(path.Child("standby"), l.Standby, []string{StandbyWarm, StandbyCold}))
 	}
 	// With shards, lease_name is also the value of the label on each
 	// replica's presence Lease.

@@ -55,6 +55,11 @@ func TestLeaderElectionValidate(t *testing.T) {
 			`leader_election.lease_name: "` + strings.Repeat("s", 64) + `": must be at most 63 characters with shards > 1 (it labels the replicas' presence Leases)`,
 		}},
 		{"a long lease name without shards", func(l *LeaderElection) { l.LeaseName = strings.Repeat("s", 64) }, nil},
+		{"cold standby", func(l *LeaderElection) { l.Standby = StandbyCold }, nil},
+		{"warm standby", func(l *LeaderElection) { l.Shards, l.Standby = 4, StandbyWarm }, nil},
+		{"an unknown standby", func(l *LeaderElection) { l.Standby = "hot" }, []string{
+			`leader_election.standby: "hot": must be one of warm, cold`,
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig(t)
@@ -64,6 +69,27 @@ func TestLeaderElectionValidate(t *testing.T) {
 				t.Errorf("messages (-want +got):\n%s", diff)
 			}
 		})
+	}
+}
+
+// Standby is cold by default only where there are shards to split: one
+// Lease keeps its warm standby.
+func TestColdStandby(t *testing.T) {
+	for _, tc := range []struct {
+		shards  int
+		standby string
+		want    bool
+	}{
+		{1, "", false},
+		{4, "", true},
+		{1, StandbyCold, true},
+		{4, StandbyWarm, false},
+		{4, StandbyCold, true},
+	} {
+		l := LeaderElection{Shards: tc.shards, Standby: tc.standby}
+		if got := l.ColdStandby(); got != tc.want {
+			t.Errorf("shards %d, standby %q: cold %v, want %v", tc.shards, tc.standby, got, tc.want)
+		}
 	}
 }
 

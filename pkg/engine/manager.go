@@ -35,6 +35,13 @@ type Forgetter interface {
 	ForgetScaler(scaler string)
 }
 
+// BatchForgetter is a Forgetter (or a Recorder) that also forgets many
+// scalers at once, in about the time of one: the scalers of a shard this
+// replica no longer holds go together.
+type BatchForgetter interface {
+	ForgetScalers(scalers []string)
+}
+
 // Manager runs the scalers of the config file, swapping configurations
 // atomically (Apply), and single scalers from elsewhere, each added,
 // changed or removed by its name on its own (Set, Remove): the Scaler
@@ -42,6 +49,12 @@ type Forgetter interface {
 // same rule: an unchanged scaler keeps running with its state; a change of
 // its policies or guards rebuilds its decider, a change of its target its
 // actuator; nothing else is disturbed.
+//
+// With SetRunning, a scaler that this process does not run (a shard
+// another replica holds) keeps only its config: it is validated and built
+// as any other, so that a bad one is refused whatever this process runs,
+// and what was built is dropped. SyncRunning starts and stops scalers as
+// the predicate changes.
 type Manager struct {
 	clock     clock.Clock
 	log       *zap.Logger
@@ -65,19 +78,32 @@ type Manager struct {
 	// election); for the others it only decides, as in dry run. nil acts
 	// for every scaler.
 	acting atomic.Pointer[func(scaler string) bool]
+	// runs, when set, says which scalers this process runs at all (leader
+	// election with cold standby); nil runs every scaler.
+	runs atomic.Pointer[func(scaler string) bool]
 }
 
-// entry is a running scaler and the config it was built from.
+// entry is a scaler and the config it was built from. A scaler this
+// process does not run (see SetRunning) is parked: it keeps its config and
+// nothing else.
 type entry struct {
 	// single is a scaler added by Set: Apply neither removes it nor counts
 	// it in Ready.
 	single    bool
 	cfg       config.Scaler
 	inherited inherited
-	runner    *runner
+	runner    *runner // nil until started, and while parked
 	decider   *policy.Decider
 	actuator  actuators.Actuator
 	signals   []Signal
+}
+
+// parked says whether the entry holds only its config.
+func (e *entry) parked() bool { return e.decider == nil }
+
+// park is e reduced to its config.
+func (e *entry) park() *entry {
+	return &entry{single: e.single, cfg: e.cfg, inherited: e.inherited}
 }
 
 func (e *entry) spec(name string) ScalerSpec {
@@ -162,45 +188,53 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		if next[name] == old {
 			continue
 		}
-		m.stop(name, old, next[name] == nil)
+		m.stop(name, old, next[name])
 	}
 	for name, e := range next {
-		if e.runner == nil {
+		if e.runner == nil && !e.parked() {
 			m.start(name, e)
 		}
 	}
 	m.running = next
-	m.storeRunners()
 	m.cfg = cfg
 	m.loaded = true
-	if m.recorder != nil {
-		m.recorder.SetScalers(len(next))
-	}
+	m.publish()
 	return nil
 }
 
 // keepOrBuild returns old when neither sc nor what it inherits from cfg
-// changed, and a new entry otherwise.
+// changed, and a new entry otherwise: parked when this process does not
+// run sc, but only once it was built, so that what cannot be built is
+// refused here as on the replica that runs it.
 func (m *Manager) keepOrBuild(cfg *config.Config, sc config.Scaler, old *entry) (*entry, error) {
 	inh := inheritedBy(cfg, sc)
 	if old != nil && reflect.DeepEqual(old.cfg, sc) && reflect.DeepEqual(old.inherited, inh) {
 		return old, nil
 	}
-	return m.build(cfg, sc, inh, old)
+	e, err := m.build(cfg, sc, inh, old)
+	if err != nil {
+		return nil, err
+	}
+	if !m.Runs(sc.Name) {
+		return e.park(), nil
+	}
+	return e, nil
 }
 
-// stop ends a scaler's loop; removed forgets everything about it, as it
-// will not come back.
-func (m *Manager) stop(name string, e *entry, removed bool) {
-	e.runner.stop()
-	if f, ok := m.recorder.(Forgetter); ok {
-		// A rebuilt scaler may have lost signals or policies: start its series afresh.
-		f.ForgetScaler(name)
-	}
-	if removed {
-		for _, f := range m.forget {
+// stop ends the loop of e, if it runs, for next (nil: the scaler is
+// removed). A removed or parked scaler is forgotten: it will not come back,
+// or will come back fresh; a rebuilt one starts its series afresh, as it
+// may have lost signals or policies.
+func (m *Manager) stop(name string, e, next *entry) {
+	if e.runner != nil {
+		e.runner.stop()
+		if next == nil || next.parked() {
+			m.forgetRun(name)
+		} else if f, ok := m.recorder.(Forgetter); ok {
 			f.ForgetScaler(name)
 		}
+	}
+	if next == nil {
 		m.log.Info("scaler removed", zap.String("scaler", name))
 	}
 }
@@ -246,24 +280,29 @@ func (m *Manager) Set(sc config.Scaler) error {
 	}
 	e.single = true
 	if old != nil {
-		m.stop(sc.Name, old, false)
+		m.stop(sc.Name, old, e)
 	}
-	m.start(sc.Name, e)
+	if !e.parked() {
+		m.start(sc.Name, e)
+	}
 	m.running[sc.Name] = e
-	m.storeRunners()
-	if m.recorder != nil {
-		m.recorder.SetScalers(len(m.running))
-	}
+	m.publish()
 	return nil
 }
 
-// storeRunners publishes what running holds for Live. m.mu is held.
-func (m *Manager) storeRunners() {
+// publish makes what running holds seen: the runners for Live, their
+// number for the recorder. m.mu is held.
+func (m *Manager) publish() {
 	runners := make([]*runner, 0, len(m.running))
 	for _, e := range m.running {
-		runners = append(runners, e.runner)
+		if e.runner != nil {
+			runners = append(runners, e.runner)
+		}
 	}
 	m.runners.Store(&runners)
+	if m.recorder != nil {
+		m.recorder.SetScalers(len(runners))
+	}
 }
 
 // Remove stops the scaler Set started under name and forgets it; it
@@ -276,12 +315,9 @@ func (m *Manager) Remove(name string) bool {
 	if e == nil || !e.single {
 		return false
 	}
-	m.stop(name, e, true)
+	m.stop(name, e, nil)
 	delete(m.running, name)
-	m.storeRunners()
-	if m.recorder != nil {
-		m.recorder.SetScalers(len(m.running))
-	}
+	m.publish()
 	return true
 }
 
@@ -291,7 +327,7 @@ func (m *Manager) build(cfg *config.Config, sc config.Scaler, inh inherited, old
 	// The decider keeps its history when nothing it was built from changed:
 	// the scaler's DecisionSpec, its tick, and the startup delay it plans
 	// for (which a target of another kind may change).
-	if old != nil && reflect.DeepEqual(old.cfg.DecisionSpec, sc.DecisionSpec) && old.inherited.Interval == inh.Interval &&
+	if old != nil && !old.parked() && reflect.DeepEqual(old.cfg.DecisionSpec, sc.DecisionSpec) && old.inherited.Interval == inh.Interval &&
 		old.cfg.PlannedStartupDelay() == sc.PlannedStartupDelay() {
 		e.decider = old.decider
 	} else {
@@ -303,7 +339,7 @@ func (m *Manager) build(cfg *config.Config, sc config.Scaler, inh inherited, old
 			return nil, config.Problems(errs)
 		}
 	}
-	if old != nil && reflect.DeepEqual(old.cfg.Target, sc.Target) {
+	if old != nil && !old.parked() && reflect.DeepEqual(old.cfg.Target, sc.Target) {
 		e.actuator = old.actuator
 	} else {
 		a, err := m.factories.Actuator(sc)
@@ -366,6 +402,124 @@ func (m *Manager) Acting(scaler string) bool {
 	return true
 }
 
+// SetRunning makes the manager run only the scalers runs reports true for;
+// the others keep their config and nothing else: no loop, no history, no
+// queries, no series, no decisions kept. Leader election with cold standby
+// uses it, with the same predicate as SetActing, so that a replica costs
+// only the shards it holds. Call it before the first Apply, and
+// SyncRunning whenever what runs reports changes. runs must be cheap and
+// safe for concurrent use. nil (the default) runs every scaler.
+func (m *Manager) SetRunning(runs func(scaler string) bool) {
+	if runs == nil {
+		m.runs.Store(nil)
+		return
+	}
+	m.runs.Store(&runs)
+}
+
+// Runs says whether the manager runs the scaler (see SetRunning).
+func (m *Manager) Runs(scaler string) bool {
+	if f := m.runs.Load(); f != nil {
+		return (*f)(scaler)
+	}
+	return true
+}
+
+// SyncRunning starts the scalers that Runs now reports and that do not run,
+// and stops those it no longer reports; no other scaler is touched. A
+// scaler it starts starts fresh, as after a restart: a new decider seeded
+// with the target's capacity at its first tick (so no scale-down before a
+// full stabilization window), history loaded by its first range query,
+// first tick within one interval. A scaler it stops is forgotten by the
+// recorder and the forgetters (its series and kept decisions go), as its
+// next runner will start fresh. It returns once every stopped loop has
+// ended: the elector calls it after this process stopped acting for the
+// scalers, and before it releases their Lease.
+func (m *Manager) SyncRunning() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.ctx.Err() != nil || !m.loaded {
+		return
+	}
+	var start, stop []string
+	for name, e := range m.running {
+		switch runs, live := m.Runs(name), e.runner != nil; {
+		case runs && !live:
+			start = append(start, name)
+		case !runs && live:
+			stop = append(stop, name)
+		}
+	}
+	if len(start)+len(stop) == 0 {
+		return
+	}
+	runners := make([]*runner, len(stop))
+	for i, name := range stop {
+		runners[i] = m.running[name].runner
+		m.running[name] = m.running[name].park()
+	}
+	stopAll(runners)
+	m.forgetRuns(stop)
+	failed := 0
+	for _, name := range start {
+		e := m.running[name]
+		b, err := m.build(m.cfg, e.cfg, e.inherited, nil)
+		if err != nil {
+			// It was built when its config was applied: what fails now
+			// is a dependency (a client), and the scaler stays parked.
+			failed++
+			m.log.Error("cannot start a scaler this replica now holds", zap.String("scaler", name), zap.Error(err))
+			continue
+		}
+		b.single = e.single
+		m.start(name, b)
+		m.running[name] = b
+	}
+	m.publish()
+	m.log.Info("scalers this replica runs changed", zap.Int("started", len(start)-failed), zap.Int("stopped", len(stop)),
+		zap.Int("failed", failed))
+}
+
+// stopAll stops loops together: every tick in flight is cancelled at
+// once, so thousands of scalers stop in about the time of the slowest.
+func stopAll(rs []*runner) {
+	var wg sync.WaitGroup
+	for _, r := range rs {
+		wg.Go(r.stop)
+	}
+	wg.Wait()
+}
+
+// forgetRun drops what the recorder and the forgetters hold about a scaler
+// that stopped running here.
+func (m *Manager) forgetRun(name string) {
+	if f, ok := m.recorder.(Forgetter); ok {
+		f.ForgetScaler(name)
+	}
+	for _, f := range m.forget {
+		f.ForgetScaler(name)
+	}
+}
+
+// forgetRuns is forgetRun for many scalers, in one pass where the
+// recorder or forgetter can.
+func (m *Manager) forgetRuns(names []string) {
+	each := func(f any) {
+		switch f := f.(type) {
+		case BatchForgetter:
+			f.ForgetScalers(names)
+		case Forgetter:
+			for _, name := range names {
+				f.ForgetScaler(name)
+			}
+		}
+	}
+	each(m.recorder)
+	for _, f := range m.forget {
+		each(f)
+	}
+}
+
 // Stop ends every scaler's loop and waits for ticks in flight.
 func (m *Manager) Stop() {
 	m.mu.Lock()
@@ -373,7 +527,9 @@ func (m *Manager) Stop() {
 	m.cancel()
 	m.runners.Store(nil)
 	for _, e := range m.running {
-		e.runner.stop()
+		if e.runner != nil {
+			e.runner.stop()
+		}
 	}
 }
 
@@ -408,9 +564,10 @@ func (m *Manager) Live() error {
 	return nil
 }
 
-// Ready is nil once a config is loaded and every scaler of the file has
-// ticked at least once. Single scalers come and go with their objects and
-// do not count: a new Scaler object must not make the process unready.
+// Ready is nil once a config is loaded and every scaler of the file that
+// runs here has ticked at least once. Single scalers come and go with their
+// objects and do not count: a new Scaler object must not make the process
+// unready; nor do parked ones (see SetRunning).
 func (m *Manager) Ready() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -419,7 +576,7 @@ func (m *Manager) Ready() error {
 	}
 	var waiting []string
 	for name, e := range m.running {
-		if !e.single && !e.runner.ticked.Load() {
+		if !e.single && e.runner != nil && !e.runner.ticked.Load() {
 			waiting = append(waiting, name)
 		}
 	}
@@ -430,7 +587,8 @@ func (m *Manager) Ready() error {
 	return nil
 }
 
-// Scalers lists the running scalers' names, sorted.
+// Scalers lists the scalers' names, sorted: those that run and those
+// parked (see SetRunning).
 func (m *Manager) Scalers() []string {
 	m.mu.Lock()
 	defer m.mu.Unlock()

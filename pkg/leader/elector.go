@@ -46,7 +46,12 @@ type Elector struct {
 	clock   clock.WithTicker
 	shards  []*shard
 	metrics *metrics
-	changed func(shard int, on bool) // besides the shard's own flag; nil: nothing
+	// changed is called when this replica starts or stops acting for a
+	// shard, after its flag changed, and when balancing lets the shard go,
+	// before its Lease is released (when Run's context ends, client-go
+	// releases first: the process stops its scalers before that); nil:
+	// nothing.
+	changed func(shard int, on bool)
 
 	presence *presence // nil with one Lease
 	balancer *balancer // nil with one Lease
@@ -68,20 +73,53 @@ type shard struct {
 // for every scaler. cfg.Namespace and cfg.Identity must be resolved (see
 // Namespace and Identity). reg gets the metrics (nil: not registered).
 // standby is switched on at once: nothing acts before the Lease is held.
+// With cold standby (cfg.ColdStandby), standby must also be Running: a
+// replica runs no scaler until it holds the Lease.
 func New(client kubernetes.Interface, cfg config.LeaderElection, standby Standby, reg prometheus.Registerer, logger *zap.Logger) (*Elector, error) {
 	e, err := newElector(client, cfg, []string{cfg.LeaseName}, reg, logger, clock.RealClock{})
 	if err != nil {
 		return nil, err
 	}
-	e.changed = func(_ int, on bool) { standby.SetStandby(!on) }
+	sync, err := e.coldStandby(standby)
+	if err != nil {
+		return nil, err
+	}
+	e.changed = func(_ int, on bool) {
+		standby.SetStandby(!on)
+		sync()
+	}
 	standby.SetStandby(true)
 	return e, nil
+}
+
+// coldStandby hands target the predicate of what this replica runs, with
+// cold standby, and returns what to call when it changes (a no-op with
+// warm standby).
+func (e *Elector) coldStandby(target any) (func(), error) {
+	if !e.cfg.ColdStandby() {
+		return func() {}, nil
+	}
+	r, ok := target.(Running)
+	if !ok {
+		return nil, fmt.Errorf("leader election: cold standby needs a target that starts and stops scalers, not %T", target)
+	}
+	r.SetRunning(e.holds)
+	return r.SyncRunning, nil
+}
+
+// holds says whether this replica holds the shard of scaler.
+func (e *Elector) holds(scaler string) bool {
+	return e.shards[ShardOf(scaler, len(e.shards))].acting.Load()
 }
 
 // NewSharded returns an Elector for cfg.Shards shard Leases,
 // ShardLease(cfg.LeaseName, 0..Shards-1), and this replica's presence Lease.
 // A scaler belongs to shard ShardOf(name, Shards); acting acts for no scaler
-// from now until a shard is held, then for those of the shards held.
+// from now until a shard is held, then for those of the shards held. With
+// cold standby (cfg.ColdStandby, the default with shards), acting must also
+// be Running, and runs only the scalers of the shards held: it starts a
+// shard's scalers once it acts for them, and stops them after it stopped
+// acting and before the Lease is released.
 func NewSharded(client kubernetes.Interface, cfg config.LeaderElection, acting Acting, reg prometheus.Registerer, logger *zap.Logger) (*Elector, error) {
 	return newSharded(client, cfg, acting, reg, logger, clock.RealClock{})
 }
@@ -104,8 +142,12 @@ func newSharded(client kubernetes.Interface, cfg config.LeaderElection, acting A
 		locks[i] = s.lock
 	}
 	e.balancer = newBalancer(cfg.Identity, locks)
-	n := len(e.shards)
-	acting.SetActing(func(scaler string) bool { return e.shards[ShardOf(scaler, n)].acting.Load() })
+	sync, err := e.coldStandby(acting)
+	if err != nil {
+		return nil, err
+	}
+	e.changed = func(int, bool) { sync() }
+	acting.SetActing(e.holds)
 	return e, nil
 }
 

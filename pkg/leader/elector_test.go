@@ -15,6 +15,8 @@ import (
 	"go.uber.org/zap/zaptest"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/scaled-dev/scaled/pkg/config"
 )
 
 func TestJumpHash(t *testing.T) {
@@ -80,10 +82,35 @@ func TestClientLimits(t *testing.T) {
 	}
 }
 
-// acting records the predicate an Elector hands the manager.
+// acting records the predicates an Elector hands the manager (acting, and
+// running with cold standby), and calls onSync at each SyncRunning.
 type acting struct {
-	mu sync.Mutex
-	f  func(string) bool
+	mu     sync.Mutex
+	f      func(string) bool
+	runs   func(string) bool
+	syncs  int
+	onSync func(runs func(string) bool)
+}
+
+func (a *acting) SetRunning(f func(string) bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.runs = f
+}
+
+func (a *acting) SyncRunning() {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.syncs++
+	if a.onSync != nil {
+		a.onSync(a.runs)
+	}
+}
+
+func (a *acting) runsFor(scaler string) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.runs != nil && a.runs(scaler)
 }
 
 func (a *acting) SetActing(f func(string) bool) {
@@ -106,6 +133,10 @@ type replica struct {
 	done   chan struct{}
 }
 
+// startReplica runs a sharded elector with cold standby (the default), and
+// checks at each of its syncs that a shard it stops running while it runs
+// is still its own: the scalers stop before a balancing release. (On
+// shutdown the process stops its scalers before it ends the election.)
 func startReplica(t *testing.T, client *fake.Clientset, id string, shards int) *replica {
 	t.Helper()
 	cfg := leCfg(id)
@@ -113,15 +144,37 @@ func startReplica(t *testing.T, client *fake.Clientset, id string, shards int) *
 	// client-go reads the lease duration from the record, in whole seconds.
 	cfg.LeaseDuration, cfg.RenewDeadline, cfg.RetryPeriod = time.Second, 600*time.Millisecond, 100*time.Millisecond
 	r := &replica{id: id, act: &acting{}, done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
+	ran := make([]bool, shards)
+	r.act.onSync = func(runs func(string) bool) {
+		for i := range shards {
+			now := runs(scalerOfShard(i, shards))
+			if ran[i] && !now && ctx.Err() == nil {
+				l, err := client.CoordinationV1().Leases("scaled").Get(context.Background(), ShardLease("scaled", i), metav1.GetOptions{})
+				if err != nil || l.Spec.HolderIdentity == nil || *l.Spec.HolderIdentity != id {
+					t.Errorf("%s stopped running shard %d after its Lease was released (%v)", id, i, err)
+				}
+			}
+			ran[i] = now
+		}
+	}
 	var err error
 	if r.e, err = NewSharded(client, cfg, r.act, prometheus.NewPedanticRegistry(), zaptest.NewLogger(t)); err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { defer close(r.done); _ = r.e.Run(ctx) }()
 	t.Cleanup(r.stop)
 	return r
+}
+
+// scalerOfShard is a scaler name in shard i of n.
+func scalerOfShard(i, n int) string {
+	for j := 0; ; j++ {
+		if name := "scaler-" + strconv.Itoa(j); ShardOf(name, n) == i {
+			return name
+		}
+	}
 }
 
 func (r *replica) stop() {
@@ -193,6 +246,11 @@ func TestShardsBalanceAsReplicasJoinAndLeave(t *testing.T) {
 		if len(actors) != 1 {
 			t.Errorf("%s (shard %d) is acted on by %v, want exactly one replica", name, shard, actors)
 		}
+		for _, r := range []*replica{a, b, c} {
+			if r.act.runsFor(name) != r.act.actsFor(name) {
+				t.Errorf("%s runs %s: %v, acts for it: %v; cold standby runs what it acts for", r.id, name, r.act.runsFor(name), r.act.actsFor(name))
+			}
+		}
 	}
 	for _, r := range []*replica{a, b, c} {
 		for s := 0; s < n; s++ {
@@ -229,6 +287,24 @@ func TestShardsBalanceAsReplicasJoinAndLeave(t *testing.T) {
 	}
 	waitFor(t, "the two others hold 2 each", func() bool { return slices.Equal(shares(t, rest...), []int{2, 2}) })
 }
+
+// Warm standby (and one Lease by default) never asks its target to start
+// or stop scalers: a target that only switches acting is enough.
+func TestWarmStandbyNeedsOnlyActing(t *testing.T) {
+	cfg := leCfg("a")
+	cfg.Shards, cfg.Standby = 4, config.StandbyWarm
+	if _, err := NewSharded(fake.NewClientset(), cfg, onlyActing{}, nil, nil); err != nil {
+		t.Errorf("warm standby: %v", err)
+	}
+	cfg.Standby = config.StandbyCold
+	if _, err := NewSharded(fake.NewClientset(), cfg, onlyActing{}, nil, nil); err == nil {
+		t.Error("cold standby accepted a target that cannot start and stop scalers")
+	}
+}
+
+type onlyActing struct{}
+
+func (onlyActing) SetActing(func(string) bool) {}
 
 func TestNewShardedNeedsShards(t *testing.T) {
 	cfg := leCfg("a")

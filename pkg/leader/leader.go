@@ -3,10 +3,12 @@
 // at a time: one Lease whose holder acts for every scaler, or one Lease per
 // shard with client-go's leaderelection, every replica campaigning for every
 // shard, and presence Leases so that the replicas split the shards evenly.
-// Replicas stand by (decide in dry run) for what they do not hold, so that
-// their metrics and history are warm when they take over; a new holder reads
-// each target at its next tick, so it starts from what the target has. It
-// never acts for a scaler whose Lease it does not hold.
+// With warm standby, replicas decide in dry run for what they do not hold,
+// so that their metrics and history are warm when they take over; with cold
+// standby (the default with shards) they run only the scalers of the Leases
+// they hold, and a new holder starts them fresh. Either way a new holder
+// reads each target at its next tick, so it starts from what the target
+// has. It never acts for a scaler whose Lease it does not hold.
 package leader
 
 import (
@@ -29,6 +31,15 @@ type Standby interface {
 // (engine.Manager).
 type Acting interface {
 	SetActing(acting func(scaler string) bool)
+}
+
+// Running is what cold standby switches as well: the scalers this replica
+// runs at all (engine.Manager). SetRunning is handed the same predicate as
+// SetActing; SyncRunning starts and stops scalers to match it, and returns
+// once those it stops have stopped.
+type Running interface {
+	SetRunning(runs func(scaler string) bool)
+	SyncRunning()
 }
 
 // ReplicaLabel labels every replica's presence Lease with the lease_name

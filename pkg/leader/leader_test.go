@@ -105,6 +105,57 @@ func TestOneLeadsTheOtherTakesOverOnRelease(t *testing.T) {
 	<-bdone
 }
 
+// coldTarget is a standby that also starts and stops scalers.
+type coldTarget struct {
+	standby
+	runs  func(string) bool
+	syncs []bool // what runs reported at each sync
+}
+
+func (c *coldTarget) SetRunning(f func(string) bool) { c.runs = f }
+
+func (c *coldTarget) SyncRunning() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.syncs = append(c.syncs, c.runs("web"))
+}
+
+func (c *coldTarget) synced() []bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([]bool(nil), c.syncs...)
+}
+
+// With one Lease and cold standby, a replica runs nothing until it leads,
+// and its scalers start once it acts and stop before it releases.
+func TestOneLeaseColdStandby(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs lease timing for a few seconds")
+	}
+	cfg := leCfg("a")
+	cfg.Standby = config.StandbyCold
+	target := &coldTarget{}
+	e, err := New(newClient(), cfg, target, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if target.runs == nil || target.runs("web") {
+		t.Fatal("a cold standby runs scalers before it holds the lease")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = e.Run(ctx) }()
+	waitFor(t, "a leads and syncs", func() bool { return len(target.synced()) == 1 })
+	if !target.runs("web") || target.get() {
+		t.Errorf("leading: runs %v, standby %v; want it running and acting", target.runs("web"), target.get())
+	}
+	cancel()
+	<-done
+	if got := target.synced(); len(got) != 2 || !got[0] || got[1] {
+		t.Errorf("runs at each sync = %v, want [true false]", got)
+	}
+}
+
 func TestNewNeedsNamespaceAndIdentity(t *testing.T) {
 	c := leCfg("")
 	if _, err := New(fake.NewClientset(), c, &standby{}, nil, nil); err == nil {

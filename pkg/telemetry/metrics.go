@@ -221,7 +221,7 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
 		}),
 		scalers: prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "scaled_scalers",
-			Help: "Scalers in the configuration in use.",
+			Help: "Scalers this replica runs: every scaler of the configuration in use, or with cold standby those of the shards it holds.",
 		}),
 		dryRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaled_dry_run",

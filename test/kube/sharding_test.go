@@ -54,6 +54,35 @@ func (d *daemon) decisions(t *testing.T, scaler string) []scaling.Decision {
 	return body.Decisions
 }
 
+// decided lists the scalers a daemon keeps decisions of, from its HTTP API.
+func (d *daemon) decided(t *testing.T) []string {
+	t.Helper()
+	resp, err := http.Get("http://" + d.listen + "/api/v1/decisions")
+	if err != nil {
+		t.Fatalf("scalers of %s: %v", d.id, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Scalers []string `json:"scalers"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatalf("scalers of %s: %v", d.id, err)
+	}
+	return body.Scalers
+}
+
+// ofShards are the scalers of names that belong to the shards h gives id, sorted.
+func ofShards(names []string, h map[int]string, id string) []string {
+	out := []string{}
+	for _, name := range names {
+		if h[leader.ShardOf(name, shardCount)] == id {
+			out = append(out, name)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // shardedScalers are perShard names on each shard.
 func shardedScalers() []string {
 	var out []string
@@ -190,11 +219,13 @@ func TestCampaigningForEveryShardAloneDoesNotSpread(t *testing.T) {
 
 // Three scaled processes share 4 shard Leases and 8 scalers with log
 // targets that want a change at every tick. Started one after another, the
-// shards spread 4; 2, 2; and 2, 1, 1. Each scaler is acted on by one process
-// at a time (the holder of its shard; the others decide in dry run). When
-// the holder of two is killed, the survivors take its shards within twice
-// the lease duration and hold 2 and 2, and the dead replica's presence Lease
-// is deleted.
+// shards spread 4; 2, 2; and 2, 1, 1. With cold standby (the default with
+// shards) each process runs only the scalers of the shards it holds: its
+// scaled_scalers and its decisions API show those and no other, and each
+// scaler is acted on by one process at a time. When the holder of two is
+// killed, the survivors take its shards within twice the lease duration,
+// hold 2 and 2, start its scalers and act for them, and the dead replica's
+// presence Lease is deleted.
 func TestShardsSpreadAndFailOverBetweenProcesses(t *testing.T) {
 	cp := kubetest.Shared(t)
 	kubeconfig := cp.WriteKubeconfig("scaled-sa", saToken(t)) // deploy/'s service account: its Role grants the Leases
@@ -267,8 +298,7 @@ scalers:
 		t.Errorf("presence leases held by %v, want %v", got, ids)
 	}
 	// Steady: for a window the holders do not change, and every scaler is
-	// applied only by the holder of its shard, and decided in dry run by
-	// the others.
+	// decided and applied only by the holder of its shard.
 	from := time.Now()
 	time.Sleep(shardWindow)
 	to := time.Now()
@@ -290,6 +320,13 @@ scalers:
 		if got, err := ds[id].metric("scaled_leader_shards_held"); err != nil || got != strconv.Itoa(held) {
 			t.Errorf("scaled_leader_shards_held on %s = %q, %v; want %d", id, got, err, held)
 		}
+		runs := ofShards(scalers, spread, id)
+		if got, err := ds[id].metric("scaled_scalers"); err != nil || got != strconv.Itoa(len(runs)) {
+			t.Errorf("scaled_scalers on %s = %q, %v; want %d, the scalers of its %d shards", id, got, err, len(runs), held)
+		}
+		if got := ds[id].decided(t); !slices.Equal(got, runs) {
+			t.Errorf("%s keeps decisions of %v, want only those of its shards %v", id, got, runs)
+		}
 	}
 	for _, name := range scalers {
 		holder := spread[leader.ShardOf(name, shardCount)]
@@ -310,10 +347,8 @@ scalers:
 			if id == holder && (nApplied < 3 || nDry != 0) {
 				t.Errorf("%s on its holder %s: %d applied, %d dry run in %s; want it acting at every tick", name, id, nApplied, nDry, shardWindow)
 			}
-			// A standby's own log target stays where it was left: the
-			// ticks that want just that are unchanged, the others dry run.
-			if id != holder && (nApplied != 0 || nDry == 0 || n < 3) {
-				t.Errorf("%s on %s (holder %s): %d applied, %d dry run of %d in %s; want it deciding in dry run only", name, id, holder, nApplied, nDry, n, shardWindow)
+			if id != holder && n != 0 {
+				t.Errorf("%s on %s (holder %s): %d decisions in %s; want none: a cold standby does not run it", name, id, holder, n, shardWindow)
 			}
 		}
 	}
@@ -388,6 +423,21 @@ scalers:
 	}
 	if limit := 2*leaseDuration + shardTick; takeover > limit {
 		t.Errorf("takeover took %s, want under %s (2 x lease duration, then the scaler's next tick)", takeover, limit)
+	}
+	// The survivors now run every scaler between them, each its own shards'.
+	total := 0
+	for id, d := range ds {
+		runs := ofShards(scalers, after, id)
+		total += len(runs)
+		if got := d.decided(t); !slices.Equal(got, runs) {
+			t.Errorf("after the takeover %s keeps decisions of %v, want those of its shards %v", id, got, runs)
+		}
+		if got, err := d.metric("scaled_scalers"); err != nil || got != strconv.Itoa(len(runs)) {
+			t.Errorf("after the takeover scaled_scalers on %s = %q, %v; want %d", id, got, err, len(runs))
+		}
+	}
+	if total != len(scalers) {
+		t.Errorf("the survivors run %d scalers, want all %d", total, len(scalers))
 	}
 	kubetest.Eventually(t, 2*leaseDuration, "the dead replica's presence lease is deleted", func() (bool, error) {
 		return !slices.Contains(leases.presences(), victim), nil

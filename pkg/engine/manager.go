@@ -89,7 +89,11 @@ type Manager struct {
 type entry struct {
 	// single is a scaler added by Set: Apply neither removes it nor counts
 	// it in Ready.
-	single    bool
+	single bool
+	// takenOver is a scaler SyncRunning started (a shard this replica
+	// took): Ready does not wait for its first tick, so that a handover
+	// never makes the replicas that take it unready.
+	takenOver bool
 	cfg       config.Scaler
 	inherited inherited
 	runner    *runner // nil until started, and while parked
@@ -471,7 +475,7 @@ func (m *Manager) SyncRunning() {
 			m.log.Error("cannot start a scaler this replica now holds", zap.String("scaler", name), zap.Error(err))
 			continue
 		}
-		b.single = e.single
+		b.single, b.takenOver = e.single, true
 		m.start(name, b)
 		m.running[name] = b
 	}
@@ -576,7 +580,7 @@ func (m *Manager) Ready() error {
 	}
 	var waiting []string
 	for name, e := range m.running {
-		if !e.single && e.runner != nil && !e.runner.ticked.Load() {
+		if !e.single && !e.takenOver && e.runner != nil && !e.runner.ticked.Load() {
 			waiting = append(waiting, name)
 		}
 	}

@@ -189,6 +189,9 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	if got := rec.running(); got != 1 {
 		t.Errorf("scalers reported running: %d, want 1", got)
 	}
+	if err := m.Ready(); err != nil {
+		t.Errorf("a scaler taken over, before its first tick, makes the replica unready: %v", err)
+	}
 	n := rec.count()
 	stepUntilDecisions(t, clk, rec.recorder, n+3, 50*time.Second)
 	if diff := cmp.Diff(map[string]int{"b": 3}, decided(rec.recorder, n)); diff != "" {

@@ -74,6 +74,9 @@ type options struct {
 	replicas int
 	shards   int
 	takeover bool
+	// profile serves the binaries' runtime profiles and keeps their heap
+	// and goroutine profiles at the end of the run (implies keep).
+	profile bool
 }
 
 func main() {
@@ -89,6 +92,7 @@ func main() {
 	flag.BoolVar(&o.keep, "keep", false, "keep the working directory (configs, Prometheus data, the binaries' logs and last /metrics pages)")
 	flag.IntVar(&o.replicas, "replicas", 1, "binaries sharing the N scalers by leader_election.shards on a real kube-apiserver (hack/kube/install.sh builds it)")
 	flag.IntVar(&o.shards, "shards", 0, "leader_election.shards with --replicas > 1 (0: 4 per replica)")
+	flag.BoolVar(&o.profile, "profile", false, "run the binaries with --web.enable-pprof and keep each one's heap and goroutine profiles at the end of the run in the working directory (implies --keep)")
 	flag.BoolVar(&o.takeover, "takeover", true, "with --replicas > 1, SIGKILL the first replica after the run and measure how long the others take to run its scalers")
 	flag.Parse()
 	if o.replicas < 1 {
@@ -98,6 +102,7 @@ func main() {
 	if o.shards == 0 {
 		o.shards = 4 * o.replicas
 	}
+	o.keep = o.keep || o.profile
 
 	var sizes []int
 	for f := range strings.SplitSeq(*ns, ",") {
@@ -236,6 +241,9 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 		if o.replicas > 1 {
 			args = append(args, "--leader-election.identity", "benchfleet-"+r.id)
 		}
+		if o.profile {
+			args = append(args, "--web.enable-pprof")
+		}
 		if r.p, err = startProcess(ctx, filepath.Join(dir, "scaled-"+r.id+".log"), env, o.bin, args...); err != nil {
 			return nil, "", err
 		}
@@ -299,6 +307,18 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 		if o.keep {
 			if err := os.WriteFile(filepath.Join(dir, "metrics-"+r.id+".txt"), after[i].page, 0o600); err != nil {
 				return nil, "", err
+			}
+		}
+		if o.profile {
+			base := strings.TrimSuffix(r.metrics, "/metrics") + "/debug/pprof/"
+			for _, prof := range []string{"heap", "goroutine"} {
+				b, err := get(base + prof)
+				if err == nil {
+					err = os.WriteFile(filepath.Join(dir, prof+"-"+r.id+".pb.gz"), b, 0o600)
+				}
+				if err != nil {
+					return nil, "", fmt.Errorf("scaled %s: %s profile: %w", r.id, prof, err)
+				}
 			}
 		}
 		res.cores = (cpuAfter - cpuBefore[i]) / took.Seconds()

@@ -31,6 +31,7 @@ type webFlags struct {
 	configFile     string
 	maxConnections int
 	noDecisions    bool
+	pprof          bool
 }
 
 func (w webFlags) options(live func() error) []telemetry.ServerOption {
@@ -41,6 +42,9 @@ func (w webFlags) options(live func() error) []telemetry.ServerOption {
 	}
 	if w.noDecisions {
 		opts = append(opts, telemetry.WithoutDecisionsAPI())
+	}
+	if w.pprof {
+		opts = append(opts, telemetry.WithPprof())
 	}
 	return opts
 }
@@ -69,6 +73,8 @@ one keeps running. SIGTERM or SIGINT stop cleanly.`,
 		fmt.Sprintf("most HTTP connections open at once (0: %d, or half the file-descriptor limit when lower)", telemetry.DefaultMaxConnections))
 	cmd.Flags().BoolVar(&web.noDecisions, "web.disable-decisions-api", false,
 		"answer 404 on /api/v1/decisions, which names every query and target")
+	cmd.Flags().BoolVar(&web.pprof, "web.enable-pprof", false,
+		"serve Go's runtime profiles (heap, goroutines, CPU) under /debug/pprof/, behind the same TLS and auth")
 	config.BindFlags(cmd.Flags(), v)
 	return cmd
 }

@@ -292,7 +292,7 @@ func watchFile(path string, logger *zap.Logger) (<-chan struct{}, func(), error)
 // loopClock is the real clock, or, when every signal replays a recorded trace,
 // a fast clock starting at the earliest trace so that the whole loop (ticks,
 // windows, periods) runs in trace time at the configured speed.
-func loopClock(cfg *config.Config) (clock.Clock, *time.Time, error) {
+func loopClock(cfg *config.Config) (clock.WithDelayedExecution, *time.Time, error) {
 	speed := replaySpeed(cfg)
 	if speed == 1 {
 		return clock.RealClock{}, nil, nil

@@ -66,7 +66,7 @@ type ScalerSpec struct {
 }
 
 // Scaler runs the ticks of one scaler. Tick is not safe for concurrent use;
-// the loop calls it from one goroutine.
+// the loop never runs two ticks of a scaler at once.
 type Scaler struct {
 	ScalerSpec
 	log       *zap.Logger

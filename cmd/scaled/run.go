@@ -87,7 +87,8 @@ func newLogger(l config.Log, storms *telemetry.StormSampler) (*zap.Logger, error
 		return nil, fmt.Errorf("log.level: %w", err)
 	}
 	zc := zap.NewProductionConfig()
-	var opts []zap.Option
+	// Loggers made per scaler and per target cost a field, not an encoder.
+	opts := []zap.Option{zap.WrapCore(telemetry.DeferFields)}
 	if l.Format == "console" {
 		// For a person at a terminal: one short line per change, no
 		// call sites or stack traces.

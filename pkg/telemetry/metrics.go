@@ -51,7 +51,7 @@ type Metrics struct {
 	current        *scalerGauge
 	ready          *scalerGauge
 	lastDecision   *scalerGauge
-	decisions      *prometheus.CounterVec
+	decisions      *decisionCounter
 	signalErrors   *prometheus.CounterVec
 
 	queryDuration *prometheus.HistogramVec
@@ -157,10 +157,10 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
 			Name: "scaled_last_decision_timestamp_seconds",
 			Help: "Unix time of a scaler's last decision, whatever its outcome.",
 		}),
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+		decisions: gauges.decisionCounter(prometheus.CounterOpts{
 			Name: "scaled_decisions_total",
 			Help: "Decisions taken, by direction (up, down, none) and outcome (applied, dry_run, unchanged, failed).",
-		}, []string{"scaler", "direction", "outcome"}),
+		}),
 		signalErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaled_signal_errors_total",
 			Help: "Signals that could not be used, by reason.",
@@ -253,11 +253,11 @@ func (m *Metrics) collectors() []prometheus.Collector {
 }
 
 // perScaler lists every vector that has a scaler label, for ForgetScaler;
-// the scalerGauge fields are forgotten with their rows.
+// the series of the scaler's row (scalergauges.go) are forgotten with it.
 func (m *Metrics) perScaler() []*prometheus.MetricVec {
 	vecs := append([]*prometheus.MetricVec{
 		m.signalValue.MetricVec, m.recommendation.MetricVec,
-		m.decisions.MetricVec, m.signalErrors.MetricVec,
+		m.signalErrors.MetricVec,
 		m.queryErrors.MetricVec,
 		m.actuationErrors.MetricVec, m.targetErrors.MetricVec,
 		m.ticksMissed.MetricVec,
@@ -316,10 +316,10 @@ func (m *Metrics) InitScaler(scaler string, _ []string, dryRun bool) {
 	if dryRun {
 		moved = scaling.OutcomeDryRun
 	}
-	m.decisions.WithLabelValues(scaler, string(scaling.DirectionUp), string(moved))
-	m.decisions.WithLabelValues(scaler, string(scaling.DirectionDown), string(moved))
-	m.decisions.WithLabelValues(scaler, string(scaling.DirectionNone), string(scaling.OutcomeUnchanged))
-	m.decisions.WithLabelValues(scaler, string(scaling.DirectionNone), string(scaling.OutcomeFailed))
+	m.decisions.Init(scaler, string(scaling.DirectionUp), string(moved))
+	m.decisions.Init(scaler, string(scaling.DirectionDown), string(moved))
+	m.decisions.Init(scaler, string(scaling.DirectionNone), string(scaling.OutcomeUnchanged))
+	m.decisions.Init(scaler, string(scaling.DirectionNone), string(scaling.OutcomeFailed))
 	m.SetDryRun(scaler, dryRun)
 }
 
@@ -372,7 +372,7 @@ func (m *Metrics) ObserveDecision(d scaling.Decision) {
 	if dir == "" {
 		dir = scaling.DirectionOf(d.Current, d.Desired)
 	}
-	m.decisions.WithLabelValues(d.Scaler, string(dir), string(d.Outcome)).Inc()
+	m.decisions.Inc(d.Scaler, string(dir), string(d.Outcome))
 	if !d.Time.IsZero() {
 		m.lastDecision.Set(d.Scaler, unixSeconds(d.Time))
 	}

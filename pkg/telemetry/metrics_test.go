@@ -163,10 +163,10 @@ func TestObserveDecisionFollowsSignalsAndPolicies(t *testing.T) {
 	if v := testutil.ToFloat64(m.dryRun); v != 1 {
 		t.Errorf("scaled_dry_run{scaler=web} = %v, want 1", v)
 	}
-	if v := testutil.ToFloat64(m.decisions.WithLabelValues("web", "up", "dry_run")); v != 1 {
+	if v := decisionsOf(t, m, "web", "up", "dry_run"); v != 1 {
 		t.Errorf("decisions{up,dry_run} = %v, want 1", v)
 	}
-	if v := testutil.ToFloat64(m.decisions.WithLabelValues("web", "up", "applied")); v != 1 {
+	if v := decisionsOf(t, m, "web", "up", "applied"); v != 1 {
 		t.Errorf("decisions{up,applied} = %v, want 1 (from the first tick)", v)
 	}
 }
@@ -213,7 +213,7 @@ func TestObserveDecisionFailedKeepsLastCapacity(t *testing.T) {
 			t.Errorf("%s = %v, want %v", c.name, got, c.want)
 		}
 	}
-	if got := testutil.ToFloat64(m.decisions.WithLabelValues("web", "none", "failed")); got != 1 {
+	if got := decisionsOf(t, m, "web", "none", "failed"); got != 1 {
 		t.Errorf("decisions{none,failed} = %v, want 1", got)
 	}
 }
@@ -232,7 +232,7 @@ func TestObserveDecisionDerivesMissingDirection(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m, _ := newTestMetrics(t)
 			m.ObserveDecision(scaling.Decision{Scaler: "s", Current: tt.current, Desired: tt.desired, Outcome: scaling.OutcomeDryRun})
-			if got := testutil.ToFloat64(m.decisions.WithLabelValues("s", tt.want, "dry_run")); got != 1 {
+			if got := decisionsOf(t, m, "s", tt.want, "dry_run"); got != 1 {
 				t.Errorf("decisions{%s,dry_run} = %v, want 1", tt.want, got)
 			}
 			if n := testutil.CollectAndCount(m.decisions); n != 1 {
@@ -462,7 +462,7 @@ func TestForgetScalerRemovesEverySeriesOfThatScalerOnly(t *testing.T) {
 			touched[k[:strings.IndexByte(k, '{')]] = true
 		}
 	}
-	if want := len(m.perScaler()) + numScalerGauges; len(touched) != want {
+	if want := len(m.perScaler()) + numScalerGauges + 1; len(touched) != want {
 		t.Fatalf("observeAll touched %d per-scaler metrics, want all %d: %v", len(touched), want, touched)
 	}
 
@@ -745,4 +745,15 @@ func (g gathererCollector) Collect(ch chan<- prometheus.Metric) {
 	for _, c := range g.m.collectors() {
 		c.Collect(ch)
 	}
+}
+
+// decisionsOf is the value of scaled_decisions_total of scaler, direction
+// and outcome, or -1 without such a series.
+func decisionsOf(t *testing.T, m *Metrics, scaler, direction, outcome string) float64 {
+	t.Helper()
+	v, ok := series(t, gathererOf(m.decisions))[fmt.Sprintf("scaled_decisions_total{direction=%s,outcome=%s,scaler=%s}", direction, outcome, scaler)]
+	if !ok {
+		return -1
+	}
+	return v
 }

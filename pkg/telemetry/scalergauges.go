@@ -93,6 +93,15 @@ func (g *scalerGauges) forget(scaler string) {
 	delete(g.rows, scaler)
 }
 
+// forgetSet deletes the rows of every scaler in set.
+func (g *scalerGauges) forgetSet(set map[string]bool) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for s := range set {
+		delete(g.rows, s)
+	}
+}
+
 // gauge returns the collector of gauge i, named and described by opts.
 func (g *scalerGauges) gauge(i int, opts prometheus.GaugeOpts) *scalerGauge {
 	return &scalerGauge{

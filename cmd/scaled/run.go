@@ -31,6 +31,7 @@ type webFlags struct {
 	configFile     string
 	maxConnections int
 	noDecisions    bool
+	pprof          bool
 }
 
 func (w webFlags) options(live func() error) []telemetry.ServerOption {
@@ -41,6 +42,9 @@ func (w webFlags) options(live func() error) []telemetry.ServerOption {
 	}
 	if w.noDecisions {
 		opts = append(opts, telemetry.WithoutDecisionsAPI())
+	}
+	if w.pprof {
+		opts = append(opts, telemetry.WithPprof())
 	}
 	return opts
 }
@@ -69,6 +73,8 @@ one keeps running. SIGTERM or SIGINT stop cleanly.`,
 		fmt.Sprintf("most HTTP connections open at once (0: %d, or half the file-descriptor limit when lower)", telemetry.DefaultMaxConnections))
 	cmd.Flags().BoolVar(&web.noDecisions, "web.disable-decisions-api", false,
 		"answer 404 on /api/v1/decisions, which names every query and target")
+	cmd.Flags().BoolVar(&web.pprof, "web.enable-pprof", false,
+		"serve Go's runtime profiles (heap, goroutines, CPU) under /debug/pprof/, behind the same TLS and auth")
 	config.BindFlags(cmd.Flags(), v)
 	return cmd
 }
@@ -81,7 +87,8 @@ func newLogger(l config.Log, storms *telemetry.StormSampler) (*zap.Logger, error
 		return nil, fmt.Errorf("log.level: %w", err)
 	}
 	zc := zap.NewProductionConfig()
-	var opts []zap.Option
+	// Loggers made per scaler and per target cost a field, not an encoder.
+	opts := []zap.Option{zap.WrapCore(telemetry.DeferFields)}
 	if l.Format == "console" {
 		// For a person at a terminal: one short line per change, no
 		// call sites or stack traces.
@@ -286,7 +293,7 @@ func watchFile(path string, logger *zap.Logger) (<-chan struct{}, func(), error)
 // loopClock is the real clock, or, when every signal replays a recorded trace,
 // a fast clock starting at the earliest trace so that the whole loop (ticks,
 // windows, periods) runs in trace time at the configured speed.
-func loopClock(cfg *config.Config) (clock.Clock, *time.Time, error) {
+func loopClock(cfg *config.Config) (clock.WithDelayedExecution, *time.Time, error) {
 	speed := replaySpeed(cfg)
 	if speed == 1 {
 		return clock.RealClock{}, nil, nil

@@ -54,3 +54,22 @@ func TestRunTurnsTheDecisionsAPIOff(t *testing.T) {
 		t.Error("/metrics does not answer")
 	}
 }
+
+// --web.enable-pprof serves the runtime profiles an operator takes of a
+// fleet's memory; without it they are not there.
+func TestRunServesProfilesWhenAsked(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want int
+	}{{nil, http.StatusNotFound}, {[]string{"--web.enable-pprof"}, http.StatusOK}} {
+		d := startDaemonArgs(t, reloadHead+replayScaler(t, "web", 1), c.args...)
+		resp, err := http.Get("http://" + d.addr + "/debug/pprof/heap?debug=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != c.want {
+			t.Errorf("/debug/pprof/heap with %v = %d, want %d", c.args, resp.StatusCode, c.want)
+		}
+	}
+}

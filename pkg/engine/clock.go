@@ -11,16 +11,16 @@ import (
 // in minutes (every interval, window and period stays in trace time); it is
 // never used against a live source.
 type FastClock struct {
-	wall      clock.Clock
+	wall      clock.WithDelayedExecution
 	wallStart time.Time
 	origin    time.Time
 	speed     float64
 }
 
-var _ clock.Clock = (*FastClock)(nil)
+var _ clock.WithDelayedExecution = (*FastClock)(nil)
 
 // NewFastClock returns a clock that reads origin now and runs speed times faster than wall.
-func NewFastClock(wall clock.Clock, origin time.Time, speed float64) *FastClock {
+func NewFastClock(wall clock.WithDelayedExecution, origin time.Time, speed float64) *FastClock {
 	return &FastClock{wall: wall, wallStart: wall.Now(), origin: origin, speed: speed}
 }
 
@@ -38,6 +38,9 @@ func (c *FastClock) After(d time.Duration) <-chan time.Time {
 }
 func (c *FastClock) NewTimer(d time.Duration) clock.Timer {
 	return &fastTimer{Timer: c.wall.NewTimer(c.wallDur(d)), c: c}
+}
+func (c *FastClock) AfterFunc(d time.Duration, f func()) clock.Timer {
+	return &fastTimer{Timer: c.wall.AfterFunc(c.wallDur(d), f), c: c}
 }
 func (c *FastClock) Sleep(d time.Duration) { c.wall.Sleep(c.wallDur(d)) }
 func (c *FastClock) Tick(d time.Duration) <-chan time.Time {

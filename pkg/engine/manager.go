@@ -56,7 +56,7 @@ type BatchForgetter interface {
 // and what was built is dropped. SyncRunning starts and stops scalers as
 // the predicate changes.
 type Manager struct {
-	clock     clock.Clock
+	clock     clock.WithDelayedExecution
 	log       *zap.Logger
 	factories Factories
 	recorder  Recorder
@@ -129,7 +129,7 @@ type inherited struct {
 
 // NewManager returns a Manager that runs nothing until Apply. rec, sink and
 // the forgetters (which drop a removed scaler's metrics and decisions) may be nil.
-func NewManager(clk clock.Clock, logger *zap.Logger, f Factories, rec Recorder, sink DecisionSink, forget ...Forgetter) *Manager {
+func NewManager(clk clock.WithDelayedExecution, logger *zap.Logger, f Factories, rec Recorder, sink DecisionSink, forget ...Forgetter) *Manager {
 	if logger == nil {
 		logger = zap.NewNop()
 	}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"k8s.io/utils/clock"
+	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
@@ -133,4 +134,65 @@ func BenchmarkTick(b *testing.B) {
 		src.value = 0.3 + float64(i%10)*0.05
 		s.Tick(ctx, t0.Add(time.Duration(i)*15*time.Second))
 	}
+}
+
+// BenchmarkIdleScalerBytes is what one scaler costs the process while it
+// waits for its next tick, after a first tick has filled its state: the
+// heap it keeps (config, decider, readings, timer) and the goroutine stacks
+// it holds, per scaler, over 1,000 scalers run by the Manager. The metrics,
+// the decision log and the logger are the daemon's and not counted here.
+//
+//	go test -run '^$' -bench IdleScalerBytes -count 3 ./pkg/engine
+func BenchmarkIdleScalerBytes(b *testing.B) {
+	const scalers = 1000
+	var yaml strings.Builder
+	for i := 0; i < scalers; i++ {
+		yaml.WriteString(scalerYAML(fmt.Sprintf("s%04d", i), 0.5))
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(baseConfig, yaml.String())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := 0; i < b.N; i++ {
+		tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+		rec := &lagRecorder{}
+		clk := clocktesting.NewFakeClock(t0)
+		heap0, stack0 := memInUse()
+		m := NewManager(clk, nil, tf.factories(), rec, nil)
+		if err := m.Apply(cfg); err != nil {
+			b.Fatal(err)
+		}
+		for clk.Waiters() < scalers { // every timer armed
+			time.Sleep(time.Millisecond)
+		}
+		clk.Step(15 * time.Second)
+		for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+			rec.mu.Lock()
+			n := rec.n
+			rec.mu.Unlock()
+			if n == scalers {
+				break
+			}
+			if time.Now().After(deadline) {
+				b.Fatalf("%d of %d scalers ticked", n, scalers)
+			}
+		}
+		for clk.Waiters() < scalers { // every timer armed again: every tick over
+			time.Sleep(time.Millisecond)
+		}
+		heap, stack := memInUse()
+		b.ReportMetric(float64(heap-heap0)/scalers, "heap-B/scaler")
+		b.ReportMetric(float64(stack-stack0)/scalers, "stack-B/scaler")
+		b.ReportMetric(float64(heap+stack-heap0-stack0)/scalers, "B/scaler")
+		m.Stop()
+	}
+}
+
+// memInUse is the live heap and the goroutine stacks in use, after a GC.
+func memInUse() (heap, stack int64) {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc), int64(ms.StackInuse)
 }

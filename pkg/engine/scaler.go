@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -66,14 +67,13 @@ type ScalerSpec struct {
 }
 
 // Scaler runs the ticks of one scaler. Tick is not safe for concurrent use;
-// the loop calls it from one goroutine.
+// the loop never runs two ticks of a scaler at once.
 type Scaler struct {
 	ScalerSpec
 	log       *zap.Logger
 	recorder  Recorder
 	decisions DecisionSink
 	history   map[string]*historyCache // history.go
-	readings  map[string]scaling.Reading
 	// acting, when set, says at every tick whether the scaler acts; when it
 	// does not, it decides as in dry run: a replica that does not hold this
 	// scaler's lease keeps its decisions warm.
@@ -94,7 +94,6 @@ func NewScaler(spec ScalerSpec, logger *zap.Logger, rec Recorder, sink DecisionS
 		recorder:   rec,
 		decisions:  sink,
 		history:    map[string]*historyCache{},
-		readings:   make(map[string]scaling.Reading, len(spec.Signals)),
 	}
 	for _, h := range spec.Decider.HistoryNeeds() {
 		c := newHistoryCache(h)
@@ -108,6 +107,12 @@ func NewScaler(spec ScalerSpec, logger *zap.Logger, rec Recorder, sink DecisionS
 	return s
 }
 
+// readingsPool holds the maps of readings a tick hands the decider. A map
+// of even one reading takes a group of eight slots (about 900 bytes), which
+// every scaler would keep between its ticks; only ticks in flight need one.
+// The decider keeps no reference to the map.
+var readingsPool = sync.Pool{New: func() any { return map[string]scaling.Reading{} }}
+
 // Tick makes one decision at now and acts on it. ctx bounds the whole tick.
 func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	current, err := s.Actuator.Read(ctx)
@@ -120,16 +125,21 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 		s.record(d)
 		return d
 	}
+	readings := readingsPool.Get().(map[string]scaling.Reading)
+	defer func() {
+		clear(readings)
+		readingsPool.Put(readings)
+	}()
 	for _, sig := range s.Signals {
 		r := s.read(ctx, sig, now)
 		if r.Err != nil && s.recorder != nil {
 			s.recorder.SignalError(s.Name, sig.Name, scaling.KindOf(r.Err))
 		}
-		s.readings[sig.Name] = r
+		readings[sig.Name] = r
 	}
 	// A replica that does not act re-bases on the capacity the acting one
 	// sets; a dry-run scaler shadows its own decisions (policy.Input.Shadow).
-	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: s.readings, Shadow: s.DryRun})
+	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: readings, Shadow: s.DryRun})
 	recordPolicyStates(s.recorder, s.Name, s.Decider) // reports.go
 	recordForecasts(s.recorder, s.Name, s.Decider)
 	d.Scaler = s.Name

@@ -17,4 +17,5 @@ func (m *Metrics) ForgetScalers(scalers []string) {
 	for _, v := range m.perScaler() {
 		promvec.DeleteWhere(v, "scaler", set)
 	}
+	m.gauges.forgetSet(set)
 }

@@ -46,12 +46,12 @@ type Metrics struct {
 
 	signalValue    *prometheus.GaugeVec
 	recommendation *prometheus.GaugeVec
-	recommended    *prometheus.GaugeVec
-	desired        *prometheus.GaugeVec
-	current        *prometheus.GaugeVec
-	ready          *prometheus.GaugeVec
-	lastDecision   *prometheus.GaugeVec
-	decisions      *prometheus.CounterVec
+	recommended    *scalerGauge
+	desired        *scalerGauge
+	current        *scalerGauge
+	ready          *scalerGauge
+	lastDecision   *scalerGauge
+	decisions      *decisionCounter
 	signalErrors   *prometheus.CounterVec
 
 	queryDuration *prometheus.HistogramVec
@@ -63,17 +63,20 @@ type Metrics struct {
 	targetReads       prometheus.Histogram
 
 	tickDuration *prometheus.HistogramVec
-	tickLag      *prometheus.GaugeVec
+	tickLag      *scalerGauge
 	ticksMissed  *prometheus.CounterVec
 
 	reloadOK       prometheus.Gauge
 	reloadTime     prometheus.Gauge
 	scalersRemoved prometheus.Counter
 	scalers        prometheus.Gauge
-	dryRun         *prometheus.GaugeVec
+	dryRun         *scalerGauge
 
 	policyState *prometheus.GaugeVec
 	forecast    forecastMetrics // forecast.go
+
+	// gauges holds the values of the scalerGauge fields (scalergauges.go).
+	gauges *scalerGauges
 }
 
 // PerScalerSeries is the most series a scaler with one signal has by default
@@ -114,8 +117,9 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
 		}
 		return labels
 	}
+	gauges := newScalerGauges()
 	m := &Metrics{
-		opts: o,
+		opts: o, gauges: gauges,
 		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "scaled_build_info",
 			Help: "Always 1; the labels say which build of scaled is running.",
@@ -133,30 +137,30 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
 			Name: "scaled_recommendation",
 			Help: "Capacity each policy of a scaler recommended at its last tick, before guards. Absent while the policy abstains.",
 		}, []string{"scaler", "policy"}),
-		recommended: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		recommended: gauges.gauge(gaugeRecommended, prometheus.GaugeOpts{
 			Name: "scaled_recommended_replicas",
 			Help: "Capacity a scaler's policies recommended together at its last decision that did not fail, before guards; above scaled_desired_replicas while a bound, a schedule's maximum or a rate limit holds it back.",
-		}, scaler),
-		desired: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		}),
+		desired: gauges.gauge(gaugeDesired, prometheus.GaugeOpts{
 			Name: "scaled_desired_replicas",
 			Help: "Capacity a scaler wants after every guard, at its last decision that did not fail.",
-		}, scaler),
-		current: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		}),
+		current: gauges.gauge(gaugeCurrent, prometheus.GaugeOpts{
 			Name: "scaled_current_replicas",
 			Help: "Capacity the target was asked to have, as read at a scaler's last decision that did not fail.",
-		}, scaler),
-		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		}),
+		ready: gauges.gauge(gaugeReady, prometheus.GaugeOpts{
 			Name: "scaled_ready_replicas",
 			Help: "Part of the current capacity that serves, as read at a scaler's last decision that did not fail.",
-		}, scaler),
-		lastDecision: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		}),
+		lastDecision: gauges.gauge(gaugeLastDecision, prometheus.GaugeOpts{
 			Name: "scaled_last_decision_timestamp_seconds",
 			Help: "Unix time of a scaler's last decision, whatever its outcome.",
-		}, scaler),
-		decisions: prometheus.NewCounterVec(prometheus.CounterOpts{
+		}),
+		decisions: gauges.decisionCounter(prometheus.CounterOpts{
 			Name: "scaled_decisions_total",
 			Help: "Decisions taken, by direction (up, down, none) and outcome (applied, dry_run, unchanged, failed).",
-		}, []string{"scaler", "direction", "outcome"}),
+		}),
 		signalErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaled_signal_errors_total",
 			Help: "Signals that could not be used, by reason.",
@@ -198,10 +202,10 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
 			Help:    "Time taken by one tick of a scaler: read, decide, act.",
 			Buckets: durationBuckets,
 		}, histScaler()),
-		tickLag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		tickLag: gauges.gauge(gaugeTickLag, prometheus.GaugeOpts{
 			Name: "scaled_tick_lag_seconds",
 			Help: "How late a scaler's last tick started after its scheduled time.",
-		}, scaler),
+		}),
 		ticksMissed: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "scaled_ticks_missed_total",
 			Help: "Ticks skipped because the previous tick of the scaler was still running.",
@@ -223,10 +227,10 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
 			Name: "scaled_scalers",
 			Help: "Scalers this replica runs: every scaler of the configuration in use, or with cold standby those of the shards it holds.",
 		}),
-		dryRun: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		dryRun: gauges.gauge(gaugeDryRun, prometheus.GaugeOpts{
 			Name: "scaled_dry_run",
 			Help: "1 if the scaler only logs and exports what it would do, 0 if it acts.",
-		}, scaler),
+		}),
 	}
 	m.forecast = newForecastMetrics()
 	if reg != nil {
@@ -248,16 +252,15 @@ func (m *Metrics) collectors() []prometheus.Collector {
 	}, m.forecast.collectors()...)
 }
 
-// perScaler lists every vector that has a scaler label, for ForgetScaler.
+// perScaler lists every vector that has a scaler label, for ForgetScaler;
+// the series of the scaler's row (scalergauges.go) are forgotten with it.
 func (m *Metrics) perScaler() []*prometheus.MetricVec {
 	vecs := append([]*prometheus.MetricVec{
-		m.signalValue.MetricVec, m.recommendation.MetricVec, m.recommended.MetricVec,
-		m.desired.MetricVec, m.current.MetricVec, m.ready.MetricVec, m.lastDecision.MetricVec,
-		m.decisions.MetricVec, m.signalErrors.MetricVec,
+		m.signalValue.MetricVec, m.recommendation.MetricVec,
+		m.signalErrors.MetricVec,
 		m.queryErrors.MetricVec,
 		m.actuationErrors.MetricVec, m.targetErrors.MetricVec,
-		m.tickLag.MetricVec, m.ticksMissed.MetricVec,
-		m.dryRun.MetricVec,
+		m.ticksMissed.MetricVec,
 		m.policyState.MetricVec,
 	}, m.forecast.perScaler()...)
 	if m.opts.PerScalerHistograms {
@@ -313,10 +316,10 @@ func (m *Metrics) InitScaler(scaler string, _ []string, dryRun bool) {
 	if dryRun {
 		moved = scaling.OutcomeDryRun
 	}
-	m.decisions.WithLabelValues(scaler, string(scaling.DirectionUp), string(moved))
-	m.decisions.WithLabelValues(scaler, string(scaling.DirectionDown), string(moved))
-	m.decisions.WithLabelValues(scaler, string(scaling.DirectionNone), string(scaling.OutcomeUnchanged))
-	m.decisions.WithLabelValues(scaler, string(scaling.DirectionNone), string(scaling.OutcomeFailed))
+	m.decisions.Init(scaler, string(scaling.DirectionUp), string(moved))
+	m.decisions.Init(scaler, string(scaling.DirectionDown), string(moved))
+	m.decisions.Init(scaler, string(scaling.DirectionNone), string(scaling.OutcomeUnchanged))
+	m.decisions.Init(scaler, string(scaling.DirectionNone), string(scaling.OutcomeFailed))
 	m.SetDryRun(scaler, dryRun)
 }
 
@@ -360,18 +363,18 @@ func (m *Metrics) ObserveDecision(d scaling.Decision) {
 		m.recommendation.WithLabelValues(d.Scaler, r.Policy).Set(float64(r.Replicas))
 	}
 	if d.Outcome != scaling.OutcomeFailed {
-		m.recommended.WithLabelValues(d.Scaler).Set(float64(d.Recommended))
-		m.desired.WithLabelValues(d.Scaler).Set(float64(d.Desired))
-		m.current.WithLabelValues(d.Scaler).Set(float64(d.Current))
-		m.ready.WithLabelValues(d.Scaler).Set(float64(d.Ready))
+		m.recommended.Set(d.Scaler, float64(d.Recommended))
+		m.desired.Set(d.Scaler, float64(d.Desired))
+		m.current.Set(d.Scaler, float64(d.Current))
+		m.ready.Set(d.Scaler, float64(d.Ready))
 	}
 	dir := d.Direction
 	if dir == "" {
 		dir = scaling.DirectionOf(d.Current, d.Desired)
 	}
-	m.decisions.WithLabelValues(d.Scaler, string(dir), string(d.Outcome)).Inc()
+	m.decisions.Inc(d.Scaler, string(dir), string(d.Outcome))
 	if !d.Time.IsZero() {
-		m.lastDecision.WithLabelValues(d.Scaler).Set(unixSeconds(d.Time))
+		m.lastDecision.Set(d.Scaler, unixSeconds(d.Time))
 	}
 	m.SetDryRun(d.Scaler, d.DryRun)
 }
@@ -395,7 +398,7 @@ func (m *Metrics) ObserveTick(scaler string, took, lag time.Duration) {
 		return
 	}
 	m.hist(m.tickDuration, scaler).Observe(took.Seconds())
-	m.tickLag.WithLabelValues(scaler).Set(max(lag, 0).Seconds())
+	m.tickLag.Set(scaler, max(lag, 0).Seconds())
 }
 
 // TickMissed counts n ticks of a scaler that were skipped. n <= 0 does nothing.
@@ -446,7 +449,7 @@ func (m *Metrics) SetDryRun(scaler string, on bool) {
 	if on {
 		v = 1
 	}
-	m.dryRun.WithLabelValues(scaler).Set(v)
+	m.dryRun.Set(scaler, v)
 }
 
 // ForgetScaler deletes every series of a scaler, and only those. The loop
@@ -463,6 +466,7 @@ func (m *Metrics) ForgetScaler(scaler string) {
 	for _, v := range m.perScaler() {
 		v.DeletePartialMatch(match)
 	}
+	m.gauges.forget(scaler)
 }
 
 // SetPolicyState exports the state a policy reports after a tick

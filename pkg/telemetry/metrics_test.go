@@ -160,13 +160,13 @@ func TestObserveDecisionFollowsSignalsAndPolicies(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("series after the second tick (-want +got):\n%s", diff)
 	}
-	if v := testutil.ToFloat64(m.dryRun.WithLabelValues("web")); v != 1 {
+	if v := testutil.ToFloat64(m.dryRun); v != 1 {
 		t.Errorf("scaled_dry_run{scaler=web} = %v, want 1", v)
 	}
-	if v := testutil.ToFloat64(m.decisions.WithLabelValues("web", "up", "dry_run")); v != 1 {
+	if v := decisionsOf(t, m, "web", "up", "dry_run"); v != 1 {
 		t.Errorf("decisions{up,dry_run} = %v, want 1", v)
 	}
-	if v := testutil.ToFloat64(m.decisions.WithLabelValues("web", "up", "applied")); v != 1 {
+	if v := decisionsOf(t, m, "web", "up", "applied"); v != 1 {
 		t.Errorf("decisions{up,applied} = %v, want 1 (from the first tick)", v)
 	}
 }
@@ -201,7 +201,7 @@ func TestObserveDecisionFailedKeepsLastCapacity(t *testing.T) {
 
 	for _, c := range []struct {
 		name string
-		vec  *prometheus.GaugeVec
+		vec  prometheus.Collector // of scaler web alone
 		want float64
 	}{
 		{"desired", m.desired, 6},
@@ -209,11 +209,11 @@ func TestObserveDecisionFailedKeepsLastCapacity(t *testing.T) {
 		{"ready", m.ready, 3},
 		{"last decision", m.lastDecision, float64(t0.Add(time.Minute).Unix())},
 	} {
-		if got := testutil.ToFloat64(c.vec.WithLabelValues("web")); got != c.want {
+		if got := testutil.ToFloat64(c.vec); got != c.want {
 			t.Errorf("%s = %v, want %v", c.name, got, c.want)
 		}
 	}
-	if got := testutil.ToFloat64(m.decisions.WithLabelValues("web", "none", "failed")); got != 1 {
+	if got := decisionsOf(t, m, "web", "none", "failed"); got != 1 {
 		t.Errorf("decisions{none,failed} = %v, want 1", got)
 	}
 }
@@ -232,7 +232,7 @@ func TestObserveDecisionDerivesMissingDirection(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			m, _ := newTestMetrics(t)
 			m.ObserveDecision(scaling.Decision{Scaler: "s", Current: tt.current, Desired: tt.desired, Outcome: scaling.OutcomeDryRun})
-			if got := testutil.ToFloat64(m.decisions.WithLabelValues("s", tt.want, "dry_run")); got != 1 {
+			if got := decisionsOf(t, m, "s", tt.want, "dry_run"); got != 1 {
 				t.Errorf("decisions{%s,dry_run} = %v, want 1", tt.want, got)
 			}
 			if n := testutil.CollectAndCount(m.decisions); n != 1 {
@@ -462,8 +462,8 @@ func TestForgetScalerRemovesEverySeriesOfThatScalerOnly(t *testing.T) {
 			touched[k[:strings.IndexByte(k, '{')]] = true
 		}
 	}
-	if len(touched) != len(m.perScaler()) {
-		t.Fatalf("observeAll touched %d per-scaler metrics, want all %d: %v", len(touched), len(m.perScaler()), touched)
+	if want := len(m.perScaler()) + numScalerGauges + 1; len(touched) != want {
+		t.Fatalf("observeAll touched %d per-scaler metrics, want all %d: %v", len(touched), want, touched)
 	}
 
 	m.ForgetScaler("web")
@@ -693,4 +693,67 @@ func TestFailureSeriesAreMadeWhenTheyHappen(t *testing.T) {
 	if n != 2 {
 		t.Errorf("%d error series, want the 2 that happened: %v", n, got)
 	}
+}
+
+// BenchmarkMetricsBytesPerScaler reports the heap the metrics of 1,000
+// steady scalers keep (one signal, one policy, dry run: the default 12
+// series each), per scaler.
+//
+//	go test -run '^$' -bench MetricsBytesPerScaler -count 3 ./pkg/telemetry
+func BenchmarkMetricsBytesPerScaler(b *testing.B) {
+	const scalers = 1000
+	names := make([]string, scalers)
+	for i := range names {
+		names[i] = fmt.Sprintf("d%05d", i)
+	}
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		m := NewMetrics(prometheus.NewRegistry())
+		for _, name := range names {
+			m.InitScaler(name, []string{"rps"}, true)
+			for tick := range 3 {
+				m.ObserveDecision(scaling.Decision{
+					Scaler: name, Time: t0.Add(time.Duration(tick) * 15 * time.Second),
+					Signals:         []scaling.SignalValue{{Name: "rps", Value: 100, Time: t0}},
+					Recommendations: []scaling.Recommendation{{Policy: "rps", Replicas: 2}},
+					Winner:          "rps", Recommended: 2, Current: 2, Ready: 2, Desired: 2,
+					Direction: scaling.DirectionNone, Outcome: scaling.OutcomeUnchanged, DryRun: true,
+				})
+				m.ObserveTick(name, time.Millisecond, time.Millisecond)
+			}
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/scalers, "heap-B/scaler")
+		b.ReportMetric(float64(testutil.CollectAndCount(gathererCollector{m}))/scalers, "series/scaler")
+		runtime.KeepAlive(m)
+	}
+}
+
+// gathererCollector collects every metric of m, for counting series.
+type gathererCollector struct{ m *Metrics }
+
+func (g gathererCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, c := range g.m.collectors() {
+		c.Describe(ch)
+	}
+}
+
+func (g gathererCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, c := range g.m.collectors() {
+		c.Collect(ch)
+	}
+}
+
+// decisionsOf is the value of scaled_decisions_total of scaler, direction
+// and outcome, or -1 without such a series.
+func decisionsOf(t *testing.T, m *Metrics, scaler, direction, outcome string) float64 {
+	t.Helper()
+	v, ok := series(t, gathererOf(m.decisions))[fmt.Sprintf("scaled_decisions_total{direction=%s,outcome=%s,scaler=%s}", direction, outcome, scaler)]
+	if !ok {
+		return -1
+	}
+	return v
 }

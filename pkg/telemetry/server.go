@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync"
 	"syscall"
@@ -83,6 +84,7 @@ type serverOptions struct {
 	webConfig      string
 	maxConnections int
 	noDecisions    bool
+	pprof          bool
 	live           func() error
 }
 
@@ -113,6 +115,15 @@ func WithMaxConnections(n int) ServerOption {
 // /metrics should read.
 func WithoutDecisionsAPI() ServerOption {
 	return func(o *serverOptions) { o.noDecisions = true }
+}
+
+// WithPprof serves Go's runtime profiles (net/http/pprof) under
+// /debug/pprof/, behind the same TLS and authentication as every other path.
+// Off by default: a profile names every scaler's config in its strings, and
+// a CPU profile costs the process while it runs. A profile longer than
+// WriteTimeout is refused.
+func WithPprof() ServerOption {
+	return func(o *serverOptions) { o.pprof = true }
 }
 
 // WithLiveness makes /healthz answer 503 with live's error while it returns
@@ -156,7 +167,7 @@ func NewServer(addr string, reg prometheus.Gatherer, decisions *DecisionLog, rea
 
 // NewHandler returns the routes of Server, for callers that serve them
 // their own way. A nil reg serves no metrics; nil ready and logger are as
-// for NewServer. Of the options, WithoutDecisionsAPI and WithLiveness apply.
+// for NewServer. Of the options, WithoutDecisionsAPI, WithPprof and WithLiveness apply.
 func NewHandler(reg prometheus.Gatherer, decisions *DecisionLog, ready func() error, logger *zap.Logger, opts ...ServerOption) http.Handler {
 	o := buildOptions(opts)
 	if reg == nil {
@@ -193,6 +204,14 @@ func NewHandler(reg prometheus.Gatherer, decisions *DecisionLog, ready func() er
 		})
 	} else {
 		mux.Handle("/api/v1/decisions", decisionsHandler{log: decisions})
+	}
+	if o.pprof {
+		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	}
 	return mux
 }

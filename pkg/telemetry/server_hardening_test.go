@@ -72,6 +72,31 @@ func TestDecisionsAPICanBeTurnedOff(t *testing.T) {
 	}
 }
 
+// Runtime profiles are served only when asked for: they are off by default.
+func TestPprofIsOffByDefault(t *testing.T) {
+	s := startServer(t)
+	for _, path := range []string{"/debug/pprof/", "/debug/pprof/heap", "/debug/pprof/goroutine?debug=1"} {
+		if code, _ := get(t, http.DefaultClient, "http://"+s.Addr()+path); code != http.StatusNotFound {
+			t.Errorf("%s without WithPprof = %d, want 404", path, code)
+		}
+	}
+}
+
+func TestPprofServesProfiles(t *testing.T) {
+	s := startServer(t, WithPprof())
+	code, body := get(t, http.DefaultClient, "http://"+s.Addr()+"/debug/pprof/goroutine?debug=1")
+	if code != http.StatusOK || !strings.Contains(body, "goroutine profile:") {
+		t.Errorf("/debug/pprof/goroutine?debug=1 = %d %.200q, want 200 and a goroutine profile", code, body)
+	}
+	code, body = get(t, http.DefaultClient, "http://"+s.Addr()+"/debug/pprof/heap?debug=1")
+	if code != http.StatusOK || !strings.Contains(body, "heap profile:") {
+		t.Errorf("/debug/pprof/heap?debug=1 = %d %.200q, want 200 and a heap profile", code, body)
+	}
+	if code, _ := get(t, http.DefaultClient, "http://"+s.Addr()+"/metrics"); code != http.StatusOK {
+		t.Errorf("/metrics = %d with profiles on", code)
+	}
+}
+
 // An idle keep-alive connection is closed by the server, so that
 // connections nobody uses do not hold file descriptors for ever.
 func TestIdleConnectionsAreClosed(t *testing.T) {

@@ -44,14 +44,22 @@ func (r *ring) at(i int) *record {
 }
 
 // push adds rec as the newest, dropping the oldest when the ring holds size.
-func (r *ring) push(rec record, size int) {
+// share, when positive, is the bytes the ring may keep: it grows to hold
+// about as many records as fit in it and no more, as room it never fills
+// would be memory the log does not count.
+func (r *ring) push(rec record, size int, share int64) {
 	if r.n >= size {
 		r.dropOldest()
 	}
 	if r.n < len(r.buf) {
 		r.buf[(r.start+r.n)%len(r.buf)] = rec
 	} else {
-		grown := make([]record, r.n, min(size, max(4, 2*r.n)))
+		room := min(size, max(4, 2*r.n))
+		if share > 0 {
+			mean := (r.bytes + rec.cost) / int64(r.n+1)
+			room = min(room, max(r.n+1, int(share/max(mean, 1))+1))
+		}
+		grown := make([]record, r.n, room)
 		for i := range r.n {
 			grown[i] = r.buf[(r.start+i)%len(r.buf)]
 		}
@@ -131,12 +139,13 @@ func (l *DecisionLog) Add(d scaling.Decision) {
 	if r.n > 0 {
 		prev = r.at(0)
 	}
-	r.push(compact(&d, prev), l.size)
+	var share int64
 	if l.maxBytes > 0 {
-		share := l.maxBytes / int64(len(l.rings))
-		for r.n > 1 && r.bytes > share {
-			r.dropOldest()
-		}
+		share = l.maxBytes / int64(len(l.rings))
+	}
+	r.push(compact(&d, prev), l.size, share)
+	for share > 0 && r.n > 1 && r.bytes > share {
+		r.dropOldest()
 	}
 }
 

@@ -233,8 +233,15 @@ func TestDecisionLogBoundedInBytes(t *testing.T) {
 // BenchmarkDecisionLogBytesPerScaler fills the history of 1,000 scalers
 // with realistic decisions (one signal, one target-tracking policy, a
 // reason that repeats while the load is steady) and reports the heap it
-// takes per scaler.
+// takes per scaler, against what the log counts: with the count bounding
+// (100 decisions each), and with the bytes bounding, at the share 10,000
+// scalers get of the default decision_history_mib (64 MiB).
 func BenchmarkDecisionLogBytesPerScaler(b *testing.B) {
+	b.Run("count", func(b *testing.B) { benchDecisionLogBytes(b, 0) })
+	b.Run("share-of-64MiB-at-10000", func(b *testing.B) { benchDecisionLogBytes(b, 64<<20/10000*1000) })
+}
+
+func benchDecisionLogBytes(b *testing.B, maxBytes int64) {
 	const scalers, history = 1000, 100
 	names := make([]string, scalers)
 	for i := range names {
@@ -244,7 +251,7 @@ func BenchmarkDecisionLogBytesPerScaler(b *testing.B) {
 		runtime.GC()
 		var before, after runtime.MemStats
 		runtime.ReadMemStats(&before)
-		l := NewDecisionLog(history)
+		l := NewDecisionLog(history).WithMaxBytes(maxBytes)
 		for tick := range history + 10 {
 			for _, name := range names {
 				d := scaling.Decision{

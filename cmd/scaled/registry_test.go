@@ -186,7 +186,7 @@ func TestAKindRegisteredInATestGoesThroughTheWholeProduct(t *testing.T) {
 	t.Run("the daemon acts on the target", func(t *testing.T) {
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		go func() { done <- runDaemon(ctx, viper.New(), path, webFlags{}) }()
+		go func() { done <- runDaemon(ctx, viper.New(), path, runFlags{}) }()
 		defer func() {
 			cancel()
 			if err := <-done; err != nil {

@@ -25,16 +25,21 @@ import (
 	"github.com/scaled-dev/scaled/pkg/telemetry"
 )
 
-// webFlags are the HTTP server's settings that live outside the config file,
+// runFlags are the HTTP server's settings that live outside the config file,
 // named as every Prometheus exporter names them.
-type webFlags struct {
+// runFlags are run's flags that are not config keys: they are read once
+// at start.
+type runFlags struct {
 	configFile     string
 	maxConnections int
 	noDecisions    bool
 	pprof          bool
+	// memoryLimitRatio is the share of the container's memory limit given
+	// to the Go runtime as its soft limit (0: none; memlimit.go).
+	memoryLimitRatio float64
 }
 
-func (w webFlags) options(live func() error) []telemetry.ServerOption {
+func (w runFlags) options(live func() error) []telemetry.ServerOption {
 	opts := []telemetry.ServerOption{
 		telemetry.WithWebConfig(w.configFile),
 		telemetry.WithMaxConnections(w.maxConnections),
@@ -52,7 +57,7 @@ func (w webFlags) options(live func() error) []telemetry.ServerOption {
 func newRunCommand() *cobra.Command {
 	v := viper.New()
 	var path string
-	var web webFlags
+	var web runFlags
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the decision loop for every configured scaler",
@@ -75,6 +80,8 @@ one keeps running. SIGTERM or SIGINT stop cleanly.`,
 		"answer 404 on /api/v1/decisions, which names every query and target")
 	cmd.Flags().BoolVar(&web.pprof, "web.enable-pprof", false,
 		"serve Go's runtime profiles (heap, goroutines, CPU) under /debug/pprof/, behind the same TLS and auth")
+	cmd.Flags().Float64Var(&web.memoryLimitRatio, "auto-gomemlimit.ratio", 0.9,
+		"set the Go runtime's soft memory limit to this share of the container's memory limit (cgroup), unless GOMEMLIMIT is set; 0 turns it off")
 	config.BindFlags(cmd.Flags(), v)
 	return cmd
 }
@@ -107,7 +114,7 @@ type forgetFunc func(string)
 
 func (f forgetFunc) ForgetScaler(s string) { f(s) }
 
-func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) error {
+func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) error {
 	cfg, err := config.Load(path, v)
 	if err != nil {
 		return &exitError{code: 2, err: err}
@@ -118,6 +125,10 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web webFlags) e
 		return &exitError{code: 2, err: err}
 	}
 	defer func() { _ = logger.Sync() }()
+	if web.memoryLimitRatio < 0 || web.memoryLimitRatio > 1 {
+		return &exitError{code: 2, err: fmt.Errorf("--auto-gomemlimit.ratio: %v: must be between 0 (off) and 1", web.memoryLimitRatio)}
+	}
+	setMemoryLimit("/sys/fs/cgroup", web.memoryLimitRatio, logger)
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), storms.Collector())

@@ -294,3 +294,24 @@ func TestDecisionLogGrowsAfterTrimming(t *testing.T) {
 		t.Errorf("after its share doubled (-want +got):\n%s", diff)
 	}
 }
+
+// A ring bounded by its byte share grows to about what the share holds,
+// not to the next power of two: room it never fills is heap the log does
+// not count.
+func TestDecisionLogRingGrowsToItsShare(t *testing.T) {
+	probe := NewDecisionLog(1)
+	probe.Add(scaling.Decision{Scaler: "web", Desired: 1})
+	per := probe.Bytes()
+	l := NewDecisionLog(100).WithMaxBytes(2 * 20 * per) // 20 decisions each for two scalers
+	l.Track("other")
+	for i := 1; i <= 200; i++ {
+		l.Add(scaling.Decision{Scaler: "web", Desired: int32(i)})
+	}
+	r := l.rings["web"]
+	if r.n != 20 {
+		t.Errorf("keeps %d decisions, want the 20 of its share", r.n)
+	}
+	if c := cap(r.buf); c > 21 {
+		t.Errorf("ring capacity %d for a share of 20 decisions, want at most 21", c)
+	}
+}

@@ -345,6 +345,11 @@ func (r *result) fill(before, after snapshot, interval time.Duration) {
 	r.series, r.pageBytes, r.heapBytes, r.pageTook = after.series, after.bytes, after.heap, after.took
 	r.goroutines, r.fds = after.goroutines, after.fds
 	r.lags = append(slices.Clone(before.lags), after.lags...)
+	r.setLag()
+}
+
+// setLag sorts r.lags and sets the lag quantiles from them.
+func (r *result) setLag() {
 	slices.Sort(r.lags)
 	r.lagP50, r.lagP99, r.lagMax = math.NaN(), math.NaN(), math.NaN()
 	if len(r.lags) > 0 {
@@ -370,11 +375,7 @@ func total(rows []result, label string) result {
 		t.fds += r.fds
 		t.lags = append(t.lags, r.lags...)
 	}
-	slices.Sort(t.lags)
-	t.lagP50, t.lagP99, t.lagMax = math.NaN(), math.NaN(), math.NaN()
-	if len(t.lags) > 0 {
-		t.lagP50, t.lagP99, t.lagMax = quantile(t.lags, 0.5), quantile(t.lags, 0.99), t.lags[len(t.lags)-1]
-	}
+	t.setLag()
 	return t
 }
 

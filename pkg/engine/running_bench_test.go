@@ -1,8 +1,6 @@
 package engine
 
 import (
-	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -10,7 +8,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/leader"
 	"github.com/scaled-dev/scaled/pkg/telemetry"
 )
@@ -27,14 +24,7 @@ func BenchmarkShardHandover(b *testing.B) {
 		scalers = 10000
 		shards  = 4
 	)
-	var yaml strings.Builder
-	for i := range scalers {
-		yaml.WriteString(scalerYAML(fmt.Sprintf("s%05d", i), 0.5))
-	}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(baseConfig, yaml.String())))
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := benchFleet(b, scalers, "s%05d")
 	var lose, take time.Duration
 	for b.Loop() {
 		clk := clocktesting.NewFakeClock(t0)

@@ -65,14 +65,7 @@ func BenchmarkLoop1000Scalers(b *testing.B) {
 		speed    = 10.0
 		simulate = 2 * time.Minute // simulated time: 8 ticks per scaler
 	)
-	var yaml strings.Builder
-	for i := 0; i < scalers; i++ {
-		yaml.WriteString(scalerYAML(fmt.Sprintf("s%04d", i), 0.5))
-	}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(baseConfig, yaml.String())))
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := benchFleet(b, scalers, "s%04d")
 	for i := 0; i < b.N; i++ {
 		tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
 		rec := &lagRecorder{}
@@ -145,14 +138,7 @@ func BenchmarkTick(b *testing.B) {
 //	go test -run '^$' -bench IdleScalerBytes -count 3 ./pkg/engine
 func BenchmarkIdleScalerBytes(b *testing.B) {
 	const scalers = 1000
-	var yaml strings.Builder
-	for i := 0; i < scalers; i++ {
-		yaml.WriteString(scalerYAML(fmt.Sprintf("s%04d", i), 0.5))
-	}
-	cfg, err := config.Parse([]byte(fmt.Sprintf(baseConfig, yaml.String())))
-	if err != nil {
-		b.Fatal(err)
-	}
+	cfg := benchFleet(b, scalers, "s%04d")
 	for i := 0; i < b.N; i++ {
 		tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
 		rec := &lagRecorder{}
@@ -195,4 +181,19 @@ func memInUse() (heap, stack int64) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	return int64(ms.HeapAlloc), int64(ms.StackInuse)
+}
+
+// benchFleet is a config of n scalers named by format (a Printf pattern of
+// their index), each with the test scalers' one signal and policy.
+func benchFleet(b *testing.B, n int, format string) *config.Config {
+	b.Helper()
+	var yaml strings.Builder
+	for i := range n {
+		yaml.WriteString(scalerYAML(fmt.Sprintf(format, i), 0.5))
+	}
+	cfg, err := config.Parse([]byte(fmt.Sprintf(baseConfig, yaml.String())))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return cfg
 }

@@ -40,6 +40,7 @@ type simulateFlags struct {
 	hpaTargets string
 	hpaAt      []float64    // hpaTargets parsed
 	history    historyFlags // simulate_history.go
+	scoreFrom  string       // RFC 3339; empty scores every tick
 }
 
 // optionalInt32 is an int32 flag that may be left unset (-1), which --help
@@ -105,6 +106,7 @@ The config is the one that runs in production; its queries are never sent anywhe
 	fs.DurationVar(&f.params.T, "tick", f.params.T, "T: the model's tick and evaluation grid, not the scaler's (its config's interval, a multiple of T)")
 	fs.Float64Var(&f.params.M, "median-replicas", f.params.M, "m: scale demand so that the median non-zero rate needs this many replicas")
 	fs.StringVar(&f.hpaTargets, "hpa-targets", "0.5,0.6,0.7", "utilisation targets of the HPA reference runs scored beside the config, comma-separated")
+	fs.StringVar(&f.scoreFrom, "score-from", "", "replay the whole trace but score only the ticks from this time on (RFC 3339), the HPA reference's and the oracle's too")
 	addHistoryFlags(fs, &f.history)
 	return cmd
 }
@@ -114,6 +116,7 @@ type simulateReport struct {
 	Config          string              `json:"config"`
 	Scaler          string              `json:"scaler"`
 	Trace           string              `json:"trace"`
+	ScoreFrom       string              `json:"score_from,omitempty"`
 	Model           modelReport         `json:"model"`
 	InitialReplicas int32               `json:"initial_replicas"`
 	Scaled          simulate.Score      `json:"scaled"`
@@ -146,6 +149,12 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 	}
 	if f.format != "text" && f.format != "json" {
 		return usage(fmt.Errorf("--format: %q: must be text or json", f.format))
+	}
+	var scoreFrom time.Time
+	if f.scoreFrom != "" {
+		if scoreFrom, err = time.Parse(time.RFC3339, f.scoreFrom); err != nil {
+			return usage(fmt.Errorf("--score-from: %q: must be RFC 3339, e.g. 2025-03-01T00:00:00Z", f.scoreFrom))
+		}
 	}
 	plotFormat := ""
 	if f.plot != "" {
@@ -186,11 +195,17 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 	if err != nil {
 		return usage(fmt.Errorf("--trace %s: %w", f.trace, err))
 	}
+	from := 0
+	if f.scoreFrom != "" {
+		if from, err = m.TickFrom(scoreFrom); err != nil {
+			return usage(fmt.Errorf("--score-from: %w", err))
+		}
+	}
 	sc, err := simulate.SelectScaler(cfg, f.scaler)
 	if err != nil {
 		return usage(fmt.Errorf("--scaler: %w", err))
 	}
-	opts := simulate.EngineOptions{Timeline: f.out != "" || f.plot != ""}
+	opts := simulate.EngineOptions{Timeline: f.out != "" || f.plot != "", ScoreFrom: from}
 	if f.initial >= 0 {
 		opts.Initial = &f.initial
 	}
@@ -200,20 +215,19 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 	}
 
 	rep := simulateReport{
-		Config: f.config, Scaler: sc.Name, Trace: f.trace,
+		Config: f.config, Scaler: sc.Name, Trace: f.trace, ScoreFrom: f.scoreFrom,
 		Model: modelReport{
 			Mu: m.Mu, SLOSeconds: m.L, C: m.C(), StartupSeconds: m.S.Seconds(), TickSeconds: m.T.Seconds(),
 			MedianReplicas: m.M, DemandScale: m.Scale(), Ticks: m.Ticks(),
 		},
 		InitialReplicas: run.Initial(),
 		Scaled:          run.Score(),
-		Oracle:          simulate.OracleScore(m),
+		Oracle:          simulate.OracleScoreFrom(m, from),
 	}
-	rep.InitialReplicas = run.Initial()
 	// The reference HPA runs under the scaler's own cap, so that both face
 	// the same limit (set bounds.max high to compare with docs/model.md).
 	for _, u := range f.hpaAt {
-		s := simulate.RunHPAReference(m, u, sc.Bounds.Max)
+		s := simulate.RunHPAReference(m, u, sc.Bounds.Max, simulate.ScoreFrom(from))
 		rep.HPA = append(rep.HPA, hpaReferenceScore{Target: u, MaxReplicas: sc.Bounds.Max, Score: s})
 	}
 
@@ -346,8 +360,12 @@ func writeScoreTable(out io.Writer, rep simulateReport) error {
 	span := time.Duration(float64(m.Ticks) * m.TickSeconds * float64(time.Second))
 	fmt.Fprintf(out, "scaler %s (%s) on %s: %d ticks of %gs (%s), starting at %d replicas\n",
 		rep.Scaler, rep.Config, rep.Trace, m.Ticks, m.TickSeconds, span, rep.InitialReplicas)
-	fmt.Fprintf(out, "model: mu %g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, median demand needs %g replicas\n\n",
+	fmt.Fprintf(out, "model: mu %g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, median demand needs %g replicas\n",
 		m.Mu, m.SLOSeconds, m.C, m.StartupSeconds, m.MedianReplicas)
+	if rep.ScoreFrom != "" {
+		fmt.Fprintf(out, "scored from %s on: the last %d ticks, every run replayed from the trace's start\n", rep.ScoreFrom, rep.Scaled.Ticks)
+	}
+	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "run\tviolating fraction\tcost (replica-h)\tcost vs oracle\tscale actions\t")
 	row := func(name string, s simulate.Score) {

@@ -383,3 +383,42 @@ func TestConfigFromAPipe(t *testing.T) {
 		}
 	}
 }
+
+func TestSimulateScoreFrom(t *testing.T) {
+	tr := smallTrace(t) // 1700000000 + 60 s x 120
+	score := func(args ...string) simulateReport {
+		t.Helper()
+		out, stderr, code := runScaled(t, append([]string{"simulate", "--config", exampleHPA, "--trace", tr, "--format", "json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("exit %d: %s", code, stderr)
+		}
+		var rep simulateReport
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatalf("json: %v\n%s", err, out)
+		}
+		return rep
+	}
+	all := score()
+	fromStart := score("--score-from", "2023-11-14T22:13:20Z") // the first tick
+	if diff := cmp.Diff(all.Scaled, fromStart.Scaled); diff != "" {
+		t.Errorf("scored from the first tick differs from scoring every tick (-all +from):\n%s", diff)
+	}
+	late := score("--score-from", "2023-11-14T23:13:20Z") // an hour in: 240 of 480 ticks left
+	if late.Scaled.Ticks != 240 || late.Oracle.Ticks != 240 {
+		t.Errorf("ticks scored from an hour in = %d (scaled), %d (oracle), want 240", late.Scaled.Ticks, late.Oracle.Ticks)
+	}
+	for _, h := range late.HPA {
+		if h.Score.Ticks != 240 {
+			t.Errorf("HPA u=%g scored %d ticks, want 240", h.Target, h.Score.Ticks)
+		}
+	}
+	if !(late.Scaled.CostReplicaHours < all.Scaled.CostReplicaHours) {
+		t.Errorf("cost of the last hour %.3f not below that of both hours %.3f", late.Scaled.CostReplicaHours, all.Scaled.CostReplicaHours)
+	}
+	for _, bad := range []string{"yesterday", "2023-11-14T00:00:00Z", "2030-01-01T00:00:00Z"} {
+		_, stderr, code := runScaled(t, "simulate", "--config", exampleHPA, "--trace", tr, "--score-from", bad)
+		if code != 2 || !strings.Contains(stderr, "--score-from") || !strings.Contains(stderr, bad) {
+			t.Errorf("--score-from %s: exit %d, stderr %q; want exit 2 naming the flag and the value", bad, code, stderr)
+		}
+	}
+}

@@ -36,6 +36,8 @@ type EngineOptions struct {
 	Timeline bool
 	// OnDecision, if set, sees every decision the engine makes.
 	OnDecision func(scaling.Decision)
+	// ScoreFrom is the first tick scored (ScoreFrom); 0 scores them all.
+	ScoreFrom int
 }
 
 // SelectScaler returns the scaler named name, or the only scaler when name is
@@ -157,7 +159,7 @@ func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]str
 			return nil, fmt.Errorf("initial: %d: must be >= 0", initial)
 		}
 	}
-	var runOpts []RunOption
+	runOpts := []RunOption{ScoreFrom(opts.ScoreFrom)}
 	if opts.Timeline {
 		runOpts = append(runOpts, WithTimeline())
 	}

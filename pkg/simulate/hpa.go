@@ -97,10 +97,10 @@ func (h *HPAReference) Decide(o Observation) int32 {
 }
 
 // RunHPAReference plays the reference HPA with target u and replica cap max
-// over the whole model and returns its score. It panics on a u or max that
-// NewHPAReference refuses.
-func RunHPAReference(m *Model, u float64, max int32) Score {
-	run, err := PlayHPAReference(m, u, max)
+// over the whole model and returns its score (of the ticks ScoreFrom says,
+// when given). It panics on a u or max that NewHPAReference refuses.
+func RunHPAReference(m *Model, u float64, max int32, opts ...RunOption) Score {
+	run, err := PlayHPAReference(m, u, max, opts...)
 	if err != nil {
 		panic("simulate.RunHPAReference: " + err.Error())
 	}

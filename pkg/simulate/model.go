@@ -180,6 +180,23 @@ func (m *Model) Start() time.Time { return m.start }
 // TickTime is the time of tick i.
 func (m *Model) TickTime(i int) time.Time { return m.start.Add(time.Duration(i) * m.T) }
 
+// TickFrom is the index of the first tick at or after t. It fails when t is
+// after the last tick, or before the first: scoring from there would score
+// nothing, or would claim a history the trace does not have.
+func (m *Model) TickFrom(t time.Time) (int, error) {
+	last := m.TickTime(m.Ticks() - 1)
+	if t.Before(m.start) || t.After(last) {
+		return 0, fmt.Errorf("%s: outside the trace's ticks (%s to %s)", t.UTC().Format(time.RFC3339),
+			m.start.UTC().Format(time.RFC3339), last.UTC().Format(time.RFC3339))
+	}
+	d := t.Sub(m.start)
+	i := int(d / m.T)
+	if time.Duration(i)*m.T < d {
+		i++
+	}
+	return i, nil
+}
+
 // Scale is k, the factor from trace rate to demand.
 func (m *Model) Scale() float64 { return m.scale }
 

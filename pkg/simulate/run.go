@@ -30,6 +30,7 @@ type Run struct {
 	before int32
 
 	score    Score
+	from     int // the first tick scored
 	timeline []Row
 	record   bool
 }
@@ -43,6 +44,14 @@ func WithTimeline() RunOption {
 		r.record = true
 		r.timeline = make([]Row, 0, r.model.Ticks())
 	}
+}
+
+// ScoreFrom scores only the ticks from index from on: the run still plays
+// every tick (a policy's history starts with the trace), but the ticks
+// before from count for nothing, and a scale action at from is a change
+// from the count the tick before ended with.
+func ScoreFrom(from int) RunOption {
+	return func(r *Run) { r.from = max(0, from) }
 }
 
 // NewRun starts a run at tick 0 with initial replicas requested and all ready.
@@ -124,26 +133,27 @@ func (r *Run) Advance() {
 	}
 	m := r.model
 	d := m.Demand(r.tick)
-	p95 := m.P95(d, r.ready)
 	violating := m.ViolatesAt(r.tick, r.ready)
-	tickSeconds := m.T.Seconds()
-	requests := d * tickSeconds
-	s := &r.score
-	s.Ticks++
-	s.TotalRequests += requests
-	if violating {
-		s.ViolatingRequests += requests
-	}
-	s.ReplicaSeconds += float64(r.requested) * tickSeconds
-	s.OracleReplicaSeconds += float64(m.OracleReplicasAt(r.tick)) * tickSeconds
-	if r.requested != r.before {
-		s.ScaleActions++
+	if r.tick >= r.from {
+		tickSeconds := m.T.Seconds()
+		requests := d * tickSeconds
+		s := &r.score
+		s.Ticks++
+		s.TotalRequests += requests
+		if violating {
+			s.ViolatingRequests += requests
+		}
+		s.ReplicaSeconds += float64(r.requested) * tickSeconds
+		s.OracleReplicaSeconds += float64(m.OracleReplicasAt(r.tick)) * tickSeconds
+		if r.requested != r.before {
+			s.ScaleActions++
+		}
 	}
 	if r.record {
 		obs, _ := m.ObservedDemand(r.tick) // NaN at tick 0
 		r.timeline = append(r.timeline, Row{
 			Time: m.TickTime(r.tick), Demand: d, Observed: obs,
-			Ready: r.ready, Replicas: r.requested, P95Seconds: p95, Violating: violating,
+			Ready: r.ready, Replicas: r.requested, P95Seconds: m.P95(d, r.ready), Violating: violating,
 		})
 	}
 	r.tick++

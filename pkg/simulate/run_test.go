@@ -271,3 +271,54 @@ func TestAdvancePastTheEndPanics(t *testing.T) {
 	}()
 	run.Advance()
 }
+
+func TestScoreFromScoresOnlyTheLaterTicks(t *testing.T) {
+	// TestScoreOnHandComputedTrace's run, scored from tick 5 on: requested
+	// 3 2 2 -> 7 x 15 s; ready 3 2 2; load 8/3 violates at ticks 6 and 7;
+	// actions: tick 6 only (tick 5 holds the 3 tick 4 ended with).
+	// Oracle 3 x 3 -> 9 x 15 s, one action at none of the ticks (3 from tick 4 on).
+	p := DefaultParams()
+	p.M = 2
+	p.S = 15 * time.Second
+	m := mustModel(t, trace(time.Minute, 60, 120), p)
+	c := p.C()
+	from, err := m.TickFrom(m.Start().Add(65 * time.Second)) // between ticks 4 and 5
+	if err != nil || from != 5 {
+		t.Fatalf("TickFrom(start+65s) = %d, %v; want 5, nil", from, err)
+	}
+	run := NewRun(m, 2, ScoreFrom(from))
+	plan := map[int]int32{4: 3, 6: 2}
+	for !run.Done() {
+		if r, ok := plan[run.Tick()]; ok {
+			request(t, run, r)
+		}
+		run.Advance()
+	}
+	want := Score{
+		Ticks:                    3,
+		TotalRequests:            3 * 15 * 8.0 / 3 * c,
+		ViolatingRequests:        2 * 15 * 8.0 / 3 * c,
+		ViolatingRequestFraction: 2.0 / 3,
+		ReplicaSeconds:           105,
+		CostReplicaHours:         105.0 / 3600,
+		OracleReplicaSeconds:     135,
+		OracleReplicaHours:       135.0 / 3600,
+		CostVsOracle:             105.0 / 135,
+		ScaleActions:             1,
+	}
+	if diff := cmp.Diff(want, run.Score(), cmpopts.EquateApprox(1e-12, 1e-12)); diff != "" {
+		t.Errorf("score (-want +got):\n%s", diff)
+	}
+	oracle := OracleScoreFrom(m, from)
+	if oracle.Ticks != 3 || oracle.OracleReplicaSeconds != 135 || oracle.ScaleActions != 0 {
+		t.Errorf("oracle from tick 5 = %+v, want 3 ticks, 135 replica-seconds, no action", oracle)
+	}
+	if got := OracleScoreFrom(m, 0); got != OracleScore(m) {
+		t.Errorf("OracleScoreFrom(m, 0) = %+v, differs from OracleScore %+v", got, OracleScore(m))
+	}
+	for _, at := range []time.Time{m.Start().Add(-time.Second), m.TickTime(m.Ticks()-1).Add(time.Second)} {
+		if _, err := m.TickFrom(at); err == nil {
+			t.Errorf("TickFrom(%s) succeeded outside the ticks", at)
+		}
+	}
+}

@@ -41,18 +41,24 @@ func (s Score) finish() Score {
 // OracleScore is the oracle's score on m: max(1, ceil(demand/c)) ready at
 // every tick with no startup delay, so nothing violates; its scale actions
 // count the same way as a run's.
-func OracleScore(m *Model) Score {
+func OracleScore(m *Model) Score { return OracleScoreFrom(m, 0) }
+
+// OracleScoreFrom is OracleScore over the ticks from index from on, as a
+// run made with ScoreFrom(from) scores them.
+func OracleScoreFrom(m *Model, from int) Score {
 	t := m.T.Seconds()
 	var s Score
 	var before int32
 	for i := range m.Ticks() {
 		n := m.OracleReplicasAt(i)
-		s.Ticks++
-		s.TotalRequests += m.Demand(i) * t
-		s.ReplicaSeconds += float64(n) * t
-		s.OracleReplicaSeconds += float64(n) * t
-		if n != before {
-			s.ScaleActions++
+		if i >= from {
+			s.Ticks++
+			s.TotalRequests += m.Demand(i) * t
+			s.ReplicaSeconds += float64(n) * t
+			s.OracleReplicaSeconds += float64(n) * t
+			if n != before {
+				s.ScaleActions++
+			}
 		}
 		before = n
 	}

@@ -316,7 +316,7 @@ func TestScoreFromScoresOnlyTheLaterTicks(t *testing.T) {
 	if got := OracleScoreFrom(m, 0); got != OracleScore(m) {
 		t.Errorf("OracleScoreFrom(m, 0) = %+v, differs from OracleScore %+v", got, OracleScore(m))
 	}
-	for _, at := range []time.Time{m.Start().Add(-time.Second), m.TickTime(m.Ticks()-1).Add(time.Second)} {
+	for _, at := range []time.Time{m.Start().Add(-time.Second), m.TickTime(m.Ticks() - 1).Add(time.Second)} {
 		if _, err := m.TickFrom(at); err == nil {
 			t.Errorf("TickFrom(%s) succeeded outside the ticks", at)
 		}

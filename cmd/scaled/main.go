@@ -33,7 +33,7 @@ target, or in dry run only logs and exports it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newRunCommand(), newCheckCommand(), newSimulateCommand(), newVersionCommand())
+	root.AddCommand(newRunCommand(), newCheckCommand(), newSimulateCommand(), newTuneCommand(), newVersionCommand())
 	root.AddCommand(newForecastCommand(), newCalibrateCommand())
 	return root
 }

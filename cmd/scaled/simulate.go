@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/scaled-dev/scaled/pkg/config"
@@ -90,13 +91,23 @@ The config is the one that runs in production; its queries are never sent anywhe
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&f.config, "config", "c", "scaled.yaml", "config file (YAML)")
-	fs.StringVar(&f.trace, "trace", "", "trace CSV (timestamp,value); or --query")
-	fs.StringVar(&f.scaler, "scaler", "", "scaler to simulate (default: the config's only scaler)")
-	fs.StringArrayVar(&f.binds, "bind", nil, "bind a signal to an observation, SIGNAL=OBSERVATION (repeatable)")
 	fs.StringVar(&f.out, "out", "", "write the timeline CSV, one row per tick, to this file")
 	fs.StringVar(&f.plot, "plot", "", "draw demand, capacity, replicas and violations to this file (.png or .svg)")
 	fs.StringVar(&f.format, "format", "text", "score format: text or json")
 	fs.Var(optionalInt32{&f.initial}, "initial", "replicas at the start, all ready (default: the oracle's count at the first tick, within bounds)")
+	addModelFlags(fs, &f)
+	fs.StringVar(&f.hpaTargets, "hpa-targets", "0.5,0.6,0.7", "utilisation targets of the HPA reference runs scored beside the config, comma-separated")
+	fs.StringVar(&f.scoreFrom, "score-from", "", "replay the whole trace but score only the ticks from this time on (RFC 3339), the HPA reference's and the oracle's too")
+	addHistoryFlags(fs, &f.history)
+	return cmd
+}
+
+// addModelFlags adds the flags that state the service model: simulate's
+// and tune's.
+func addModelFlags(fs *pflag.FlagSet, f *simulateFlags) {
+	fs.StringVar(&f.trace, "trace", "", "trace CSV (timestamp,value); or --query")
+	fs.StringVar(&f.scaler, "scaler", "", "scaler to simulate (default: the config's only scaler)")
+	fs.StringArrayVar(&f.binds, "bind", nil, "bind a signal to an observation, SIGNAL=OBSERVATION (repeatable)")
 	fs.Float64Var(&f.params.Mu, "mu", f.params.Mu, "mu: requests/s one replica serves (M/M/1 service rate); or give --capacity-per-replica")
 	fs.Float64Var(&f.capacity, "capacity-per-replica", 0, "c: requests/s one replica serves with p95 at the SLO, as measured (scaled calibrate); sets mu = c + ln(20)/slo (default: from --mu)")
 	fs.Float64Var(&f.params.L, "slo", f.params.L, "L: the p95 latency SLO in seconds")
@@ -105,10 +116,6 @@ The config is the one that runs in production; its queries are never sent anywhe
 	_ = fs.MarkHidden("startup") // the name the docs' benchmark commands still use
 	fs.DurationVar(&f.params.T, "tick", f.params.T, "T: the model's tick and evaluation grid, not the scaler's (its config's interval, a multiple of T)")
 	fs.Float64Var(&f.params.M, "median-replicas", f.params.M, "m: scale demand so that the median non-zero rate needs this many replicas")
-	fs.StringVar(&f.hpaTargets, "hpa-targets", "0.5,0.6,0.7", "utilisation targets of the HPA reference runs scored beside the config, comma-separated")
-	fs.StringVar(&f.scoreFrom, "score-from", "", "replay the whole trace but score only the ticks from this time on (RFC 3339), the HPA reference's and the oracle's too")
-	addHistoryFlags(fs, &f.history)
-	return cmd
 }
 
 // simulateReport is the score as --format json prints it.
@@ -284,6 +291,11 @@ func loadSimulationConfig(path string) (*config.Config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return loadSimulationData(path, data)
+}
+
+// loadSimulationData is loadSimulationConfig on the file's content.
+func loadSimulationData(path string, data []byte) (*config.Config, error) {
 	if cfg, ok, err := manifestConfig(path, data); ok || err != nil {
 		return cfg, err
 	}

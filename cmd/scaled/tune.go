@@ -1,0 +1,624 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gonum.org/v1/gonum/optimize"
+	"math/rand/v2"
+
+	"github.com/scaled-dev/scaled/pkg/simulate"
+	"github.com/scaled-dev/scaled/pkg/sources"
+)
+
+type tuneFlags struct {
+	sim          simulateFlags // the model, the trace and the template, as simulate takes them
+	hpaTarget    float64
+	seed         uint64
+	budget       time.Duration
+	maxEvals     int
+	holdout      float64
+	objective    string
+	allowWorse   bool
+	out          string
+	scalerObject string
+	format       string
+	plot         string
+}
+
+func newTuneCommand() *cobra.Command {
+	f := tuneFlags{sim: simulateFlags{params: simulate.DefaultParams(), initial: -1}}
+	cmd := &cobra.Command{
+		Use:   "tune",
+		Short: "Fit a config to a service's own history, and prove it on the part the search did not see",
+		Long: `Search the policy families scaled has (target tracking; a forecast over a target-tracking floor,
+with the recent level and trend or with daily and weekly seasons) and their parameters (targets,
+forecast quantile and lead, tolerances, stabilisation windows, startup hold) for the config that
+does best on the service's own history under the model of docs/model.md, against the HPA at
+--hpa-target run by the same model over the same history.
+
+The history is split in time: the search sees the first part only; the last --holdout of it is
+scored once, on the chosen config and on the reference, exactly as
+  scaled simulate --config OUT --trace SAME --score-from START_OF_HOLDOUT
+scores it. A candidate wins only if it is no worse than the reference on both violations and cost
+in the search part and better on one; if none is, tune says so and emits the HPA-equivalent
+config. The search (CMA-ES, gonum/optimize) uses every core and stops at --budget, or after
+--max-evaluations, at the end of a generation; the same --seed and --max-evaluations give the same
+result on any machine.
+
+The template (--config, default: signals that read the model's load and share of SLO capacity, as
+in examples/simulate) keeps its queries, target and bounds; tune writes its policies and behavior.`,
+		Example: `  scaled tune --trace testdata/traces/nasa_http_aug95.csv --startup-delay 3m --out tuned.yaml
+  scaled tune -c scaled.yaml --scaler web --query 'sum(rate(http_requests_total{service="web"}[1m]))' --range 28d --prometheus.url http://localhost:9090 --capacity-per-replica 7 --out web.yaml
+  scaled tune --trace t.csv --objective cost --budget 5m --format json --plot tune.svg`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			f.sim.muSet = cmd.Flags().Changed("mu")
+			return runTune(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
+		},
+	}
+	fs := cmd.Flags()
+	fs.StringVarP(&f.sim.config, "config", "c", "", "template config (YAML) whose queries, target and bounds the result keeps (default: signals named load and slo_utilisation, as examples/simulate/recommended.yaml)")
+	addModelFlags(fs, &f.sim)
+	addHistoryFlags(fs, &f.sim.history)
+	fs.Float64Var(&f.hpaTarget, "hpa-target", 0.6, "utilisation target of the HPA reference the result must be no worse than")
+	fs.Uint64Var(&f.seed, "seed", 1, "seed of the search: the same seed and --max-evaluations give the same result")
+	fs.DurationVar(&f.budget, "budget", time.Minute, "time for the whole tune; the search stops at the end of the generation that reaches it")
+	fs.IntVar(&f.maxEvals, "max-evaluations", 0, "stop the search after this many candidates (0: only --budget stops it), for a result that does not depend on the machine's speed")
+	fs.Float64Var(&f.holdout, "holdout", 0.25, "the last fraction of the history, never seen by the search, on which the result is scored once")
+	fs.StringVar(&f.objective, "objective", "violations", "violations: fewest violations at no more cost than the reference; cost: lowest cost at no more violations")
+	fs.BoolVar(&f.allowWorse, "allow-worse", false, "exit 0 even when the result is worse than the reference on both axes in the held-out part")
+	fs.StringVar(&f.out, "out", "", "write the result to this file: a config that scaled run and scaled check take")
+	fs.StringVar(&f.scalerObject, "scaler-object", "", "with --out: write a Scaler manifest NAMESPACE/NAME instead of a config file")
+	fs.StringVar(&f.format, "format", "text", "report format: text or json")
+	fs.StringVar(&f.plot, "plot", "", "draw the HPA's curve over a sweep of targets, every candidate, the chosen one and its held-out point (.png or .svg)")
+	return cmd
+}
+
+// tuneScore is one run's score in one part of the history.
+type tuneScore struct {
+	Violating float64 `json:"violating_fraction"`
+	Cost      float64 `json:"cost_replica_hours"`
+	Actions   int     `json:"scale_actions"`
+}
+
+func scoreOf(s simulate.Score) tuneScore {
+	return tuneScore{Violating: s.ViolatingRequestFraction, Cost: s.CostReplicaHours, Actions: s.ScaleActions}
+}
+
+// noWorse: violations and cost no higher than ref's.
+func (s tuneScore) noWorse(ref tuneScore) bool {
+	return s.Violating <= ref.Violating && s.Cost <= ref.Cost
+}
+
+// better: no worse, and lower on one axis.
+func (s tuneScore) better(ref tuneScore) bool {
+	return s.noWorse(ref) && (s.Violating < ref.Violating || s.Cost < ref.Cost)
+}
+
+type tuneCandidate struct {
+	Family string             `json:"family"`
+	Params map[string]float64 `json:"params"`
+	Search tuneScore          `json:"search"`
+	key    string
+	fam    *tuneFamily // nil: the HPA-equivalent config
+}
+
+type tunePart struct {
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Ticks int    `json:"ticks"`
+}
+
+type tuneReport struct {
+	Trace      string          `json:"trace"`
+	Template   string          `json:"template"`
+	Scaler     string          `json:"scaler"`
+	Model      modelReport     `json:"model"`
+	Objective  string          `json:"objective"`
+	Seed       uint64          `json:"seed"`
+	Search     tunePart        `json:"search_part"`
+	Holdout    tunePart        `json:"holdout_part"`
+	HPATarget  float64         `json:"hpa_target"`
+	Reference  tunePair        `json:"reference"`
+	Chosen     tuneChosen      `json:"chosen"`
+	Fallback   bool            `json:"fallback_to_hpa_equivalent"`
+	Evaluated  int             `json:"evaluations"`
+	Families   []tuneFamilyRun `json:"families"`
+	Seconds    float64         `json:"seconds"`
+	Out        string          `json:"out,omitempty"`
+	Candidates []tuneCandidate `json:"candidates"`
+	Failed     []string        `json:"failed,omitempty"`
+}
+
+type tunePair struct {
+	Search  tuneScore `json:"search"`
+	Holdout tuneScore `json:"holdout"`
+}
+
+type tuneChosen struct {
+	Family string             `json:"family"`
+	Params map[string]float64 `json:"params,omitempty"`
+	tunePair
+	WorseInHoldout bool `json:"worse_than_reference_in_holdout"`
+}
+
+type tuneFamilyRun struct {
+	Name        string `json:"name"`
+	About       string `json:"about"`
+	Evaluations int    `json:"evaluations"`
+	Generations int    `json:"generations"`
+}
+
+func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
+	start := time.Now()
+	usage := func(err error) error { return &exitError{code: 2, err: err} }
+	histEnd, err := f.sim.history.validate(f.sim.trace, time.Now())
+	var errs []error
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if f.format != "text" && f.format != "json" {
+		errs = append(errs, fmt.Errorf("--format: %q: must be text or json", f.format))
+	}
+	if f.objective != "violations" && f.objective != "cost" {
+		errs = append(errs, fmt.Errorf("--objective: %q: must be violations or cost", f.objective))
+	}
+	if !(f.holdout > 0 && f.holdout < 1) {
+		errs = append(errs, fmt.Errorf("--holdout: %g: must be a fraction in (0, 1)", f.holdout))
+	}
+	if f.budget <= 0 {
+		errs = append(errs, fmt.Errorf("--budget: %s: must be > 0", f.budget))
+	}
+	if f.maxEvals < 0 {
+		errs = append(errs, fmt.Errorf("--max-evaluations: %d: must be >= 0", f.maxEvals))
+	}
+	if f.scalerObject != "" && f.out == "" {
+		errs = append(errs, fmt.Errorf("--scaler-object %s: needs --out", f.scalerObject))
+	}
+	plotFormat := ""
+	if f.plot != "" {
+		plotFormat = strings.TrimPrefix(strings.ToLower(filepath.Ext(f.plot)), ".")
+		if plotFormat != "png" && plotFormat != "svg" {
+			errs = append(errs, fmt.Errorf("--plot: %q: the file name must end in .png or .svg", f.plot))
+		}
+	}
+	f.sim.hpaTargets = strconv.FormatFloat(f.hpaTarget, 'g', -1, 64)
+	if err := serviceParams(&f.sim); err != nil {
+		errs = append(errs, err)
+	}
+	if err := f.sim.params.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("model: %w", err))
+	}
+	binds, err := parseBinds(f.sim.binds)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return usage(errors.Join(errs...))
+	}
+	tmpl, err := loadTuneTemplate(f.sim.config, f.sim.scaler, binds, f.sim.params)
+	if err != nil {
+		return usage(err)
+	}
+	var tr *sources.Trace
+	if f.sim.trace != "" {
+		if tr, err = sources.LoadTrace(f.sim.trace); err != nil {
+			return usage(fmt.Errorf("--trace: %w", err))
+		}
+	} else {
+		p, url, err := f.sim.history.historySource(tmpl.cfg.Prometheus)
+		if err != nil {
+			return usage(err)
+		}
+		if tr, f.sim.trace, err = historyTrace(ctx, notes, f.sim.history, histEnd, p, url); err != nil {
+			return err
+		}
+	}
+	full, err := simulate.NewModel(tr, f.sim.params)
+	if err != nil {
+		return usage(fmt.Errorf("--trace %s: %w", f.sim.trace, err))
+	}
+	// The search part is the trace up to the holdout, a model of its own:
+	// nothing of the holdout, not even its share of the demand's median,
+	// reaches the search.
+	split := int(math.Round(float64(len(tr.Samples)) * (1 - f.holdout)))
+	if split < 2 || len(tr.Samples)-split < 1 {
+		return usage(fmt.Errorf("--holdout %g: leaves %d of %d trace points to the search and %d to the holdout: want at least 2 and 1",
+			f.holdout, split, len(tr.Samples), len(tr.Samples)-split))
+	}
+	searchTrace := &sources.Trace{Step: tr.Step, Samples: tr.Samples[:split]}
+	part, err := simulate.NewModel(searchTrace, f.sim.params)
+	if err != nil {
+		return usage(fmt.Errorf("--holdout %g: the search part: %w", f.holdout, err))
+	}
+	holdoutFrom := tr.Samples[split].Time
+	from, err := full.TickFrom(holdoutFrom)
+	if err != nil {
+		return usage(fmt.Errorf("--holdout %g: %w", f.holdout, err))
+	}
+
+	t := &tuner{tmpl: tmpl, model: part, binds: binds, objective: f.objective, seen: map[string]*tuneCandidate{}}
+	t.ref = scoreOf(simulate.RunHPAReference(part, f.hpaTarget, tmpl.max))
+	t.hpaTarget = f.hpaTarget
+	rep := tuneReport{
+		Trace: f.sim.trace, Template: tmpl.path, Scaler: tmpl.name, Objective: f.objective, Seed: f.seed, HPATarget: f.hpaTarget,
+		Model: modelReport{
+			Mu: full.Mu, SLOSeconds: full.L, C: full.C(), StartupSeconds: full.S.Seconds(), TickSeconds: full.T.Seconds(),
+			MedianReplicas: full.M, DemandScale: full.Scale(), Ticks: full.Ticks(),
+		},
+		Search:  tunePart{From: fmtTime(part.Start()), To: fmtTime(holdoutFrom), Ticks: part.Ticks()},
+		Holdout: tunePart{From: fmtTime(holdoutFrom), To: fmtTime(full.TickTime(full.Ticks() - 1).Add(full.T)), Ticks: full.Ticks() - from},
+	}
+	hpaEq, err := t.evaluate(nil, nil)
+	if err != nil {
+		return err
+	}
+	// Leave time for the held-out runs: about the chosen candidate's and
+	// the reference's runs again, on a longer history.
+	deadline := start.Add(f.budget)
+	rep.Families = t.search(deadline, f.seed, f.maxEvals, float64(full.Ticks())/float64(part.Ticks()))
+
+	chosen := t.choose()
+	rep.Fallback = chosen == nil
+	if chosen == nil {
+		chosen = hpaEq
+	}
+	header := ""
+	policies, behavior := t.renderCandidate(chosen)
+	data, err := tmpl.render("", policies, behavior)
+	if err != nil {
+		return err
+	}
+	cfg, err := loadSimulationData(f.out, data)
+	if err != nil {
+		return fmt.Errorf("the chosen config does not load: %w", err)
+	}
+	run, err := simulate.RunConfig(full, cfg, tmpl.name, binds, simulate.EngineOptions{ScoreFrom: from})
+	if err != nil {
+		return err
+	}
+	rep.Reference = tunePair{Search: t.ref, Holdout: scoreOf(simulate.RunHPAReference(full, f.hpaTarget, tmpl.max, simulate.ScoreFrom(from)))}
+	rep.Chosen = tuneChosen{Family: chosen.Family, Params: chosen.Params, tunePair: tunePair{Search: chosen.Search, Holdout: scoreOf(run.Score())}}
+	rep.Chosen.WorseInHoldout = rep.Chosen.Holdout.Violating > rep.Reference.Holdout.Violating && rep.Chosen.Holdout.Cost > rep.Reference.Holdout.Cost
+	rep.Candidates = t.sorted()
+	rep.Evaluated = len(rep.Candidates)
+	slices.Sort(t.failed)
+	rep.Failed = t.failed
+	if len(t.failed) > 0 {
+		fmt.Fprintf(notes, "%d candidates could not be run; the first: %s\n", len(t.failed), t.failed[0])
+	}
+
+	if f.out != "" {
+		header = tuneHeader(rep, f)
+		if data, err = tmpl.render(header, policies, behavior); err != nil {
+			return err
+		}
+		if f.scalerObject != "" {
+			if data, err = tmpl.manifest(data, f.scalerObject); err != nil {
+				return usage(err)
+			}
+		}
+		if err := writeFile(f.out, func(w io.Writer) error { _, err := w.Write(data); return err }); err != nil {
+			return fmt.Errorf("--out: %w", err)
+		}
+		rep.Out = f.out
+	}
+	if f.plot != "" {
+		if err := writeFile(f.plot, func(w io.Writer) error { return writeTunePlot(w, plotFormat, part, tmpl.max, rep) }); err != nil {
+			return fmt.Errorf("--plot: %w", err)
+		}
+	}
+	rep.Seconds = math.Round(time.Since(start).Seconds()*10) / 10
+	if f.format == "json" {
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := writeTuneText(out, rep); err != nil {
+		return err
+	}
+	if rep.Chosen.WorseInHoldout && !f.allowWorse {
+		return &exitError{code: 1, err: fmt.Errorf("the chosen config is worse than the HPA reference at u=%g on both violations and cost in the held-out part: "+
+			"its history did not carry over; rerun with --allow-worse to keep it anyway", f.hpaTarget)}
+	}
+	return nil
+}
+
+func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+// tuner evaluates candidates on the search part.
+type tuner struct {
+	tmpl      *tuneTemplate
+	model     *simulate.Model
+	binds     map[string]string
+	objective string
+	ref       tuneScore
+	hpaTarget float64
+
+	mu     sync.Mutex
+	seen   map[string]*tuneCandidate
+	failed []string // candidates that could not be run, and why
+}
+
+func (t *tuner) fail(err error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.failed = append(t.failed, err.Error())
+}
+
+// renderCandidate is c's policies and behavior; nil behavior for the
+// HPA-equivalent config, whose guards are the HPA's defaults.
+func (t *tuner) renderCandidate(c *tuneCandidate) ([]any, map[string]any) {
+	if c.fam == nil {
+		share := t.hpaTarget * t.model.Mu / t.model.C()
+		return []any{floorPolicy(map[string]float64{"target": share}, t.tmpl.roles)}, nil
+	}
+	return c.fam.render(c.Params, t.tmpl.roles)
+}
+
+// evaluate scores a family's point (nil: the HPA-equivalent config) on
+// the search part, once per distinct point.
+func (t *tuner) evaluate(fam *tuneFamily, v map[string]float64) (*tuneCandidate, error) {
+	c := &tuneCandidate{Family: "hpa_equivalent", Params: v, fam: fam, key: "hpa_equivalent"}
+	if fam != nil {
+		c.Family, c.key = fam.name, fam.key(v)
+	}
+	t.mu.Lock()
+	if got, ok := t.seen[c.key]; ok {
+		t.mu.Unlock()
+		return got, nil
+	}
+	t.mu.Unlock()
+	policies, behavior := t.renderCandidate(c)
+	data, err := t.tmpl.render("", policies, behavior)
+	if err != nil {
+		return nil, err
+	}
+	cfg, err := loadSimulationData(t.tmpl.path, data)
+	if err != nil {
+		return nil, fmt.Errorf("candidate %s: %w", c.key, err)
+	}
+	run, err := simulate.RunConfig(t.model, cfg, t.tmpl.name, t.binds, simulate.EngineOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("candidate %s: %w", c.key, err)
+	}
+	c.Search = scoreOf(run.Score())
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if got, ok := t.seen[c.key]; ok {
+		return got, nil
+	}
+	t.seen[c.key] = c
+	return c, nil
+}
+
+// loss is what the optimiser minimises: the objective's axis relative to
+// the reference's, plus a steep penalty for exceeding the reference on the
+// other axis.
+func (t *tuner) loss(s tuneScore) float64 {
+	const eps = 1e-6
+	v := (s.Violating + eps) / (t.ref.Violating + eps)
+	c := s.Cost / t.ref.Cost
+	if t.objective == "cost" {
+		return c + 0.001*v + 100*math.Max(0, v-1)
+	}
+	return v + 0.01*c + 100*math.Max(0, c-1)
+}
+
+// choose is the best candidate better than the reference in the search
+// part (nil when none is): by the objective's axis, then the other, then
+// fewer scale actions, then the key, so that ties resolve the same way on
+// every run.
+func (t *tuner) choose() *tuneCandidate {
+	for _, c := range t.sorted() {
+		if c.fam != nil && c.Search.better(t.ref) {
+			return &c
+		}
+	}
+	return nil
+}
+
+// sorted is every candidate, best first by the objective.
+func (t *tuner) sorted() []tuneCandidate {
+	t.mu.Lock()
+	cs := make([]*tuneCandidate, 0, len(t.seen))
+	for _, c := range t.seen {
+		cs = append(cs, c)
+	}
+	t.mu.Unlock()
+	first, second := func(s tuneScore) float64 { return s.Violating }, func(s tuneScore) float64 { return s.Cost }
+	if t.objective == "cost" {
+		first, second = second, first
+	}
+	slices.SortFunc(cs, func(a, b *tuneCandidate) int {
+		// Candidates better than the reference first.
+		if ab, bb := a.Search.better(t.ref), b.Search.better(t.ref); ab != bb {
+			if ab {
+				return -1
+			}
+			return 1
+		}
+		for _, d := range []float64{first(a.Search) - first(b.Search), second(a.Search) - second(b.Search), float64(a.Search.Actions - b.Search.Actions)} {
+			if d != 0 {
+				return int(math.Copysign(1, d))
+			}
+		}
+		return strings.Compare(a.key, b.key)
+	})
+	out := make([]tuneCandidate, len(cs))
+	for i, c := range cs {
+		out[i] = *c
+	}
+	return out
+}
+
+// search runs CMA-ES on every family at once, each with its own seeded
+// source, until the deadline or the evaluation cap, checked between
+// generations only: a generation once started is finished, so that the
+// evaluations a cap allows are the same on every machine.
+func (t *tuner) search(deadline time.Time, seed uint64, maxEvals int, holdoutFactor float64) []tuneFamilyRun {
+	fams := tuneFamilies(t.tmpl.roles)
+	runs := make([]tuneFamilyRun, len(fams))
+	perFamily := 0
+	if maxEvals > 0 {
+		perFamily = max(1, maxEvals/len(fams))
+	}
+	workers := runtime.GOMAXPROCS(0)
+	var wg sync.WaitGroup
+	var slowest struct {
+		sync.Mutex
+		d time.Duration
+	}
+	for i := range fams {
+		fam := &fams[i]
+		runs[i] = tuneFamilyRun{Name: fam.name, About: fam.about}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var evals, gens int
+			genStart := time.Now()
+			var genTook time.Duration
+			problem := optimize.Problem{Func: func(x []float64) float64 {
+				began := time.Now()
+				c, err := t.evaluate(fam, fam.point(x))
+				took := time.Since(began)
+				slowest.Lock()
+				slowest.d = max(slowest.d, took)
+				slowest.Unlock()
+				if err != nil {
+					t.fail(err)
+					return math.Inf(1)
+				}
+				return t.loss(c.Search)
+			}}
+			pop := 4 + int(3*math.Log(float64(len(fam.params))))
+			pop = max(workers, (pop+workers-1)/workers*workers)
+			method := &optimize.CmaEsChol{InitStepSize: 0.25, Population: pop, Src: rand.NewPCG(seed, uint64(i))}
+			settings := &optimize.Settings{
+				Concurrent: workers,
+				Converger: convergerFunc(func(*optimize.Location) optimize.Status {
+					gens++
+					evals = gens * pop
+					genTook = time.Since(genStart)
+					genStart = time.Now()
+					slowest.Lock()
+					reserve := time.Duration(float64(slowest.d) * holdoutFactor * 2)
+					slowest.Unlock()
+					switch {
+					case perFamily > 0 && evals+pop > perFamily:
+						return optimize.FunctionEvaluationLimit
+					case time.Now().Add(genTook).Add(reserve).After(deadline):
+						return optimize.RuntimeLimit
+					}
+					return optimize.NotTerminated
+				}),
+			}
+			// The first generation is always run: the shipped settings'
+			// neighbourhood is the least a tune looks at.
+			_, _ = optimize.Minimize(problem, fam.start(), settings, method)
+			runs[i].Evaluations, runs[i].Generations = evals, gens
+		}()
+	}
+	wg.Wait()
+	return runs
+}
+
+type convergerFunc func(*optimize.Location) optimize.Status
+
+func (c convergerFunc) Init(int)                                       {}
+func (c convergerFunc) Converged(l *optimize.Location) optimize.Status { return c(l) }
+
+// tuneHeader is the emitted file's leading comment.
+func tuneHeader(rep tuneReport, f tuneFlags) string {
+	m := rep.Model
+	var b strings.Builder
+	fmt.Fprintf(&b, "Written by scaled tune for scaler %s, from %s.\n", rep.Scaler, rep.Template)
+	fmt.Fprintf(&b, "History: %s (%s to %s).\n", rep.Trace, rep.Search.From, rep.Holdout.To)
+	fmt.Fprintf(&b, "Model: capacity per replica %.4g req/s (mu %g), p95 SLO %gs, startup delay %s, tick %s.\n",
+		m.C, m.Mu, m.SLOSeconds, time.Duration(m.StartupSeconds*float64(time.Second)), time.Duration(m.TickSeconds*float64(time.Second)))
+	what := "the best of " + strconv.Itoa(rep.Evaluated) + " candidates (" + rep.Chosen.Family + ")"
+	if rep.Fallback {
+		what = "the HPA-equivalent config: no candidate of " + strconv.Itoa(rep.Evaluated) + " was better than the HPA in the search part"
+	}
+	fmt.Fprintf(&b, "Chosen: %s, objective %s, seed %d.\n", what, rep.Objective, rep.Seed)
+	fmt.Fprintf(&b, "Violating fraction / cost in replica-hours / scale actions, against the HPA at u=%g:\n", rep.HPATarget)
+	line := func(name string, part tunePart, c, r tuneScore) {
+		fmt.Fprintf(&b, "  %s (%s to %s): this config %.4g / %.1f / %d; HPA %.4g / %.1f / %d\n",
+			name, part.From, part.To, c.Violating, c.Cost, c.Actions, r.Violating, r.Cost, r.Actions)
+	}
+	line("search part", rep.Search, rep.Chosen.Search, rep.Reference.Search)
+	line("held-out part", rep.Holdout, rep.Chosen.Holdout, rep.Reference.Holdout)
+	fmt.Fprintf(&b, "The held-out scores are those of:\n  scaled simulate --config %s --trace TRACE --startup-delay %s --score-from %s",
+		filepath.Base(f.out), time.Duration(m.StartupSeconds*float64(time.Second)), rep.Holdout.From)
+	return b.String()
+}
+
+func writeTuneText(out io.Writer, rep tuneReport) error {
+	fmt.Fprintf(out, "scaled tune: scaler %s (%s) on %s\n", rep.Scaler, rep.Template, rep.Trace)
+	m := rep.Model
+	fmt.Fprintf(out, "model: mu %g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, tick %gs\n",
+		m.Mu, m.SLOSeconds, m.C, m.StartupSeconds, m.TickSeconds)
+	fmt.Fprintf(out, "search part %s to %s (%d ticks), held-out part %s to %s (%d ticks)\n",
+		rep.Search.From, rep.Search.To, rep.Search.Ticks, rep.Holdout.From, rep.Holdout.To, rep.Holdout.Ticks)
+	fmt.Fprintf(out, "searched %d candidates in %.1fs (seed %d, objective %s):", rep.Evaluated, rep.Seconds, rep.Seed, rep.Objective)
+	for _, f := range rep.Families {
+		fmt.Fprintf(out, " %s %d", f.Name, f.Evaluations)
+	}
+	fmt.Fprint(out, "\n\n")
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "run\tpart\tviolating fraction\tcost (replica-h)\tscale actions\t")
+	row := func(name, part string, s tuneScore) {
+		fmt.Fprintf(tw, "%s\t%s\t%.4g\t%.1f\t%d\t\n", name, part, s.Violating, s.Cost, s.Actions)
+	}
+	name := "chosen: " + rep.Chosen.Family
+	ref := fmt.Sprintf("HPA reference u=%g", rep.HPATarget)
+	row(name, "search", rep.Chosen.Search)
+	row(ref, "search", rep.Reference.Search)
+	row(name, "held-out", rep.Chosen.Holdout)
+	row(ref, "held-out", rep.Reference.Holdout)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	if rep.Fallback {
+		fmt.Fprintf(out, "No candidate was better than the HPA at u=%g in the search part (no worse on both violations and cost, better on one): the result is the HPA-equivalent config.\n", rep.HPATarget)
+	}
+	c, r := rep.Chosen.Holdout, rep.Reference.Holdout
+	switch {
+	case rep.Chosen.WorseInHoldout:
+		fmt.Fprintln(out, "WORSE than the reference on both axes in the held-out part: the search part's advantage did not carry over.")
+	case c.noWorse(r):
+		fmt.Fprintf(out, "Held-out part: %s the reference's violations, %s its cost.\n", ratio(c.Violating, r.Violating), ratio(c.Cost, r.Cost))
+	default:
+		fmt.Fprintf(out, "Held-out part: mixed against the reference: %s its violations, %s its cost.\n", ratio(c.Violating, r.Violating), ratio(c.Cost, r.Cost))
+	}
+	if rep.Out != "" {
+		fmt.Fprintf(out, "Written to %s.\n", rep.Out)
+	}
+	return nil
+}
+
+func ratio(a, b float64) string {
+	if b == 0 {
+		if a == 0 {
+			return "the same as (none)"
+		}
+		return "above (none)"
+	}
+	return fmt.Sprintf("%.3g x", a/b)
+}

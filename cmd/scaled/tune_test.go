@@ -1,0 +1,158 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// tune runs scaled tune with args and --format json, and returns the
+// report; it fails the test on a non-zero exit.
+func tune(t *testing.T, args ...string) tuneReport {
+	t.Helper()
+	out, stderr, code := runScaled(t, append([]string{"tune", "--format", "json"}, args...)...)
+	if code != 0 {
+		t.Fatalf("scaled tune %v: exit %d: %s", args, code, stderr)
+	}
+	var rep tuneReport
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("json: %v\n%s", err, out)
+	}
+	return rep
+}
+
+func TestTuneIsReproducibleWithASeed(t *testing.T) {
+	tr := smallTrace(t)
+	run := func(name string, seed string) (tuneReport, []byte) {
+		out := filepath.Join(t.TempDir(), "tuned.yaml") // the header names it
+		rep := tune(t, "--trace", tr, "--seed", seed, "--max-evaluations", "30", "--budget", "10m", "--out", out)
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rep, data
+	}
+	a, fileA := run("a.yaml", "7")
+	b, fileB := run("b.yaml", "7")
+	if string(fileA) != string(fileB) {
+		t.Errorf("the same seed and --max-evaluations wrote different files:\n%s\n---\n%s", fileA, fileB)
+	}
+	if a.Evaluated != b.Evaluated || a.Evaluated < 20 {
+		t.Errorf("evaluations %d and %d: want the same, at least 20", a.Evaluated, b.Evaluated)
+	}
+	for i := range a.Candidates {
+		if a.Candidates[i].Search != b.Candidates[i].Search || a.Candidates[i].Family != b.Candidates[i].Family {
+			t.Fatalf("candidate %d differs: %+v and %+v", i, a.Candidates[i], b.Candidates[i])
+		}
+	}
+	c, _ := run("c.yaml", "8")
+	same := len(c.Candidates) == len(a.Candidates)
+	for i := 0; same && i < len(c.Candidates); i++ {
+		same = c.Candidates[i].Search == a.Candidates[i].Search
+	}
+	if same {
+		t.Errorf("seeds 7 and 8 scored the same %d candidates: the seed does not reach the search", len(a.Candidates))
+	}
+}
+
+// A template whose bounds leave one replica: every candidate scores as the
+// HPA does, none is better, and tune says so and emits the HPA-equivalent
+// config, which scaled check takes.
+func TestTuneFallsBackToTheHPAEquivalent(t *testing.T) {
+	tmpl := strings.Replace(defaultTuneTemplate, "max: 1000", "max: 1", 1)
+	path := filepath.Join(t.TempDir(), "one.yaml")
+	if err := os.WriteFile(path, []byte(tmpl), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "tuned.yaml")
+	text, stderr, code := runScaled(t, "tune", "--config", path, "--trace", smallTrace(t), "--max-evaluations", "12", "--budget", "10m", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if want := "No candidate was better than the HPA at u=0.6 in the search part"; !strings.Contains(text, want) {
+		t.Errorf("output lacks %q:\n%s", want, text)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"the HPA-equivalent config", "target: 0.8566", "max: 1\n", "name: slo_utilisation"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the emitted file lacks %q:\n%s", want, data)
+		}
+	}
+	if strings.Contains(string(data), "behavior") || strings.Contains(string(data), "predictive") {
+		t.Errorf("the HPA-equivalent config has guards or a forecast of its own:\n%s", data)
+	}
+	if out, stderr, code := runScaled(t, "check", "-c", out); code != 0 {
+		t.Errorf("scaled check on the emitted file: exit %d: %s%s", code, out, stderr)
+	}
+}
+
+// The held-out scores tune prints are those scaled simulate --score-from
+// gives for the emitted file, to the last digit; the file, as a config and
+// as a Scaler manifest, passes scaled check and keeps the template's
+// queries and bounds.
+func TestTuneHoldoutIsSimulateScoreFrom(t *testing.T) {
+	tr := smallTrace(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "tuned.yaml")
+	rep := tune(t, "--trace", tr, "--startup-delay", "2m", "--max-evaluations", "24", "--budget", "10m", "--out", out)
+	if rep.Holdout.Ticks != 120 || rep.Search.Ticks != 360 {
+		t.Errorf("parts of %d and %d ticks, want 360 searched and 120 held out (a quarter of two hours)", rep.Search.Ticks, rep.Holdout.Ticks)
+	}
+	sim, stderr, code := runScaled(t, "simulate", "--config", out, "--trace", tr, "--startup-delay", "2m", "--hpa-targets", "0.6",
+		"--score-from", rep.Holdout.From, "--format", "json")
+	if code != 0 {
+		t.Fatalf("simulate: exit %d: %s", code, stderr)
+	}
+	var s simulateReport
+	if err := json.Unmarshal([]byte(sim), &s); err != nil {
+		t.Fatal(err)
+	}
+	if got := scoreOf(s.Scaled); got != rep.Chosen.Holdout {
+		t.Errorf("simulate --score-from scores the emitted file %+v, tune said %+v", got, rep.Chosen.Holdout)
+	}
+	if got := scoreOf(s.HPA[0].Score); got != rep.Reference.Holdout {
+		t.Errorf("simulate --score-from scores the HPA %+v, tune said %+v", got, rep.Reference.Holdout)
+	}
+	data, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"# Written by scaled tune", "held-out part", "HPA", `sum(rate(http_requests_total{namespace="shop",service="web"}[1m])) / 7`, "max: 1000"} {
+		if !strings.Contains(string(data), want) {
+			t.Errorf("the emitted file lacks %q:\n%s", want, data)
+		}
+	}
+	if out, stderr, code := runScaled(t, "check", "-c", out); code != 0 {
+		t.Errorf("scaled check on the emitted config: exit %d: %s%s", code, out, stderr)
+	}
+	manifest := filepath.Join(dir, "scaler.yaml")
+	tune(t, "--trace", tr, "--max-evaluations", "6", "--budget", "10m", "--out", manifest, "--scaler-object", "shop/web")
+	if out, stderr, code := runScaled(t, "check", "-c", manifest); code != 0 {
+		data, _ := os.ReadFile(manifest)
+		t.Errorf("scaled check on the emitted manifest: exit %d: %s%s\n%s", code, out, stderr, data)
+	}
+}
+
+func TestTuneRefusesBadFlags(t *testing.T) {
+	tr := smallTrace(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--holdout", "1.5"}, "--holdout: 1.5: must be a fraction in (0, 1)"},
+		{[]string{"--objective", "speed"}, `--objective: "speed": must be violations or cost`},
+		{[]string{"--budget", "0s"}, "--budget: 0s: must be > 0"},
+		{[]string{"--scaler-object", "shop/web"}, "--scaler-object shop/web: needs --out"},
+		{[]string{"--plot", "x.gif"}, `--plot: "x.gif": the file name must end in .png or .svg`},
+	} {
+		_, stderr, code := runScaled(t, append([]string{"tune", "--trace", tr}, tc.args...)...)
+		if code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("tune %v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}

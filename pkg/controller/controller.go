@@ -65,7 +65,7 @@ type Controller struct {
 	log       *zap.Logger
 	cfg       atomic.Pointer[config.Config]
 	informers map[string]cache.SharedIndexInformer // by namespace; "" for all
-	queue     workqueue.TypedRateLimitingInterface[string]
+	queue     *fairQueue
 	status    *statusWriter
 	metrics   *metrics
 }
@@ -85,8 +85,7 @@ func New(cfg *config.Config, o Options) (*Controller, error) {
 	}
 	c := &Controller{
 		o: o, log: o.Logger, informers: map[string]cache.SharedIndexInformer{},
-		queue: workqueue.NewTypedRateLimitingQueueWithConfig(workqueue.DefaultTypedControllerRateLimiter[string](),
-			workqueue.TypedRateLimitingQueueConfig[string]{Name: "scaled_scalers", Clock: o.Clock}),
+		queue: newFairQueue(1, workqueue.DefaultTypedControllerRateLimiter[string](), o.Clock),
 	}
 	c.cfg.Store(cfg)
 	c.status = newStatusWriter(c, cfg.ScalerObjects)
@@ -171,8 +170,12 @@ func (c *Controller) SetConfig(cfg *config.Config) {
 	}
 }
 
-// Run watches until ctx ends. workers objects are taken in at once.
+// Run watches until ctx ends. workers objects are taken in at once, and
+// the objects of one namespace hold at most all workers but one: another
+// namespace's object is taken in next, whatever the first one's cost.
 func (c *Controller) Run(ctx context.Context, workers int) {
+	workers = max(workers, 1)
+	c.queue.setPerNamespace(workers - 1)
 	defer c.queue.ShutDown()
 	defer c.status.shutdown()
 	for _, inf := range c.informers {
@@ -183,7 +186,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 		return
 	}
 	c.log.Info("watching Scaler objects", zap.Int("objects", c.objects()))
-	for range max(workers, 1) {
+	for range workers {
 		go func() {
 			for c.next(ctx) {
 			}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/tools/go/packages"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
@@ -19,6 +20,7 @@ import (
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
+	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -234,6 +236,8 @@ func compose(spec *apiextensionsv1.JSONSchemaProps, b blockTypes, block func(ref
 	keyedByName(&schedules)
 	spec.Properties["schedules"] = schedules
 
+	bound(spec)
+
 	bounds := spec.Properties["bounds"]
 	bounds.Required = []string{"max"}
 	bounds.XValidations = append(bounds.XValidations, apiextensionsv1.ValidationRule{
@@ -244,6 +248,73 @@ func compose(spec *apiextensionsv1.JSONSchemaProps, b blockTypes, block func(ref
 	bounds.Properties["min"] = min
 	spec.Properties["bounds"] = bounds
 	return nil
+}
+
+// bound gives the spec the bounds the config's checks hold a scaler to
+// (config.MaxSignals and the rest, sources.MaxQueryBytes), so that the API
+// server refuses an object past them before scaled spends anything on it.
+func bound(spec *apiextensionsv1.JSONSchemaProps) {
+	list := func(s *apiextensionsv1.JSONSchemaProps, most int) {
+		s.MaxItems = ptr(int64(most))
+	}
+	named := func(key string, most int) {
+		l := spec.Properties[key]
+		list(&l, most)
+		name := l.Items.Schema.Properties["name"]
+		name.MaxLength, name.Pattern = ptr(int64(config.MaxNameLength)), config.NamePattern
+		l.Items.Schema.Properties["name"] = name
+		spec.Properties[key] = l
+	}
+	named("signals", config.MaxSignals)
+	named("policies", config.MaxPolicies)
+	named("schedules", config.MaxSchedules)
+
+	query := func(s *apiextensionsv1.JSONSchemaProps) { s.MaxLength = ptr(int64(sources.MaxQueryBytes)) }
+	signal := spec.Properties["signals"].Items.Schema
+	q := signal.Properties[string(sources.KindQuery)]
+	query(&q)
+	signal.Properties[string(sources.KindQuery)] = q
+	g := signal.Properties[string(sources.KindGrouped)]
+	gq := g.Properties["query"]
+	query(&gq)
+	g.Properties["query"] = gq
+	signal.Properties[string(sources.KindGrouped)] = g
+
+	pol := spec.Properties["policies"].Items.Schema
+	step := pol.Properties[string(policy.TypeStep)]
+	for _, dir := range []string{"scale_in", "scale_out"} {
+		rule := step.Properties[dir]
+		steps := rule.Properties["steps"]
+		list(&steps, policy.MaxSteps)
+		rule.Properties["steps"] = steps
+		step.Properties[dir] = rule
+	}
+	pol.Properties[string(policy.TypeStep)] = step
+
+	behavior := spec.Properties["behavior"]
+	for _, dir := range []string{"scale_up", "scale_down"} {
+		rules := behavior.Properties[dir]
+		limits := rules.Properties["policies"]
+		list(&limits, config.MaxRatePolicies)
+		rules.Properties["policies"] = limits
+		behavior.Properties[dir] = rules
+	}
+	spec.Properties["behavior"] = behavior
+
+	interval := spec.Properties["interval"]
+	interval.XValidations = append(interval.XValidations, apiextensionsv1.ValidationRule{
+		Rule:    fmt.Sprintf("duration(self) >= duration('%s') && duration(self) <= duration('%s')", shortDuration(config.MinInterval), shortDuration(config.MaxInterval)),
+		Message: fmt.Sprintf("interval must be between %s and %s", shortDuration(config.MinInterval), shortDuration(config.MaxInterval)),
+	})
+	spec.Properties["interval"] = interval
+}
+
+// shortDuration writes d as CEL's duration() reads it: 1s, 1h.
+func shortDuration(d time.Duration) string {
+	if d%time.Hour == 0 {
+		return fmt.Sprintf("%dh", d/time.Hour)
+	}
+	return fmt.Sprintf("%ds", d/time.Second)
 }
 
 // choose adds the block of every registered name beside key, key's enum

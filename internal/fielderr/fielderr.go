@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -65,6 +66,15 @@ func Duplicate(path *field.Path, value any, format string, args ...any) *field.E
 	return e
 }
 
+// TooMany is a list longer than allowed: it holds n items (what), at most
+// most.
+func TooMany(path *field.Path, n, most int, what string) *field.Error {
+	e := field.TooMany(path, n, most)
+	e.BadValue = Shown(fmt.Sprintf("%d %s", n, what))
+	e.Detail = fmt.Sprintf("must hold at most %d", most)
+	return e
+}
+
 // Problem is an error about a field whose value is not worth repeating.
 func Problem(path *field.Path, format string, args ...any) *field.Error {
 	return field.Invalid(path, noValue{}, detail(format, args))
@@ -115,9 +125,26 @@ func Value(v any) string {
 		return strconv.FormatFloat(float64(v), 'g', -1, 32)
 	}
 	if rv := reflect.ValueOf(v); rv.Kind() == reflect.String {
-		return strconv.Quote(rv.String()) // also named string types: kinds, select policies
+		return quoteShort(rv.String()) // also named string types: kinds, select policies
 	}
 	return fmt.Sprint(v)
+}
+
+// MaxShown is the most bytes of a string value a problem repeats: the rest
+// is counted, so that a problem stays a line whatever was written.
+const MaxShown = 200
+
+// quoteShort quotes s, cut after MaxShown bytes (at a rune's start) with
+// the number of bytes left out.
+func quoteShort(s string) string {
+	if len(s) <= MaxShown {
+		return strconv.Quote(s)
+	}
+	cut := MaxShown
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s... (%d more bytes)", strconv.Quote(s[:cut]), len(s)-cut)
 }
 
 // Lines prints every error, one per line, in order.

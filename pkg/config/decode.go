@@ -57,6 +57,8 @@ type decoder struct {
 	// whose aliases expand without bound (as yaml.v3 does).
 	decoded, aliased, aliasDepth int
 	tooAliased                   bool
+	// more counts the problems past maxDecodeProblems.
+	more int
 }
 
 var (
@@ -92,10 +94,22 @@ func decodeInto(n *yaml.Node, v any, path *field.Path) field.ErrorList {
 	if n != nil {
 		d.value(n, reflect.ValueOf(v).Elem(), path)
 	}
+	if d.more > 0 {
+		d.errs = append(d.errs, fielderr.Problem(field.NewPath("(document)"), "and %d more problems, not listed", d.more))
+	}
 	return d.errs
 }
 
+// maxDecodeProblems is the most problems one decode lists; the rest are
+// counted. A file of a million unknown keys costs a count, not a million
+// problems held, compared and printed.
+const maxDecodeProblems = 1000
+
 func (d *decoder) add(e *field.Error) {
+	if len(d.errs) >= maxDecodeProblems {
+		d.more++
+		return
+	}
 	if e.Field == "<nil>" { // the document itself
 		e.Field = "(document)"
 	}
@@ -372,21 +386,85 @@ func (d *decoder) list(n *yaml.Node, v reflect.Value, path *field.Path) {
 
 // keys walks a mapping's keys, reporting a key that is not a plain scalar or
 // that is repeated; each calls visit with the key, its node and its value.
+// A YAML merge key (`<<: *defaults`, or a list of aliases) adds the keys of
+// the mappings it names that the mapping does not set itself, the first
+// mapping listed first, as YAML 1.1 merges them.
 func (d *decoder) keys(n *yaml.Node, path *field.Path, visit func(key string, k, value *yaml.Node)) {
-	seen := map[string]bool{}
+	d.keysOf(n, path, map[string]bool{}, false, visit)
+}
+
+// keysOf visits the keys of n not in seen, then those of the mappings its
+// merge keys name; merged says that n is one of those mappings, whose
+// keys a mapping that merges it overrides.
+func (d *decoder) keysOf(n *yaml.Node, path *field.Path, seen map[string]bool, merged bool, visit func(key string, k, value *yaml.Node)) {
+	var merges []*yaml.Node
+	own := map[string]bool{}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := resolveNode(n.Content[i]), n.Content[i+1]
 		if k == nil || k.Kind != yaml.ScalarNode {
 			d.add(fielderr.TypeInvalid(path, fielderr.Shown(fmt.Sprintf("a complex key on line %d", n.Content[i].Line)), "keys must be plain names"))
 			continue
 		}
-		if seen[k.Value] {
-			d.add(fielderr.Invalid(path.Child(k.Value), fielderr.Shown(fmt.Sprintf("repeated on line %d", k.Line)), "a key may appear once"))
+		if k.ShortTag() == mergeTag {
+			merges = append(merges, val)
 			continue
+		}
+		if own[k.Value] {
+			d.add(fielderr.Invalid(path.Child(shortKey(k.Value)), fielderr.Shown(fmt.Sprintf("repeated on line %d", k.Line)), "a key may appear once"))
+			continue
+		}
+		own[k.Value] = true
+		if merged && seen[k.Value] {
+			continue // the merging mapping sets it
 		}
 		seen[k.Value] = true
 		visit(k.Value, k, val)
 	}
+	for _, m := range merges {
+		d.merge(m, path, seen, visit)
+	}
+}
+
+// mergeTag is the tag YAML gives the key << (a merge).
+const mergeTag = "!!merge"
+
+// merge visits the keys of the mapping, or of each mapping of the list, that
+// a merge key names. What it adds counts as aliased, as any alias does, so
+// that merges cannot expand without bound.
+func (d *decoder) merge(m *yaml.Node, path *field.Path, seen map[string]bool, visit func(key string, k, value *yaml.Node)) {
+	d.aliasDepth++
+	defer func() { d.aliasDepth-- }()
+	src := resolveNode(m)
+	var maps []*yaml.Node
+	switch {
+	case src == nil:
+	case src.Kind == yaml.MappingNode:
+		maps = []*yaml.Node{src}
+	case src.Kind == yaml.SequenceNode:
+		for _, item := range src.Content {
+			maps = append(maps, resolveNode(item))
+		}
+	}
+	if len(maps) == 0 {
+		d.add(fielderr.Invalid(path.Child("<<"), shape(src), "a merge key must name a mapping (<<: *defaults) or a list of mappings"))
+		return
+	}
+	for _, mp := range maps {
+		if mp == nil || mp.Kind != yaml.MappingNode {
+			d.add(fielderr.Invalid(path.Child("<<"), shape(src), "a merge key must name a mapping (<<: *defaults) or a list of mappings"))
+			continue
+		}
+		d.keysOf(mp, path, seen, true, visit)
+	}
+}
+
+// shortKey is key as a problem's path shows it: cut after
+// fielderr.MaxShown bytes, so that a problem stays a line.
+func shortKey(key string) string {
+	if len(key) <= fielderr.MaxShown {
+		return key
+	}
+	return key[:fielderr.MaxShown] + "..."
 }
 
 func (d *decoder) mapping(n *yaml.Node, v reflect.Value, path *field.Path) {
@@ -427,7 +505,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path *field.Path) {
 
 // unknownKey reports key, not one of allowed, with its line.
 func (d *decoder) unknownKey(path *field.Path, key string, line int, allowed []string) {
-	d.add(fielderr.Invalid(path.Child(key), fielderr.Shown(fmt.Sprintf("unknown key on line %d", line)), "%s", fielderr.OneOf(allowed)))
+	d.add(fielderr.Invalid(path.Child(shortKey(key)), fielderr.Shown(fmt.Sprintf("unknown key on line %d", line)), "%s", fielderr.OneOf(allowed)))
 }
 
 // foreign hands n to yaml.v3 for a type of another module that decodes

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -15,8 +16,17 @@ import (
 type Problems field.ErrorList
 
 func (p Problems) Error() string {
-	return strings.Join(fielderr.Lines(field.ErrorList(p)), "\n")
+	if len(p) <= maxProblemsShown {
+		return strings.Join(fielderr.Lines(field.ErrorList(p)), "\n")
+	}
+	lines := fielderr.Lines(field.ErrorList(p[:maxProblemsShown]))
+	return strings.Join(lines, "\n") + fmt.Sprintf("\nand %d more problems", len(p)-maxProblemsShown)
 }
+
+// maxProblemsShown is the most problems Error prints, one line each; the
+// rest are counted, so that a config with thousands of problems is still
+// a message a log line can hold. Unwrap gives every one.
+const maxProblemsShown = 50
 
 // Unwrap returns each problem as an error printing its one line.
 func (p Problems) Unwrap() []error {

@@ -29,6 +29,32 @@ const (
 	// single query exhaust a pod's memory.
 	MinResponseBytes = 64 << 10
 	MaxResponseBytes = 1 << 30
+	// MaxInterval is the longest tick: a scaler that decides less often
+	// than hourly is a schedule, and a longer tick would keep /readyz
+	// waiting for its first decision past any probe.
+	MaxInterval = time.Hour
+)
+
+// Bounds of what one scaler may hold. A Scaler object is written by a
+// namespace's users and checked by every replica of scaled: each bound
+// keeps what one object costs to check, keep and log small, whoever wrote
+// it. The Scaler CRD's schema holds the same bounds (hack/crdgen), so that
+// the API server refuses first; a query's own are sources.MaxQueryBytes and
+// sources.MaxQueryDepth.
+const (
+	MaxSignals   = 16
+	MaxPolicies  = 16
+	MaxSchedules = 32
+	// MaxRatePolicies is the most rate limits per direction, as the HPA's
+	// behavior allows.
+	MaxRatePolicies = 10
+	// MaxScalerNameLength is a Kubernetes object name's (a Scaler's
+	// namespace and name are checked each against it).
+	MaxScalerNameLength = 253
+	// MaxNameLength bounds the names of signals, policies and schedules.
+	MaxNameLength = 63
+	// NamePattern is what every name is written with.
+	NamePattern = `^[a-zA-Z0-9_.-]+$`
 )
 
 var (
@@ -36,7 +62,7 @@ var (
 	logFormats = []string{"json", "console"}
 
 	// Names become label values and log fields; keep them plain.
-	nameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]+$`)
+	nameRE = regexp.MustCompile(NamePattern)
 )
 
 // Validate checks every field of c and returns all problems at once as
@@ -61,7 +87,7 @@ func validate(c *Config) field.ErrorList {
 	sp := field.NewPath("scalers")
 	for i := range c.Scalers {
 		s := &c.Scalers[i]
-		errs = append(errs, uniqueName(sp, names, i, s.Name)...)
+		errs = append(errs, uniqueNameOf(sp, names, i, s.Name, MaxScalerNameLength)...)
 		errs = append(errs, s.validate(sp.Index(i), c.IntervalFor(*s))...)
 	}
 	return errs
@@ -105,8 +131,8 @@ func validateGlobal(c *Config) field.ErrorList {
 		errs = append(errs, fielderr.Invalid(pp.Child("max_queries_per_second"), q, "must be a number > 0"))
 	}
 	errs = append(errs, validateSigV4(pp, &c.Prometheus)...)
-	if c.Interval < MinInterval {
-		errs = append(errs, fielderr.Invalid(field.NewPath("interval"), c.Interval, "must be >= %s", MinInterval))
+	if c.Interval < MinInterval || c.Interval > MaxInterval {
+		errs = append(errs, fielderr.Invalid(field.NewPath("interval"), c.Interval, "must be between %s and %s", MinInterval, MaxInterval))
 	}
 	if !validListen(c.Listen) {
 		errs = append(errs, fielderr.Invalid(field.NewPath("listen"), c.Listen, "must be host:port (host may be empty) with a port in 0..65535"))
@@ -135,8 +161,13 @@ func validListen(addr string) bool {
 // uniqueName checks the name of item i of the list at list and that no
 // earlier item has it; seen maps names to their first index.
 func uniqueName(list *field.Path, seen map[string]int, i int, name string) field.ErrorList {
+	return uniqueNameOf(list, seen, i, name, MaxNameLength)
+}
+
+// uniqueNameOf is uniqueName for names of at most maxLen bytes.
+func uniqueNameOf(list *field.Path, seen map[string]int, i int, name string, maxLen int) field.ErrorList {
 	p := list.Index(i).Child("name")
-	if errs := checkName(p, name); len(errs) > 0 {
+	if errs := checkName(p, name, maxLen); len(errs) > 0 {
 		return errs
 	}
 	if j, dup := seen[name]; dup {
@@ -146,13 +177,19 @@ func uniqueName(list *field.Path, seen map[string]int, i int, name string) field
 	return nil
 }
 
-// checkName checks a name that becomes a label value and a log field.
-func checkName(path *field.Path, name string) field.ErrorList {
+// checkName checks a name that becomes a label value, a log field and a
+// part of a URL: plain characters, at most maxLen bytes, and not "." or
+// "..", which a path would read as a directory.
+func checkName(path *field.Path, name string, maxLen int) field.ErrorList {
 	switch {
 	case name == "":
 		return field.ErrorList{fielderr.Required(path, name, "must not be empty")}
+	case len(name) > maxLen:
+		return field.ErrorList{fielderr.Invalid(path, name, "is %d bytes long: must be at most %d", len(name), maxLen)}
 	case !nameRE.MatchString(name):
 		return field.ErrorList{fielderr.Invalid(path, name, "must use only letters, digits, '_', '.' and '-'")}
+	case strings.Trim(name, ".") == "":
+		return field.ErrorList{fielderr.Invalid(path, name, "must not be only dots: a path would read it as a directory")}
 	}
 	return nil
 }
@@ -192,9 +229,9 @@ func (c *Config) ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
 func validateScaler(s *Scaler, path *field.Path, interval time.Duration) field.ErrorList {
 	var errs field.ErrorList
 	if ns, name, ok := strings.Cut(s.Name, "/"); ok {
-		errs = append(checkName(path.Child("name"), ns), checkName(path.Child("name"), name)...)
+		errs = append(checkName(path.Child("name"), ns, MaxNameLength), checkName(path.Child("name"), name, MaxScalerNameLength)...)
 	} else {
-		errs = checkName(path.Child("name"), s.Name)
+		errs = checkName(path.Child("name"), s.Name, MaxScalerNameLength)
 	}
 	return append(errs, s.validate(path, interval)...)
 }
@@ -202,6 +239,9 @@ func validateScaler(s *Scaler, path *field.Path, interval time.Duration) field.E
 // validate checks one scaler at path; its name is checked by the caller,
 // which knows the other scalers' names. interval is its tick.
 func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorList {
+	if errs := s.checkCounts(path); len(errs) > 0 {
+		return errs // checking every item of an unbounded list costs without bound
+	}
 	errs := s.Target.check(s.Name, path.Child("target"))
 	seen := map[string]int{}
 	for j := range s.Signals {
@@ -228,8 +268,30 @@ func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorL
 				"must list at least one policy (leave it out for the defaults; select_policy: Disabled forbids this direction)"))
 		}
 	}
-	if s.Interval != 0 && s.Interval < MinInterval {
-		errs = append(errs, fielderr.Invalid(path.Child("interval"), s.Interval, "must be >= %s, or unset to use the global interval", MinInterval))
+	if s.Interval != 0 && (s.Interval < MinInterval || s.Interval > MaxInterval) {
+		errs = append(errs, fielderr.Invalid(path.Child("interval"), s.Interval, "must be between %s and %s, or unset to use the global interval", MinInterval, MaxInterval))
+	}
+	return errs
+}
+
+// checkCounts refuses lists longer than a scaler may hold.
+func (s *Scaler) checkCounts(path *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	count := func(p *field.Path, n, most int, what string) {
+		if n > most {
+			errs = append(errs, fielderr.TooMany(p, n, most, what))
+		}
+	}
+	count(path.Child("signals"), len(s.Signals), MaxSignals, "signals")
+	count(path.Child("policies"), len(s.Policies), MaxPolicies, "policies")
+	count(path.Child("schedules"), len(s.Schedules), MaxSchedules, "schedules")
+	for _, d := range []struct {
+		name  string
+		rules *ScalingRules
+	}{{"scale_up", s.Behavior.ScaleUp}, {"scale_down", s.Behavior.ScaleDown}} {
+		if d.rules != nil {
+			count(path.Child("behavior", d.name, "policies"), len(d.rules.Policies), MaxRatePolicies, "rate limits")
+		}
 	}
 	return errs
 }

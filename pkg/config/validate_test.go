@@ -101,7 +101,7 @@ func TestValidateMessages(t *testing.T) {
 			`prometheus.http_config.basic_auth: present: must be absent when prometheus.sigv4 is set: requests are signed with SigV4`,
 		}},
 		{"interval", func(c *Config) { c.Interval = 500 * time.Millisecond },
-			[]string{`interval: 500ms: must be >= 1s`}},
+			[]string{`interval: 500ms: must be between 1s and 1h0m0s`}},
 		{"listen without port", func(c *Config) { c.Listen = "9464" },
 			[]string{`listen: "9464": must be host:port (host may be empty) with a port in 0..65535`}},
 		{"listen port range", func(c *Config) { c.Listen = ":99999" },
@@ -273,7 +273,7 @@ func TestValidateMessages(t *testing.T) {
 		{"fallback with hold", func(c *Config) { c.Scalers[0].OnFailure.Fallback = 3 },
 			[]string{`scalers[0].on_failure.fallback: 3: must be unset unless mode is fallback`}},
 		{"scaler interval", func(c *Config) { c.Scalers[0].Interval = 500 * time.Millisecond },
-			[]string{`scalers[0].interval: 500ms: must be >= 1s, or unset to use the global interval`}},
+			[]string{`scalers[0].interval: 500ms: must be between 1s and 1h0m0s, or unset to use the global interval`}},
 		{"negative startup delay", func(c *Config) { c.Scalers[0].StartupDelay = -time.Second },
 			[]string{`scalers[0].startup_delay: -1s: must be in 0s..1h0m0s (0: the target kind's)`}},
 		{"startup hold", func(c *Config) {
@@ -311,7 +311,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	want := []string{
 		`prometheus.url: "ftp://prometheus": must be an http or https URL with a host`,
-		`interval: 500ms: must be >= 1s`,
+		`interval: 500ms: must be between 1s and 1h0m0s`,
 		`listen: "9464": must be host:port (host may be empty) with a port in 0..65535`,
 		`log.level: "verbose": must be one of debug, info, warn, error`,
 		`scalers[0].name: "web server": must use only letters, digits, '_', '.' and '-'`,

@@ -88,6 +88,9 @@ func init() {
 // DefaultStepCooldown is AWS's default cooldown for step scaling.
 const DefaultStepCooldown = 300 * time.Second
 
+// MaxSteps is the most steps one step rule holds.
+const MaxSteps = 20
+
 // StepSpec is the step block of a policy: one or two alarms on one signal,
 // each with its step adjustments.
 type StepSpec struct {
@@ -304,6 +307,9 @@ func validateStepRule(r *StepRule, path *field.Path) field.ErrorList {
 	if len(r.Steps) == 0 {
 		bad(steps, fielderr.Shown("[]"), "StepAdjustments must contain at least one step adjustment")
 		return errs
+	}
+	if len(r.Steps) > MaxSteps {
+		return append(errs, fielderr.TooMany(steps, len(r.Steps), MaxSteps, "steps"))
 	}
 	nullLower, nullUpper := 0, 0
 	negLower, posUpper := false, false

@@ -49,7 +49,7 @@ func (g *GroupedSpec) Validate(path *field.Path) field.ErrorList {
 	if strings.TrimSpace(g.Query) == "" {
 		errs = append(errs, fielderr.Required(path.Child("query"), g.Query, "must not be empty"))
 	} else if err := CheckPromQL(g.Query); err != nil {
-		errs = append(errs, fielderr.Invalid(path.Child("query"), g.Query, "not valid PromQL: %v", err))
+		errs = append(errs, fielderr.Invalid(path.Child("query"), g.Query, "%v", err))
 	}
 	return append(errs, g.Select.Validate(path.Child("select"))...)
 }

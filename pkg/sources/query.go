@@ -44,7 +44,7 @@ func (q *QuerySpec) Validate(path *field.Path) field.ErrorList {
 		return field.ErrorList{fielderr.Required(path, string(*q), "must not be empty")}
 	}
 	if err := CheckPromQL(string(*q)); err != nil {
-		return field.ErrorList{fielderr.Invalid(path, string(*q), "not valid PromQL: %v", err)}
+		return field.ErrorList{fielderr.Invalid(path, string(*q), "%v", err)}
 	}
 	return nil
 }

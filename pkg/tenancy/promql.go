@@ -6,6 +6,8 @@ import (
 
 	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 // promql parses as Prometheus does by default: no experimental functions
@@ -20,11 +22,19 @@ var promql = parser.NewParser(parser.Options{})
 // series, and the query is refused when they cannot (namespace="other",
 // namespace!="value", or a regular expression that does not match value).
 // A query that does not parse, or holds a node it does not know, cannot be
-// confined and is refused.
+// confined and is refused; so is one past the bounds of a query
+// (sources.MaxQueryBytes, sources.MaxQueryDepth), before it is parsed or
+// walked, so that what confining costs stays bounded.
 func ConfineQuery(expr, label, value string) (string, error) {
+	if err := sources.CheckQueryBounds(expr); err != nil {
+		return "", fmt.Errorf("cannot be confined to %s=%q: %w", label, value, err)
+	}
 	node, err := promql.ParseExpr(expr)
 	if err != nil {
 		return "", fmt.Errorf("cannot be confined to %s=%q: not valid PromQL: %w", label, value, err)
+	}
+	if err := sources.CheckQueryTree(node); err != nil {
+		return "", fmt.Errorf("cannot be confined to %s=%q: %w", label, value, err)
 	}
 	enforced, err := labels.NewMatcher(labels.MatchEqual, label, value)
 	if err != nil {

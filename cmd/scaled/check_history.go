@@ -62,17 +62,13 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 		fmt.Fprintf(out, "  %s: history of %s: FAILED: %v\n", name, need.Signal, err)
 		return false
 	}
-	// The source pages the range and bounds it by prometheus.query_timeout.
-	end := now.Truncate(need.Step)
-	samples, err := q.QueryRange(ctx, sig.Expr(), end.Add(-need.Window), end, need.Step)
-	if err != nil && scaling.KindOf(err) != scaling.FailureEmpty {
+	// The loop's own fetch: the same pages, the same missing data.
+	samples, err := engine.FetchHistory(ctx, q, sig.Expr(), need, now)
+	if err != nil {
 		fmt.Fprintf(out, "  %s: history of %s: FAILED (%s): %v\n", name, need.Signal, scaling.KindOf(err), err)
 		return false
 	}
-	var have time.Duration
-	if len(samples) > 0 {
-		have = samples[len(samples)-1].Time.Sub(samples[0].Time) + need.Step
-	}
+	have := policy.HistoryLength(samples, need.Step)
 	plan := p.PlanFor(have)
 	missing := int(have/need.Step) - len(samples)
 	fmt.Fprintf(out, "  %s: history of %s: %s of %s at %s (%d points", name, need.Signal,

@@ -19,7 +19,11 @@ import (
 // no new grid point has passed. Samples older than the window are dropped,
 // and so are points outside the signal's valid range: a policy sees them as
 // missing points (one bad point must not blind a signal for a whole window,
-// nor be forecast from).
+// nor be forecast from). A page with no data (the series is younger than
+// the window, or had a gap that long) is points missing, not a failure: a
+// young service has less history than the window asks for, and the policy
+// says what it does with what there is (policy.Predictive abstains below
+// its min_history and forecasts from the rest).
 type historyCache struct {
 	need    policy.HistoryNeed
 	valid   scaling.Range
@@ -55,6 +59,9 @@ func (c *historyCache) refresh(ctx context.Context, q sources.Querier, expr stri
 			pageEnd = end
 		}
 		page, err := q.QueryRange(ctx, expr, pageStart, pageEnd, step)
+		if scaling.KindOf(err) == scaling.FailureEmpty {
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("history %s to %s: %w", pageStart.UTC().Format(time.RFC3339), pageEnd.UTC().Format(time.RFC3339), err)
 		}
@@ -75,3 +82,11 @@ func (c *historyCache) refresh(ctx context.Context, q sources.Querier, expr stri
 }
 
 func cmpSampleTime(s scaling.Sample, t time.Time) int { return s.Time.Compare(t) }
+
+// FetchHistory is the history a policy that asked for need finds at now:
+// the same paged range queries, the same valid points and the same
+// tolerance of missing data as a running scaler's first tick. `scaled
+// check --query` uses it so that it says what `scaled run` will do.
+func FetchHistory(ctx context.Context, q sources.Querier, expr string, need policy.HistoryNeed, now time.Time) ([]scaling.Sample, error) {
+	return newHistoryCache(need).refresh(ctx, q, expr, now)
+}

@@ -191,6 +191,7 @@ type Predictive struct {
 	surprise time.Time // abstain until then
 	report   ForecastReport
 	reported bool
+	have     time.Duration // history at the last Recommend (HistoryLength)
 }
 
 var (
@@ -198,6 +199,7 @@ var (
 	_ SignalReader  = (*Predictive)(nil)
 	_ HistoryReader = (*Predictive)(nil)
 	_ Forecaster    = (*Predictive)(nil)
+	_ StateReporter = (*Predictive)(nil)
 )
 
 // NewPredictive validates spec, whose defaults must be filled, and returns
@@ -306,6 +308,16 @@ func (p *Predictive) HistoryNeeds() []HistoryNeed {
 	return []HistoryNeed{{Signal: p.spec.Signal, Window: p.spec.History, Step: p.spec.Step}}
 }
 
+// State implements StateReporter: the history the policy had at its last
+// Recommend and the min_history it needs, so that a young service's
+// abstaining forecast can be watched filling up.
+func (p *Predictive) State() map[string]float64 {
+	return map[string]float64{
+		"history_seconds":     p.have.Seconds(),
+		"min_history_seconds": p.spec.MinHistory.Seconds(),
+	}
+}
+
 // LastForecast implements Forecaster.
 func (p *Predictive) LastForecast() (ForecastReport, bool) {
 	if !p.reported {
@@ -325,10 +337,8 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 		return abstain("signal %s failed: no forecast", p.spec.Signal)
 	}
 	hist := r.History
-	var have time.Duration
-	if len(hist) > 0 {
-		have = hist[len(hist)-1].Time.Sub(hist[0].Time) + p.spec.Step
-	}
+	have := HistoryLength(hist, p.spec.Step)
+	p.have = have
 	if have < p.spec.MinHistory {
 		return abstain("history too short to forecast: %s of %s at %s steps, need %s (min_history)",
 			have, p.spec.Signal, p.spec.Step, p.spec.MinHistory)

@@ -1,6 +1,10 @@
 package policy
 
-import "time"
+import (
+	"time"
+
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
 
 // ModelNeed is how much history one forecasting model needs before a
 // predictive policy can select it.
@@ -50,4 +54,14 @@ func (p *Predictive) pointsFor(minPoints int) int {
 			return n
 		}
 	}
+}
+
+// HistoryLength is how much history samples at step cover, as a predictive
+// policy counts it against min_history: from the oldest point to one step
+// after the newest, missing points inside included.
+func HistoryLength(samples []scaling.Sample, step time.Duration) time.Duration {
+	if len(samples) == 0 {
+		return 0
+	}
+	return samples[len(samples)-1].Time.Sub(samples[0].Time) + step
 }

@@ -119,7 +119,7 @@ func TestValidateMessages(t *testing.T) {
 		{"scaler name duplicate", func(c *Config) { c.Scalers = append(c.Scalers, c.Scalers[0]) },
 			[]string{`scalers[1].name: "web": duplicate of scalers[0].name`}},
 		{"target kind", func(c *Config) { c.Scalers[0].Target.Kind = "k8s" },
-			[]string{`scalers[0].target.kind: "k8s": must be one of aurora, kubernetes, lambda, log, rds`,
+			[]string{`scalers[0].target.kind: "k8s": must be one of aurora, kubernetes, lambda, log, observed, rds`,
 				`scalers[0].target.log: present: must be absent when kind is "k8s"`}},
 		{"target block missing and another present", func(c *Config) { c.Scalers[0].Target.Kind = "kubernetes" },
 			[]string{`scalers[0].target.kubernetes: null: must be set when kind is kubernetes`,
@@ -260,12 +260,18 @@ func TestValidateMessages(t *testing.T) {
 		}},
 		{"rate period at HPA's limit", func(c *Config) { c.Scalers[0].Behavior.ScaleDown.Policies[0].Period = 30 * time.Minute }, nil},
 		{"tolerance", func(c *Config) {
-			c.Scalers[0].Behavior.ScaleUp.Tolerance = ptr(1.0)
+			c.Scalers[0].Behavior.ScaleUp.Tolerance = ptr(math.Inf(1))
 			c.Scalers[0].Behavior.ScaleDown.Tolerance = ptr(-0.1)
 		}, []string{
-			`scalers[0].behavior.scale_up.tolerance: 1: must be in [0, 1)`,
-			`scalers[0].behavior.scale_down.tolerance: -0.1: must be in [0, 1)`,
+			`scalers[0].behavior.scale_up.tolerance: +Inf: must be a finite number >= 0`,
+			`scalers[0].behavior.scale_down.tolerance: -0.1: must be a finite number >= 0`,
 		}},
+		// The HPA takes a tolerance of 1 or more: scale_down then never
+		// moves on the ratio.
+		{"tolerance of 1 or more, as the HPA", func(c *Config) {
+			c.Scalers[0].Behavior.ScaleUp.Tolerance = ptr(1.0)
+			c.Scalers[0].Behavior.ScaleDown.Tolerance = ptr(2.5)
+		}, nil},
 		{"on failure mode", func(c *Config) { c.Scalers[0].OnFailure.Mode = "panic" },
 			[]string{`scalers[0].on_failure.mode: "panic": must be one of hold, fallback`}},
 		{"fallback outside bounds", func(c *Config) { c.Scalers[0].OnFailure = OnFailure{Mode: "fallback", Fallback: 20} },

@@ -238,7 +238,7 @@ func TestNewDeciderRejects(t *testing.T) {
 	bad.ScaleUp.Select = "Most"
 	bad.ScaleUp.StabilizationWindow = 2 * time.Hour
 	bad.ScaleDown.Limits = []RateLimit{{Type: "Nodes", Value: 0, Period: 0}, {Type: RatePods, Value: 1, Period: 31 * time.Minute}}
-	bad.ScaleDown.Tolerance = 1
+	bad.ScaleDown.Tolerance = -1
 	sc, err := NewSchedule("office", "0 9 * * *", "UTC", time.Hour, 3, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +255,7 @@ func TestNewDeciderRejects(t *testing.T) {
 		"scalers[0].behavior.scale_down.policies[0].value: 0: must be > 0",
 		"scalers[0].behavior.scale_down.policies[0].period: 0s: must be in (0s, 30m0s]",
 		"scalers[0].behavior.scale_down.policies[1].period: 31m0s: must be in (0s, 30m0s]",
-		"scalers[0].behavior.scale_down.tolerance: 1: must be in [0, 1)",
+		"scalers[0].behavior.scale_down.tolerance: -1: must be a finite number >= 0",
 		`scalers[0].on_failure.mode: "panic": must be one of hold, fallback`,
 		"scalers[0].schedules[0].min: 3: must be <= bounds.max (2)",
 		"scalers[0].schedules[1]: null: must be a schedule",

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"math"
 	"slices"
 	"time"
 
@@ -247,8 +248,11 @@ func (r *Rules) validate(path *field.Path) field.ErrorList {
 			errs = append(errs, fielderr.Invalid(lp.Child("period"), l.Period, "must be in (0s, %s]", MaxRatePeriod))
 		}
 	}
-	if t := r.Tolerance; !(t >= 0 && t < 1) {
-		errs = append(errs, fielderr.Invalid(path.Child("tolerance"), t, "must be in [0, 1)"))
+	// As the HPA's: any finite value >= 0. From 1 on, scale_down never
+	// moves on the ratio (it would need a ratio below 0), and scale_up
+	// moves only beyond a ratio of 1 + tolerance.
+	if t := r.Tolerance; !(t >= 0) || math.IsInf(t, 1) {
+		errs = append(errs, fielderr.Invalid(path.Child("tolerance"), t, "must be a finite number >= 0"))
 	}
 	return errs
 }

@@ -107,6 +107,26 @@ func (f *factories) prometheus(cfg *config.Config, scaler string) (sources.Queri
 	return f.sharing.Every(f.intervalOf(cfg, scaler)), nil
 }
 
+// latestPrometheus is the client of the newest config the signals were
+// built under, or one for cfg while there is none: a target kept across
+// reloads reads through the same client as the signals, never through one
+// of a config that was replaced.
+func (f *factories) latestPrometheus(cfg *config.Config) (sources.Querier, error) {
+	f.mu.Lock()
+	sharing := f.sharing
+	f.mu.Unlock()
+	if sharing != nil {
+		return sharing.Exact(), nil
+	}
+	if cfg.Prometheus.URL == "" {
+		return nil, errors.New("no prometheus.url is configured")
+	}
+	if _, err := f.prometheus(cfg, ""); err != nil {
+		return nil, err
+	}
+	return f.latestPrometheus(cfg)
+}
+
 // withExactTime evaluates queries at the time asked, not on the interval's
 // grid: for a one-shot check of what the signals read now.
 func withExactTime() func(*factories) {
@@ -198,7 +218,7 @@ func (f *factories) trace(path string) (*sources.Trace, error) {
 
 // actuator builds a scaler's target from its block, on the clients the
 // process shares: Kubernetes clients and AWS configs are made at first use.
-func (f *factories) actuator(sc config.Scaler) (actuators.Actuator, error) {
+func (f *factories) actuator(cfg *config.Config, sc config.Scaler) (actuators.Actuator, error) {
 	f.mu.Lock()
 	if f.kube == nil {
 		f.kube = newKubeDeps(nil, leader.Identity())
@@ -216,6 +236,7 @@ func (f *factories) actuator(sc config.Scaler) (actuators.Actuator, error) {
 		Identity:    kube.identity,
 		KubeMetrics: kube.metrics,
 		AWSConfig:   aws.config,
+		Prometheus:  func() (actuators.InstantQuerier, error) { return f.latestPrometheus(cfg) },
 	})
 	if err != nil || f.targets == nil {
 		return a, err

@@ -111,6 +111,9 @@ type Deps struct {
 	// AWSConfig returns the AWS config of a region ("" for the default
 	// chain's), loaded at first use.
 	AWSConfig func(region string) (aws.Config, error)
+	// Prometheus returns the configured Prometheus, for targets read
+	// through it (observed); nil: none is configured.
+	Prometheus func() (InstantQuerier, error)
 }
 
 func (d Deps) awsOptions(region string) (AWSOptions, error) {

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -53,4 +54,42 @@ func TestBehaviorDefaultsByKind(t *testing.T) {
 			t.Errorf("options %+v", a.ReplicaOptions)
 		}
 	})
+}
+
+// An observed target is only read: a scaler that would act on it is refused,
+// naming the key to set; in dry run, here or for the whole file, it is taken.
+func TestObservedTargetNeedsDryRun(t *testing.T) {
+	file := func(global, scaler string) string {
+		return `prometheus: {url: "http://prom:9090"}
+` + global + `
+scalers:
+  - name: web
+` + scaler + `
+    target:
+      kind: observed
+      observed:
+        current: sum(kube_deployment_spec_replicas{namespace="shop",deployment="web"})
+        ready: sum(kube_deployment_status_replicas_ready{namespace="shop",deployment="web"})
+    signals:
+      - name: rps
+        query: sum(rate(http_requests_total[1m]))
+    policies:
+      - {name: tt, type: target_tracking, target_tracking: {signal: rps, target_type: average_value, target: 10}}
+    bounds: {min: 1, max: 10}
+`
+	}
+	_, err := LoadData("", []byte(file("", "")), nil)
+	want := "scalers[0].dry_run: false: must be true (here or for the whole file): an observed target is only read through Prometheus, never set"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("live scaler on an observed target: %v, want %q", err, want)
+	}
+	for _, ok := range [][2]string{{"dry_run: true", ""}, {"", "    dry_run: true"}} {
+		if _, err := LoadData("", []byte(file(ok[0], ok[1])), nil); err != nil {
+			t.Errorf("dry run %q: %v", ok, err)
+		}
+	}
+	noCurrent := strings.Replace(file("dry_run: true", ""), `current: sum(kube_deployment_spec_replicas{namespace="shop",deployment="web"})`, `current: ""`, 1)
+	if _, err := LoadData("", []byte(noCurrent), nil); err == nil || !strings.Contains(err.Error(), "scalers[0].target.observed.current") {
+		t.Errorf("observed target without current: %v, want target.observed.current required", err)
+	}
 }

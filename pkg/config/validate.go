@@ -89,14 +89,29 @@ func validate(c *Config) field.ErrorList {
 		s := &c.Scalers[i]
 		errs = append(errs, uniqueNameOf(sp, names, i, s.Name, MaxScalerNameLength)...)
 		errs = append(errs, s.validate(sp.Index(i), c.IntervalFor(*s))...)
+		errs = append(errs, c.validateReadOnly(s, sp.Index(i))...)
 	}
 	return errs
+}
+
+// validateReadOnly refuses a target that can only be read on a scaler that
+// would act on it.
+func (c *Config) validateReadOnly(s *Scaler, path *field.Path) field.ErrorList {
+	ro, ok := s.Target.Spec.(actuators.ReadOnly)
+	if !ok || c.DryRunFor(*s) {
+		return nil
+	}
+	return field.ErrorList{fielderr.Invalid(path.Child("dry_run"), false,
+		"must be true (here or for the whole file): %s, never set", ro.ReadOnly())}
 }
 
 func validateGlobal(c *Config) field.ErrorList {
 	var errs field.ErrorList
 	needer := ""
 	for i, s := range c.Scalers {
+		if _, ok := s.Target.Spec.(actuators.ReadOnly); ok && needer == "" {
+			needer = fmt.Sprintf("scalers[%d].target", i)
+		}
 		for j, sig := range s.Signals {
 			if _, ok := sig.Source.Spec.(sources.PrometheusBacked); ok && needer == "" {
 				needer = fmt.Sprintf("scalers[%d].signals[%d]", i, j)
@@ -214,6 +229,7 @@ func ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
 // prometheus.url for its queries.
 func (c *Config) ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
 	errs := validateScaler(s, path, c.IntervalFor(*s))
+	errs = append(errs, c.validateReadOnly(s, path)...)
 	if c.Prometheus.URL != "" {
 		return errs
 	}

@@ -26,8 +26,9 @@ type Factories struct {
 	// Source returns the Querier that evaluates sig under cfg. It is called
 	// for every signal of every scaler (re)built; it may share clients.
 	Source func(cfg *config.Config, scaler string, sig config.Signal) (sources.Querier, error)
-	// Actuator returns the actuator of a scaler's target.
-	Actuator func(sc config.Scaler) (actuators.Actuator, error)
+	// Actuator returns the actuator of a scaler's target under cfg (whose
+	// Prometheus an observed target reads).
+	Actuator func(cfg *config.Config, sc config.Scaler) (actuators.Actuator, error)
 }
 
 // Forgetter drops everything recorded about a scaler that is gone.
@@ -346,7 +347,7 @@ func (m *Manager) build(cfg *config.Config, sc config.Scaler, inh inherited, old
 	if old != nil && !old.parked() && reflect.DeepEqual(old.cfg.Target, sc.Target) {
 		e.actuator = old.actuator
 	} else {
-		a, err := m.factories.Actuator(sc)
+		a, err := m.factories.Actuator(cfg, sc)
 		if err != nil {
 			return nil, fmt.Errorf("target: %w", err)
 		}

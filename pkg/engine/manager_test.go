@@ -69,7 +69,7 @@ func (f *testFactories) factories() Factories {
 			}
 			return f.sources[scaler], nil
 		},
-		Actuator: func(sc config.Scaler) (actuators.Actuator, error) {
+		Actuator: func(_ *config.Config, sc config.Scaler) (actuators.Actuator, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.actuators[sc.Name]++

@@ -73,7 +73,7 @@ func (w *world) factories() Factories {
 			}
 			return w.sources[scaler], nil
 		},
-		Actuator: func(sc config.Scaler) (actuators.Actuator, error) {
+		Actuator: func(_ *config.Config, sc config.Scaler) (actuators.Actuator, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.built[sc.Name]++

@@ -38,9 +38,29 @@ type ObservedTarget struct {
 }
 
 var (
-	_ TargetSpec = (*ObservedTarget)(nil)
-	_ ReadOnly   = (*ObservedTarget)(nil)
+	_ TargetSpec  = (*ObservedTarget)(nil)
+	_ ReadOnly    = (*ObservedTarget)(nil)
+	_ QueryReader = (*ObservedTarget)(nil)
 )
+
+// QueryReader is implemented by the spec of a kind that reads PromQL: the
+// config checks each query, by the key of the block that holds it, as it
+// checks a signal's.
+type QueryReader interface {
+	Queries() []KeyedQuery
+}
+
+// KeyedQuery is one query of a target's block and its key there.
+type KeyedQuery struct{ Key, Query string }
+
+// Queries implements QueryReader.
+func (t *ObservedTarget) Queries() []KeyedQuery {
+	q := []KeyedQuery{{"current", t.Current}}
+	if t.Ready != "" {
+		q = append(q, KeyedQuery{"ready", t.Ready})
+	}
+	return q
+}
 
 // ReadOnly is implemented by the spec of a kind that can only be read: a
 // scaler with such a target must run in dry run, which the config checks.

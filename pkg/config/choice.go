@@ -175,5 +175,12 @@ func (t *Target) check(scaler string, path *field.Path) field.ErrorList {
 	if set {
 		errs = append(errs, t.Spec.Validate(scaler, path.Child(string(t.Kind)))...)
 	}
+	if qr, ok := t.Spec.(actuators.QueryReader); ok && set && len(errs) == 0 {
+		for _, q := range qr.Queries() {
+			if err := sources.CheckPromQL(q.Query); err != nil {
+				errs = append(errs, fielderr.Invalid(path.Child(string(t.Kind), q.Key), q.Query, "%v", err))
+			}
+		}
+	}
 	return errs
 }

@@ -92,4 +92,8 @@ scalers:
 	if _, err := LoadData("", []byte(noCurrent), nil); err == nil || !strings.Contains(err.Error(), "scalers[0].target.observed.current") {
 		t.Errorf("observed target without current: %v, want target.observed.current required", err)
 	}
+	badReady := strings.Replace(file("dry_run: true", ""), `ready: sum(`, `ready: sum((`, 1)
+	if _, err := LoadData("", []byte(badReady), nil); err == nil || !strings.Contains(err.Error(), "scalers[0].target.observed.ready: ") {
+		t.Errorf("observed target with a ready query that does not parse: %v, want target.observed.ready refused", err)
+	}
 }

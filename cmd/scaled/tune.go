@@ -112,7 +112,10 @@ func (s tuneScore) better(ref tuneScore) bool {
 type tuneCandidate struct {
 	Family string             `json:"family"`
 	Params map[string]float64 `json:"params"`
-	Search tuneScore          `json:"search"`
+	// Race is the score on the race part; Search on the whole search
+	// part, for the finalists only.
+	Race   tuneScore  `json:"race"`
+	Search *tuneScore `json:"search,omitempty"`
 	key    string
 	fam    *tuneFamily // nil: the HPA-equivalent config
 }
@@ -131,9 +134,11 @@ type tuneReport struct {
 	Objective  string          `json:"objective"`
 	Seed       uint64          `json:"seed"`
 	Search     tunePart        `json:"search_part"`
+	Race       tunePart        `json:"race_part"`
 	Holdout    tunePart        `json:"holdout_part"`
 	HPATarget  float64         `json:"hpa_target"`
 	Reference  tunePair        `json:"reference"`
+	RaceRef    tuneScore       `json:"race_reference"`
 	Chosen     tuneChosen      `json:"chosen"`
 	Fallback   bool            `json:"fallback_to_hpa_equivalent"`
 	Evaluated  int             `json:"evaluations"`
@@ -251,9 +256,20 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 		return usage(fmt.Errorf("--holdout %g: %w", f.holdout, err))
 	}
 
-	t := &tuner{tmpl: tmpl, model: part, binds: binds, objective: f.objective, seen: map[string]*tuneCandidate{}}
+	// Candidates race on the last raceSpan of the search part; the best
+	// of them, the finalists, run on the whole of it.
+	race := part
+	if n := int(raceSpan / tr.Step); n < split*4/5 {
+		if race, err = simulate.NewModel(&sources.Trace{Step: tr.Step, Samples: searchTrace.Samples[split-n:]}, f.sim.params); err != nil {
+			return usage(fmt.Errorf("--holdout %g: the search part: %w", f.holdout, err))
+		}
+	}
+	t := &tuner{tmpl: tmpl, model: part, race: race, binds: binds, objective: f.objective, hpaTarget: f.hpaTarget, seen: map[string]*tuneCandidate{}}
 	t.ref = scoreOf(simulate.RunHPAReference(part, f.hpaTarget, tmpl.max))
-	t.hpaTarget = f.hpaTarget
+	t.raceRef = t.ref
+	if race != part {
+		t.raceRef = scoreOf(simulate.RunHPAReference(race, f.hpaTarget, tmpl.max))
+	}
 	rep := tuneReport{
 		Trace: f.sim.trace, Template: tmpl.path, Scaler: tmpl.name, Objective: f.objective, Seed: f.seed, HPATarget: f.hpaTarget,
 		Model: modelReport{
@@ -261,16 +277,22 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 			MedianReplicas: full.M, DemandScale: full.Scale(), Ticks: full.Ticks(),
 		},
 		Search:  tunePart{From: fmtTime(part.Start()), To: fmtTime(holdoutFrom), Ticks: part.Ticks()},
+		Race:    tunePart{From: fmtTime(race.Start()), To: fmtTime(holdoutFrom), Ticks: race.Ticks()},
 		Holdout: tunePart{From: fmtTime(holdoutFrom), To: fmtTime(full.TickTime(full.Ticks() - 1).Add(full.T)), Ticks: full.Ticks() - from},
 	}
 	hpaEq, err := t.evaluate(nil, nil)
 	if err != nil {
 		return err
 	}
-	// Leave time for the held-out runs: about the chosen candidate's and
-	// the reference's runs again, on a longer history.
+	// The search leaves time for the finalists and the held-out run.
 	deadline := start.Add(f.budget)
-	rep.Families = t.search(deadline, f.seed, f.maxEvals, float64(full.Ticks())/float64(part.Ticks()))
+	workers := runtime.GOMAXPROCS(0)
+	finalists := max(4, 2*workers)
+	rounds := float64((finalists+workers-1)/workers) + 1
+	rep.Families = t.search(deadline, f.seed, f.maxEvals, rounds*float64(full.Ticks())/float64(race.Ticks()))
+	if err := t.final(finalists, hpaEq); err != nil {
+		return err
+	}
 
 	chosen := t.choose()
 	rep.Fallback = chosen == nil
@@ -292,8 +314,9 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 		return err
 	}
 	rep.Reference = tunePair{Search: t.ref, Holdout: scoreOf(simulate.RunHPAReference(full, f.hpaTarget, tmpl.max, simulate.ScoreFrom(from)))}
-	rep.Chosen = tuneChosen{Family: chosen.Family, Params: chosen.Params, tunePair: tunePair{Search: chosen.Search, Holdout: scoreOf(run.Score())}}
+	rep.Chosen = tuneChosen{Family: chosen.Family, Params: chosen.Params, tunePair: tunePair{Search: *chosen.Search, Holdout: scoreOf(run.Score())}}
 	rep.Chosen.WorseInHoldout = rep.Chosen.Holdout.Violating > rep.Reference.Holdout.Violating && rep.Chosen.Holdout.Cost > rep.Reference.Holdout.Cost
+	rep.RaceRef = t.raceRef
 	rep.Candidates = t.sorted()
 	rep.Evaluated = len(rep.Candidates)
 	slices.Sort(t.failed)
@@ -341,14 +364,20 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 
 func fmtTime(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// tuner evaluates candidates on the search part.
+// raceSpan is the end of the search part that candidates race on: a week
+// holds the daily and weekly cycles, and the forecasts' refits over it cost
+// a fraction of those over months.
+const raceSpan = 7 * 24 * time.Hour
+
+// tuner evaluates candidates on the race part, and the finalists on the
+// whole search part.
 type tuner struct {
-	tmpl      *tuneTemplate
-	model     *simulate.Model
-	binds     map[string]string
-	objective string
-	ref       tuneScore
-	hpaTarget float64
+	tmpl         *tuneTemplate
+	model, race  *simulate.Model
+	binds        map[string]string
+	objective    string
+	ref, raceRef tuneScore
+	hpaTarget    float64
 
 	mu     sync.Mutex
 	seen   map[string]*tuneCandidate
@@ -372,7 +401,7 @@ func (t *tuner) renderCandidate(c *tuneCandidate) ([]any, map[string]any) {
 }
 
 // evaluate scores a family's point (nil: the HPA-equivalent config) on
-// the search part, once per distinct point.
+// the race part, once per distinct point.
 func (t *tuner) evaluate(fam *tuneFamily, v map[string]float64) (*tuneCandidate, error) {
 	c := &tuneCandidate{Family: "hpa_equivalent", Params: v, fam: fam, key: "hpa_equivalent"}
 	if fam != nil {
@@ -384,20 +413,14 @@ func (t *tuner) evaluate(fam *tuneFamily, v map[string]float64) (*tuneCandidate,
 		return got, nil
 	}
 	t.mu.Unlock()
-	policies, behavior := t.renderCandidate(c)
-	data, err := t.tmpl.render("", policies, behavior)
+	s, err := t.run(c, t.race)
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := loadSimulationData(t.tmpl.path, data)
-	if err != nil {
-		return nil, fmt.Errorf("candidate %s: %w", c.key, err)
+	c.Race = s
+	if t.race == t.model {
+		c.Search = &s
 	}
-	run, err := simulate.RunConfig(t.model, cfg, t.tmpl.name, t.binds, simulate.EngineOptions{})
-	if err != nil {
-		return nil, fmt.Errorf("candidate %s: %w", c.key, err)
-	}
-	c.Search = scoreOf(run.Score())
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	if got, ok := t.seen[c.key]; ok {
@@ -407,13 +430,71 @@ func (t *tuner) evaluate(fam *tuneFamily, v map[string]float64) (*tuneCandidate,
 	return c, nil
 }
 
+// run plays c on m.
+func (t *tuner) run(c *tuneCandidate, m *simulate.Model) (tuneScore, error) {
+	policies, behavior := t.renderCandidate(c)
+	data, err := t.tmpl.render("", policies, behavior)
+	if err != nil {
+		return tuneScore{}, err
+	}
+	cfg, err := loadSimulationData(t.tmpl.path, data)
+	if err != nil {
+		return tuneScore{}, fmt.Errorf("candidate %s: %w", c.key, err)
+	}
+	run, err := simulate.RunConfig(m, cfg, t.tmpl.name, t.binds, simulate.EngineOptions{})
+	if err != nil {
+		return tuneScore{}, fmt.Errorf("candidate %s: %w", c.key, err)
+	}
+	return scoreOf(run.Score()), nil
+}
+
+// final runs the HPA-equivalent config and the best n candidates better
+// than the reference in the race on the whole search part, in parallel.
+func (t *tuner) final(n int, hpaEq *tuneCandidate) error {
+	if t.race == t.model {
+		return nil
+	}
+	var todo []*tuneCandidate
+	t.mu.Lock()
+	todo = append(todo, hpaEq)
+	t.mu.Unlock()
+	for _, c := range t.sorted() {
+		if len(todo) > n {
+			break
+		}
+		if c.fam != nil && c.Race.better(t.raceRef) {
+			todo = append(todo, t.seen[c.key])
+		}
+	}
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	var wg sync.WaitGroup
+	errs := make([]error, len(todo))
+	for i, c := range todo {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			s, err := t.run(c, t.model)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			t.mu.Lock()
+			c.Search = &s
+			t.mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
 // loss is what the optimiser minimises: the objective's axis relative to
 // the reference's, plus a steep penalty for exceeding the reference on the
 // other axis.
 func (t *tuner) loss(s tuneScore) float64 {
 	const eps = 1e-6
-	v := (s.Violating + eps) / (t.ref.Violating + eps)
-	c := s.Cost / t.ref.Cost
+	v := (s.Violating + eps) / (t.raceRef.Violating + eps)
+	c := s.Cost / t.raceRef.Cost
 	if t.objective == "cost" {
 		return c + 0.001*v + 100*math.Max(0, v-1)
 	}
@@ -426,7 +507,7 @@ func (t *tuner) loss(s tuneScore) float64 {
 // every run.
 func (t *tuner) choose() *tuneCandidate {
 	for _, c := range t.sorted() {
-		if c.fam != nil && c.Search.better(t.ref) {
+		if c.fam != nil && c.Search != nil && c.Search.better(t.ref) {
 			return &c
 		}
 	}
@@ -446,14 +527,24 @@ func (t *tuner) sorted() []tuneCandidate {
 		first, second = second, first
 	}
 	slices.SortFunc(cs, func(a, b *tuneCandidate) int {
-		// Candidates better than the reference first.
-		if ab, bb := a.Search.better(t.ref), b.Search.better(t.ref); ab != bb {
-			if ab {
-				return -1
+		// Finalists better than the reference in the search part first,
+		// then candidates better than it in the race.
+		for _, better := range []func(c *tuneCandidate) bool{
+			func(c *tuneCandidate) bool { return c.Search != nil && c.Search.better(t.ref) },
+			func(c *tuneCandidate) bool { return c.Race.better(t.raceRef) },
+		} {
+			if ab, bb := better(a), better(b); ab != bb {
+				if ab {
+					return -1
+				}
+				return 1
 			}
-			return 1
 		}
-		for _, d := range []float64{first(a.Search) - first(b.Search), second(a.Search) - second(b.Search), float64(a.Search.Actions - b.Search.Actions)} {
+		sa, sb := a.Race, b.Race
+		if a.Search != nil && b.Search != nil {
+			sa, sb = *a.Search, *b.Search
+		}
+		for _, d := range []float64{first(sa) - first(sb), second(sa) - second(sb), float64(sa.Actions - sb.Actions)} {
 			if d != 0 {
 				return int(math.Copysign(1, d))
 			}
@@ -463,6 +554,10 @@ func (t *tuner) sorted() []tuneCandidate {
 	out := make([]tuneCandidate, len(cs))
 	for i, c := range cs {
 		out[i] = *c
+		if c.Search != nil {
+			s := *c.Search
+			out[i].Search = &s
+		}
 	}
 	return out
 }
@@ -504,16 +599,16 @@ func (t *tuner) search(deadline time.Time, seed uint64, maxEvals int, holdoutFac
 					t.fail(err)
 					return math.Inf(1)
 				}
-				return t.loss(c.Search)
+				return t.loss(c.Race)
 			}}
 			pop := 4 + int(3*math.Log(float64(len(fam.params))))
 			pop = max(workers, (pop+workers-1)/workers*workers)
-			method := &optimize.CmaEsChol{InitStepSize: 0.25, Population: pop, Src: rand.NewPCG(seed, uint64(i))}
+			method := &optimize.CmaEsChol{InitStepSize: 0.2, Population: pop, Src: rand.NewPCG(seed, uint64(i))}
 			settings := &optimize.Settings{
 				Concurrent: workers,
 				Converger: convergerFunc(func(*optimize.Location) optimize.Status {
 					gens++
-					evals = gens * pop
+					evals = 1 + gens*pop
 					genTook = time.Since(genStart)
 					genStart = time.Now()
 					slowest.Lock()
@@ -528,8 +623,10 @@ func (t *tuner) search(deadline time.Time, seed uint64, maxEvals int, holdoutFac
 					return optimize.NotTerminated
 				}),
 			}
-			// The first generation is always run: the shipped settings'
-			// neighbourhood is the least a tune looks at.
+			// The shipped settings the family starts from, and the first
+			// generation around them, are always run: the least a tune
+			// looks at.
+			problem.Func(fam.start())
 			_, _ = optimize.Minimize(problem, fam.start(), settings, method)
 			runs[i].Evaluations, runs[i].Generations = evals, gens
 		}()

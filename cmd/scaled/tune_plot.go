@@ -32,7 +32,7 @@ func writeTunePlot(w io.Writer, format string, part *simulate.Model, maxReplicas
 	}
 	var cands plotter.XYs
 	for _, c := range rep.Candidates {
-		cands = append(cands, rel(c.Search, rep.Reference.Search))
+		cands = append(cands, rel(c.Race, rep.RaceRef))
 	}
 	line, points, err := plotter.NewLinePoints(hpa)
 	if err != nil {
@@ -62,7 +62,7 @@ func writeTunePlot(w io.Writer, format string, part *simulate.Model, maxReplicas
 	ref.Color, ref.Shape, ref.Radius = color.RGBA{R: 44, G: 160, B: 44, A: 255}, draw.CircleGlyph{}, vg.Points(4)
 	p.Add(plotter.NewGrid(), sc, line, points, chosen, held, ref)
 	p.Legend.Add("HPA reference, u=0.40..0.85 (search part)", line, points)
-	p.Legend.Add("candidates (search part)", sc)
+	p.Legend.Add("candidates (race part: the last week of the search part)", sc)
 	p.Legend.Add("chosen (search part)", chosen)
 	p.Legend.Add("chosen (held-out part)", held)
 	p.Legend.Add("HPA reference (held-out part)", ref)

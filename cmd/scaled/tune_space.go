@@ -74,11 +74,11 @@ func floorPolicy(v map[string]float64, r tuneRoles) map[string]any {
 }
 
 // tuneGuardParams are the guards every family tunes.
-func tuneGuardParams(downWindow float64) []tuneParam {
+func tuneGuardParams(upTolerance, downTolerance, downWindow float64) []tuneParam {
 	return []tuneParam{
-		{name: "up_tolerance", lo: 0, hi: 0.15, start: 0.1, round: 0.01},
+		{name: "up_tolerance", lo: 0, hi: 0.15, start: upTolerance, round: 0.01},
 		{name: "up_window", lo: 0, hi: 180, start: 0, round: 15, duration: true},
-		{name: "down_tolerance", lo: 0, hi: 0.3, start: 0.1, round: 0.01},
+		{name: "down_tolerance", lo: 0, hi: 0.3, start: downTolerance, round: 0.01},
 		{name: "down_window", lo: 0, hi: 900, start: downWindow, round: 15, duration: true},
 	}
 }
@@ -91,7 +91,7 @@ func tuneFamilies(r tuneRoles) []tuneFamily {
 		about: "target tracking on " + r.util + " with tuned guards",
 		params: append([]tuneParam{
 			{name: "target", lo: 0.6, hi: 0.98, start: 0.8566, round: 0.001},
-		}, tuneGuardParams(300)...),
+		}, tuneGuardParams(0.1, 0.1, 300)...), // the HPA's
 		render: func(v map[string]float64, r tuneRoles) ([]any, map[string]any) {
 			return []any{floorPolicy(v, r)}, guards(v)
 		},
@@ -100,7 +100,7 @@ func tuneFamilies(r tuneRoles) []tuneFamily {
 	if r.load == "" {
 		return fams
 	}
-	forecastParams := func(q, target, downWindow float64) []tuneParam {
+	forecastParams := func(q, target, upTolerance, downTolerance, downWindow float64) []tuneParam {
 		return append([]tuneParam{
 			{name: "quantile", lo: 0.5, hi: 0.99, start: q, round: 0.005},
 			{name: "lead", lo: 0, hi: 300, start: 15, round: 15, duration: true},
@@ -108,12 +108,12 @@ func tuneFamilies(r tuneRoles) []tuneFamily {
 			{name: "forecast_down", lo: 0, hi: 0.3, start: 0.1, round: 0.01},
 			{name: "target", lo: 0.6, hi: 0.98, start: target, round: 0.001},
 			{name: "startup_hold", lo: 0, hi: 2, start: 0, round: 1},
-		}, tuneGuardParams(downWindow)...)
+		}, tuneGuardParams(upTolerance, downTolerance, downWindow)...)
 	}
-	forecast := func(name, about, model string, extra map[string]any, q, target, downWindow float64) tuneFamily {
+	forecast := func(name, about, model string, extra map[string]any, q, target, upTolerance, downTolerance, downWindow float64) tuneFamily {
 		return tuneFamily{
 			name: name, about: about, model: model,
-			params: forecastParams(q, target, downWindow),
+			params: forecastParams(q, target, upTolerance, downTolerance, downWindow),
 			render: func(v map[string]float64, r tuneRoles) ([]any, map[string]any) {
 				p := map[string]any{
 					"signal": r.load, "capacity_per_replica": 1, "model": model,
@@ -134,11 +134,11 @@ func tuneFamilies(r tuneRoles) []tuneFamily {
 		// The short forecast of predictive-lean.yaml: the recent level and
 		// trend need a day of history, not two weeks.
 		forecast("forecast_holt", "the recent level and trend (holt) over a target-tracking floor", "holt",
-			map[string]any{"history": "24h"}, 0.8, 0.8923, 240),
+			map[string]any{"history": "24h"}, 0.8, 0.8923, 0.03, 0.15, 240),
 		// The forecast of recommended.yaml: daily and weekly seasons chosen
 		// by backtest on 5-minute means.
 		forecast("forecast_seasonal", "a seasonal forecast chosen by backtest (auto) over a target-tracking floor", "auto",
-			map[string]any{"smooth": "5m"}, 0.9, 0.8566, 420),
+			map[string]any{"smooth": "5m"}, 0.9, 0.8566, 0.04, 0.15, 420),
 	)
 }
 

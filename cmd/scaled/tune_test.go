@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 )
 
 // tune runs scaled tune with args and --format json, and returns the
@@ -43,14 +46,14 @@ func TestTuneIsReproducibleWithASeed(t *testing.T) {
 		t.Errorf("evaluations %d and %d: want the same, at least 20", a.Evaluated, b.Evaluated)
 	}
 	for i := range a.Candidates {
-		if a.Candidates[i].Search != b.Candidates[i].Search || a.Candidates[i].Family != b.Candidates[i].Family {
-			t.Fatalf("candidate %d differs: %+v and %+v", i, a.Candidates[i], b.Candidates[i])
+		if diff := cmp.Diff(a.Candidates[i], b.Candidates[i], cmpopts.IgnoreUnexported(tuneCandidate{})); diff != "" {
+			t.Fatalf("candidate %d differs between two runs with the same seed:\n%s", i, diff)
 		}
 	}
 	c, _ := run("c.yaml", "8")
 	same := len(c.Candidates) == len(a.Candidates)
 	for i := 0; same && i < len(c.Candidates); i++ {
-		same = c.Candidates[i].Search == a.Candidates[i].Search
+		same = c.Candidates[i].Race == a.Candidates[i].Race
 	}
 	if same {
 		t.Errorf("seeds 7 and 8 scored the same %d candidates: the seed does not reach the search", len(a.Candidates))

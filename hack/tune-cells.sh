@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# The acceptance table of scaled tune (docs/benchmarks.md, "scaled tune on
+# the public traces"): for each public trace and startup delay, tune on the
+# first 70 % of the trace, then score the tuned config, recommended.yaml and
+# the HPA at u=0.6 on the last 30 % of the ticks of the whole trace, with the
+# whole trace replayed (simulate --score-from).
+#
+#   hack/tune-cells.sh                                  # 9 cells, default budget
+#   TRACES=nasa_http_aug95 STARTUPS=3m hack/tune-cells.sh
+#   BUDGET=30s hack/tune-cells.sh
+#
+# Prints one markdown row per cell: violating fraction / cost in
+# replica-hours / scale actions of tuned, recommended.yaml and the HPA, the
+# tuned config's ratios to the HPA's, and the wall time of tune. Needs jq.
+# Not run by make test.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+SCALED_TRACES=${SCALED_TRACES:-testdata/traces}
+STARTUPS=${STARTUPS:-1m 3m 10m}
+TRACES=${TRACES:-nasa_http_aug95 worldcup98 saskatchewan_http_1995}
+BUDGET=${BUDGET:-60s}
+SEED=${SEED:-1}
+BIN=${BIN:-bin/scaled}
+OUT=${OUT:-$(mktemp -d)}
+go build -o "$BIN" ./cmd/scaled
+command -v jq >/dev/null || { echo "tune-cells: jq is required" >&2; exit 1; }
+
+echo "| trace | S | tuned | recommended.yaml | HPA u=0.6 | tuned / HPA: violations, cost | tune time |"
+echo "|---|---|---|---|---|---|---|"
+for trace in $TRACES; do
+	full="$SCALED_TRACES/$trace.csv"
+	rows=$(($(wc -l <"$full") - 1))
+	keep=$((rows * 70 / 100))
+	head -n $((keep + 1)) "$full" >"$OUT/$trace-first70.csv"
+	# The first row of the last 30 %: the trace's first tick at or after it.
+	from=$(date -u -d "@$(sed -n "$((keep + 2))p" "$full" | cut -d, -f1)" +%Y-%m-%dT%H:%M:%SZ)
+	for S in $STARTUPS; do
+		tuned="$OUT/$trace-$S-tuned.yaml"
+		t0=$(date +%s.%N)
+		"$BIN" tune --trace "$OUT/$trace-first70.csv" --startup-delay "$S" --budget "$BUDGET" --seed "$SEED" \
+			--out "$tuned" --allow-worse >"$OUT/$trace-$S-tune.txt"
+		took=$(echo "$(date +%s.%N) - $t0" | bc)
+		score() {
+			"$BIN" simulate --config "$1" --trace "$full" --startup-delay "$S" --score-from "$from" --hpa-targets 0.6 --format json
+		}
+		score "$tuned" >"$OUT/$trace-$S-tuned.json"
+		score examples/simulate/recommended.yaml >"$OUT/$trace-$S-recommended.json"
+		jq -r -s --arg trace "$trace" --arg S "$S" --arg took "$took" '
+			def cell: "\(.violating_request_fraction | tostring | .[0:7]) / \(.cost_replica_hours | floor) / \(.scale_actions)";
+			(.[0].hpa_reference[0].score) as $h | .[0].scaled as $t | .[1].scaled as $r |
+			"| \($trace) | \($S) | \($t | cell) | \($r | cell) | \($h | cell) | " +
+			"\(if $h.violating_request_fraction > 0 then ($t.violating_request_fraction / $h.violating_request_fraction * 1000 | round / 1000 | tostring) else "-" end) x, " +
+			"\($t.cost_replica_hours / $h.cost_replica_hours * 1000 | round / 1000) x | \($took | tonumber | . * 10 | round / 10) s |"' \
+			"$OUT/$trace-$S-tuned.json" "$OUT/$trace-$S-recommended.json"
+	done
+done
+echo "(files in $OUT)" >&2

@@ -114,8 +114,25 @@ type forgetFunc func(string)
 
 func (f forgetFunc) ForgetScaler(s string) { f(s) }
 
+// loadConfig reads the config file at path as run does, at start and on
+// every reload: a regular file of bounded size (config.ReadFile), then the
+// environment and flags bound into v.
+func loadConfig(path string, v *viper.Viper) (*config.Config, error) {
+	data, err := config.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return config.LoadData(path, data, v)
+}
+
+// shutdownTimeout bounds how long run takes to stop once told to: it stops
+// its scalers, the HTTP server (at most 5 s) and releases its Leases well
+// within it; past it the process exits anyway, before Kubernetes' default
+// 30 s grace period ends in a kill.
+const shutdownTimeout = 20 * time.Second
+
 func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) error {
-	cfg, err := config.Load(path, v)
+	cfg, err := loadConfig(path, v)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
@@ -197,8 +214,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 		zap.Strings("scalers", mgr.Scalers()), zap.Bool("dry_run", cfg.DryRun))
 
 	applied := cfg // the config in use: a reload compares its scalers with it
-	reload := func(why string) {
-		next, err := config.Load(path, v)
+	apply := func(why string, next *config.Config, err error) {
 		if err == nil {
 			if _, _, cerr := loopClock(next); cerr != nil || (origin != nil) != (replaySpeed(next) != 1) {
 				err = errors.Join(cerr, errors.New("switching between replay and live sources needs a restart"))
@@ -235,28 +251,82 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 	}
 	defer stopWatch()
 
+	// A reload reads and checks the file off the loop, so that nothing it
+	// reads can keep the loop from a signal; the loop applies what it
+	// read. A trigger during a read runs one more read after it.
+	type loaded struct {
+		why string
+		cfg *config.Config
+		err error
+	}
+	done := make(chan loaded, 1)
+	reading, again := false, ""
+	read := func(why string) {
+		if reading {
+			again = why
+			return
+		}
+		reading = true
+		go func() {
+			next, err := loadConfig(path, v)
+			done <- loaded{why, next, err}
+		}()
+	}
+
 	for {
 		select {
 		case <-ctx.Done():
 			logger.Info("stopping")
+			exitAfter(shutdownTimeout, logger)
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			objects.stop()
 			mgr.Stop()
 			return srv.Shutdown(sctx)
 		case <-hup:
-			reload("SIGHUP")
+			read("SIGHUP")
 		case <-changed:
-			reload("file changed")
+			read("file changed")
+		case l := <-done:
+			reading = false
+			apply(l.why, l.cfg, l.err)
+			if again != "" {
+				why := again
+				again = ""
+				read(why)
+			}
 		case err := <-srv.Err():
 			return fmt.Errorf("http server: %w", err)
 		}
 	}
 }
 
-// watchFile reports changes of path, debounced. It watches the directory, so
-// that editors that replace the file and Kubernetes ConfigMap volumes (which
-// swap a symlink) are both seen.
+// exitAfter ends the process after d, whatever is still running then: a
+// stop that hangs must not outlive the grace period that Kubernetes gives
+// before a kill (which would skip the logs' last lines too).
+func exitAfter(d time.Duration, logger *zap.Logger) {
+	time.AfterFunc(d, func() {
+		logger.Error("stopping took too long; exiting", zap.Duration("after", d))
+		_ = logger.Sync()
+		os.Exit(1)
+	})
+}
+
+// How long the watcher waits before a reload. A file replaced whole (a
+// complete file renamed over the path, as editors do, or a ConfigMap
+// volume's ..data link swapped) is read at once, after the burst of events
+// one replacement makes. A file written in place may be half written: it is
+// read once it has been still for writtenSettle, no event and the same size
+// and modification time, so that a writer that pauses mid-file is not read
+// as a config that lost its second half.
+const (
+	replacedQuiet = 50 * time.Millisecond
+	writtenSettle = 2 * time.Second
+)
+
+// watchFile reports changes of path, once each has settled. It watches the
+// directory, so that editors that replace the file and Kubernetes ConfigMap
+// volumes (which swap a symlink) are both seen.
 func watchFile(path string, logger *zap.Logger) (<-chan struct{}, func(), error) {
 	out := make(chan struct{}, 1)
 	w, err := fsnotify.NewWatcher()
@@ -271,7 +341,13 @@ func watchFile(path string, logger *zap.Logger) (<-chan struct{}, func(), error)
 	base := filepath.Base(path)
 	done := make(chan struct{})
 	go func() {
-		var debounce <-chan time.Time
+		timer := time.NewTimer(time.Hour)
+		timer.Stop()
+		defer timer.Stop()
+		var (
+			pending, written bool
+			seen             fileState
+		)
 		for {
 			select {
 			case <-done:
@@ -281,16 +357,34 @@ func watchFile(path string, logger *zap.Logger) (<-chan struct{}, func(), error)
 					return
 				}
 				name := filepath.Base(ev.Name)
-				if name == base || name == "..data" {
-					debounce = time.After(300 * time.Millisecond)
+				if name != base && name != "..data" {
+					continue
+				}
+				if name == base && ev.Op&(fsnotify.Write|fsnotify.Chmod) != 0 {
+					written = true
+				}
+				pending = true
+				seen = statOf(path)
+				if written {
+					timer.Reset(writtenSettle)
+				} else {
+					timer.Reset(replacedQuiet)
 				}
 			case err, ok := <-w.Errors:
 				if !ok {
 					return
 				}
 				logger.Warn("config watch", zap.Error(err))
-			case <-debounce:
-				debounce = nil
+			case <-timer.C:
+				if !pending {
+					continue
+				}
+				if now := statOf(path); written && now != seen {
+					seen = now // changed without an event we saw: wait again
+					timer.Reset(writtenSettle)
+					continue
+				}
+				pending, written = false, false
 				select {
 				case out <- struct{}{}:
 				default:
@@ -299,6 +393,21 @@ func watchFile(path string, logger *zap.Logger) (<-chan struct{}, func(), error)
 		}
 	}()
 	return out, func() { close(done); _ = w.Close() }, nil
+}
+
+// fileState is what tells that a file changed: its size and modification
+// time (zero when it cannot be read).
+type fileState struct {
+	size int64
+	mod  time.Time
+}
+
+func statOf(path string) fileState {
+	st, err := os.Stat(path)
+	if err != nil {
+		return fileState{}
+	}
+	return fileState{st.Size(), st.ModTime()}
 }
 
 // loopClock is the real clock, or, when every signal replays a recorded trace,

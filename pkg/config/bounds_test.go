@@ -165,3 +165,21 @@ func TestDecodeRefusesAMergeOfAScalar(t *testing.T) {
 		t.Errorf("problems (-want +got):\n%s", diff)
 	}
 }
+
+// Redirects are off by default, whether http_config is written or not;
+// follow_redirects: true turns them on.
+func TestRedirectsAreOffByDefault(t *testing.T) {
+	for doc, want := range map[string]bool{
+		"":                                       false,
+		"  http_config: {enable_http2: false}\n": false,
+		"  http_config: {follow_redirects: true}\n": true,
+	} {
+		c, err := LoadData("", []byte(strings.Replace(scalerYAML("web", ""), "prometheus: {url: http://prom:9090}\n", "prometheus:\n  url: http://prom:9090\n"+doc, 1)), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Prometheus.HTTP.FollowRedirects != want {
+			t.Errorf("%q: follow_redirects %v, want %v", doc, c.Prometheus.HTTP.FollowRedirects, want)
+		}
+	}
+}

@@ -659,6 +659,20 @@ func mappingKey(n *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+// mappingValue is the value of key in the mapping n, or nil.
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	n = resolveNode(n)
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := resolveNode(n.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
 // DecodeScalerNode is DecodeScalerJSON for a node of a YAML document, as a
 // Scaler manifest's spec: its problems keep the file's line numbers.
 func DecodeScalerNode(n *yaml.Node, name, namespace string, path *field.Path) (Scaler, field.ErrorList) {

@@ -25,11 +25,20 @@ const (
 	DefaultTolerance       = 0.1
 )
 
+// defaultHTTP is prometheus/common's HTTP client config with redirects
+// off: a signal read from wherever the server sends the query is a value
+// of a server nobody configured. follow_redirects: true turns them on.
+func defaultHTTP() promconfig.HTTPClientConfig {
+	h := promconfig.DefaultHTTPClientConfig
+	h.FollowRedirects = false
+	return h
+}
+
 // Defaults returns a Config holding every global default and no scalers.
 func Defaults() *Config {
 	return &Config{
 		Prometheus: Prometheus{
-			HTTP:                 promconfig.DefaultHTTPClientConfig,
+			HTTP:                 defaultHTTP(),
 			QueryTimeout:         DefaultQueryTimeout,
 			MaxConcurrentQueries: sources.DefaultMaxConcurrentQueries,
 			MaxQueriesPerSecond:  sources.DefaultMaxQueriesPerSecond,

@@ -141,6 +141,11 @@ func parse(data []byte) (*Config, field.ErrorList, error) {
 		return nil, nil, err
 	}
 	decoded := decodeInto(doc, c, nil)
+	if hc := mappingValue(mappingValue(doc, "prometheus"), "http_config"); hc != nil && mappingKey(hc, "follow_redirects") == nil {
+		// prometheus/common decodes http_config over its own defaults,
+		// which follow redirects; scaled's default does not.
+		c.Prometheus.HTTP.FollowRedirects = false
+	}
 	ApplyDefaults(c)
 	return c, decoded, nil
 }

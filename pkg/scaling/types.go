@@ -24,6 +24,7 @@ const (
 	FailureMultiple    FailureKind = "multiple_series"  // several series where one was expected
 	FailureNotFinite   FailureKind = "not_finite"       // NaN or +-Inf
 	FailureStale       FailureKind = "stale"            // the newest sample is older than the signal's max age
+	FailureFuture      FailureKind = "future"           // the sample is stamped later than the query's time, past the clock skew allowed
 	FailureUnsupported FailureKind = "unsupported_type" // a result type that is not a scalar or an instant vector
 	FailureTooLarge    FailureKind = "too_large"        // the answer was larger than the source reads
 	FailureOutOfRange  FailureKind = "out_of_range"     // a finite value outside the signal's valid range
@@ -34,7 +35,7 @@ const (
 var FailureKinds = []FailureKind{
 	FailureQuery, FailureTimeout, FailureWarnings, FailureEmpty,
 	FailureMultiple, FailureNotFinite, FailureStale, FailureUnsupported,
-	FailureTooLarge, FailureOutOfRange, FailureThrottled,
+	FailureTooLarge, FailureOutOfRange, FailureThrottled, FailureFuture,
 }
 
 // SignalError is the error of a failed signal. Sources return it (wrapped or

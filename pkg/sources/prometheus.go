@@ -194,6 +194,9 @@ func (p *Prometheus) QueryMaxAge(ctx context.Context, expr string, ts time.Time,
 	if limit <= 0 {
 		limit = DefaultMaxAge
 	}
+	if err := futureError(expr, s.Time, ts); err != nil {
+		return s, err
+	}
 	if age := ts.Sub(s.Time); age > limit {
 		return s, staleError(expr, age, ts, limit)
 	}
@@ -208,6 +211,9 @@ func (p *Prometheus) QueryMaxAge(ctx context.Context, expr string, ts time.Time,
 		return scaling.Sample{}, err
 	}
 	s.Time = time.UnixMilli(int64(math.Round(at.Value * 1000))).UTC()
+	if err := futureError(expr, s.Time, ts); err != nil {
+		return s, err
+	}
 	if age := ts.Sub(s.Time); age > maxAge {
 		return s, staleError(expr, age, ts, maxAge)
 	}

@@ -53,10 +53,28 @@ func QueryMaxAge(ctx context.Context, q Querier, expr string, ts time.Time, maxA
 	if err != nil {
 		return s, err
 	}
+	if err := futureError(expr, s.Time, ts); err != nil {
+		return s, err
+	}
 	if age := ts.Sub(s.Time); age > maxAge {
 		return s, staleError(expr, age, ts, maxAge)
 	}
 	return s, nil
+}
+
+// MaxFutureSkew is how much later than the query's time a sample may be
+// stamped: the clocks of scaled and of the source may differ by this much.
+// A sample stamped later is a failed signal (future): its age cannot be
+// told, and a sample from the future would pass any max age.
+const MaxFutureSkew = time.Minute
+
+// futureError fails a sample stamped at more than MaxFutureSkew after ts.
+func futureError(expr string, at, ts time.Time) error {
+	if ahead := at.Sub(ts); ahead > MaxFutureSkew {
+		return scaling.Fail(scaling.FailureFuture, "newest sample of %s is stamped %s after the query's time %s: at most %s of clock skew is allowed",
+			quote(expr), ahead, ts.UTC().Format(time.RFC3339), MaxFutureSkew)
+	}
+	return nil
 }
 
 func staleError(expr string, age time.Duration, ts time.Time, maxAge time.Duration) error {

@@ -259,6 +259,9 @@ func checkAge(q Querier, expr string, s scaling.Sample, ts time.Time, maxAge, gr
 		}
 		maxAge += grid
 	}
+	if err := futureError(expr, s.Time, ts); err != nil {
+		return s, err
+	}
 	if age := ts.Sub(s.Time); age > maxAge {
 		return s, staleError(expr, age, ts, maxAge)
 	}

@@ -1,0 +1,51 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/scaled-dev/scaled/pkg/actuators"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+	"github.com/scaled-dev/scaled/pkg/telemetry"
+)
+
+// A sample stamped in the future (its source's clock ahead, or a hostile
+// answer) cannot be aged: it is a failed signal of its own kind, counted
+// with its own reason, and the scaler holds. Within the skew allowed, it
+// is used.
+func TestAFutureSampleIsAFailedSignal(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	m := telemetry.NewMetrics(reg)
+	src := &fakeSource{value: 0.5}
+	act := actuators.NewLog(6, nil)
+	s, _ := newTestScaler(t, src, act, false, 0)
+	s.recorder = m
+	m.InitScaler("web", []string{"load"}, false)
+	for i, ahead := range []time.Duration{400 * time.Second, 365 * 24 * time.Hour} {
+		now := t0.Add(time.Duration(i) * 15 * time.Second)
+		src.mu.Lock()
+		src.value, src.at = 0.01, now.Add(ahead) // a value that would scale in
+		src.mu.Unlock()
+		d := s.Tick(context.Background(), now)
+		if d.Desired != 6 || d.Signals[0].Failed != scaling.FailureFuture {
+			t.Fatalf("a sample %s ahead: desired %d, signal %+v; want 6 held, future", ahead, d.Desired, d.Signals[0])
+		}
+		if !strings.Contains(d.Signals[0].Error, "after the query's time") {
+			t.Errorf("signal error %q does not say why", d.Signals[0].Error)
+		}
+	}
+	if got := gathered(t, reg, "scaled_signal_errors_total", `reason="future",scaler="web",signal="load"`); got != "2" {
+		t.Errorf(`scaled_signal_errors_total{reason="future"} = %v, want 2`, got)
+	}
+	now := t0.Add(time.Minute)
+	src.mu.Lock()
+	src.value, src.at = 0.5, now.Add(30*time.Second)
+	src.mu.Unlock()
+	if d := s.Tick(context.Background(), now); d.Signals[0].Failed != "" {
+		t.Errorf("a sample 30 s ahead, within the skew allowed: %+v, want it used", d.Signals[0])
+	}
+}

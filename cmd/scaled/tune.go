@@ -288,8 +288,15 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	deadline := start.Add(f.budget)
 	workers := runtime.GOMAXPROCS(0)
 	finalists := max(4, 2*workers)
-	rounds := float64((finalists+workers-1)/workers) + 1
-	rep.Families = t.search(deadline, f.seed, f.maxEvals, rounds*float64(full.Ticks())/float64(race.Ticks()))
+	// The finalists and the HPA-equivalent config run in rounds of one a
+	// core on the search part, then the chosen one on the whole history:
+	// so many times the slowest race.
+	rounds := float64((finalists + 1 + workers - 1) / workers)
+	if race == part {
+		rounds = 0
+	}
+	after := (rounds*float64(part.Ticks()) + float64(full.Ticks())) / float64(race.Ticks())
+	rep.Families = t.search(deadline, f.seed, f.maxEvals, after)
 	if err := t.final(finalists, hpaEq); err != nil {
 		return err
 	}
@@ -566,7 +573,7 @@ func (t *tuner) sorted() []tuneCandidate {
 // source, until the deadline or the evaluation cap, checked between
 // generations only: a generation once started is finished, so that the
 // evaluations a cap allows are the same on every machine.
-func (t *tuner) search(deadline time.Time, seed uint64, maxEvals int, holdoutFactor float64) []tuneFamilyRun {
+func (t *tuner) search(deadline time.Time, seed uint64, maxEvals int, after float64) []tuneFamilyRun {
 	fams := tuneFamilies(t.tmpl.roles)
 	runs := make([]tuneFamilyRun, len(fams))
 	perFamily := 0
@@ -612,7 +619,7 @@ func (t *tuner) search(deadline time.Time, seed uint64, maxEvals int, holdoutFac
 					genTook = time.Since(genStart)
 					genStart = time.Now()
 					slowest.Lock()
-					reserve := time.Duration(float64(slowest.d) * holdoutFactor * 2)
+					reserve := time.Duration(float64(slowest.d) * after)
 					slowest.Unlock()
 					switch {
 					case perFamily > 0 && evals+pop > perFamily:

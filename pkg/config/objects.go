@@ -55,8 +55,11 @@ type ScalerObjects struct {
 type AWSGrant struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Resources are <kind>:<identifier> patterns, where * matches any run
-	// of characters: aurora:orders-db (a cluster), rds:reports-* (source
-	// instances), lambda:checkout (a function, every qualifier).
+	// of characters within one segment of an ARN (never ':' or '/'):
+	// aurora:orders-db (a cluster), rds:reports-* (source instances),
+	// lambda:checkout (a function, every qualifier). An identifier written
+	// as an ARN is granted only by a pattern that spells out its account
+	// and region.
 	Resources []string `json:"resources,omitempty"`
 }
 
@@ -106,9 +109,11 @@ func (o *ScalerObjects) AllowsAWS(namespace, resource string) bool {
 }
 
 // globMatch matches s against pattern, in which * is any run of
-// characters and every other character is itself.
+// characters within one segment of an ARN (none of ':' and '/') and every
+// other character is itself: lambda:*-shop grants a function of scaled's
+// own account, never arn:aws:lambda:<region>:<another account>:function:x-shop.
 func globMatch(pattern, s string) bool {
-	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, ".*") + "$"
+	re := "^" + strings.ReplaceAll(regexp.QuoteMeta(pattern), `\*`, "[^:/]*") + "$"
 	ok, _ := regexp.MatchString(re, s)
 	return ok
 }

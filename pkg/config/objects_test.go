@@ -92,6 +92,7 @@ func TestAllowsAWS(t *testing.T) {
 	o := ScalerObjects{AllowAWS: []AWSGrant{
 		{Namespace: "shop", Resources: []string{"aurora:orders-db", "lambda:checkout-*"}},
 		{Namespace: "reports", Resources: []string{"rds:*"}},
+		{Namespace: "web", Resources: []string{"lambda:*-shop"}},
 	}}
 	for _, tc := range []struct {
 		ns, resource string
@@ -106,6 +107,13 @@ func TestAllowsAWS(t *testing.T) {
 		{"reports", "aurora:orders-db", false},
 		{"blog", "aurora:orders-db", false},
 		{"shop", "aurora:orders.db", false}, // . is itself, not any character
+		// * stays within one segment of an ARN: another account's or
+		// region's function is not a function of this grant.
+		{"web", "lambda:web-shop", true},
+		{"web", "lambda:arn:aws:lambda:us-east-1:999999999999:function:evil-shop", false},
+		{"shop", "lambda:checkout-eu:live", false},
+		{"reports", "rds:arn:aws:rds:eu-west-1:999999999999:db:reports", false},
+		{"reports", "rds:a/b", false},
 	} {
 		if got := o.AllowsAWS(tc.ns, tc.resource); got != tc.want {
 			t.Errorf("AllowsAWS(%s, %s) = %v, want %v", tc.ns, tc.resource, got, tc.want)

@@ -93,6 +93,13 @@ func (i *instrumented) observe(op string, start time.Time, err error) {
 	i.obs.ObserveTarget(op, i.clock.Since(start), ErrorReason(err))
 }
 
+// PauseChanged implements PauseRecorder: the wrapped target's, if it records.
+func (i *instrumented) PauseChanged(ctx context.Context, why string) {
+	if p, ok := i.next.(PauseRecorder); ok {
+		p.PauseChanged(ctx, why)
+	}
+}
+
 // Status implements StatusReporter: the wrapped target's, or "".
 func (i *instrumented) Status() string {
 	if s, ok := i.next.(StatusReporter); ok {

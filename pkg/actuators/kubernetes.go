@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -144,6 +145,8 @@ var ErrOtherAutoscaler = errors.New("another autoscaler scales this object")
 const (
 	EventReasonScaled   = "Scaled"
 	EventReasonRefused  = "ScaleRefused"
+	EventReasonPaused   = "ScalingPaused"
+	EventReasonResumed  = "ScalingResumed"
 	eventComponent      = "scaled"
 	defaultEventBurst   = 5
 	defaultEventRefill  = time.Minute
@@ -356,7 +359,10 @@ type Kubernetes struct {
 	beforeUpdate func()
 }
 
-var _ Actuator = (*Kubernetes)(nil)
+var (
+	_ Actuator      = (*Kubernetes)(nil)
+	_ PauseRecorder = (*Kubernetes)(nil)
+)
 
 // NewKubernetes returns the target t. The kind is resolved at the first Read,
 // so that scaled starts while the API server or a CRD is not there yet.
@@ -461,7 +467,48 @@ func (k *Kubernetes) Read(ctx context.Context) (scaling.Capacity, error) {
 	if err != nil {
 		return scaling.Capacity{}, k.fail("read status", err)
 	}
-	return scaling.Capacity{Current: s.Spec.Replicas, Ready: readyOf(obj, s)}, nil
+	return scaling.Capacity{Current: s.Spec.Replicas, Ready: readyOf(obj, s), Pause: pauseOf(obj.GetAnnotations())}, nil
+}
+
+// The annotations that pause a target, as KEDA's do a ScaledObject
+// (autoscaling.keda.sh/paused, autoscaling.keda.sh/paused-replicas).
+const (
+	AnnotationPaused         = "scaled.dev/paused"
+	AnnotationPausedReplicas = "scaled.dev/paused-replicas"
+)
+
+// pauseOf reads the pause a workload asks for: its annotations, and the
+// HPA's reading of 0 replicas. A value that is not what the annotation
+// takes still pauses (whoever wrote it meant to), and the reason says so.
+func pauseOf(ann map[string]string) scaling.Pause {
+	p := scaling.Pause{ZeroPauses: true}
+	if v, ok := ann[AnnotationPausedReplicas]; ok {
+		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+		if err != nil || n < 0 {
+			p.Reason = fmt.Sprintf("annotation %s is %q, not a whole number >= 0: left where it is", AnnotationPausedReplicas, v)
+			return p
+		}
+		p.Reason, p.Hold, p.HoldSet = fmt.Sprintf("annotation %s is %q", AnnotationPausedReplicas, v), int32(n), true
+		return p
+	}
+	if v, ok := ann[AnnotationPaused]; ok {
+		switch b, err := strconv.ParseBool(strings.TrimSpace(v)); {
+		case err != nil:
+			p.Reason = fmt.Sprintf("annotation %s is %q, neither true nor false", AnnotationPaused, v)
+		case b:
+			p.Reason = fmt.Sprintf("annotation %s is %q", AnnotationPaused, v)
+		}
+	}
+	return p
+}
+
+// PauseChanged implements PauseRecorder: an Event on the object.
+func (k *Kubernetes) PauseChanged(ctx context.Context, why string) {
+	if why == "" {
+		k.event(ctx, nil, corev1.EventTypeNormal, EventReasonResumed, "scaled scales this object again")
+		return
+	}
+	k.event(ctx, nil, corev1.EventTypeNormal, EventReasonPaused, "scaled leaves this object alone: "+why)
 }
 
 // readyOf is status.readyReplicas, or what stands for it.

@@ -1,6 +1,9 @@
 package actuators
 
-import "fmt"
+import (
+	"context"
+	"fmt"
+)
 
 // StatusReporter is implemented by targets whose state is more than a
 // number: a Lambda provisioned-concurrency config that is IN_PROGRESS or
@@ -12,6 +15,14 @@ import "fmt"
 // there is nothing to say (all ready). It must be cheap and must not do I/O.
 type StatusReporter interface {
 	Status() string
+}
+
+// PauseRecorder is implemented by targets that record on the object when
+// scaled starts or stops leaving it alone because it asked to be
+// (scaling.Pause): why is the reason it is paused, "" when it resumes.
+// Called once per change, from the scaler's tick.
+type PauseRecorder interface {
+	PauseChanged(ctx context.Context, why string)
 }
 
 // LimitedError is returned by Set when the target took less than was asked,

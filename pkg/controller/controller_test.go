@@ -360,6 +360,19 @@ func TestConditions(t *testing.T) {
 	}
 }
 
+// A decision the target's pause held makes the Scaler inactive, saying why.
+func TestPausedTargetIsNotActive(t *testing.T) {
+	f := newFixture(t, scaler(t, "shop", "web", 1, validSpec))
+	f.sync(t, "shop/web")
+	d := decision("shop/web", 0, 0, scaling.OutcomeUnchanged, f.clock.Now())
+	d.Adjustments = []scaling.Adjustment{{Guard: "paused", From: 3, To: 0, Reason: "paused: the target has 0 replicas while bounds.min is 1"}}
+	f.c.Add(d)
+	s := f.writeStatus(t, "shop/web")
+	if got, want := condition(s, "Active"), "False Paused: paused: the target has 0 replicas while bounds.min is 1"; got != want {
+		t.Errorf("Active = %q, want %q", got, want)
+	}
+}
+
 func TestCamel(t *testing.T) {
 	for in, want := range map[string]string{"rate_limit": "RateLimit", "bounds": "Bounds", "query_error": "QueryError", "target_limit": "TargetLimit"} {
 		if got := camel(in); got != want {

@@ -219,6 +219,16 @@ func shownOf(d scaling.Decision, readReason string) shown {
 	return s
 }
 
+// pausedBy is why the target's pause held d, or "".
+func pausedBy(d scaling.Decision) string {
+	for _, a := range d.Adjustments {
+		if a.Guard == policy.GuardPaused {
+			return a.Reason
+		}
+	}
+	return ""
+}
+
 // limitGuards are the guards that hold a decision back: Limited.
 var limitGuards = []string{policy.GuardBounds, policy.GuardSchedule, policy.GuardRateLimit, "target_limit"}
 
@@ -404,6 +414,8 @@ func (w *statusWriter) statusFor(st *scalerState, prev v1alpha1.ScalerStatus, no
 	switch {
 	case !st.running:
 		set(v1alpha1.ConditionActive, metav1.ConditionFalse, v1alpha1.ReasonNotStarted, "no valid spec of this Scaler runs")
+	case d != nil && pausedBy(*d) != "":
+		set(v1alpha1.ConditionActive, metav1.ConditionFalse, v1alpha1.ReasonPaused, pausedBy(*d))
 	case st.dryRun:
 		set(v1alpha1.ConditionActive, metav1.ConditionFalse, v1alpha1.ReasonDryRun, "dry run: scaled decides and reports, and changes nothing")
 	default:

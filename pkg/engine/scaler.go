@@ -80,6 +80,9 @@ type Scaler struct {
 	acting func() bool
 	// changes decides which decisions the log shows (changelog.go).
 	changes changeLog
+	// paused is why the target asked to be left alone at the last tick,
+	// "" when it did not: its target records each change (PauseRecorder).
+	paused string
 }
 
 // NewScaler wires a spec to its observers; logger, rec and sink may be nil.
@@ -142,8 +145,15 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	d := s.Decider.Decide(policy.Input{Now: now, Capacity: current, Signals: readings, Shadow: s.DryRun})
 	recordPolicyStates(s.recorder, s.Name, s.Decider) // reports.go
 	recordForecasts(s.recorder, s.Name, s.Decider)
+	paused := holdPaused(&d, current, s.Decider.Bounds())
 	d.Scaler = s.Name
 	d.DryRun = s.DryRun || (s.acting != nil && !s.acting())
+	if paused != s.paused {
+		if pr, ok := s.Actuator.(actuators.PauseRecorder); ok && !d.DryRun {
+			pr.PauseChanged(ctx, paused)
+		}
+		s.paused = paused
+	}
 	switch {
 	case d.Desired == current.Current:
 		d.Outcome = scaling.OutcomeUnchanged
@@ -178,6 +188,31 @@ func (s *Scaler) Tick(ctx context.Context, now time.Time) scaling.Decision {
 	d.ClipTexts()
 	s.record(d)
 	return d
+}
+
+// holdPaused holds a decision where a paused target asks to be: where it
+// is, or at the capacity its annotation names, and returns why ("" when the
+// target is not paused). The decision is still made and explained, so that
+// what scaled would do is seen while it waits.
+func holdPaused(d *scaling.Decision, current scaling.Capacity, b policy.Bounds) string {
+	p := current.Pause
+	why := p.Reason
+	if why == "" && p.ZeroPauses && current.Current == 0 && b.Min > 0 {
+		why = fmt.Sprintf("the target has 0 replicas while bounds.min is %d: autoscaling is paused, as the HPA reads it; "+
+			"scale it above 0 to resume", b.Min)
+	}
+	if why == "" {
+		return ""
+	}
+	hold := current.Current
+	if p.HoldSet {
+		hold = p.Hold
+	}
+	d.Adjustments = append(d.Adjustments, scaling.Adjustment{Guard: policy.GuardPaused, From: d.Desired, To: hold,
+		Reason: fmt.Sprintf("paused: %s: holding %d", why, hold)})
+	d.Desired = hold
+	d.Direction = scaling.DirectionOf(current.Current, hold)
+	return why
 }
 
 // applyTargetLimit records a Set the target held back: the capacity it

@@ -124,6 +124,9 @@ func (d *Decider) collectNeeds() {
 
 // Signals lists, sorted, every signal the spec's policies read (through
 // SignalReader or HistoryReader). A failure of any of them is a failed signal.
+// Bounds are the scaler's bounds, without the schedules' narrowing.
+func (d *Decider) Bounds() Bounds { return d.spec.Bounds }
+
 func (d *Decider) Signals() []string { return append([]string(nil), d.signals...) }
 
 // HistoryNeeds is the union of the policies' history needs, one per signal:

@@ -146,6 +146,9 @@ const (
 	GuardBounds    = "bounds"
 	// GuardSchedule marks a bound that an open schedule window set.
 	GuardSchedule = "schedule"
+	// GuardPaused marks a decision the target's own pause held at its
+	// capacity (scaling.Pause); it comes after every other guard.
+	GuardPaused = "paused"
 )
 
 // DefaultBehavior returns the autoscaling/v2 defaults: scale up with no

@@ -93,4 +93,23 @@ type Capacity struct {
 	Current int32 `json:"current"`
 	// Ready is the part of Current that serves now.
 	Ready int32 `json:"ready"`
+	// Pause is how the target asks to be left alone, if it does.
+	Pause Pause `json:"-"`
+}
+
+// Pause is a target's request to be left alone, by the conventions of the
+// autoscalers people move from: the HPA stops when a workload's replicas
+// are 0 while its minReplicas is above 0 (`kubectl scale --replicas=0`), and
+// KEDA when the workload carries a paused annotation.
+type Pause struct {
+	// Reason, when set, says why the target asks to be left alone whatever
+	// the bounds (an annotation on it).
+	Reason string
+	// Hold is the capacity to hold it at, from the annotation that asks
+	// for one; HoldSet says there is one (else it stays where it is).
+	Hold    int32
+	HoldSet bool
+	// ZeroPauses says that a capacity of 0 means "paused" on this kind when
+	// the scaler's bounds.min is above 0, as the HPA reads it.
+	ZeroPauses bool
 }

@@ -118,6 +118,9 @@ const (
 	// Active.
 	ReasonActing = "Acting"
 	ReasonDryRun = "DryRun"
+	// ReasonPaused: the target asked to be left alone (0 replicas while
+	// bounds.min is above 0, or a scaled.dev/paused annotation).
+	ReasonPaused = "Paused"
 	// Limited: the guard that held the last decision, or none.
 	ReasonWithinLimits = "WithinLimits"
 	// SignalFailing: the failure kind of the first failed signal, in

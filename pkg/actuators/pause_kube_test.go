@@ -1,0 +1,188 @@
+//go:build kube
+
+package actuators_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/utils/ptr"
+
+	"github.com/scaled-dev/scaled/internal/kubetest"
+	"github.com/scaled-dev/scaled/pkg/actuators"
+	"github.com/scaled-dev/scaled/pkg/engine"
+	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// constantSource answers every query with one value: the signal is not
+// what these tests are about.
+type constantSource struct{ v float64 }
+
+func (c *constantSource) Query(_ context.Context, _ string, ts time.Time) (scaling.Sample, error) {
+	return scaling.Sample{Time: ts, Value: c.v}, nil
+}
+
+func (c *constantSource) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) ([]scaling.Sample, error) {
+	return nil, nil
+}
+
+// A workload scaled to 0 replicas while the scaler's bounds.min is above 0
+// is paused, as the HPA reads it (kubectl scale --replicas=0): scaled
+// leaves it at 0 and records why, until someone scales it up again. The
+// scaled.dev/paused annotation pauses it where it is, and
+// scaled.dev/paused-replicas holds it at the count it names, as KEDA's
+// annotations do. Each start and end of a pause is an Event on the object,
+// and the decision says why it held. With bounds.min 0, 0 replicas are not
+// a pause: the scaler scales from zero.
+func TestKubePauseAsTheHPAAndKEDA(t *testing.T) {
+	cp := kubetest.Shared(t)
+	cs := kubernetes.NewForConfigOrDie(cp.Admin())
+	clients, err := actuators.NewKubeClients(cp.Admin())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := cp.Namespace(t, "pause")
+	ctx := context.Background()
+	deployment := func(name string, replicas int32) {
+		t.Helper()
+		_, err := cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: appsv1.DeploymentSpec{Replicas: ptr.To(replicas), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
+					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/app:1"}}},
+				}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	replicas := func(name string) int32 {
+		t.Helper()
+		d, err := cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return *d.Spec.Replicas
+	}
+	annotate := func(name string, ann map[string]any) {
+		t.Helper()
+		patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"annotations": ann}})
+		if _, err := cs.AppsV1().Deployments(ns).Patch(ctx, name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	events := func(name, reason string) []string {
+		t.Helper()
+		list, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, ev := range list.Items {
+			if ev.InvolvedObject.Name == name && ev.Reason == reason {
+				out = append(out, ev.Message)
+			}
+		}
+		return out
+	}
+	rps := &constantSource{50}
+	scaler := func(name string, minReplicas int32) *engine.Scaler {
+		t.Helper()
+		k, err := actuators.NewKubernetes(actuators.KubernetesTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: name},
+			actuators.KubernetesOptions{Clients: clients, Scaler: name, Identity: "test"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// 50 requests/s at 10 per replica: 5 replicas.
+		tt, err := policy.NewTargetTracking("rps", "rps", policy.TargetAverageValue, 10, policy.DefaultTolerance)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{tt}, Bounds: policy.Bounds{Min: minReplicas, Max: 10}}, nil)
+		if len(errs) > 0 {
+			t.Fatal(errs)
+		}
+		return engine.NewScaler(engine.ScalerSpec{Name: name, Decider: dec, Actuator: k, Interval: 15 * time.Second, QueryTimeout: 5 * time.Second,
+			Signals: []engine.Signal{{Name: "rps", Expr: "rps", Source: rps}}}, nil, nil, nil)
+	}
+	pausedBy := func(d scaling.Decision) string {
+		for _, a := range d.Adjustments {
+			if a.Guard == policy.GuardPaused {
+				return a.Reason
+			}
+		}
+		return ""
+	}
+	now := time.Now()
+	tick := func(s *engine.Scaler) scaling.Decision {
+		t.Helper()
+		now = now.Add(15 * time.Second)
+		d := s.Tick(ctx, now)
+		if d.Error != "" {
+			t.Fatalf("tick: %s", d.Error)
+		}
+		return d
+	}
+
+	deployment("web", 0)
+	web := scaler("web", 1)
+	d := tick(web)
+	if got := replicas("web"); got != 0 || d.Desired != 0 || d.Outcome != scaling.OutcomeUnchanged {
+		t.Fatalf("0 replicas with bounds.min 1: replicas %d, decision %d (%s); want left at 0, as the HPA does", got, d.Desired, d.Outcome)
+	}
+	if why := pausedBy(d); !strings.Contains(why, "0 replicas while bounds.min is 1") {
+		t.Errorf("decision's pause reason %q: want it to say 0 replicas and bounds.min 1", why)
+	}
+	tick(web) // still paused: one Event for the pause, not one per tick
+	if ev := events("web", actuators.EventReasonPaused); len(ev) != 1 || !strings.Contains(ev[0], "autoscaling is paused") {
+		t.Errorf("%s events %q: want one saying autoscaling is paused", actuators.EventReasonPaused, ev)
+	}
+
+	// Someone scales it up: scaled takes over again.
+	if _, err := cs.AppsV1().Deployments(ns).Patch(ctx, "web", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if d := tick(web); d.Outcome != scaling.OutcomeApplied || replicas("web") != 5 {
+		t.Fatalf("after a scale to 2: decision %d (%s), replicas %d; want 5 applied", d.Desired, d.Outcome, replicas("web"))
+	}
+	if ev := events("web", actuators.EventReasonResumed); len(ev) != 1 {
+		t.Errorf("%s events %q: want one", actuators.EventReasonResumed, ev)
+	}
+
+	// The paused annotation holds it where it is, whatever the signal says.
+	annotate("web", map[string]any{actuators.AnnotationPaused: "true"})
+	rps.v = 80               // 8 replicas
+	web2 := scaler("web", 1) // a fresh scaler: no stabilisation from the last one
+	if d := tick(web2); replicas("web") != 5 || !strings.Contains(pausedBy(d), `annotation scaled.dev/paused is "true"`) {
+		t.Fatalf("paused annotation: replicas %d, reason %q; want held at 5 naming the annotation", replicas("web"), pausedBy(d))
+	}
+	// paused-replicas holds it at the count it names.
+	annotate("web", map[string]any{actuators.AnnotationPaused: nil, actuators.AnnotationPausedReplicas: "3"})
+	if d := tick(web2); replicas("web") != 3 || d.Outcome != scaling.OutcomeApplied {
+		t.Fatalf("paused-replicas 3: replicas %d, outcome %s; want set to 3", replicas("web"), d.Outcome)
+	}
+	if d := tick(web2); replicas("web") != 3 || d.Outcome != scaling.OutcomeUnchanged {
+		t.Fatalf("paused-replicas 3, next tick: replicas %d, outcome %s; want held at 3", replicas("web"), d.Outcome)
+	}
+	// Without the annotations it scales again.
+	annotate("web", map[string]any{actuators.AnnotationPausedReplicas: nil})
+	if d := tick(web2); replicas("web") != 8 || pausedBy(d) != "" {
+		t.Fatalf("annotations removed: replicas %d, pause %q; want 8 and no pause", replicas("web"), pausedBy(d))
+	}
+
+	// bounds.min 0: 0 replicas are where a scale to zero left it, not a pause.
+	deployment("zero", 0)
+	if d := tick(scaler("zero", 0)); replicas("zero") != 8 || pausedBy(d) != "" {
+		t.Fatalf("0 replicas with bounds.min 0: replicas %d, pause %q; want scaled from zero to 8", replicas("zero"), pausedBy(d))
+	}
+}

@@ -14,7 +14,8 @@ const idleGrace = time.Second
 // connLimiter caps the connections a server holds open. When a connection
 // arrives at the cap, the connection idle the longest (kept alive between
 // requests, or open without a request for idleGrace) is closed to make room,
-// and only when every connection is busy is the new one refused. So
+// else the oldest that has sent no request yet, and only when every
+// connection is in a request is the new one refused. So
 // connections that do nothing cannot keep a probe or a scrape out, and the
 // process never runs out of file descriptors for its own clients.
 type connLimiter struct {
@@ -53,16 +54,27 @@ func (l *connLimiter) Accept() (net.Conn, error) {
 	}
 }
 
-// evictLocked closes the connection idle the longest, if any.
+// evictLocked closes the connection idle the longest, if any; else the
+// oldest connection that has not sent a request yet, however young: a
+// flood of connections that send nothing (or send slowly) then gives way
+// to each newer client, and a probe, which sends its request at once, gets
+// in at any rate of connections. Only connections that are in a request
+// keep their place.
 func (l *connLimiter) evictLocked() bool {
 	now := l.now()
-	var victim net.Conn
-	var oldest time.Time
+	var victim, waiting net.Conn
+	var oldest, oldestWaiting time.Time
 	for c, info := range l.conns {
 		idle := info.state == http.StateIdle || (info.state == http.StateNew && now.Sub(info.since) >= idleGrace)
 		if idle && (victim == nil || info.since.Before(oldest)) {
 			victim, oldest = c, info.since
 		}
+		if info.state == http.StateNew && (waiting == nil || info.since.Before(oldestWaiting)) {
+			waiting, oldestWaiting = c, info.since
+		}
+	}
+	if victim == nil {
+		victim = waiting
 	}
 	if victim == nil {
 		return false

@@ -316,3 +316,63 @@ func writeSelfSigned(t *testing.T, dir string) []byte {
 	}
 	return certPEM
 }
+
+// A flood of new connections that send nothing, arriving faster than the
+// idle grace lets any of them count as idle, does not keep a probe out:
+// each new connection takes the place of the oldest that has sent no
+// request, and the probe, which sends its request at once, is answered.
+// (At the cap, such a flood made half of the probes fail.)
+func TestAConnectionFloodDoesNotFailTheProbe(t *testing.T) {
+	s := startServer(t, WithMaxConnections(16))
+	stop := make(chan struct{})
+	flooded := make(chan int)
+	go func() {
+		n := 0
+		var open []net.Conn
+		defer func() {
+			for _, c := range open {
+				_ = c.Close()
+			}
+			flooded <- n
+		}()
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				c, err := net.Dial("tcp", s.Addr())
+				if err != nil {
+					continue
+				}
+				n++
+				open = append(open, c)
+				if len(open) > 64 { // the flood's own descriptors stay bounded
+					_ = open[0].Close()
+					open = open[1:]
+				}
+			}
+		}
+	}()
+	time.Sleep(200 * time.Millisecond) // the cap is full of young, silent connections
+	probe := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	failed := 0
+	const probes = 40
+	for range probes {
+		resp, err := probe.Get("http://" + s.Addr() + "/healthz")
+		if err != nil || resp.StatusCode != http.StatusOK {
+			failed++
+		}
+		if err == nil {
+			resp.Body.Close()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	close(stop)
+	n := <-flooded
+	t.Logf("%d of %d probes failed among %d flood connections", failed, probes, n)
+	if failed > 0 {
+		t.Errorf("%d of %d probes failed during the flood", failed, probes)
+	}
+}

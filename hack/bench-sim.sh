@@ -201,6 +201,15 @@ and the oracle), median of $TIMING_RUNS runs: **$(printf '%.2f' "$median") s** (
 $(printf '%.2f ' "${times[@]}")s). The budget is 10 s.
 EOF
 	fi
+	cat <<'EOF'
+
+## scaled tune
+
+How a config tuned to the first 70 % of each public trace does on the last 30 % against the HPA
+and `recommended.yaml`, and how the result improves with tune's budget:
+[appendix/tune-benchmarks.md](appendix/tune-benchmarks.md) (`hack/tune-cells.sh`,
+`hack/tune-budget.sh`).
+EOF
 } >"$tmp"
 chmod 644 "$tmp"
 mv "$tmp" "$OUT"

@@ -47,7 +47,8 @@ for trace in $TRACES; do
 		score "$tuned" >"$OUT/$trace-$S-tuned.json"
 		score examples/simulate/recommended.yaml >"$OUT/$trace-$S-recommended.json"
 		jq -r -s --arg trace "$trace" --arg S "$S" --arg took "$took" '
-			def cell: "\(.violating_request_fraction | tostring | .[0:7]) / \(.cost_replica_hours | floor) / \(.scale_actions)";
+			def v: if . < 0.001 and . > 0 then tostring else (. * 100000 | round / 100000 | tostring) end;
+			def cell: "\(.violating_request_fraction | v) / \(.cost_replica_hours | floor) / \(.scale_actions)";
 			(.[0].hpa_reference[0].score) as $h | .[0].scaled as $t | .[1].scaled as $r |
 			"| \($trace) | \($S) | \($t | cell) | \($r | cell) | \($h | cell) | " +
 			"\(if $h.violating_request_fraction > 0 then ($t.violating_request_fraction / $h.violating_request_fraction * 1000 | round / 1000 | tostring) else "-" end) x, " +

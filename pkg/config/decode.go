@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -59,6 +60,11 @@ type decoder struct {
 	tooAliased                   bool
 	// more counts the problems past maxDecodeProblems.
 	more int
+	// root is the path of the decoded value, and rootHidden the keys its
+	// type has that this document may not set: an unknown key there does
+	// not offer them.
+	root       string
+	rootHidden []string
 }
 
 var (
@@ -89,8 +95,8 @@ func parseYAML(data []byte) (*yaml.Node, error) {
 }
 
 // decodeInto decodes n into the value v points to, at path.
-func decodeInto(n *yaml.Node, v any, path *field.Path) field.ErrorList {
-	d := &decoder{}
+func decodeInto(n *yaml.Node, v any, path *field.Path, hidden ...string) field.ErrorList {
+	d := &decoder{root: path.String(), rootHidden: hidden}
 	if n != nil {
 		d.value(n, reflect.ValueOf(v).Elem(), path)
 	}
@@ -505,6 +511,9 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, path *field.Path) {
 
 // unknownKey reports key, not one of allowed, with its line.
 func (d *decoder) unknownKey(path *field.Path, key string, line int, allowed []string) {
+	if len(d.rootHidden) > 0 && path.String() == d.root {
+		allowed = slices.DeleteFunc(slices.Clone(allowed), func(k string) bool { return slices.Contains(d.rootHidden, k) })
+	}
 	d.add(fielderr.Invalid(path.Child(shortKey(key)), fielderr.Shown(fmt.Sprintf("unknown key on line %d", line)), "%s", fielderr.OneOf(allowed)))
 }
 
@@ -682,7 +691,11 @@ func DecodeScalerNode(n *yaml.Node, name, namespace string, path *field.Path) (S
 func decodeScaler(n *yaml.Node, name, namespace string, path *field.Path) (Scaler, field.ErrorList) {
 	var s Scaler
 	s.decodeDefaults()
-	errs := decodeInto(n, &s, path)
+	var hidden []string
+	if name != "" {
+		hidden = []string{"name"} // an object's name is its metadata's
+	}
+	errs := decodeInto(n, &s, path, hidden...)
 	if name != "" {
 		// An object's name is its metadata's; the spec holds the rest.
 		if k := mappingKey(n, "name"); k != nil {

@@ -162,13 +162,14 @@ func TestDecodeScalerJSON(t *testing.T) {
 	if !s.Equal(fromFile.Scalers[0]) {
 		t.Errorf("the JSON scaler differs from the file's:\n%s", cmp.Diff(fromFile.Scalers[0], s))
 	}
+	// A Scaler object takes no name in its spec: an unknown key does not offer one.
 	obj := map[string]any{"name": "web", "bounds": map[string]any{"max": 20.9, "min": 1e10}, "interval": 15, "tolerance": true}
 	_, errs = DecodeScalerObject(obj, "shop/web", "shop", field.NewPath("spec"))
 	want := []string{
 		"spec.bounds.max: 20.9: must be an integer",
 		"spec.bounds.min: 10000000000: must be an integer between -2147483648 and 2147483647",
 		"spec.interval: 15: must be a duration such as 15s or 5m",
-		"spec.tolerance: unknown key on line 1: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, startup_delay, dry_run, interval",
+		"spec.tolerance: unknown key on line 1: must be one of target, signals, policies, combine, schedules, bounds, behavior, on_failure, startup_delay, dry_run, interval",
 		"spec.name: unknown key on line 1: must be left out: a Scaler's name is its metadata.name",
 	}
 	if diff := cmp.Diff(want, fielderr.Lines(errs)); diff != "" {

@@ -174,6 +174,15 @@ func (t *tuneTemplate) render(header string, policies []any, behavior map[string
 	if err := pn.Encode(policies); err != nil {
 		return nil, err
 	}
+	// A policy reads as the docs write one: its name and type first.
+	for _, p := range pn.Content {
+		for _, key := range []string{"type", "name"} {
+			if v := mapValue(p, key); v != nil {
+				setMapValue(p, key, nil, "")
+				p.Content = append([]*yaml.Node{{Kind: yaml.ScalarNode, Tag: "!!str", Value: key}, v}, p.Content...)
+			}
+		}
+	}
 	setMapValue(sc, "policies", &pn, "signals")
 	var bn *yaml.Node
 	if behavior != nil {

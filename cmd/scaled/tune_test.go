@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -133,8 +134,19 @@ func TestTuneHoldoutIsSimulateScoreFrom(t *testing.T) {
 	if out, stderr, code := runScaled(t, "check", "-c", out); code != 0 {
 		t.Errorf("scaled check on the emitted config: exit %d: %s%s", code, out, stderr)
 	}
-	manifest := filepath.Join(dir, "scaler.yaml")
-	tune(t, "--trace", tr, "--max-evaluations", "6", "--budget", "10m", "--out", manifest, "--scaler-object", "shop/web")
+	if !strings.Contains(string(data), "      - name: capacity\n        type: target_tracking\n") {
+		t.Errorf("the emitted policies do not start with their name and type:\n%s", data)
+	}
+	manifest, plot := filepath.Join(dir, "scaler.yaml"), filepath.Join(dir, "tune.png")
+	tune(t, "--trace", tr, "--max-evaluations", "6", "--budget", "10m", "--out", manifest, "--scaler-object", "shop/web", "--plot", plot)
+	fh, err := os.Open(plot)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fh.Close()
+	if img, err := png.Decode(fh); err != nil || img.Bounds().Dx() < 500 {
+		t.Errorf("--plot tune.png: not a PNG of a readable size: %v", err)
+	}
 	if out, stderr, code := runScaled(t, "check", "-c", manifest); code != 0 {
 		data, _ := os.ReadFile(manifest)
 		t.Errorf("scaled check on the emitted manifest: exit %d: %s%s\n%s", code, out, stderr, data)

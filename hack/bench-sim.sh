@@ -50,7 +50,6 @@ ROWS=(
 	"scaled AWS step scaling on utilisation|examples/simulate/step.yaml|"
 	"scaled predictive at no more than HPA cost at 1 minute (predictive-lean.yaml)|examples/simulate/predictive-lean.yaml|"
 	"**scaled recommended for S = 1 minute** (recommended-1m.yaml)|examples/simulate/recommended-1m.yaml||1m"
-	"**scaled recommended for S = 3 minutes** (recommended-3m.yaml)|examples/simulate/recommended-3m.yaml||3m"
 	"**scaled recommended for S = 10 minutes** (recommended-10m.yaml)|examples/simulate/recommended-10m.yaml||10m"
 	# Add a policy's rows here.
 )

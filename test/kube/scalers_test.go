@@ -121,6 +121,15 @@ func TestScalerCRDRefusesWhatItsSchemaSees(t *testing.T) {
 			"Duplicate value"},
 		{"a policy of an unknown type", "target: {kind: log}\n" + signals + "policies: [{name: p, type: magic}]\nbounds: {max: 3}\n",
 			`Unsupported value: "magic"`},
+		// The bounds of what a tenant writes (config.MaxSignals, sources.MaxQueryBytes, ...).
+		{"a query past 4096 bytes", "target: {kind: log}\nsignals: [{name: rps, query: '" + strings.Repeat("x", 4097) + "'}]\n" + policies + "bounds: {max: 3}\n",
+			"spec.signals[0].query: Too long: may not be more than 4096 bytes"},
+		{"17 signals", "target: {kind: log}\nsignals: [" + numbered("{name: s%d, query: x}", 17) + "]\n" + policies + "bounds: {max: 3}\n",
+			"spec.signals: Too many: 17: must have at most 16 items"},
+		{"a signal name past 63 bytes", "target: {kind: log}\nsignals: [{name: " + strings.Repeat("s", 64) + ", query: x}]\n" + policies + "bounds: {max: 3}\n",
+			"may not be more than 63 bytes"},
+		{"an interval past an hour", "target: {kind: log}\n" + signals + policies + "bounds: {max: 3}\ninterval: 2562047h\n",
+			"interval must be between 1s and 1h"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := kubectl(t, scalerManifest("shop", "bad", tc.spec), "apply", "-f", "-")
@@ -132,6 +141,15 @@ func TestScalerCRDRefusesWhatItsSchemaSees(t *testing.T) {
 	if _, err := kubectl(t, nil, "delete", "-f", examples); err != nil {
 		t.Error(err)
 	}
+}
+
+// numbered joins n copies of format, each given its index.
+func numbered(format string, n int) string {
+	items := make([]string, n)
+	for i := range items {
+		items[i] = fmt.Sprintf(format, i)
+	}
+	return strings.Join(items, ", ")
 }
 
 // scalerObject reads a Scaler and its status.

@@ -201,6 +201,10 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 			errs = append(errs, fmt.Errorf("--plot: %q: the file name must end in .png or .svg", f.plot))
 		}
 	}
+	if !(f.hpaTarget > 0 && f.hpaTarget < 1) {
+		errs = append(errs, fmt.Errorf("--hpa-target: %g: must be a number in (0, 1)", f.hpaTarget))
+		f.hpaTarget = 0.6 // checked; serviceParams checks the rest
+	}
 	f.sim.hpaTargets = strconv.FormatFloat(f.hpaTarget, 'g', -1, 64)
 	if err := serviceParams(&f.sim); err != nil {
 		errs = append(errs, err)

@@ -162,6 +162,7 @@ func TestTuneRefusesBadFlags(t *testing.T) {
 		{[]string{"--holdout", "1.5"}, "--holdout: 1.5: must be a fraction in (0, 1)"},
 		{[]string{"--objective", "speed"}, `--objective: "speed": must be violations or cost`},
 		{[]string{"--budget", "0s"}, "--budget: 0s: must be > 0"},
+		{[]string{"--hpa-target", "1.5"}, "--hpa-target: 1.5: must be a number in (0, 1)"},
 		{[]string{"--scaler-object", "shop/web"}, "--scaler-object shop/web: needs --out"},
 		{[]string{"--plot", "x.gif"}, `--plot: "x.gif": the file name must end in .png or .svg`},
 	} {

@@ -69,6 +69,10 @@ func TestDemoReadsFromTheFirstTickAndMovesCapacity(t *testing.T) {
 	if strings.Contains(out, `"recommendations"`) {
 		t.Errorf("the console shows a decision's fields:\n%s", out)
 	}
+	// One line per change: the target does not say it again.
+	if n := strings.Count(out, "log target set"); n > 0 {
+		t.Errorf("%d lines of the log target beside the %d changes' own:\n%s", n, applied, out)
+	}
 }
 
 var consoleChangeRE = regexp.MustCompile(`(?m)\tINFO\tweb \d+ -> \d+: requests-per-replica: `)

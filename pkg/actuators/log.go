@@ -96,7 +96,8 @@ func (l *Log) Set(ctx context.Context, n int32, reason string) error {
 	if n == l.cap.Current {
 		return nil
 	}
-	l.logger.Info("log target set", zap.Int32("from", l.cap.Current), zap.Int32("to", n), zap.String("reason", reason))
+	// At debug: the decision's own line says the change, once.
+	l.logger.Debug("log target set", zap.Int32("from", l.cap.Current), zap.Int32("to", n), zap.String("reason", reason))
 	l.cap = scaling.Capacity{Current: n, Ready: n}
 	l.history = append(l.history, n)
 	return nil

@@ -43,7 +43,7 @@ func newCalibrateCommand() *cobra.Command {
 Give the queries of either part or both. Each is a range query over --range ending at --end,
 every --step; points where a query has no value, or one that is not a finite number >= 0, are
 left out. The report ends with the scaled simulate flags that state the service in its own terms.`,
-		Example: `  scaled calibrate --prometheus-url http://localhost:9090 --slo 0.25 \
+		Example: `  scaled calibrate --prometheus.url http://localhost:9090 --slo 0.25 \
     --requests 'sum(rate(http_requests_total{job="web"}[1m]))' \
     --ready 'sum(kube_deployment_status_replicas_ready{deployment="web"})' \
     --latency 'histogram_quantile(0.95, sum by (le) (rate(http_request_duration_seconds_bucket{job="web"}[1m])))' \
@@ -54,7 +54,7 @@ left out. The report ends with the scaled simulate flags that state the service 
 		},
 	}
 	fs := cmd.Flags()
-	fs.StringVar(&f.prometheus, "prometheus-url", "", "the Prometheus-compatible HTTP API holding the service's history, required")
+	fs.StringVar(&f.prometheus, "prometheus.url", "", "the Prometheus-compatible HTTP API holding the service's history, required")
 	fs.StringVar(&f.requests, "requests", "", "PromQL: requests/s the whole service receives")
 	fs.StringVar(&f.ready, "ready", "", "PromQL: the service's ready replicas")
 	fs.StringVar(&f.latency, "latency", "", "PromQL: the service's p95 latency in seconds")
@@ -63,8 +63,14 @@ left out. The report ends with the scaled simulate flags that state the service 
 	fs.DurationVar(&f.window, "range", 7*24*time.Hour, "how much history to read")
 	fs.StringVar(&f.end, "end", "", "end of the history, RFC 3339 or unix seconds (default: now)")
 	fs.DurationVar(&f.step, "step", 15*time.Second, "resolution of the range queries (a startup delay is timed to a step)")
-	fs.DurationVar(&f.timeout, "query-timeout", 2*time.Minute, "bound on each range query, all its pages included")
+	fs.DurationVar(&f.timeout, "prometheus.query-timeout", 2*time.Minute, "bound on each range query, all its pages included")
 	fs.StringVar(&f.format, "format", "text", "report format: text or json")
+	// The spellings of earlier releases still work, with a warning: every
+	// other command spells these prometheus.url and prometheus.query-timeout.
+	fs.StringVar(&f.prometheus, "prometheus-url", "", "")
+	fs.DurationVar(&f.timeout, "query-timeout", 2*time.Minute, "")
+	_ = fs.MarkDeprecated("prometheus-url", "use --prometheus.url, as every other command")
+	_ = fs.MarkDeprecated("query-timeout", "use --prometheus.query-timeout, as every other command")
 	return cmd
 }
 
@@ -89,7 +95,7 @@ type startupReport struct {
 
 func (f calibrateFlags) validate() (end time.Time, errs []error) {
 	if f.prometheus == "" {
-		errs = append(errs, errors.New("--prometheus-url: empty: give the Prometheus API that holds the service's history"))
+		errs = append(errs, errors.New("--prometheus.url: empty: give the Prometheus API that holds the service's history"))
 	}
 	if f.format != "text" && f.format != "json" {
 		errs = append(errs, fmt.Errorf("--format: %q: must be text or json", f.format))
@@ -114,7 +120,7 @@ func (f calibrateFlags) validate() (end time.Time, errs []error) {
 		errs = append(errs, fmt.Errorf("--range: %s: must hold at least 20 steps of %s", f.window, f.step))
 	}
 	if f.timeout <= 0 {
-		errs = append(errs, fmt.Errorf("--query-timeout: %s: must be > 0", f.timeout))
+		errs = append(errs, fmt.Errorf("--prometheus.query-timeout: %s: must be > 0", f.timeout))
 	}
 	end = time.Now()
 	if f.end != "" {
@@ -145,7 +151,7 @@ func runCalibrate(ctx context.Context, out io.Writer, f calibrateFlags) error {
 	}
 	prom, err := sources.NewPrometheus(config.Prometheus{URL: f.prometheus, QueryTimeout: f.timeout})
 	if err != nil {
-		return &exitError{code: 2, err: fmt.Errorf("--prometheus-url: %w", err)}
+		return &exitError{code: 2, err: fmt.Errorf("--prometheus.url: %w", err)}
 	}
 	end = end.Truncate(f.step)
 	start := end.Add(-f.window)

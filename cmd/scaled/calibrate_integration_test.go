@@ -111,7 +111,7 @@ func (r recordedService) openMetrics() string {
 func TestCalibrateFromPrometheusHistory(t *testing.T) {
 	svc := recordedService{mu: 20, startup: 90 * time.Second, end: time.Now().Add(-3 * time.Hour).Truncate(time.Minute)}
 	prom := promtest.Start(t, promtest.WithOpenMetrics(svc.openMetrics()))
-	out, stderr, code := runScaled(t, "calibrate", "--prometheus-url", prom.URL(), "--slo", "0.25",
+	out, stderr, code := runScaled(t, "calibrate", "--prometheus.url", prom.URL(), "--slo", "0.25",
 		"--range", "23h", "--end", svc.end.Format(time.RFC3339), "--format", "json",
 		"--requests", `sum(rate(http_requests_total{job="web"}[1m]))`,
 		"--ready", `sum(kube_deployment_status_replicas_ready{deployment="web"})`,
@@ -148,7 +148,7 @@ func TestCalibrateFromPrometheusHistory(t *testing.T) {
 	}
 
 	// The text report ends with a simulate command that runs as printed.
-	text, stderr, code := runScaled(t, "calibrate", "--prometheus-url", prom.URL(), "--slo", "0.25",
+	text, stderr, code := runScaled(t, "calibrate", "--prometheus.url", prom.URL(), "--slo", "0.25",
 		"--range", "23h", "--end", svc.end.Format(time.RFC3339),
 		"--requests", `sum(rate(http_requests_total{job="web"}[1m]))`,
 		"--ready", `sum(kube_deployment_status_replicas_ready{deployment="web"})`,

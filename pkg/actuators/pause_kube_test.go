@@ -11,6 +11,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
@@ -184,5 +185,74 @@ func TestKubePauseAsTheHPAAndKEDA(t *testing.T) {
 	deployment("zero", 0)
 	if d := tick(scaler("zero", 0)); replicas("zero") != 8 || pausedBy(d) != "" {
 		t.Fatalf("0 replicas with bounds.min 0: replicas %d, pause %q; want scaled from zero to 8", replicas("zero"), pausedBy(d))
+	}
+}
+
+// A shadow needs only to read: a dry-run scaler whose ServiceAccount may
+// only get the Deployment and its scale decides from the replicas the
+// Deployment has, and never needs more (a write with the same rights is
+// forbidden, so nothing was written).
+func TestKubeDryRunShadowNeedsOnlyRead(t *testing.T) {
+	cp := kubetest.Shared(t)
+	cs := kubernetes.NewForConfigOrDie(cp.Admin())
+	ns := cp.Namespace(t, "shadow")
+	ctx := context.Background()
+	_, err := cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
+		ObjectMeta: metav1.ObjectMeta{Name: "web"},
+		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(4)), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
+				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/app:1"}}},
+			}},
+	}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
+		ObjectMeta: metav1.ObjectMeta{Name: "read"},
+		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"deployments", "deployments/scale"}, Verbs: []string{"get"}}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.RbacV1().RoleBindings(ns).Create(ctx, &rbacv1.RoleBinding{
+		ObjectMeta: metav1.ObjectMeta{Name: "read"},
+		RoleRef:    rbacv1.RoleRef{APIGroup: "rbac.authorization.k8s.io", Kind: "Role", Name: "read"},
+		Subjects:   []rbacv1.Subject{{Kind: "ServiceAccount", Name: "shadow", Namespace: ns}},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	token, err := cp.ServiceAccountToken(ctx, ns, "shadow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients, err := actuators.NewKubeClients(cp.TokenConfig(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := actuators.NewKubernetes(actuators.KubernetesTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: "web"},
+		actuators.KubernetesOptions{Clients: clients, Scaler: "web", Identity: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt, err := policy.NewTargetTracking("rps", "rps", policy.TargetAverageValue, 10, policy.DefaultTolerance)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{tt}, Bounds: policy.Bounds{Min: 1, Max: 20}}, nil)
+	if len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	s := engine.NewScaler(engine.ScalerSpec{Name: "web", Decider: dec, Actuator: k, Interval: 15 * time.Second, QueryTimeout: 5 * time.Second,
+		DryRun: true, Signals: []engine.Signal{{Name: "rps", Expr: "rps", Source: &constantSource{90}}}}, nil, nil, nil)
+	var d scaling.Decision
+	kubetest.Eventually(t, 30*time.Second, "the Role to take effect", func() (bool, error) {
+		d = s.Tick(ctx, time.Now())
+		return d.Error == "", nil
+	})
+	if d.Current != 4 || d.Desired != 9 || d.Outcome != scaling.OutcomeDryRun {
+		t.Errorf("shadow decision: current %d, desired %d, outcome %s; want 4 (the Deployment's), 9, dry_run", d.Current, d.Desired, d.Outcome)
+	}
+	if err := k.Set(ctx, 9, "test"); err == nil || !strings.Contains(err.Error(), "forbidden") {
+		t.Errorf("Set with read-only rights = %v, want forbidden: the test's rights must not allow a write", err)
 	}
 }

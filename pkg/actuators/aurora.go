@@ -42,7 +42,8 @@ var (
 
 // Reach implements Reacher: the cluster.
 func (t *AuroraTarget) Reach() Reach {
-	return Reach{Resource: string(KindAurora) + ":" + t.ClusterIdentifier, ResourceKey: "cluster_identifier", Privileged: t.privileged()}
+	return Reach{Resource: string(KindAurora) + ":" + t.ClusterIdentifier, ResourceKey: "cluster_identifier", Privileged: t.privileged(),
+		Region: &t.Region, Replica: &t.ReplicaOptions, DefaultName: DefaultAuroraName}
 }
 
 // Ceiling implements Ceilinged.

@@ -53,7 +53,7 @@ func (t *LambdaTarget) Reach() Reach {
 	if t.Endpoint != "" {
 		privileged = []string{"endpoint"}
 	}
-	return Reach{Resource: string(KindLambda) + ":" + t.FunctionName, ResourceKey: "function_name", Privileged: privileged}
+	return Reach{Resource: string(KindLambda) + ":" + t.FunctionName, ResourceKey: "function_name", Privileged: privileged, Region: &t.Region}
 }
 
 // String names the function and its qualifier.

@@ -42,7 +42,8 @@ var (
 
 // Reach implements Reacher: the source instance.
 func (t *RDSTarget) Reach() Reach {
-	return Reach{Resource: string(KindRDS) + ":" + t.SourceInstance, ResourceKey: "source_instance", Privileged: t.privileged()}
+	return Reach{Resource: string(KindRDS) + ":" + t.SourceInstance, ResourceKey: "source_instance", Privileged: t.privileged(),
+		Region: &t.Region, Replica: &t.ReplicaOptions, DefaultName: DefaultRDSName}
 }
 
 // Ceiling implements Ceilinged.

@@ -77,6 +77,15 @@ type Reach struct {
 	// platform may set: they send scaled's own credentials elsewhere (an
 	// endpoint override).
 	Privileged []string
+	// Region is the block's region key (nil: the kind has none; "" in it:
+	// scaled's default region), which a grant pins.
+	Region *string
+	// Replica are the block's reader options (Aurora, RDS; nil for other
+	// kinds), whose owner tag, class, name template, parameter group,
+	// zones and tags a grant fixes; DefaultName is the name template the
+	// kind fills in when the block leaves it unset.
+	Replica     *ReplicaOptions
+	DefaultName string
 }
 
 // Reacher is implemented by the spec of every kind a Scaler object may

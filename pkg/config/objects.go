@@ -1,6 +1,7 @@
 package config
 
 import (
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -51,7 +52,11 @@ type ScalerObjects struct {
 	StatusRefresh time.Duration `json:"status_refresh,omitempty"`
 }
 
-// AWSGrant lets the Scalers of one namespace scale the resources it names.
+// AWSGrant lets the Scalers of one namespace scale the resources it names,
+// in one region and account, with the reader options it fixes. A Scaler
+// may set beside the identifier only the keys the grant lists in
+// ScalerMaySet; every other key it fixes is the grant's value or, where the
+// grant leaves it out, the daemon's default.
 type AWSGrant struct {
 	Namespace string `json:"namespace,omitempty"`
 	// Resources are <kind>:<identifier> patterns, where * matches any run
@@ -61,7 +66,40 @@ type AWSGrant struct {
 	// as an ARN is granted only by a pattern that spells out its account
 	// and region.
 	Resources []string `json:"resources,omitempty"`
+	// Region is the one region the resources are granted in; a Scaler that
+	// leaves its region unset is put there. Empty: scaled's own default
+	// region only, and a Scaler may not set region.
+	Region string `json:"region,omitempty"`
+	// Account is the account an identifier written as an ARN must name.
+	// Empty: no ARN, only names, which resolve in scaled's own account.
+	Account string `json:"account,omitempty"`
+	// Owner is the ownership tag (scaled.dev/owner) of the readers the
+	// Scalers create, which decides the readers they may delete. Default:
+	// each Scaler's own <namespace>/<name>.
+	Owner string `json:"owner,omitempty"`
+	// InstanceClass, NameTemplate, ParameterGroup and AvailabilityZones
+	// of new readers; each defaults as in the aurora and rds blocks.
+	InstanceClass     string   `json:"instance_class,omitempty"`
+	NameTemplate      string   `json:"name_template,omitempty"`
+	ParameterGroup    string   `json:"parameter_group,omitempty"`
+	AvailabilityZones []string `json:"availability_zones,omitempty"`
+	// Tags are put on every reader the Scalers create; with tags in
+	// ScalerMaySet a Scaler's own tags are added, the grant's winning.
+	Tags map[string]string `json:"tags,omitempty"`
+	// ScalerMaySet are the keys of GrantKeys a Scaler may set itself (the
+	// grant's value, if any, is then only its default). Default: none.
+	ScalerMaySet []string `json:"scaler_may_set,omitempty"`
 }
+
+// GrantKeys are the reader options of an aurora or rds block that an
+// AWSGrant fixes unless it lists them in scaler_may_set.
+var GrantKeys = []string{"owner", "instance_class", "name_template", "parameter_group", "availability_zones", "tags"}
+
+// AWS regions (us-east-1, us-gov-west-1, cn-north-1) and account IDs.
+var (
+	awsRegionRE  = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
+	awsAccountRE = regexp.MustCompile(`^[0-9]{12}$`)
+)
 
 // Defaults of the scaler_objects block.
 const (
@@ -95,17 +133,22 @@ func init() {
 // AllowsAWS reports whether the Scalers of namespace may scale resource,
 // named <kind>:<identifier> (actuators.Reach).
 func (o *ScalerObjects) AllowsAWS(namespace, resource string) bool {
-	for _, g := range o.AllowAWS {
+	return len(o.AWSGrantsOf(namespace, resource)) > 0
+}
+
+// AWSGrantsOf returns the indexes in AllowAWS of the grants that let the
+// Scalers of namespace scale resource, in order.
+func (o *ScalerObjects) AWSGrantsOf(namespace, resource string) []int {
+	var out []int
+	for i, g := range o.AllowAWS {
 		if g.Namespace != namespace {
 			continue
 		}
-		for _, pattern := range g.Resources {
-			if globMatch(pattern, resource) {
-				return true
-			}
+		if slices.ContainsFunc(g.Resources, func(pattern string) bool { return globMatch(pattern, resource) }) {
+			out = append(out, i)
 		}
 	}
-	return false
+	return out
 }
 
 // globMatch matches s against pattern, in which * is any run of
@@ -152,6 +195,25 @@ func validateScalerObjects(o *ScalerObjects) field.ErrorList {
 		}
 		if len(g.Resources) == 0 {
 			errs = append(errs, fielderr.Required(gp.Child("resources"), nil, "must list at least one <kind>:<identifier> pattern"))
+		}
+		if g.Region != "" && !awsRegionRE.MatchString(g.Region) {
+			errs = append(errs, fielderr.Invalid(gp.Child("region"), g.Region, "must be an AWS region such as eu-west-1"))
+		}
+		if g.Account != "" && !awsAccountRE.MatchString(g.Account) {
+			errs = append(errs, fielderr.Invalid(gp.Child("account"), g.Account, "must be an AWS account ID: 12 digits, quoted"))
+		}
+		if g.NameTemplate != "" && !strings.Contains(g.NameTemplate, "{index}") {
+			errs = append(errs, fielderr.Invalid(gp.Child("name_template"), g.NameTemplate, "must contain {index}"))
+		}
+		for _, k := range slices.Sorted(maps.Keys(g.Tags)) {
+			if strings.HasPrefix(k, "aws:") || strings.HasPrefix(k, "scaled.dev/") {
+				errs = append(errs, fielderr.Invalid(gp.Child("tags"), k, "keys starting with aws: or scaled.dev/ are reserved"))
+			}
+		}
+		for j, k := range g.ScalerMaySet {
+			if !slices.Contains(GrantKeys, k) {
+				errs = append(errs, fielderr.NotSupported(gp.Child("scaler_may_set").Index(j), k, GrantKeys))
+			}
 		}
 		for j, r := range g.Resources {
 			kind, id, ok := strings.Cut(r, ":")

@@ -62,6 +62,13 @@ scaler_objects:
   - namespace: shop
     resources: ["aurora:orders-*", "orders-db", "gcs:bucket", "rds:"]
   - namespace: ""
+  - namespace: shop
+    resources: ["rds:reports"]
+    region: Europe
+    account: 1111
+    name_template: reports
+    tags: {"scaled.dev/owner": x}
+    scaler_may_set: [tags, endpoint]
   status_qps: 0
   status_burst: 0
   status_refresh: 10s
@@ -79,6 +86,11 @@ scaler_objects:
 		`scaler_objects.allow_aws[0].resources[3]: "rds:": must be <kind>:<identifier>, such as aurora:orders-db or lambda:checkout-*`,
 		`scaler_objects.allow_aws[1].namespace: "": must be a namespace name: a DNS label of at most 63 lower-case letters, digits or '-'`,
 		`scaler_objects.allow_aws[1].resources: null: must list at least one <kind>:<identifier> pattern`,
+		`scaler_objects.allow_aws[2].region: "Europe": must be an AWS region such as eu-west-1`,
+		`scaler_objects.allow_aws[2].account: "1111": must be an AWS account ID: 12 digits, quoted`,
+		`scaler_objects.allow_aws[2].name_template: "reports": must contain {index}`,
+		`scaler_objects.allow_aws[2].tags: "scaled.dev/owner": keys starting with aws: or scaled.dev/ are reserved`,
+		`scaler_objects.allow_aws[2].scaler_may_set[1]: "endpoint": must be one of owner, instance_class, name_template, parameter_group, availability_zones, tags`,
 		`scaler_objects.status_qps: 0: must be > 0`,
 		`scaler_objects.status_burst: 0: must be >= 1`,
 		`scaler_objects.status_refresh: 10s: must be >= 1m: each refresh is one write per Scaler`,

@@ -15,16 +15,18 @@ import (
 // allow, every problem under path (the object's spec), all at once:
 //   - its target's kind must say what it reaches (actuators.Reacher); a
 //     Kubernetes target must be in namespace, a target outside the cluster
-//     must be listed for namespace in rules.AllowAWS, and no key that sends
-//     scaled's credentials elsewhere may be set;
+//     must be listed for namespace in rules.AllowAWS, keep to the region,
+//     account and reader options of a grant that lists it (pinTarget,
+//     which then sets them), and no key that sends scaled's credentials
+//     elsewhere may be set;
 //   - each signal's source must be one scaled can confine
 //     (sources.Confinable); with rules.ConfineQueries its PromQL is
 //     rewritten to read only namespace's series (ConfineQuery).
 //
-// It rewrites sc's queries in place; a target or signal whose block is
+// It rewrites sc's queries and its AWS target's pinned keys in place; a target or signal whose block is
 // missing is left to validation.
 func Confine(sc *config.Scaler, namespace string, rules *config.ScalerObjects, path *field.Path) field.ErrorList {
-	errs := confineTarget(&sc.Target, namespace, rules, path.Child("target"))
+	errs := confineTarget(&sc.Target, sc.Name, namespace, rules, path.Child("target"))
 	confine := func(expr string) (string, error) { return expr, nil }
 	if rules.ConfineQueries {
 		confine = func(expr string) (string, error) { return ConfineQuery(expr, rules.NamespaceLabel, namespace) }
@@ -45,7 +47,7 @@ func Confine(sc *config.Scaler, namespace string, rules *config.ScalerObjects, p
 	return errs
 }
 
-func confineTarget(t *config.Target, namespace string, rules *config.ScalerObjects, path *field.Path) field.ErrorList {
+func confineTarget(t *config.Target, scaler, namespace string, rules *config.ScalerObjects, path *field.Path) field.ErrorList {
 	if t.Spec == nil {
 		return nil
 	}
@@ -60,9 +62,13 @@ func confineTarget(t *config.Target, namespace string, rules *config.ScalerObjec
 		errs = append(errs, fielderr.Invalid(bp.Child(reach.NamespaceKey), reach.Namespace,
 			"must be the Scaler's own namespace, %q: a Scaler scales only workloads of its namespace", namespace))
 	}
-	if reach.Resource != "" && !rules.AllowsAWS(namespace, reach.Resource) {
-		errs = append(errs, fielderr.Invalid(bp.Child(reach.ResourceKey), fielderr.Shown(fmt.Sprintf("%q", reach.Resource)),
-			"is not allowed in namespace %q: scaled's config must list it under scaler_objects.allow_aws for this namespace", namespace))
+	if reach.Resource != "" {
+		if grants := rules.AWSGrantsOf(namespace, reach.Resource); len(grants) == 0 {
+			errs = append(errs, fielderr.Invalid(bp.Child(reach.ResourceKey), fielderr.Shown(fmt.Sprintf("%q", reach.Resource)),
+				"is not allowed in namespace %q: scaled's config must list it under scaler_objects.allow_aws for this namespace", namespace))
+		} else {
+			errs = append(errs, pinTarget(reach, scaler, rules, grants, bp)...)
+		}
 	}
 	for _, k := range reach.Privileged {
 		errs = append(errs, fielderr.Forbidden(bp.Child(k), "must be unset in a Scaler object: it would send scaled's own credentials elsewhere"))

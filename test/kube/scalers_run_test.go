@@ -186,6 +186,18 @@ behavior: {scale_down: {stabilization_window: 0s}}
 				return ready == "False InvalidSpec" && strings.Contains(msg, tc.want), fmt.Errorf("%s: %s", ready, msg)
 			})
 		}
+		// bank's grant of aurora:orders-db fixes the owner tag, which decides
+		// the readers scaled may delete: a Scaler of bank may not name shop's.
+		owner := strings.Replace(aws, "cluster_identifier: orders-db}", "cluster_identifier: orders-db, owner: "+shop+"/web}", 1)
+		if out, err := kubectl(t, scalerManifest(bank, "owner", owner), "apply", "-f", "-"); err != nil {
+			t.Fatalf("apply owner: %v\n%s", err, out)
+		}
+		wantOwner := fmt.Sprintf(`spec.target.aurora.owner: "%s/web": must be unset: scaler_objects.allow_aws[0] fixes it`, shop)
+		kubetest.Eventually(t, 30*time.Second, "a grant's owner refused", func() (bool, error) {
+			_, s := scalerObject(t, dyn, bank, "owner")
+			ready, msg := condition(s, "Ready")
+			return ready == "False InvalidSpec" && strings.Contains(msg, wantOwner), fmt.Errorf("%s: %s", ready, msg)
+		})
 		time.Sleep(3 * time.Second) // three ticks in which a Scaler that ran could have acted
 		if n := replicas(bank); n != 1 {
 			t.Errorf("%s's Deployment has %d replicas, want its own 1", bank, n)

@@ -31,7 +31,7 @@ func itoa(n int) string { return strconv.Itoa(n) }
 var (
 	fenceRE  = regexp.MustCompile("^(\\s*)(```+|~~~+)\\s*([A-Za-z0-9_+-]*)")
 	needsRE  = regexp.MustCompile(`^\s*<!--\s*needs:\s*(.*?)\s*-->\s*$`)
-	scaledRE = regexp.MustCompile(`(^|[\s;&|(])((?:bin/|\./|/tmp/)?scaled)\s+(run|check|simulate|calibrate|forecast|version)\b`)
+	scaledRE = regexp.MustCompile(`(^|[\s;&|(])((?:bin/|\./|/tmp/)?scaled)\s+(run|check|simulate|calibrate|forecast|tune|version)(?:[\s;&|)]|$)`)
 )
 
 // Files are README.md and every Markdown file under docs/, relative to root,

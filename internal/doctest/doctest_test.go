@@ -41,6 +41,8 @@ func TestRunsScaled(t *testing.T) {
 		"GOMAXPROCS=1 scaled simulate --trace t":             true,
 		"for f in a b; do scaled simulate --config $f; done": true,
 		"/tmp/scaled simulate -c x":                          true,
+		"scaled tune --trace t.csv --out tuned.yaml":         true,
+		"scaled tune: scaler web (the default template)":     false,
 		"# scaled simulate in a comment":                     false,
 		"kubectl -n scaled get pods":                         false,
 		"helm install scaled deploy/helm/scaled":             false,

@@ -45,8 +45,6 @@ ROWS=(
 	"scaled target tracking, HPA defaults, u=0.7|$(hpa_at 0.7)|"
 	"**scaled recommended**: predictive + target tracking (recommended.yaml)|examples/simulate/recommended.yaml|"
 	"scaled target tracking, best reactive setting (reactive.yaml)|examples/simulate/reactive.yaml|"
-	"scaled PID on p95 latency|examples/simulate/pid.yaml|"
-	"scaled PID on p95 latency, feed-forward|examples/simulate/pid-feedforward.yaml|"
 	"scaled AWS step scaling on utilisation|examples/simulate/step.yaml|"
 	"scaled predictive at no more than HPA cost at 1 minute (predictive-lean.yaml)|examples/simulate/predictive-lean.yaml|"
 	"**scaled recommended for S = 1 minute** (recommended-1m.yaml)|examples/simulate/recommended-1m.yaml||1m"

@@ -34,8 +34,6 @@ CLASSES=(
 	"recommended|any S|1m 3m 10m"
 	"predictive-lean|S = 1 min (it plans for 1 min)|1m"
 	"reactive|any S|1m"
-	"pid|any S|1m"
-	"pid-feedforward|any S|1m"
 	"step|any S|1m"
 )
 

@@ -9,7 +9,8 @@ import (
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
-// pidLoopYAML is examples/simulate/pid.yaml reduced to what the loop needs.
+// pidLoopYAML is a PID on the p95 alone, with gains relative to the current
+// capacity.
 const pidLoopYAML = `
 interval: 15s
 scalers:

@@ -136,6 +136,15 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
+	// The stop's deadline covers every deferred cleanup below, and ends with
+	// the function: a daemon that stopped in time leaves no timer behind to
+	// end a process that goes on (a test binary, or a caller).
+	var deadline *time.Timer
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
 	storms := telemetry.NewStormSampler(engine.StormMessages...)
 	logger, err := newLogger(cfg.Log, storms)
 	if err != nil {
@@ -277,7 +286,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 		select {
 		case <-ctx.Done():
 			logger.Info("stopping")
-			exitAfter(shutdownTimeout, logger)
+			deadline = exitAfter(shutdownTimeout, logger)
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			objects.stop()
@@ -304,8 +313,8 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 // exitAfter ends the process after d, whatever is still running then: a
 // stop that hangs must not outlive the grace period that Kubernetes gives
 // before a kill (which would skip the logs' last lines too).
-func exitAfter(d time.Duration, logger *zap.Logger) {
-	time.AfterFunc(d, func() {
+func exitAfter(d time.Duration, logger *zap.Logger) *time.Timer {
+	return time.AfterFunc(d, func() {
 		logger.Error("stopping took too long; exiting", zap.Duration("after", d))
 		_ = logger.Sync()
 		os.Exit(1)

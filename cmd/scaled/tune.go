@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -32,6 +33,7 @@ type tuneFlags struct {
 	maxEvals     int
 	holdout      float64
 	objective    string
+	margin       float64
 	allowWorse   bool
 	out          string
 	scalerObject string
@@ -53,9 +55,10 @@ does best on the service's own history under the model of docs/model.md, against
 The history is split in time: the search sees the first part only; the last --holdout of it is
 scored once, on the chosen config and on the reference, exactly as
   scaled simulate --config OUT --trace SAME --score-from START_OF_HOLDOUT
-scores it. A candidate wins only if it is no worse than the reference on both violations and cost
-in the search part and better on one; if none is, tune says so and emits the HPA-equivalent
-config. The search (CMA-ES, gonum/optimize) uses every core and stops at --budget, or after
+scores it. A candidate wins only if, in the search part, it is no worse than the reference on the
+objective's axis and at least --margin below it on the other (cost for --objective violations,
+violations for --objective cost); if none is, tune says so and emits the HPA-equivalent config.
+The search (CMA-ES, gonum/optimize) uses every core and stops at --budget, or after
 --max-evaluations, at the end of a generation; the same --seed and --max-evaluations give the same
 result on any machine.
 
@@ -80,6 +83,7 @@ in examples/simulate) keeps its queries, target and bounds; tune writes its poli
 	fs.IntVar(&f.maxEvals, "max-evaluations", 0, "stop the search after this many candidates (0: only --budget stops it), for a result that does not depend on the machine's speed")
 	fs.Float64Var(&f.holdout, "holdout", 0.25, "the last fraction of the history, never seen by the search, on which the result is scored once")
 	fs.StringVar(&f.objective, "objective", "violations", "violations: fewest violations at no more cost than the reference; cost: lowest cost at no more violations")
+	fs.Float64Var(&f.margin, "margin", 0.03, "in the search part, the winner's cost (--objective cost: violations) must be at most 1 - margin times the reference's, so that it stays no worse on days the search did not see")
 	fs.BoolVar(&f.allowWorse, "allow-worse", false, "exit 0 even when the result is worse than the reference on both axes in the held-out part")
 	fs.StringVar(&f.out, "out", "", "write the result to this file: a config that scaled run and scaled check take")
 	fs.StringVar(&f.scalerObject, "scaler-object", "", "with --out: write a Scaler manifest NAMESPACE/NAME instead of a config file")
@@ -117,7 +121,8 @@ type tuneCandidate struct {
 	Race   tuneScore  `json:"race"`
 	Search *tuneScore `json:"search,omitempty"`
 	key    string
-	fam    *tuneFamily // nil: the HPA-equivalent config
+	fam    *tuneFamily   // nil: the HPA-equivalent config
+	took   time.Duration // the race's estimated wall time run alone
 }
 
 type tunePart struct {
@@ -132,6 +137,7 @@ type tuneReport struct {
 	Scaler     string          `json:"scaler"`
 	Model      modelReport     `json:"model"`
 	Objective  string          `json:"objective"`
+	Margin     float64         `json:"margin"`
 	Seed       uint64          `json:"seed"`
 	Search     tunePart        `json:"search_part"`
 	Race       tunePart        `json:"race_part"`
@@ -181,6 +187,9 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	}
 	if f.objective != "violations" && f.objective != "cost" {
 		errs = append(errs, fmt.Errorf("--objective: %q: must be violations or cost", f.objective))
+	}
+	if !(f.margin >= 0 && f.margin < 0.5) {
+		errs = append(errs, fmt.Errorf("--margin: %g: must be a fraction in [0, 0.5)", f.margin))
 	}
 	if !(f.holdout > 0 && f.holdout < 1) {
 		errs = append(errs, fmt.Errorf("--holdout: %g: must be a fraction in (0, 1)", f.holdout))
@@ -268,14 +277,15 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 			return usage(fmt.Errorf("--holdout %g: the search part: %w", f.holdout, err))
 		}
 	}
-	t := &tuner{tmpl: tmpl, model: part, race: race, binds: binds, objective: f.objective, hpaTarget: f.hpaTarget, seen: map[string]*tuneCandidate{}}
+	t := &tuner{tmpl: tmpl, model: part, race: race, binds: binds, objective: f.objective, margin: f.margin, hpaTarget: f.hpaTarget,
+		workers: runtime.GOMAXPROCS(0), seen: map[string]*tuneCandidate{}}
 	t.ref = scoreOf(simulate.RunHPAReference(part, f.hpaTarget, tmpl.max))
 	t.raceRef = t.ref
 	if race != part {
 		t.raceRef = scoreOf(simulate.RunHPAReference(race, f.hpaTarget, tmpl.max))
 	}
 	rep := tuneReport{
-		Trace: f.sim.trace, Template: tmpl.path, Scaler: tmpl.name, Objective: f.objective, Seed: f.seed, HPATarget: f.hpaTarget,
+		Trace: f.sim.trace, Template: tmpl.path, Scaler: tmpl.name, Objective: f.objective, Margin: f.margin, Seed: f.seed, HPATarget: f.hpaTarget,
 		Model: modelReport{
 			Mu: full.Mu, SLOSeconds: full.L, C: full.C(), StartupSeconds: full.S.Seconds(), TickSeconds: full.T.Seconds(),
 			MedianReplicas: full.M, DemandScale: full.Scale(), Ticks: full.Ticks(),
@@ -290,18 +300,11 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	}
 	// The search leaves time for the finalists and the held-out run.
 	deadline := start.Add(f.budget)
-	workers := runtime.GOMAXPROCS(0)
-	finalists := max(4, 2*workers)
-	// The finalists and the HPA-equivalent config run in rounds of one a
-	// core on the search part, then the chosen one on the whole history:
-	// so many times the slowest race.
-	rounds := float64((finalists + 1 + workers - 1) / workers)
-	if race == part {
-		rounds = 0
-	}
-	after := (rounds*float64(part.Ticks()) + float64(full.Ticks())) / float64(race.Ticks())
-	rep.Families = t.search(deadline, f.seed, f.maxEvals, after)
-	if err := t.final(finalists, hpaEq); err != nil {
+	finalists := max(4, 2*t.workers)
+	t.toFull = float64(full.Ticks()) / float64(race.Ticks())
+	t.toPart = float64(part.Ticks()) / float64(race.Ticks())
+	rep.Families = t.search(deadline, f.seed, f.maxEvals, finalists, hpaEq)
+	if err := t.final(finalists, hpaEq, deadline); err != nil {
 		return err
 	}
 
@@ -387,8 +390,14 @@ type tuner struct {
 	model, race  *simulate.Model
 	binds        map[string]string
 	objective    string
+	margin       float64
 	ref, raceRef tuneScore
 	hpaTarget    float64
+	workers      int
+	// toPart and toFull are the search part's and the whole history's
+	// ticks over the race part's: what a run there costs in races.
+	toPart, toFull float64
+	inflight       atomic.Int64 // evaluations running now
 
 	mu     sync.Mutex
 	seen   map[string]*tuneCandidate
@@ -424,7 +433,12 @@ func (t *tuner) evaluate(fam *tuneFamily, v map[string]float64) (*tuneCandidate,
 		return got, nil
 	}
 	t.mu.Unlock()
+	// The race's time run alone: its wall time over the share of a core
+	// it had, the evaluations running beside it over the cores.
+	began, before := time.Now(), t.inflight.Add(1)
 	s, err := t.run(c, t.race)
+	after := t.inflight.Add(-1) + 1
+	c.took = time.Duration(float64(time.Since(began)) / max(1, float64(before+after)/2/float64(t.workers)))
 	if err != nil {
 		return nil, err
 	}
@@ -459,30 +473,30 @@ func (t *tuner) run(c *tuneCandidate, m *simulate.Model) (tuneScore, error) {
 	return scoreOf(run.Score()), nil
 }
 
-// final runs the HPA-equivalent config and the best n candidates better
-// than the reference in the race on the whole search part, in parallel.
-func (t *tuner) final(n int, hpaEq *tuneCandidate) error {
+// final runs the HPA-equivalent config and the best n candidates that win
+// against the reference in the race on the whole search part, one a core,
+// best first. The HPA-equivalent config and the best candidate always run;
+// a later one only if its run and the held-out run still fit before the
+// deadline.
+func (t *tuner) final(n int, hpaEq *tuneCandidate, deadline time.Time) error {
 	if t.race == t.model {
 		return nil
 	}
-	var todo []*tuneCandidate
-	t.mu.Lock()
-	todo = append(todo, hpaEq)
-	t.mu.Unlock()
-	for _, c := range t.sorted() {
-		if len(todo) > n {
-			break
-		}
-		if c.fam != nil && c.Race.better(t.raceRef) {
-			todo = append(todo, t.seen[c.key])
-		}
+	todo := t.finalists(n, hpaEq)
+	var heldOut time.Duration // the slowest finalist on the whole history
+	for _, c := range todo {
+		heldOut = max(heldOut, time.Duration(float64(c.took)*t.toFull))
 	}
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	sem := make(chan struct{}, t.workers)
 	var wg sync.WaitGroup
 	errs := make([]error, len(todo))
 	for i, c := range todo {
-		wg.Add(1)
 		sem <- struct{}{}
+		if i >= 2 && time.Now().Add(time.Duration(float64(c.took)*t.toPart)).Add(heldOut).After(deadline) {
+			<-sem
+			break
+		}
+		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
 			s, err := t.run(c, t.model)
@@ -499,6 +513,52 @@ func (t *tuner) final(n int, hpaEq *tuneCandidate) error {
 	return errors.Join(errs...)
 }
 
+// finalists are the HPA-equivalent config and the best n candidates that
+// win against the reference in the race, best first.
+func (t *tuner) finalists(n int, hpaEq *tuneCandidate) []*tuneCandidate {
+	todo := []*tuneCandidate{hpaEq}
+	for _, c := range t.sorted() {
+		if len(todo) > n {
+			break
+		}
+		if c.fam != nil && t.wins(c.Race, t.raceRef) {
+			t.mu.Lock()
+			todo = append(todo, t.seen[c.key])
+			t.mu.Unlock()
+		}
+	}
+	return todo
+}
+
+// finalTime is what the finalists take on the search part, one a core in
+// their order, and then the slowest of them on the whole history: the
+// time the search leaves them, from each one's race run alone.
+func (t *tuner) finalTime(todo []*tuneCandidate) time.Duration {
+	free := make([]time.Duration, t.workers) // when each core is free
+	var end, heldOut time.Duration
+	for _, c := range todo {
+		if t.race != t.model {
+			i := slices.Index(free, slices.Min(free))
+			free[i] += time.Duration(float64(c.took) * t.toPart)
+			end = max(end, free[i])
+		}
+		heldOut = max(heldOut, time.Duration(float64(c.took)*t.toFull))
+	}
+	return end + heldOut
+}
+
+// wins: s is no worse than ref on the objective's axis, at least the
+// margin below it on the other, and better on one. The margin keeps the
+// winner within the reference's bound on days the search did not see,
+// which score it a little differently than the search part does.
+func (t *tuner) wins(s, ref tuneScore) bool {
+	bound := 1 - t.margin
+	if t.objective == "cost" {
+		return s.better(ref) && s.Violating <= bound*ref.Violating
+	}
+	return s.better(ref) && s.Cost <= bound*ref.Cost
+}
+
 // loss is what the optimiser minimises: the objective's axis relative to
 // the reference's, plus a steep penalty for exceeding the reference on the
 // other axis.
@@ -506,19 +566,20 @@ func (t *tuner) loss(s tuneScore) float64 {
 	const eps = 1e-6
 	v := (s.Violating + eps) / (t.raceRef.Violating + eps)
 	c := s.Cost / t.raceRef.Cost
+	bound := 1 - t.margin
 	if t.objective == "cost" {
-		return c + 0.001*v + 100*math.Max(0, v-1)
+		return c + 0.001*v + 100*math.Max(0, v-bound)
 	}
-	return v + 0.01*c + 100*math.Max(0, c-1)
+	return v + 0.01*c + 100*math.Max(0, c-bound)
 }
 
-// choose is the best candidate better than the reference in the search
-// part (nil when none is): by the objective's axis, then the other, then
+// choose is the best candidate that wins against the reference in the
+// search part (nil when none does): by the objective's axis, then the other, then
 // fewer scale actions, then the key, so that ties resolve the same way on
 // every run.
 func (t *tuner) choose() *tuneCandidate {
 	for _, c := range t.sorted() {
-		if c.fam != nil && c.Search != nil && c.Search.better(t.ref) {
+		if c.fam != nil && c.Search != nil && t.wins(*c.Search, t.ref) {
 			return &c
 		}
 	}
@@ -538,11 +599,11 @@ func (t *tuner) sorted() []tuneCandidate {
 		first, second = second, first
 	}
 	slices.SortFunc(cs, func(a, b *tuneCandidate) int {
-		// Finalists better than the reference in the search part first,
-		// then candidates better than it in the race.
+		// Finalists that win against the reference in the search part
+		// first, then candidates that win against it in the race.
 		for _, better := range []func(c *tuneCandidate) bool{
-			func(c *tuneCandidate) bool { return c.Search != nil && c.Search.better(t.ref) },
-			func(c *tuneCandidate) bool { return c.Race.better(t.raceRef) },
+			func(c *tuneCandidate) bool { return c.Search != nil && t.wins(*c.Search, t.ref) },
+			func(c *tuneCandidate) bool { return t.wins(c.Race, t.raceRef) },
 		} {
 			if ab, bb := better(a), better(b); ab != bb {
 				if ab {
@@ -576,71 +637,88 @@ func (t *tuner) sorted() []tuneCandidate {
 // search runs CMA-ES on every family at once, each with its own seeded
 // source, until the deadline or the evaluation cap, checked between
 // generations only: a generation once started is finished, so that the
-// evaluations a cap allows are the same on every machine.
-func (t *tuner) search(deadline time.Time, seed uint64, maxEvals int, after float64) []tuneFamilyRun {
+// evaluations a cap allows are the same on every machine. The shipped
+// settings each family starts from always run; a generation starts only
+// if it, and after it the finalists and the held-out run, are expected to
+// end before the deadline.
+func (t *tuner) search(deadline time.Time, seed uint64, maxEvals, finalists int, hpaEq *tuneCandidate) []tuneFamilyRun {
 	fams := tuneFamilies(t.tmpl.roles)
 	runs := make([]tuneFamilyRun, len(fams))
 	perFamily := 0
 	if maxEvals > 0 {
 		perFamily = max(1, maxEvals/len(fams))
 	}
-	workers := runtime.GOMAXPROCS(0)
-	var wg sync.WaitGroup
 	var slowest struct {
 		sync.Mutex
 		d time.Duration
 	}
+	// The time the finalists and the held-out run need: those the race
+	// has so far, and at least the slowest race as the one that always
+	// runs beside the HPA-equivalent config.
+	reserve := func() time.Duration {
+		slowest.Lock()
+		d := time.Duration(float64(slowest.d) * (t.toPart + t.toFull))
+		slowest.Unlock()
+		return max(d, t.finalTime(t.finalists(finalists, hpaEq)))
+	}
+	objective := func(fam *tuneFamily) func(x []float64) float64 {
+		return func(x []float64) float64 {
+			c, err := t.evaluate(fam, fam.point(x))
+			if err != nil {
+				t.fail(err)
+				return math.Inf(1)
+			}
+			slowest.Lock()
+			slowest.d = max(slowest.d, c.took)
+			slowest.Unlock()
+			return t.loss(c.Race)
+		}
+	}
+	// The starting points first, all at once: their times say what a
+	// generation and the finalists will take.
+	var wg sync.WaitGroup
 	for i := range fams {
-		fam := &fams[i]
-		runs[i] = tuneFamilyRun{Name: fam.name, About: fam.about}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() { objective(&fams[i])(fams[i].start()) })
+	}
+	wg.Wait()
+	pops := make([]int, len(fams))
+	var first time.Duration // all families' first generations, sharing the cores
+	for i, fam := range fams {
+		pop := 4 + int(3*math.Log(float64(len(fam.params))))
+		pops[i] = max(t.workers, (pop+t.workers-1)/t.workers*t.workers)
+		if start, err := t.evaluate(&fams[i], fam.point(fam.start())); err == nil {
+			first += time.Duration(float64(start.took) * float64(pops[i]) / float64(t.workers))
+		}
+	}
+	for i := range fams {
+		fam, pop := &fams[i], pops[i]
+		runs[i] = tuneFamilyRun{Name: fam.name, About: fam.about, Evaluations: 1}
+		if time.Now().Add(first).Add(reserve()).After(deadline) {
+			continue
+		}
+		wg.Go(func() {
 			var evals, gens int
 			genStart := time.Now()
-			var genTook time.Duration
-			problem := optimize.Problem{Func: func(x []float64) float64 {
-				began := time.Now()
-				c, err := t.evaluate(fam, fam.point(x))
-				took := time.Since(began)
-				slowest.Lock()
-				slowest.d = max(slowest.d, took)
-				slowest.Unlock()
-				if err != nil {
-					t.fail(err)
-					return math.Inf(1)
-				}
-				return t.loss(c.Race)
-			}}
-			pop := 4 + int(3*math.Log(float64(len(fam.params))))
-			pop = max(workers, (pop+workers-1)/workers*workers)
 			method := &optimize.CmaEsChol{InitStepSize: 0.2, Population: pop, Src: rand.NewPCG(seed, uint64(i))}
 			settings := &optimize.Settings{
-				Concurrent: workers,
+				Concurrent: t.workers,
 				Converger: convergerFunc(func(*optimize.Location) optimize.Status {
 					gens++
 					evals = 1 + gens*pop
-					genTook = time.Since(genStart)
+					genTook := time.Since(genStart)
 					genStart = time.Now()
-					slowest.Lock()
-					reserve := time.Duration(float64(slowest.d) * after)
-					slowest.Unlock()
 					switch {
 					case perFamily > 0 && evals+pop > perFamily:
 						return optimize.FunctionEvaluationLimit
-					case time.Now().Add(genTook).Add(reserve).After(deadline):
+					case time.Now().Add(genTook).Add(reserve()).After(deadline):
 						return optimize.RuntimeLimit
 					}
 					return optimize.NotTerminated
 				}),
 			}
-			// The shipped settings the family starts from, and the first
-			// generation around them, are always run: the least a tune
-			// looks at.
-			problem.Func(fam.start())
-			_, _ = optimize.Minimize(problem, fam.start(), settings, method)
+			_, _ = optimize.Minimize(optimize.Problem{Func: objective(fam)}, fam.start(), settings, method)
 			runs[i].Evaluations, runs[i].Generations = evals, gens
-		}()
+		})
 	}
 	wg.Wait()
 	return runs
@@ -663,7 +741,7 @@ func tuneHeader(rep tuneReport, f tuneFlags) string {
 	if rep.Fallback {
 		what = "the HPA-equivalent config: no candidate of " + strconv.Itoa(rep.Evaluated) + " was better than the HPA in the search part"
 	}
-	fmt.Fprintf(&b, "Chosen: %s, objective %s, seed %d.\n", what, rep.Objective, rep.Seed)
+	fmt.Fprintf(&b, "Chosen: %s, objective %s, margin %g, seed %d.\n", what, rep.Objective, rep.Margin, rep.Seed)
 	fmt.Fprintf(&b, "Violating fraction / cost in replica-hours / scale actions, against the HPA at u=%g:\n", rep.HPATarget)
 	line := func(name string, part tunePart, c, r tuneScore) {
 		fmt.Fprintf(&b, "  %s (%s to %s): this config %.4g / %.1f / %d; HPA %.4g / %.1f / %d\n",
@@ -683,7 +761,7 @@ func writeTuneText(out io.Writer, rep tuneReport) error {
 		m.Mu, m.SLOSeconds, m.C, m.StartupSeconds, m.TickSeconds)
 	fmt.Fprintf(out, "search part %s to %s (%d ticks), held-out part %s to %s (%d ticks)\n",
 		rep.Search.From, rep.Search.To, rep.Search.Ticks, rep.Holdout.From, rep.Holdout.To, rep.Holdout.Ticks)
-	fmt.Fprintf(out, "searched %d candidates in %.1fs (seed %d, objective %s):", rep.Evaluated, rep.Seconds, rep.Seed, rep.Objective)
+	fmt.Fprintf(out, "searched %d candidates in %.1fs (seed %d, objective %s, margin %g):", rep.Evaluated, rep.Seconds, rep.Seed, rep.Objective, rep.Margin)
 	for _, f := range rep.Families {
 		fmt.Fprintf(out, " %s %d", f.Name, f.Evaluations)
 	}
@@ -704,7 +782,12 @@ func writeTuneText(out io.Writer, rep tuneReport) error {
 	}
 	fmt.Fprintln(out)
 	if rep.Fallback {
-		fmt.Fprintf(out, "No candidate was better than the HPA at u=%g in the search part (no worse on both violations and cost, better on one): the result is the HPA-equivalent config.\n", rep.HPATarget)
+		other := "cost"
+		if rep.Objective == "cost" {
+			other = "violations"
+		}
+		fmt.Fprintf(out, "No candidate was better than the HPA at u=%g in the search part (no worse on %s, %g %% or more below its %s): the result is the HPA-equivalent config.\n",
+			rep.HPATarget, rep.Objective, rep.Margin*100, other)
 	}
 	c, r := rep.Chosen.Holdout, rep.Reference.Holdout
 	switch {

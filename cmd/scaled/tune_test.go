@@ -162,6 +162,7 @@ func TestTuneRefusesBadFlags(t *testing.T) {
 		{[]string{"--holdout", "1.5"}, "--holdout: 1.5: must be a fraction in (0, 1)"},
 		{[]string{"--objective", "speed"}, `--objective: "speed": must be violations or cost`},
 		{[]string{"--budget", "0s"}, "--budget: 0s: must be > 0"},
+		{[]string{"--margin", "0.5"}, "--margin: 0.5: must be a fraction in [0, 0.5)"},
 		{[]string{"--hpa-target", "1.5"}, "--hpa-target: 1.5: must be a number in (0, 1)"},
 		{[]string{"--scaler-object", "shop/web"}, "--scaler-object shop/web: needs --out"},
 		{[]string{"--plot", "x.gif"}, `--plot: "x.gif": the file name must end in .png or .svg`},
@@ -169,6 +170,45 @@ func TestTuneRefusesBadFlags(t *testing.T) {
 		_, stderr, code := runScaled(t, append([]string{"tune", "--trace", tr}, tc.args...)...)
 		if code != 2 || !strings.Contains(stderr, tc.want) {
 			t.Errorf("tune %v: exit %d, stderr %q; want exit 2 and %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+// The winner keeps the margin below the reference on the axis the
+// objective holds it to, in the search part, and never exceeds it on the
+// objective's.
+func TestTuneWinnerKeepsTheMargin(t *testing.T) {
+	tr := smallTrace(t)
+	for _, objective := range []string{"violations", "cost"} {
+		rep := tune(t, "--trace", tr, "--objective", objective, "--margin", "0.03", "--max-evaluations", "30", "--budget", "10m")
+		if rep.Margin != 0.03 {
+			t.Errorf("%s: the report's margin is %g, want 0.03", objective, rep.Margin)
+		}
+		if rep.Fallback {
+			t.Fatalf("%s: no candidate won on the small trace: the test shows nothing", objective)
+		}
+		c, r := rep.Chosen.Search, rep.Reference.Search
+		held, bound := c.Cost <= 0.97*r.Cost && c.Violating <= r.Violating, "cost <= 0.97 x, violations <= 1 x"
+		if objective == "cost" {
+			held, bound = c.Violating <= 0.97*r.Violating && c.Cost <= r.Cost, "violations <= 0.97 x, cost <= 1 x"
+		}
+		if !held {
+			t.Errorf("%s: chosen %+v against the HPA's %+v in the search part: want %s", objective, c, r, bound)
+		}
+	}
+}
+
+// The whole tune, finalists and held-out run included, ends within its
+// budget, and the time it keeps for them does not stop the search after
+// its first generation.
+func TestTuneStaysWithinItsBudget(t *testing.T) {
+	rep := tune(t, "--trace", smallTrace(t), "--budget", "3s")
+	if rep.Seconds > 3+2 {
+		t.Errorf("a 3s budget took %.1fs", rep.Seconds)
+	}
+	for _, f := range rep.Families {
+		if f.Generations < 2 {
+			t.Errorf("family %s ran %d generations in 3s on a two-hour trace: the search stopped too early", f.Name, f.Generations)
 		}
 	}
 }

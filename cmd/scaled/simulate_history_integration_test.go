@@ -33,29 +33,34 @@ func historyLoad(start time.Time, minutes int) []scaling.Sample {
 	return out
 }
 
+// recordedHistory backfills minutes of shop_request_rate{service="web"}
+// into a real Prometheus, ending two hours ago, and writes the same history
+// as a trace file: the sample at t is the rate over the minute that ends at
+// t, the trace's count for the minute that starts at t-1m.
+func recordedHistory(t *testing.T, minutes int) (srv *promtest.Server, end time.Time, tracePath string) {
+	t.Helper()
+	end = time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
+	load := historyLoad(end.Add(-time.Duration(minutes-1)*time.Minute), minutes)
+	srv = promtest.Start(t, promtest.WithHistory("shop_request_rate", map[string]string{"service": "web"}, load))
+	var csv strings.Builder
+	csv.WriteString("timestamp,value\n")
+	for _, s := range load {
+		fmt.Fprintf(&csv, "%d,%g\n", s.Time.Add(-time.Minute).Unix(), s.Value*60)
+	}
+	tracePath = filepath.Join(t.TempDir(), "web.csv")
+	if err := os.WriteFile(tracePath, []byte(csv.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return srv, end, tracePath
+}
+
 // TestSimulateReadsHistoryFromPrometheus backfills three days of a request
 // rate into the real Prometheus and simulates the recommended config on it
 // through --query: the score is, to the last digit, the one of the same
 // history written as a trace file; at 15 s steps the range is read in
 // pages of at most 11,000 points.
 func TestSimulateReadsHistoryFromPrometheus(t *testing.T) {
-	const minutes = 3 * 1440
-	end := time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
-	start := end.Add(-minutes * time.Minute)
-	// The sample at t is the rate over the minute that ends at t: the
-	// trace's count for the minute that starts at t-1m.
-	load := historyLoad(start.Add(time.Minute), minutes)
-	srv := promtest.Start(t, promtest.WithHistory("shop_request_rate", map[string]string{"service": "web"}, load))
-
-	var csv strings.Builder
-	csv.WriteString("timestamp,value\n")
-	for _, s := range load {
-		fmt.Fprintf(&csv, "%d,%g\n", s.Time.Add(-time.Minute).Unix(), s.Value*60)
-	}
-	tracePath := filepath.Join(t.TempDir(), "web.csv")
-	if err := os.WriteFile(tracePath, []byte(csv.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	srv, end, tracePath := recordedHistory(t, 3*1440)
 
 	cfg := "../../examples/simulate/recommended.yaml"
 	score := func(args ...string) map[string]any {

@@ -3,7 +3,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,8 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-
-	"github.com/scaled-dev/scaled/internal/promtest"
 )
 
 // TestTuneReadsHistoryFromPrometheus backfills three days of a request
@@ -21,22 +18,7 @@ import (
 // candidate, the choice, both parts' scores and the emitted config are
 // those of the same history written as a trace file.
 func TestTuneReadsHistoryFromPrometheus(t *testing.T) {
-	const minutes = 3 * 1440
-	end := time.Now().UTC().Truncate(time.Minute).Add(-2 * time.Hour)
-	start := end.Add(-minutes * time.Minute)
-	load := historyLoad(start.Add(time.Minute), minutes)
-	srv := promtest.Start(t, promtest.WithHistory("shop_request_rate", map[string]string{"service": "web"}, load))
-
-	var csv strings.Builder
-	csv.WriteString("timestamp,value\n")
-	for _, s := range load {
-		fmt.Fprintf(&csv, "%d,%g\n", s.Time.Add(-time.Minute).Unix(), s.Value*60)
-	}
-	dir := t.TempDir()
-	tracePath := filepath.Join(dir, "web.csv")
-	if err := os.WriteFile(tracePath, []byte(csv.String()), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	srv, end, tracePath := recordedHistory(t, 3*1440)
 	args := []string{"--startup-delay", "3m", "--max-evaluations", "16", "--budget", "10m", "--seed", "3"}
 	fileOut, promOut := filepath.Join(t.TempDir(), "tuned.yaml"), filepath.Join(t.TempDir(), "tuned.yaml")
 	fromFile := tune(t, append(args, "--trace", tracePath, "--out", fileOut)...)

@@ -3,15 +3,10 @@
 package kube
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/internal/promtest"
@@ -38,17 +33,8 @@ func maxQuery(i int) string {
 // largest queries the schema admits, delay a new Scaler of another
 // namespace by no more than 2 s over its start on a quiet controller.
 func TestScalersOfOneNamespaceDoNotDelayAnother(t *testing.T) {
-	scalersServed(t)
-	cp := kubetest.Shared(t)
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	dyn := dynamic.NewForConfigOrDie(cp.Admin())
-	ctx := context.Background()
-	flood, calm := cp.Namespace(t, "flood"), cp.Namespace(t, "calm")
-	for _, ns := range []string{flood, calm} {
-		if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 1), metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	cp, admin, dyn := scalerNamespaces(t)
+	flood, calm := webNamespace(t, cp, admin, "flood"), webNamespace(t, cp, admin, "calm")
 	prom := promtest.Start(t)
 	startDaemon(t, buildScaled(t), writeConfig(t, fmt.Sprintf(`
 interval: 15s

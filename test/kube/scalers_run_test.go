@@ -24,17 +24,9 @@ import (
 // spec keeps running, and deleting it stops it and leaves the Deployment
 // as it is. scaled runs as deploy/base's service account.
 func TestScalerObjectsScaleAndReport(t *testing.T) {
-	scalersServed(t)
-	cp := kubetest.Shared(t)
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	dyn := dynamic.NewForConfigOrDie(cp.Admin())
+	cp, admin, dyn := scalerNamespaces(t)
 	ctx := context.Background()
-	shop, bank := cp.Namespace(t, "shop"), cp.Namespace(t, "bank")
-	for _, ns := range []string{shop, bank} {
-		if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 1), metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	shop, bank := webNamespace(t, cp, admin, "shop"), webNamespace(t, cp, admin, "bank")
 	prom := promtest.Start(t)
 	rps := prom.Gauge("app_rps", "namespace", "deployment")
 	rps.WithLabelValues(shop, "web").Set(30)
@@ -217,4 +209,24 @@ behavior: {scale_down: {stabilization_window: 0s}}
 			t.Errorf("replicas = %d after the Scaler was deleted, want 8 left as they were", n)
 		}
 	})
+}
+
+// scalerNamespaces is the start of a test of Scaler objects: the shared
+// control plane, with the Scaler kind served, and its clients.
+func scalerNamespaces(t *testing.T) (*kubetest.ControlPlane, kubernetes.Interface, dynamic.Interface) {
+	t.Helper()
+	scalersServed(t)
+	cp := kubetest.Shared(t)
+	return cp, kubernetes.NewForConfigOrDie(cp.Admin()), dynamic.NewForConfigOrDie(cp.Admin())
+}
+
+// webNamespace is a new namespace named after prefix, holding a one-replica
+// Deployment "web" on the fake nodes.
+func webNamespace(t *testing.T, cp *kubetest.ControlPlane, admin kubernetes.Interface, prefix string) string {
+	t.Helper()
+	ns := cp.Namespace(t, prefix)
+	if _, err := admin.AppsV1().Deployments(ns).Create(context.Background(), fakeNodeDeployment("web", 1), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	return ns
 }

@@ -9,6 +9,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -36,12 +37,15 @@ type simulateFlags struct {
 	params                simulate.Params
 	// capacity is c, requests/s one replica serves at the SLO; > 0 sets mu
 	// from it (mu = c + ln(20)/L). muSet says --mu was given too.
-	capacity   float64
-	muSet      bool
-	hpaTargets string
-	hpaAt      []float64    // hpaTargets parsed
-	history    historyFlags // simulate_history.go
-	scoreFrom  string       // RFC 3339; empty scores every tick
+	capacity float64
+	muSet    bool
+	// allowImplausible runs a model whose replicas meet the SLO only at a
+	// tiny share of their service rate; without it such a model is refused.
+	allowImplausible bool
+	hpaTargets       string
+	hpaAt            []float64    // hpaTargets parsed
+	history          historyFlags // simulate_history.go
+	scoreFrom        string       // RFC 3339; empty scores every tick
 }
 
 // optionalInt32 is an int32 flag that may be left unset (-1), which --help
@@ -116,7 +120,17 @@ func addModelFlags(fs *pflag.FlagSet, f *simulateFlags) {
 	_ = fs.MarkHidden("startup") // the name the docs' benchmark commands still use
 	fs.DurationVar(&f.params.T, "tick", f.params.T, "T: the model's tick and evaluation grid, not the scaler's (its config's interval, a multiple of T)")
 	fs.Float64Var(&f.params.M, "median-replicas", f.params.M, "m: scale demand so that the median non-zero rate needs this many replicas")
+	fs.BoolVar(&f.allowImplausible, "allow-implausible-model", false,
+		fmt.Sprintf("run even when a replica meets the SLO only below %.0f%% of its service rate (c < %g mu), which no utilisation target can hold", 100*minUtilisationAtSLO, minUtilisationAtSLO))
 }
+
+// minUtilisationAtSLO is the least share of its service rate at which a
+// replica of a plausible model meets the SLO (c/mu). Below it the SLO sits
+// within a few service times of an idle replica's own p95, so that every
+// utilisation target, the HPA reference's too, violates almost always: far
+// more often a --slo given without the capacity that goes with it (--mu 10
+// is meant for --slo 1) than a real service.
+const minUtilisationAtSLO = 0.1
 
 // simulateReport is the score as --format json prints it.
 type simulateReport struct {
@@ -129,6 +143,8 @@ type simulateReport struct {
 	Scaled          simulate.Score      `json:"scaled"`
 	HPA             []hpaReferenceScore `json:"hpa_reference"`
 	Oracle          simulate.Score      `json:"oracle"`
+	// Warnings say why the scores may not describe the service.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 type modelReport struct {
@@ -237,6 +253,7 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 		s := simulate.RunHPAReference(m, u, sc.Bounds.Max, simulate.ScoreFrom(from))
 		rep.HPA = append(rep.HPA, hpaReferenceScore{Target: u, MaxReplicas: sc.Bounds.Max, Score: s})
 	}
+	rep.Warnings = referenceWarnings(m, from, rep)
 
 	if f.out != "" {
 		if err := writeFile(f.out, func(w io.Writer) error { return simulate.WriteTimeline(w, run.Timeline()) }); err != nil {
@@ -252,11 +269,64 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 		}
 	}
 	if f.format == "json" {
+		for _, w := range rep.Warnings {
+			fmt.Fprintln(notes, "warning:", w)
+		}
 		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		return enc.Encode(rep)
 	}
 	return writeScoreTable(out, rep)
+}
+
+// mostlyViolating is the violating fraction above which a reference run
+// says more about the model than about the HPA.
+const mostlyViolating = 0.5
+
+// referenceWarnings says why the HPA reference cannot hold the SLO under
+// this model (every target above the utilisation at which a replica meets
+// it, or every run violating more than half of the requests), and what to
+// set instead.
+func referenceWarnings(m *simulate.Model, from int, rep simulateReport) []string {
+	if len(rep.HPA) == 0 {
+		return nil
+	}
+	scores := make([]string, len(rep.HPA))
+	targets := make([]float64, len(rep.HPA))
+	mostly := true
+	for i, h := range rep.HPA {
+		scores[i] = fmt.Sprintf("u=%g %.4f", h.Target, h.Score.ViolatingRequestFraction)
+		targets[i] = h.Target
+		mostly = mostly && h.Score.ViolatingRequestFraction > mostlyViolating
+	}
+	atSLO := m.C() / m.Mu
+	if slices.Min(targets) > atSLO {
+		// The targets that stand to this model as the defaults stand to the
+		// reference model (docs/model.md).
+		ref := simulate.DefaultParams()
+		scaled := make([]string, len(targets))
+		for i, u := range targets {
+			scaled[i] = strconv.FormatFloat(roundSig(u*atSLO/(ref.C()/ref.Mu), 3), 'g', -1, 64)
+		}
+		return []string{fmt.Sprintf("every HPA reference target is above %.3g, the utilisation up to which a replica of this model meets the SLO (c/mu), "+
+			"so each holds its replicas where they break it (violating %s); check --slo and --capacity-per-replica, "+
+			"or compare at targets below it: --hpa-targets %s", atSLO, strings.Join(scores, ", "), strings.Join(scaled, ","))}
+	}
+	if !mostly {
+		return nil
+	}
+	w := fmt.Sprintf("every HPA reference run violates the SLO for more than half of the requests (%s): ", strings.Join(scores, ", "))
+	peak := int32(0)
+	for i := from; i < m.Ticks(); i++ {
+		peak = max(peak, m.OracleReplicasAt(i))
+	}
+	if max := rep.HPA[0].MaxReplicas; peak > max {
+		w += fmt.Sprintf("the demand needs up to %d replicas at the SLO, and they run under the scaler's bounds.max %d; "+
+			"raise bounds.max, or lower --median-replicas (%g)", peak, max, m.M)
+	} else {
+		w += "the model does not describe a service its HPA keeps within the SLO; check --slo, --capacity-per-replica and --startup-delay against scaled calibrate"
+	}
+	return []string{w}
 }
 
 // serviceParams applies the flags that state the service in its own terms
@@ -272,6 +342,9 @@ func serviceParams(f *simulateFlags) error {
 	default:
 		f.params.Mu = simulate.MuForCapacity(c, f.params.L)
 	}
+	if err := plausibleModel(f); err != nil {
+		errs = append(errs, err)
+	}
 	f.hpaAt = nil
 	for _, part := range strings.Split(f.hpaTargets, ",") {
 		u, err := strconv.ParseFloat(strings.TrimSpace(part), 64)
@@ -282,6 +355,28 @@ func serviceParams(f *simulateFlags) error {
 		f.hpaAt = append(f.hpaAt, u)
 	}
 	return errors.Join(errs...)
+}
+
+// plausibleModel refuses, unless --allow-implausible-model, a model whose
+// replicas meet the SLO only at a tiny share of their service rate; it
+// leaves invalid parameters to Params.Validate.
+func plausibleModel(f *simulateFlags) error {
+	p := f.params
+	if f.allowImplausible || p.Validate() != nil || p.C()/p.Mu >= minUtilisationAtSLO {
+		return nil
+	}
+	what := fmt.Sprintf("--mu %g", p.Mu)
+	fix := "give --capacity-per-replica instead (the requests/s one replica serves with p95 at the SLO; scaled calibrate measures it)"
+	switch {
+	case f.capacity > 0:
+		what = fmt.Sprintf("--capacity-per-replica %g", f.capacity)
+		fix = "check --capacity-per-replica against scaled calibrate, or a load test"
+	case !f.muSet:
+		what = fmt.Sprintf("the default --mu %g, meant for --slo 1,", p.Mu)
+	}
+	return fmt.Errorf("model: c %.3g req/s per replica is %.2g%% of mu %.4g req/s: with %s and --slo %g a replica meets its p95 only below "+
+		"that utilisation (c = mu - ln(20)/slo), so every run, the HPA reference's too, violates almost always; %s, "+
+		"or --allow-implausible-model to run it anyway", p.C(), 100*p.C()/p.Mu, p.Mu, what, p.L, fix)
 }
 
 // loadSimulationConfig loads and validates a config as the daemon does,
@@ -372,8 +467,11 @@ func writeScoreTable(out io.Writer, rep simulateReport) error {
 	span := time.Duration(float64(m.Ticks) * m.TickSeconds * float64(time.Second))
 	fmt.Fprintf(out, "scaler %s (%s) on %s: %d ticks of %gs (%s), starting at %d replicas\n",
 		rep.Scaler, rep.Config, rep.Trace, m.Ticks, m.TickSeconds, span, rep.InitialReplicas)
-	fmt.Fprintf(out, "model: mu %g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, median demand needs %g replicas\n",
+	fmt.Fprintf(out, "model: mu %.4g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, median demand needs %g replicas\n",
 		m.Mu, m.SLOSeconds, m.C, m.StartupSeconds, m.MedianReplicas)
+	for _, w := range rep.Warnings {
+		fmt.Fprintf(out, "WARNING: %s\n", w)
+	}
 	if rep.ScoreFrom != "" {
 		fmt.Fprintf(out, "scored from %s on: the last %d ticks, every run replayed from the trace's start\n", rep.ScoreFrom, rep.Scaled.Ticks)
 	}

@@ -422,3 +422,65 @@ func TestSimulateScoreFrom(t *testing.T) {
 		}
 	}
 }
+
+// A model no service has is refused, or, where it may be the service's,
+// run with a warning that names the values and what to set: an SLO given
+// without the capacity that goes with it left every run, the HPA
+// reference's too, at 0.9992 violating without a word.
+func TestSimulateRefusesOrWarnsOnAModelThatCannotBeRight(t *testing.T) {
+	tr := smallTrace(t)
+	sim := func(args ...string) (simulateReport, string, int) {
+		t.Helper()
+		out, stderr, code := runScaled(t, append([]string{"simulate", "--config", exampleHPA, "--trace", tr, "--format", "json"}, args...)...)
+		var rep simulateReport
+		if code == 0 {
+			if err := json.Unmarshal([]byte(out), &rep); err != nil {
+				t.Fatalf("json: %v\n%s", err, out)
+			}
+		}
+		return rep, stderr, code
+	}
+
+	_, stderr, code := sim("--slo", "0.3")
+	for _, want := range []string{"c 0.0142 req/s per replica is 0.14% of mu 10 req/s", "the default --mu 10, meant for --slo 1", "--slo 0.3",
+		"give --capacity-per-replica", "--allow-implausible-model"} {
+		if code != 2 || !strings.Contains(stderr, want) {
+			t.Errorf("--slo 0.3 alone: exit %d, stderr lacks %q:\n%s", code, want, stderr)
+		}
+	}
+	if _, stderr, code := sim("--slo", "0.3", "--mu", "10.5"); code != 2 || !strings.Contains(stderr, "with --mu 10.5 and --slo 0.3") {
+		t.Errorf("--mu 10.5 --slo 0.3: exit %d, want a refusal naming --mu:\n%s", code, stderr)
+	}
+	rep, stderr, code := sim("--slo", "0.3", "--allow-implausible-model")
+	if code != 0 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "every HPA reference target is above 0.00142") ||
+		!strings.Contains(stderr, "warning: every HPA reference target") {
+		t.Errorf("--allow-implausible-model: exit %d, warnings %q, stderr %q: want it run, with a warning", code, rep.Warnings, stderr)
+	}
+	for _, h := range rep.HPA {
+		if h.Score.ViolatingRequestFraction < 0.9 {
+			t.Errorf("HPA u=%g violates %g: the model was meant to break every reference", h.Target, h.Score.ViolatingRequestFraction)
+		}
+	}
+
+	// A measured capacity at a tight SLO is the service's own: it runs,
+	// and the warning offers the targets that stand to it as 0.5, 0.6 and
+	// 0.7 stand to the reference model.
+	rep, _, code = sim("--slo", "0.25", "--capacity-per-replica", "8")
+	if code != 0 || len(rep.Warnings) != 1 || !strings.Contains(rep.Warnings[0], "above 0.4, the utilisation up to which") ||
+		!strings.Contains(rep.Warnings[0], "--hpa-targets 0.286,0.343,0.4") {
+		t.Errorf("c 8 at 0.25 s: exit %d, warnings %q: want the targets below 0.4 offered", code, rep.Warnings)
+	}
+	if rep, _, code = sim("--slo", "0.25", "--capacity-per-replica", "8", "--hpa-targets", "0.286,0.343,0.4"); code != 0 || len(rep.Warnings) != 0 {
+		t.Errorf("c 8 at 0.25 s, targets below 0.4: exit %d, warnings %q: want none", code, rep.Warnings)
+	}
+
+	// Demand beyond the cap every run shares.
+	text, _, code := runScaled(t, "simulate", "--config", exampleHPA, "--trace", tr, "--median-replicas", "2000")
+	if code != 0 || !strings.Contains(text, "WARNING: every HPA reference run violates the SLO for more than half of the requests") ||
+		!strings.Contains(text, "and they run under the scaler's bounds.max 1000; raise bounds.max, or lower --median-replicas (2000)") {
+		t.Errorf("--median-replicas 2000 under bounds.max 1000: exit %d, want a warning naming both:\n%s", code, text)
+	}
+	if rep, _, _ := sim(); len(rep.Warnings) != 0 {
+		t.Errorf("the reference model: warnings %q, want none", rep.Warnings)
+	}
+}

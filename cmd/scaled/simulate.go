@@ -39,6 +39,9 @@ type simulateFlags struct {
 	// from it (mu = c + ln(20)/L). muSet says --mu was given too.
 	capacity float64
 	muSet    bool
+	// medianSet says --median-replicas was given: a --query history is
+	// rescaled only then.
+	medianSet bool
 	// allowImplausible runs a model whose replicas meet the SLO only at a
 	// tiny share of their service rate; without it such a model is refused.
 	allowImplausible bool
@@ -86,10 +89,11 @@ The config is the one that runs in production; its queries are never sent anywhe
 		Example: `  scaled simulate --config examples/simulate/hpa.yaml --trace worldcup98.csv
   scaled simulate --config examples/simulate/recommended.yaml --trace worldcup98.csv --startup-delay 10m
   scaled simulate -c scaled.yaml --trace t.csv --scaler web --bind cpu_utilisation=utilisation --out t.csv --plot t.svg
-  scaled simulate -c scaled.yaml --query 'sum(rate(http_requests_total{service="web"}[1m]))' --range 14d --prometheus.url http://localhost:9090`,
+  scaled simulate -c scaled.yaml --query 'sum(rate(http_requests_total{service="web"}[1m]))' --range 14d --prometheus.url http://localhost:9090 --slo 0.25 --capacity-per-replica 40`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.muSet = cmd.Flags().Changed("mu")
+			f.medianSet = cmd.Flags().Changed("median-replicas")
 			return runSimulate(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
@@ -103,6 +107,7 @@ The config is the one that runs in production; its queries are never sent anywhe
 	fs.StringVar(&f.hpaTargets, "hpa-targets", "0.5,0.6,0.7", "utilisation targets of the HPA reference runs scored beside the config, comma-separated")
 	fs.StringVar(&f.scoreFrom, "score-from", "", "replay the whole trace but score only the ticks from this time on (RFC 3339), the HPA reference's and the oracle's too")
 	addHistoryFlags(fs, &f.history)
+	fs.Lookup("median-replicas").Usage = "m: rescale demand so that the median non-zero rate needs this many replicas: a --trace always is, a --query history only when this is given (it keeps the service's own rate otherwise)"
 	return cmd
 }
 
@@ -134,11 +139,14 @@ const minUtilisationAtSLO = 0.1
 
 // simulateReport is the score as --format json prints it.
 type simulateReport struct {
-	Config          string              `json:"config"`
-	Scaler          string              `json:"scaler"`
-	Trace           string              `json:"trace"`
-	ScoreFrom       string              `json:"score_from,omitempty"`
-	Model           modelReport         `json:"model"`
+	Config    string      `json:"config"`
+	Scaler    string      `json:"scaler"`
+	Trace     string      `json:"trace"`
+	ScoreFrom string      `json:"score_from,omitempty"`
+	Model     modelReport `json:"model"`
+	// Demand is "rescaled" (by the model's demand_scale, to
+	// median_replicas) or "own": a --query history as the service had it.
+	Demand          string              `json:"demand"`
 	InitialReplicas int32               `json:"initial_replicas"`
 	Scaled          simulate.Score      `json:"scaled"`
 	HPA             []hpaReferenceScore `json:"hpa_reference"`
@@ -200,6 +208,15 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 	if err := f.params.Validate(); err != nil {
 		return usage(fmt.Errorf("model: %w", err))
 	}
+	// A --query history keeps the service's own rate unless
+	// --median-replicas rescales it, so the model needs the capacity of
+	// one of its replicas.
+	ownScale := f.trace == "" && !f.medianSet
+	if ownScale && f.capacity == 0 && !f.muSet {
+		return usage(errors.New("--query: keeps the service's own request rate, so the model needs what one replica serves: " +
+			"give --capacity-per-replica (requests/s at the SLO; scaled calibrate measures it) or --mu, " +
+			"or --median-replicas N to rescale the history as a --trace file is"))
+	}
 	var tr *sources.Trace
 	if f.trace != "" {
 		if tr, err = sources.LoadTrace(f.trace); err != nil {
@@ -212,6 +229,13 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 		}
 		if tr, f.trace, err = historyTrace(ctx, notes, f.history, histEnd, p, url); err != nil {
 			return err
+		}
+	}
+	demand := "rescaled"
+	if ownScale {
+		// m such that k = m*c/median is 1: demand is the recorded rate.
+		if med, ok := medianRate(tr); ok {
+			f.params.M, demand = med/f.params.C(), "own"
 		}
 	}
 	m, err := simulate.NewModel(tr, f.params)
@@ -243,6 +267,7 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 			Mu: m.Mu, SLOSeconds: m.L, C: m.C(), StartupSeconds: m.S.Seconds(), TickSeconds: m.T.Seconds(),
 			MedianReplicas: m.M, DemandScale: m.Scale(), Ticks: m.Ticks(),
 		},
+		Demand:          demand,
 		InitialReplicas: run.Initial(),
 		Scaled:          run.Score(),
 		Oracle:          simulate.OracleScoreFrom(m, from),
@@ -277,6 +302,26 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 		return enc.Encode(rep)
 	}
 	return writeScoreTable(out, rep)
+}
+
+// medianRate is the median of a trace's non-zero rates (value/step), and
+// false when every value is 0.
+func medianRate(tr *sources.Trace) (float64, bool) {
+	var rates []float64
+	for _, s := range tr.Samples {
+		if s.Value > 0 {
+			rates = append(rates, s.Value/tr.Step.Seconds())
+		}
+	}
+	if len(rates) == 0 {
+		return 0, false
+	}
+	slices.Sort(rates)
+	n := len(rates)
+	if n%2 == 1 {
+		return rates[n/2], true
+	}
+	return (rates[n/2-1] + rates[n/2]) / 2, true
 }
 
 // mostlyViolating is the violating fraction above which a reference run
@@ -467,8 +512,13 @@ func writeScoreTable(out io.Writer, rep simulateReport) error {
 	span := time.Duration(float64(m.Ticks) * m.TickSeconds * float64(time.Second))
 	fmt.Fprintf(out, "scaler %s (%s) on %s: %d ticks of %gs (%s), starting at %d replicas\n",
 		rep.Scaler, rep.Config, rep.Trace, m.Ticks, m.TickSeconds, span, rep.InitialReplicas)
-	fmt.Fprintf(out, "model: mu %.4g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, median demand needs %g replicas\n",
+	fmt.Fprintf(out, "model: mu %.4g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, median demand needs %.3g replicas\n",
 		m.Mu, m.SLOSeconds, m.C, m.StartupSeconds, m.MedianReplicas)
+	if rep.Demand == "own" {
+		fmt.Fprintf(out, "demand: the service's own rate, not rescaled (--median-replicas rescales it)\n")
+	} else {
+		fmt.Fprintf(out, "demand: the trace's rate x %.4g, so that its median needs %g replicas (--median-replicas)\n", m.DemandScale, m.MedianReplicas)
+	}
 	for _, w := range rep.Warnings {
 		fmt.Fprintf(out, "WARNING: %s\n", w)
 	}

@@ -77,8 +77,8 @@ func TestSimulateReadsHistoryFromPrometheus(t *testing.T) {
 	}
 	fromFile := score("--trace", tracePath)
 	query := `shop_request_rate{service="web"}`
-	fromProm := score("--query", query, "--range", "3d", "--end", end.Format(time.RFC3339), "--prometheus.url", srv.URL())
-	for _, key := range []string{"scaled", "hpa_reference", "oracle", "model"} {
+	fromProm := score("--query", query, "--range", "3d", "--end", end.Format(time.RFC3339), "--prometheus.url", srv.URL(), "--median-replicas", "10")
+	for _, key := range []string{"scaled", "hpa_reference", "oracle", "model", "demand"} {
 		if diff := cmp.Diff(fromFile[key], fromProm[key]); diff != "" {
 			t.Errorf("%s differs between the trace file and --query (-file +query):\n%s", key, diff)
 		}
@@ -87,18 +87,47 @@ func TestSimulateReadsHistoryFromPrometheus(t *testing.T) {
 		t.Errorf("trace %q: want the query and its range", got)
 	}
 
+	// Without --median-replicas the history keeps its own rate: the model
+	// needs the capacity of a replica, and with it the replicas are the
+	// service's own.
+	_, stderr, code := runScaled(t, "simulate", "-c", cfg, "--query", query, "--range", "3d",
+		"--end", end.Format(time.RFC3339), "--prometheus.url", srv.URL())
+	if code != 2 || !strings.Contains(stderr, "--query: keeps the service's own request rate") || !strings.Contains(stderr, "give --capacity-per-replica") {
+		t.Errorf("--query without a capacity: exit %d, stderr %q: want a refusal asking for --capacity-per-replica", code, stderr)
+	}
+	own := score("--query", query, "--range", "3d", "--end", end.Format(time.RFC3339), "--prometheus.url", srv.URL(), "--capacity-per-replica", "7")
+	model := own["model"].(map[string]any)
+	if own["demand"] != "own" || math.Abs(model["demand_scale"].(float64)-1) > 1e-9 || fromFile["demand"] != "rescaled" {
+		t.Errorf("own scale: demand %v, demand_scale %v (the file: %v): want own at 1, the file rescaled", own["demand"], model["demand_scale"], fromFile["demand"])
+	}
+	// The oracle holds max(1, ceil(rate/7)) replicas every minute of the
+	// recorded rate: its replica-hours are the service's own.
+	want := 0.0
+	for _, s := range historyLoad(end, 3*1440) {
+		want += max(1, math.Ceil(s.Value/7-1e-9)) / 60
+	}
+	got := own["oracle"].(map[string]any)["cost_replica_hours"].(float64)
+	if math.Abs(got-want) > 0.01*want {
+		t.Errorf("own scale: the oracle costs %.1f replica-hours, want %.1f: one replica per 7 req/s of the recorded rate", got, want)
+	}
+	text, _, code := runScaled(t, "simulate", "-c", cfg, "--query", query, "--range", "3d", "--end", end.Format(time.RFC3339),
+		"--prometheus.url", srv.URL(), "--capacity-per-replica", "7")
+	if code != 0 || !strings.Contains(text, "demand: the service's own rate, not rescaled") {
+		t.Errorf("own scale, text: exit %d, want it said:\n%s", code, text)
+	}
+
 	// At 15 s steps the range needs two pages of at most 11,000 points:
 	// every step from the first sample on (Prometheus looks back to the
 	// minute's sample), 4 x 4,319 + 1 of them.
-	_, stderr, code := runScaled(t, "simulate", "-c", cfg, "--query", query, "--range", "3d",
-		"--end", end.Format(time.RFC3339), "--step", "15s", "--prometheus.url", srv.URL())
+	_, stderr, code = runScaled(t, "simulate", "-c", cfg, "--query", query, "--range", "3d",
+		"--end", end.Format(time.RFC3339), "--step", "15s", "--prometheus.url", srv.URL(), "--median-replicas", "10")
 	if want := "17277 steps of 15s"; code != 0 || !strings.Contains(stderr, want) {
 		t.Errorf("15s steps: exit %d, stderr %q: want %q", code, stderr, want)
 	}
 
 	// Nothing there: an error naming the query and the range.
 	_, stderr, code = runScaled(t, "simulate", "-c", cfg, "--query", "absent_metric", "--range", "1d",
-		"--end", end.Format(time.RFC3339), "--prometheus.url", srv.URL())
+		"--end", end.Format(time.RFC3339), "--prometheus.url", srv.URL(), "--capacity-per-replica", "7")
 	if code == 0 || !strings.Contains(stderr, `"absent_metric": no data between`) {
 		t.Errorf("absent series: exit %d, stderr %q: want a no-data error naming the query", code, stderr)
 	}

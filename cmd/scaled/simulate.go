@@ -212,20 +212,24 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 	// --median-replicas rescales it, so the model needs the capacity of
 	// one of its replicas.
 	ownScale := f.trace == "" && !f.medianSet
-	if ownScale && f.capacity == 0 && !f.muSet {
-		return usage(errors.New("--query: keeps the service's own request rate, so the model needs what one replica serves: " +
-			"give --capacity-per-replica (requests/s at the SLO; scaled calibrate measures it) or --mu, " +
-			"or --median-replicas N to rescale the history as a --trace file is"))
-	}
 	var tr *sources.Trace
 	if f.trace != "" {
 		if tr, err = sources.LoadTrace(f.trace); err != nil {
 			return usage(fmt.Errorf("--trace: %w", err))
 		}
 	} else {
+		var errs []error
+		if ownScale && f.capacity == 0 && !f.muSet {
+			errs = append(errs, errors.New("--query: keeps the service's own request rate, so the model needs what one replica serves: "+
+				"give --capacity-per-replica (requests/s at the SLO; scaled calibrate measures it) or --mu, "+
+				"or --median-replicas N to rescale the history as a --trace file is"))
+		}
 		p, url, err := f.history.historySource(cfg.Prometheus)
 		if err != nil {
-			return usage(err)
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return usage(errors.Join(errs...))
 		}
 		if tr, f.trace, err = historyTrace(ctx, notes, f.history, histEnd, p, url); err != nil {
 			return err

@@ -55,9 +55,13 @@ does best on the service's own history under the model of docs/model.md, against
 The history is split in time: the search sees the first part only; the last --holdout of it is
 scored once, on the chosen config and on the reference, exactly as
   scaled simulate --config OUT --trace SAME --score-from START_OF_HOLDOUT
-scores it. A candidate wins only if, in the search part, it is no worse than the reference on the
-objective's axis and at least --margin below it on the other (cost for --objective violations,
-violations for --objective cost); if none is, tune says so and emits the HPA-equivalent config.
+scores it. Candidates race on the last week of the search part; a candidate wins only if, on the
+whole search part and on its weeks before the race (which the optimiser never scored), it is no
+worse than the reference on both axes and at least --margin below it on the axis it is held to:
+cost when it gains on violations, violations when it gains on cost. --objective either (the
+default) takes the winner with the larger gain on either axis, violations fewer violations at no
+more cost, cost less cost at no more violations. If none wins, tune says so and emits the
+HPA-equivalent config.
 The search (CMA-ES, gonum/optimize) uses every core and stops at --budget, or after
 --max-evaluations, at the end of a generation; the same --seed and --max-evaluations give the same
 result on any machine.
@@ -82,8 +86,8 @@ in examples/simulate) keeps its queries, target and bounds; tune writes its poli
 	fs.DurationVar(&f.budget, "budget", time.Minute, "time for the whole tune; the search stops at the end of the generation that reaches it")
 	fs.IntVar(&f.maxEvals, "max-evaluations", 0, "stop the search after this many candidates (0: only --budget stops it), for a result that does not depend on the machine's speed")
 	fs.Float64Var(&f.holdout, "holdout", 0.25, "the last fraction of the history, never seen by the search, on which the result is scored once")
-	fs.StringVar(&f.objective, "objective", "violations", "violations: fewest violations at no more cost than the reference; cost: lowest cost at no more violations")
-	fs.Float64Var(&f.margin, "margin", 0.03, "in the search part, the winner's cost (--objective cost: violations) must be at most 1 - margin times the reference's, so that it stays no worse on days the search did not see")
+	fs.StringVar(&f.objective, "objective", "either", "either: the larger gain of the two below; violations: fewest violations at no more cost than the reference; cost: lowest cost at no more violations")
+	fs.Float64Var(&f.margin, "margin", 0.02, "in the search part and its check part, the winner must be at most 1 - margin times the reference on the axis it is held to (cost when it gains on violations, violations when it gains on cost), so that it stays no worse on days the search did not see")
 	fs.BoolVar(&f.allowWorse, "allow-worse", false, "exit 0 even when the result is worse than the reference on both axes in the held-out part")
 	fs.StringVar(&f.out, "out", "", "write the result to this file: a config that scaled run and scaled check take")
 	fs.StringVar(&f.scalerObject, "scaler-object", "", "with --out: write a Scaler manifest NAMESPACE/NAME instead of a config file")
@@ -120,9 +124,12 @@ type tuneCandidate struct {
 	// part, for the finalists only.
 	Race   tuneScore  `json:"race"`
 	Search *tuneScore `json:"search,omitempty"`
-	key    string
-	fam    *tuneFamily   // nil: the HPA-equivalent config
-	took   time.Duration // the race's estimated wall time run alone
+	// Check is a finalist's score on the search part before the race,
+	// which the optimiser never scored.
+	Check *tuneScore `json:"check,omitempty"`
+	key   string
+	fam   *tuneFamily   // nil: the HPA-equivalent config
+	took  time.Duration // the race's estimated wall time run alone
 }
 
 type tunePart struct {
@@ -141,10 +148,12 @@ type tuneReport struct {
 	Seed       uint64          `json:"seed"`
 	Search     tunePart        `json:"search_part"`
 	Race       tunePart        `json:"race_part"`
+	Check      *tunePart       `json:"check_part,omitempty"`
 	Holdout    tunePart        `json:"holdout_part"`
 	HPATarget  float64         `json:"hpa_target"`
 	Reference  tunePair        `json:"reference"`
 	RaceRef    tuneScore       `json:"race_reference"`
+	CheckRef   *tuneScore      `json:"check_reference,omitempty"`
 	Chosen     tuneChosen      `json:"chosen"`
 	Fallback   bool            `json:"fallback_to_hpa_equivalent"`
 	Evaluated  int             `json:"evaluations"`
@@ -185,8 +194,8 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	if f.format != "text" && f.format != "json" {
 		errs = append(errs, fmt.Errorf("--format: %q: must be text or json", f.format))
 	}
-	if f.objective != "violations" && f.objective != "cost" {
-		errs = append(errs, fmt.Errorf("--objective: %q: must be violations or cost", f.objective))
+	if f.objective != "violations" && f.objective != "cost" && f.objective != "either" {
+		errs = append(errs, fmt.Errorf("--objective: %q: must be either, violations or cost", f.objective))
 	}
 	if !(f.margin >= 0 && f.margin < 0.5) {
 		errs = append(errs, fmt.Errorf("--margin: %g: must be a fraction in [0, 0.5)", f.margin))
@@ -283,6 +292,15 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	t.raceRef = t.ref
 	if race != part {
 		t.raceRef = scoreOf(simulate.RunHPAReference(race, f.hpaTarget, tmpl.max))
+		// The check part: the search part before the race, which the
+		// optimiser never scored.
+		t.checkEnd = part.Ticks() - race.Ticks()
+		hpa, err := simulate.PlayHPAReference(part, f.hpaTarget, tmpl.max, simulate.WithTimeline())
+		if err != nil {
+			return err
+		}
+		rc := windowScores(part, hpa.Timeline(), []int{0, t.checkEnd})[0]
+		t.refCheck = &rc
 	}
 	rep := tuneReport{
 		Trace: f.sim.trace, Template: tmpl.path, Scaler: tmpl.name, Objective: f.objective, Margin: f.margin, Seed: f.seed, HPATarget: f.hpaTarget,
@@ -331,6 +349,10 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	rep.Chosen = tuneChosen{Family: chosen.Family, Params: chosen.Params, tunePair: tunePair{Search: *chosen.Search, Holdout: scoreOf(run.Score())}}
 	rep.Chosen.WorseInHoldout = rep.Chosen.Holdout.Violating > rep.Reference.Holdout.Violating && rep.Chosen.Holdout.Cost > rep.Reference.Holdout.Cost
 	rep.RaceRef = t.raceRef
+	if t.refCheck != nil {
+		rep.Check = &tunePart{From: rep.Search.From, To: fmtTime(part.TickTime(t.checkEnd)), Ticks: t.checkEnd}
+		rep.CheckRef = t.refCheck
+	}
 	rep.Candidates = t.sorted()
 	rep.Evaluated = len(rep.Candidates)
 	slices.Sort(t.failed)
@@ -392,8 +414,13 @@ type tuner struct {
 	objective    string
 	margin       float64
 	ref, raceRef tuneScore
-	hpaTarget    float64
-	workers      int
+	// checkEnd ends the check part, the ticks of the search part before
+	// the race (0: the race is the whole search part, no check part), and
+	// refCheck is the reference's score there.
+	checkEnd  int
+	refCheck  *tuneScore
+	hpaTarget float64
+	workers   int
 	// toPart and toFull are the search part's and the whole history's
 	// ticks over the race part's: what a run there costs in races.
 	toPart, toFull float64
@@ -455,6 +482,29 @@ func (t *tuner) evaluate(fam *tuneFamily, v map[string]float64) (*tuneCandidate,
 	return c, nil
 }
 
+// runChecked plays c on the search part, and scores it there and on its
+// check part.
+func (t *tuner) runChecked(c *tuneCandidate) (tuneScore, *tuneScore, error) {
+	policies, behavior := t.renderCandidate(c)
+	data, err := t.tmpl.render("", policies, behavior)
+	if err != nil {
+		return tuneScore{}, nil, err
+	}
+	cfg, err := loadSimulationData(t.tmpl.path, data)
+	if err != nil {
+		return tuneScore{}, nil, fmt.Errorf("candidate %s: %w", c.key, err)
+	}
+	run, err := simulate.RunConfig(t.model, cfg, t.tmpl.name, t.binds, simulate.EngineOptions{Timeline: t.checkEnd > 0})
+	if err != nil {
+		return tuneScore{}, nil, fmt.Errorf("candidate %s: %w", c.key, err)
+	}
+	if t.checkEnd == 0 {
+		return scoreOf(run.Score()), nil, nil
+	}
+	check := windowScores(t.model, run.Timeline(), []int{0, t.checkEnd})[0]
+	return scoreOf(run.Score()), &check, nil
+}
+
 // run plays c on m.
 func (t *tuner) run(c *tuneCandidate, m *simulate.Model) (tuneScore, error) {
 	policies, behavior := t.renderCandidate(c)
@@ -499,13 +549,13 @@ func (t *tuner) final(n int, hpaEq *tuneCandidate, deadline time.Time) error {
 		wg.Add(1)
 		go func() {
 			defer func() { <-sem; wg.Done() }()
-			s, err := t.run(c, t.model)
+			s, check, err := t.runChecked(c)
 			if err != nil {
 				errs[i] = err
 				return
 			}
 			t.mu.Lock()
-			c.Search = &s
+			c.Search, c.Check = &s, check
 			t.mu.Unlock()
 		}()
 	}
@@ -547,30 +597,69 @@ func (t *tuner) finalTime(todo []*tuneCandidate) time.Duration {
 	return end + heldOut
 }
 
-// wins: s is no worse than ref on the objective's axis, at least the
-// margin below it on the other, and better on one. The margin keeps the
-// winner within the reference's bound on days the search did not see,
-// which score it a little differently than the search part does.
-func (t *tuner) wins(s, ref tuneScore) bool {
-	bound := 1 - t.margin
-	if t.objective == "cost" {
-		return s.better(ref) && s.Violating <= bound*ref.Violating
+// violEps is the violating fraction below which two fractions are not
+// told apart when they are compared as a ratio: a run that violates
+// nothing is not infinitely better than one that violates once a week.
+const violEps = 1e-5
+
+// gain is how much better s is than ref on the axis it wins on, as a
+// fraction of ref (0.1: 10 % fewer violations, or 10 % less cost), and
+// whether it wins at all: no worse than ref on both axes, and at least the
+// margin below it on the axis held as the bound, so that the winner stays
+// within the reference's bound on days the search did not see, which score
+// it a little differently than the search part does. --objective
+// violations holds cost as the bound and gains on violations, --objective
+// cost the reverse; either takes whichever of the two gains more.
+func (t *tuner) gain(s, ref tuneScore) (float64, bool) {
+	if !s.better(ref) {
+		return 0, false
 	}
-	return s.better(ref) && s.Cost <= bound*ref.Cost
+	bound := 1 - t.margin
+	v := (s.Violating + violEps) / (ref.Violating + violEps)
+	c := s.Cost / ref.Cost
+	g, ok := math.Inf(-1), false
+	if t.objective != "cost" && s.Cost <= bound*ref.Cost {
+		g, ok = 1-v, true
+	}
+	if t.objective != "violations" && s.Violating <= bound*ref.Violating {
+		g, ok = math.Max(g, 1-c), true
+	}
+	return g, ok
+}
+
+// wins: s gains on ref (gain).
+func (t *tuner) wins(s, ref tuneScore) bool {
+	_, ok := t.gain(s, ref)
+	return ok
 }
 
 // loss is what the optimiser minimises: the objective's axis relative to
-// the reference's, plus a steep penalty for exceeding the reference on the
-// other axis.
+// the reference's, plus a steep penalty for exceeding the bound on the
+// other axis; for either, the smaller of the two.
 func (t *tuner) loss(s tuneScore) float64 {
-	const eps = 1e-6
-	v := (s.Violating + eps) / (t.raceRef.Violating + eps)
+	v := (s.Violating + violEps) / (t.raceRef.Violating + violEps)
 	c := s.Cost / t.raceRef.Cost
 	bound := 1 - t.margin
-	if t.objective == "cost" {
-		return c + 0.001*v + 100*math.Max(0, v-bound)
+	lc := c + 0.001*v + 100*math.Max(0, v-bound)
+	lv := v + 0.01*c + 100*math.Max(0, c-bound)
+	switch t.objective {
+	case "cost":
+		return lc
+	case "violations":
+		return lv
 	}
-	return v + 0.01*c + 100*math.Max(0, c-bound)
+	return math.Min(lc, lv)
+}
+
+// finalWins: c, a finalist, wins against the reference on the whole search
+// part and on its check part, the weeks before the race that the optimiser
+// never scored: a candidate whose advantage is only in the race week is the
+// optimiser's fit to that week, not the service's.
+func (t *tuner) finalWins(c *tuneCandidate) bool {
+	if c.Search == nil || !t.wins(*c.Search, t.ref) {
+		return false
+	}
+	return c.Check == nil || t.refCheck == nil || t.wins(*c.Check, *t.refCheck)
 }
 
 // choose is the best candidate that wins against the reference in the
@@ -579,7 +668,7 @@ func (t *tuner) loss(s tuneScore) float64 {
 // every run.
 func (t *tuner) choose() *tuneCandidate {
 	for _, c := range t.sorted() {
-		if c.fam != nil && c.Search != nil && t.wins(*c.Search, t.ref) {
+		if c.fam != nil && t.finalWins(&c) {
 			return &c
 		}
 	}
@@ -602,7 +691,7 @@ func (t *tuner) sorted() []tuneCandidate {
 		// Finalists that win against the reference in the search part
 		// first, then candidates that win against it in the race.
 		for _, better := range []func(c *tuneCandidate) bool{
-			func(c *tuneCandidate) bool { return c.Search != nil && t.wins(*c.Search, t.ref) },
+			t.finalWins,
 			func(c *tuneCandidate) bool { return t.wins(c.Race, t.raceRef) },
 		} {
 			if ab, bb := better(a), better(b); ab != bb {
@@ -612,9 +701,15 @@ func (t *tuner) sorted() []tuneCandidate {
 				return 1
 			}
 		}
-		sa, sb := a.Race, b.Race
+		sa, sb, ra, rb := a.Race, b.Race, t.raceRef, t.raceRef
 		if a.Search != nil && b.Search != nil {
-			sa, sb = *a.Search, *b.Search
+			sa, sb, ra, rb = *a.Search, *b.Search, t.ref, t.ref
+		}
+		// Winners by their gain, the larger first.
+		ga, oka := t.gain(sa, ra)
+		gb, okb := t.gain(sb, rb)
+		if oka && okb && ga != gb {
+			return int(math.Copysign(1, gb-ga))
 		}
 		for _, d := range []float64{first(sa) - first(sb), second(sa) - second(sb), float64(sa.Actions - sb.Actions)} {
 			if d != 0 {
@@ -782,12 +877,9 @@ func writeTuneText(out io.Writer, rep tuneReport) error {
 	}
 	fmt.Fprintln(out)
 	if rep.Fallback {
-		other := "cost"
-		if rep.Objective == "cost" {
-			other = "violations"
-		}
-		fmt.Fprintf(out, "No candidate was better than the HPA at u=%g in the search part (no worse on %s, %g %% or more below its %s): the result is the HPA-equivalent config.\n",
-			rep.HPATarget, rep.Objective, rep.Margin*100, other)
+		held := map[string]string{"either": "cost or violations", "violations": "cost", "cost": "violations"}[rep.Objective]
+		fmt.Fprintf(out, "No candidate was better than the HPA at u=%g in the search part (no worse on both axes and %g %% or more below it on %s, there and in the weeks before the race): the result is the HPA-equivalent config.\n",
+			rep.HPATarget, rep.Margin*100, held)
 	}
 	c, r := rep.Chosen.Holdout, rep.Reference.Holdout
 	switch {

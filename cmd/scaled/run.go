@@ -31,6 +31,7 @@ import (
 // at start.
 type runFlags struct {
 	configFile     string
+	probeAddress   string
 	maxConnections int
 	noDecisions    bool
 	pprof          bool
@@ -74,6 +75,8 @@ one keeps running. SIGTERM or SIGINT stop cleanly.`,
 	cmd.Flags().StringVarP(&path, "config", "c", "scaled.yaml", "config file (YAML)")
 	cmd.Flags().StringVar(&web.configFile, "web.config.file", "",
 		"Prometheus web configuration file: TLS and basic auth of the HTTP server (exporter-toolkit format)")
+	cmd.Flags().StringVar(&web.probeAddress, "web.probe-address", "",
+		"also serve /healthz and /readyz, alone and without TLS or auth, on this host:port (for kubelet probes when the web config asks for auth)")
 	cmd.Flags().IntVar(&web.maxConnections, "web.max-connections", 0,
 		fmt.Sprintf("most HTTP connections open at once (0: %d, or half the file-descriptor limit when lower)", telemetry.DefaultMaxConnections))
 	cmd.Flags().BoolVar(&web.noDecisions, "web.disable-decisions-api", false,
@@ -206,6 +209,19 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 		defer cancel()
 		_ = srv.Shutdown(sctx)
 	}()
+	var probeErr <-chan error // nil without a probe listener: never ready
+	if web.probeAddress != "" {
+		probes := telemetry.NewProbeServer(web.probeAddress, ready, mgr.Live, logger)
+		if err := probes.Start(); err != nil {
+			return &exitError{code: 2, err: fmt.Errorf("--web.probe-address: %w", err)}
+		}
+		probeErr = probes.Err()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			_ = probes.Shutdown(sctx)
+		}()
+	}
 
 	stopLeader, err := startLeaderElection(cfg.LeaderElection, kube, mgr, reg, logger)
 	if err != nil {
@@ -306,6 +322,8 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 			}
 		case err := <-srv.Err():
 			return fmt.Errorf("http server: %w", err)
+		case err := <-probeErr:
+			return fmt.Errorf("probe server: %w", err)
 		}
 	}
 }

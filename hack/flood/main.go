@@ -7,7 +7,8 @@
 //	go build -o bin/scaled ./cmd/scaled && bin/scaled run --config examples/demo.yaml &
 //	go run ./hack/flood --addr 127.0.0.1:9464 --rate 2000 --for 20s
 //
-// It sends traffic only to --addr, which must be a loopback address.
+// It sends traffic only to --addr and --probe-addr (scaled's probe listener,
+// --web.probe-address, when it has one), which must be loopback addresses.
 package main
 
 import (
@@ -27,11 +28,17 @@ func main() {
 	hold := flag.Int("hold", 1024, "how many of the newest flood connections stay open")
 	dur := flag.Duration("for", 20*time.Second, "how long the flood lasts")
 	every := flag.Duration("probe-every", 100*time.Millisecond, "how often /healthz is probed")
+	probeAddr := flag.String("probe-addr", "", "where /healthz is probed (loopback only; default --addr): scaled's --web.probe-address")
 	flag.Parse()
-	host, _, err := net.SplitHostPort(*addr)
-	if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
-		fmt.Fprintf(os.Stderr, "flood: --addr %s: must be a loopback address\n", *addr)
-		os.Exit(2)
+	if *probeAddr == "" {
+		*probeAddr = *addr
+	}
+	for _, a := range []struct{ flag, addr string }{{"--addr", *addr}, {"--probe-addr", *probeAddr}} {
+		host, _, err := net.SplitHostPort(a.addr)
+		if ip := net.ParseIP(host); err != nil || ip == nil || !ip.IsLoopback() {
+			fmt.Fprintf(os.Stderr, "flood: %s %s: must be a loopback address\n", a.flag, a.addr)
+			os.Exit(2)
+		}
 	}
 
 	stop := make(chan struct{})
@@ -75,7 +82,7 @@ func main() {
 	for time.Since(start) < *dur {
 		time.Sleep(*every)
 		probes++
-		resp, err := probe.Get("http://" + *addr + "/healthz")
+		resp, err := probe.Get("http://" + *probeAddr + "/healthz")
 		if err != nil || resp.StatusCode != http.StatusOK {
 			failed++
 		}

@@ -86,6 +86,7 @@ type serverOptions struct {
 	noDecisions    bool
 	pprof          bool
 	live           func() error
+	probesOnly     bool
 }
 
 // ServerOption changes how the server or its handler behaves.
@@ -152,9 +153,13 @@ func NewServer(addr string, reg prometheus.Gatherer, decisions *DecisionLog, rea
 	if ready == nil {
 		ready = func() error { return nil }
 	}
-	s := &Server{addr: addr, logger: logger, opts: buildOptions(opts), errc: make(chan error, 1), done: make(chan struct{})}
+	return newServer(addr, NewHandler(reg, decisions, ready, logger, opts...), logger, buildOptions(opts))
+}
+
+func newServer(addr string, h http.Handler, logger *zap.Logger, o serverOptions) *Server {
+	s := &Server{addr: addr, logger: logger, opts: o, errc: make(chan error, 1), done: make(chan struct{})}
 	s.srv = &http.Server{
-		Handler:           NewHandler(reg, decisions, ready, logger, opts...),
+		Handler:           h,
 		ReadHeaderTimeout: ReadHeaderTimeout,
 		ReadTimeout:       ReadTimeout,
 		WriteTimeout:      WriteTimeout,
@@ -235,8 +240,12 @@ func (s *Server) Start() error {
 		return fmt.Errorf("listen: %q: %w", s.addr, err)
 	}
 	s.ln = ln
-	s.logger.Info("serving HTTP", zap.String("addr", ln.Addr().String()), zap.Int("max_connections", s.opts.maxConnections),
-		zap.Bool("web_config", s.opts.webConfig != ""), zap.Bool("decisions_api", !s.opts.noDecisions))
+	if s.opts.probesOnly {
+		s.logger.Info("serving probes", zap.String("addr", ln.Addr().String()), zap.Int("max_connections", s.opts.maxConnections))
+	} else {
+		s.logger.Info("serving HTTP", zap.String("addr", ln.Addr().String()), zap.Int("max_connections", s.opts.maxConnections),
+			zap.Bool("web_config", s.opts.webConfig != ""), zap.Bool("decisions_api", !s.opts.noDecisions))
+	}
 	limited := newConnLimiter(ln, s.opts.maxConnections)
 	s.srv.ConnState = limited.track
 	webConfig := s.opts.webConfig

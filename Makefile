@@ -9,7 +9,7 @@ TEST_TAGS ?= integration
 # vet and lint read every file, whatever suite it belongs to.
 ALL_TAGS  ?= integration kube
 
-.PHONY: build demo generate test prometheus test-kube test-short check fmt vet lint tidy-check bench bench-sim bench-fleet rules clean
+.PHONY: build demo generate test prometheus helm chart test-kube test-short check fmt vet lint tidy-check bench bench-sim bench-fleet rules clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
@@ -28,21 +28,36 @@ generate:
 # Everything, under the race detector, including the suites against real
 # components. It installs what they need first, and a component that is
 # missing fails the suites instead of skipping them.
-test: prometheus test-kube
-	SCALED_REQUIRE_PROMETHEUS=1 $(GO) test -race -tags '$(TEST_TAGS)' -timeout 20m ./...
+test: prometheus chart test-kube
+	SCALED_REQUIRE_PROMETHEUS=1 SCALED_REQUIRE_HELM=1 HELM_VERSION=$(HELM_VERSION) $(GO) test -race -tags '$(TEST_TAGS)' -timeout 20m ./...
 
 # Debian's prometheus and promtool, for the integration suites and the alert
 # rule tests (idempotent: only checks when they are there).
 prometheus:
 	sh hack/prometheus/install.sh
 
+# helm, built from the module proxy at a pinned version by hack/helm/install.sh
+# and cached in ~/.cache/scaled/helm/<version> (about 4 minutes cold).
+HELM_VERSION ?= v4.3.2
+helm:
+	HELM_VERSION=$(HELM_VERSION) bash hack/helm/install.sh
+
+# The chart passes helm lint --strict and packages (into a scratch folder, not
+# the tree): a broken chart fails make test.
+CHART := deploy/helm/scaled
+chart: helm
+	@helm=$$(HELM_VERSION=$(HELM_VERSION) bash hack/helm/install.sh --check) && \
+	out=$$(mktemp -d) && trap 'rm -rf "$$out"' EXIT && \
+	"$$helm" lint --strict $(CHART) && \
+	"$$helm" package $(CHART) --destination "$$out"
+
 # The suites against a real Kubernetes control plane (kube-apiserver, etcd,
 # kube-controller-manager, kube-scheduler, kwok, helm). hack/kube/install.sh
 # builds the binaries once into ~/.cache/scaled/kube (about 12 minutes cold on
 # 2 cores), then only checks them. Only packages with `kube` test files run here.
 KUBE_PKGS ?= ./pkg/actuators/... ./test/kube/...
-test-kube: prometheus
-	bash hack/kube/install.sh
+test-kube: prometheus helm
+	HELM_VERSION=$(HELM_VERSION) bash hack/kube/install.sh
 	SCALED_REQUIRE_PROMETHEUS=1 $(GO) test -race -tags kube -timeout 20m $(KUBE_PKGS)
 
 # Unit tests only: fast, no external components.

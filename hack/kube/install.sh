@@ -4,7 +4,8 @@
 #   - kube-apiserver, kube-controller-manager, kube-scheduler built from the Go
 #     module proxy (k8s.io/kubernetes plus its staging modules, CGO_ENABLED=0),
 #   - kwok (fake nodes) and its default stage configs,
-#   - helm (for `helm template` and `helm lint` of deploy/helm/scaled).
+#   - helm (for `helm template` and `helm lint` of deploy/helm/scaled), from
+#     hack/helm/install.sh.
 # Binaries are cached outside the repository, keyed by version, in
 #   ${SCALED_KUBE_CACHE:-$HOME/.cache/scaled/kube}/<version>/
 # so only the first run pays for the build (about 12 minutes on 2 cores).
@@ -17,7 +18,6 @@ set -euo pipefail
 KUBE_VERSION=${KUBE_VERSION:-v1.37.2}
 STAGING_VERSION=${STAGING_VERSION:-v0.37.2}
 KWOK_VERSION=${KWOK_VERSION:-v0.8.0}
-HELM_VERSION=${HELM_VERSION:-v3.22.0}
 CACHE_ROOT=${SCALED_KUBE_CACHE:-$HOME/.cache/scaled/kube}
 OUT=$CACHE_ROOT/$KUBE_VERSION
 NICE=${NICE:-nice -n 10}
@@ -109,27 +109,10 @@ if [ ! -f "$OUT/kwok-stages/.v2" ]; then
 	touch "$OUT/kwok-stages/.v2"
 fi
 
-# helm: go install works when the module has no replace directives; otherwise
-# the same scratch-module build as above.
-if [ ! -x "$OUT/helm" ]; then
-	log "building helm $HELM_VERSION"
-	if ! GOBIN=$OUT $NICE go install "helm.sh/helm/v3/cmd/helm@$HELM_VERSION" 2>"$OUT/helm-install.log"; then
-		HSRC=$OUT/helm-src
-		mkdir -p "$HSRC"
-		hgomod=$(go mod download -json "helm.sh/helm/v3@$HELM_VERSION" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
-		{
-			echo "module scaled.local/helmbuild"
-			echo
-			sed -n 's/^go \([0-9.]*\)$/go \1/p' "$hgomod" | head -n1
-			echo
-			echo "require helm.sh/helm/v3 $HELM_VERSION"
-			sed -n '/^replace/,$p' "$hgomod"
-		} >"$HSRC/go.mod"
-		printf '//go:build tools\n\npackage helmbuild\n\nimport _ "helm.sh/helm/v3/cmd/helm"\n' >"$HSRC/tools.go"
-		(cd "$HSRC" && GOFLAGS="$GOFLAGS -tags=tools" go mod tidy -e >/dev/null 2>&1 || true)
-		(cd "$HSRC" && $NICE go build -trimpath -o "$OUT/helm" helm.sh/helm/v3/cmd/helm)
-	fi
-fi
+# helm: built and cached by hack/helm/install.sh at its pinned version;
+# linked here for the suites that find their tools in this folder.
+helm=$(bash "$(dirname "$0")/../helm/install.sh" | tail -n1)
+ln -sf "$helm" "$OUT/helm"
 
 for b in etcd kube-apiserver kube-controller-manager kube-scheduler kwok helm; do
 	[ -x "$OUT/$b" ] || { log "missing $OUT/$b"; exit 1; }

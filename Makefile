@@ -37,7 +37,7 @@ prometheus:
 	sh hack/prometheus/install.sh
 
 # helm, built from the module proxy at a pinned version by hack/helm/install.sh
-# and cached in ~/.cache/scaled/helm/<version> (about 4 minutes cold).
+# and cached in ~/.cache/scaled/helm/<version> (3 min of CPU cold).
 HELM_VERSION ?= v4.3.2
 helm:
 	HELM_VERSION=$(HELM_VERSION) bash hack/helm/install.sh

@@ -615,6 +615,10 @@ func TestChartPodDisruptionBudget(t *testing.T) {
 // The common values reach the pod: scheduling, pull secrets, annotations and
 // labels, extra args and env, security contexts.
 func TestChartCommonValues(t *testing.T) {
+	def := helmTemplateMaps(t, "Deployment")
+	if len(def) != 1 || dig(def[0], "spec", "template", "spec", "affinity", "podAntiAffinity") == nil {
+		t.Error("by default the replicas are not spread over nodes (pod anti-affinity), as the kustomize base's are")
+	}
 	deps := helmTemplateMaps(t, "Deployment",
 		"--set", "nodeSelector.disk=ssd",
 		"--set", "tolerations[0].key=dedicated", "--set", "tolerations[0].operator=Exists",

@@ -107,16 +107,16 @@ EOF
 		[ "$name" = demo ] && continue
 		printf '\n## %s\n' "$name"
 		for S in $STARTUPS; do
-			ref=$("$BIN" simulate --config examples/simulate/hpa.yaml --trace "$trace" --startup "$S" --format json)
-			front=$("$FRONTIER" --trace "$trace" --startup "$S" --window "$FRONTIER_WINDOW" --format json)
+			ref=$("$BIN" simulate --config examples/simulate/hpa.yaml --trace "$trace" --startup-delay "$S" --format json)
+			front=$("$FRONTIER" --trace "$trace" --startup-delay "$S" --window "$FRONTIER_WINDOW" --format json)
 			printf '\n### %s, S = %s\n\n' "$name" "$S"
 			printf 'Commands (JSON output read with jq):\n\n```sh\nT=%s\n' "$DOC_TRACES/$name.csv"
-			printf 'scaled simulate --config examples/simulate/hpa.yaml --trace $T --startup %s --format json  # oracle, HPA reference\n' "$S"
-			printf 'go run ./hack/frontier --trace $T --startup %s --window %s --format json  # the yardsticks\n' "$S" "$FRONTIER_WINDOW"
+			printf 'scaled simulate --config examples/simulate/hpa.yaml --trace $T --startup-delay %s --format json  # oracle, HPA reference\n' "$S"
+			printf 'go run ./hack/frontier --trace $T --startup-delay %s --window %s --format json  # the yardsticks\n' "$S" "$FRONTIER_WINDOW"
 			for r in "${ROWS[@]}"; do
 				IFS='|' read -r label cfg flags only <<<"$r"
 				in_table "$S" "$only" || continue
-				printf 'scaled simulate --config %s --trace $T --startup %s --format json%s\n' "$cfg" "$S" "${flags:+ $flags}"
+				printf 'scaled simulate --config %s --trace $T --startup-delay %s --format json%s\n' "$cfg" "$S" "${flags:+ $flags}"
 			done
 			printf '```\n\n'
 			echo "| run | violating fraction | cost (replica-h) | cost vs oracle | scale actions | HPA curve at this cost | trailing reference at this cost |"
@@ -129,7 +129,7 @@ EOF
 				IFS='|' read -r label cfg flags only <<<"$r"
 				in_table "$S" "$only" || continue
 				# shellcheck disable=SC2086 # flags are words
-				out=$(eval "\"$BIN\" simulate --config $cfg --trace \"$trace\" --startup $S --format json $flags")
+				out=$(eval "\"$BIN\" simulate --config $cfg --trace \"$trace\" --startup-delay $S --format json $flags")
 				row "$label" "$(jq '.scaled' <<<"$out")" "$front"
 			done
 			echo "<!-- bench-sim: end of the $name rows at S = $S; add rows through ROWS in hack/bench-sim.sh -->"

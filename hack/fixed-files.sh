@@ -59,7 +59,7 @@ cell() {
 	key=$(sha256sum <"$cfg" | cut -c1-12)
 	out="$CACHE/$1-$key-$2-$3-$from.tsv"
 	if [ ! -s "$out" ]; then
-		nice "$BIN" simulate --config "$cfg" --trace "$trace" --startup "$3" --hpa-targets 0.6 \
+		nice "$BIN" simulate --config "$cfg" --trace "$trace" --startup-delay "$3" --hpa-targets 0.6 \
 			--score-from "$from" --format json |
 			jq -r '(.hpa_reference[] | select(.target == 0.6) | .score) as $h | .scaled as $x
 				| [$x.violating_request_fraction, $h.violating_request_fraction, $x.cost_replica_hours,

@@ -14,7 +14,7 @@
 # target), TUP and TDOWN (tolerances), WIN (scale-down stabilisation
 # window), HOLD (scale-down startup_hold), UPWIN (scale-up stabilisation
 # window), PTUP and PTDOWN (the predictive policy's tolerance). The predictive policy plans for
-# the scaler's startup delay, the model's --startup. Needs jq and Go; the
+# the scaler's startup delay, the model's --startup-delay. Needs jq and Go; the
 # traces default as in hack/bench-sim.sh. Not run by make test.
 set -euo pipefail
 
@@ -76,7 +76,7 @@ printf '| Q=%s SMOOTH=%s SPREAD=%s MODEL=%s MINH=%s LEAD=%s RAMP=%s HEADROOM=%s 
 	"$Q" "$SMOOTH" "$SPREAD" "$MODEL" "$MINH" "$LEAD" "$RAMP" "$HEADROOM" "$SURPRISE" "$FLOOR" "$U" "$TUP" "$TDOWN" "$WIN" "$HOLD" "$UPWIN" "$PTUP" "$PTDOWN"
 for trace in $TRACES; do
 	for S in $STARTUPS; do
-		"$BIN" simulate --config "$cfg" --trace "$SCALED_TRACES/$trace.csv" --startup "$S" --format json |
+		"$BIN" simulate --config "$cfg" --trace "$SCALED_TRACES/$trace.csv" --startup-delay "$S" --format json |
 			jq -r '(.hpa_reference[] | select(.target == 0.6) | .score) as $h | .scaled as $s
 				| " \($s.violating_request_fraction * 1e4 | round / 1e4) (\(if $h.violating_request_fraction > 0 then ($s.violating_request_fraction / $h.violating_request_fraction * 100 | round / 100 | tostring) + "x" else "-" end)) / \($s.cost_vs_oracle * 1000 | round / 1000) / \($s.scale_actions) |"' |
 			tr -d '\n'

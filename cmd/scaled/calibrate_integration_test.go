@@ -143,8 +143,8 @@ func TestCalibrateFromPrometheusHistory(t *testing.T) {
 		t.Errorf("startup median %gs over %d scale-ups, want 90 s within a step, from at least 10", s.MedianSeconds, s.ScaleUps)
 	}
 	flags := strings.Join(rep.SimulateFlags, " ")
-	if !strings.Contains(flags, "--slo 0.25 --capacity-per-replica ") || !strings.Contains(flags, "--startup ") {
-		t.Errorf("simulate flags %q: want --slo, --capacity-per-replica and --startup", flags)
+	if !strings.Contains(flags, "--slo 0.25 --capacity-per-replica ") || !strings.Contains(flags, "--startup-delay ") {
+		t.Errorf("simulate flags %q: want --slo, --capacity-per-replica and --startup-delay", flags)
 	}
 
 	// The text report ends with a simulate command that runs as printed.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 	"go.uber.org/zap"
 	"k8s.io/utils/clock"
@@ -36,7 +37,9 @@ The file may also hold Scaler objects (kind: Scaler, as kubectl apply takes them
 as the scaled named by --daemon-config (default: built-in defaults) would check it in its namespace,
 tenancy included, with the same messages its status would carry.
 
-The flags after --query override the config's global keys, as they do for scaled run.`,
+The flags after --daemon-config override the config's keys that a check uses, as they do for scaled
+run. scaled run's other flags are taken too, and checked, so that a check of run's command line
+says what run would say; --help lists only those that change what a check does.`,
 		Example: `  scaled check --config scaled.yaml
   scaled check --config scaled.yaml --query     # also run every query once against Prometheus
   scaled check --config examples/scalers/web.yaml --daemon-config scaled.yaml`,
@@ -51,7 +54,23 @@ The flags after --query override the config's global keys, as they do for scaled
 	cmd.Flags().BoolVar(&query, "query", false, "evaluate every signal once against its source and print the result")
 	cmd.Flags().StringVar(&daemon, "daemon-config", "", "for Scaler manifests: the config of the scaled that runs them")
 	config.BindFlags(cmd.Flags(), v)
+	// What only the daemon acts on (its listener, logs, leases, kept
+	// decisions) is still taken and checked, but not listed.
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !checkFlags[f.Name] {
+			f.Hidden = true
+		}
+	})
 	return cmd
+}
+
+// checkFlags are the flags --help lists for check: its own, and the
+// overrides of the config's keys that change what a check does beyond
+// checking their own values: where --query asks, how long it waits, and
+// the interval the scalers' windows and histories go by.
+var checkFlags = map[string]bool{
+	"config": true, "query": true, "daemon-config": true, "help": true,
+	"prometheus.url": true, "prometheus.query-timeout": true, "interval": true,
 }
 
 func check(ctx context.Context, out io.Writer, v *viper.Viper, path, daemon string, query bool) error {
@@ -90,7 +109,7 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path, daemon stri
 	for i, sc := range cfg.Scalers {
 		for j, sig := range sc.Signals {
 			if _, ok := sig.Source.Spec.(*sources.QuerySpec); ok && sig.MaxAge > 0 && !sources.IsSelector(sig.Expr()) {
-				fmt.Fprintf(out, "  note: scalers[%d].signals[%d].max_age: %s: the query is computed, so Prometheus answers with the evaluation time and max_age only costs a second query (see docs/configuration.md, \"What max_age can see\")\n", i, j, sig.MaxAge)
+				fmt.Fprintf(out, "  note: scalers[%d].signals[%d].max_age: %s: the query is computed, so Prometheus answers with the evaluation time and max_age only costs a second query (see docs/configuration.md, \"What max_age can see\")\n", i, j, fmtDuration(sig.MaxAge))
 			}
 		}
 	}

@@ -72,15 +72,15 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 	plan := p.PlanFor(have)
 	missing := int(have/need.Step) - len(samples)
 	fmt.Fprintf(out, "  %s: history of %s: %s of %s at %s (%d points", name, need.Signal,
-		days(have), days(need.Window), days(need.Step), len(samples))
+		fmtDuration(have), fmtDuration(need.Window), fmtDuration(need.Step), len(samples))
 	if missing > 0 {
 		fmt.Fprintf(out, ", %d missing", missing)
 	}
 	fmt.Fprint(out, "); ")
 	if plan.Acts {
-		fmt.Fprintf(out, "forecasts (min_history %s)", days(plan.MinHistory))
+		fmt.Fprintf(out, "forecasts (min_history %s)", fmtDuration(plan.MinHistory))
 	} else {
-		fmt.Fprintf(out, "abstains until it has min_history %s", days(plan.MinHistory))
+		fmt.Fprintf(out, "abstains until it has min_history %s", fmtDuration(plan.MinHistory))
 	}
 	if len(plan.Usable) > 0 {
 		fmt.Fprintf(out, " with %s", strings.Join(plan.Usable, ", "))
@@ -88,35 +88,10 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 	if len(plan.Later) > 0 {
 		later := make([]string, len(plan.Later))
 		for i, l := range plan.Later {
-			later[i] = fmt.Sprintf("%s at %s", l.Model, days(l.Needs))
+			later[i] = fmt.Sprintf("%s at %s", l.Model, fmtDuration(l.Needs))
 		}
 		fmt.Fprintf(out, "; later %s", strings.Join(later, ", "))
 	}
 	fmt.Fprintln(out)
 	return true
-}
-
-// days writes a duration of history in days, hours and minutes: 13d21h,
-// 31h55m reads as 1d7h55m, 90m as 1h30m.
-func days(d time.Duration) string {
-	if d <= 0 {
-		return "0s"
-	}
-	var b strings.Builder
-	if n := d / (24 * time.Hour); n > 0 {
-		fmt.Fprintf(&b, "%dd", n)
-		d -= n * 24 * time.Hour
-	}
-	if h := d / time.Hour; h > 0 {
-		fmt.Fprintf(&b, "%dh", h)
-		d -= h * time.Hour
-	}
-	if m := d / time.Minute; m > 0 {
-		fmt.Fprintf(&b, "%dm", m)
-		d -= m * time.Minute
-	}
-	if d > 0 {
-		fmt.Fprintf(&b, "%gs", d.Seconds())
-	}
-	return b.String()
 }

@@ -57,7 +57,7 @@ scalers:
 	if err != nil {
 		t.Fatalf("scaled check: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "note: scalers[0].signals[0].max_age: 2m0s: the query is computed") {
+	if !strings.Contains(string(out), "note: scalers[0].signals[0].max_age: 2m: the query is computed") {
 		t.Errorf("no note on max_age over a computed query:\n%s", out)
 	}
 	if strings.Contains(string(out), "signals[1].max_age") {

@@ -72,8 +72,8 @@ func TestForecastRefusesBadFlags(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--horizon", "5m"}, "--horizon: 5m0s: shorter than the trace's step (1h0m0s)"},
-		{[]string{"--horizon", "90m"}, "--horizon: 1h30m0s: must be a multiple of the trace's step (1h0m0s)"},
+		{[]string{"--horizon", "5m"}, "--horizon: 5m: shorter than the trace's step (1h)"},
+		{[]string{"--horizon", "90m"}, "--horizon: 1h30m: must be a multiple of the trace's step (1h)"},
 		{[]string{"--model", "arima"}, `--model: "arima": must be one of auto`},
 		{[]string{"--quantile", "1"}, "--quantile: 1: must be in [0.5, 1)"},
 	} {
@@ -120,7 +120,7 @@ func TestForecastTakesAScalersPredictivePolicy(t *testing.T) {
 	}
 	for _, want := range []string{
 		"(scaler web, policy plan)",
-		"step 1h0m0s, horizon 2h0m0s (2 steps), model hw_add_daily, refit every 3h0m0s on at most 72h0m0s, first forecast after 48h0m0s",
+		"step 1h, horizon 2h (2 steps), model hw_add_daily, refit every 3h on at most 72h, first forecast after 48h",
 		"hw_add_daily ",
 	} {
 		if !strings.Contains(stdout, want) {
@@ -129,7 +129,7 @@ func TestForecastTakesAScalersPredictivePolicy(t *testing.T) {
 	}
 	// A flag given on the command line wins over the config.
 	stdout, stderr, code = runScaled(t, "forecast", "--config", cfg, "--scaler", "web", "--horizon", "1h", "--model", "auto", "--out", filepath.Join(t.TempDir(), "f.csv"))
-	if code != 0 || !strings.Contains(stdout, "horizon 1h0m0s (1 steps), model auto,") {
+	if code != 0 || !strings.Contains(stdout, "horizon 1h (1 steps), model auto,") {
 		t.Errorf("flags over the config: exit %d, %s\n%s", code, stderr, stdout)
 	}
 	for _, tc := range []struct {
@@ -159,7 +159,7 @@ func TestForecastFlagsAreNamedLikeConfigKeys(t *testing.T) {
 			t.Errorf("no note %q:\n%s", note, stderr)
 		}
 	}
-	if !strings.Contains(stderr, "refit every 2h0m0s on at most 50h0m0s, first forecast after 30h0m0s") {
+	if !strings.Contains(stderr, "refit every 2h on at most 50h, first forecast after 30h") {
 		t.Errorf("the old names did not set the values:\n%s", stderr)
 	}
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"bytes"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // help is what `scaled <args> --help` prints.
@@ -95,5 +97,80 @@ func TestHelpSaysWhatAFirstUserLooksFor(t *testing.T) {
 		if !strings.Contains(run, want) {
 			t.Errorf("scaled run --help does not mention %s", want)
 		}
+	}
+}
+
+// check --help lists its own flags and the overrides a check acts on, not
+// the daemon's listener, logs and leases; those are still taken and
+// checked, so that a check of run's command line says what run would.
+func TestCheckHelpListsOnlyWhatACheckUses(t *testing.T) {
+	text := help(t, "check")
+	var listed []string
+	for _, m := range regexp.MustCompile(`(?m)^\s+(?:-\w, )?--([\w.-]+)`).FindAllStringSubmatch(text, -1) {
+		listed = append(listed, m[1])
+	}
+	want := []string{"config", "query", "daemon-config", "prometheus.url", "prometheus.query-timeout", "interval", "help"}
+	if strings.Join(listed, " ") != strings.Join(want, " ") {
+		t.Errorf("check --help lists %v, want %v", listed, want)
+	}
+	tr := "../../examples/simulate/hpa.yaml"
+	out, _, code := runScaled(t, "check", "-c", tr, "--log.level", "loud")
+	if code != 2 || !strings.Contains(out, `log.level: "loud": must be one of`) {
+		t.Errorf("check --log.level loud: exit %d, want it checked as run would:\n%s", code, out)
+	}
+}
+
+// Every command writes a duration one way, Go's without its zero units,
+// which the config, a Scaler and every flag take; every duration flag
+// takes Prometheus' 14d and 2w too.
+func TestDurationsReadAndPrintOneWay(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0s"}, {500 * time.Millisecond, "500ms"}, {15 * time.Second, "15s"}, {90 * time.Second, "1m30s"},
+		{time.Minute, "1m"}, {time.Hour, "1h"}, {90 * time.Minute, "1h30m"}, {time.Hour + 30*time.Second, "1h30s"},
+		{14 * 24 * time.Hour, "336h"}, {1500 * time.Millisecond, "1.5s"}, {-time.Minute, "-1m"},
+	} {
+		got := fmtDuration(tc.d)
+		if got != tc.want {
+			t.Errorf("fmtDuration(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+		if back, err := time.ParseDuration(got); err != nil || back != tc.d {
+			t.Errorf("fmtDuration(%v) = %q, which Go reads as %v, %v", tc.d, got, back, err)
+		}
+	}
+	longForm := regexp.MustCompile(`\(default [^)]*(\dm0s|\dh0m|\d+[wdy])\b`)
+	for _, c := range newRootCommand().Commands() {
+		if c.Name() == "help" || c.Name() == "completion" {
+			continue
+		}
+		for _, line := range strings.Split(help(t, c.Name()), "\n") {
+			if longForm.MatchString(line) {
+				t.Errorf("scaled %s --help: %s", c.Name(), strings.TrimSpace(line))
+			}
+		}
+	}
+	tr := smallTrace(t)
+	for _, d := range []string{"2d", "48h", "1.5h"} {
+		if _, stderr, code := runScaled(t, "forecast", "--trace", tr, "--history", d, "--min-history", "1h", "--horizon", "1m", "--out", filepath.Join(t.TempDir(), "f.csv")); code != 0 {
+			t.Errorf("forecast --history %s: exit %d: %s", d, code, stderr)
+		}
+	}
+	if _, stderr, code := runScaled(t, "forecast", "--trace", tr, "--history", "2x"); code == 0 || !strings.Contains(stderr, `invalid argument "2x" for "--history" flag: must be a duration such as 90s, 15m, 36h or 14d`) {
+		t.Errorf("forecast --history 2x: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// The spellings of earlier releases still work, each with a hint naming
+// the flag every command now takes.
+func TestOldFlagSpellingsHint(t *testing.T) {
+	tr := smallTrace(t)
+	out, stderr, code := runScaled(t, "simulate", "-c", "../../examples/simulate/hpa.yaml", "--trace", tr, "--startup", "90s", "--format", "json")
+	if code != 0 || !strings.Contains(stderr, "Flag --startup has been deprecated, use --startup-delay") || !strings.Contains(out, `"startup_seconds": 90`) {
+		t.Errorf("simulate --startup 90s: exit %d, stderr %q: want it run at 90s with a hint", code, stderr)
+	}
+	if l := flagLine(help(t, "simulate"), "startup"); l != "" {
+		t.Errorf("simulate --help still lists --startup: %s", l)
 	}
 }

@@ -35,6 +35,7 @@ target, or in dry run only logs and exports it.`,
 	}
 	root.AddCommand(newRunCommand(), newCheckCommand(), newSimulateCommand(), newTuneCommand(), newVersionCommand())
 	root.AddCommand(newForecastCommand(), newCalibrateCommand())
+	uniformDurations(root)
 	return root
 }
 

@@ -212,7 +212,7 @@ func TestAKindRegisteredInATestGoesThroughTheWholeProduct(t *testing.T) {
 		timeline := filepath.Join(t.TempDir(), "timeline.csv")
 		f := simulateFlags{config: path, trace: "../../testdata/traces/demo.csv", out: timeline, format: "json",
 			initial: -1, params: simulate.DefaultParams(), hpaTargets: "0.6",
-			history: historyFlags{rangeLen: promDuration(14 * 24 * time.Hour), step: time.Minute}}
+			history: historyFlags{rangeLen: 14 * 24 * time.Hour, step: time.Minute}}
 		var out bytes.Buffer
 		if err := runSimulate(context.Background(), &out, io.Discard, f); err != nil {
 			t.Fatalf("simulate: %v", err)

@@ -122,7 +122,7 @@ func addModelFlags(fs *pflag.FlagSet, f *simulateFlags) {
 	fs.Float64Var(&f.params.L, "slo", f.params.L, "L: the p95 latency SLO in seconds")
 	fs.DurationVar(&f.params.S, "startup-delay", f.params.S, "S: delay before a requested replica is ready; the scaler plans for it unless its config sets startup_delay")
 	fs.DurationVar(&f.params.S, "startup", f.params.S, "S: the same as --startup-delay")
-	_ = fs.MarkHidden("startup") // the name the docs' benchmark commands still use
+	_ = fs.MarkDeprecated("startup", "use --startup-delay, the name of the config's startup_delay")
 	fs.DurationVar(&f.params.T, "tick", f.params.T, "T: the model's tick and evaluation grid, not the scaler's (its config's interval, a multiple of T)")
 	fs.Float64Var(&f.params.M, "median-replicas", f.params.M, "m: scale demand so that the median non-zero rate needs this many replicas")
 	fs.BoolVar(&f.allowImplausible, "allow-implausible-model", false,
@@ -514,10 +514,10 @@ func writeFile(path string, write func(io.Writer) error) error {
 func writeScoreTable(out io.Writer, rep simulateReport) error {
 	m := rep.Model
 	span := time.Duration(float64(m.Ticks) * m.TickSeconds * float64(time.Second))
-	fmt.Fprintf(out, "scaler %s (%s) on %s: %d ticks of %gs (%s), starting at %d replicas\n",
-		rep.Scaler, rep.Config, rep.Trace, m.Ticks, m.TickSeconds, span, rep.InitialReplicas)
-	fmt.Fprintf(out, "model: mu %.4g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, median demand needs %.3g replicas\n",
-		m.Mu, m.SLOSeconds, m.C, m.StartupSeconds, m.MedianReplicas)
+	fmt.Fprintf(out, "scaler %s (%s) on %s: %d ticks of %s (%s), starting at %d replicas\n",
+		rep.Scaler, rep.Config, rep.Trace, m.Ticks, fmtDuration(time.Duration(m.TickSeconds*float64(time.Second))), fmtDuration(span), rep.InitialReplicas)
+	fmt.Fprintf(out, "model: mu %.4g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %s, median demand needs %.3g replicas\n",
+		m.Mu, m.SLOSeconds, m.C, fmtDuration(time.Duration(m.StartupSeconds*float64(time.Second))), m.MedianReplicas)
 	if rep.Demand == "own" {
 		fmt.Fprintf(out, "demand: the service's own rate, not rescaled (--median-replicas rescales it)\n")
 	} else {

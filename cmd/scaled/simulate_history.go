@@ -7,7 +7,6 @@ import (
 	"io"
 	"time"
 
-	"github.com/prometheus/common/model"
 	"github.com/spf13/pflag"
 
 	"github.com/scaled-dev/scaled/pkg/config"
@@ -18,30 +17,15 @@ import (
 // workload's own history.
 type historyFlags struct {
 	query         string
-	rangeLen      promDuration
+	rangeLen      time.Duration
 	end           string
 	step          time.Duration
 	prometheusURL string
 }
 
-// promDuration is a flag in Prometheus' duration syntax (14d, 2w, 36h).
-type promDuration time.Duration
-
-func (d *promDuration) String() string { return model.Duration(*d).String() }
-func (d *promDuration) Type() string   { return "duration" }
-func (d *promDuration) Set(s string) error {
-	v, err := model.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	*d = promDuration(v)
-	return nil
-}
-
 func addHistoryFlags(fs *pflag.FlagSet, h *historyFlags) {
-	h.rangeLen = promDuration(14 * 24 * time.Hour)
 	fs.StringVar(&h.query, "query", "", "read the trace from Prometheus: PromQL giving the load per second, e.g. sum(rate(http_requests_total[1m]))")
-	fs.Var(&h.rangeLen, "range", "with --query: how much history, ending at --end (14d, 36h, ...)")
+	fs.DurationVar(&h.rangeLen, "range", 14*24*time.Hour, "with --query: how much history, ending at --end (14d, 36h, ...)")
 	fs.StringVar(&h.end, "end", "", "with --query: end of the history, RFC 3339 (default: now)")
 	fs.DurationVar(&h.step, "step", time.Minute, "with --query: the trace's step")
 	fs.StringVar(&h.prometheusURL, "prometheus.url", "", "with --query: the Prometheus to read (default: the config's prometheus.url, or SCALED_PROMETHEUS_URL)")
@@ -69,10 +53,10 @@ func (h *historyFlags) validate(trace string, now time.Time) (end time.Time, err
 		}
 	}
 	if h.step < time.Second || h.step%time.Second != 0 {
-		errs = append(errs, fmt.Errorf("--step: %s: must be a whole number of seconds >= 1s", h.step))
+		errs = append(errs, fmt.Errorf("--step: %s: must be a whole number of seconds >= 1s", fmtDuration(h.step)))
 	}
-	if r := time.Duration(h.rangeLen); r < 2*h.step {
-		errs = append(errs, fmt.Errorf("--range: %s: must be at least two steps (%s)", model.Duration(r), 2*h.step))
+	if h.rangeLen < 2*h.step {
+		errs = append(errs, fmt.Errorf("--range: %s: must be at least two steps (%s)", fmtDuration(h.rangeLen), fmtDuration(2*h.step)))
 	}
 	return end, errors.Join(errs...)
 }
@@ -99,16 +83,16 @@ func (h *historyFlags) historySource(prom config.Prometheus) (*sources.Prometheu
 // historyTrace reads the trace --query names from p, paged at
 // sources.MaxRangePoints per query, and says on note what it found.
 func historyTrace(ctx context.Context, note io.Writer, h historyFlags, end time.Time, p *sources.Prometheus, url string) (*sources.Trace, string, error) {
-	start := end.Add(-time.Duration(h.rangeLen))
+	start := end.Add(-h.rangeLen)
 	rt, err := sources.TraceFromRange(ctx, p, h.query, start, end, h.step)
 	if err != nil {
 		return nil, "", fmt.Errorf("--query: %w", err)
 	}
-	name := fmt.Sprintf("%s over %s to %s", h.query, model.Duration(h.rangeLen), end.UTC().Format(time.RFC3339))
+	name := fmt.Sprintf("%s over %s to %s", h.query, fmtDuration(h.rangeLen), end.UTC().Format(time.RFC3339))
 	got := time.Duration(len(rt.Samples)) * h.step
-	fmt.Fprintf(note, "history from %s: %d steps of %s (%s)", url, len(rt.Samples), h.step, model.Duration(got))
+	fmt.Fprintf(note, "history from %s: %d steps of %s (%s)", url, len(rt.Samples), fmtDuration(h.step), fmtDuration(got))
 	if rt.Leading > 0 {
-		fmt.Fprintf(note, "; the series starts %s after the range does", model.Duration(time.Duration(rt.Leading)*h.step))
+		fmt.Fprintf(note, "; the series starts %s after the range does", fmtDuration(time.Duration(rt.Leading)*h.step))
 	}
 	if rt.Missing > 0 {
 		fmt.Fprintf(note, "; %d missing steps filled with the value before", rt.Missing)

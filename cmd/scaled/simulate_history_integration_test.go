@@ -65,7 +65,7 @@ func TestSimulateReadsHistoryFromPrometheus(t *testing.T) {
 	cfg := "../../examples/simulate/recommended.yaml"
 	score := func(args ...string) map[string]any {
 		t.Helper()
-		out, stderr, code := runScaled(t, append([]string{"simulate", "-c", cfg, "--startup", "3m", "--format", "json"}, args...)...)
+		out, stderr, code := runScaled(t, append([]string{"simulate", "-c", cfg, "--startup-delay", "3m", "--format", "json"}, args...)...)
 		if code != 0 {
 			t.Fatalf("scaled simulate %v: exit %d: %s", args, code, stderr)
 		}
@@ -83,7 +83,7 @@ func TestSimulateReadsHistoryFromPrometheus(t *testing.T) {
 			t.Errorf("%s differs between the trace file and --query (-file +query):\n%s", key, diff)
 		}
 	}
-	if got := fromProm["trace"]; !strings.HasPrefix(fmt.Sprint(got), query+" over 3d to ") {
+	if got := fromProm["trace"]; !strings.HasPrefix(fmt.Sprint(got), query+" over 72h to ") {
 		t.Errorf("trace %q: want the query and its range", got)
 	}
 
@@ -174,10 +174,10 @@ func TestCheckSaysHowMuchHistoryAPredictivePolicyFinds(t *testing.T) {
 		"web/demand = 50 (at ",
 		// Three days, five minutes of Prometheus' lookback after them, and
 		// the live series when a minute step has seen it already.
-		"web/forecast: history of demand: 3d",
-		"of 14d at 1m (4",
-		"); forecasts (min_history 1d) with snaive_daily, hw_add_daily, hw_mul_daily, harmonic, holt; " +
-			"later snaive_weekly at 8d, hw_add_weekly at 9d18h, hw_mul_weekly at 9d18h\n",
+		"web/forecast: history of demand: 72h",
+		"of 336h at 1m (4",
+		"); forecasts (min_history 24h) with snaive_daily, hw_add_daily, hw_mul_daily, harmonic, holt; " +
+			"later snaive_weekly at 192h, hw_add_weekly at 234h, hw_mul_weekly at 234h\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("check --query output lacks %q:\n%s", want, out)

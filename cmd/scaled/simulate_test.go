@@ -279,7 +279,7 @@ func TestSimulateRefusesBadFlags(t *testing.T) {
 		{"no trace", []string{"--trace", ""}, "--trace, --query: both empty: give a trace file or a query"},
 		{"history flags", []string{"--trace", "", "--query", "x", "--range", "1m", "--end", "yesterday"},
 			"--end: \"yesterday\": must be RFC 3339"},
-		{"history range", []string{"--trace", "", "--query", "x", "--range", "1m"}, "--range: 1m: must be at least two steps (2m0s)"},
+		{"history range", []string{"--trace", "", "--query", "x", "--range", "1m"}, "--range: 1m: must be at least two steps (2m)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := append([]string{"simulate", "-c", exampleHPA, "--trace", tr}, tc.args...)
@@ -308,7 +308,7 @@ func TestSimulateTakesTheServiceInItsOwnTerms(t *testing.T) {
 		}
 		return rep
 	}
-	own := report("--slo", "0.25", "--capacity-per-replica", "8", "--startup", "90s", "--hpa-targets", "0.3,0.34")
+	own := report("--slo", "0.25", "--capacity-per-replica", "8", "--startup-delay", "90s", "--hpa-targets", "0.3,0.34")
 	mu := 8 + math.Log(20)/0.25
 	if math.Abs(own.Model.Mu-mu) > 1e-12 || math.Abs(own.Model.C-8) > 1e-12 || own.Model.SLOSeconds != 0.25 || own.Model.StartupSeconds != 90 {
 		t.Errorf("model %+v: want mu %v, c 8, slo 0.25, startup 90", own.Model, mu)
@@ -320,7 +320,7 @@ func TestSimulateTakesTheServiceInItsOwnTerms(t *testing.T) {
 	if diff := cmp.Diff([]float64{0.3, 0.34}, targets); diff != "" {
 		t.Errorf("HPA reference targets (-want +got):\n%s", diff)
 	}
-	byMu := report("--slo", "0.25", "--mu", strconv.FormatFloat(mu, 'g', -1, 64), "--startup", "90s", "--hpa-targets", "0.3,0.34")
+	byMu := report("--slo", "0.25", "--mu", strconv.FormatFloat(mu, 'g', -1, 64), "--startup-delay", "90s", "--hpa-targets", "0.3,0.34")
 	if diff := cmp.Diff(byMu.Scaled, own.Scaled); diff != "" {
 		t.Errorf("--capacity-per-replica 8 scores differently from --mu %v (-mu +capacity):\n%s", mu, diff)
 	}

@@ -5,7 +5,7 @@
 // cost of the HPA at u=0.6, by linear interpolation between its points:
 //
 //	go run ./hack/frontier --trace testdata/traces/nasa_http_aug95.csv
-//	go run ./hack/frontier --trace testdata/traces/nasa_http_aug95.csv --startup 10m --window 20m
+//	go run ./hack/frontier --trace testdata/traces/nasa_http_aug95.csv --startup-delay 10m --window 20m
 //
 // The centred reference knows the coming load's mean, which no policy can;
 // where even it violates more than a target asks at a given cost, no policy
@@ -39,7 +39,8 @@ func main() {
 	tracePath := flag.String("trace", "", "trace CSV (timestamp,value)")
 	window := flag.Duration("window", 10*time.Minute, "span of the reference's mean")
 	at := flag.Float64("at", 0.6, "read the curves at the cost of the HPA at this utilisation target")
-	startup := flag.Duration("startup", simulate.DefaultParams().S, "S: delay before a requested replica is ready")
+	startup := flag.Duration("startup-delay", simulate.DefaultParams().S, "S: delay before a requested replica is ready, as scaled simulate's --startup-delay")
+	flag.DurationVar(startup, "startup", *startup, "the same as --startup-delay (the earlier name)")
 	format := flag.String("format", "text", "text, or json: every curve's points, for hack/bench-sim.sh")
 	spread := flag.String("spread", "sqrt", "the reference's margin: sqrt (of the mean) or relative (to it)")
 	flag.Parse()
@@ -71,7 +72,7 @@ func run(tracePath string, window time.Duration, at float64, startup time.Durati
 	params := simulate.DefaultParams()
 	params.S = startup
 	if err := params.Validate(); err != nil {
-		return fmt.Errorf("--startup: %w", err)
+		return fmt.Errorf("--startup-delay: %w", err)
 	}
 	m, err := simulate.NewModel(tr, params)
 	if err != nil {

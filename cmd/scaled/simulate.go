@@ -49,6 +49,7 @@ type simulateFlags struct {
 	hpaAt            []float64    // hpaTargets parsed
 	history          historyFlags // simulate_history.go
 	scoreFrom        string       // RFC 3339; empty scores every tick
+	plotFrom, plotTo string       // RFC 3339; the window --plot draws
 }
 
 // optionalInt32 is an int32 flag that may be left unset (-1), which --help
@@ -100,7 +101,9 @@ The config is the one that runs in production; its queries are never sent anywhe
 	fs := cmd.Flags()
 	fs.StringVarP(&f.config, "config", "c", "scaled.yaml", "config file (YAML)")
 	fs.StringVar(&f.out, "out", "", "write the timeline CSV, one row per tick, to this file")
-	fs.StringVar(&f.plot, "plot", "", "draw demand, capacity, replicas and violations to this file (.png or .svg)")
+	fs.StringVar(&f.plot, "plot", "", "draw demand, capacity, replicas (the HPA reference's too) and violations to this file (.png or .svg)")
+	fs.StringVar(&f.plotFrom, "from", "", "with --plot: draw from this time on (RFC 3339, within the trace); the runs still replay it whole")
+	fs.StringVar(&f.plotTo, "to", "", "with --plot: draw up to this time (RFC 3339, within the trace, after --from)")
 	fs.StringVar(&f.format, "format", "text", "score format: text or json")
 	fs.Var(optionalInt32{&f.initial}, "initial", "replicas at the start, all ready (default: the oracle's count at the first tick, within bounds)")
 	addModelFlags(fs, &f)
@@ -194,6 +197,10 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 			return usage(fmt.Errorf("--plot: %q: the file name must end in .png or .svg", f.plot))
 		}
 	}
+	window, err := f.plotWindow()
+	if err != nil {
+		return usage(err)
+	}
 	binds, err := parseBinds(f.binds)
 	if err != nil {
 		return usage(err)
@@ -278,9 +285,18 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 	}
 	// The reference HPA runs under the scaler's own cap, so that both face
 	// the same limit (set bounds.max high to compare with docs/model.md).
+	var refs []simulate.PlotReference
 	for _, u := range f.hpaAt {
-		s := simulate.RunHPAReference(m, u, sc.Bounds.Max, simulate.ScoreFrom(from))
-		rep.HPA = append(rep.HPA, hpaReferenceScore{Target: u, MaxReplicas: sc.Bounds.Max, Score: s})
+		opts := []simulate.RunOption{simulate.ScoreFrom(from)}
+		if f.plot != "" {
+			opts = append(opts, simulate.WithTimeline())
+		}
+		hpa, err := simulate.PlayHPAReference(m, u, sc.Bounds.Max, opts...)
+		if err != nil {
+			return usage(fmt.Errorf("the HPA reference at %g: %w", u, err))
+		}
+		rep.HPA = append(rep.HPA, hpaReferenceScore{Target: u, MaxReplicas: sc.Bounds.Max, Score: hpa.Score()})
+		refs = append(refs, simulate.PlotReference{Name: fmt.Sprintf("HPA u=%g", u), Rows: hpa.Timeline()})
 	}
 	rep.Warnings = referenceWarnings(m, from, rep)
 
@@ -290,9 +306,16 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 		}
 	}
 	if f.plot != "" {
+		lo, hi, err := window.ticks(m)
+		if err != nil {
+			return usage(err)
+		}
 		title := fmt.Sprintf("scaled simulate: %s on %s", sc.Name, filepath.Base(f.trace))
+		for i := range refs {
+			refs[i].Rows = refs[i].Rows[lo:hi]
+		}
 		if err := writeFile(f.plot, func(w io.Writer) error {
-			return simulate.WritePlot(w, plotFormat, title, run.Timeline(), m.Params)
+			return simulate.WritePlot(w, plotFormat, title, run.Timeline()[lo:hi], m.Params, refs...)
 		}); err != nil {
 			return fmt.Errorf("--plot: %w", err)
 		}
@@ -306,6 +329,69 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 		return enc.Encode(rep)
 	}
 	return writeScoreTable(out, rep)
+}
+
+// plotWindow is the part of the trace --plot draws: --from and --to, each
+// optional.
+type plotWindow struct{ from, to time.Time }
+
+// plotWindow parses --from and --to; ticks checks them against the trace.
+func (f *simulateFlags) plotWindow() (plotWindow, error) {
+	var w plotWindow
+	var errs []error
+	for _, t := range []struct {
+		flag, value string
+		into        *time.Time
+	}{{"--from", f.plotFrom, &w.from}, {"--to", f.plotTo, &w.to}} {
+		if t.value == "" {
+			continue
+		}
+		if f.plot == "" {
+			errs = append(errs, fmt.Errorf("%s %s: needs --plot, the drawing it narrows", t.flag, t.value))
+		}
+		v, err := time.Parse(time.RFC3339, t.value)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %q: must be RFC 3339, e.g. 2025-03-01T00:00:00Z", t.flag, t.value))
+			continue
+		}
+		*t.into = v
+	}
+	if !w.from.IsZero() && !w.to.IsZero() && !w.from.Before(w.to) {
+		errs = append(errs, fmt.Errorf("--from %s, --to %s: --from must be before --to", f.plotFrom, f.plotTo))
+	}
+	return w, errors.Join(errs...)
+}
+
+// ticks is the range [lo, hi) of m's ticks within the window, or an error
+// naming the trace's span when an end lies outside it or holds no tick.
+func (w plotWindow) ticks(m *simulate.Model) (lo, hi int, err error) {
+	hi = m.Ticks()
+	if !w.from.IsZero() {
+		if lo, err = m.TickFrom(w.from); err != nil {
+			return 0, 0, fmt.Errorf("--from: %w", err)
+		}
+	}
+	if !w.to.IsZero() {
+		i, err := m.TickFrom(w.to)
+		if err != nil {
+			return 0, 0, fmt.Errorf("--to: %w", err)
+		}
+		hi = i + 1
+		if m.TickTime(i).After(w.to) {
+			hi = i // to falls between ticks: the tick before it is the last
+		}
+	}
+	if hi-lo < 2 {
+		return 0, 0, fmt.Errorf("--from %s, --to %s: hold %d tick(s) of %s: want at least 2", fmtTimeOr(w.from, "the start"), fmtTimeOr(w.to, "the end"), max(0, hi-lo), fmtDuration(m.T))
+	}
+	return lo, hi, nil
+}
+
+func fmtTimeOr(t time.Time, otherwise string) string {
+	if t.IsZero() {
+		return otherwise
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // medianRate is the median of a trace's non-zero rates (value/step), and

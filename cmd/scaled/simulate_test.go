@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -482,5 +483,61 @@ func TestSimulateRefusesOrWarnsOnAModelThatCannotBeRight(t *testing.T) {
 	}
 	if rep, _, _ := sim(); len(rep.Warnings) != 0 {
 		t.Errorf("the reference model: warnings %q, want none", rep.Warnings)
+	}
+}
+
+// --plot draws each HPA reference's requested replicas beside the run's,
+// and --from/--to zoom into a window of the trace, checked against it.
+func TestSimulatePlotsTheHPAReferenceAndAWindow(t *testing.T) {
+	tr := smallTrace(t) // 2023-11-14T22:13:20Z, two hours
+	svgPath := filepath.Join(t.TempDir(), "run.svg")
+	sim := func(args ...string) (string, int) {
+		t.Helper()
+		_, stderr, code := runScaled(t, append([]string{"simulate", "-c", exampleHPA, "--trace", tr}, args...)...)
+		return stderr, code
+	}
+	if stderr, code := sim("--plot", svgPath, "--hpa-targets", "0.5,0.7"); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	whole, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, label := range []string{"HPA u=0.5 requested", "HPA u=0.7 requested"} {
+		if !bytes.Contains(whole, []byte(label)) {
+			t.Errorf("the plot has no %q line", label)
+		}
+	}
+	if stderr, code := sim("--plot", svgPath, "--from", "2023-11-14T23:00:00Z", "--to", "2023-11-14T23:30:00Z"); code != 0 {
+		t.Fatalf("--from/--to: exit %d: %s", code, stderr)
+	}
+	zoomed, err := os.ReadFile(svgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The time axis is labelled within the window only.
+	labels := regexp.MustCompile(`Nov 1[45] \d\d:\d\d`)
+	for _, l := range labels.FindAllString(string(zoomed), -1) {
+		if l < "Nov 14 23:00" || l > "Nov 14 23:30" {
+			t.Errorf("the zoomed plot labels %s, outside 23:00 to 23:30", l)
+		}
+	}
+	if n := len(labels.FindAllString(string(zoomed), -1)); n == 0 || bytes.Equal(whole, zoomed) {
+		t.Errorf("the zoomed plot has %d time labels, or is the whole one", n)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--plot", svgPath, "--from", "2023-11-14T23:30:00Z", "--to", "2023-11-14T23:00:00Z"}, "--from 2023-11-14T23:30:00Z, --to 2023-11-14T23:00:00Z: --from must be before --to"},
+		{[]string{"--plot", svgPath, "--from", "2023-11-13T23:00:00Z"}, "--from: 2023-11-13T23:00:00Z: outside the trace's ticks (2023-11-14T22:13:20Z to 2023-11-15T00:13:05Z)"},
+		{[]string{"--plot", svgPath, "--to", "2023-11-16T00:00:00Z"}, "--to: 2023-11-16T00:00:00Z: outside the trace's ticks"},
+		{[]string{"--plot", svgPath, "--from", "2023-11-14T23:00:06Z", "--to", "2023-11-14T23:00:14Z"}, "hold 0 tick(s) of 15s: want at least 2"},
+		{[]string{"--plot", svgPath, "--to", "noon"}, `--to: "noon": must be RFC 3339`},
+		{[]string{"--from", "2023-11-14T23:00:00Z"}, "--from 2023-11-14T23:00:00Z: needs --plot"},
+	} {
+		if stderr, code := sim(tc.args...); code != 2 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q: want 2 and %q", tc.args, code, stderr, tc.want)
+		}
 	}
 }

@@ -30,13 +30,26 @@ var (
 	colourViolating = color.RGBA{R: 214, G: 39, B: 40, A: 255}
 )
 
+// PlotReference is another run drawn beside the plotted one: its
+// requested replicas, dashed, in the replicas panel.
+type PlotReference struct {
+	Name string // the legend's label, e.g. "HPA u=0.6"
+	Rows []Row  // its timeline, over the same ticks as the plotted run's
+}
+
 // WritePlot draws a run's timeline in three aligned panels over time: demand
 // against ready capacity (ready x c, the demand the ready replicas serve
-// within the SLO), requested and ready replicas, and the share of requests
-// that violated the SLO. format is png or svg; title heads the figure.
-func WritePlot(w io.Writer, format, title string, rows []Row, p Params) error {
+// within the SLO), requested and ready replicas with each reference's
+// requested replicas, and the share of requests that violated the SLO.
+// format is png or svg; title heads the figure.
+func WritePlot(w io.Writer, format, title string, rows []Row, p Params, refs ...PlotReference) error {
 	if len(rows) == 0 {
 		return fmt.Errorf("plot: the timeline is empty")
+	}
+	for _, r := range refs {
+		if len(r.Rows) != len(rows) {
+			return fmt.Errorf("plot: reference %s has %d ticks, the run %d", r.Name, len(r.Rows), len(rows))
+		}
 	}
 	var canvas interface {
 		vg.CanvasSizer
@@ -57,6 +70,10 @@ func WritePlot(w io.Writer, format, title string, rows []Row, p Params) error {
 	demand, capacity := make(plotter.XYs, n), make(plotter.XYs, n)
 	requested, ready := make(plotter.XYs, n), make(plotter.XYs, n)
 	violating := make(plotter.XYs, n)
+	refLines := make([]plotter.XYs, len(refs))
+	for i := range refLines {
+		refLines[i] = make(plotter.XYs, n)
+	}
 	c := p.C()
 	for b := range n {
 		lo, hi := b*per, min((b+1)*per, len(rows))
@@ -81,6 +98,13 @@ func WritePlot(w io.Writer, format, title string, rows []Row, p Params) error {
 			share = bad / d
 		}
 		violating[b] = plotter.XY{X: x, Y: share}
+		for i, ref := range refs {
+			var rq float64
+			for _, r := range ref.Rows[lo:hi] {
+				rq += float64(r.Replicas)
+			}
+			refLines[i][b] = plotter.XY{X: x, Y: rq / k}
+		}
 	}
 
 	span := rows[len(rows)-1].Time.Sub(rows[0].Time)
@@ -105,6 +129,17 @@ func WritePlot(w io.Writer, format, title string, rows []Row, p Params) error {
 	mid.X.Tick.Marker = ticks
 	if err := addLines(mid, "requested", requested, colourRequested, "ready", ready, colourCapacity); err != nil {
 		return err
+	}
+	for i, ref := range refs {
+		l, err := plotter.NewLine(refLines[i])
+		if err != nil {
+			return err
+		}
+		grey := uint8(60 + 60*(i%3))
+		l.Color = color.RGBA{R: grey, G: grey, B: grey, A: 255}
+		l.Dashes = []vg.Length{vg.Points(float64(6 - 2*(i%3))), vg.Points(3)}
+		mid.Add(l)
+		mid.Legend.Add(ref.Name+" requested", l)
 	}
 	low := plot.New()
 	low.Y.Label.Text = "violating share"

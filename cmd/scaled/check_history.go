@@ -77,10 +77,20 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 		fmt.Fprintf(out, ", %d missing", missing)
 	}
 	fmt.Fprint(out, "); ")
-	if plan.Acts {
+	// What the loop's first tick does with this history: the policy's own
+	// Recommend, so that check says what run will, abstentions included.
+	first := p.Recommend(policy.Input{
+		Now:      now,
+		Capacity: scaling.Capacity{Current: sc.Bounds.Min, Ready: sc.Bounds.Min},
+		Signals:  map[string]scaling.Reading{need.Signal: firstReading(need.Signal, samples)},
+	})
+	switch {
+	case !first.Abstain:
 		fmt.Fprintf(out, "forecasts (min_history %s)", fmtDuration(plan.MinHistory))
-	} else {
+	case !plan.Acts:
 		fmt.Fprintf(out, "abstains until it has min_history %s", fmtDuration(plan.MinHistory))
+	default:
+		fmt.Fprintf(out, "abstains: %s", first.Reason)
 	}
 	if len(plan.Usable) > 0 {
 		fmt.Fprintf(out, " with %s", strings.Join(plan.Usable, ", "))
@@ -94,4 +104,14 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 	}
 	fmt.Fprintln(out)
 	return true
+}
+
+// firstReading is the reading the loop hands a predictive policy: the
+// signal's value (here its newest point) with its history.
+func firstReading(name string, history []scaling.Sample) scaling.Reading {
+	r := scaling.Reading{Name: name, History: history}
+	if len(history) > 0 {
+		r.Sample = history[len(history)-1]
+	}
+	return r
 }

@@ -184,3 +184,52 @@ func TestCheckSaysHowMuchHistoryAPredictivePolicyFinds(t *testing.T) {
 		}
 	}
 }
+
+const youngHistoryConfig = `
+prometheus: {url: %s, query_timeout: 20s}
+scalers:
+  - name: %s
+    target: {kind: log}
+    signals:
+      - {name: load, query: 'max(shop_load{service="%s"})'}
+    policies:
+      - name: forecast
+        type: predictive
+        predictive: {signal: load, capacity_per_replica: 1, smooth: 5m, min_history: %s, model: holt}
+    bounds: {min: 1, max: 100}
+`
+
+// check --query says what the loop's first tick will do with the history
+// Prometheus holds, by asking the policy itself: with 30 minutes and a
+// min_history of 1h it abstains until then; with 30 minutes past a
+// min_history of 10m, still too few 5-minute points for holt, it abstains
+// with the run's own reason (it used to say "forecasts"); with 3 hours it
+// forecasts.
+func TestCheckSaysWhatRunDoesWithAYoungHistory(t *testing.T) {
+	end := time.Now().UTC().Truncate(time.Minute).Add(-time.Hour)
+	young := historyLoad(end.Add(-29*time.Minute), 30)
+	older := historyLoad(end.Add(-179*time.Minute), 180)
+	srv := promtest.Start(t,
+		promtest.WithHistory("shop_load", map[string]string{"service": "young"}, young),
+		promtest.WithHistory("shop_load", map[string]string{"service": "older"}, older))
+	for _, tc := range []struct {
+		name, service, minHistory, want string
+	}{
+		{"young", "young", "1h", "); abstains until it has min_history 1h; later holt at "},
+		{"early", "young", "10m", "); abstains: history too short to forecast: "},
+		{"older", "older", "1h", "); forecasts (min_history 1h) with holt\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := filepath.Join(t.TempDir(), "scaled.yaml")
+			if err := os.WriteFile(cfg, []byte(fmt.Sprintf(youngHistoryConfig, srv.URL(), tc.name, tc.service, tc.minHistory)), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// The history ended an hour ago, so the instant query finds
+			// nothing now (exit 1); the history is what is checked.
+			out, stderr, code := runScaled(t, "check", "--query", "-c", cfg)
+			if code == 2 || !strings.Contains(out, tc.name+"/forecast: history of load: ") || !strings.Contains(out, tc.want) {
+				t.Errorf("exit %d, want %q in:\n%s%s", code, tc.want, out, stderr)
+			}
+		})
+	}
+}

@@ -9,10 +9,21 @@ TEST_TAGS ?= integration
 # vet and lint read every file, whatever suite it belongs to.
 ALL_TAGS  ?= integration kube
 
-.PHONY: build demo generate test prometheus helm chart test-kube test-short check fmt vet lint tidy-check bench bench-sim bench-fleet rules clean
+.PHONY: build image demo generate test prometheus helm chart test-kube test-short check fmt vet lint tidy-check bench bench-sim bench-fleet rules clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
+
+# The container image, without a Docker daemon or a registry (hack/image): the
+# static binary, CA certificates and a non-root user on an empty base, for
+# linux/amd64 and linux/arm64, as an OCI image layout in one tar file. Every
+# timestamp is the last commit's, so the same commit gives the same image.
+IMAGE_TAR         ?= bin/scaled-image.tar
+IMAGE_PLATFORMS   ?= linux/amd64,linux/arm64
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+image:
+	$(GO) run ./hack/image -out $(IMAGE_TAR) -platforms $(IMAGE_PLATFORMS) \
+	  -version $(VERSION) -commit $(COMMIT) -source-date-epoch $(SOURCE_DATE_EPOCH)
 
 # The real daemon loop on a recorded trace, on an in-memory target: no
 # Prometheus, no cluster.

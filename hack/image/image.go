@@ -293,7 +293,7 @@ func tarDir(dir, out string, epoch time.Time) error {
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp)
+	defer func() { _ = os.Remove(tmp) }()
 	tw := tar.NewWriter(f)
 	for _, p := range names {
 		fi, err := os.Stat(p)

@@ -99,7 +99,7 @@ func run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	defer os.RemoveAll(work)
+	defer func() { _ = os.RemoveAll(work) }()
 
 	if c.Rootfs != "" {
 		goos, goarch, _ := platform(c.Platforms[0])

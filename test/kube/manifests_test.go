@@ -84,6 +84,18 @@ func TestManifestsPassServerSideDryRun(t *testing.T) {
 			"--set", "rbac.namespaces={default,scaled-helm}", "--set", "networkPolicy.enabled=true"},
 		"helm template web": {"template", "scaled-helm", chart, "--namespace", "scaled-helm",
 			"--set", "web.configSecret=scaled-web", "--set", "web.tls=true", "--set", "web.disableDecisionsAPI=true"},
+		"helm template common values": {"template", "scaled-helm", chart, "--namespace", "scaled-helm",
+			"--set", "web.configSecret=scaled-web", "--set", "replicaCount=1",
+			"--set", `serviceAccount.annotations.eks\.amazonaws\.com/role-arn=arn:aws:iam::123456789012:role/scaled`,
+			"--set", "nodeSelector.disk=ssd", "--set", "tolerations[0].key=dedicated", "--set", "tolerations[0].operator=Exists",
+			"--set", "topologySpreadConstraints[0].maxSkew=1", "--set", "topologySpreadConstraints[0].topologyKey=topology.kubernetes.io/zone",
+			"--set", "topologySpreadConstraints[0].whenUnsatisfiable=ScheduleAnyway",
+			"--set", "priorityClassName=system-cluster-critical", "--set", "imagePullSecrets[0].name=regcred",
+			"--set", "podAnnotations.team=platform", "--set", "podLabels.tier=control",
+			"--set", "extraArgs[0]=--web.max-connections=256", "--set", "extraEnv[0].name=AWS_REGION", "--set", "extraEnv[0].value=eu-west-1",
+			"--set", "networkPolicy.kubeletFrom[0].ipBlock.cidr=10.0.0.0/16"},
+		"helm template disruption budget": {"template", "scaled-helm", chart, "--namespace", "scaled-helm",
+			"--set", "replicaCount=3", "--set", "podDisruptionBudget.minAvailable=2", "--set", "probes.port=0"},
 	} {
 		args := args
 		render[name] = func() ([]byte, error) { return run(helm, args...) }

@@ -657,3 +657,23 @@ func TestChartCommonValues(t *testing.T) {
 		}
 	}
 }
+
+// With TLS on, the ServiceMonitor scrapes over https, with what the web
+// config asks of a scraper from monitoring.endpoint.
+func TestChartServiceMonitorFollowsTheWebConfig(t *testing.T) {
+	for _, tc := range []struct {
+		tls    string
+		scheme string
+	}{{"false", "http"}, {"true", "https"}} {
+		sms := helmTemplateMaps(t, "ServiceMonitor", "--set", "monitoring.enabled=true", "--set", "web.tls="+tc.tls,
+			"--set", "web.configSecret=scaled-web", "--set", "monitoring.endpoint.basicAuth.username.name=scrape",
+			"--set", "monitoring.endpoint.basicAuth.username.key=user")
+		if len(sms) != 1 {
+			t.Fatalf("%d ServiceMonitors", len(sms))
+		}
+		ep := dig(sms[0], "spec", "endpoints").([]any)[0]
+		if dig(ep, "scheme") != tc.scheme || dig(ep, "port") != "metrics" || dig(ep, "basicAuth", "username", "key") != "user" {
+			t.Errorf("web.tls=%s: endpoint %v, want scheme %s on port metrics with the basicAuth given", tc.tls, ep, tc.scheme)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -777,20 +778,29 @@ func (t *tuner) search(deadline time.Time, seed uint64, maxEvals, finalists int,
 	}
 	wg.Wait()
 	pops := make([]int, len(fams))
-	var first time.Duration // all families' first generations, sharing the cores
+	firsts := make([]time.Duration, len(fams)) // each family's first generation on every core
+	order := make([]int, len(fams))
 	for i, fam := range fams {
+		order[i] = i
 		pop := 4 + int(3*math.Log(float64(len(fam.params))))
 		pops[i] = max(t.workers, (pop+t.workers-1)/t.workers*t.workers)
+		firsts[i] = time.Duration(math.MaxInt64)
 		if start, err := t.evaluate(&fams[i], fam.point(fam.start())); err == nil {
-			first += time.Duration(float64(start.took) * float64(pops[i]) / float64(t.workers))
+			firsts[i] = time.Duration(float64(start.took) * float64(pops[i]) / float64(t.workers))
 		}
 	}
-	for i := range fams {
+	// The cheapest families first: when the budget does not hold every
+	// family's first generation beside the finalists' time, it holds
+	// those it can rather than none.
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(firsts[a], firsts[b]) })
+	var first time.Duration // the admitted families' first generations, sharing the cores
+	for _, i := range order {
 		fam, pop := &fams[i], pops[i]
 		runs[i] = tuneFamilyRun{Name: fam.name, About: fam.about, Evaluations: 1}
-		if time.Now().Add(first).Add(reserve()).After(deadline) {
+		if firsts[i] == time.Duration(math.MaxInt64) || time.Now().Add(first+firsts[i]).Add(reserve()).After(deadline) {
 			continue
 		}
+		first += firsts[i]
 		wg.Go(func() {
 			var evals, gens int
 			genStart := time.Now()

@@ -54,7 +54,7 @@ func TestTuneReadsHistoryFromPrometheus(t *testing.T) {
 	if diff := cmp.Diff(strip(a), strip(b)); diff != "" {
 		t.Errorf("the emitted configs differ (-file +query):\n%s", diff)
 	}
-	if !strings.Contains(string(b), "# History: "+query+" over 3d to ") {
+	if !strings.Contains(string(b), "# History: "+query+" over 72h to ") {
 		t.Errorf("the config tuned on --query does not name the query as its history:\n%s", b)
 	}
 }

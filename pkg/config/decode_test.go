@@ -10,6 +10,7 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
 // scalerWith is one valid scaler with extra lines appended to its block.
@@ -41,7 +42,7 @@ func TestDecodeProblems(t *testing.T) {
 		{"unknown valid_range key", "scalers:\n  - signals:\n      - {name: a, valid_range: {minimum: 0}}\n", []string{
 			"scalers[0].signals[0].valid_range.minimum: unknown key on line 3: must be one of min, max"}},
 		{"unknown signal key", "scalers:\n  - signals:\n      - {name: a, valid: {min: 0}}\n", []string{
-			"scalers[0].signals[0].valid: unknown key on line 3: must be one of name, max_age, valid_range, grouped, query, replay"}},
+			"scalers[0].signals[0].valid: unknown key on line 3: must be one of name, max_age, valid_range, " + registered(sources.Kinds())}},
 		{"a string in valid_range", "scalers:\n  - signals:\n      - {name: a, valid_range: {max: lots}}\n", []string{
 			`scalers[0].signals[0].valid_range.max: "lots": must be a number`}},
 		{"repeated key", "interval: 5s\nlisten: ':1'\ninterval: 6s\n", []string{

@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/actuators"
 )
 
 // A config that runs nothing is refused unless it says it runs only
@@ -82,7 +83,7 @@ scaler_objects:
 		`scaler_objects.label_selector: "team in (a": must be a Kubernetes label selector such as team=shop or tier in (a,b): unable to parse requirement: found '', expected: ',' or ')'`,
 		`scaler_objects.namespace_label: "kubernetes-namespace": must be a Prometheus label name: letters, digits and '_', not starting with a digit`,
 		`scaler_objects.allow_aws[0].resources[1]: "orders-db": must be <kind>:<identifier>, such as aurora:orders-db or lambda:checkout-*`,
-		`scaler_objects.allow_aws[0].resources[2]: "gcs:bucket": must start with a target kind: aurora, kubernetes, lambda, log, observed, rds`,
+		`scaler_objects.allow_aws[0].resources[2]: "gcs:bucket": must start with a target kind: ` + registered(actuators.Kinds()),
 		`scaler_objects.allow_aws[0].resources[3]: "rds:": must be <kind>:<identifier>, such as aurora:orders-db or lambda:checkout-*`,
 		`scaler_objects.allow_aws[1].namespace: "": must be a namespace name: a DNS label of at most 63 lower-case letters, digits or '-'`,
 		`scaler_objects.allow_aws[1].resources: null: must list at least one <kind>:<identifier> pattern`,

@@ -54,7 +54,8 @@ func confineTarget(t *config.Target, scaler, namespace string, rules *config.Sca
 	bp := path.Child(string(t.Kind))
 	r, ok := t.Spec.(actuators.Reacher)
 	if !ok {
-		return field.ErrorList{fielderr.Invalid(path.Child("kind"), t.Kind, "cannot be used in a Scaler object (only in scaled's own config)")}
+		return field.ErrorList{fielderr.Invalid(path.Child("kind"), t.Kind,
+			"cannot be used in a Scaler object: this kind does not say what it acts on (its block implements no actuators.Reacher), so scaled cannot hold it to the Scaler's namespace; only scaled's own config may use it")}
 	}
 	reach := r.Reach()
 	var errs field.ErrorList

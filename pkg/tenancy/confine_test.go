@@ -11,6 +11,10 @@ import (
 	"github.com/scaled-dev/scaled/pkg/config"
 )
 
+// notReached is why a Scaler object may not use a target kind that does not
+// implement actuators.Reacher.
+const notReached = "cannot be used in a Scaler object: this kind does not say what it acts on (its block implements no actuators.Reacher), so scaled cannot hold it to the Scaler's namespace; only scaled's own config may use it"
+
 const policies = `"policies": [{"name": "p", "type": "target_tracking", "target_tracking": {"signal": "rps", "target_type": "value", "target": 10}}]`
 
 func TestConfine(t *testing.T) {
@@ -49,6 +53,9 @@ func TestConfine(t *testing.T) {
 		{name: "a Lambda function by default",
 			spec: `{"target": {"kind": "lambda", "lambda": {"function_name": "checkout", "qualifier": "live"}}, "signals": [{"name": "rps", "query": "x"}], ` + policies + `}`,
 			want: []string{`spec.target.lambda.function_name: "lambda:checkout": is not allowed in namespace "shop": scaled's config must list it under scaler_objects.allow_aws for this namespace`}},
+		{name: "a target kind that does not say what it acts on",
+			spec: `{"target": {"kind": "observed", "observed": {"current": "x"}}, "signals": [{"name": "rps", "query": "x"}], "dry_run": true, ` + policies + `}`,
+			want: []string{`spec.target.kind: "observed": ` + notReached}},
 		{name: "a trace file of scaled's own",
 			spec: `{"target": {"kind": "log"}, "signals": [{"name": "rps", "replay": {"trace": "/etc/passwd"}}], ` + policies + `}`,
 			want: []string{`spec.signals[0].replay: present: must not be used in a Scaler object: scaled cannot confine what a replay source reads to the Scaler's namespace`}},

@@ -6,6 +6,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 const manifests = `apiVersion: apps/v1
@@ -63,7 +64,7 @@ func TestReadManifests(t *testing.T) {
 	want := []string{
 		`apiVersion: "scaled.dev/v1beta1": must be scaled.dev/v1alpha1`,
 		`metadata.name: "Worker": must be a DNS subdomain name: at most 253 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit`,
-		`spec.policies[0].tolerance: unknown key on line 35: must be one of name, type, pid, predictive, step, target_tracking`,
+		`spec.policies[0].tolerance: unknown key on line 35: must be one of name, type, ` + registered(policy.Types()),
 		`spec.name: unknown key on line 27: must be left out: a Scaler's name is its metadata.name`,
 		`spec.signals[0].query: "queue_depth{namespace=\"blog\"}": reads series outside the Scaler's namespace: its matcher namespace="blog" conflicts with namespace="default"`,
 	}

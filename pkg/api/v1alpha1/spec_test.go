@@ -89,7 +89,7 @@ func TestSpecProblems(t *testing.T) {
 			want: []string{`spec.bounds.max: "ten": must be an integer`}},
 		{name: "no spec", spec: `{}`,
 			want: []string{`spec.policies: must list at least one policy`, `spec.bounds.max: 0: must be >= 1`,
-				`spec.target.kind: "": must be one of aurora, kubernetes, lambda, log, observed, rds`}},
+				`spec.target.kind: "": must be one of ` + registered(actuators.Kinds())}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, errs := Spec(object(t, "shop", "web", tc.spec), daemonConfig())

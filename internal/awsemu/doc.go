@@ -43,7 +43,15 @@
 //   - Describe answers that lag: DescribeDBClusters and DescribeDBInstances
 //     answer with the state of ClusterLag and InstanceLag ago (instances
 //     created since are not listed yet, deleted ones still are), while
-//     writes act on the present;
+//     writes act on the present; a ClusterLag longer than FailoverDelay
+//     names the old writer after the failover is over (the topology the
+//     API reports "is not current", as AWS's own JDBC wrapper says);
+//   - failover events (DescribeEvents, source type db-cluster, category
+//     failover: RDS-EVENT-0073 at the start, RDS-EVENT-0071 at the end),
+//     shown EventLag late, paged by MaxRecords and Marker (events.go);
+//   - lost answers (LoseAnswers): the operation is carried out and answered
+//     500 InternalFailure, so the SDK retries it;
+//   - AddTagsToResource on a DB instance;
 //   - zones: a zone without capacity answers InsufficientDBInstanceCapacity
 //     (the RDS status table: "create a new instance using a different
 //     instance class or AZ"), a class not offered in a zone
@@ -91,7 +99,7 @@
 // operation until allowed again) are injected.
 //
 // It does not reproduce: signature checking, regions, pagination (every
-// list fits one page), ModifyDBInstance, FailoverDBCluster over the wire
+// list but DescribeEvents fits one page), ModifyDBInstance, FailoverDBCluster over the wire
 // (tests call Failover), Aurora Serverless, global and cross-Region
 // clusters, final snapshots, instances that fail after creation for lack
 // of capacity, and AWS's message texts except those quoted above. Where

@@ -47,11 +47,13 @@ type Options struct {
 	// ClusterLag and InstanceLag make DescribeDBClusters and
 	// DescribeDBInstances answer with the state that was true that long ago.
 	ClusterLag, InstanceLag time.Duration
-	InstanceQuota           int // DB instances in the account
-	Concurrency             int // the account's concurrent executions
-	MinUnreserved           int // the concurrency Lambda keeps unreserved (default 100)
-	AccountID               string
-	Region                  string
+	// EventLag is how long an event takes to show in DescribeEvents.
+	EventLag      time.Duration
+	InstanceQuota int // DB instances in the account
+	Concurrency   int // the account's concurrent executions
+	MinUnreserved int // the concurrency Lambda keeps unreserved (default 100)
+	AccountID     string
+	Region        string
 }
 
 // Call is one request the emulator answered, for assertions.
@@ -59,6 +61,7 @@ type Call struct {
 	Op     string            // RDS Action or Lambda operation name
 	Params map[string]string // RDS form values, or Lambda's FunctionName, Qualifier and body fields
 	Code   string            // error code answered, "" on success
+	Lost   bool              // the operation was carried out, its answer lost (LoseAnswers)
 }
 
 // Emulator holds the state of one account and region. It is safe for
@@ -75,7 +78,9 @@ type Emulator struct {
 	noCap     map[string]bool // zones without capacity
 	unoffered map[string]bool // zone + "/" + class
 	throttle  map[string]int
+	lose      map[string]int
 	deny      map[string]bool
+	events    []event
 	calls     []Call
 	seq       int
 }
@@ -115,7 +120,7 @@ func New(clk clock.PassiveClock, opt Options) *Emulator {
 		clock: clk, opt: opt,
 		clusters: map[string]*cluster{}, instances: map[string]*instance{}, functions: map[string]*function{},
 		noCap: map[string]bool{}, unoffered: map[string]bool{},
-		throttle: map[string]int{}, deny: map[string]bool{},
+		throttle: map[string]int{}, lose: map[string]int{}, deny: map[string]bool{},
 	}
 }
 
@@ -140,6 +145,27 @@ func (e *Emulator) Throttle(op string, n int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.throttle[op] += n
+}
+
+// LoseAnswers makes the next n successful calls of op (or "*" for any) be
+// carried out and then answered 500 InternalFailure, as when AWS acted and
+// the answer was lost on the way: the SDK retries them, and the retry meets
+// what the first call did (DBInstanceAlreadyExists, InvalidDBInstanceState).
+func (e *Emulator) LoseAnswers(op string, n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lose[op] += n
+}
+
+// lost reports whether the answer of this successful call of op is to be lost.
+func (e *Emulator) lost(op string) bool {
+	for _, k := range []string{op, "*"} {
+		if e.lose[k] > 0 {
+			e.lose[k]--
+			return true
+		}
+	}
+	return false
 }
 
 // Deny makes every call of op (or "*") answer access denied until Allow.

@@ -320,3 +320,58 @@ func TestLambdaRules(t *testing.T) {
 		}
 	})
 }
+
+func TestStaleWriterAndFailoverEvents(t *testing.T) {
+	w := newWorld(t, Options{FailoverDelay: 30 * time.Second, ClusterLag: 3 * time.Minute, EventLag: 20 * time.Second})
+	w.prod()
+	w.clock.Step(3 * time.Minute)
+	w.emu.Failover("prod", "r-small", false)
+	w.clock.Step(time.Minute) // over for 30 s
+	if writer := w.emu.Cluster("prod").Writer; writer != "r-small" {
+		t.Fatalf("writer %s", writer)
+	}
+	if status, writer, _ := w.cluster(t); status != "available" || writer != "writer" {
+		t.Errorf("the lagging listing: %s, writer %q; want the old writer, available", status, writer)
+	}
+	events := func(maxRecords int32) []string {
+		var out []string
+		p := rds.NewDescribeEventsPaginator(w.rds, &rds.DescribeEventsInput{SourceType: "db-cluster", SourceIdentifier: aws.String("prod"),
+			EventCategories: []string{"failover"}, StartTime: aws.Time(t0), MaxRecords: aws.Int32(maxRecords)})
+		for p.HasMorePages() {
+			page, err := p.NextPage(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ev := range page.Events {
+				out = append(out, aws.ToString(ev.Message))
+			}
+		}
+		return out
+	}
+	want := []string{"Started cross AZ failover to DB instance: r-small", "Completed failover to DB instance: r-small"}
+	if diff := cmp.Diff(want, events(100)); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+	for i := 0; i < 30; i++ { // 62 events: pages of 20
+		w.emu.Failover("prod", "", false)
+		w.clock.Step(time.Minute)
+	}
+	if n := len(events(20)); n != 62 {
+		t.Errorf("%d events over pages of 20, want 62", n)
+	}
+}
+
+func TestLostAnswers(t *testing.T) {
+	w := newWorld(t, Options{})
+	w.prod()
+	w.emu.LoseAnswers("DeleteDBInstance", 1)
+	ctx := context.Background()
+	_, err := w.rds.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("r-small")})
+	if code(err) != "InternalFailure" {
+		t.Fatalf("first answer %v, want InternalFailure", err)
+	}
+	_, err = w.rds.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String("r-small")})
+	if code(err) != "InvalidDBInstanceState" {
+		t.Errorf("the retry: %v, want InvalidDBInstanceState: the first was carried out", err)
+	}
+}

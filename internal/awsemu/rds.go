@@ -205,6 +205,10 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 			body, err = e.createReadReplica(params)
 		case "DeleteDBInstance":
 			body, err = e.deleteDBInstance(params)
+		case "DescribeEvents":
+			body, err = e.describeEvents(params)
+		case "AddTagsToResource":
+			body, err = e.addTags(params)
 		default:
 			err = apiErr(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", op)
 		}
@@ -212,6 +216,11 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		e.record(op, params, err.code)
 		e.writeRDSError(w, err)
+		return
+	}
+	if e.lost(op) {
+		e.calls = append(e.calls, Call{Op: op, Params: params, Code: "InternalFailure", Lost: true})
+		e.writeRDSError(w, apiErr(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."))
 		return
 	}
 	e.record(op, params, "")
@@ -225,8 +234,12 @@ func (e *Emulator) writeRDSError(w http.ResponseWriter, err *apiError) {
 	w.WriteHeader(err.status)
 	var msg bytes.Buffer
 	_ = xml.EscapeText(&msg, []byte(err.message))
-	fmt.Fprintf(w, `<ErrorResponse xmlns="%s"><Error><Type>Sender</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
-		rdsNamespace, err.code, msg.String(), e.requestID())
+	typ := "Sender"
+	if err.status >= 500 {
+		typ = "Receiver"
+	}
+	fmt.Fprintf(w, `<ErrorResponse xmlns="%s"><Error><Type>%s</Type><Code>%s</Code><Message>%s</Message></Error><RequestId>%s</RequestId></ErrorResponse>`,
+		rdsNamespace, typ, err.code, msg.String(), e.requestID())
 }
 
 // Wire shapes of the responses.
@@ -644,4 +657,27 @@ func (e *Emulator) deleteDBInstance(p map[string]string) (string, *apiError) {
 	}
 	e.beginDelete(in, e.clock.Now())
 	return marshal(e.wireInstance(in, in.Status, nil)), nil
+}
+
+// addTags is AddTagsToResource on a DB instance (ResourceName its ARN): a
+// key already there takes the new value (RDS API Reference, AddTagsToResource).
+func (e *Emulator) addTags(p map[string]string) (string, *apiError) {
+	arn := p["ResourceName"]
+	id := arn[strings.LastIndex(arn, ":")+1:]
+	in := e.instances[id]
+	if in == nil || arn != e.arn("db", id) {
+		return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", arn)
+	}
+	for _, t := range tags(p) {
+		found := false
+		for i := range in.Tags {
+			if in.Tags[i].Key == t.Key {
+				in.Tags[i].Value, found = t.Value, true
+			}
+		}
+		if !found {
+			in.Tags = append(in.Tags, t)
+		}
+	}
+	return "", nil
 }

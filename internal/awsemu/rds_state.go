@@ -140,6 +140,11 @@ func (e *Emulator) startFailover(c *cluster, target string, crash bool, at time.
 	old := c.WriterID
 	c.failoverFrom, c.failoverTo, c.failoverEnd = old, target, at.Add(e.opt.FailoverDelay)
 	e.setCluster(c, StatusFailingOver, "", at)
+	msg := "Started cross AZ failover to DB instance"
+	if target != "" {
+		msg += ": " + target
+	}
+	e.addEvent(at, c.ID, msg)
 	if w := e.instances[old]; w != nil && crash && !w.deleteAsked {
 		e.setStatus(w, StatusRebooting, at)
 		w.revertAt, w.revertTo = c.failoverEnd, StatusAvailable
@@ -186,6 +191,7 @@ func (e *Emulator) endFailover(c *cluster, at time.Time) {
 		e.setStatus(old, StatusAvailable, at)
 	}
 	e.setCluster(c, StatusAvailable, next, at)
+	e.addEvent(at, c.ID, "Completed failover to DB instance: "+next)
 }
 
 // classSize orders instance classes by their size suffix.

@@ -190,6 +190,7 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 	case status != "available":
 		st.Hold = fmt.Sprintf("cluster %s is %s: readers are changed only while it is available, as Aurora Auto Scaling does", b.cluster, status)
 	}
+	st.Unsettled = len(st.Writers) != 1 || status == "failing-over"
 	if st.Uncountable != "" {
 		st.Hold = st.Uncountable
 	}
@@ -219,12 +220,16 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 }
 
 func replicaOf(db rdstypes.DBInstance, owner string) replica {
-	x := replica{ID: aws.ToString(db.DBInstanceIdentifier), Status: aws.ToString(db.DBInstanceStatus), AZ: aws.ToString(db.AvailabilityZone)}
+	x := replica{ID: aws.ToString(db.DBInstanceIdentifier), ARN: aws.ToString(db.DBInstanceArn), Status: aws.ToString(db.DBInstanceStatus), AZ: aws.ToString(db.AvailabilityZone),
+		Tier: aws.ToInt32(db.PromotionTier), Class: aws.ToString(db.DBInstanceClass)}
 	if db.InstanceCreateTime != nil {
 		x.Created = *db.InstanceCreateTime
 	}
 	for _, t := range db.TagList {
 		x.Owned = x.Owned || ownedBy(owner, t.Key, t.Value)
+		if aws.ToString(t.Key) == TagDeleting {
+			x.Marked, _ = time.Parse(time.RFC3339, aws.ToString(t.Value))
+		}
 	}
 	return x
 }
@@ -272,6 +277,45 @@ func (b *auroraBackend) create(ctx context.Context, id, az string, tags map[stri
 func (b *auroraBackend) remove(ctx context.Context, id string) error {
 	_, err := b.client.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id)})
 	return classifyAWS("DeleteDBInstance", err)
+}
+
+func (b *auroraBackend) failovers() bool { return true }
+
+func (b *auroraBackend) mark(ctx context.Context, arn string, tags map[string]string) error {
+	return markDeleting(ctx, b.client, arn, tags)
+}
+
+// markDeleting tags an instance with AddTagsToResource; the owner tag is
+// sent again so that the IAM statement that lets scaled tag only with its
+// own owner tag allows it.
+func markDeleting(ctx context.Context, c *rds.Client, arn string, tags map[string]string) error {
+	_, err := c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String(arn), Tags: rdsTags(tags)})
+	return classifyAWS("AddTagsToResource", err)
+}
+
+// lastFailover reads the cluster's failover events since since, every page:
+// Aurora reports the start (RDS-EVENT-0072, -0073) and the end
+// (RDS-EVENT-0071) of each failover in the failover category of DB cluster
+// events (Aurora User Guide, "Amazon RDS event categories and event
+// messages for Aurora").
+func (b *auroraBackend) lastFailover(ctx context.Context, since time.Time) (time.Time, error) {
+	p := rds.NewDescribeEventsPaginator(b.client, &rds.DescribeEventsInput{
+		SourceType: rdstypes.SourceTypeDbCluster, SourceIdentifier: aws.String(b.cluster),
+		EventCategories: []string{"failover"}, StartTime: aws.Time(since),
+	})
+	var last time.Time
+	for p.HasMorePages() {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			return time.Time{}, classifyAWS("DescribeEvents", err)
+		}
+		for _, ev := range out.Events {
+			if ev.Date != nil && ev.Date.After(last) {
+				last = *ev.Date
+			}
+		}
+	}
+	return last, nil
 }
 
 func (b *auroraBackend) owned(ctx context.Context, id string) (bool, error) {

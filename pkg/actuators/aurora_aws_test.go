@@ -356,6 +356,12 @@ func TestAuroraActsOnlyOnAnAvailableClusterWithOneWriter(t *testing.T) {
 		if cur, ready := mustRead(t, a); cur != 3 || ready != 3 {
 			t.Errorf("after the failover: %d/%d, want 3/3", cur, ready)
 		}
+		// Nothing is deleted for writer_memory after the failover.
+		wantLimited(t, a.Set(ctx, 0, "down"), 0, 3)
+		if n := len(env.deleted()); n != 0 {
+			t.Errorf("%d readers deleted right after a failover", n)
+		}
+		env.clock.Step(DefaultWriterMemory)
 		lim := wantLimited(t, a.Set(ctx, 0, "down"), 0, 1)
 		if diff := cmp.Diff([]string{"prod-scaled-3", "prod-scaled-2"}, env.deleted()); diff != "" {
 			t.Errorf("deleted (-want +got):\n%s", diff)
@@ -396,19 +402,73 @@ func TestAuroraNeverDeletesAWriter(t *testing.T) {
 		mustRead(t, a) // prod-scaled-3 is the writer
 		env.emu.Failover("prod", "prod-writer", false)
 		env.clock.Step(time.Second) // done: prod-scaled-3 is an available reader again, and the newest
-		lim := wantLimited(t, a.Set(ctx, 0, "down"), 0, 1)
-		if diff := cmp.Diff([]string{"prod-scaled-2", "prod-scaled-1"}, env.deleted()); diff != "" {
-			t.Errorf("deleted (-want +got):\n%s", diff)
+		// The writer changed: no deletion for writer_memory.
+		lim := wantLimited(t, a.Set(ctx, 0, "down"), 0, 3)
+		if d := env.deleted(); len(d) != 0 {
+			t.Errorf("deleted %v right after a failover", d)
 		}
-		if !strings.Contains(lim.Reason, "1 readers were the cluster's writer during this tick") {
+		if !strings.Contains(lim.Reason, "no reader is deleted before") {
 			t.Errorf("reason %q", lim.Reason)
 		}
-		// The next tick may delete it: it was not the writer then.
+		// Once writer_memory has passed since the failover, every reader may go.
+		env.clock.Step(DefaultWriterMemory)
 		mustRead(t, a)
 		if err := a.Set(ctx, 0, "down"); err != nil {
-			t.Errorf("next tick: %v", err)
+			t.Errorf("after writer_memory: %v", err)
+		}
+		if diff := cmp.Diff([]string{"prod-scaled-3", "prod-scaled-2", "prod-scaled-1"}, env.deleted()); diff != "" {
+			t.Errorf("deleted (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// TestAuroraStaleTopology: DescribeDBClusters still names the old writer
+// three minutes after a 30-second failover that promoted scaled's newest
+// reader. Scaled must not delete that reader, whether it can read the
+// cluster's failover events or not.
+func TestAuroraStaleTopology(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name       string
+		denyEvents bool
+	}{{name: "failover events read"}, {name: "failover events denied", denyEvents: true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			o := awsemu.Options{FailoverDelay: 30 * time.Second, ClusterLag: 3 * time.Minute}
+			env, a := newAuroraEnv(t, o, 0)
+			env.withReaders(t, a, 3)
+			env.clock.Step(o.ClusterLag) // the listing shows the three readers
+			if cur, ready := mustRead(t, a); cur != 3 || ready != 3 {
+				t.Fatalf("read %d/%d, want 3/3", cur, ready)
+			}
+			if tc.denyEvents {
+				env.emu.Deny("DescribeEvents")
+			}
+			env.emu.Failover("prod", "prod-scaled-3", false)
+			env.clock.Step(time.Minute)
+			if w := env.emu.Cluster("prod").Writer; w != "prod-scaled-3" {
+				t.Fatalf("writer %s, want prod-scaled-3", w)
+			}
+			// The listing still shows prod-writer as the writer, available.
+			if cur, _ := mustRead(t, a); cur != 3 {
+				t.Fatalf("current %d, want 3 (the stale listing)", cur)
+			}
+			err := a.Set(ctx, 0, "down")
+			for _, id := range env.deleted() {
+				if id == "prod-scaled-3" {
+					t.Fatalf("deleted %s, the writer (Set: %v)", id, err)
+				}
+			}
+			if tc.denyEvents {
+				return // the readers Aurora would promote first are kept: all three are alike
+			}
+			if d := env.deleted(); len(d) != 0 {
+				t.Errorf("deleted %v within writer_memory of a failover event", d)
+			}
+			if lim := wantLimited(t, err, 0, 3); !strings.Contains(lim.Reason, "reported a failover") {
+				t.Errorf("reason %q", lim.Reason)
+			}
+		})
+	}
 }
 
 func (e *awsEnv) failoverDelay(o awsemu.Options) time.Duration {
@@ -631,5 +691,46 @@ func TestAWSTimeoutsAreNamedAndCounted(t *testing.T) {
 	wantKind(t, err, AWSTimeout)
 	if r := ErrorReason(err); r != ReasonTimeout {
 		t.Errorf("counted as %q, want %q", r, ReasonTimeout)
+	}
+}
+
+// TestAuroraRestartMidScaleIn: a daemon restarts while the readers it
+// deleted are still listed as available, and one of its deletions was
+// carried out but its answer lost (the SDK's retry meets "already being
+// deleted"). Neither process fails a tick, and the new one deletes nothing
+// more: it reads what the old one did from the readers' tags.
+func TestAuroraRestartMidScaleIn(t *testing.T) {
+	ctx := context.Background()
+	env, a := newAuroraEnv(t, awsemu.Options{DeletePhases: []awsemu.Phase{{Status: "", For: 3 * time.Minute}}}, 0)
+	env.withReaders(t, a, 4)
+	env.emu.LoseAnswers("DeleteDBInstance", 1)
+	if err := a.Set(ctx, 2, "down"); err != nil {
+		t.Fatalf("scale-in with a lost answer: %v", err)
+	}
+	asked := func() []string {
+		var out []string
+		for _, in := range env.emu.Instances() {
+			if in.DeleteAsked {
+				out = append(out, in.ID)
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"prod-scaled-3", "prod-scaled-4"}, asked()); diff != "" {
+		t.Fatalf("deleted (-want +got):\n%s", diff)
+	}
+	env.clock.Step(time.Minute) // both still listed as available
+	restarted := env.aurora(t, 0)
+	if cur, ready := mustRead(t, restarted); cur != 2 || ready != 2 {
+		t.Errorf("after the restart: %d/%d, want 2/2 (two readers going)", cur, ready)
+	}
+	for i := 0; i < 3; i++ {
+		if err := restarted.Set(ctx, 2, "hold"); err != nil {
+			t.Errorf("tick %d after the restart: %v", i, err)
+		}
+		env.clock.Step(time.Minute)
+	}
+	if diff := cmp.Diff([]string{"prod-scaled-3", "prod-scaled-4"}, asked()); diff != "" {
+		t.Errorf("deleted after the restart (-want +got):\n%s", diff)
 	}
 }

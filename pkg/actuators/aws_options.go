@@ -38,6 +38,12 @@ type ReplicaOptions struct {
 	Owner string `json:"owner,omitempty"`
 	// Tags are added to every reader scaled creates.
 	Tags map[string]string `json:"tags,omitempty"`
+	// WriterMemory (aurora) is how long an instance once seen as the writer
+	// is never deleted, and how long after a failover (the cluster seen
+	// failing-over, its writer changed, or a failover event) no reader is:
+	// DescribeDBClusters can name the old writer for minutes after a
+	// failover. Default 15m; at least 1m.
+	WriterMemory time.Duration `json:"writer_memory,omitempty"`
 	// Endpoint overrides the service endpoint (a VPC endpoint, a test emulator).
 	Endpoint string `json:"endpoint,omitempty"`
 }
@@ -60,6 +66,8 @@ const (
 	MaxRDSReplicas          = 15 // read replicas per RDS source instance
 	DefaultUnreservedMargin = 100
 	MinUnreservedMargin     = 10 // what Lambda keeps unreserved on a low-quota account
+	DefaultWriterMemory     = 15 * time.Minute
+	MinWriterMemory         = time.Minute
 	DefaultAuroraName       = "{cluster}-scaled-{index}"
 	DefaultRDSName          = "{source}-scaled-{index}"
 )
@@ -160,6 +168,9 @@ func (o *ReplicaOptions) validate(path *field.Path, parent, scaler string, max i
 			errs = append(errs, fielderr.Invalid(path.Child("name_template"), o.NameTemplate,
 				"makes %q: a DB instance identifier is 1 to 63 letters, digits or hyphens, starts with a letter, has no two hyphens in a row and does not end with one", n))
 		}
+	}
+	if o.WriterMemory != 0 && o.WriterMemory < MinWriterMemory {
+		errs = append(errs, fielderr.Invalid(path.Child("writer_memory"), o.WriterMemory.String(), "must be at least %s (or left out: %s)", MinWriterMemory, DefaultWriterMemory))
 	}
 	if o.MinReaders < 0 || o.MinReaders > max {
 		errs = append(errs, fielderr.Invalid(path.Child("min_readers"), o.MinReaders, "must be in 0..%d", max))

@@ -21,7 +21,16 @@ import (
 const (
 	TagOwner     = "scaled.dev/owner"
 	TagManagedBy = "scaled.dev/managed-by"
+	// TagDeleting is set (to the time, RFC 3339) on a reader just before
+	// scaled deletes it, so that a restarted process counts it as going
+	// while AWS still lists it as available. It counts for deleteMemory
+	// only: a deletion that did not happen is asked again after that.
+	TagDeleting = "scaled.dev/deleting"
 )
+
+// deleteMemory bounds how long a deletion tag counts: longer than AWS
+// lists a deleted reader before "deleting" shows.
+const deleteMemory = 30 * time.Minute
 
 // How long scaled remembers what it asked of AWS when a listing does not
 // show it yet: a zone that refused an instance class is skipped for
@@ -75,11 +84,15 @@ func classOf(status string) readerClass {
 // replica is one reader (Aurora) or read replica (RDS) as listed.
 type replica struct {
 	ID      string
+	ARN     string
 	Status  string    // the DB instance status: creating, available, deleting, ...
 	Owned   bool      // carries this target's owner tag
 	Created time.Time // zero while it is being created
 	AZ      string
-	asked   bool // scaled asked to delete it and it is still listed
+	Tier    int32     // Aurora promotion tier (0 is promoted first)
+	Marked  time.Time // scaled's deletion tag, when it carries one
+	Class   string    // instance class, for the promotion order
+	asked   bool      // scaled asked to delete it and it is still listed
 }
 
 // class is the reader's class, a deletion scaled asked for included.
@@ -97,6 +110,9 @@ type replicaState struct {
 	Zones   []string       // to spread new readers over
 	InZone  map[string]int // instances per zone, the writer or source included
 	Writers []string       // Aurora: the members DescribeDBClusters marks as writer
+	// Unsettled (Aurora) says the listing shows a failover: the cluster is
+	// failing-over, or has not exactly one writer.
+	Unsettled bool
 	// Uncountable says why the readers cannot be told apart from the writer
 	// (Read fails); Hold why none may be created or deleted now (Set fails).
 	Uncountable, Hold string
@@ -109,9 +125,15 @@ type replicaBackend interface {
 	// create asks for a new reader named id in az ("" lets AWS choose).
 	create(ctx context.Context, id, az string, tags map[string]string) error
 	remove(ctx context.Context, id string) error
+	// mark tags reader arn as being deleted by owner (TagDeleting), before remove.
+	mark(ctx context.Context, arn string, tags map[string]string) error
 	// owned reports whether the instance id carries owner, after a create
 	// that AWS answered with DBInstanceAlreadyExists.
 	owned(ctx context.Context, id string) (bool, error)
+	// lastFailover is the time of the latest failover event since since
+	// (zero: none); failovers reports whether the kind has any (Aurora).
+	lastFailover(ctx context.Context, since time.Time) (time.Time, error)
+	failovers() bool
 }
 
 // replicaSet counts and changes readers the same way for both kinds:
@@ -128,11 +150,18 @@ type replicaSet struct {
 	o       AWSOptions
 
 	// op serialises Read and Set, which keep what this target asked of AWS.
-	op          sync.Mutex
-	deletes     map[string]time.Time // asked to delete, until no longer listed
-	creates     map[string]pendingCreate
-	badZones    map[string]time.Time // zone -> skipped until
-	tickWriters map[string]bool      // the writers the last Read saw
+	op       sync.Mutex
+	deletes  map[string]time.Time // asked to delete, until no longer listed
+	creates  map[string]pendingCreate
+	badZones map[string]time.Time // zone -> skipped until
+
+	// Writer safety (Aurora): a listing can name a writer that is no longer
+	// the writer, and miss the one that is.
+	memory     time.Duration        // writer_memory
+	writerSeen map[string]time.Time // instance -> last seen as the writer
+	lastWriter string               // the writer of the last settled listing
+	quietUntil time.Time            // no deletion before
+	quietWhy   string
 
 	mu     sync.Mutex
 	status string
@@ -160,21 +189,21 @@ func newReplicaSet(kind, parent, defaultName string, max int32, opt ReplicaOptio
 			ro.BaseEndpoint = aws.String(opt.Endpoint)
 		}
 	})
+	memory := opt.WriterMemory
+	if memory == 0 {
+		memory = DefaultWriterMemory
+	}
 	return replicaSet{backend: newBackend(client, opt), kind: kind, parent: parent, opt: opt, max: max, o: o,
-		deletes: map[string]time.Time{}, creates: map[string]pendingCreate{}, badZones: map[string]time.Time{}}
+		deletes: map[string]time.Time{}, creates: map[string]pendingCreate{}, badZones: map[string]time.Time{},
+		memory: memory, writerSeen: map[string]time.Time{}}
 }
 
 func (r *replicaSet) Read(ctx context.Context) (scaling.Capacity, error) {
 	r.op.Lock()
 	defer r.op.Unlock()
-	r.tickWriters = nil
 	st, err := r.list(ctx)
 	if err != nil {
 		return scaling.Capacity{}, err
-	}
-	r.tickWriters = map[string]bool{}
-	for _, w := range st.Writers {
-		r.tickWriters[w] = true
 	}
 	if st.Uncountable != "" {
 		return scaling.Capacity{}, &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Uncountable)}
@@ -191,9 +220,12 @@ func (r *replicaSet) list(ctx context.Context) (*replicaState, error) {
 		return nil, err
 	}
 	now := r.o.Clock.Now()
+	r.observeWriters(st, now)
 	for i := range st.Readers {
 		x := &st.Readers[i]
 		_, x.asked = r.deletes[x.ID]
+		// A deletion asked by an earlier process, or whose answer was lost.
+		x.asked = x.asked || (x.Owned && !x.Marked.IsZero() && now.Sub(x.Marked) < deleteMemory)
 	}
 	for id := range r.deletes {
 		if !st.Taken[id] {
@@ -288,26 +320,135 @@ func (r *replicaSet) Status() string {
 	return r.status
 }
 
+// observeWriters remembers every writer a listing names for writer_memory,
+// and starts a quiet period (no deletion) when the listing shows a
+// failover: the cluster failing-over, not exactly one writer, or a writer
+// other than the last one.
+func (r *replicaSet) observeWriters(st *replicaState, now time.Time) {
+	for _, w := range st.Writers {
+		r.writerSeen[w] = now
+	}
+	for id, at := range r.writerSeen {
+		if now.Sub(at) > r.memory {
+			delete(r.writerSeen, id)
+		}
+	}
+	switch {
+	case st.Unsettled:
+		r.quiet(now, now, fmt.Sprintf("cluster %s was seen failing over", r.parent))
+	case len(st.Writers) == 1 && r.lastWriter != "" && r.lastWriter != st.Writers[0]:
+		r.quiet(now, now, fmt.Sprintf("the writer of cluster %s changed from %s to %s", r.parent, r.lastWriter, st.Writers[0]))
+	}
+	if len(st.Writers) == 1 && !st.Unsettled {
+		r.lastWriter = st.Writers[0]
+	}
+	if now.Before(r.quietUntil) {
+		st.Notes = append(st.Notes, r.quietNote())
+	}
+}
+
+// quiet holds every deletion until writer_memory after at.
+func (r *replicaSet) quiet(now, at time.Time, why string) {
+	until := at.Add(r.memory)
+	if until.After(r.quietUntil) {
+		if !now.Before(r.quietUntil) {
+			r.o.Logger.Info("deletions held after a failover", zap.String("why", why), zap.Time("until", until))
+		}
+		r.quietUntil, r.quietWhy = until, why
+	}
+}
+
+func (r *replicaSet) quietNote() string {
+	return fmt.Sprintf("%s: no reader is deleted before %s (writer_memory %s)", r.quietWhy, r.quietUntil.UTC().Format(time.RFC3339), r.memory)
+}
+
+// deletable decides, before any deletion, whether one may happen now: not
+// during a quiet period, nor after a failover event AWS reports within
+// writer_memory (DescribeEvents, read before every deletion: it can show a
+// failover the cluster listing does not show yet). It returns why not, or
+// the readers that must be kept besides the remembered writers: while a
+// failover could be running unseen (the events could not be read), the
+// readers Aurora would promote first (the best promotion tier, the largest
+// class of that tier). After a restart the events cover what the process
+// did not see.
+func (r *replicaSet) deletable(ctx context.Context, st *replicaState) (keep map[string]bool, hold string) {
+	keep = map[string]bool{}
+	for id := range r.writerSeen {
+		keep[id] = true
+	}
+	if !r.backend.failovers() {
+		return keep, ""
+	}
+	now := r.o.Clock.Now()
+	if now.Before(r.quietUntil) {
+		return keep, r.quietNote()
+	}
+	last, err := r.backend.lastFailover(ctx, now.Add(-r.memory))
+	switch {
+	case err != nil:
+		r.o.Logger.Warn("failover events not read: the readers Aurora would promote first are kept", zap.Error(err))
+	case !last.IsZero():
+		r.quiet(now, last, fmt.Sprintf("cluster %s reported a failover at %s", r.parent, last.UTC().Format(time.RFC3339)))
+		if now.Before(r.quietUntil) {
+			return keep, r.quietNote()
+		}
+	}
+	if err != nil {
+		for _, id := range promotionFirst(st.Readers) {
+			keep[id] = true
+		}
+	}
+	return keep, ""
+}
+
+// promotionFirst lists the serving readers Aurora would promote first: the
+// lowest promotion tier, then the largest class of that tier ("Fault
+// tolerance for an Aurora DB cluster"); AWS picks "an arbitrary replica"
+// among equals, so every one of them.
+func promotionFirst(readers []replica) []string {
+	var out []string
+	bestTier, bestSize := int32(1<<30), -2
+	for _, x := range readers {
+		if x.class() != readerServing {
+			continue
+		}
+		switch sz := classSize(x.Class); {
+		case x.Tier < bestTier || (x.Tier == bestTier && sz > bestSize):
+			bestTier, bestSize, out = x.Tier, sz, []string{x.ID}
+		case x.Tier == bestTier && sz == bestSize:
+			out = append(out, x.ID)
+		}
+	}
+	return out
+}
+
+// classSize orders instance classes by their size suffix (db.r7g.2xlarge:
+// 2xlarge); -1 for one it does not know.
+func classSize(class string) int {
+	suffix := class[strings.LastIndex(class, ".")+1:]
+	for i, s := range []string{"micro", "small", "medium", "large", "xlarge", "2xlarge", "4xlarge", "8xlarge",
+		"12xlarge", "16xlarge", "24xlarge", "32xlarge", "48xlarge"} {
+		if s == suffix {
+			return i
+		}
+	}
+	return -1
+}
+
 // Set re-reads the target and creates or deletes readers to reach n. It is
 // idempotent across restarts: names are the lowest free ones of the
 // template, and readers being created already count. It changes nothing
 // while the target holds (an Aurora cluster that is not available or has
-// not exactly one writer), and never deletes an instance that was the
-// writer in this Set's listing or the Read before it.
+// not exactly one writer). Before any deletion it checks the cluster's
+// failover events; it never deletes an instance seen as the writer within
+// writer_memory, nor any reader during a quiet period after a failover
+// (see deletable).
 func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 	r.op.Lock()
 	defer r.op.Unlock()
 	st, err := r.list(ctx)
 	if err != nil {
 		return err
-	}
-	protect := r.tickWriters
-	if protect == nil {
-		protect = map[string]bool{}
-	}
-	r.tickWriters = nil
-	for _, w := range st.Writers {
-		protect[w] = true
 	}
 	if st.Hold != "" {
 		return &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Hold)}
@@ -330,6 +471,11 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 			why = fmt.Sprintf("%s allows at most %d readers, and %d are listed (those being deleted or dead included)", r.kind, r.max, len(st.Readers)-int(made))
 		}
 	case want < cur:
+		protect, hold := r.deletable(ctx, st)
+		if hold != "" {
+			why = hold
+			break
+		}
 		got, err = r.scaleIn(ctx, st, cur, want, protect, reason)
 		if err == nil && got != want {
 			why = r.keptReason(st, got, want, protect)
@@ -338,11 +484,49 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 	if err != nil {
 		return err
 	}
-	r.removeDead(ctx, st, protect, reason)
+	if r.hasDead(st) {
+		if protect, hold := r.deletable(ctx, st); hold == "" {
+			r.removeDead(ctx, st, protect, reason)
+		}
+	}
 	if got != n {
 		return &LimitedError{Asked: n, Got: got, Reason: why}
 	}
 	return nil
+}
+
+// delete tags reader x as being deleted, then deletes it. AWS answering
+// that it is already being deleted (an earlier process asked, or the
+// answer to this process's request was lost and the SDK retried) is
+// success, as terraform-provider-aws's resourceInstanceDelete takes it.
+func (r *replicaSet) delete(ctx context.Context, x *replica) error {
+	now := r.o.Clock.Now()
+	if x.ARN != "" {
+		if err := r.backend.mark(ctx, x.ARN, map[string]string{TagOwner: r.opt.Owner, TagDeleting: now.UTC().Format(time.RFC3339)}); err != nil {
+			return err
+		}
+	}
+	if err := r.backend.remove(ctx, x.ID); err != nil && !alreadyDeleting(err) {
+		return err
+	}
+	x.asked = true
+	r.deletes[x.ID] = now
+	return nil
+}
+
+// alreadyDeleting reports whether err is DeleteDBInstance's answer for an
+// instance already being deleted.
+func alreadyDeleting(err error) bool {
+	return AWSErrorCode(err) == "InvalidDBInstanceState" && strings.Contains(apiMessage(err), "already being deleted")
+}
+
+func (r *replicaSet) hasDead(st *replicaState) bool {
+	for _, x := range st.Readers {
+		if x.class() == readerDead && x.Owned {
+			return true
+		}
+	}
+	return false
 }
 
 // removeDead deletes the dead readers scaled created, after the change it
@@ -355,13 +539,11 @@ func (r *replicaSet) removeDead(ctx context.Context, st *replicaState, protect m
 		if x.class() != readerDead || !x.Owned || protect[x.ID] {
 			continue
 		}
-		if err := r.backend.remove(ctx, x.ID); err != nil {
+		if err := r.delete(ctx, x); err != nil {
 			r.o.Logger.Warn("dead reader not deleted", zap.String("instance", x.ID), zap.String("status", x.Status),
 				zap.Error(err))
 			continue
 		}
-		x.asked = true
-		r.deletes[x.ID] = r.o.Clock.Now()
 		r.o.Logger.Info("dead reader deleted", zap.String("instance", x.ID), zap.String("status", x.Status), zap.String("reason", reason))
 	}
 }
@@ -497,11 +679,9 @@ func (r *replicaSet) scaleIn(ctx context.Context, st *replicaState, cur, want in
 			break
 		}
 		x := &st.Readers[i]
-		if err := r.backend.remove(ctx, x.ID); err != nil {
+		if err := r.delete(ctx, x); err != nil {
 			return cur, err
 		}
-		x.asked = true
-		r.deletes[x.ID] = r.o.Clock.Now()
 		cur--
 		serving--
 		r.o.Logger.Info("reader deleted", zap.String("instance", x.ID), zap.String("reason", reason))
@@ -540,7 +720,7 @@ func (r *replicaSet) keptReason(st *replicaState, cur, want int32, protect map[s
 		parts = append(parts, fmt.Sprintf("only %d readers serve (%s): none is deleted while fewer than %d would", serving, strings.Join(c, ", "), want))
 	}
 	if writers > 0 {
-		parts = append(parts, fmt.Sprintf("%d readers were the cluster's writer during this tick and are not deleted", writers))
+		parts = append(parts, fmt.Sprintf("%d readers were the cluster's writer within writer_memory (%s), or are those Aurora would promote first while a failover could go unseen, and are not deleted", writers, r.memory))
 	}
 	if foreign > 0 {
 		parts = append(parts, fmt.Sprintf("%d readers scaled did not create are never deleted", foreign))

@@ -32,9 +32,18 @@ import (
 // up. Whatever happens, scaled must never delete a writer or a reader it did
 // not create, nor a serving reader when that leaves fewer than min_readers
 // serving; once the chaos stops it must settle on the count the load asks for.
+//
+// DescribeDBClusters lags the truth by chaosClusterLag, six times the
+// failover: for two and a half minutes after a failover it still names the
+// old writer, and lists the reader Aurora promoted as a reader. RDS events
+// show chaosEventLag late. Answers are lost (the call was carried out) and
+// calls throttled at random.
 
 const (
 	chaosTick        = 15 * time.Second
+	chaosFailover    = 30 * time.Second
+	chaosClusterLag  = 3 * time.Minute
+	chaosEventLag    = 20 * time.Second
 	chaosInstanceLag = 10 * time.Second
 	chaosTarget      = 0.6 // the examples' target utilisation
 	settledOn        = 4   // readers the calm load asks for
@@ -43,16 +52,21 @@ const (
 var chaosT0 = time.Date(2026, 3, 2, 0, 0, 0, 0, time.UTC)
 
 func TestAuroraChaos(t *testing.T) {
-	for _, tc := range []struct {
+	type run struct {
 		name, config string
 		chaosTicks   int
+		seed         int64
 		long         bool
-	}{
-		{name: "kind defaults", config: "aurora.yaml", chaosTicks: 2880},           // 12 h
-		{name: "pod-like guards", config: "aurora_podlike.yaml", chaosTicks: 2880}, // 12 h
-		{name: "kind defaults, 2 days", config: "aurora.yaml", chaosTicks: 11520, long: true},
-		{name: "pod-like guards, 2 days", config: "aurora_podlike.yaml", chaosTicks: 11520, long: true},
-	} {
+	}
+	runs := []run{
+		{name: "kind defaults", config: "aurora.yaml", chaosTicks: 2880, seed: 1},           // 12 h
+		{name: "pod-like guards", config: "aurora_podlike.yaml", chaosTicks: 2880, seed: 1}, // 12 h
+	}
+	for seed := int64(1); seed <= 8; seed++ { // 2 days each
+		runs = append(runs, run{name: fmt.Sprintf("kind defaults, 2 days, seed %d", seed), config: "aurora.yaml", chaosTicks: 11520, seed: seed, long: true})
+	}
+	runs = append(runs, run{name: "pod-like guards, 2 days", config: "aurora_podlike.yaml", chaosTicks: 11520, seed: 1, long: true})
+	for _, tc := range runs {
 		t.Run(tc.name, func(t *testing.T) {
 			switch {
 			case tc.long && (testing.Short() || raceDetector):
@@ -60,7 +74,10 @@ func TestAuroraChaos(t *testing.T) {
 			case raceDetector:
 				tc.chaosTicks /= 4
 			}
-			w := newChaosWorld(t, tc.config, 1)
+			if tc.long {
+				t.Parallel()
+			}
+			w := newChaosWorld(t, tc.config, tc.seed)
 			w.run(tc.chaosTicks)
 		})
 	}
@@ -70,6 +87,7 @@ func TestAuroraChaos(t *testing.T) {
 type chaosCounts struct {
 	ChaosTicks, CalmTicks                   int
 	Failovers, Degraded, Killed, ZoneFlips  int
+	Throttled, Lost                         int
 	ClusterHolds, DeletePhaseChanges        int
 	Created, CreateRefused, Deleted         int
 	DeadDeleted                             int
@@ -113,9 +131,8 @@ func newChaosWorld(t *testing.T, example string, seed int64) *chaosWorld {
 	w := &chaosWorld{t: t, clk: clk, rnd: rand.New(rand.NewSource(seed)), owner: sc.Name, min: int(aurora.MinReaders),
 		demand: settledOn * chaosTarget, counts: chaosCounts{Outcomes: map[scaling.Outcome]int{}}}
 	w.emu = awsemu.New(clk, awsemu.Options{
-		CreateDelay: 10 * time.Minute, DeleteDelay: 5 * time.Minute, FailoverDelay: time.Minute,
-		// A failover shows in DescribeDBClusters 20 s late, always inside its window.
-		ClusterLag: 20 * time.Second, InstanceLag: chaosInstanceLag, InstanceQuota: 100,
+		CreateDelay: 10 * time.Minute, DeleteDelay: 5 * time.Minute, FailoverDelay: chaosFailover,
+		ClusterLag: chaosClusterLag, EventLag: chaosEventLag, InstanceLag: chaosInstanceLag, InstanceQuota: 100,
 		DeletePhases: []awsemu.Phase{{Status: "", For: 30 * time.Second}, {Status: "delete-precheck", For: time.Minute}},
 	})
 	zones := []string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}
@@ -284,11 +301,11 @@ func (w *chaosWorld) tally() {
 	w.counts.Created, w.counts.CreateRefused, w.counts.Deleted = 0, 0, 0
 	for _, c := range w.emu.Calls() {
 		switch {
-		case c.Op == "CreateDBInstance" && c.Code == "":
+		case c.Op == "CreateDBInstance" && (c.Code == "" || c.Lost):
 			w.counts.Created++
 		case c.Op == "CreateDBInstance":
 			w.counts.CreateRefused++
-		case c.Op == "DeleteDBInstance" && c.Code == "":
+		case c.Op == "DeleteDBInstance" && (c.Code == "" || c.Lost):
 			w.counts.Deleted++
 		}
 	}
@@ -331,7 +348,13 @@ func (w *chaosWorld) stir() {
 	case x < 0.04:
 		w.emu.SetZoneCapacity([]string{"eu-west-1a", "eu-west-1b", "eu-west-1c"}[r.Intn(3)], r.Intn(2) == 0)
 		w.counts.ZoneFlips++
-	case x < 0.042:
+	case x < 0.05:
+		w.emu.Throttle("*", 1+r.Intn(3))
+		w.counts.Throttled++
+	case x < 0.06:
+		w.emu.LoseAnswers([]string{"CreateDBInstance", "DeleteDBInstance", "DescribeDBInstances", "DescribeDBClusters", "DescribeEvents"}[r.Intn(5)], 1)
+		w.counts.Lost++
+	case x < 0.062:
 		w.emu.SetDeletePhases(awsemu.Phase{Status: "", For: time.Duration(r.Intn(180)) * time.Second},
 			awsemu.Phase{Status: []string{"delete-precheck", "modifying", "configuring-log-exports"}[r.Intn(3)], For: time.Duration(r.Intn(300)) * time.Second})
 		w.counts.DeletePhaseChanges++

@@ -224,6 +224,18 @@ func (b *rdsBackend) remove(ctx context.Context, id string) error {
 	return classifyAWS("DeleteDBInstance", err)
 }
 
+// A read replica's source has no writer to fail over to a replica: a
+// Multi-AZ source fails over to its standby, which is not a replica.
+func (b *rdsBackend) failovers() bool { return false }
+
+func (b *rdsBackend) mark(ctx context.Context, arn string, tags map[string]string) error {
+	return markDeleting(ctx, b.client, arn, tags)
+}
+
+func (b *rdsBackend) lastFailover(context.Context, time.Time) (time.Time, error) {
+	return time.Time{}, nil
+}
+
 func (b *rdsBackend) owned(ctx context.Context, id string) (bool, error) {
 	return describeOwned(ctx, b.client, id, b.opt.Owner)
 }

@@ -588,6 +588,19 @@ func replicaParameterGroups(engine string) bool {
 	return strings.HasPrefix(engine, "oracle-") || strings.HasPrefix(engine, "db2-")
 }
 
+// ReplicaLimit is the read replicas a source of engine may have: 15, but
+// Db2 3 and Oracle and SQL Server 5 (RDS API Reference,
+// CreateDBInstanceReadReplica, SourceDBInstanceIdentifier).
+func ReplicaLimit(engine string) int {
+	switch {
+	case strings.HasPrefix(engine, "db2-"):
+		return 3
+	case strings.HasPrefix(engine, "oracle-"), strings.HasPrefix(engine, "sqlserver-"):
+		return 5
+	}
+	return MaxReaders
+}
+
 func (e *Emulator) createReadReplica(p map[string]string) (string, *apiError) {
 	id, sid := p["DBInstanceIdentifier"], p["SourceDBInstanceIdentifier"]
 	src := e.instances[sid]
@@ -606,8 +619,8 @@ func (e *Emulator) createReadReplica(p map[string]string) (string, *apiError) {
 		return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "%s is a member of DB cluster %s; add an Aurora reader instead.", sid, src.ClusterID)
 	case src.Status != StatusAvailable:
 		return "", apiErr(http.StatusBadRequest, "InvalidDBInstanceState", "DB instance %s is not in the available state (%s).", sid, src.Status)
-	case replicas >= MaxReaders:
-		return "", apiErr(http.StatusBadRequest, "InstanceQuotaExceeded", "DB instance %s already has %d read replicas.", sid, MaxReaders)
+	case replicas >= ReplicaLimit(src.Engine):
+		return "", apiErr(http.StatusBadRequest, "InstanceQuotaExceeded", "DB instance %s already has %d read replicas.", sid, ReplicaLimit(src.Engine))
 	case p["DBParameterGroupName"] != "" && !replicaParameterGroups(src.Engine):
 		return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination",
 			"A DB parameter group cannot be specified for a same-Region read replica of a %s DB instance.", src.Engine)

@@ -117,6 +117,10 @@ type replicaState struct {
 	// (Read fails); Hold why none may be created or deleted now (Set fails).
 	Uncountable, Hold string
 	Notes             []string // more for Status, e.g. a setting AWS does not accept
+	// Max is the engine's own ceiling when it is below the kind's (RDS:
+	// Oracle and SQL Server 5, Db2 3); 0 keeps the kind's.
+	Max    int32
+	MaxWhy string
 }
 
 // replicaBackend is what differs between Aurora readers and RDS replicas.
@@ -455,9 +459,13 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 	}
 	cur := r.capacity(st).Current
 	want, why := n, ""
+	max, maxWhy := r.max, fmt.Sprintf("%s allows at most %d readers", r.kind, r.max)
+	if st.Max > 0 && st.Max < max {
+		max, maxWhy = st.Max, st.MaxWhy
+	}
 	switch {
-	case n > r.max:
-		want, why = r.max, fmt.Sprintf("%s allows at most %d readers", r.kind, r.max)
+	case n > max:
+		want, why = max, maxWhy
 	case n < r.opt.MinReaders:
 		want, why = r.opt.MinReaders, fmt.Sprintf("min_readers is %d", r.opt.MinReaders)
 	}
@@ -465,10 +473,10 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 	switch {
 	case want > cur:
 		var made int32
-		made, err = r.scaleOut(ctx, st, want-cur, reason)
+		made, err = r.scaleOut(ctx, st, want-cur, max, reason)
 		got = cur + made
 		if err == nil && got < want {
-			why = fmt.Sprintf("%s allows at most %d readers, and %d are listed (those being deleted or dead included)", r.kind, r.max, len(st.Readers)-int(made))
+			why = fmt.Sprintf("%s, and %d are listed (those being deleted or dead included)", maxWhy, len(st.Readers)-int(made))
 		}
 	case want < cur:
 		protect, hold := r.deletable(ctx, st)
@@ -550,12 +558,12 @@ func (r *replicaSet) removeDead(ctx context.Context, st *replicaState, protect m
 
 // scaleOut creates up to k readers, as many as the kind's limit leaves
 // room for (AWS counts readers being deleted), and returns how many it made.
-func (r *replicaSet) scaleOut(ctx context.Context, st *replicaState, k int32, reason string) (int32, error) {
+func (r *replicaSet) scaleOut(ctx context.Context, st *replicaState, k, max int32, reason string) (int32, error) {
 	tags := map[string]string{TagOwner: r.opt.Owner, TagManagedBy: "scaled"}
 	for key, v := range r.opt.Tags {
 		tags[key] = v
 	}
-	room := r.max - int32(len(st.Readers))
+	room := max - int32(len(st.Readers))
 	var made int32
 	for made < min(k, room) {
 		id := r.freeName(st)

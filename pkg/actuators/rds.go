@@ -129,6 +129,21 @@ func replicaParameterGroup(engine string) bool {
 	return strings.HasPrefix(engine, "oracle-") || strings.HasPrefix(engine, "db2-")
 }
 
+// replicaCeiling is how many read replicas a source of engine may have:
+// "Each DB instance can have up to 15 read replicas, except for the
+// following engines: Db2 - Can have up to three replicas. Oracle - Can have
+// up to five read replicas. SQL Server - Can have up to five read replicas"
+// (RDS API Reference, CreateDBInstanceReadReplica, SourceDBInstanceIdentifier).
+func replicaCeiling(engine string) int32 {
+	switch {
+	case strings.HasPrefix(engine, "db2-"):
+		return 3
+	case strings.HasPrefix(engine, "oracle-"), strings.HasPrefix(engine, "sqlserver-"):
+		return 5
+	}
+	return MaxRDSReplicas
+}
+
 func (b *rdsBackend) list(ctx context.Context) (*replicaState, error) {
 	out, err := b.client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(b.source)})
 	if err != nil {
@@ -152,6 +167,9 @@ func (b *rdsBackend) list(ctx context.Context) (*replicaState, error) {
 			}
 		}
 		sort.Strings(st.Zones)
+	}
+	if m := replicaCeiling(b.src.engine); m < MaxRDSReplicas {
+		st.Max, st.MaxWhy = m, fmt.Sprintf("an RDS for %s source has at most %d read replicas", b.src.engine, m)
 	}
 	if pg := b.opt.ParameterGroup; pg != "" && !replicaParameterGroup(b.src.engine) {
 		st.Notes = append(st.Notes, fmt.Sprintf("parameter_group %s is not applied: RDS takes a DB parameter group on a same-Region read replica only for Oracle and Db2; %s replicas take the source's (%s)",

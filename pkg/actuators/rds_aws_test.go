@@ -179,3 +179,38 @@ func TestRDSCopiesTheSourcesMonitoring(t *testing.T) {
 		}
 	}
 }
+
+// TestRDSEngineCeilings: an Oracle or SQL Server source has at most 5 read
+// replicas, a Db2 one 3; scaled stops there and says why, rather than
+// fail every tick on AWS's refusal.
+func TestRDSEngineCeilings(t *testing.T) {
+	for _, tc := range []struct {
+		engine string
+		max    int32
+	}{{"oracle-ee", 5}, {"sqlserver-ee", 5}, {"db2-se", 3}, {"mysql", 15}} {
+		t.Run(tc.engine, func(t *testing.T) {
+			env := newAWSEnv(t, awsemu.Options{})
+			env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: tc.engine, AZ: "us-east-1a", SubnetGroup: "orders-subnets"})
+			r, err := NewRDS(RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{Owner: "db", Endpoint: env.url}}, env.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = r.Set(context.Background(), 15, "up")
+			if tc.max == 15 {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			lim := wantLimited(t, err, 15, tc.max)
+			if !strings.Contains(lim.Reason, "at most") {
+				t.Errorf("reason %q", lim.Reason)
+			}
+			for _, c := range env.emu.CallsOf("CreateDBInstanceReadReplica") {
+				if c.Code != "" {
+					t.Errorf("AWS refused a creation: %s", c.Code)
+				}
+			}
+		})
+	}
+}

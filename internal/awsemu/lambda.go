@@ -206,11 +206,12 @@ func (f *function) version(q string) (string, bool) {
 // lambdaRequest is one parsed Lambda request.
 type lambdaRequest struct {
 	op, fn, qual, aliasName string
+	marker, maxItems        string // ListProvisionedConcurrencyConfigs' paging
 	body                    map[string]any
 }
 
 func parseLambda(r *http.Request) lambdaRequest {
-	req := lambdaRequest{qual: r.URL.Query().Get("Qualifier")}
+	req := lambdaRequest{qual: r.URL.Query().Get("Qualifier"), marker: r.URL.Query().Get("Marker"), maxItems: r.URL.Query().Get("MaxItems")}
 	if strings.HasPrefix(r.URL.Path, "/2016-08-19/account-settings") {
 		req.op = "GetAccountSettings"
 		return req
@@ -324,13 +325,35 @@ func (e *Emulator) lambdaOp(req lambdaRequest) (int, any, *apiError) {
 		}
 		return http.StatusOK, map[string]any{"ReservedConcurrentExecutions": *f.reserved}, nil
 	case "ListProvisionedConcurrencyConfigs":
-		var list []map[string]any
-		for _, k := range sortedKeys(f.configs) {
-			item := f.configs[k].wire()
-			item["FunctionArn"] = arn + ":" + k
+		// Pages of MaxItems (1 to 50, default 50), NextMarker to go on
+		// (Lambda API Reference, ListProvisionedConcurrencyConfigs).
+		size, from := 50, 0
+		if req.maxItems != "" {
+			n, err := strconv.Atoi(req.maxItems)
+			if err != nil || n < 1 || n > 50 {
+				return 0, nil, apiErr(http.StatusBadRequest, "InvalidParameterValueException", "MaxItems must be between 1 and 50.")
+			}
+			size = n
+		}
+		if req.marker != "" {
+			n, err := strconv.Atoi(req.marker)
+			if err != nil || n < 0 {
+				return 0, nil, apiErr(http.StatusBadRequest, "InvalidParameterValueException", "Invalid Marker.")
+			}
+			from = n
+		}
+		keys := sortedKeys(f.configs)
+		list := []map[string]any{}
+		for i := from; i < len(keys) && i < from+size; i++ {
+			item := f.configs[keys[i]].wire()
+			item["FunctionArn"] = arn + ":" + keys[i]
 			list = append(list, item)
 		}
-		return http.StatusOK, map[string]any{"ProvisionedConcurrencyConfigs": list}, nil
+		out := map[string]any{"ProvisionedConcurrencyConfigs": list}
+		if from+size < len(keys) {
+			out["NextMarker"] = strconv.Itoa(from + size)
+		}
+		return http.StatusOK, out, nil
 	}
 	// Get, Put and Delete of one qualifier's provisioned concurrency.
 	version, exists := f.version(q)

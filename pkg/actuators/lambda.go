@@ -348,13 +348,20 @@ func (l *Lambda) limit(ctx context.Context, st lambdaState) (int32, string, erro
 	}
 	if fc.ReservedConcurrentExecutions != nil {
 		reserved := aws.ToInt32(fc.ReservedConcurrentExecutions)
-		list, err := l.client.ListProvisionedConcurrencyConfigs(ctx, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String(l.fn)})
-		if err != nil {
-			return 0, "", l.count("ListProvisionedConcurrencyConfigs", err)
+		// Every page: a function with more than 50 configs lists them over
+		// several (MaxItems is at most 50).
+		var configs []lambdatypes.ProvisionedConcurrencyConfigListItem
+		pages := lambda.NewListProvisionedConcurrencyConfigsPaginator(l.client, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String(l.fn)})
+		for pages.HasMorePages() {
+			page, err := pages.NextPage(ctx)
+			if err != nil {
+				return 0, "", l.count("ListProvisionedConcurrencyConfigs", err)
+			}
+			configs = append(configs, page.ProvisionedConcurrencyConfigs...)
 		}
 		var others int32
 		var held []string
-		for _, c := range list.ProvisionedConcurrencyConfigs {
+		for _, c := range configs {
 			arn := aws.ToString(c.FunctionArn)
 			if q := arn[strings.LastIndex(arn, ":")+1:]; q != l.qual {
 				others += aws.ToInt32(c.RequestedProvisionedConcurrentExecutions)

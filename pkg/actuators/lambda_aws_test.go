@@ -2,6 +2,7 @@ package actuators
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -263,4 +264,31 @@ func TestLambdaAliases(t *testing.T) {
 			t.Errorf("re-allocated: %d/%d", cur, ready)
 		}
 	})
+}
+
+// TestLambdaReadsEveryPageOfConfigs: a function whose other versions hold
+// more configs than one page of ListProvisionedConcurrencyConfigs (50)
+// lists; the clamp counts them all, so that the raise AWS would refuse is
+// not sent.
+func TestLambdaReadsEveryPageOfConfigs(t *testing.T) {
+	env := newAWSEnv(t, awsemu.Options{Concurrency: 3000})
+	var versions []string
+	for v := 1; v <= 60; v++ {
+		versions = append(versions, strconv.Itoa(v))
+	}
+	env.emu.AddFunction("checkout", append(versions, "live")...) // live points to 60
+	env.emu.SetReservedConcurrency("checkout", 1000)
+	for v := 1; v <= 59; v++ {
+		env.emu.SeedProvisioned("checkout", strconv.Itoa(v), 10)
+	}
+	margin := int32(100)
+	l, err := NewLambda(LambdaTarget{FunctionName: "checkout", Qualifier: "live",
+		LambdaOptions: LambdaOptions{UnreservedMargin: &margin, Endpoint: env.url}}, env.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantLimited(t, l.Set(context.Background(), 800, "up"), 800, 1000-590)
+	if n := len(env.emu.CallsOf("ListProvisionedConcurrencyConfigs")); n != 2 {
+		t.Errorf("%d pages read, want 2", n)
+	}
 }

@@ -17,6 +17,7 @@ type function struct {
 	reserved *int // PutFunctionConcurrency, nil without
 	configs  map[string]*pcConfig
 	failNext map[string]string // qualifier -> reason of the next allocation's failure
+	updating time.Time         // an update of the function's code or configuration runs until then
 }
 
 type alias struct {
@@ -81,6 +82,19 @@ func (e *Emulator) SetAlias(function, name, version string, weights map[string]f
 		pc.Status, pc.Allocated, pc.Available, pc.readyAt = "IN_PROGRESS", 0, 0, e.clock.Now().Add(e.opt.AllocationDelay)
 	}
 	a.version, a.weights = version, weights
+}
+
+// UpdateFunction starts an update of function's code or configuration
+// that lasts d (LastUpdateStatus InProgress): until it ends, changes of its
+// provisioned concurrency answer ResourceConflictException "The operation
+// cannot be performed at this time. An update is in progress for resource"
+// (Lambda API Reference: "another operation is in progress"; the message
+// Lambda's function states brought, AWS Compute Blog "Tracking the state of
+// Lambda functions").
+func (e *Emulator) UpdateFunction(function string, d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.functions[function].updating = e.clock.Now().Add(d)
 }
 
 // SetReservedConcurrency reserves n concurrency for a function, as
@@ -369,6 +383,10 @@ func (e *Emulator) lambdaOp(req lambdaRequest) (int, any, *apiError) {
 	}
 	pc := f.configs[q]
 	a := f.aliases[q]
+	if op != "GetProvisionedConcurrencyConfig" && e.clock.Now().Before(f.updating) {
+		return 0, nil, apiErr(http.StatusConflict, "ResourceConflictException",
+			"The operation cannot be performed at this time. An update is in progress for resource: %s", arn)
+	}
 	switch op {
 	case "GetProvisionedConcurrencyConfig":
 		if pc == nil {

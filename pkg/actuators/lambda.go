@@ -302,6 +302,9 @@ func (l *Lambda) Set(ctx context.Context, n int32, reason string) error {
 			FunctionName: aws.String(l.fn), Qualifier: aws.String(l.qual),
 		})
 		if err != nil {
+			if updating(err) {
+				return l.later(n, st.requested, err)
+			}
 			return l.count("DeleteProvisionedConcurrencyConfig", err)
 		}
 		l.o.Logger.Info("provisioned concurrency deleted", zap.Int32("from", st.requested), zap.String("reason", reason))
@@ -326,6 +329,9 @@ func (l *Lambda) Set(ctx context.Context, n int32, reason string) error {
 			FunctionName: aws.String(l.fn), Qualifier: aws.String(l.qual), ProvisionedConcurrentExecutions: aws.Int32(got),
 		})
 		if err != nil {
+			if updating(err) {
+				return l.later(n, st.requested, err)
+			}
 			return l.count("PutProvisionedConcurrencyConfig", err)
 		}
 		l.o.Logger.Info("provisioned concurrency set", zap.Int32("from", st.requested), zap.Int32("to", got), zap.String("reason", reason))
@@ -336,6 +342,21 @@ func (l *Lambda) Set(ctx context.Context, n int32, reason string) error {
 		return &LimitedError{Asked: n, Got: got, Reason: why}
 	}
 	return nil
+}
+
+// updating reports whether err is Lambda refusing a change while an update
+// of the function's code or configuration runs (ResourceConflictException,
+// "An update is in progress for resource"): it passes by itself.
+func updating(err error) bool {
+	return AWSErrorCode(err) == "ResourceConflictException" && strings.Contains(apiMessage(err), "An update is in progress")
+}
+
+// later reports a change Lambda refused during a function update as a
+// limit, not a failure: the target keeps what it had, and the next tick
+// asks again.
+func (l *Lambda) later(asked, kept int32, err error) error {
+	l.o.Logger.Info("provisioned concurrency not changed during a function update", zap.Error(err))
+	return &LimitedError{Asked: asked, Got: kept, Reason: fmt.Sprintf("function %s is being updated (ResourceConflictException): asked again at the next tick", l.fn)}
 }
 
 // limit is the most provisioned concurrency the target may hold, and what

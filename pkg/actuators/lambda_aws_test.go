@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -290,5 +291,29 @@ func TestLambdaReadsEveryPageOfConfigs(t *testing.T) {
 	wantLimited(t, l.Set(context.Background(), 800, "up"), 800, 1000-590)
 	if n := len(env.emu.CallsOf("ListProvisionedConcurrencyConfigs")); n != 2 {
 		t.Errorf("%d pages read, want 2", n)
+	}
+}
+
+// TestLambdaWaitsOutAFunctionUpdate: while a deploy updates the function,
+// Lambda refuses provisioned-concurrency changes with
+// ResourceConflictException; that is a wait, not a failure, and the next
+// tick after the update applies the change.
+func TestLambdaWaitsOutAFunctionUpdate(t *testing.T) {
+	env, l := newLambdaEnv(t, 1000, 100)
+	ctx := context.Background()
+	if err := l.Set(ctx, 50, "up"); err != nil {
+		t.Fatal(err)
+	}
+	env.emu.UpdateFunction("checkout", time.Minute)
+	lim := wantLimited(t, l.Set(ctx, 80, "up"), 80, 50)
+	if !strings.Contains(lim.Reason, "being updated") {
+		t.Errorf("reason %q", lim.Reason)
+	}
+	env.clock.Step(time.Minute)
+	if err := l.Set(ctx, 80, "up"); err != nil {
+		t.Fatalf("after the update: %v", err)
+	}
+	if pc, _ := env.emu.Provisioned("checkout", "live"); pc.Requested != 80 {
+		t.Errorf("requested %d, want 80", pc.Requested)
 	}
 }

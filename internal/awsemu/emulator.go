@@ -76,6 +76,7 @@ type Emulator struct {
 	gone      []*instance // deleted, still visible to a lagging Describe
 	functions map[string]*function
 	noCap     map[string]bool // zones without capacity
+	noIPs     map[string]bool // zones whose subnet has no free address
 	unoffered map[string]bool // zone + "/" + class
 	throttle  map[string]int
 	lose      map[string]int
@@ -119,7 +120,7 @@ func New(clk clock.PassiveClock, opt Options) *Emulator {
 	return &Emulator{
 		clock: clk, opt: opt,
 		clusters: map[string]*cluster{}, instances: map[string]*instance{}, functions: map[string]*function{},
-		noCap: map[string]bool{}, unoffered: map[string]bool{},
+		noCap: map[string]bool{}, noIPs: map[string]bool{}, unoffered: map[string]bool{},
 		throttle: map[string]int{}, lose: map[string]int{}, deny: map[string]bool{},
 	}
 }
@@ -207,6 +208,21 @@ func (e *Emulator) SetZoneCapacity(az string, ok bool) {
 		delete(e.noCap, az)
 	} else {
 		e.noCap[az] = true
+	}
+}
+
+// SetZoneIPs makes the subnet of zone az have no free address (false) or
+// some (true): a new instance there answers
+// InsufficientAvailableIPsInSubnetFault. The RDS API Reference documents
+// that fault for a proxy's subnets; the emulator answers it for an
+// instance's as well, its choice.
+func (e *Emulator) SetZoneIPs(az string, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ok {
+		delete(e.noIPs, az)
+	} else {
+		e.noIPs[az] = true
 	}
 }
 

@@ -486,6 +486,9 @@ func (e *Emulator) placeIn(az, class string, zones []string, inZone func(string)
 		switch {
 		case e.unoffered[z+"/"+class]:
 			return apiErr(http.StatusBadRequest, "InvalidParameterCombination", "DB instance class %s is not offered in availability zone %s.", class, z)
+		case e.noIPs[z]:
+			return apiErr(http.StatusBadRequest, "InsufficientAvailableIPsInSubnetFault",
+				"The requested operation can't be performed because there aren't enough available IP addresses in the subnet of availability zone %s.", z)
 		case e.noCap[z]:
 			return apiErr(http.StatusBadRequest, "InsufficientDBInstanceCapacity",
 				"Cannot create a database instance because there is insufficient capacity in availability zone %s. Try another availability zone or instance class.", z)

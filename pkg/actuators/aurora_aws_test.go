@@ -734,3 +734,65 @@ func TestAuroraRestartMidScaleIn(t *testing.T) {
 		t.Errorf("deleted after the restart (-want +got):\n%s", diff)
 	}
 }
+
+// TestAuroraZoneAndSettingsFailures: a zone whose subnet has no free
+// address, and a zone where a reader AWS accepted later ended
+// insufficient-capacity, are skipped like a zone that refused at once; a
+// reader that died of its settings (incompatible-parameters) is not
+// replaced with the same settings tick after tick, but after a doubling wait,
+// with a warning in the status.
+func TestAuroraZoneAndSettingsFailures(t *testing.T) {
+	ctx := context.Background()
+	t.Run("no free address in a zone's subnet", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.emu.SetZoneIPs("us-east-1b", false)
+		if err := a.Set(ctx, 1, "up"); err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"us-east-1b InsufficientAvailableIPsInSubnetFault", "us-east-1c "}
+		if diff := cmp.Diff(want, env.creations("CreateDBInstance")); diff != "" {
+			t.Errorf("creations (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("a reader that ends insufficient-capacity", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		env.withReaders(t, a, 2) // 1b and 1c; the writer is in 1a
+		env.emu.SetInstanceStatus("prod-scaled-1", "insufficient-capacity")
+		if err := a.Set(ctx, 2, "replace"); err != nil { // replaces it (in 1a), deletes it
+			t.Fatal(err)
+		}
+		env.clock.Step(awsemu.DefaultDeleteDelay + time.Minute) // gone: 1b is the emptiest zone
+		if err := a.Set(ctx, 3, "up"); err != nil {
+			t.Fatal(err)
+		}
+		made := env.creations("CreateDBInstance")
+		if got := made[len(made)-1]; got == "us-east-1b " {
+			t.Errorf("creations %v: the last went to us-east-1b, where a reader just ended insufficient-capacity", made)
+		}
+	})
+	t.Run("a reader that died of its settings", func(t *testing.T) {
+		env, a := newAuroraEnv(t, awsemu.Options{}, 0)
+		if err := a.Set(ctx, 1, "up"); err != nil {
+			t.Fatal(err)
+		}
+		env.clock.Step(time.Minute) // still creating
+		env.emu.SetInstanceStatus("prod-scaled-1", "incompatible-parameters")
+		for i := 0; i < 4; i++ {
+			lim := wantLimited(t, a.Set(ctx, 1, "replace"), 1, 0)
+			if !strings.Contains(lim.Reason, "incompatible-parameters") {
+				t.Fatalf("reason %q", lim.Reason)
+			}
+			env.clock.Step(time.Minute)
+		}
+		if n := len(env.creations("CreateDBInstance")); n != 1 {
+			t.Errorf("%d creations, want the first only", n)
+		}
+		if s := a.Status(); !strings.Contains(s, "Warning: reader prod-scaled-1") {
+			t.Errorf("status %q", s)
+		}
+		env.clock.Step(firstCreateBackoff)
+		if err := a.Set(ctx, 1, "replace"); err != nil {
+			t.Fatalf("after the wait: %v", err)
+		}
+	})
+}

@@ -147,7 +147,7 @@ func classifyAWS(op string, err error) error {
 		kind = AWSNotFound
 	case "InstanceQuotaExceeded", "StorageQuotaExceeded":
 		kind = AWSQuotaExceeded
-	case "InsufficientDBInstanceCapacity":
+	case "InsufficientDBInstanceCapacity", "InsufficientAvailableIPsInSubnetFault":
 		kind = AWSNoCapacity
 	case "InvalidDBInstanceState", "InvalidDBClusterStateFault", "ResourceConflictException":
 		kind = AWSInvalidState

@@ -167,6 +167,14 @@ type replicaSet struct {
 	quietUntil time.Time            // no deletion before
 	quietWhy   string
 
+	// Readers scaled created that died of their settings: no creation
+	// before createHold, the wait doubling with each death.
+	diedOf      map[string]string // reader -> status, counted once
+	served      map[string]bool   // readers seen serving: a later death is not of their settings
+	createHold  time.Time
+	createWhy   string
+	holdBackoff time.Duration
+
 	mu     sync.Mutex
 	status string
 }
@@ -199,7 +207,7 @@ func newReplicaSet(kind, parent, defaultName string, max int32, opt ReplicaOptio
 	}
 	return replicaSet{backend: newBackend(client, opt), kind: kind, parent: parent, opt: opt, max: max, o: o,
 		deletes: map[string]time.Time{}, creates: map[string]pendingCreate{}, badZones: map[string]time.Time{},
-		memory: memory, writerSeen: map[string]time.Time{}}
+		memory: memory, writerSeen: map[string]time.Time{}, diedOf: map[string]string{}, served: map[string]bool{}}
 }
 
 func (r *replicaSet) Read(ctx context.Context) (scaling.Capacity, error) {
@@ -225,6 +233,7 @@ func (r *replicaSet) list(ctx context.Context) (*replicaState, error) {
 	}
 	now := r.o.Clock.Now()
 	r.observeWriters(st, now)
+	r.observeDeaths(st, now)
 	for i := range st.Readers {
 		x := &st.Readers[i]
 		_, x.asked = r.deletes[x.ID]
@@ -351,6 +360,57 @@ func (r *replicaSet) observeWriters(st *replicaState, now time.Time) {
 	}
 }
 
+// Creation backoff after a reader died of its settings.
+const (
+	firstCreateBackoff = 30 * time.Minute
+	maxCreateBackoff   = 8 * time.Hour
+)
+
+// diesOfSettings are the statuses a new reader ends in when its own
+// settings cannot work (RDS User Guide, "Viewing DB instance status":
+// incompatible parameters, network, option group): a replacement with the
+// same settings dies the same way.
+var diesOfSettings = map[string]bool{"incompatible-parameters": true, "incompatible-network": true,
+	"incompatible-option-group": true, "incompatible-create": true}
+
+// observeDeaths holds creations back, with a doubling wait, after a reader
+// scaled created died of its settings before it ever served, rather than
+// replace it forever; and
+// skips the zone of a reader that ended insufficient-capacity after AWS
+// accepted it, as it does a zone that refused at once.
+func (r *replicaSet) observeDeaths(st *replicaState, now time.Time) {
+	for id := range r.served {
+		if !st.Taken[id] {
+			delete(r.served, id)
+		}
+	}
+	for _, x := range st.Readers {
+		if x.Owned && x.class() == readerServing && !r.served[x.ID] {
+			r.served[x.ID] = true
+			r.holdBackoff = 0 // a new reader serves: its settings work
+		}
+		if !x.Owned || r.diedOf[x.ID] == x.Status {
+			continue
+		}
+		switch {
+		case diesOfSettings[x.Status] && !r.served[x.ID]:
+			r.diedOf[x.ID] = x.Status
+			r.holdBackoff = min(max(2*r.holdBackoff, firstCreateBackoff), maxCreateBackoff)
+			r.createHold = now.Add(r.holdBackoff)
+			r.createWhy = fmt.Sprintf("reader %s that scaled created is %s: no reader is created before %s, as another with the same settings would end the same way; fix the settings (parameter group, subnet group, option group)",
+				x.ID, x.Status, r.createHold.UTC().Format(time.RFC3339))
+			r.o.Logger.Warn("reader died of its settings: creations held", zap.String("instance", x.ID), zap.String("status", x.Status),
+				zap.Time("until", r.createHold))
+		case x.Status == "insufficient-capacity" && x.AZ != "":
+			r.diedOf[x.ID] = x.Status
+			r.skipZone(x.AZ, x.Status)
+		}
+	}
+	if now.Before(r.createHold) {
+		st.Notes = append(st.Notes, "Warning: "+r.createWhy)
+	}
+}
+
 // quiet holds every deletion until writer_memory after at.
 func (r *replicaSet) quiet(now, at time.Time, why string) {
 	until := at.Add(r.memory)
@@ -471,6 +531,8 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 	}
 	got := cur
 	switch {
+	case want > cur && r.o.Clock.Now().Before(r.createHold):
+		why = r.createWhy
 	case want > cur:
 		var made int32
 		made, err = r.scaleOut(ctx, st, want-cur, max, reason)
@@ -596,7 +658,7 @@ func (r *replicaSet) create(ctx context.Context, st *replicaState, id string, ta
 		switch code := AWSErrorCode(err); {
 		case err == nil:
 			return az, nil
-		case az != "" && code == "InsufficientDBInstanceCapacity":
+		case az != "" && (code == "InsufficientDBInstanceCapacity" || code == "InsufficientAvailableIPsInSubnetFault"):
 			r.skipZone(az, code)
 			tried[az] = true
 		case az != "" && code == "InvalidParameterCombination":

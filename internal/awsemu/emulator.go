@@ -48,12 +48,15 @@ type Options struct {
 	// DescribeDBInstances answer with the state that was true that long ago.
 	ClusterLag, InstanceLag time.Duration
 	// EventLag is how long an event takes to show in DescribeEvents.
-	EventLag      time.Duration
-	InstanceQuota int // DB instances in the account
-	Concurrency   int // the account's concurrent executions
-	MinUnreserved int // the concurrency Lambda keeps unreserved (default 100)
-	AccountID     string
-	Region        string
+	EventLag time.Duration
+	// PublicByDefault makes an instance created without PubliclyAccessible
+	// public, as in a default VPC (CreateDBInstance's default).
+	PublicByDefault bool
+	InstanceQuota   int // DB instances in the account
+	Concurrency     int // the account's concurrent executions
+	MinUnreserved   int // the concurrency Lambda keeps unreserved (default 100)
+	AccountID       string
+	Region          string
 }
 
 // Call is one request the emulator answered, for assertions.

@@ -37,6 +37,15 @@ type Settings struct {
 	CACertificate       string
 }
 
+// Network is what decides whether a client can reach an instance, and its
+// storage: what a read replica should take from its source.
+type Network struct {
+	SecurityGroups []string // VPC security group IDs
+	Public         bool     // PubliclyAccessible
+	StorageType    string   // gp2, gp3, io1, ...
+	MaxAllocated   int      // storage autoscaling ceiling in GiB, 0 is off
+}
+
 type instance struct {
 	ID, Class, Engine, EngineVersion, Status string
 	AZ, SubnetGroup, ParameterGroup          string
@@ -44,6 +53,7 @@ type instance struct {
 	SourceID                                 string // RDS read replica of
 	PromotionTier                            int
 	Settings
+	Network
 	Tags       []Tag
 	CreateTime *time.Time
 
@@ -102,6 +112,7 @@ type InstanceSpec struct {
 	Status                                             string // default available
 	PromotionTier                                      int    // default 1, as CreateDBInstance's
 	Settings                                           Settings
+	Network                                            Network
 	Created                                            time.Time // default a day ago
 }
 
@@ -122,7 +133,7 @@ func (e *Emulator) AddInstance(s InstanceSpec) {
 	}
 	in := &instance{ID: s.ID, Class: s.Class, Engine: s.Engine, AZ: s.AZ, SubnetGroup: s.SubnetGroup,
 		ParameterGroup: s.ParameterGroup, ClusterID: s.ClusterID, SourceID: s.SourceID, PromotionTier: tier,
-		Settings: s.Settings, Tags: s.Tags, CreateTime: &born, born: born, readyAt: e.clock.Now().Add(e.opt.CreateDelay)}
+		Settings: s.Settings, Network: s.Network, Tags: s.Tags, CreateTime: &born, born: born, readyAt: e.clock.Now().Add(e.opt.CreateDelay)}
 	e.setStatus(in, s.Status, born)
 	e.instances[s.ID] = in
 }
@@ -132,6 +143,7 @@ type InstanceState struct {
 	ID, Class, Engine, Status, AZ, SubnetGroup, ParameterGroup, ClusterID, SourceID string
 	PromotionTier                                                                   int
 	Settings                                                                        Settings
+	Network                                                                         Network
 	Writer                                                                          bool // its cluster's writer now
 	DeleteAsked                                                                     bool // DeleteDBInstance was accepted
 	Tags                                                                            map[string]string
@@ -152,7 +164,7 @@ func (e *Emulator) Instances() []InstanceState {
 		c := e.clusters[in.ClusterID]
 		out = append(out, InstanceState{ID: in.ID, Class: in.Class, Engine: in.Engine, Status: in.Status, AZ: in.AZ,
 			SubnetGroup: in.SubnetGroup, ParameterGroup: in.ParameterGroup, ClusterID: in.ClusterID, SourceID: in.SourceID,
-			PromotionTier: in.PromotionTier, Settings: in.Settings, Writer: c != nil && c.WriterID == in.ID,
+			PromotionTier: in.PromotionTier, Settings: in.Settings, Network: in.Network, Writer: c != nil && c.WriterID == in.ID,
 			DeleteAsked: in.deleteAsked, Tags: tags})
 	}
 	return out
@@ -281,7 +293,15 @@ type (
 		PIEnabled            bool        `xml:"PerformanceInsightsEnabled"`
 		PIRetention          int         `xml:"PerformanceInsightsRetentionPeriod,omitempty"`
 		CACertificate        string      `xml:"CACertificateIdentifier,omitempty"`
+		SecurityGroups       []xSG       `xml:"VpcSecurityGroups>VpcSecurityGroupMembership"`
+		Public               bool        `xml:"PubliclyAccessible"`
+		StorageType          string      `xml:"StorageType,omitempty"`
+		MaxAllocated         int         `xml:"MaxAllocatedStorage,omitempty"`
 		Tags                 []Tag       `xml:"TagList>Tag"`
+	}
+	xSG struct {
+		ID     string `xml:"VpcSecurityGroupId"`
+		Status string `xml:"Status"`
 	}
 	xParamGrp struct {
 		DBParameterGroupName string `xml:"DBParameterGroupName"`
@@ -318,7 +338,11 @@ func (e *Emulator) wireInstance(in *instance, status string, view []seen) xInsta
 	x := xInstance{DBInstanceIdentifier: in.ID, DBInstanceArn: e.arn("db", in.ID), DBInstanceClass: in.Class, Engine: in.Engine,
 		EngineVersion: in.EngineVersion, DBInstanceStatus: status, AvailabilityZone: in.AZ, DBClusterIdentifier: in.ClusterID,
 		ReplicaSource: in.SourceID, Tags: in.Tags, MonitoringInterval: in.MonitoringInterval, MonitoringRoleArn: in.MonitoringRoleARN,
-		PIEnabled: in.PerformanceInsights, PIRetention: in.PIRetentionDays, CACertificate: in.CACertificate}
+		PIEnabled: in.PerformanceInsights, PIRetention: in.PIRetentionDays, CACertificate: in.CACertificate,
+		Public: in.Public, StorageType: in.StorageType, MaxAllocated: in.MaxAllocated}
+	for _, sg := range in.SecurityGroups {
+		x.SecurityGroups = append(x.SecurityGroups, xSG{ID: sg, Status: "active"})
+	}
 	if in.ClusterID != "" {
 		tier := in.PromotionTier
 		x.PromotionTier = &tier
@@ -604,6 +628,41 @@ func ReplicaLimit(engine string) int {
 	return MaxReaders
 }
 
+// replicaNetwork is what a read replica gets when the request leaves a
+// setting out: CreateDBInstanceReadReplica's VpcSecurityGroupIds default to
+// "the default security group for the VPC", PubliclyAccessible follows
+// CreateDBInstance's default (Options.PublicByDefault: a default VPC's
+// subnets make it public), StorageType defaults to the engine's default
+// (gp2 here) and storage autoscaling is off without MaxAllocatedStorage
+// (RDS API Reference, CreateDBInstanceReadReplica).
+func (e *Emulator) replicaNetwork(p map[string]string) Network {
+	n := Network{Public: e.opt.PublicByDefault, StorageType: "gp2"}
+	for i := 1; ; i++ {
+		v, ok := p[fmt.Sprintf("VpcSecurityGroupIds.VpcSecurityGroupId.%d", i)]
+		if !ok {
+			break
+		}
+		n.SecurityGroups = append(n.SecurityGroups, v)
+	}
+	if len(n.SecurityGroups) == 0 {
+		n.SecurityGroups = []string{DefaultSecurityGroup}
+	}
+	if v := p["PubliclyAccessible"]; v != "" {
+		n.Public = v == "true"
+	}
+	if v := p["StorageType"]; v != "" {
+		n.StorageType = v
+	}
+	if v := p["MaxAllocatedStorage"]; v != "" {
+		n.MaxAllocated, _ = strconv.Atoi(v)
+	}
+	return n
+}
+
+// DefaultSecurityGroup is the VPC's default security group, which a replica
+// created without VpcSecurityGroupIds gets.
+const DefaultSecurityGroup = "sg-vpc-default"
+
 func (e *Emulator) createReadReplica(p map[string]string) (string, *apiError) {
 	id, sid := p["DBInstanceIdentifier"], p["SourceDBInstanceIdentifier"]
 	src := e.instances[sid]
@@ -639,6 +698,7 @@ func (e *Emulator) createReadReplica(p map[string]string) (string, *apiError) {
 	in := &instance{ID: id, Class: p["DBInstanceClass"], Engine: src.Engine, EngineVersion: src.EngineVersion,
 		AZ: p["AvailabilityZone"], SubnetGroup: src.SubnetGroup, ParameterGroup: p["DBParameterGroupName"], SourceID: sid,
 		Settings: s, Tags: tags(p), born: now, readyAt: now.Add(e.opt.CreateDelay)}
+	in.Network = e.replicaNetwork(p)
 	if in.Class == "" {
 		in.Class = src.Class
 	}

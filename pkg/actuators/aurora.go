@@ -142,6 +142,11 @@ type copied struct {
 	performanceInsights       bool
 	piRetention               int32
 	caCertificate             string
+	// RDS read replicas only (an Aurora reader takes the cluster's):
+	securityGroups []string
+	public         bool
+	storageType    string
+	maxAllocated   int32
 }
 
 func copiedFrom(db rdstypes.DBInstance) copied {
@@ -149,6 +154,12 @@ func copiedFrom(db rdstypes.DBInstance) copied {
 		monitoringInterval: aws.ToInt32(db.MonitoringInterval), monitoringRole: aws.ToString(db.MonitoringRoleArn),
 		performanceInsights: aws.ToBool(db.PerformanceInsightsEnabled), piRetention: aws.ToInt32(db.PerformanceInsightsRetentionPeriod),
 		caCertificate: aws.ToString(db.CACertificateIdentifier)}
+	for _, sg := range db.VpcSecurityGroups {
+		if id := aws.ToString(sg.VpcSecurityGroupId); id != "" {
+			c.securityGroups = append(c.securityGroups, id)
+		}
+	}
+	c.public, c.storageType, c.maxAllocated = aws.ToBool(db.PubliclyAccessible), aws.ToString(db.StorageType), aws.ToInt32(db.MaxAllocatedStorage)
 	if len(db.DBParameterGroups) > 0 {
 		c.paramGroup = aws.ToString(db.DBParameterGroups[0].DBParameterGroupName)
 	}

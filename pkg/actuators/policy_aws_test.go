@@ -213,7 +213,12 @@ func TestIAMPolicies(t *testing.T) {
 			{"modify an instance", iamRequest{"rds:ModifyDBInstance", arn + "db:" + reader, owned("orders-db")}, false},
 			{"fail the cluster over", iamRequest{"rds:FailoverDBCluster", arn + "cluster:orders", nil}, false},
 			{"list instances", iamRequest{"rds:DescribeDBInstances", arn + "db:orders", nil}, true},
-			{"pass the monitoring role", iamRequest{"iam:PassRole", "arn:aws:iam::123456789012:role/rds-monitoring-role", nil}, true},
+			{"pass the monitoring role to Enhanced Monitoring", iamRequest{"iam:PassRole", "arn:aws:iam::123456789012:role/rds-monitoring-role",
+				map[string][]string{"iam:PassedToService": {"monitoring.rds.amazonaws.com"}}}, true},
+			{"pass the monitoring role to another service", iamRequest{"iam:PassRole", "arn:aws:iam::123456789012:role/rds-monitoring-role",
+				map[string][]string{"iam:PassedToService": {"ec2.amazonaws.com"}}}, false},
+			{"mark a reader it created as being deleted", iamRequest{"rds:AddTagsToResource", arn + "db:" + reader,
+				merge(tagged(map[string]string{TagOwner: "orders-db", TagDeleting: "2026-03-01T12:00:00Z"}), owned("orders-db"))}, true},
 			{"pass another role", iamRequest{"iam:PassRole", "arn:aws:iam::123456789012:role/admin", nil}, false},
 		}
 	}

@@ -231,6 +231,18 @@ func (b *rdsBackend) create(ctx context.Context, id, az string, tags map[string]
 	if s.caCertificate != "" {
 		in.CACertificateIdentifier = aws.String(s.caCertificate)
 	}
+	// Left out, a replica gets the VPC's default security group and
+	// CreateDBInstance's default accessibility, which a default VPC makes
+	// public (RDS API Reference, CreateDBInstanceReadReplica): a replica the
+	// application cannot reach, or one open to the internet. Always sent.
+	in.VpcSecurityGroupIds = s.securityGroups
+	in.PubliclyAccessible = aws.Bool(s.public)
+	if s.storageType != "" {
+		in.StorageType = aws.String(s.storageType)
+	}
+	if s.maxAllocated > 0 {
+		in.MaxAllocatedStorage = aws.Int32(s.maxAllocated)
+	}
 	_, err := b.client.CreateDBInstanceReadReplica(ctx, in)
 	return classifyAWS("CreateDBInstanceReadReplica", err)
 }

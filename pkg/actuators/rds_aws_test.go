@@ -214,3 +214,27 @@ func TestRDSEngineCeilings(t *testing.T) {
 		})
 	}
 }
+
+// TestRDSReplicasTakeTheSourcesNetwork: a replica gets the source's
+// security groups, accessibility, storage type and storage autoscaling,
+// not the VPC's default security group and a default VPC's public address.
+func TestRDSReplicasTakeTheSourcesNetwork(t *testing.T) {
+	env := newAWSEnv(t, awsemu.Options{PublicByDefault: true})
+	want := awsemu.Network{SecurityGroups: []string{"sg-app", "sg-ops"}, Public: false, StorageType: "gp3", MaxAllocated: 1000}
+	env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1a",
+		SubnetGroup: "orders-subnets", Network: want})
+	r, err := NewRDS(RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{Owner: "db", Endpoint: env.url}}, env.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Set(context.Background(), 1, "up"); err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range env.emu.Instances() {
+		if in.SourceID == "orders" {
+			if diff := cmp.Diff(want, in.Network); diff != "" {
+				t.Errorf("replica %s (-source +replica):\n%s", in.ID, diff)
+			}
+		}
+	}
+}

@@ -568,6 +568,9 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 			return "", apiErr(http.StatusNotFound, "DBClusterNotFoundFault", "DBCluster %s not found.", cid)
 		case c.Status != StatusAvailable:
 			return "", apiErr(http.StatusBadRequest, "InvalidDBClusterStateFault", "DB cluster %s is not in the available state (%s).", cid, c.Status)
+		case !strings.HasPrefix(c.Engine, "aurora"):
+			// A Multi-AZ DB cluster's shape is fixed (the emulator's code).
+			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "Cannot add a DB instance to Multi-AZ DB cluster %s.", cid)
 		case in.Engine != c.Engine:
 			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "The engine %s does not match the cluster's engine %s.", in.Engine, c.Engine)
 		case in.SubnetGroup != "" && in.SubnetGroup != c.SubnetGroup:

@@ -193,6 +193,13 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 	}
 	sort.Strings(st.Writers)
 	status := aws.ToString(c.Status)
+	if engine := aws.ToString(c.Engine); !strings.HasPrefix(engine, "aurora") {
+		// A Multi-AZ DB cluster (engine mysql or postgres) has a writer and two
+		// readable standbys, a fixed shape: CreateDBInstance cannot add a
+		// reader to it (RDS User Guide, "Multi-AZ DB cluster deployments").
+		return nil, &AWSError{Kind: AWSInvalidRequest, Op: "DescribeDBClusters", Err: fmt.Errorf(
+			"cluster %s is a Multi-AZ DB cluster (engine %s), not an Aurora cluster: kind aurora cannot add readers to it; to scale read capacity, use kind rds with read replicas of a DB instance, or an Aurora cluster", b.cluster, engine)}
+	}
 	switch {
 	case len(st.Writers) == 0:
 		st.Uncountable = fmt.Sprintf("cluster %s (%s) has no writer: a failover is in progress, or the cluster is headless or a global secondary; readers are neither counted nor changed until it has one", b.cluster, status)

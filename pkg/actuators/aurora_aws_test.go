@@ -796,3 +796,19 @@ func TestAuroraZoneAndSettingsFailures(t *testing.T) {
 		}
 	})
 }
+
+// TestAuroraRefusesAMultiAZDBCluster: a Multi-AZ DB cluster (engine postgres)
+// answers DescribeDBClusters like an Aurora cluster, but takes no reader:
+// the read says what it is and what to use instead, rather than fail at
+// every scale-out.
+func TestAuroraRefusesAMultiAZDBCluster(t *testing.T) {
+	env := newAWSEnv(t, awsemu.Options{})
+	env.emu.AddCluster(awsemu.ClusterSpec{ID: "prod", Engine: "postgres", EngineVersion: "16.4", WriterID: "prod-writer",
+		WriterClass: "db.m6gd.large", SubnetGroup: "prod-subnets", AZs: []string{"us-east-1a", "us-east-1b", "us-east-1c"}})
+	a := env.aurora(t, 0)
+	_, err := a.Read(context.Background())
+	wantKind(t, err, AWSInvalidRequest)
+	if !strings.Contains(err.Error(), "Multi-AZ DB cluster") || !strings.Contains(err.Error(), "kind rds") {
+		t.Errorf("error %v", err)
+	}
+}

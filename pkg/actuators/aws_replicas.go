@@ -555,9 +555,12 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 		return err
 	}
 	if r.hasDead(st) {
-		if protect, hold := r.deletable(ctx, st); hold == "" {
-			r.removeDead(ctx, st, protect, reason)
-		}
+		// A dead reader is not promoted (Aurora promotes a reader that
+		// serves), so a quiet period does not hold its deletion: only the
+		// remembered writers are kept. Otherwise it would stay until the
+		// next change, which may not come.
+		protect, _ := r.deletable(ctx, st)
+		r.removeDead(ctx, st, protect, reason)
 	}
 	if got != n {
 		return &LimitedError{Asked: n, Got: got, Reason: why}

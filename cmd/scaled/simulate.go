@@ -110,7 +110,7 @@ The config is the one that runs in production; its queries are never sent anywhe
 	fs.StringVar(&f.hpaTargets, "hpa-targets", "0.5,0.6,0.7", "utilisation targets of the HPA reference runs scored beside the config, comma-separated")
 	fs.StringVar(&f.scoreFrom, "score-from", "", "replay the whole trace but score only the ticks from this time on (RFC 3339), the HPA reference's and the oracle's too")
 	addHistoryFlags(fs, &f.history)
-	fs.Lookup("median-replicas").Usage = "m: rescale demand so that the median non-zero rate needs this many replicas: a --trace always is, a --query history only when this is given (it keeps the service's own rate otherwise)"
+	fs.Lookup("median-replicas").Usage = medianReplicasUsage
 	return cmd
 }
 
@@ -218,7 +218,7 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 	// A --query history keeps the service's own rate unless
 	// --median-replicas rescales it, so the model needs the capacity of
 	// one of its replicas.
-	ownScale := f.trace == "" && !f.medianSet
+	ownScale := f.ownScale()
 	var tr *sources.Trace
 	if f.trace != "" {
 		if tr, err = sources.LoadTrace(f.trace); err != nil {
@@ -226,10 +226,8 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 		}
 	} else {
 		var errs []error
-		if ownScale && f.capacity == 0 && !f.muSet {
-			errs = append(errs, errors.New("--query: keeps the service's own request rate, so the model needs what one replica serves: "+
-				"give --capacity-per-replica (requests/s at the SLO; scaled calibrate measures it) or --mu, "+
-				"or --median-replicas N to rescale the history as a --trace file is"))
+		if err := f.ownScaleProblem(); err != nil {
+			errs = append(errs, err)
 		}
 		p, url, err := f.history.historySource(cfg.Prometheus)
 		if err != nil {
@@ -244,10 +242,7 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 	}
 	demand := "rescaled"
 	if ownScale {
-		// m such that k = m*c/median is 1: demand is the recorded rate.
-		if med, ok := medianRate(tr); ok {
-			f.params.M, demand = med/f.params.C(), "own"
-		}
+		f.params, demand = ownScaleParams(f.params, tr)
 	}
 	m, err := simulate.NewModel(tr, f.params)
 	if err != nil {
@@ -392,6 +387,37 @@ func fmtTimeOr(t time.Time, otherwise string) string {
 		return otherwise
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// medianReplicasUsage is --median-replicas' help where a --query history
+// may be kept at its own rate (simulate, tune).
+const medianReplicasUsage = "m: rescale demand so that the median non-zero rate needs this many replicas: a --trace always is, a --query history only when this is given (it keeps the service's own rate otherwise)"
+
+// ownScale says a --query history keeps the service's own rate: it is
+// rescaled only when --median-replicas is given.
+func (f *simulateFlags) ownScale() bool { return f.trace == "" && !f.medianSet }
+
+// ownScaleProblem says what a history kept at its own rate lacks: the
+// capacity of one replica, which a rescaled history takes from m.
+func (f *simulateFlags) ownScaleProblem() error {
+	if !f.ownScale() || f.capacity != 0 || f.muSet {
+		return nil
+	}
+	return errors.New("--query: keeps the service's own request rate, so the model needs what one replica serves: " +
+		"give --capacity-per-replica (requests/s at the SLO; scaled calibrate measures it) or --mu, " +
+		"or --median-replicas N to rescale the history as a --trace file is")
+}
+
+// ownScaleParams are p with m such that the model's scale m*c/median is 1
+// on tr: its demand is the recorded rate ("own"). A trace with no demand
+// at all keeps p ("rescaled", which is then moot).
+func ownScaleParams(p simulate.Params, tr *sources.Trace) (simulate.Params, string) {
+	med, ok := medianRate(tr)
+	if !ok {
+		return p, "rescaled"
+	}
+	p.M = med / p.C()
+	return p, "own"
 }
 
 // medianRate is the median of a trace's non-zero rates (value/step), and

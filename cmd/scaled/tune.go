@@ -75,12 +75,14 @@ in examples/simulate) keeps its queries, target and bounds; tune writes its poli
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			f.sim.muSet = cmd.Flags().Changed("mu")
+			f.sim.medianSet = cmd.Flags().Changed("median-replicas")
 			return runTune(cmd.Context(), cmd.OutOrStdout(), cmd.ErrOrStderr(), f)
 		},
 	}
 	fs := cmd.Flags()
 	fs.StringVarP(&f.sim.config, "config", "c", "", "template config (YAML) whose queries, target and bounds the result keeps (default: signals named load and slo_utilisation, as examples/simulate/recommended.yaml)")
 	addModelFlags(fs, &f.sim)
+	fs.Lookup("median-replicas").Usage = medianReplicasUsage
 	addHistoryFlags(fs, &f.sim.history)
 	fs.Float64Var(&f.hpaTarget, "hpa-target", 0.6, "utilisation target of the HPA reference the result must be no worse than")
 	fs.Uint64Var(&f.seed, "seed", 1, "seed of the search: the same seed and --max-evaluations give the same result")
@@ -140,10 +142,13 @@ type tunePart struct {
 }
 
 type tuneReport struct {
-	Trace      string          `json:"trace"`
-	Template   string          `json:"template"`
-	Scaler     string          `json:"scaler"`
-	Model      modelReport     `json:"model"`
+	Trace    string      `json:"trace"`
+	Template string      `json:"template"`
+	Scaler   string      `json:"scaler"`
+	Model    modelReport `json:"model"`
+	// Demand is "rescaled" (to median_replicas) or "own": a --query
+	// history as the service had it.
+	Demand     string          `json:"demand"`
 	Objective  string          `json:"objective"`
 	Margin     float64         `json:"margin"`
 	Seed       uint64          `json:"seed"`
@@ -235,6 +240,12 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	// A --query history keeps the service's own rate, as simulate's does,
+	// unless --median-replicas rescales it.
+	ownScale := f.sim.ownScale()
+	if err := f.sim.ownScaleProblem(); err != nil {
+		errs = append(errs, err)
+	}
 	if len(errs) > 0 {
 		return usage(errors.Join(errs...))
 	}
@@ -256,7 +267,18 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 			return err
 		}
 	}
-	full, err := simulate.NewModel(tr, f.sim.params)
+	// Each part is a model of its own; kept at the service's own rate,
+	// every part's demand is the recorded rate.
+	demand := "rescaled"
+	paramsFor := func(tr *sources.Trace) simulate.Params {
+		if !ownScale {
+			return f.sim.params
+		}
+		var p simulate.Params
+		p, demand = ownScaleParams(f.sim.params, tr)
+		return p
+	}
+	full, err := simulate.NewModel(tr, paramsFor(tr))
 	if err != nil {
 		return usage(fmt.Errorf("--trace %s: %w", f.sim.trace, err))
 	}
@@ -269,7 +291,7 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 			f.holdout, split, len(tr.Samples), len(tr.Samples)-split))
 	}
 	searchTrace := &sources.Trace{Step: tr.Step, Samples: tr.Samples[:split]}
-	part, err := simulate.NewModel(searchTrace, f.sim.params)
+	part, err := simulate.NewModel(searchTrace, paramsFor(searchTrace))
 	if err != nil {
 		return usage(fmt.Errorf("--holdout %g: the search part: %w", f.holdout, err))
 	}
@@ -283,7 +305,8 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	// of them, the finalists, run on the whole of it.
 	race := part
 	if n := int(raceSpan / tr.Step); n < split*4/5 {
-		if race, err = simulate.NewModel(&sources.Trace{Step: tr.Step, Samples: searchTrace.Samples[split-n:]}, f.sim.params); err != nil {
+		raceTrace := &sources.Trace{Step: tr.Step, Samples: searchTrace.Samples[split-n:]}
+		if race, err = simulate.NewModel(raceTrace, paramsFor(raceTrace)); err != nil {
 			return usage(fmt.Errorf("--holdout %g: the search part: %w", f.holdout, err))
 		}
 	}
@@ -304,7 +327,7 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 		t.refCheck = &rc
 	}
 	rep := tuneReport{
-		Trace: f.sim.trace, Template: tmpl.path, Scaler: tmpl.name, Objective: f.objective, Margin: f.margin, Seed: f.seed, HPATarget: f.hpaTarget,
+		Trace: f.sim.trace, Template: tmpl.path, Scaler: tmpl.name, Demand: demand, Objective: f.objective, Margin: f.margin, Seed: f.seed, HPATarget: f.hpaTarget,
 		Model: modelReport{
 			Mu: full.Mu, SLOSeconds: full.L, C: full.C(), StartupSeconds: full.S.Seconds(), TickSeconds: full.T.Seconds(),
 			MedianReplicas: full.M, DemandScale: full.Scale(), Ticks: full.Ticks(),
@@ -856,6 +879,10 @@ func tuneHeader(rep tuneReport, f tuneFlags) string {
 	line("held-out part", rep.Holdout, rep.Chosen.Holdout, rep.Reference.Holdout)
 	fmt.Fprintf(&b, "The held-out scores are those of:\n  scaled simulate --config %s --trace TRACE --startup-delay %s --score-from %s",
 		filepath.Base(f.out), time.Duration(m.StartupSeconds*float64(time.Second)), rep.Holdout.From)
+	if rep.Demand == "own" {
+		// The history as a file, at the rate the service had.
+		fmt.Fprintf(&b, " --median-replicas %g", m.MedianReplicas)
+	}
 	return b.String()
 }
 
@@ -864,6 +891,9 @@ func writeTuneText(out io.Writer, rep tuneReport) error {
 	m := rep.Model
 	fmt.Fprintf(out, "model: mu %g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %gs, tick %gs\n",
 		m.Mu, m.SLOSeconds, m.C, m.StartupSeconds, m.TickSeconds)
+	if rep.Demand == "own" {
+		fmt.Fprintf(out, "demand: the service's own rate, not rescaled (--median-replicas rescales it)\n")
+	}
 	fmt.Fprintf(out, "search part %s to %s (%d ticks), held-out part %s to %s (%d ticks)\n",
 		rep.Search.From, rep.Search.To, rep.Search.Ticks, rep.Holdout.From, rep.Holdout.To, rep.Holdout.Ticks)
 	fmt.Fprintf(out, "searched %d candidates in %.1fs (seed %d, objective %s, margin %g):", rep.Evaluated, rep.Seconds, rep.Seed, rep.Objective, rep.Margin)

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,8 +24,9 @@ func TestTuneReadsHistoryFromPrometheus(t *testing.T) {
 	fileOut, promOut := filepath.Join(t.TempDir(), "tuned.yaml"), filepath.Join(t.TempDir(), "tuned.yaml")
 	fromFile := tune(t, append(args, "--trace", tracePath, "--out", fileOut)...)
 	query := `shop_request_rate{service="web"}`
+	// --median-replicas rescales the history as a trace file is.
 	fromProm := tune(t, append(args, "--query", query, "--range", "3d", "--end", end.Format(time.RFC3339),
-		"--prometheus.url", srv.URL(), "--out", promOut)...)
+		"--prometheus.url", srv.URL(), "--median-replicas", "10", "--out", promOut)...)
 
 	if diff := cmp.Diff(fromFile, fromProm, cmpopts.IgnoreUnexported(tuneCandidate{}), cmp.AllowUnexported(tuneChosen{}),
 		cmpopts.IgnoreFields(tuneReport{}, "Trace", "Seconds", "Out")); diff != "" {
@@ -56,5 +58,27 @@ func TestTuneReadsHistoryFromPrometheus(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "# History: "+query+" over 72h to ") {
 		t.Errorf("the config tuned on --query does not name the query as its history:\n%s", b)
+	}
+}
+
+// TestTuneKeepsAQueryHistoryAtItsOwnRate: without --median-replicas a
+// --query history is tuned at the rate the service had, as simulate takes
+// it, so the model needs what one replica serves; every part's demand is
+// the recorded rate.
+func TestTuneKeepsAQueryHistoryAtItsOwnRate(t *testing.T) {
+	srv, end, _ := recordedHistory(t, 3*1440)
+	args := []string{"tune", "--startup-delay", "3m", "--max-evaluations", "8", "--budget", "10m", "--seed", "3", "--allow-worse",
+		"--query", `shop_request_rate{service="web"}`, "--range", "3d", "--end", end.Format(time.RFC3339), "--prometheus.url", srv.URL()}
+	_, stderr, code := runScaled(t, args...)
+	if code != 2 || !strings.Contains(stderr, "--capacity-per-replica") || !strings.Contains(stderr, "own request rate") {
+		t.Fatalf("without a capacity: exit %d, want 2 asking for --capacity-per-replica: %s", code, stderr)
+	}
+	rep := tune(t, append(args[1:], "--capacity-per-replica", "7")...)
+	if rep.Demand != "own" || math.Abs(rep.Model.DemandScale-1) > 1e-9 {
+		t.Errorf("demand %q at scale %g, want own at 1", rep.Demand, rep.Model.DemandScale)
+	}
+	text, _, code := runScaled(t, append(args, "--capacity-per-replica", "7")...)
+	if code != 0 || !strings.Contains(text, "demand: the service's own rate") {
+		t.Errorf("exit %d; the report does not say the demand is the service's own:\n%s", code, text)
 	}
 }

@@ -52,6 +52,18 @@
 //   - lost answers (LoseAnswers): the operation is carried out and answered
 //     500 InternalFailure, so the SDK retries it;
 //   - AddTagsToResource on a DB instance;
+//   - read replicas: at most 15 per source, 5 for Oracle and SQL Server, 3
+//     for Db2 (CreateDBInstanceReadReplica, SourceDBInstanceIdentifier);
+//     VpcSecurityGroupIds left out give the VPC's default security group,
+//     PubliclyAccessible left out follows PublicByDefault (a default VPC
+//     makes instances public);
+//   - InsufficientAvailableIPsInSubnetFault in a zone set by SetZoneIPs
+//     (documented for a proxy's subnets; answered for instances, the
+//     emulator's choice); no instance added to a Multi-AZ DB cluster
+//     (engine mysql or postgres);
+//   - Lambda: ListProvisionedConcurrencyConfigs in pages of MaxItems (at
+//     most 50, NextMarker), and ResourceConflictException "An update is in
+//     progress for resource" while UpdateFunction's update runs;
 //   - zones: a zone without capacity answers InsufficientDBInstanceCapacity
 //     (the RDS status table: "create a new instance using a different
 //     instance class or AZ"), a class not offered in a zone

@@ -515,6 +515,13 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 		return err
 	}
 	if st.Hold != "" {
+		// A busy cluster (backing up, modifying) still lets dead readers go,
+		// as long as its listing names one writer; the next change may not
+		// come once the count is right.
+		if !st.Unsettled && st.Uncountable == "" && r.hasDead(st) {
+			protect, _ := r.deletable(ctx, st)
+			r.removeDead(ctx, st, protect, reason)
+		}
 		return &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Hold)}
 	}
 	cur := r.capacity(st).Current
@@ -551,16 +558,17 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 			why = r.keptReason(st, got, want, protect)
 		}
 	}
-	if err != nil {
-		return err
-	}
+	// Dead readers go even when the change failed half-way (a zone out of
+	// capacity, a throttled call): the next change may not come once the
+	// count is right. A dead reader is not promoted (Aurora promotes a
+	// reader that serves), so a quiet period does not hold its deletion:
+	// only the remembered writers are kept.
 	if r.hasDead(st) {
-		// A dead reader is not promoted (Aurora promotes a reader that
-		// serves), so a quiet period does not hold its deletion: only the
-		// remembered writers are kept. Otherwise it would stay until the
-		// next change, which may not come.
 		protect, _ := r.deletable(ctx, st)
 		r.removeDead(ctx, st, protect, reason)
+	}
+	if err != nil {
+		return err
 	}
 	if got != n {
 		return &LimitedError{Asked: n, Got: got, Reason: why}
@@ -684,6 +692,12 @@ func (r *replicaSet) adopt(ctx context.Context, id string, err error) error {
 	}
 	own, oerr := r.backend.owned(ctx, id)
 	switch {
+	case AWSErrorKind(oerr) == AWSNotFound:
+		// AWS says the name is taken but does not list it yet: an instance
+		// created a moment ago, by this request whose answer was lost (the
+		// SDK retried it). Counted as coming; the listing shows its owner
+		// tag once it catches up, and only then may it ever be deleted.
+		return nil
 	case oerr != nil:
 		return oerr
 	case own:

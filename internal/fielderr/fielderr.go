@@ -13,6 +13,8 @@ import (
 	"unicode/utf8"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/scaled-dev/scaled/internal/durfmt"
 )
 
 // Shown is a value printed as written, unquoted: a number as the file spells
@@ -93,12 +95,12 @@ func detail(format string, args []any) string {
 	if len(args) == 0 {
 		return format
 	}
-	return fmt.Sprintf(format, args...)
+	return fmt.Sprintf(format, durfmt.Args(args)...)
 }
 
 // Format prints one error as `path: value: what is allowed`. Strings are
 // quoted, so that an empty one shows as ""; an absent block (nil) shows as
-// null; durations and numbers print as Go prints them.
+// null; numbers print as Go prints them, durations as durfmt writes them.
 func Format(e *field.Error) string {
 	path := e.Field + ": "
 	if e.Field == "<nil>" { // a problem of the whole of what was checked
@@ -118,7 +120,7 @@ func Value(v any) string {
 	case Shown:
 		return string(v)
 	case time.Duration:
-		return v.String()
+		return durfmt.Format(v)
 	case float64:
 		return strconv.FormatFloat(v, 'g', -1, 64)
 	case float32:

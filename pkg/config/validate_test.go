@@ -101,7 +101,7 @@ func TestValidateMessages(t *testing.T) {
 			`prometheus.http_config.basic_auth: present: must be absent when prometheus.sigv4 is set: requests are signed with SigV4`,
 		}},
 		{"interval", func(c *Config) { c.Interval = 500 * time.Millisecond },
-			[]string{`interval: 500ms: must be between 1s and 1h0m0s`}},
+			[]string{`interval: 500ms: must be between 1s and 1h`}},
 		{"listen without port", func(c *Config) { c.Listen = "9464" },
 			[]string{`listen: "9464": must be host:port (host may be empty) with a port in 0..65535`}},
 		{"listen port range", func(c *Config) { c.Listen = ":99999" },
@@ -242,9 +242,9 @@ func TestValidateMessages(t *testing.T) {
 			c.Scalers[0].Bounds.Max = 16
 		}, []string{`scalers[0].bounds.max: 16: must be <= 15: an Aurora cluster has at most 15 readers`}},
 		{"stabilization window too long", func(c *Config) { c.Scalers[0].Behavior.ScaleDown.StabilizationWindow = ptr(2 * time.Hour) },
-			[]string{`scalers[0].behavior.scale_down.stabilization_window: 2h0m0s: must be in 0s..1h0m0s`}},
+			[]string{`scalers[0].behavior.scale_down.stabilization_window: 2h: must be in 0s..1h`}},
 		{"stabilization window negative", func(c *Config) { c.Scalers[0].Behavior.ScaleUp.StabilizationWindow = ptr(-time.Second) },
-			[]string{`scalers[0].behavior.scale_up.stabilization_window: -1s: must be in 0s..1h0m0s`}},
+			[]string{`scalers[0].behavior.scale_up.stabilization_window: -1s: must be in 0s..1h`}},
 		{"stabilization window at HPA's limit", func(c *Config) { c.Scalers[0].Behavior.ScaleDown.StabilizationWindow = ptr(time.Hour) }, nil},
 		{"select policy", func(c *Config) { c.Scalers[0].Behavior.ScaleUp.SelectPolicy = "max" },
 			[]string{`scalers[0].behavior.scale_up.select_policy: "max": must be one of Max, Min, Disabled`}},
@@ -255,8 +255,8 @@ func TestValidateMessages(t *testing.T) {
 		}, []string{
 			`scalers[0].behavior.scale_down.policies[0].type: "pods": must be one of Pods, Percent`,
 			`scalers[0].behavior.scale_down.policies[0].value: 0: must be > 0`,
-			`scalers[0].behavior.scale_down.policies[0].period: 0s: must be in (0s, 30m0s]`,
-			`scalers[0].behavior.scale_down.policies[1].period: 31m0s: must be in (0s, 30m0s]`,
+			`scalers[0].behavior.scale_down.policies[0].period: 0s: must be in (0s, 30m]`,
+			`scalers[0].behavior.scale_down.policies[1].period: 31m: must be in (0s, 30m]`,
 		}},
 		{"rate period at HPA's limit", func(c *Config) { c.Scalers[0].Behavior.ScaleDown.Policies[0].Period = 30 * time.Minute }, nil},
 		{"tolerance", func(c *Config) {
@@ -279,9 +279,9 @@ func TestValidateMessages(t *testing.T) {
 		{"fallback with hold", func(c *Config) { c.Scalers[0].OnFailure.Fallback = 3 },
 			[]string{`scalers[0].on_failure.fallback: 3: must be unset unless mode is fallback`}},
 		{"scaler interval", func(c *Config) { c.Scalers[0].Interval = 500 * time.Millisecond },
-			[]string{`scalers[0].interval: 500ms: must be between 1s and 1h0m0s, or unset to use the global interval`}},
+			[]string{`scalers[0].interval: 500ms: must be between 1s and 1h, or unset to use the global interval`}},
 		{"negative startup delay", func(c *Config) { c.Scalers[0].StartupDelay = -time.Second },
-			[]string{`scalers[0].startup_delay: -1s: must be in 0s..1h0m0s (0: the target kind's)`}},
+			[]string{`scalers[0].startup_delay: -1s: must be in 0s..1h (0: the target kind's)`}},
 		{"startup hold", func(c *Config) {
 			up, down := DefaultScaleUp(), DefaultScaleDown()
 			up.StartupHold, down.StartupHold = 1, 11
@@ -291,7 +291,7 @@ func TestValidateMessages(t *testing.T) {
 			`scalers[0].behavior.scale_down.startup_hold: 11: must be in 0..10 startup delays`,
 		}},
 		{"startup delay beyond an hour", func(c *Config) { c.Scalers[0].StartupDelay = 2 * time.Hour },
-			[]string{`scalers[0].startup_delay: 2h0m0s: must be in 0s..1h0m0s (0: the target kind's)`}},
+			[]string{`scalers[0].startup_delay: 2h: must be in 0s..1h (0: the target kind's)`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := validConfig(t)
@@ -317,7 +317,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 	}
 	want := []string{
 		`prometheus.url: "ftp://prometheus": must be an http or https URL with a host`,
-		`interval: 500ms: must be between 1s and 1h0m0s`,
+		`interval: 500ms: must be between 1s and 1h`,
 		`listen: "9464": must be host:port (host may be empty) with a port in 0..65535`,
 		`log.level: "verbose": must be one of debug, info, warn, error`,
 		`scalers[0].name: "web server": must use only letters, digits, '_', '.' and '-'`,
@@ -325,7 +325,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 		`scalers[0].signals[0].query: "": must not be empty`,
 		`scalers[0].policies[0].target_tracking.target: -1: must be > 0`,
 		`scalers[0].bounds.min: 5: must be <= bounds.max (3)`,
-		`scalers[0].behavior.scale_down.stabilization_window: 2h0m0s: must be in 0s..1h0m0s`,
+		`scalers[0].behavior.scale_down.stabilization_window: 2h: must be in 0s..1h`,
 		`scalers[0].on_failure.mode: "panic": must be one of hold, fallback`,
 	}
 	if diff := cmp.Diff(want, strings.Split(err.Error(), "\n")); diff != "" {

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"k8s.io/utils/clock"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -559,7 +560,7 @@ func (m *Manager) Live() error {
 	for _, r := range *rs {
 		since := now.Sub(time.Unix(0, r.progress.Load()))
 		if since > LivenessIntervals*r.scaler.Interval {
-			stuck = append(stuck, fmt.Sprintf("%s (no tick finished for %s, interval %s)", r.scaler.Name, since.Round(time.Millisecond), r.scaler.Interval))
+			stuck = append(stuck, fmt.Sprintf("%s (no tick finished for %s, interval %s)", r.scaler.Name, durfmt.D(since.Round(time.Millisecond)), durfmt.D(r.scaler.Interval)))
 		}
 	}
 	if len(stuck) > 0 {

@@ -10,6 +10,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -245,7 +246,7 @@ func (s *Scaler) read(ctx context.Context, sig Signal, now time.Time) scaling.Re
 	if h, ok := s.history[sig.Name]; ok {
 		r.History, r.Err = h.refresh(qctx, sig.Source, sig.Expr, now)
 		if r.Err != nil {
-			r.Err = fmt.Errorf("history over %s: %w", h.need.Window, r.Err)
+			r.Err = fmt.Errorf("history over %s: %w", durfmt.D(h.need.Window), r.Err)
 		}
 	}
 	return r

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/scaled-dev/scaled/internal/durfmt"
 )
 
 // Fitted is a model fitted to a series and positioned after its last point.
@@ -65,7 +67,7 @@ type Periods struct {
 func PeriodsFor(step time.Duration) (Periods, error) {
 	const day = 24 * time.Hour
 	if step <= 0 || step > time.Hour || day%step != 0 {
-		return Periods{}, fmt.Errorf("step: %s: must be > 0, at most 1h and divide 24h exactly", step)
+		return Periods{}, fmt.Errorf("step: %s: must be > 0, at most 1h and divide 24h exactly", durfmt.D(step))
 	}
 	d := int(day / step)
 	return Periods{Step: step, Daily: d, Weekly: 7 * d}, nil

@@ -210,7 +210,7 @@ func TestDeciderStabilisationAcrossFailure(t *testing.T) {
 	d.Decide(input(t0, 10, 10, map[string]float64{"a": 10}))
 	d.Decide(Input{Now: t0.Add(15 * time.Second), Capacity: scaling.Capacity{Current: 10, Ready: 10}, Signals: map[string]scaling.Reading{"a": {Err: scaling.Fail(scaling.FailureEmpty, "no series")}}})
 	dec := d.Decide(input(t0.Add(30*time.Second), 10, 10, map[string]float64{"a": 4}))
-	if dec.Desired != 10 || len(dec.Adjustments) != 1 || dec.Adjustments[0].Reason != "scale-down stabilised: max over 5m0s = 10" {
+	if dec.Desired != 10 || len(dec.Adjustments) != 1 || dec.Adjustments[0].Reason != "scale-down stabilised: max over 5m = 10" {
 		t.Errorf("desired %d adjustments %+v: want 10 held by the window", dec.Desired, dec.Adjustments)
 	}
 	if len(d.recs) != 2 {
@@ -249,12 +249,12 @@ func TestNewDeciderRejects(t *testing.T) {
 		"scalers[0].policies[1]: null: must be a policy",
 		`scalers[0].combine: "avg": must be one of max, min, priority`,
 		"scalers[0].bounds.min: 5: must be <= bounds.max (2)",
-		"scalers[0].behavior.scale_up.stabilization_window: 2h0m0s: must be in 0s..1h0m0s",
+		"scalers[0].behavior.scale_up.stabilization_window: 2h: must be in 0s..1h",
 		`scalers[0].behavior.scale_up.select_policy: "Most": must be one of Max, Min, Disabled`,
 		`scalers[0].behavior.scale_down.policies[0].type: "Nodes": must be one of Pods, Percent`,
 		"scalers[0].behavior.scale_down.policies[0].value: 0: must be > 0",
-		"scalers[0].behavior.scale_down.policies[0].period: 0s: must be in (0s, 30m0s]",
-		"scalers[0].behavior.scale_down.policies[1].period: 31m0s: must be in (0s, 30m0s]",
+		"scalers[0].behavior.scale_down.policies[0].period: 0s: must be in (0s, 30m]",
+		"scalers[0].behavior.scale_down.policies[1].period: 31m: must be in (0s, 30m]",
 		"scalers[0].behavior.scale_down.tolerance: -1: must be a finite number >= 0",
 		`scalers[0].on_failure.mode: "panic": must be one of hold, fallback`,
 		"scalers[0].schedules[0].min: 3: must be <= bounds.max (2)",

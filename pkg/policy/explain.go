@@ -3,6 +3,8 @@ package policy
 import (
 	"fmt"
 	"strings"
+
+	"github.com/scaled-dev/scaled/internal/durfmt"
 )
 
 // The reasons the Decider gives, one per guard that changed the number.
@@ -58,9 +60,9 @@ func failureReason(failed string, n int, spoke bool, of OnFailure, cur, floor in
 func stabilizationReason(b *Behavior, cur, desired, to, bound int32) string {
 	var reason string
 	if desired >= cur {
-		reason = fmt.Sprintf("scale-up stabilised: min over %s = %d", b.ScaleUp.StabilizationWindow, bound)
+		reason = fmt.Sprintf("scale-up stabilised: min over %s = %d", durfmt.D(b.ScaleUp.StabilizationWindow), bound)
 	} else {
-		reason = fmt.Sprintf("scale-down stabilised: max over %s = %d", b.ScaleDown.StabilizationWindow, bound)
+		reason = fmt.Sprintf("scale-down stabilised: max over %s = %d", durfmt.D(b.ScaleDown.StabilizationWindow), bound)
 	}
 	if to != bound {
 		reason += fmt.Sprintf(", kept at current %d", cur)
@@ -88,7 +90,7 @@ func describeRules(r *Rules) string {
 		} else {
 			b.WriteString(", ")
 		}
-		fmt.Fprintf(&b, "%s %d per %s", l.Type, l.Value, l.Period)
+		fmt.Fprintf(&b, "%s %d per %s", l.Type, l.Value, durfmt.D(l.Period))
 	}
 	return b.String()
 }

@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/internal/fielderr"
 	"github.com/scaled-dev/scaled/pkg/forecast"
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -330,7 +331,7 @@ func (p *Predictive) LastForecast() (ForecastReport, bool) {
 func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	p.reported = false
 	abstain := func(format string, args ...any) scaling.Recommendation {
-		return scaling.Recommendation{Abstain: true, Reason: fmt.Sprintf(format, args...)}
+		return scaling.Recommendation{Abstain: true, Reason: fmt.Sprintf(format, durfmt.Args(args)...)}
 	}
 	r, ok := in.Signals[p.spec.Signal]
 	if !ok || !r.OK() {
@@ -458,7 +459,7 @@ func (p *Predictive) ramp(hist []scaling.Sample, target time.Time, at forecast.P
 	}
 	r := replicasFor(load, p.spec.CapacityPerReplica)
 	return r, fmt.Sprintf("rising %.1f%% over the last %s: %.4g at %s, with the forecast's interval %.4g = %d",
-		100*(b/a-1), p.spec.Ramp, b*growth, target.UTC().Format(time.RFC3339), load, r)
+		100*(b/a-1), durfmt.D(p.spec.Ramp), b*growth, target.UTC().Format(time.RFC3339), load, r)
 }
 
 // rampSignificance is how many standard errors apart the two means of a

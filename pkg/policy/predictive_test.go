@@ -47,7 +47,7 @@ func TestPredictiveSaysWhenHistoryIsTooShort(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := p.Recommend(predictiveInput(100, dailyLoad))
-	if !rec.Abstain || !strings.Contains(rec.Reason, "history too short to forecast: 8h20m0s") {
+	if !rec.Abstain || !strings.Contains(rec.Reason, "history too short to forecast: 8h20m") {
 		t.Errorf("got %+v: want an abstention saying the history (8h20m) is too short", rec)
 	}
 	if _, ok := p.LastForecast(); ok {
@@ -167,9 +167,9 @@ func TestNewPredictiveRefusesBadSpecs(t *testing.T) {
 	for _, want := range []string{
 		`mode: "sometimes": must be forecastOnly or forecastAndScale`,
 		"capacity_per_replica: 0: must be a finite number > 0",
-		"step: 7m0s: must be > 0, at most 1h and divide 24h exactly",
+		"step: 7m: must be > 0, at most 1h and divide 24h exactly",
 		"quantile: 1: must be in [0.5, 1)",
-		"ramp: 1m30s: must be 0 (off) or a multiple of step (7m0s) of at most half min_history (24h0m0s)",
+		"ramp: 1m30s: must be 0 (off) or a multiple of step (7m) of at most half min_history (24h)",
 	} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v: want %q", err, want)
@@ -228,9 +228,9 @@ func TestPredictiveSmoothedPlansForTheNoise(t *testing.T) {
 
 func TestNewPredictiveRefusesBadSmooth(t *testing.T) {
 	for smooth, want := range map[time.Duration]string{
-		90 * time.Second: "smooth: 1m30s: must be a multiple of step (1m0s)",
-		7 * time.Minute:  "smooth: 7m0s: must be at most 1h and divide 24h exactly",
-		2 * time.Hour:    "smooth: 2h0m0s: must be at most 1h and divide 24h exactly",
+		90 * time.Second: "smooth: 1m30s: must be a multiple of step (1m)",
+		7 * time.Minute:  "smooth: 7m: must be at most 1h and divide 24h exactly",
+		2 * time.Hour:    "smooth: 2h: must be at most 1h and divide 24h exactly",
 	} {
 		s := predictiveSpec(ForecastAndScale)
 		s.Step, s.Smooth = time.Minute, smooth

@@ -7,6 +7,7 @@ import (
 	"github.com/robfig/cron/v3"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/internal/fielderr"
 )
 
@@ -116,5 +117,5 @@ func (s *Schedule) Open(now time.Time) bool {
 
 // String describes the schedule for reasons and logs.
 func (s *Schedule) String() string {
-	return fmt.Sprintf("%s (%q for %s)", s.Name, s.expr, s.Duration)
+	return fmt.Sprintf("%s (%q for %s)", s.Name, s.expr, durfmt.D(s.Duration))
 }

@@ -6,6 +6,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/internal/fielderr"
 )
 
@@ -96,5 +97,5 @@ func (d *Decider) startupHold(now time.Time, recommended, cur, desired int32) (i
 		return desired, ""
 	}
 	return min(cur, top), fmt.Sprintf("scale-down held for the startup delay: max over %s (%g x startup delay %s) = %d",
-		w, d.spec.Startup.Windows, d.spec.Startup.Delay, top)
+		durfmt.D(w), d.spec.Startup.Windows, durfmt.D(d.spec.Startup.Delay), top)
 }

@@ -28,9 +28,9 @@ func TestStartupHold(t *testing.T) {
 		reasonAbout string
 	}{
 		{0, 100, 10, false, ""},
-		{4 * time.Minute, 80, 10, true, "max over 10m0s (1 x startup delay 10m0s) = 10"},
+		{4 * time.Minute, 80, 10, true, "max over 10m (1 x startup delay 10m) = 10"},
 		{6 * time.Minute, 150, 15, false, ""}, // a rise passes at once
-		{9 * time.Minute, 60, 15, true, "max over 10m0s (1 x startup delay 10m0s) = 15"},
+		{9 * time.Minute, 60, 15, true, "max over 10m (1 x startup delay 10m) = 15"},
 		{15*time.Minute + time.Second, 60, 15, true, "= 15"}, // 6m's 15 is 9m1s old
 		{16*time.Minute + time.Second, 60, 6, false, ""},     // and now 10m1s old
 	} {

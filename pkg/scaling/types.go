@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/scaled-dev/scaled/internal/durfmt"
 )
 
 // Sample is one value of a signal at a point in time.
@@ -54,9 +56,10 @@ func (e *SignalError) Error() string {
 
 func (e *SignalError) Unwrap() error { return e.Err }
 
-// Fail builds a *SignalError of the given kind.
+// Fail builds a *SignalError of the given kind; durations print as
+// durfmt writes them.
 func Fail(kind FailureKind, format string, args ...any) error {
-	return &SignalError{Kind: kind, Err: fmt.Errorf(format, args...)}
+	return &SignalError{Kind: kind, Err: fmt.Errorf(format, durfmt.Args(args)...)}
 }
 
 // KindOf returns the FailureKind carried by err, or FailureQuery for any other

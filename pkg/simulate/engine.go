@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
@@ -150,7 +151,7 @@ func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]str
 		return nil, fmt.Errorf("scaler %s: %w", sc.Name, config.Problems(errs))
 	}
 	if interval <= 0 || interval%m.T != 0 {
-		return nil, fmt.Errorf("scalers[%s].interval: %s: must be a multiple of the model's tick T (%s)", sc.Name, interval, m.T)
+		return nil, fmt.Errorf("scalers[%s].interval: %s: must be a multiple of the model's tick T (%s)", sc.Name, durfmt.D(interval), durfmt.D(m.T))
 	}
 	initial := min(max(m.OracleReplicasAt(0), sc.Bounds.Min), sc.Bounds.Max)
 	if opts.Initial != nil {

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/scaled-dev/scaled/internal/durfmt"
 )
 
 // MeanReference is a yardstick for what any policy can reach on a trace: a
@@ -37,7 +39,7 @@ type MeanReference struct {
 // Validate reports the first bad field, naming it, its value and what is allowed.
 func (r MeanReference) Validate(m *Model) error {
 	if r.Window < m.T {
-		return fmt.Errorf("window: %s: must be at least the tick (%s)", r.Window, m.T)
+		return fmt.Errorf("window: %s: must be at least the tick (%s)", durfmt.D(r.Window), durfmt.D(m.T))
 	}
 	if r.Margin < 0 || math.IsNaN(r.Margin) || math.IsInf(r.Margin, 0) {
 		return fmt.Errorf("margin: %v: must be a finite number >= 0", r.Margin)

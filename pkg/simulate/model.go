@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -59,10 +60,10 @@ func (p Params) Validate() error {
 		errs = append(errs, fmt.Errorf("L: %v: must be > ln(20)/mu = %.4g so that a replica can meet the SLO at all", p.L, ln20/p.Mu)) //nolint:staticcheck // the model's symbol
 	}
 	if p.S < 0 {
-		errs = append(errs, fmt.Errorf("S: %s: must be >= 0", p.S)) //nolint:staticcheck // the model's symbol
+		errs = append(errs, fmt.Errorf("S: %s: must be >= 0", durfmt.D(p.S))) //nolint:staticcheck // the model's symbol
 	}
 	if p.T <= 0 {
-		errs = append(errs, fmt.Errorf("T: %s: must be > 0", p.T)) //nolint:staticcheck // the model's symbol
+		errs = append(errs, fmt.Errorf("T: %s: must be > 0", durfmt.D(p.T))) //nolint:staticcheck // the model's symbol
 	}
 	if !(p.M > 0) || math.IsInf(p.M, 0) {
 		errs = append(errs, fmt.Errorf("m: %v: must be a finite number > 0", p.M))
@@ -144,7 +145,7 @@ func NewModel(tr *sources.Trace, p Params) (*Model, error) {
 	span := time.Duration(len(rates)) * tr.Step
 	n := int(span / p.T)
 	if n == 0 {
-		return nil, fmt.Errorf("T: %s: longer than the whole trace (%s): want at least one tick", p.T, span) //nolint:staticcheck // the model's symbol
+		return nil, fmt.Errorf("T: %s: longer than the whole trace (%s): want at least one tick", durfmt.D(p.T), durfmt.D(span)) //nolint:staticcheck // the model's symbol
 	}
 	m := &Model{Params: p, start: tr.Samples[0].Time, scale: p.M * p.C() / med, load: make([]float64, n)}
 	held := tr.Step <= heldStepMax

@@ -14,6 +14,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/scaled-dev/scaled/internal/durfmt"
 )
 
 // plotColumns is the most points a plotted series has: longer timelines are
@@ -114,7 +116,7 @@ func WritePlot(w io.Writer, format, title string, rows []Row, p Params, refs ...
 	}
 	every := ""
 	if per > 1 {
-		every = fmt.Sprintf(" (each point the mean of %d ticks, %s)", per, time.Duration(per)*p.T)
+		every = fmt.Sprintf(" (each point the mean of %d ticks, %s)", per, durfmt.D(time.Duration(per)*p.T))
 	}
 
 	top := plot.New()

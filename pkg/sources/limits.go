@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -27,7 +28,7 @@ const (
 var errNotSent = errors.New("not sent")
 
 func notSent(format string, args ...any) error {
-	return &scaling.SignalError{Kind: scaling.FailureThrottled, Err: fmt.Errorf("%w: "+format, append([]any{errNotSent}, args...)...)}
+	return &scaling.SignalError{Kind: scaling.FailureThrottled, Err: fmt.Errorf("%w: "+format, append([]any{errNotSent}, durfmt.Args(args)...)...)}
 }
 
 // limits bound the requests of one source: how many are in flight and how

@@ -17,6 +17,7 @@ import (
 	promconfig "github.com/prometheus/common/config"
 	"k8s.io/utils/clock"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -123,7 +124,7 @@ func NewPrometheus(cfg PrometheusConfig, opts ...PrometheusOption) (*Prometheus,
 		return nil, fmt.Errorf("prometheus.url: %q: want an absolute http:// or https:// URL", cfg.URL)
 	}
 	if cfg.QueryTimeout < 0 {
-		return nil, fmt.Errorf("prometheus.query_timeout: %s: must be >= 0", cfg.QueryTimeout)
+		return nil, fmt.Errorf("prometheus.query_timeout: %s: must be >= 0", durfmt.D(cfg.QueryTimeout))
 	}
 	if err := cfg.HTTP.Validate(); err != nil {
 		return nil, fmt.Errorf("prometheus.http_config: %w", err)
@@ -400,7 +401,7 @@ func (p *Prometheus) statusError(ctx context.Context, expr string, resp *http.Re
 		if hasRetry {
 			until := p.clock.Now().Add(retry)
 			p.quietUntil.Store(until.UnixNano())
-			msg += fmt.Sprintf("; Retry-After %s: not asking again before %s", retry, until.UTC().Format(time.RFC3339))
+			msg += fmt.Sprintf("; Retry-After %s: not asking again before %s", durfmt.D(retry), until.UTC().Format(time.RFC3339))
 		}
 		if derr == nil && env.errorMsg != "" {
 			msg += ": " + scaling.Clip(env.errorMsg, maxServerText)

@@ -109,8 +109,8 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 			t.Fatalf("max age 5m: got %v, %v; want %v at the sample time %s", got, err, last, histEnd)
 		}
 		got, err = p.QueryMaxAge(ctx, sel, ts, time.Minute)
-		if scaling.KindOf(err) != scaling.FailureStale || !got.Time.Equal(histEnd) || !strings.Contains(err.Error(), "2m0s old") {
-			t.Fatalf("max age 1m: got %v, %v; want stale, 2m0s old", got, err)
+		if scaling.KindOf(err) != scaling.FailureStale || !got.Time.Equal(histEnd) || !strings.Contains(err.Error(), "2m old") {
+			t.Fatalf("max age 1m: got %v, %v; want stale, 2m old", got, err)
 		}
 		// A computed expression is stamped with the evaluation time by
 		// Prometheus: its age cannot be seen (documented on QueryMaxAge).

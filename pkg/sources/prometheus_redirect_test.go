@@ -55,7 +55,7 @@ func TestPrometheusRedirectsAndFutureSamples(t *testing.T) {
 	}))
 	for _, maxAge := range []time.Duration{0, time.Minute} {
 		_, err := future.QueryMaxAge(context.Background(), "up", ts, maxAge)
-		if k := scaling.KindOf(err); k != scaling.FailureFuture || !strings.Contains(err.Error(), "stamped 1h0m0s after the query's time") {
+		if k := scaling.KindOf(err); k != scaling.FailureFuture || !strings.Contains(err.Error(), "stamped 1h after the query's time") {
 			t.Errorf("max age %s: kind %q (%v), want future", maxAge, k, err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -30,12 +31,12 @@ type RangeTrace struct {
 // sample are missing: a series that holes is not a workload's history.
 func TraceFromRange(ctx context.Context, q Querier, expr string, start, end time.Time, step time.Duration) (*RangeTrace, error) {
 	if step <= 0 || step%time.Second != 0 {
-		return nil, fmt.Errorf("step: %s: must be a whole number of seconds > 0", step)
+		return nil, fmt.Errorf("step: %s: must be a whole number of seconds > 0", durfmt.D(step))
 	}
 	start, end = start.Truncate(step), end.Truncate(step)
 	if !end.After(start) {
 		return nil, fmt.Errorf("range: %s to %s: must span at least one step (%s)",
-			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), step)
+			start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339), durfmt.D(step))
 	}
 	samples, err := q.QueryRange(ctx, expr, start, end, step)
 	if err != nil {
@@ -68,7 +69,7 @@ func TraceFromRange(ctx context.Context, q Querier, expr string, start, end time
 	}
 	if n := len(rt.Samples); rt.Missing*2 > n {
 		return nil, fmt.Errorf("%q: %d of %d steps of %s between %s and %s have no value: want a series that is there at least half the time",
-			expr, rt.Missing, n, step, first.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
+			expr, rt.Missing, n, durfmt.D(step), first.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339))
 	}
 	if len(rt.Samples) < 2 {
 		return nil, fmt.Errorf("%q: one step of data between %s and %s: want at least two", expr,

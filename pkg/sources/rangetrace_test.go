@@ -63,7 +63,7 @@ func TestTraceFromRangeRefuses(t *testing.T) {
 	}{
 		{"empty", nil, 10, time.Minute, `"rps": no data between`},
 		{"negative", []scaling.Sample{at(0, 1), at(1, -2)}, 1, time.Minute, `"rps": value -2 at`},
-		{"holes", []scaling.Sample{at(0, 1), at(9, 1)}, 9, time.Minute, `"rps": 8 of 10 steps of 1m0s`},
+		{"holes", []scaling.Sample{at(0, 1), at(9, 1)}, 9, time.Minute, `"rps": 8 of 10 steps of 1m`},
 		{"one step", []scaling.Sample{at(3, 1)}, 3, time.Minute, "one step of data"},
 		{"step", []scaling.Sample{at(0, 1)}, 3, 1500 * time.Millisecond, "step: 1.5s: must be a whole number of seconds"},
 		{"range", []scaling.Sample{at(0, 1)}, 0, time.Minute, "must span at least one step"},

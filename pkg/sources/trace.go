@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -76,7 +77,7 @@ func ReadTrace(r io.Reader) (*Trace, error) {
 			}
 			t.Step = time.Duration(ts-prev) * time.Second
 		} else if len(t.Samples) > 1 && time.Duration(ts-prev)*time.Second != t.Step {
-			return nil, fmt.Errorf("line %d: timestamp %d: want %d (regular step of %s)", line, ts, prev+int64(t.Step/time.Second), t.Step)
+			return nil, fmt.Errorf("line %d: timestamp %d: want %d (regular step of %s)", line, ts, prev+int64(t.Step/time.Second), durfmt.D(t.Step))
 		}
 		prev = ts
 		t.Samples = append(t.Samples, scaling.Sample{Time: time.Unix(ts, 0).UTC(), Value: v})

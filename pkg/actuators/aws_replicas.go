@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"go.uber.org/zap"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -423,7 +424,7 @@ func (r *replicaSet) quiet(now, at time.Time, why string) {
 }
 
 func (r *replicaSet) quietNote() string {
-	return fmt.Sprintf("%s: no reader is deleted before %s (writer_memory %s)", r.quietWhy, r.quietUntil.UTC().Format(time.RFC3339), r.memory)
+	return fmt.Sprintf("%s: no reader is deleted before %s (writer_memory %s)", r.quietWhy, r.quietUntil.UTC().Format(time.RFC3339), durfmt.D(r.memory))
 }
 
 // deletable decides, before any deletion, whether one may happen now: not
@@ -807,7 +808,7 @@ func (r *replicaSet) keptReason(st *replicaState, cur, want int32, protect map[s
 		parts = append(parts, fmt.Sprintf("only %d readers serve (%s): none is deleted while fewer than %d would", serving, strings.Join(c, ", "), want))
 	}
 	if writers > 0 {
-		parts = append(parts, fmt.Sprintf("%d readers were the cluster's writer within writer_memory (%s), or are those Aurora would promote first while a failover could go unseen, and are not deleted", writers, r.memory))
+		parts = append(parts, fmt.Sprintf("%d readers were the cluster's writer within writer_memory (%s), or are those Aurora would promote first while a failover could go unseen, and are not deleted", writers, durfmt.D(r.memory)))
 	}
 	if foreign > 0 {
 		parts = append(parts, fmt.Sprintf("%d readers scaled did not create are never deleted", foreign))

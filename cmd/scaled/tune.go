@@ -340,8 +340,10 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	if err != nil {
 		return err
 	}
-	// The search leaves time for the finalists and the held-out run.
-	deadline := start.Add(f.budget)
+	// The search leaves time for the finalists and the held-out run, and
+	// 2 % of the budget for what the estimates of their times (from runs
+	// timed alone) miss.
+	deadline := start.Add(f.budget - f.budget/50)
 	finalists := max(4, 2*t.workers)
 	t.toFull = float64(full.Ticks()) / float64(race.Ticks())
 	t.toPart = float64(part.Ticks()) / float64(race.Ticks())
@@ -453,6 +455,12 @@ type tuner struct {
 	mu     sync.Mutex
 	seen   map[string]*tuneCandidate
 	failed []string // candidates that could not be run, and why
+	// starts are the families' starting points (the shipped settings each
+	// search begins from), finalists whenever they win the race: a
+	// setting known to hold on other traffic is always checked on the
+	// whole search part, however many tuned neighbours outscore it in the
+	// race week alone.
+	starts []*tuneCandidate
 }
 
 func (t *tuner) fail(err error) {
@@ -587,19 +595,34 @@ func (t *tuner) final(n int, hpaEq *tuneCandidate, deadline time.Time) error {
 	return errors.Join(errs...)
 }
 
-// finalists are the HPA-equivalent config and the best n candidates that
-// win against the reference in the race, best first.
+// finalists are the HPA-equivalent config, the best candidate that wins
+// against the reference in the race, the starting points that win there,
+// and then the next best winners up to n, in that order.
 func (t *tuner) finalists(n int, hpaEq *tuneCandidate) []*tuneCandidate {
-	todo := []*tuneCandidate{hpaEq}
+	var winners []*tuneCandidate
 	for _, c := range t.sorted() {
-		if len(todo) > n {
-			break
-		}
 		if c.fam != nil && t.wins(c.Race, t.raceRef) {
 			t.mu.Lock()
-			todo = append(todo, t.seen[c.key])
+			winners = append(winners, t.seen[c.key])
 			t.mu.Unlock()
 		}
+	}
+	todo := []*tuneCandidate{hpaEq}
+	add := func(c *tuneCandidate) {
+		if len(todo) <= n && !slices.Contains(todo, c) {
+			todo = append(todo, c)
+		}
+	}
+	if len(winners) > 0 {
+		add(winners[0])
+	}
+	for _, c := range t.starts {
+		if slices.Contains(winners, c) {
+			add(c)
+		}
+	}
+	for _, c := range winners {
+		add(c)
 	}
 	return todo
 }
@@ -810,6 +833,7 @@ func (t *tuner) search(deadline time.Time, seed uint64, maxEvals, finalists int,
 		firsts[i] = time.Duration(math.MaxInt64)
 		if start, err := t.evaluate(&fams[i], fam.point(fam.start())); err == nil {
 			firsts[i] = time.Duration(float64(start.took) * float64(pops[i]) / float64(t.workers))
+			t.starts = append(t.starts, start)
 		}
 	}
 	// The cheapest families first: when the budget does not hold every

@@ -164,19 +164,9 @@ func TestRDSCopiesTheSourcesMonitoring(t *testing.T) {
 	s := awsemu.Settings{MonitoringInterval: 15, MonitoringRoleARN: "arn:aws:iam::123456789012:role/rds-monitoring-role",
 		PerformanceInsights: true, PIRetentionDays: 7, CACertificate: "rds-ca-ecc384-g1"}
 	env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "mysql", AZ: "us-east-1a", Settings: s})
-	r, err := NewRDS(RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{Endpoint: env.url}}, env.opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := r.Set(context.Background(), 1, "up"); err != nil {
-		t.Fatal(err)
-	}
-	for _, in := range env.emu.Instances() {
-		if in.SourceID == "orders" {
-			if diff := cmp.Diff(s, in.Settings); diff != "" {
-				t.Errorf("settings (-want +got):\n%s", diff)
-			}
-		}
+	in := newReplica(t, env, RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{Endpoint: env.url}})
+	if diff := cmp.Diff(s, in.Settings); diff != "" {
+		t.Errorf("settings (-want +got):\n%s", diff)
 	}
 }
 
@@ -223,7 +213,17 @@ func TestRDSReplicasTakeTheSourcesNetwork(t *testing.T) {
 	want := awsemu.Network{SecurityGroups: []string{"sg-app", "sg-ops"}, Public: false, StorageType: "gp3", MaxAllocated: 1000}
 	env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1a",
 		SubnetGroup: "orders-subnets", Network: want})
-	r, err := NewRDS(RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{Owner: "db", Endpoint: env.url}}, env.opts)
+	in := newReplica(t, env, RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{Owner: "db", Endpoint: env.url}})
+	if diff := cmp.Diff(want, in.Network); diff != "" {
+		t.Errorf("replica %s (-source +replica):\n%s", in.ID, diff)
+	}
+}
+
+// newReplica has target's RDS create one read replica of its source and
+// returns it as the emulator holds it.
+func newReplica(t *testing.T, env *awsEnv, target RDSTarget) awsemu.InstanceState {
+	t.Helper()
+	r, err := NewRDS(target, env.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -231,10 +231,10 @@ func TestRDSReplicasTakeTheSourcesNetwork(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, in := range env.emu.Instances() {
-		if in.SourceID == "orders" {
-			if diff := cmp.Diff(want, in.Network); diff != "" {
-				t.Errorf("replica %s (-source +replica):\n%s", in.ID, diff)
-			}
+		if in.SourceID == target.SourceInstance {
+			return in
 		}
 	}
+	t.Fatalf("no read replica of %s was created", target.SourceInstance)
+	return awsemu.InstanceState{}
 }

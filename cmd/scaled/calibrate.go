@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/simulate"
@@ -114,13 +115,13 @@ func (f calibrateFlags) validate() (end time.Time, errs []error) {
 		errs = append(errs, fmt.Errorf("--slo: %g: must be the p95 objective in seconds, > 0", f.slo))
 	}
 	if f.step <= 0 {
-		errs = append(errs, fmt.Errorf("--step: %s: must be > 0", fmtDuration(f.step)))
+		errs = append(errs, fmt.Errorf("--step: %s: must be > 0", durfmt.Format(f.step)))
 	}
 	if f.window < 20*f.step || f.window <= 0 {
-		errs = append(errs, fmt.Errorf("--range: %s: must hold at least 20 steps of %s", fmtDuration(f.window), fmtDuration(f.step)))
+		errs = append(errs, fmt.Errorf("--range: %s: must hold at least 20 steps of %s", durfmt.Format(f.window), durfmt.Format(f.step)))
 	}
 	if f.timeout <= 0 {
-		errs = append(errs, fmt.Errorf("--prometheus.query-timeout: %s: must be > 0", fmtDuration(f.timeout)))
+		errs = append(errs, fmt.Errorf("--prometheus.query-timeout: %s: must be > 0", durfmt.Format(f.timeout)))
 	}
 	end = time.Now()
 	if f.end != "" {
@@ -223,7 +224,7 @@ func simulateFlagsFor(rep calibrateReport) []string {
 			"--capacity-per-replica", strconv.FormatFloat(roundSig(c.C, 3), 'g', -1, 64))
 	}
 	if s := rep.Startup; s != nil {
-		flags = append(flags, "--startup-delay", fmtDuration(time.Duration(s.MedianSeconds)*time.Second))
+		flags = append(flags, "--startup-delay", durfmt.Format(time.Duration(s.MedianSeconds)*time.Second))
 	}
 	if rep.MedianReplicas > 0 {
 		flags = append(flags, "--median-replicas", strconv.FormatFloat(math.Round(rep.MedianReplicas), 'g', -1, 64))
@@ -242,7 +243,7 @@ func roundSig(x float64, n int) float64 {
 
 func writeCalibration(out io.Writer, rep calibrateReport) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "history: %s to %s, every %s\n", rep.From.Format(time.RFC3339), rep.To.Format(time.RFC3339), fmtDuration(time.Duration(rep.StepSeconds*float64(time.Second))))
+	fmt.Fprintf(&b, "history: %s to %s, every %s\n", rep.From.Format(time.RFC3339), rep.To.Format(time.RFC3339), durfmt.Format(time.Duration(rep.StepSeconds*float64(time.Second))))
 	if c := rep.Capacity; c != nil {
 		fmt.Fprintf(&b, "\ncapacity per replica at a p95 SLO of %gs\n", c.SLO)
 		fmt.Fprintf(&b, "  mu  %.2f req/s per replica: the M/M/1 rate that fits the busiest %d of %d points (middle half %.2f to %.2f)\n",
@@ -261,7 +262,7 @@ func writeCalibration(out io.Writer, rep calibrateReport) error {
 	}
 	if s := rep.Startup; s != nil {
 		fmt.Fprintf(&b, "\nstartup delay, from a rise of the requested replicas to as many ready\n")
-		fmt.Fprintf(&b, "  median %s, p90 %s over %d scale-ups", fmtDuration(time.Duration(s.MedianSeconds*float64(time.Second))), fmtDuration(time.Duration(s.P90Seconds*float64(time.Second))), s.ScaleUps)
+		fmt.Fprintf(&b, "  median %s, p90 %s over %d scale-ups", durfmt.Format(time.Duration(s.MedianSeconds*float64(time.Second))), durfmt.Format(time.Duration(s.P90Seconds*float64(time.Second))), s.ScaleUps)
 		if s.Unfinished+s.Abandoned > 0 {
 			fmt.Fprintf(&b, " (%d more never ready within the history, %d undone first)", s.Unfinished, s.Abandoned)
 		}

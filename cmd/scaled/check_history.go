@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -72,7 +73,7 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 	plan := p.PlanFor(have)
 	missing := int(have/need.Step) - len(samples)
 	fmt.Fprintf(out, "  %s: history of %s: %s of %s at %s (%d points", name, need.Signal,
-		fmtDuration(have), fmtDuration(need.Window), fmtDuration(need.Step), len(samples))
+		durfmt.Format(have), durfmt.Format(need.Window), durfmt.Format(need.Step), len(samples))
 	if missing > 0 {
 		fmt.Fprintf(out, ", %d missing", missing)
 	}
@@ -86,9 +87,9 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 	})
 	switch {
 	case !first.Abstain:
-		fmt.Fprintf(out, "forecasts (min_history %s)", fmtDuration(plan.MinHistory))
+		fmt.Fprintf(out, "forecasts (min_history %s)", durfmt.Format(plan.MinHistory))
 	case !plan.Acts:
-		fmt.Fprintf(out, "abstains until it has min_history %s", fmtDuration(plan.MinHistory))
+		fmt.Fprintf(out, "abstains until it has min_history %s", durfmt.Format(plan.MinHistory))
 	default:
 		fmt.Fprintf(out, "abstains: %s", first.Reason)
 	}
@@ -98,7 +99,7 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 	if len(plan.Later) > 0 {
 		later := make([]string, len(plan.Later))
 		for i, l := range plan.Later {
-			later[i] = fmt.Sprintf("%s at %s", l.Model, fmtDuration(l.Needs))
+			later[i] = fmt.Sprintf("%s at %s", l.Model, durfmt.Format(l.Needs))
 		}
 		fmt.Fprintf(out, "; later %s", strings.Join(later, ", "))
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -12,29 +11,22 @@ import (
 	"github.com/scaled-dev/scaled/internal/durfmt"
 )
 
-// fmtDuration is how every command writes a duration (durfmt.Format).
-func fmtDuration(d time.Duration) string { return durfmt.Format(d) }
-
-// parseDuration takes Go's syntax (1h30m, 1.5h, 90s) or Prometheus' (14d,
-// 2w, 1y), so that a flag takes what a PromQL range or a config does.
-func parseDuration(s string) (time.Duration, error) { return durfmt.Parse(s) }
-
-// durationFlag wraps a duration flag's own value: it takes parseDuration's
-// syntax, hands the value on in Go's, and shows it as fmtDuration does.
+// durationFlag wraps a duration flag's own value: it takes durfmt.Parse's
+// syntax, hands the value on in Go's, and shows it as durfmt.Format does.
 type durationFlag struct{ inner pflag.Value }
 
 func (d durationFlag) Type() string { return "duration" }
 
 func (d durationFlag) String() string {
-	v, err := parseDuration(d.inner.String())
+	v, err := durfmt.Parse(d.inner.String())
 	if err != nil {
 		return d.inner.String()
 	}
-	return fmtDuration(v)
+	return durfmt.Format(v)
 }
 
 func (d durationFlag) Set(s string) error {
-	v, err := parseDuration(s)
+	v, err := durfmt.Parse(s)
 	if err != nil {
 		return errors.New(strings.TrimPrefix(err.Error(), strconv.Quote(strings.TrimSpace(s))+": "))
 	}
@@ -50,8 +42,8 @@ func uniformDurations(cmd *cobra.Command) {
 			return
 		}
 		f.Value = durationFlag{f.Value}
-		if def, err := parseDuration(f.DefValue); err == nil {
-			f.DefValue = fmtDuration(def)
+		if def, err := durfmt.Parse(f.DefValue); err == nil {
+			f.DefValue = durfmt.Format(def)
 			if def == 0 {
 				f.DefValue = "0" // shown as no default, as pflag shows 0s
 			}

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/forecast"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -177,13 +178,13 @@ func runForecast(stdout, stderr io.Writer, f forecastFlags) error {
 	}
 	switch {
 	case f.horizon < step:
-		return usage(fmt.Errorf("--horizon: %s: shorter than the trace's step (%s): a forecast cannot be finer than its data; use at least %[2]s", fmtDuration(f.horizon), fmtDuration(step)))
+		return usage(fmt.Errorf("--horizon: %s: shorter than the trace's step (%s): a forecast cannot be finer than its data; use at least %[2]s", durfmt.Format(f.horizon), durfmt.Format(step)))
 	case f.horizon%step != 0:
-		return usage(fmt.Errorf("--horizon: %s: must be a multiple of the trace's step (%s)", fmtDuration(f.horizon), fmtDuration(step)))
+		return usage(fmt.Errorf("--horizon: %s: must be a multiple of the trace's step (%s)", durfmt.Format(f.horizon), durfmt.Format(step)))
 	}
 	for name, d := range map[string]time.Duration{"--min-history": f.warmup, "--history": f.window, "--refit-every": f.refit} {
 		if d < step {
-			return usage(fmt.Errorf("%s: %s: must be at least the trace's step (%s)", name, fmtDuration(d), fmtDuration(step)))
+			return usage(fmt.Errorf("%s: %s: must be at least the trace's step (%s)", name, durfmt.Format(d), durfmt.Format(step)))
 		}
 	}
 	periods, err := forecast.PeriodsFor(step)
@@ -229,13 +230,13 @@ func runForecast(stdout, stderr io.Writer, f forecastFlags) error {
 		return err
 	}
 	if res.First < 0 {
-		return fmt.Errorf("--trace: %s: %d points: too short for any model after %s of --min-history", f.trace, len(y), fmtDuration(f.warmup))
+		return fmt.Errorf("--trace: %s: %d points: too short for any model after %s of --min-history", f.trace, len(y), durfmt.Format(f.warmup))
 	}
 	if f.config != "" {
 		fmt.Fprintf(report, "settings of %s\n", f.config)
 	}
 	fmt.Fprintf(report, "%s: step %s, horizon %s (%d steps), model %s, refit every %s on at most %s, first forecast after %s\n",
-		f.trace, fmtDuration(step), fmtDuration(f.horizon), h, f.model, fmtDuration(f.refit), fmtDuration(f.window), fmtDuration(time.Duration(res.First)*step))
+		f.trace, durfmt.Format(step), durfmt.Format(f.horizon), h, f.model, durfmt.Format(f.refit), durfmt.Format(f.window), durfmt.Format(time.Duration(res.First)*step))
 	fmt.Fprintf(report, "%-28s %8s %12s %8s %8s\n", "forecast", "n", "MAE", "MASE", "sMAPE")
 	row := func(name string, s forecast.Score) {
 		fmt.Fprintf(report, "%-28s %8d %12.4g %8.4f %8.4f\n", name, s.N, s.MAE, s.MASE, s.SMAPE)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/scaled-dev/scaled/internal/durfmt"
 )
 
 // help is what `scaled <args> --help` prints.
@@ -132,12 +134,12 @@ func TestDurationsReadAndPrintOneWay(t *testing.T) {
 		{time.Minute, "1m"}, {time.Hour, "1h"}, {90 * time.Minute, "1h30m"}, {time.Hour + 30*time.Second, "1h30s"},
 		{14 * 24 * time.Hour, "336h"}, {1500 * time.Millisecond, "1.5s"}, {-time.Minute, "-1m"},
 	} {
-		got := fmtDuration(tc.d)
+		got := durfmt.Format(tc.d)
 		if got != tc.want {
-			t.Errorf("fmtDuration(%v) = %q, want %q", tc.d, got, tc.want)
+			t.Errorf("durfmt.Format(%v) = %q, want %q", tc.d, got, tc.want)
 		}
 		if back, err := time.ParseDuration(got); err != nil || back != tc.d {
-			t.Errorf("fmtDuration(%v) = %q, which Go reads as %v, %v", tc.d, got, back, err)
+			t.Errorf("durfmt.Format(%v) = %q, which Go reads as %v, %v", tc.d, got, back, err)
 		}
 	}
 	longForm := regexp.MustCompile(`\(default [^)]*(\dm0s|\dh0m|\d+[wdy])\b`)

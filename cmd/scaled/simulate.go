@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/simulate"
 	"github.com/scaled-dev/scaled/pkg/sources"
@@ -377,7 +378,7 @@ func (w plotWindow) ticks(m *simulate.Model) (lo, hi int, err error) {
 		}
 	}
 	if hi-lo < 2 {
-		return 0, 0, fmt.Errorf("--from %s, --to %s: hold %d tick(s) of %s: want at least 2", fmtTimeOr(w.from, "the start"), fmtTimeOr(w.to, "the end"), max(0, hi-lo), fmtDuration(m.T))
+		return 0, 0, fmt.Errorf("--from %s, --to %s: hold %d tick(s) of %s: want at least 2", fmtTimeOr(w.from, "the start"), fmtTimeOr(w.to, "the end"), max(0, hi-lo), durfmt.Format(m.T))
 	}
 	return lo, hi, nil
 }
@@ -627,9 +628,9 @@ func writeScoreTable(out io.Writer, rep simulateReport) error {
 	m := rep.Model
 	span := time.Duration(float64(m.Ticks) * m.TickSeconds * float64(time.Second))
 	fmt.Fprintf(out, "scaler %s (%s) on %s: %d ticks of %s (%s), starting at %d replicas\n",
-		rep.Scaler, rep.Config, rep.Trace, m.Ticks, fmtDuration(time.Duration(m.TickSeconds*float64(time.Second))), fmtDuration(span), rep.InitialReplicas)
+		rep.Scaler, rep.Config, rep.Trace, m.Ticks, durfmt.Format(time.Duration(m.TickSeconds*float64(time.Second))), durfmt.Format(span), rep.InitialReplicas)
 	fmt.Fprintf(out, "model: mu %.4g req/s, p95 SLO %gs (c %.3f req/s per replica), startup %s, median demand needs %.3g replicas\n",
-		m.Mu, m.SLOSeconds, m.C, fmtDuration(time.Duration(m.StartupSeconds*float64(time.Second))), m.MedianReplicas)
+		m.Mu, m.SLOSeconds, m.C, durfmt.Format(time.Duration(m.StartupSeconds*float64(time.Second))), m.MedianReplicas)
 	if rep.Demand == "own" {
 		fmt.Fprintf(out, "demand: the service's own rate, not rescaled (--median-replicas rescales it)\n")
 	} else {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -53,10 +54,10 @@ func (h *historyFlags) validate(trace string, now time.Time) (end time.Time, err
 		}
 	}
 	if h.step < time.Second || h.step%time.Second != 0 {
-		errs = append(errs, fmt.Errorf("--step: %s: must be a whole number of seconds >= 1s", fmtDuration(h.step)))
+		errs = append(errs, fmt.Errorf("--step: %s: must be a whole number of seconds >= 1s", durfmt.Format(h.step)))
 	}
 	if h.rangeLen < 2*h.step {
-		errs = append(errs, fmt.Errorf("--range: %s: must be at least two steps (%s)", fmtDuration(h.rangeLen), fmtDuration(2*h.step)))
+		errs = append(errs, fmt.Errorf("--range: %s: must be at least two steps (%s)", durfmt.Format(h.rangeLen), durfmt.Format(2*h.step)))
 	}
 	return end, errors.Join(errs...)
 }
@@ -88,11 +89,11 @@ func historyTrace(ctx context.Context, note io.Writer, h historyFlags, end time.
 	if err != nil {
 		return nil, "", fmt.Errorf("--query: %w", err)
 	}
-	name := fmt.Sprintf("%s over %s to %s", h.query, fmtDuration(h.rangeLen), end.UTC().Format(time.RFC3339))
+	name := fmt.Sprintf("%s over %s to %s", h.query, durfmt.Format(h.rangeLen), end.UTC().Format(time.RFC3339))
 	got := time.Duration(len(rt.Samples)) * h.step
-	fmt.Fprintf(note, "history from %s: %d steps of %s (%s)", url, len(rt.Samples), fmtDuration(h.step), fmtDuration(got))
+	fmt.Fprintf(note, "history from %s: %d steps of %s (%s)", url, len(rt.Samples), durfmt.Format(h.step), durfmt.Format(got))
 	if rt.Leading > 0 {
-		fmt.Fprintf(note, "; the series starts %s after the range does", fmtDuration(time.Duration(rt.Leading)*h.step))
+		fmt.Fprintf(note, "; the series starts %s after the range does", durfmt.Format(time.Duration(rt.Leading)*h.step))
 	}
 	if rt.Missing > 0 {
 		fmt.Fprintf(note, "; %d missing steps filled with the value before", rt.Missing)

@@ -22,6 +22,7 @@ import (
 	"gonum.org/v1/gonum/optimize"
 	"math/rand/v2"
 
+	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/simulate"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -210,7 +211,7 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 		errs = append(errs, fmt.Errorf("--holdout: %g: must be a fraction in (0, 1)", f.holdout))
 	}
 	if f.budget <= 0 {
-		errs = append(errs, fmt.Errorf("--budget: %s: must be > 0", fmtDuration(f.budget)))
+		errs = append(errs, fmt.Errorf("--budget: %s: must be > 0", durfmt.Format(f.budget)))
 	}
 	if f.maxEvals < 0 {
 		errs = append(errs, fmt.Errorf("--max-evaluations: %d: must be >= 0", f.maxEvals))
@@ -888,7 +889,7 @@ func tuneHeader(rep tuneReport, f tuneFlags) string {
 	fmt.Fprintf(&b, "Written by scaled tune for scaler %s, from %s.\n", rep.Scaler, rep.Template)
 	fmt.Fprintf(&b, "History: %s (%s to %s).\n", rep.Trace, rep.Search.From, rep.Holdout.To)
 	fmt.Fprintf(&b, "Model: capacity per replica %.4g req/s (mu %g), p95 SLO %gs, startup delay %s, tick %s.\n",
-		m.C, m.Mu, m.SLOSeconds, fmtDuration(time.Duration(m.StartupSeconds*float64(time.Second))), fmtDuration(time.Duration(m.TickSeconds*float64(time.Second))))
+		m.C, m.Mu, m.SLOSeconds, durfmt.Format(time.Duration(m.StartupSeconds*float64(time.Second))), durfmt.Format(time.Duration(m.TickSeconds*float64(time.Second))))
 	what := "the best of " + strconv.Itoa(rep.Evaluated) + " candidates (" + rep.Chosen.Family + ")"
 	if rep.Fallback {
 		what = "the HPA-equivalent config: no candidate of " + strconv.Itoa(rep.Evaluated) + " was better than the HPA in the search part"
@@ -902,7 +903,7 @@ func tuneHeader(rep tuneReport, f tuneFlags) string {
 	line("search part", rep.Search, rep.Chosen.Search, rep.Reference.Search)
 	line("held-out part", rep.Holdout, rep.Chosen.Holdout, rep.Reference.Holdout)
 	fmt.Fprintf(&b, "The held-out scores are those of:\n  scaled simulate --config %s --trace TRACE --startup-delay %s --score-from %s",
-		filepath.Base(f.out), fmtDuration(time.Duration(m.StartupSeconds*float64(time.Second))), rep.Holdout.From)
+		filepath.Base(f.out), durfmt.Format(time.Duration(m.StartupSeconds*float64(time.Second))), rep.Holdout.From)
 	if rep.Demand == "own" {
 		// The history as a file, at the rate the service had.
 		fmt.Fprintf(&b, " --median-replicas %g", m.MedianReplicas)

@@ -432,11 +432,36 @@ func apiFailure(expr, typ, msg string) error {
 	if typ == "" {
 		typ = string(promv1.ErrServer)
 	}
+	typ, msg = statusErrorType(typ, msg)
 	kind := scaling.FailureQuery
 	if typ == string(promv1.ErrTimeout) || typ == string(promv1.ErrCanceled) {
 		kind = scaling.FailureTimeout
 	}
 	return &scaling.SignalError{Kind: kind, Err: fmt.Errorf("%s: %w", quote(expr), &apiError{Type: typ, Msg: scaling.Clip(msg, maxServerText)})}
+}
+
+// statusErrorType names an error type given as an HTTP status, as
+// VictoriaMetrics does ("errorType":"422"), with Prometheus' type for that
+// status, and keeps the status in the message: a bad query is bad_data
+// whatever the back end, and VictoriaMetrics' deadline ("timeout exceeded
+// ...", 422) a timeout.
+func statusErrorType(typ, msg string) (string, string) {
+	code, err := strconv.Atoi(typ)
+	if err != nil || code < 100 || code > 599 {
+		return typ, msg
+	}
+	msg = "HTTP " + typ + ": " + msg
+	switch {
+	case strings.Contains(msg, "timeout exceeded"):
+		return string(promv1.ErrTimeout), msg
+	case code == http.StatusBadRequest:
+		return string(promv1.ErrBadData), msg
+	case code == http.StatusUnprocessableEntity:
+		return string(promv1.ErrExec), msg
+	case code/100 == 5:
+		return string(promv1.ErrServer), msg
+	}
+	return string(promv1.ErrClient), msg
 }
 
 // transportError names a failed request: the caller's deadline or

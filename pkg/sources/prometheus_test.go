@@ -113,6 +113,18 @@ func TestPrometheusQueryClassifiesResponses(t *testing.T) {
 			kind: scaling.FailureTimeout, errParts: []string{"timeout: query timed out in expression evaluation"}},
 		{name: "server execution error", status: 500, body: `{"status":"error","errorType":"internal","error":"storage failed"}`,
 			kind: scaling.FailureQuery, errParts: []string{"internal: storage failed"}},
+		// VictoriaMetrics gives the HTTP status as the error type; its
+		// messages, from v1.151.0's answers (the timeout from its source:
+		// app/vmselect/netstorage).
+		{name: "VictoriaMetrics bad query", status: 400,
+			body: `{"status":"error","errorType":"400","error":"error when executing query=\"sum(q\" for (time=1796605801003, step=300000): argList: unexpected token \"\"; want \",\", \")\"; unparsed data: \"\""}`,
+			kind: scaling.FailureQuery, errParts: []string{"bad_data: HTTP 400: error when executing", "unexpected token"}},
+		{name: "VictoriaMetrics limit", status: 422,
+			body: `{"status":"error","errorType":"422","error":"error when executing query=\"q\" on the time range (start=1, end=2, step=60000): too many points for the given start=1, end=2 and step=60000: 50001; the maximum number of points is 30000"}`,
+			kind: scaling.FailureQuery, errParts: []string{"execution: HTTP 422:", "the maximum number of points is 30000"}},
+		{name: "VictoriaMetrics timeout", status: 422,
+			body: `{"status":"error","errorType":"422","error":"error when executing query=\"q\" for (time=1, step=300000): timeout exceeded during the query: 10.000 seconds"}`,
+			kind: scaling.FailureTimeout, errParts: []string{"timeout: HTTP 422:", "timeout exceeded during the query"}},
 		{name: "proxy error", status: 502, body: `bad gateway`, kind: scaling.FailureQuery, errParts: []string{"server_error"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

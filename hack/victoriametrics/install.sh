@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds VictoriaMetrics single-node at a pinned version from the Go module
+# proxy (github.com/VictoriaMetrics/VictoriaMetrics has no replace directives,
+# so `go install` builds it; later versions need a newer Go than the project's)
+# and caches it outside the repository in
+#   ${SCALED_VICTORIAMETRICS_CACHE:-$HOME/.cache/scaled/victoriametrics}/<version>/victoria-metrics
+# Needs only Go. Idempotent: a second run only checks the binary.
+#
+#   hack/victoriametrics/install.sh           build unless cached; print the binary's path on the last line
+#   hack/victoriametrics/install.sh --check   print the path if it is built, else exit 1 (builds nothing)
+set -euo pipefail
+
+VM_VERSION=${VM_VERSION:-v1.151.0}
+CACHE_ROOT=${SCALED_VICTORIAMETRICS_CACHE:-$HOME/.cache/scaled/victoriametrics}
+OUT=$CACHE_ROOT/$VM_VERSION
+BIN=$OUT/victoria-metrics
+NICE=${NICE:-nice -n 10}
+
+if [ "${1:-}" = --check ]; then
+	[ -x "$BIN" ] || { echo "victoria-metrics $VM_VERSION is not built: run hack/victoriametrics/install.sh (or make victoriametrics)" >&2; exit 1; }
+	echo "$BIN"
+	exit 0
+fi
+
+if [ ! -x "$BIN" ]; then
+	mkdir -p "$OUT"
+	start=$(date +%s)
+	printf '[hack/victoriametrics] building victoria-metrics %s into %s (cold: minutes)\n' "$VM_VERSION" "$OUT" >&2
+	# The binary prints this as its version (-version, /metrics vm_app_version).
+	GOBIN=$OUT/tmp CGO_ENABLED=0 GOFLAGS=-buildvcs=false $NICE go install -trimpath \
+		-ldflags "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-$VM_VERSION" \
+		"github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$VM_VERSION"
+	mv "$OUT/tmp/victoria-metrics" "$BIN"
+	rmdir "$OUT/tmp"
+	printf '[hack/victoriametrics] built in %d s\n' "$(($(date +%s) - start))" >&2
+fi
+"$BIN" -version >&2
+echo "$BIN"

@@ -55,6 +55,16 @@ type HistoryReader interface {
 	HistoryNeeds() []HistoryNeed
 }
 
+// RefitSpreader is implemented by policies that refit a model on a period
+// (Predictive). SpreadRefits gives the policy a key (its scaler's name)
+// from which it derives a phase within that period, the same for the same
+// key, so that the refits of many scalers spread over the period instead of
+// coming all at once. A policy never told refits on its period from its
+// first fit.
+type RefitSpreader interface {
+	SpreadRefits(key string)
+}
+
 // FeedbackReceiver is implemented by policies that must know what became
 // of their recommendation: a PID's anti-windup stops or back-calculates its
 // integrator when the final number differs from what it proposed. The

@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"hash/fnv"
 	"math"
 	"slices"
 	"time"
@@ -185,10 +186,15 @@ type Predictive struct {
 	per     int // history points per smoothed point
 	horizon int // smoothed points from the newest complete one to the target, at most
 
-	sel      *forecast.Selection
-	last     time.Time // time of the newest history point seen
-	pend     []float64 // points after the newest complete block
-	fitAt    time.Time // newest point at the last refit
+	sel     *forecast.Selection
+	last    time.Time // time of the newest history point seen
+	pend    []float64 // points after the newest complete block
+	fitAt   time.Time // newest point at the last refit
+	nextFit time.Time // refit once the newest point reaches it
+	// phase, set by SpreadRefits, places the refits on a grid of RefitEvery
+	// shifted by it; spread says it was set.
+	phase    time.Duration
+	spread   bool
 	surprise time.Time // abstain until then
 	report   ForecastReport
 	reported bool
@@ -201,6 +207,7 @@ var (
 	_ HistoryReader = (*Predictive)(nil)
 	_ Forecaster    = (*Predictive)(nil)
 	_ StateReporter = (*Predictive)(nil)
+	_ RefitSpreader = (*Predictive)(nil)
 )
 
 // NewPredictive validates spec, whose defaults must be filled, and returns
@@ -309,6 +316,35 @@ func (p *Predictive) HistoryNeeds() []HistoryNeed {
 	return []HistoryNeed{{Signal: p.spec.Signal, Window: p.spec.History, Step: p.spec.Step}}
 }
 
+// SpreadRefits implements RefitSpreader: after its first fit, the policy
+// refits when its history reaches a multiple of RefitEvery shifted by a
+// phase that a hash of key gives (a whole number of steps), instead of
+// RefitEvery after whenever it started. Scalers started together would
+// otherwise refit together: a fleet's refits are its costliest work.
+func (p *Predictive) SpreadRefits(key string) {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(key))
+	steps := max(1, int64(p.spec.RefitEvery/p.spec.Step))
+	p.phase, p.spread = time.Duration(h.Sum64()%uint64(steps))*p.spec.Step, true
+	if p.sel != nil {
+		p.nextFit = p.refitAfter(p.fitAt)
+	}
+}
+
+// refitAfter is when the next refit after one at fitted is due.
+func (p *Predictive) refitAfter(fitted time.Time) time.Time {
+	if !p.spread {
+		return fitted.Add(p.spec.RefitEvery)
+	}
+	// The first point of the phase's grid after fitted: a refit at most
+	// RefitEvery later, and on the same phase ever after.
+	next := fitted.Truncate(p.spec.RefitEvery).Add(p.phase)
+	for !next.After(fitted) {
+		next = next.Add(p.spec.RefitEvery)
+	}
+	return next
+}
+
 // State implements StateReporter: the history the policy had at its last
 // Recommend and the min_history it needs, so that a young service's
 // abstaining forecast can be watched filling up.
@@ -346,7 +382,7 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 	}
 	newest := hist[len(hist)-1].Time
 	surprised, gaps := p.update(hist)
-	if p.sel == nil || newest.Sub(p.fitAt) >= p.spec.RefitEvery || newest.Before(p.last) {
+	if p.sel == nil || !newest.Before(p.nextFit) || newest.Before(p.last) {
 		ys, g := regular(hist, p.spec.Step)
 		opt := forecast.SelectOptions{Horizon: p.horizon, Quantile: p.spec.Quantile, Spread: p.spec.Spread}
 		if p.per > 1 {
@@ -358,7 +394,7 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 		if err != nil {
 			return abstain("history too short to forecast: %v", err)
 		}
-		p.sel, p.fitAt, p.pend, gaps = sel, newest, p.pend[:0], g
+		p.sel, p.fitAt, p.nextFit, p.pend, gaps = sel, newest, p.refitAfter(newest), p.pend[:0], g
 	}
 	p.last = newest
 	if surprised != "" {

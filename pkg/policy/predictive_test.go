@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strings"
@@ -503,6 +504,59 @@ func TestPredictiveKeepsCapacityWithinItsTolerance(t *testing.T) {
 	for _, want := range []string{"tolerance.up: -0.1: must be in [0, 1]", "tolerance.down: 1: must be in [0, 1)"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v: want %q", err, want)
+		}
+	}
+}
+
+// TestPredictiveSpreadsRefits: policies told different keys refit at
+// different times of the hour, each every RefitEvery on its own phase, and
+// the same key gives the same times (a restart keeps them); a policy never
+// told refits RefitEvery after its first fit, as before.
+func TestPredictiveSpreadsRefits(t *testing.T) {
+	refits := func(key string) []time.Time {
+		t.Helper()
+		p, err := NewPredictive(predictiveSpec(ForecastOnly))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if key != "" {
+			p.SpreadRefits(key)
+		}
+		var out []time.Time
+		const days = 3 * 288
+		for n := days; n <= days+5*12; n++ { // five hours at 5-minute steps
+			p.Recommend(predictiveInput(n, dailyLoad))
+			if len(out) == 0 || !p.fitAt.Equal(out[len(out)-1]) {
+				out = append(out, p.fitAt)
+			}
+		}
+		return out
+	}
+	phases := map[time.Duration]bool{}
+	for i := range 20 {
+		key := fmt.Sprintf("shop/web-%d", i)
+		got := refits(key)
+		if len(got) < 5 {
+			t.Fatalf("%s: refits at %v: want the first fit and one an hour", key, got)
+		}
+		phase := got[1].Sub(got[1].Truncate(time.Hour))
+		for k := 2; k < len(got); k++ {
+			if d := got[k].Sub(got[k-1]); d != time.Hour {
+				t.Fatalf("%s: refits at %v: %s apart, want every hour on one phase", key, got, d)
+			}
+		}
+		if again := refits(key); !cmp.Equal(got, again) {
+			t.Fatalf("%s: refits at %v, then %v for the same key: want the same times", key, got, again)
+		}
+		phases[phase] = true
+	}
+	if len(phases) < 6 {
+		t.Errorf("20 keys refit at %d distinct times of the hour: want them spread over the 12 steps of the hour", len(phases))
+	}
+	plain := refits("")
+	for k := 1; k < len(plain); k++ {
+		if d := plain[k].Sub(plain[k-1]); d != time.Hour {
+			t.Fatalf("without a key: refits at %v: want every hour from the first fit", plain)
 		}
 	}
 }

@@ -41,3 +41,12 @@ func (d *Decider) Forecasts() []PolicyForecast {
 	}
 	return out
 }
+
+// SpreadRefits hands key to every policy that implements RefitSpreader.
+func (d *Decider) SpreadRefits(key string) {
+	for _, p := range d.spec.Policies {
+		if r, ok := p.(RefitSpreader); ok {
+			r.SpreadRefits(key)
+		}
+	}
+}

@@ -1,6 +1,7 @@
-// Package promtest runs a real Prometheus server for tests: its own config
-// and data directory on a free loopback port, scraping an exporter inside the
-// test every second, optionally with backfilled history. It never starts
+// Package promtest runs a real Prometheus server for tests (or
+// VictoriaMetrics single-node, with the same shape: StartBackend): its own
+// config and data directory on a free loopback port, scraping an exporter
+// inside the test every second, optionally with backfilled history. It never starts
 // anything outside the test's temp directories and stops what it started.
 package promtest
 
@@ -53,6 +54,8 @@ const Job = "test"
 // Server is a running Prometheus and the exporter it scrapes.
 type Server struct {
 	t       testing.TB
+	backend Backend
+	flags   []string
 	bin     string
 	dir     string
 	dataDir string
@@ -72,6 +75,7 @@ type Server struct {
 type options struct {
 	openMetrics []string
 	targets     []scrapeTarget
+	flags       []string
 }
 
 type scrapeTarget struct{ job, addr string }
@@ -90,6 +94,12 @@ func WithOpenMetrics(text string) Option {
 // ScrapeInterval, as job: a scaled process under test, for instance.
 func WithTarget(job, addr string) Option {
 	return func(o *options) { o.targets = append(o.targets, scrapeTarget{job, addr}) }
+}
+
+// WithFlags adds command-line flags to the server's own (for instance
+// VictoriaMetrics' -search.maxResponseSeries=1000).
+func WithFlags(flags ...string) Option {
+	return func(o *options) { o.flags = append(o.flags, flags...) }
 }
 
 // WithHistory backfills a gauge's recorded samples (see GaugeHistory).
@@ -128,12 +138,21 @@ func GaugeHistory(name string, labels map[string]string, samples []scaling.Sampl
 // binary the test is skipped, or fails when RequireEnv is set.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	bin := Binary
+	return StartBackend(t, Prometheus, opts...)
+}
+
+// StartBackend runs the given back end for the test, as Start does
+// Prometheus: scraping the test's exporter every ScrapeInterval, with the
+// same options and methods. Without its binary the test is skipped, or fails
+// when the back end's RequireEnv is set.
+func StartBackend(t testing.TB, b Backend, opts ...Option) *Server {
+	t.Helper()
+	bin := b.binary()
 	if _, err := os.Stat(bin); err != nil {
-		if os.Getenv(RequireEnv) != "" {
-			t.Fatalf("prometheus: %s not found and %s is set: run hack/prometheus/install.sh", bin, RequireEnv)
+		if os.Getenv(b.requireEnv()) != "" {
+			t.Fatalf("%s: %s not found and %s is set: run %s", b, bin, b.requireEnv(), b.install())
 		}
-		t.Skipf("prometheus: %s not found (run hack/prometheus/install.sh; set %s=1 to fail instead of skip)", bin, RequireEnv)
+		t.Skipf("%s: %s not found (run %s; set %s=1 to fail instead of skip)", b, bin, b.install(), b.requireEnv())
 	}
 	var o options
 	for _, opt := range opts {
@@ -141,27 +160,32 @@ func Start(t testing.TB, opts ...Option) *Server {
 	}
 	dir := t.TempDir()
 	s := &Server{
-		t: t, bin: bin, dir: dir,
+		t: t, backend: b, flags: o.flags, bin: bin, dir: dir,
 		dataDir: filepath.Join(dir, "data"),
-		logPath: filepath.Join(dir, "prometheus.log"),
+		logPath: filepath.Join(dir, string(b)+".log"),
 		reg:     prometheus.NewRegistry(),
 		gauges:  map[string]*prometheus.GaugeVec{},
 	}
 	s.exporter = httptest.NewServer(promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	t.Cleanup(s.exporter.Close)
 
-	for i, text := range o.openMetrics {
-		s.backfill(fmt.Sprintf("history-%d.om", i), text)
+	if b == Prometheus {
+		for i, text := range o.openMetrics {
+			s.backfill(fmt.Sprintf("history-%d.om", i), text)
+		}
+	}
+	evaluation := ""
+	if b == Prometheus {
+		evaluation = "\n  evaluation_interval: " + model.Duration(ScrapeInterval).String()
 	}
 	cfg := fmt.Sprintf(`global:
   scrape_interval: %[1]s
-  scrape_timeout: %[1]s
-  evaluation_interval: %[1]s
+  scrape_timeout: %[1]s%[4]s
 scrape_configs:
   - job_name: %[2]s
     static_configs:
       - targets: [%[3]q]
-`, model.Duration(ScrapeInterval), Job, s.exporter.Listener.Addr().String())
+`, model.Duration(ScrapeInterval), Job, s.exporter.Listener.Addr().String(), evaluation)
 	for _, tg := range o.targets {
 		cfg += fmt.Sprintf("  - job_name: %s\n    static_configs:\n      - targets: [%q]\n", tg.job, tg.addr)
 	}
@@ -181,9 +205,14 @@ scrape_configs:
 		}
 	}
 	if err != nil {
-		t.Fatalf("prometheus did not start: %v\n%s", err, s.logTail())
+		t.Fatalf("%s did not start: %v\n%s", b, err, s.logTail())
 	}
 	t.Cleanup(s.Stop)
+	if b == VictoriaMetrics {
+		for _, text := range o.openMetrics {
+			s.importText(text)
+		}
+	}
 	c, err := api.NewClient(api.Config{Address: s.URL()})
 	if err != nil {
 		t.Fatal(err)
@@ -221,12 +250,7 @@ func (s *Server) start() error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(s.bin,
-		"--config.file="+filepath.Join(s.dir, "prometheus.yml"),
-		"--storage.tsdb.path="+s.dataDir,
-		"--storage.tsdb.retention.time=100y",
-		"--web.listen-address="+s.addr,
-	)
+	cmd := exec.Command(s.bin, s.backend.args(s)...)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		logf.Close()
@@ -247,10 +271,10 @@ func (s *Server) start() error {
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
-			return fmt.Errorf("prometheus exited during start-up")
+			return fmt.Errorf("%s exited during start-up", s.backend)
 		default:
 		}
-		resp, err := client.Get(s.URL() + "/-/ready")
+		resp, err := client.Get(s.URL() + s.backend.readyPath())
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -260,7 +284,7 @@ func (s *Server) start() error {
 		time.Sleep(50 * time.Millisecond)
 	}
 	s.Stop()
-	return fmt.Errorf("prometheus not ready after 30s")
+	return fmt.Errorf("%s not ready after 30s", s.backend)
 }
 
 // URL is the base URL of Prometheus' HTTP API.
@@ -304,6 +328,7 @@ func (s *Server) WaitFor(t testing.TB, expr string, want float64, timeout time.D
 	deadline := time.Now().Add(timeout)
 	var last string
 	for {
+		s.flush()
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		v, _, _, err := s.api.Query(ctx, expr, time.Now())
 		cancel()
@@ -365,7 +390,7 @@ func (s *Server) Freeze(t testing.TB) {
 	deadline := time.Now().Add(5 * time.Second)
 	for !allStopped(pid) {
 		if time.Now().After(deadline) {
-			t.Fatalf("prometheus: pid %d not stopped 5s after SIGSTOP", pid)
+			t.Fatalf("%s: pid %d not stopped 5s after SIGSTOP", s.backend, pid)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -401,10 +426,10 @@ func (s *Server) signal(t testing.TB, sig syscall.Signal) {
 	cmd := s.cmd
 	s.mu.Unlock()
 	if cmd == nil {
-		t.Fatalf("prometheus is not running")
+		t.Fatalf("%s is not running", s.backend)
 	}
 	if err := cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("prometheus: %s: %v", sig, err)
+		t.Fatalf("%s: %s: %v", s.backend, sig, err)
 	}
 }
 
@@ -414,7 +439,7 @@ func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
 	if err := s.start(); err != nil {
-		t.Fatalf("prometheus did not restart: %v\n%s", err, s.logTail())
+		t.Fatalf("%s did not restart: %v\n%s", s.backend, err, s.logTail())
 	}
 }
 

@@ -13,8 +13,14 @@ import (
 )
 
 func TestScrapesTheExporterAndSurvivesRestart(t *testing.T) {
+	for _, b := range Backends {
+		t.Run(string(b), func(t *testing.T) { testScrapesAndSurvivesRestart(t, b) })
+	}
+}
+
+func testScrapesAndSurvivesRestart(t *testing.T, b Backend) {
 	t0 := time.Now()
-	s := Start(t)
+	s := StartBackend(t, b)
 	t.Logf("started in %s", time.Since(t0))
 	s.Gauge("queue_depth", "queue").WithLabelValues("jobs").Set(17)
 	s.WaitFor(t, `queue_depth{job="test",queue="jobs"}`, 17, 15*time.Second)
@@ -39,12 +45,18 @@ func TestScrapesTheExporterAndSurvivesRestart(t *testing.T) {
 }
 
 func TestBackfilledHistory(t *testing.T) {
+	for _, b := range Backends {
+		t.Run(string(b), func(t *testing.T) { testBackfilledHistory(t, b) })
+	}
+}
+
+func testBackfilledHistory(t *testing.T, b Backend) {
 	end := time.Now().Add(-48 * time.Hour).Truncate(time.Minute)
 	var samples []scaling.Sample
 	for i := 0; i < 120; i++ {
 		samples = append(samples, scaling.Sample{Time: end.Add(time.Duration(i-119) * time.Minute), Value: float64(i)})
 	}
-	s := Start(t, WithHistory("recorded_load", map[string]string{"app": "shop"}, samples))
+	s := StartBackend(t, b, WithHistory("recorded_load", map[string]string{"app": "shop"}, samples))
 	v, _, _, err := s.API().Query(context.Background(), `recorded_load{app="shop"}`, end)
 	if err != nil {
 		t.Fatal(err)

@@ -78,7 +78,7 @@ func loadPolicy(t *testing.T, file string, placeholders ...string) iamPolicy {
 }
 
 var knownOperators = map[string]bool{"StringEquals": true, "StringEqualsIfExists": true, "StringNotEquals": true, "Null": true,
-	"ForAnyValue:StringEquals": true}
+	"ForAnyValue:StringEquals": true, "Bool": true}
 
 // allows evaluates req against p.
 func (p iamPolicy) allows(req iamRequest) bool {
@@ -145,6 +145,8 @@ func conditionsHold(cond map[string]map[string]stringOrList, keys map[string][]s
 				ok = (want[0] == "true") == !present
 			case "ForAnyValue:StringEquals":
 				ok = present && anyIn(got, want)
+			case "Bool": // a missing key never matches
+				ok = present && anyIn(got, want)
 			}
 			if !ok {
 				return false
@@ -187,6 +189,9 @@ func TestIAMPolicies(t *testing.T) {
 	ours := map[string]string{TagOwner: "orders-db", TagManagedBy: "scaled", "team": "data"}
 	theirs := map[string]string{TagOwner: "someone-else", TagManagedBy: "scaled"}
 	untagged := map[string]string{"team": "data"}
+	private := func(keys map[string][]string) map[string][]string {
+		return merge(keys, map[string][]string{"rds:PubliclyAccessible": {"false"}})
+	}
 	replicaCases := func(create, parent, reader string) []struct {
 		name string
 		req  iamRequest
@@ -197,12 +202,12 @@ func TestIAMPolicies(t *testing.T) {
 			req  iamRequest
 			want bool
 		}{
-			{"create a reader with the owner tag", iamRequest{create, arn + "db:" + reader, tagged(ours)}, true},
+			{"create a reader with the owner tag", iamRequest{create, arn + "db:" + reader, private(tagged(ours))}, true},
 			{"... and tag it as it is created", iamRequest{"rds:AddTagsToResource", arn + "db:" + reader, tagged(ours)}, true},
-			{"create on the parent", iamRequest{create, arn + parent, tagged(ours)}, true},
-			{"create without the owner tag", iamRequest{create, arn + "db:" + reader, tagged(untagged)}, false},
-			{"create with another owner", iamRequest{create, arn + "db:" + reader, tagged(theirs)}, false},
-			{"create a name outside the template", iamRequest{create, arn + "db:reporting", tagged(ours)}, false},
+			{"create on the parent", iamRequest{create, arn + parent, private(tagged(ours))}, true},
+			{"create without the owner tag", iamRequest{create, arn + "db:" + reader, private(tagged(untagged))}, false},
+			{"create with another owner", iamRequest{create, arn + "db:" + reader, private(tagged(theirs))}, false},
+			{"create a name outside the template", iamRequest{create, arn + "db:reporting", private(tagged(ours))}, false},
 			{"tag another owner's reader as ours", iamRequest{"rds:AddTagsToResource", arn + "db:" + reader,
 				merge(tagged(ours), owned("someone-else"))}, false},
 			{"remove a tag", iamRequest{"rds:RemoveTagsFromResource", arn + "db:" + reader, owned("orders-db")}, false},
@@ -231,7 +236,22 @@ func TestIAMPolicies(t *testing.T) {
 		{"rds-policy.json", "rds:CreateDBInstanceReadReplica", "db:orders", "orders-scaled-1", []string{"SOURCE", "orders"}},
 	} {
 		p := loadPolicy(t, tc.file, append(placeholders, tc.placeholders...)...)
-		for _, c := range replicaCases(tc.create, tc.parent, tc.reader) {
+		cases := replicaCases(tc.create, tc.parent, tc.reader)
+		if tc.create == "rds:CreateDBInstanceReadReplica" {
+			// rds:PubliclyAccessible is a condition key of
+			// CreateDBInstanceReadReplica (Service Authorization Reference,
+			// "Actions, resources, and condition keys for Amazon RDS").
+			cases = append(cases, []struct {
+				name string
+				req  iamRequest
+				want bool
+			}{
+				{"create a public replica", iamRequest{tc.create, arn + "db:" + tc.reader,
+					merge(tagged(ours), map[string][]string{"rds:PubliclyAccessible": {"true"}})}, false},
+				{"create a replica without saying whether it is public", iamRequest{tc.create, arn + "db:" + tc.reader, tagged(ours)}, false},
+			}...)
+		}
+		for _, c := range cases {
 			if got := p.allows(c.req); got != c.want {
 				t.Errorf("%s: %s (%s on %s): allowed %v, want %v", tc.file, c.name, c.req.action, c.req.resource, got, c.want)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"time"
@@ -29,8 +30,13 @@ type RDSTarget struct {
 	// Region of the instance (default: AWS_REGION or the shared config's).
 	Region string `json:"region,omitempty"`
 	// SourceInstance names the DB instance whose read replicas are scaled.
-	SourceInstance string           `json:"source_instance,omitempty"`
-	ReplicaOptions `json:",inline"` // aws_options.go
+	SourceInstance string `json:"source_instance,omitempty"`
+	// VpcSecurityGroupIDs of new replicas (default: the source's).
+	VpcSecurityGroupIDs []string `json:"vpc_security_group_ids,omitempty"`
+	// PubliclyAccessible makes new replicas reachable from the internet or
+	// not (default: as the source is).
+	PubliclyAccessible *bool            `json:"publicly_accessible,omitempty"`
+	ReplicaOptions     `json:",inline"` // aws_options.go
 }
 
 var (
@@ -63,8 +69,25 @@ func (t *RDSTarget) Validate(scaler string, path *field.Path) field.ErrorList {
 	if t.SourceInstance == "" {
 		errs = append(errs, fielderr.Required(path.Child("source_instance"), t.SourceInstance, "must not be empty"))
 	}
+	sgs := path.Child("vpc_security_group_ids")
+	if t.VpcSecurityGroupIDs != nil && len(t.VpcSecurityGroupIDs) == 0 {
+		errs = append(errs, fielderr.Required(sgs, t.VpcSecurityGroupIDs, "must name at least one VPC security group, or be left out to give replicas the source's"))
+	}
+	seen := map[string]bool{}
+	for i, id := range t.VpcSecurityGroupIDs {
+		switch {
+		case !securityGroupRE.MatchString(id):
+			errs = append(errs, fielderr.Invalid(sgs.Index(i), id, "must be a VPC security group ID: sg- and 8 or 17 hexadecimal digits"))
+		case seen[id]:
+			errs = append(errs, fielderr.Duplicate(sgs.Index(i), id, "is listed twice"))
+		}
+		seen[id] = true
+	}
 	return append(errs, t.validate(path, t.SourceInstance, scaler, MaxRDSReplicas)...)
 }
+
+// securityGroupRE is a VPC security group ID (EC2 API Reference, SecurityGroup: "sg-" and 8 or 17 hexadecimal digits).
+var securityGroupRE = regexp.MustCompile(`^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$`)
 
 // DefaultBehavior implements TargetSpec: a replica takes minutes to serve.
 func (t *RDSTarget) DefaultBehavior() policy.Behavior { return replicaBehavior() }
@@ -108,7 +131,7 @@ func NewRDS(t RDSTarget, o AWSOptions) (*RDS, error) {
 	}
 	return &RDS{newReplicaSet(string(KindRDS), t.SourceInstance, DefaultRDSName, MaxRDSReplicas, t.ReplicaOptions, o,
 		func(c *rds.Client, opt ReplicaOptions) replicaBackend {
-			return &rdsBackend{client: c, source: t.SourceInstance, opt: opt}
+			return &rdsBackend{client: c, source: t.SourceInstance, opt: opt, securityGroups: t.VpcSecurityGroupIDs, public: t.PubliclyAccessible}
 		})}, nil
 }
 
@@ -117,6 +140,9 @@ type rdsBackend struct {
 	source string
 	opt    ReplicaOptions
 	src    copied // as last listed
+	// The network settings the target states, over the source's.
+	securityGroups []string
+	public         *bool
 }
 
 // replicaParameterGroup reports whether CreateDBInstanceReadReplica takes
@@ -234,9 +260,16 @@ func (b *rdsBackend) create(ctx context.Context, id, az string, tags map[string]
 	// Left out, a replica gets the VPC's default security group and
 	// CreateDBInstance's default accessibility, which a default VPC makes
 	// public (RDS API Reference, CreateDBInstanceReadReplica): a replica the
-	// application cannot reach, or one open to the internet. Always sent.
+	// application cannot reach, or one open to the internet. Always sent:
+	// what the target states, else the source's.
 	in.VpcSecurityGroupIds = s.securityGroups
+	if len(b.securityGroups) > 0 {
+		in.VpcSecurityGroupIds = b.securityGroups
+	}
 	in.PubliclyAccessible = aws.Bool(s.public)
+	if b.public != nil {
+		in.PubliclyAccessible = aws.Bool(*b.public)
+	}
 	if s.storageType != "" {
 		in.StorageType = aws.String(s.storageType)
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/awsemu"
 )
@@ -237,4 +238,61 @@ func newReplica(t *testing.T, env *awsEnv, target RDSTarget) awsemu.InstanceStat
 	}
 	t.Fatalf("no read replica of %s was created", target.SourceInstance)
 	return awsemu.InstanceState{}
+}
+
+// TestRDSReplicasTakeTheStatedNetwork: security groups and accessibility
+// the target states win over the source's; what it leaves out is copied.
+func TestRDSReplicasTakeTheStatedNetwork(t *testing.T) {
+	src := awsemu.Network{SecurityGroups: []string{"sg-0a1b2c3d"}, Public: true, StorageType: "gp3", MaxAllocated: 1000}
+	for _, tc := range []struct {
+		name   string
+		sgs    []string
+		public *bool
+		want   awsemu.Network
+	}{
+		{"both stated", []string{"sg-0123456789abcdef0", "sg-11112222"}, ptr(false),
+			awsemu.Network{SecurityGroups: []string{"sg-0123456789abcdef0", "sg-11112222"}, Public: false, StorageType: "gp3", MaxAllocated: 1000}},
+		{"accessibility stated", nil, ptr(false),
+			awsemu.Network{SecurityGroups: []string{"sg-0a1b2c3d"}, Public: false, StorageType: "gp3", MaxAllocated: 1000}},
+		{"nothing stated", nil, nil, src},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newAWSEnv(t, awsemu.Options{PublicByDefault: true})
+			env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1a",
+				SubnetGroup: "orders-subnets", Network: src})
+			in := newReplica(t, env, RDSTarget{SourceInstance: "orders", VpcSecurityGroupIDs: tc.sgs, PubliclyAccessible: tc.public,
+				ReplicaOptions: ReplicaOptions{Owner: "db", Endpoint: env.url}})
+			if diff := cmp.Diff(tc.want, in.Network); diff != "" {
+				t.Errorf("replica %s (-want +got):\n%s", in.ID, diff)
+			}
+		})
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// TestRDSValidatesTheStatedNetwork: each bad security group is a field
+// error naming its index and value.
+func TestRDSValidatesTheStatedNetwork(t *testing.T) {
+	tgt := RDSTarget{SourceInstance: "orders", VpcSecurityGroupIDs: []string{"sg-0123456789abcdef0", "default", "sg-0123456789abcdef0", "sg-12"}}
+	tgt.Default("s")
+	var got []string
+	for _, e := range tgt.Validate("s", field.NewPath("target", "rds")) {
+		got = append(got, e.Field+" "+string(e.Type))
+	}
+	want := []string{"target.rds.vpc_security_group_ids[1] FieldValueInvalid", "target.rds.vpc_security_group_ids[2] FieldValueDuplicate",
+		"target.rds.vpc_security_group_ids[3] FieldValueInvalid"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("errors (-want +got):\n%s", diff)
+	}
+	empty := RDSTarget{SourceInstance: "orders", VpcSecurityGroupIDs: []string{}}
+	empty.Default("s")
+	if errs := empty.Validate("s", field.NewPath("rds")); len(errs) != 1 || errs[0].Field != "rds.vpc_security_group_ids" {
+		t.Errorf("an empty list: %v, want one error on rds.vpc_security_group_ids", errs)
+	}
+	ok := RDSTarget{SourceInstance: "orders", VpcSecurityGroupIDs: []string{"sg-0a1b2c3d"}, PubliclyAccessible: ptr(false)}
+	ok.Default("s")
+	if errs := ok.Validate("s", field.NewPath("rds")); len(errs) != 0 {
+		t.Errorf("valid settings refused: %v", errs)
+	}
 }

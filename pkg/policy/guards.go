@@ -127,60 +127,64 @@ func sat32f(x float64) int32 {
 	return int32(x)
 }
 
-// scaleUpLimit is HPA calculateScaleUpLimitWithScalingRules. The period's
-// starting capacity counts both directions' events; Percent rounds up so that
-// a small target can always grow. With no limits it returns MaxInt32.
+// scaleUpLimit is HPA calculateScaleUpLimitWithScalingRules: Percent
+// rounds up so that a small target can always grow. With no limits it
+// returns MaxInt32.
 func scaleUpLimit(current int32, ups, downs []scaleEvent, now time.Time, rules *Rules) int32 {
-	if rules.Select == SelectDisabled {
-		return current
-	}
-	if len(rules.Limits) == 0 {
-		return math.MaxInt32
-	}
-	pick := func(a, b int32) int32 { return max(a, b) }
-	result := int32(math.MinInt32)
-	if rules.Select == SelectMin {
-		pick = func(a, b int32) int32 { return min(a, b) }
-		result = math.MaxInt32
-	}
-	for _, l := range rules.Limits {
-		start := int64(current) - replicasChangedIn(ups, now, l.Period) + replicasChangedIn(downs, now, l.Period)
-		var proposed int32
-		switch l.Type {
-		case RatePods:
-			proposed = sat32(start + int64(l.Value))
-		case RatePercent:
-			proposed = sat32f(math.Ceil(float64(start) * (1 + float64(l.Value)/100)))
-		}
-		result = pick(result, proposed)
-	}
-	return result
+	return scaleLimit(current, ups, downs, now, rules, rising)
 }
 
-// scaleDownLimit is HPA calculateScaleDownLimitWithBehaviors. Percent
-// truncates, so a fall is never larger than the rule allows. With no limits
-// it returns MinInt32.
+// scaleDownLimit is HPA calculateScaleDownLimitWithBehaviors: Percent
+// truncates, so a fall is never larger than the rule allows. With no
+// limits it returns MinInt32.
 func scaleDownLimit(current int32, ups, downs []scaleEvent, now time.Time, rules *Rules) int32 {
+	return scaleLimit(current, ups, downs, now, rules, falling)
+}
+
+// direction is what tells the scale-up limit from the scale-down one.
+type direction struct {
+	sign float64 // +1 up, -1 down
+	// farther and nearer pick the limit that lets the capacity move more
+	// and less.
+	farther, nearer func(a, b int32) int32
+	// unlimited is the limit of a direction with no rules, farther than
+	// any; stopped is nearer than any.
+	unlimited, stopped int32
+	// round rounds a Percent limit: up when rising, so that a small
+	// target can always grow; towards zero when falling.
+	round func(float64) float64
+}
+
+var (
+	rising = direction{sign: 1, farther: func(a, b int32) int32 { return max(a, b) }, nearer: func(a, b int32) int32 { return min(a, b) },
+		unlimited: math.MaxInt32, stopped: math.MinInt32, round: math.Ceil}
+	falling = direction{sign: -1, farther: func(a, b int32) int32 { return min(a, b) }, nearer: func(a, b int32) int32 { return max(a, b) },
+		unlimited: math.MinInt32, stopped: math.MaxInt32, round: math.Trunc}
+)
+
+// scaleLimit is the limit the rules set in direction dir. The period's
+// starting capacity counts both directions' events; SelectMax (the
+// default) takes the limit that lets the capacity move most, SelectMin the
+// one that lets it move least.
+func scaleLimit(current int32, ups, downs []scaleEvent, now time.Time, rules *Rules, dir direction) int32 {
 	if rules.Select == SelectDisabled {
 		return current
 	}
 	if len(rules.Limits) == 0 {
-		return math.MinInt32
+		return dir.unlimited
 	}
-	pick := func(a, b int32) int32 { return min(a, b) }
-	result := int32(math.MaxInt32)
+	pick, result := dir.farther, dir.stopped
 	if rules.Select == SelectMin {
-		pick = func(a, b int32) int32 { return max(a, b) }
-		result = math.MinInt32
+		pick, result = dir.nearer, dir.unlimited
 	}
 	for _, l := range rules.Limits {
 		start := int64(current) - replicasChangedIn(ups, now, l.Period) + replicasChangedIn(downs, now, l.Period)
 		var proposed int32
 		switch l.Type {
 		case RatePods:
-			proposed = sat32(start - int64(l.Value))
+			proposed = sat32(start + int64(dir.sign)*int64(l.Value))
 		case RatePercent:
-			proposed = sat32f(math.Trunc(float64(start) * (1 - float64(l.Value)/100)))
+			proposed = sat32f(dir.round(float64(start) * (1 + dir.sign*float64(l.Value)/100)))
 		}
 		result = pick(result, proposed)
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
 	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -377,6 +378,12 @@ func TestCamel(t *testing.T) {
 	for in, want := range map[string]string{"rate_limit": "RateLimit", "bounds": "Bounds", "query_error": "QueryError", "target_limit": "TargetLimit"} {
 		if got := camel(in); got != want {
 			t.Errorf("camel(%s) = %s, want %s", in, got, want)
+		}
+	}
+	// A limiting guard's condition reason is its name as camel writes it.
+	for _, g := range policy.Guards {
+		if g.Limiting && g.Condition != camel(g.Name) {
+			t.Errorf("guard %s sets Limited with reason %s, want %s", g.Name, g.Condition, camel(g.Name))
 		}
 	}
 }

@@ -208,7 +208,8 @@ func (w *statusWriter) observeTarget(key, op, reason string) {
 
 func shownOf(d scaling.Decision, readReason string) shown {
 	s := shown{current: d.Current, ready: d.Ready, desired: d.Desired, outcome: d.Outcome, readReason: readReason}
-	s.limitedBy, _ = limitedBy(d)
+	limited, _ := limitedBy(d)
+	s.limitedBy = limited.Name
 	var failing []string
 	for _, sig := range d.Signals {
 		if sig.Failed != "" {
@@ -229,13 +230,12 @@ func pausedBy(d scaling.Decision) string {
 	return ""
 }
 
-// limitGuards are the guards that hold a decision back: Limited.
-var limitGuards = []string{policy.GuardBounds, policy.GuardSchedule, policy.GuardRateLimit, "target_limit"}
-
-func limitedBy(d scaling.Decision) (guard, reason string) {
+// limitedBy is the last limiting guard (policy.Guard.Limiting) that held d
+// back, and why: the Limited condition.
+func limitedBy(d scaling.Decision) (guard policy.Guard, reason string) {
 	for _, a := range d.Adjustments {
-		if slices.Contains(limitGuards, a.Guard) {
-			guard, reason = a.Guard, a.Reason
+		if g, _ := policy.GuardNamed(a.Guard); g.Limiting {
+			guard, reason = g, a.Reason
 		}
 	}
 	return guard, reason
@@ -422,8 +422,8 @@ func (w *statusWriter) statusFor(st *scalerState, prev v1alpha1.ScalerStatus, no
 		set(v1alpha1.ConditionActive, metav1.ConditionTrue, v1alpha1.ReasonActing, "scaled sets the target's capacity")
 	}
 	if d != nil {
-		if guard, why := limitedBy(*d); guard != "" {
-			set(v1alpha1.ConditionLimited, metav1.ConditionTrue, camel(guard), why)
+		if guard, why := limitedBy(*d); guard.Limiting {
+			set(v1alpha1.ConditionLimited, metav1.ConditionTrue, guard.Condition, why)
 		} else {
 			set(v1alpha1.ConditionLimited, metav1.ConditionFalse, v1alpha1.ReasonWithinLimits, "no bound, schedule or rate limit held the last decision back")
 		}

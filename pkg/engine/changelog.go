@@ -124,16 +124,12 @@ func (c *changeLog) signals(log *zap.Logger, sigs []scaling.SignalValue) {
 	}
 }
 
-// routineGuards hold a scale-down back for a while as a matter of course:
-// under a falling load they start and stop holding tick after tick, and the
-// capacity change they delay names them in its reason. Their transitions
-// are logged at debug; a bound, a rate limit or a schedule at info.
-var routineGuards = []string{policy.GuardStabilization, policy.GuardStartup}
-
 // guards logs each guard that starts or stops changing the number.
 func (c *changeLog) guards(log *zap.Logger, adj []scaling.Adjustment) {
+	// A routine guard (policy.Guard.Routine) starts and stops holding tick
+	// after tick under a falling load: its transitions are logged at debug.
 	level := func(guard string) zapcore.Level {
-		if slices.Contains(routineGuards, guard) {
+		if g, _ := policy.GuardNamed(guard); g.Routine {
 			return zapcore.DebugLevel
 		}
 		return zapcore.InfoLevel

@@ -222,7 +222,7 @@ func holdPaused(d *scaling.Decision, current scaling.Capacity, b policy.Bounds) 
 // applyTargetLimit records a Set the target held back: the capacity it
 // reached is the decision's, with an adjustment saying why.
 func applyTargetLimit(d *scaling.Decision, current scaling.Capacity, lim *actuators.LimitedError) {
-	d.Adjustments = append(d.Adjustments, scaling.Adjustment{Guard: "target_limit", From: d.Desired, To: lim.Got, Reason: lim.Reason})
+	d.Adjustments = append(d.Adjustments, scaling.Adjustment{Guard: policy.GuardTargetLimit, From: d.Desired, To: lim.Got, Reason: lim.Reason})
 	d.Desired = lim.Got
 	d.Direction = scaling.DirectionOf(current.Current, lim.Got)
 	d.Outcome = scaling.OutcomeApplied

@@ -135,7 +135,7 @@ type Spec struct {
 }
 
 // Guard names, as they appear in scaling.Adjustment.Guard, in the order the
-// Decider applies them.
+// Decider applies them; Guards says what each is to the rest of scaled.
 const (
 	GuardFailure       = "failure"
 	GuardStabilization = "stabilization"
@@ -149,6 +149,9 @@ const (
 	// GuardPaused marks a decision the target's own pause held at its
 	// capacity (scaling.Pause); it comes after every other guard.
 	GuardPaused = "paused"
+	// GuardTargetLimit marks a capacity the target itself held back when it
+	// was set (actuators.LimitedError): the loop adds it after the set.
+	GuardTargetLimit = "target_limit"
 )
 
 // DefaultBehavior returns the autoscaling/v2 defaults: scale up with no

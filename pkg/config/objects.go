@@ -45,10 +45,12 @@ type ScalerObjects struct {
 	// which has a client of its own, so that a status never delays a scale.
 	StatusQPS   float64 `json:"status_qps,omitempty"`
 	StatusBurst int     `json:"status_burst,omitempty"`
-	// StatusRefresh is how long an unchanged status waits before it is
-	// written again with fresh signal values and decision time. A change of
-	// capacity, outcome or condition is written at once (at most once per
-	// Scaler per interval).
+	// StatusRefresh is how long an unchanged status waits, at the least,
+	// before it is written again with fresh signal values and decision
+	// time: a replica writing for more Scalers than StatusQPS / 2 x
+	// StatusRefresh refreshes them less often, so that refreshes take at
+	// most half of StatusQPS. A change of capacity, outcome or condition is
+	// written at once (at most once per Scaler per interval).
 	StatusRefresh time.Duration `json:"status_refresh,omitempty"`
 }
 

@@ -29,7 +29,16 @@ func newMetrics(reg prometheus.Registerer, w *statusWriter) (*metrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	cs := []prometheus.Collector{m.writes, m.suppressed}
+	cs := []prometheus.Collector{m.writes, m.suppressed,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "scaled_scaler_status_refresh_seconds",
+			Help: "How often an unchanged Scaler status is written again: scaler_objects.status_refresh, or longer when the Scalers this replica writes for would take more than half of status_qps.",
+		}, func() float64 {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return w.refreshPeriod().Seconds()
+		}),
+	}
 	for _, state := range objectStates {
 		// Counted when scraped, so that taking a Scaler in costs nothing.
 		cs = append(cs, prometheus.NewGaugeFunc(prometheus.GaugeOpts{

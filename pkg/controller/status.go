@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -35,9 +36,11 @@ import (
 // target. It writes a status only when something a person reads in
 // `kubectl get scalers` changes (capacity, outcome, a condition, a failing
 // signal), at most once per Scaler per interval, and otherwise refreshes
-// it (signal values, decision time) every status_refresh. Its queue holds
-// keys, each once, so it is bounded by the number of Scalers; its client
-// has a rate limit of its own. Only the replica acting for a Scaler writes.
+// it (signal values, decision time) once per refresh period (see
+// refreshPeriod), each Scaler at its own point of the period. Its queue
+// holds keys, each once, so it is bounded by the number of Scalers; its
+// client has a rate limit of its own. Only the replica acting for a Scaler
+// writes.
 type statusWriter struct {
 	c     *Controller
 	queue workqueue.TypedRateLimitingInterface[string]
@@ -45,6 +48,37 @@ type statusWriter struct {
 	mu     sync.Mutex
 	rules  config.ScalerObjects
 	states map[string]*scalerState
+	acting int // Scalers whose last write found this process acting for them
+}
+
+// refreshShare is the part of status_qps that refreshes may take: the rest
+// is left to changes, so that a change is not queued behind refreshes.
+const refreshShare = 0.5
+
+// refreshPeriod is how often an unchanged status is written again:
+// status_refresh, or longer when the Scalers this process writes for would
+// otherwise take more than refreshShare of status_qps (10,000 Scalers at
+// 20 per second: 1,000 s). Whole seconds; w.mu is held.
+func (w *statusWriter) refreshPeriod() time.Duration {
+	need := time.Duration(float64(w.acting) / (w.rules.StatusQPS * refreshShare) * float64(time.Second))
+	return max(w.rules.StatusRefresh, need.Round(time.Second))
+}
+
+// refreshDue says whether the Scaler key, whose status was last written
+// (or seen written) at last, is due for a refresh at now: whether a
+// refresh point of key has passed since last. Each Scaler's points are
+// period apart, at an offset within the period that a hash of its key
+// fixes, so that the refreshes of a fleet created or started at once are
+// spread evenly over the period instead of all coming due together.
+func refreshDue(key string, last, now time.Time, period time.Duration) bool {
+	if last.IsZero() {
+		return true
+	}
+	h := fnv.New32a()
+	h.Write([]byte(key))
+	offset := time.Duration(float64(h.Sum32()) / (1 << 32) * float64(period))
+	point := func(t time.Time) int64 { return int64(t.Sub(time.Unix(0, 0).Add(offset)) / period) }
+	return point(now) > point(last)
 }
 
 // scalerState is what one Scaler's status is made of.
@@ -65,6 +99,7 @@ type scalerState struct {
 
 	written   string // material of the last status written
 	writtenAt time.Time
+	acting    bool // this process acted for the Scaler at its last write
 
 	events   *actuators.EventRecorder
 	pending  []event // Events whose tokens were taken, to record
@@ -156,8 +191,24 @@ func (w *statusWriter) running(obj *unstructured.Unstructured, sc config.Scaler,
 
 func (w *statusWriter) forget(key string) {
 	w.mu.Lock()
+	if st := w.states[key]; st != nil {
+		w.setActing(st, false)
+	}
 	delete(w.states, key)
 	w.mu.Unlock()
+}
+
+// setActing records whether this process acts for st; w.mu is held.
+func (w *statusWriter) setActing(st *scalerState, acting bool) {
+	if st.acting == acting {
+		return
+	}
+	st.acting = acting
+	if acting {
+		w.acting++
+	} else {
+		w.acting--
+	}
 }
 
 // targetName is how a target names itself (Deployment/web), or its kind.
@@ -180,7 +231,7 @@ func (w *statusWriter) add(d scaling.Decision) {
 	}
 	st.decision = &d
 	s := shownOf(d, st.readReason)
-	enqueue := s != st.shown || d.Time.Sub(st.refreshed) >= w.rules.StatusRefresh
+	enqueue := s != st.shown || refreshDue(d.Scaler, st.refreshed, d.Time, w.refreshPeriod())
 	st.shown = s
 	if d.Outcome == scaling.OutcomeApplied && d.Desired != d.Current && st.events.Allow() {
 		st.pending = append(st.pending, event{corev1.EventTypeNormal, actuators.EventReasonScaled,
@@ -279,6 +330,7 @@ func (w *statusWriter) write(ctx context.Context, key string) error {
 		w.mu.Lock()
 		if st := w.states[key]; st != nil {
 			st.pending, st.refreshed = nil, w.c.o.Clock.Now()
+			w.setActing(st, false)
 		}
 		w.mu.Unlock()
 		return nil
@@ -295,6 +347,7 @@ func (w *statusWriter) write(ctx context.Context, key string) error {
 		w.mu.Unlock()
 		return nil
 	}
+	w.setActing(st, true)
 	events := st.pending
 	st.pending = nil
 	next := w.statusFor(st, prev, now)
@@ -303,7 +356,7 @@ func (w *statusWriter) write(ctx context.Context, key string) error {
 	if prev.LastDecision != nil && prev.LastDecision.Time.After(last) {
 		last = prev.LastDecision.Time.Time
 	}
-	due := next.LastDecision != nil && now.Sub(last) >= w.rules.StatusRefresh
+	due := next.LastDecision != nil && refreshDue(key, last, now, w.refreshPeriod())
 	var wait time.Duration
 	if !st.writtenAt.IsZero() {
 		wait = st.writtenAt.Add(st.interval).Sub(now)

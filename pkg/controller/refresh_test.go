@@ -1,0 +1,140 @@
+package controller
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/scaling"
+)
+
+// The refresh period is status_refresh until the Scalers written for need
+// more than half of status_qps at that period; then it is as long as they
+// need to fit.
+func TestRefreshPeriodFitsHalfOfStatusQPS(t *testing.T) {
+	for _, c := range []struct {
+		scalers int
+		qps     float64
+		refresh time.Duration
+		want    time.Duration
+	}{
+		{scalers: 0, qps: 20, refresh: 5 * time.Minute, want: 5 * time.Minute},
+		{scalers: 1000, qps: 20, refresh: 5 * time.Minute, want: 5 * time.Minute},
+		{scalers: 3000, qps: 20, refresh: 5 * time.Minute, want: 5 * time.Minute},
+		{scalers: 3001, qps: 20, refresh: 5 * time.Minute, want: 300 * time.Second}, // 300.1 s, rounded
+		{scalers: 10000, qps: 20, refresh: 5 * time.Minute, want: 1000 * time.Second},
+		{scalers: 10000, qps: 40, refresh: 5 * time.Minute, want: 500 * time.Second},
+		{scalers: 1000, qps: 10, refresh: time.Minute, want: 200 * time.Second},
+	} {
+		rules := config.DefaultScalerObjects()
+		rules.StatusQPS, rules.StatusRefresh = c.qps, c.refresh
+		w := &statusWriter{rules: rules, acting: c.scalers}
+		if got := w.refreshPeriod(); got != c.want {
+			t.Errorf("%d Scalers, status_qps %g, status_refresh %s: period %s, want %s", c.scalers, c.qps, c.refresh, got, c.want)
+		}
+	}
+}
+
+// 10,000 Scalers whose statuses were all written within the same few
+// seconds (created at once, or a replica taking a shard over), deciding
+// every 15 s and never changing what their status shows: their refreshes
+// come spread over the period, well under status_qps in every minute, and
+// each status is refreshed at least once per period and one interval.
+// Refreshed a fixed status_refresh after their last write, as they once
+// were, they would all come due within the same interval, every period.
+func TestRefreshesOfAFleetStaySpreadUnderTheBudget(t *testing.T) {
+	const (
+		scalers  = 10000
+		interval = 15 * time.Second
+	)
+	rules := config.DefaultScalerObjects()
+	w := &statusWriter{rules: rules, acting: scalers}
+	period := w.refreshPeriod()
+	keys := make([]string, scalers)
+	last := make([]time.Time, scalers)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("fleet-%d/s-%05d", i%7, i)
+		last[i] = t0.Add(time.Duration(i) * time.Millisecond) // all written within 10 s
+	}
+	span := int(3 * period / time.Second)
+	perSecond := make([]int, span)
+	maxGap := time.Duration(0)
+	// Each Scaler decides at its own second of the interval.
+	for s := range span {
+		now := t0.Add(time.Duration(s) * time.Second)
+		for i := int(s % int(interval/time.Second)); i < scalers; i += int(interval / time.Second) {
+			if refreshDue(keys[i], last[i], now, period) {
+				maxGap = max(maxGap, now.Sub(last[i]))
+				last[i] = now
+				perSecond[s]++
+			}
+		}
+	}
+	budget := rules.StatusQPS * refreshShare
+	worst, total := 0, 0
+	for s := 0; s+60 <= span; s++ {
+		n := 0
+		for _, c := range perSecond[s : s+60] {
+			n += c
+		}
+		worst = max(worst, n)
+	}
+	for _, c := range perSecond {
+		total += c
+	}
+	t.Logf("%d Scalers, period %s: %d refreshes in %s, at most %.1f per second over a minute (budget %.0f of status_qps %.0f), longest gap %s",
+		scalers, period, total, 3*period, float64(worst)/60, budget, rules.StatusQPS, maxGap)
+	if float64(worst)/60 > 1.2*budget {
+		t.Errorf("%.1f refreshes per second in the busiest minute, want at most %.1f (half of status_qps, and 20 %% for an uneven hash)", float64(worst)/60, 1.2*budget)
+	}
+	if want := 3 * scalers; total < want-scalers/20 || total > want+scalers/20 {
+		t.Errorf("%d refreshes in three periods, want about %d: one per Scaler per period", total, want)
+	}
+	if limit := period + interval; maxGap > limit {
+		t.Errorf("a status went %s without a refresh, want at most %s (a period and an interval)", maxGap, limit)
+	}
+}
+
+// When the Scalers written for would need more than half of status_qps at
+// status_refresh, an unchanged status waits for the longer period, and is
+// refreshed within it; a change is written at once whatever the period.
+func TestAnUnchangedStatusWaitsForTheLongerPeriod(t *testing.T) {
+	f := newFixture(t, scaler(t, "shop", "web", 1, validSpec))
+	rules := f.cfg.ScalerObjects
+	rules.StatusQPS = 0.001 // one Scaler at half of it: one write per 2,000 s
+	f.c.status.setRules(rules)
+	f.sync(t, "shop/web")
+	f.c.Add(decision("shop/web", 5, 5, scaling.OutcomeUnchanged, f.clock.Now()))
+	if f.writeStatus(t, "shop/web") == nil {
+		t.Fatal("first write")
+	}
+	f.c.status.mu.Lock()
+	period := f.c.status.refreshPeriod()
+	f.c.status.mu.Unlock()
+	if period != 2000*time.Second {
+		t.Fatalf("period = %s, want 2000s", period)
+	}
+	written := time.Time{}
+	for f.clock.Since(t0) <= period+30*time.Second {
+		f.clock.Step(15 * time.Second)
+		f.c.Add(decision("shop/web", 5, 5, scaling.OutcomeUnchanged, f.clock.Now()))
+		if s := f.writeStatus(t, "shop/web"); s != nil {
+			if !written.IsZero() {
+				t.Fatalf("refreshed twice within %s: at %s and %s", period, written.Sub(t0), f.clock.Since(t0))
+			}
+			written = f.clock.Now()
+		}
+	}
+	if written.IsZero() {
+		t.Fatalf("not refreshed within %s", period+30*time.Second)
+	}
+	if written.Sub(t0) <= config.DefaultStatusRefresh {
+		t.Errorf("refreshed %s after the first write, before status_refresh", written.Sub(t0))
+	}
+	f.clock.Step(15 * time.Second)
+	f.c.Add(decision("shop/web", 5, 8, scaling.OutcomeApplied, f.clock.Now()))
+	if s := f.writeStatus(t, "shop/web"); s == nil || *s.Desired != 8 {
+		t.Errorf("a change within the period = %+v, want it written at once", s)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
+	"github.com/prometheus/common/model"
 
 	"github.com/scaled-dev/scaled/internal/promtest"
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -24,6 +25,18 @@ const historyMinutes = 14 * 24 * 60
 // Prometheus (2.42) with a driven exporter and 14 days of backfilled history.
 // The subtests share one server and run in order; the last one stops it.
 func TestPrometheusAgainstRealServer(t *testing.T) {
+	testAgainstRealServer(t, promtest.Prometheus)
+}
+
+// TestVictoriaMetricsAgainstRealServer runs the same against VictoriaMetrics
+// single-node (v1.151.0): same queries, its own answers where they differ.
+// It refuses answers of more than 2,000 series here, to show that error.
+func TestVictoriaMetricsAgainstRealServer(t *testing.T) {
+	testAgainstRealServer(t, promtest.VictoriaMetrics, promtest.WithFlags("-search.maxResponseSeries=2000"))
+}
+
+func testAgainstRealServer(t *testing.T, b promtest.Backend, opts ...promtest.Option) {
+	vm := b == promtest.VictoriaMetrics
 	histEnd := time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Hour)
 	histStart := histEnd.Add(-(historyMinutes - 1) * time.Minute)
 	history := make([]scaling.Sample, historyMinutes)
@@ -31,7 +44,7 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 		history[i] = scaling.Sample{Time: histStart.Add(time.Duration(i) * time.Minute), Value: float64(i)}
 	}
 	began := time.Now()
-	s := promtest.Start(t, promtest.WithHistory("recorded_load", map[string]string{"app": "shop"}, history))
+	s := promtest.StartBackend(t, b, append(opts, promtest.WithHistory("recorded_load", map[string]string{"app": "shop"}, history))...)
 	t.Logf("backfilled %d samples and started in %s", historyMinutes, time.Since(began))
 
 	p, err := NewPrometheus(PrometheusConfig{URL: s.URL(), QueryTimeout: 10 * time.Second})
@@ -56,31 +69,61 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 		if got, err := p.Query(ctx, "queue_depth", time.Now()); err != nil || got.Value != 23 {
 			t.Fatalf("after the change: got %v, %v; want 23", got, err)
 		}
+		if !vm {
+			return
+		}
+		// VictoriaMetrics' default -search.latencyOffset (30s; 1s in the
+		// harness) evaluates a query at the current time 30s earlier: the
+		// change is not seen yet (the old value, or nothing that early).
+		lagged, err := NewPrometheus(PrometheusConfig{URL: s.URL() + "?latency_offset=30s", QueryTimeout: 10 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := lagged.Query(ctx, "queue_depth", time.Now()); err == nil && got.Value == 23 {
+			t.Fatalf("with the default latency offset: got 23 at once, want the value from 30s before")
+		}
 	})
 
+	type outcome struct {
+		want     float64
+		kind     scaling.FailureKind
+		errParts []string
+	}
 	kinds := []struct {
 		name     string
 		expr     string
 		want     float64
 		kind     scaling.FailureKind
 		errParts []string
+		onVM     *outcome // VictoriaMetrics' answer, where it differs
 	}{
 		{name: "scalar", expr: "scalar(queue_depth) * 2", want: 46},
 		{name: "aggregation", expr: "sum(requests_in_flight)", want: 3},
 		{name: "several series", expr: "requests_in_flight", kind: scaling.FailureMultiple,
 			errParts: []string{"2 series, want 1", `pod="a"`, `pod="b"`}},
 		{name: "syntax error", expr: "sum(queue_depth", kind: scaling.FailureQuery,
-			errParts: []string{"bad_data", "parse error"}},
+			errParts: []string{"bad_data", "parse error"},
+			onVM:     &outcome{kind: scaling.FailureQuery, errParts: []string{"bad_data: HTTP 400", "unexpected token"}}},
 		{name: "unknown function", expr: "nosuch(queue_depth)", kind: scaling.FailureQuery,
-			errParts: []string{"bad_data", `unknown function with name "nosuch"`}},
+			errParts: []string{"bad_data", `unknown function with name "nosuch"`},
+			onVM:     &outcome{kind: scaling.FailureQuery, errParts: []string{"bad_data: HTTP 400", `unsupported function "nosuch"`}}},
+		// A MetricsQL extension: VictoriaMetrics answers what Prometheus refuses.
+		{name: "MetricsQL median", expr: "median(requests_in_flight)", kind: scaling.FailureQuery,
+			errParts: []string{"bad_data"}, onVM: &outcome{want: 1.5}},
 		{name: "empty", expr: `queue_depth{job="nosuch"}`, kind: scaling.FailureEmpty},
-		{name: "NaN vector", expr: "queue_depth * 0 / 0", kind: scaling.FailureNotFinite},
+		// VictoriaMetrics drops NaN from its answers: no sample either way.
+		{name: "NaN vector", expr: "queue_depth * 0 / 0", kind: scaling.FailureNotFinite,
+			onVM: &outcome{kind: scaling.FailureEmpty}},
 		{name: "Inf scalar", expr: "1 / 0", kind: scaling.FailureNotFinite},
 		{name: "matrix", expr: "queue_depth[1m]", kind: scaling.FailureUnsupported},
-		{name: "string", expr: `"text"`, kind: scaling.FailureUnsupported},
+		// VictoriaMetrics answers a string literal with an empty vector.
+		{name: "string", expr: `"text"`, kind: scaling.FailureUnsupported, onVM: &outcome{kind: scaling.FailureEmpty}},
 	}
 	for _, tc := range kinds {
 		t.Run(tc.name, func(t *testing.T) {
+			if vm && tc.onVM != nil {
+				tc.want, tc.kind, tc.errParts = tc.onVM.want, tc.onVM.kind, tc.onVM.errParts
+			}
 			got, err := p.Query(ctx, tc.expr, time.Now())
 			if k := scaling.KindOf(err); k != tc.kind {
 				t.Fatalf("kind %q (%v), want %q", k, err, tc.kind)
@@ -112,19 +155,37 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 		if scaling.KindOf(err) != scaling.FailureStale || !got.Time.Equal(histEnd) || !strings.Contains(err.Error(), "2m old") {
 			t.Fatalf("max age 1m: got %v, %v; want stale, 2m old", got, err)
 		}
-		// A computed expression is stamped with the evaluation time by
-		// Prometheus: its age cannot be seen (documented on QueryMaxAge).
-		got, err = p.QueryMaxAge(ctx, sel+" * 2", ts, time.Minute)
-		if err != nil || !got.Time.Equal(ts) {
-			t.Fatalf("computed: got %v, %v; want a value stamped %s", got, err, ts)
+		if vm {
+			// VictoriaMetrics evaluates timestamp() of a computed expression
+			// as a subquery at its default step, 5m: the answer is the last
+			// 5-minute boundary, up to 5m old, so a max age under 5m can
+			// refuse a computed expression that Prometheus passes.
+			floor := ts.Truncate(5 * time.Minute)
+			for _, tc := range []struct {
+				expr string
+				want float64
+			}{{sel + " * 2", 2 * last}, {"vector(1) + 1", 2}, {"scalar(vector(5))", 5}} {
+				got, err := p.QueryMaxAge(ctx, tc.expr, ts, 5*time.Minute)
+				if err != nil || got.Value != tc.want || !got.Time.Equal(floor) {
+					t.Fatalf("%s: got %v, %v; want %v at %s", tc.expr, got, err, tc.want, floor)
+				}
+			}
+		} else {
+			// A computed expression is stamped with the evaluation time by
+			// Prometheus: its age cannot be seen (documented on QueryMaxAge).
+			got, err = p.QueryMaxAge(ctx, sel+" * 2", ts, time.Minute)
+			if err != nil || !got.Time.Equal(ts) {
+				t.Fatalf("computed: got %v, %v; want a value stamped %s", got, err, ts)
+			}
+			if got, err := p.QueryMaxAge(ctx, "vector(1) + 1", ts, time.Minute); err != nil || got.Value != 2 {
+				t.Fatalf("computed vector: got %v, %v; want 2", got, err)
+			}
+			if got, err := p.QueryMaxAge(ctx, "scalar(vector(5))", ts, time.Minute); err != nil || got.Value != 5 || !got.Time.Equal(ts) {
+				t.Fatalf("scalar: got %v, %v; want 5 at %s", got, err, ts)
+			}
 		}
-		if got, err := p.QueryMaxAge(ctx, "vector(1) + 1", ts, time.Minute); err != nil || got.Value != 2 {
-			t.Fatalf("computed vector: got %v, %v; want 2", got, err)
-		}
-		if got, err := p.QueryMaxAge(ctx, "scalar(vector(5))", ts, time.Minute); err != nil || got.Value != 5 || !got.Time.Equal(ts) {
-			t.Fatalf("scalar: got %v, %v; want 5 at %s", got, err, ts)
-		}
-		// Beyond Prometheus' 5m lookback delta the series is gone.
+		// Beyond Prometheus' 5m lookback delta the series is gone (from
+		// VictoriaMetrics too, whose lookback follows the samples' interval).
 		if _, err := p.QueryMaxAge(ctx, sel, histEnd.Add(6*time.Minute), time.Hour); scaling.KindOf(err) != scaling.FailureEmpty {
 			t.Fatalf("after the lookback delta: got %v, want empty", err)
 		}
@@ -145,8 +206,16 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 				t.Fatalf("point %d: got %v, want %v", i, s, history[i])
 			}
 		}
-		// One request for the whole range is what Prometheus refuses.
-		_, _, _, err = s.API().QueryRange(ctx, `recorded_load`, promv1.Range{Start: histStart, End: histEnd, Step: time.Minute})
+		// One request for the whole range is what Prometheus refuses;
+		// VictoriaMetrics answers up to 30,000 points a series
+		// (-search.maxPointsPerTimeseries), so the same pages do for both.
+		whole, _, _, err := s.API().QueryRange(ctx, `recorded_load`, promv1.Range{Start: histStart, End: histEnd, Step: time.Minute})
+		if vm {
+			if m, ok := whole.(model.Matrix); err != nil || !ok || len(m) != 1 || len(m[0].Values) != historyMinutes {
+				t.Fatalf("unpaged request: got %v, want the %d points", err, historyMinutes)
+			}
+			return
+		}
 		var perr *promv1.Error
 		if !errors.As(err, &perr) || !strings.Contains(perr.Msg, "11,000 points") {
 			t.Fatalf("unpaged request: got %v, want Prometheus' 11,000 points limit", err)
@@ -191,6 +260,17 @@ func TestPrometheusAgainstRealServer(t *testing.T) {
 			many.WithLabelValues(fmt.Sprintf("web-%04d-%s", i, strings.Repeat("x", 60))).Set(1)
 		}
 		s.WaitFor(t, "count(many_series)", 3000, 20*time.Second)
+		if vm {
+			// Refused by the server before the answer's size counts.
+			_, err := p.Query(ctx, "many_series", time.Now())
+			if k := scaling.KindOf(err); k != scaling.FailureQuery || !strings.Contains(err.Error(), "execution: HTTP 422") || !strings.Contains(err.Error(), "-search.maxResponseSeries") {
+				t.Fatalf("kind %q (%v), want query_error naming -search.maxResponseSeries", k, err)
+			}
+			if got, err := p.Query(ctx, "count(many_series)", time.Now()); err != nil || got.Value != 3000 {
+				t.Fatalf("the aggregated query: %v, %v", got, err)
+			}
+			return
+		}
 		small, err := NewPrometheus(PrometheusConfig{URL: s.URL(), QueryTimeout: 10 * time.Second}, WithMaxResponseBytes(40<<10))
 		if err != nil {
 			t.Fatal(err)

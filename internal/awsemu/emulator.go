@@ -80,6 +80,7 @@ type Emulator struct {
 	functions map[string]*function
 	noCap     map[string]bool // zones without capacity
 	noIPs     map[string]bool // zones whose subnet has no free address
+	noKey     map[string]bool // clusters and source instances whose KMS key RDS cannot use
 	unoffered map[string]bool // zone + "/" + class
 	throttle  map[string]int
 	lose      map[string]int
@@ -123,7 +124,7 @@ func New(clk clock.PassiveClock, opt Options) *Emulator {
 	return &Emulator{
 		clock: clk, opt: opt,
 		clusters: map[string]*cluster{}, instances: map[string]*instance{}, functions: map[string]*function{},
-		noCap: map[string]bool{}, noIPs: map[string]bool{}, unoffered: map[string]bool{},
+		noCap: map[string]bool{}, noIPs: map[string]bool{}, noKey: map[string]bool{}, unoffered: map[string]bool{},
 		throttle: map[string]int{}, lose: map[string]int{}, deny: map[string]bool{},
 	}
 }
@@ -227,6 +228,33 @@ func (e *Emulator) SetZoneIPs(az string, ok bool) {
 	} else {
 		e.noIPs[az] = true
 	}
+}
+
+// SetKeyAccessible makes the KMS key that encrypts cluster or source
+// instance id unusable by RDS (false: disabled, scheduled for deletion, or
+// its key policy no longer grants RDS its use) or usable again (true): a
+// new instance in that cluster, or a read replica of that source, answers
+// KMSKeyNotAccessibleFault, which the RDS API Reference lists among
+// CreateDBInstance's and CreateDBInstanceReadReplica's errors ("An error
+// occurred accessing an AWS KMS key"). The message is the emulator's.
+func (e *Emulator) SetKeyAccessible(id string, ok bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if ok {
+		delete(e.noKey, id)
+	} else {
+		e.noKey[id] = true
+	}
+}
+
+// keyFault is the answer to a new instance whose storage takes the key of
+// cluster or source id, when RDS cannot use it.
+func (e *Emulator) keyFault(kind, id string) *apiError {
+	if !e.noKey[id] {
+		return nil
+	}
+	return apiErr(http.StatusBadRequest, "KMSKeyNotAccessibleFault",
+		"The KMS key that encrypts %s %s is not accessible: it is disabled, pending deletion, or its key policy does not grant RDS its use.", kind, id)
 }
 
 // Unoffer makes zone az refuse DB instances of class (a class not offered there).

@@ -375,3 +375,34 @@ func TestLostAnswers(t *testing.T) {
 		t.Errorf("the retry: %v, want InvalidDBInstanceState: the first was carried out", err)
 	}
 }
+
+// TestKMSKeyNotAccessible: while the key of a cluster or source cannot be
+// used, a new instance there answers KMSKeyNotAccessibleFault and nothing is
+// made; once it can, creation works again.
+func TestKMSKeyNotAccessible(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, Options{})
+	w.prod()
+	w.emu.AddInstance(InstanceSpec{ID: "src", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1a"})
+	reader := func(id string) error {
+		_, err := w.rds.CreateDBInstance(ctx, &rds.CreateDBInstanceInput{DBInstanceIdentifier: aws.String(id), DBClusterIdentifier: aws.String("prod"),
+			Engine: aws.String("aurora-postgresql"), DBInstanceClass: aws.String("db.r7g.large")})
+		return err
+	}
+	replica := func(id string) error {
+		_, err := w.rds.CreateDBInstanceReadReplica(ctx, &rds.CreateDBInstanceReadReplicaInput{
+			DBInstanceIdentifier: aws.String(id), SourceDBInstanceIdentifier: aws.String("src")})
+		return err
+	}
+	w.emu.SetKeyAccessible("prod", false)
+	w.emu.SetKeyAccessible("src", false)
+	if got := []string{code(reader("r1")), code(replica("rr1")), w.status("r1"), w.status("rr1")}; !cmp.Equal(got,
+		[]string{"KMSKeyNotAccessibleFault", "KMSKeyNotAccessibleFault", "DBInstanceNotFound", "DBInstanceNotFound"}) {
+		t.Errorf("with the keys inaccessible: %v", got)
+	}
+	w.emu.SetKeyAccessible("prod", true)
+	w.emu.SetKeyAccessible("src", true)
+	if err1, err2 := reader("r1"), replica("rr1"); err1 != nil || err2 != nil {
+		t.Errorf("with the keys back: %v, %v", err1, err2)
+	}
+}

@@ -587,6 +587,9 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 		if members-1 >= MaxReaders { // every member but the writer is a reader, being deleted or not
 			return "", apiErr(http.StatusBadRequest, "InstanceQuotaExceeded", "Cluster %s already has %d readers.", cid, MaxReaders)
 		}
+		if err := e.keyFault("DB cluster", cid); err != nil {
+			return "", err
+		}
 		az, err := e.placeIn(in.AZ, in.Class, c.AZs, func(z string) int { return e.inZone(z, cid, "") })
 		if err != nil {
 			return "", err
@@ -691,6 +694,9 @@ func (e *Emulator) createReadReplica(p map[string]string) (string, *apiError) {
 			"A DB parameter group cannot be specified for a same-Region read replica of a %s DB instance.", src.Engine)
 	}
 	if err := e.checkNew(id); err != nil {
+		return "", err
+	}
+	if err := e.keyFault("DB instance", sid); err != nil {
 		return "", err
 	}
 	s, aerr := settings(p)

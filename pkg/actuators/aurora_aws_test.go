@@ -812,3 +812,60 @@ func TestAuroraRefusesAMultiAZDBCluster(t *testing.T) {
 		t.Errorf("error %v", err)
 	}
 }
+
+// TestKMSKeyNotAccessibleHoldsCreations: a creation refused with
+// KMSKeyNotAccessibleFault fails once (access_denied), then no creation is
+// asked for 30 minutes, doubling while the key stays out of reach; the
+// status warns and says what to do; once the key is back, readers come.
+func TestKMSKeyNotAccessibleHoldsCreations(t *testing.T) {
+	ctx := context.Background()
+	for _, kind := range []string{"aurora", "rds"} {
+		t.Run(kind, func(t *testing.T) {
+			var env *awsEnv
+			var a interface {
+				Actuator
+				StatusReporter
+			}
+			op, parent := "CreateDBInstance", "prod"
+			if kind == "aurora" {
+				env, a = newAuroraEnv(t, awsemu.Options{}, 0)
+			} else {
+				env = newAWSEnv(t, awsemu.Options{})
+				env.emu.AddInstance(awsemu.InstanceSpec{ID: "orders", Class: "db.m7g.large", Engine: "postgres", AZ: "us-east-1a", SubnetGroup: "orders-subnets"})
+				r, err := NewRDS(RDSTarget{SourceInstance: "orders", ReplicaOptions: ReplicaOptions{Owner: "db", Endpoint: env.url}}, env.opts)
+				if err != nil {
+					t.Fatal(err)
+				}
+				a, op, parent = r, "CreateDBInstanceReadReplica", "orders"
+			}
+			env.emu.SetKeyAccessible(parent, false)
+			err := a.Set(ctx, 2, "up")
+			wantKind(t, err, AWSAccessDenied)
+			for i := 0; i < 29; i++ { // a tick a minute: no retry storm
+				env.clock.Step(time.Minute)
+				lim := wantLimited(t, a.Set(ctx, 2, "up"), 2, 0)
+				if !strings.Contains(lim.Reason, "KMSKeyNotAccessibleFault") {
+					t.Fatalf("reason %q", lim.Reason)
+				}
+			}
+			if n := len(env.codes(op)); n != 1 {
+				t.Errorf("%d creations asked in 30 minutes, want 1", n)
+			}
+			if s := a.Status(); !strings.Contains(s, "Warning: the KMS key that encrypts") || !strings.Contains(s, "key policy") {
+				t.Errorf("status %q", s)
+			}
+			env.clock.Step(2 * time.Minute) // the hold is over; the key is still out of reach: 60 minutes now
+			wantKind(t, a.Set(ctx, 2, "up"), AWSAccessDenied)
+			env.clock.Step(59 * time.Minute)
+			wantLimited(t, a.Set(ctx, 2, "up"), 2, 0)
+			env.emu.SetKeyAccessible(parent, true)
+			env.clock.Step(2 * time.Minute)
+			if err := a.Set(ctx, 2, "up"); err != nil {
+				t.Fatalf("with the key back: %v", err)
+			}
+			if n := len(env.codes(op)); n != 4 {
+				t.Errorf("%d creations asked (%v), want 2 refused and 2 made", n, env.codes(op))
+			}
+		})
+	}
+}

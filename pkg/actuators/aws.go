@@ -140,7 +140,8 @@ func classifyAWS(op string, err error) error {
 	case "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
 		kind = AWSThrottled
 	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
-		"InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch":
+		"InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch",
+		"KMSKeyNotAccessibleFault":
 		kind = AWSAccessDenied
 	case "DBClusterNotFoundFault", "DBInstanceNotFound", "ResourceNotFoundException",
 		"ProvisionedConcurrencyConfigNotFoundException", "DBParameterGroupNotFound", "DBSubnetGroupNotFoundFault":

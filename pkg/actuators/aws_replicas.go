@@ -396,12 +396,11 @@ func (r *replicaSet) observeDeaths(st *replicaState, now time.Time) {
 		switch {
 		case diesOfSettings[x.Status] && !r.served[x.ID]:
 			r.diedOf[x.ID] = x.Status
-			r.holdBackoff = min(max(2*r.holdBackoff, firstCreateBackoff), maxCreateBackoff)
-			r.createHold = now.Add(r.holdBackoff)
+			until := r.holdCreates(now)
 			r.createWhy = fmt.Sprintf("reader %s that scaled created is %s: no reader is created before %s, as another with the same settings would end the same way; fix the settings (parameter group, subnet group, option group)",
-				x.ID, x.Status, r.createHold.UTC().Format(time.RFC3339))
+				x.ID, x.Status, until.UTC().Format(time.RFC3339))
 			r.o.Logger.Warn("reader died of its settings: creations held", zap.String("instance", x.ID), zap.String("status", x.Status),
-				zap.Time("until", r.createHold))
+				zap.Time("until", until))
 		case x.Status == "insufficient-capacity" && x.AZ != "":
 			r.diedOf[x.ID] = x.Status
 			r.skipZone(x.AZ, x.Status)
@@ -410,6 +409,32 @@ func (r *replicaSet) observeDeaths(st *replicaState, now time.Time) {
 	if now.Before(r.createHold) {
 		st.Notes = append(st.Notes, "Warning: "+r.createWhy)
 	}
+}
+
+// holdCreates holds creations back from now for a wait that doubles with
+// each cause (a reader dead of its settings, an inaccessible KMS key), from
+// firstCreateBackoff to maxCreateBackoff, and returns until when.
+func (r *replicaSet) holdCreates(now time.Time) time.Time {
+	r.holdBackoff = min(max(2*r.holdBackoff, firstCreateBackoff), maxCreateBackoff)
+	r.createHold = now.Add(r.holdBackoff)
+	return r.createHold
+}
+
+// keyNotAccessible holds creations back after AWS refused one with
+// KMSKeyNotAccessibleFault: every new reader would take the same key, and
+// only its owner can make it usable again (enable it, cancel its deletion,
+// or grant RDS its use in the key policy).
+func (r *replicaSet) keyNotAccessible(st *replicaState, err error) {
+	until := r.holdCreates(r.o.Clock.Now())
+	parent := "cluster " + r.parent
+	if r.kind == string(KindRDS) {
+		parent = "source instance " + r.parent
+	}
+	r.createWhy = fmt.Sprintf("the KMS key that encrypts %s is not accessible to RDS (KMSKeyNotAccessibleFault: %s): no reader is created before %s; enable the key, cancel its deletion, or grant RDS its use in the key policy",
+		parent, apiMessage(err), until.UTC().Format(time.RFC3339))
+	r.o.Logger.Warn("KMS key not accessible: creations held", zap.String("parent", r.parent), zap.Time("until", until), zap.Error(err))
+	st.Notes = append(st.Notes, "Warning: "+r.createWhy)
+	r.setStatus(st)
 }
 
 // quiet holds every deletion until writer_memory after at.
@@ -642,6 +667,9 @@ func (r *replicaSet) scaleOut(ctx context.Context, st *replicaState, k, max int3
 	for made < min(k, room) {
 		id := r.freeName(st)
 		az, err := r.create(ctx, st, id, tags)
+		if AWSErrorCode(err) == "KMSKeyNotAccessibleFault" {
+			r.keyNotAccessible(st, err)
+		}
 		if err != nil {
 			return made, err
 		}

@@ -34,8 +34,8 @@ func groupedScaler(name, sel string) string {
 `, name, sel)
 }
 
-// promQueries is the count of instant-query requests Prometheus itself
-// answered, from its own /metrics.
+// promQueries is the count of instant-query requests the server itself
+// answered, from its own /metrics (Prometheus' or VictoriaMetrics' counter).
 func promQueries(t *testing.T, prom *promtest.Server) float64 {
 	t.Helper()
 	resp, err := http.Get(prom.URL() + "/metrics")
@@ -47,7 +47,8 @@ func promQueries(t *testing.T, prom *promtest.Server) float64 {
 	sc := bufio.NewScanner(resp.Body)
 	for sc.Scan() {
 		line := sc.Text()
-		if strings.HasPrefix(line, "prometheus_http_requests_total{") && strings.Contains(line, `handler="/api/v1/query"`) {
+		if (strings.HasPrefix(line, "prometheus_http_requests_total{") && strings.Contains(line, `handler="/api/v1/query"`)) ||
+			strings.HasPrefix(line, `vm_http_requests_total{path="/api/v1/query"}`) {
 			f, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 			total += f
 		}
@@ -59,9 +60,18 @@ func promQueries(t *testing.T, prom *promtest.Server) float64 {
 // Prometheus' own request counter shows one query per interval, whatever N;
 // each scaler reads its own value, and a scaler whose selection matches no
 // series, or two, fails alone.
+//
+// It runs against Prometheus and VictoriaMetrics: the daemon end to end on
+// the second back end.
 func TestGroupedQueryIsSentOncePerInterval(t *testing.T) {
+	for _, b := range promtest.Backends {
+		t.Run(string(b), func(t *testing.T) { testGroupedQueryOncePerInterval(t, b) })
+	}
+}
+
+func testGroupedQueryOncePerInterval(t *testing.T, b promtest.Backend) {
 	const n = 200
-	prom := promtest.Start(t)
+	prom := promtest.StartBackend(t, b)
 	rps := prom.Gauge("app_rps", "deployment")
 	var scalers strings.Builder
 	for i := range n {
@@ -103,9 +113,9 @@ func TestGroupedQueryIsSentOncePerInterval(t *testing.T) {
 	time.Sleep(intervals * 2 * time.Second)
 	sent := promQueries(t, prom) - before
 	asked := d.metricValue(t, "scaled_signal_queries_total") - asked0
-	t.Logf("%d scalers, %d intervals: Prometheus answered %g instant queries, the signals asked %g", n+2, intervals, sent, asked)
-	if sent > intervals+1 {
-		t.Errorf("Prometheus answered %g queries in %d intervals, want at most one per interval (+1 at the window's edge)", sent, intervals)
+	t.Logf("%d scalers, %d intervals: %s answered %g instant queries, the signals asked %g", n+2, intervals, b, sent, asked)
+	if sent > intervals+1 || sent < intervals-1 {
+		t.Errorf("%s answered %g queries in %d intervals, want one per interval (+-1 at the window's edges)", b, sent, intervals)
 	}
 	if asked < float64((n+2)*(intervals-1)) {
 		t.Errorf("the signals asked %g queries in %d intervals, want about %d per interval: the scalers did not tick", asked, intervals, n+2)

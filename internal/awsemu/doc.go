@@ -49,6 +49,15 @@
 //   - failover events (DescribeEvents, source type db-cluster, category
 //     failover: RDS-EVENT-0073 at the start, RDS-EVENT-0071 at the end),
 //     shown EventLag late, paged by MaxRecords and Marker (events.go);
+//   - DescribeDBClusters and DescribeDBInstances in pages of MaxRecords
+//     (20 to 100, default 100) with a Marker to go on (RDS API Reference);
+//   - the account's request limits (Options.RequestLimits, limits.go): a
+//     token bucket per service for every caller together, as RDS applies
+//     its limit ("Request throttling for the Amazon RDS API": 300 requests
+//     of burst and 12 per second by default, answered ThrottlingException
+//     "Rate exceeded") and Lambda its control plane's 15 requests per second
+//     ("Lambda quotas"; 429 TooManyRequestsException with Reason
+//     CallerRateLimitExceeded); every call records its service and time;
 //   - lost answers (LoseAnswers): the operation is carried out and answered
 //     500 InternalFailure, so the SDK retries it;
 //   - AddTagsToResource on a DB instance;
@@ -110,8 +119,9 @@
 // (the next n calls of an operation) and access denial (every call of an
 // operation until allowed again) are injected.
 //
-// It does not reproduce: signature checking, regions, pagination (every
-// list but DescribeEvents fits one page), ModifyDBInstance, FailoverDBCluster over the wire
+// It does not reproduce: signature checking, regions, markers that stay
+// valid while the list changes between pages (a marker is a position),
+// ModifyDBInstance, FailoverDBCluster over the wire
 // (tests call Failover), Aurora Serverless, global and cross-Region
 // clusters, final snapshots, instances that fail after creation for lack
 // of capacity, and AWS's message texts except those quoted above. Where

@@ -55,16 +55,21 @@ type Options struct {
 	InstanceQuota   int // DB instances in the account
 	Concurrency     int // the account's concurrent executions
 	MinUnreserved   int // the concurrency Lambda keeps unreserved (default 100)
-	AccountID       string
-	Region          string
+	// RequestLimits are the account's request budgets by service
+	// (ServiceRDS, ServiceLambda; limits.go); a service left out is not limited.
+	RequestLimits map[string]RequestLimit
+	AccountID     string
+	Region        string
 }
 
 // Call is one request the emulator answered, for assertions.
 type Call struct {
-	Op     string            // RDS Action or Lambda operation name
-	Params map[string]string // RDS form values, or Lambda's FunctionName, Qualifier and body fields
-	Code   string            // error code answered, "" on success
-	Lost   bool              // the operation was carried out, its answer lost (LoseAnswers)
+	Op      string            // RDS Action or Lambda operation name
+	Service string            // ServiceRDS or ServiceLambda
+	At      time.Time         // the emulator's clock when it was answered
+	Params  map[string]string // RDS form values, or Lambda's FunctionName, Qualifier and body fields
+	Code    string            // error code answered, "" on success
+	Lost    bool              // the operation was carried out, its answer lost (LoseAnswers)
 }
 
 // Emulator holds the state of one account and region. It is safe for
@@ -85,6 +90,7 @@ type Emulator struct {
 	throttle  map[string]int
 	lose      map[string]int
 	deny      map[string]bool
+	buckets   map[string]*bucket // account request limits by service
 	events    []event
 	calls     []Call
 	seq       int
@@ -121,8 +127,12 @@ func New(clk clock.PassiveClock, opt Options) *Emulator {
 	if opt.Region == "" {
 		opt.Region = "us-east-1"
 	}
+	buckets := map[string]*bucket{}
+	for svc, l := range opt.RequestLimits {
+		buckets[svc] = &bucket{limit: l, tokens: float64(l.Burst), at: clk.Now()}
+	}
 	return &Emulator{
-		clock: clk, opt: opt,
+		clock: clk, opt: opt, buckets: buckets,
 		clusters: map[string]*cluster{}, instances: map[string]*instance{}, functions: map[string]*function{},
 		noCap: map[string]bool{}, noIPs: map[string]bool{}, noKey: map[string]bool{}, unoffered: map[string]bool{},
 		throttle: map[string]int{}, lose: map[string]int{}, deny: map[string]bool{},
@@ -297,8 +307,8 @@ func (e *Emulator) injected(op string) (code string, throttled bool) {
 	return "", false
 }
 
-func (e *Emulator) record(op string, params map[string]string, code string) {
-	e.calls = append(e.calls, Call{Op: op, Params: params, Code: code})
+func (e *Emulator) record(service, op string, params map[string]string, code string) {
+	e.calls = append(e.calls, Call{Op: op, Service: service, At: e.clock.Now(), Params: params, Code: code})
 }
 
 func (e *Emulator) requestID() string {

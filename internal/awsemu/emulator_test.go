@@ -26,6 +26,7 @@ type world struct {
 	clock  *clocktesting.FakeClock
 	rds    *rds.Client
 	lambda *lambda.Client
+	url    string
 }
 
 func newWorld(t *testing.T, o Options) *world {
@@ -36,7 +37,7 @@ func newWorld(t *testing.T, o Options) *world {
 	t.Cleanup(srv.Close)
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider("AKIDEXAMPLE", "secret", ""),
 		RetryMaxAttempts: 1}
-	return &world{emu: emu, clock: clk,
+	return &world{emu: emu, clock: clk, url: srv.URL,
 		rds:    rds.NewFromConfig(cfg, func(o *rds.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
 		lambda: lambda.NewFromConfig(cfg, func(o *lambda.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
 	}

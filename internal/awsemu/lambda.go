@@ -269,7 +269,7 @@ func (e *Emulator) serveLambda(w http.ResponseWriter, r *http.Request) {
 	}
 	status, out, err := e.lambdaOp(req)
 	if err != nil {
-		e.record(req.op, params, err.code)
+		e.record(ServiceLambda, req.op, params, err.code)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("X-Amzn-ErrorType", err.code)
 		w.Header().Set("X-Amzn-RequestId", e.requestID())
@@ -284,7 +284,7 @@ func (e *Emulator) serveLambda(w http.ResponseWriter, r *http.Request) {
 		_ = json.NewEncoder(w).Encode(m)
 		return
 	}
-	e.record(req.op, params, "")
+	e.record(ServiceLambda, req.op, params, "")
 	w.Header().Set("X-Amzn-RequestId", e.requestID())
 	if out == nil {
 		w.WriteHeader(status)
@@ -299,6 +299,9 @@ func (e *Emulator) lambdaOp(req lambdaRequest) (int, any, *apiError) {
 	op, fn, q := req.op, req.fn, req.qual
 	if op == "" {
 		return 0, nil, apiErr(http.StatusNotFound, "UnknownOperationException", "Unknown operation")
+	}
+	if !e.admit(ServiceLambda) {
+		return 0, nil, lambdaRateExceeded()
 	}
 	if code, throttled := e.injected(op); throttled {
 		return 0, nil, apiErr(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")

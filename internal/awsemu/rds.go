@@ -199,6 +199,8 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 	switch code, throttled := e.injected(op); {
 	case form.Get("Version") != "2014-10-31":
 		err = apiErr(http.StatusBadRequest, "InvalidAction", "version %q is not 2014-10-31", form.Get("Version"))
+	case !e.admit(ServiceRDS):
+		err = rdsRateExceeded()
 	case throttled:
 		err = apiErr(http.StatusBadRequest, "Throttling", "Rate exceeded")
 	case code == "denied":
@@ -226,16 +228,16 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	if err != nil {
-		e.record(op, params, err.code)
+		e.record(ServiceRDS, op, params, err.code)
 		e.writeRDSError(w, err)
 		return
 	}
 	if e.lost(op) {
-		e.calls = append(e.calls, Call{Op: op, Params: params, Code: "InternalFailure", Lost: true})
+		e.calls = append(e.calls, Call{Op: op, Service: ServiceRDS, At: e.clock.Now(), Params: params, Code: "InternalFailure", Lost: true})
 		e.writeRDSError(w, apiErr(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."))
 		return
 	}
-	e.record(op, params, "")
+	e.record(ServiceRDS, op, params, "")
 	w.Header().Set("Content-Type", "text/xml")
 	fmt.Fprintf(w, `<%sResponse xmlns="%s"><%sResult>%s</%sResult><ResponseMetadata><RequestId>%s</RequestId></ResponseMetadata></%sResponse>`,
 		op, rdsNamespace, op, body, op, e.requestID(), op)
@@ -386,9 +388,13 @@ func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
 	}
 	t := e.clock.Now().Add(-e.opt.ClusterLag)
 	view := e.visibleAt(t)
+	from, to, next, perr := pageOf(p, len(ids))
+	if perr != nil {
+		return "", perr
+	}
 	var b strings.Builder
 	b.WriteString("<DBClusters>")
-	for _, id := range ids {
+	for _, id := range ids[from:to] {
 		c := e.clusters[id]
 		status, writer := c.viewAt(t)
 		x := xCluster{DBClusterIdentifier: c.ID, DBClusterArn: e.arn("cluster", c.ID), Engine: c.Engine, EngineVersion: c.EngineVersion,
@@ -401,6 +407,9 @@ func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
 		b.WriteString(marshal(x))
 	}
 	b.WriteString("</DBClusters>")
+	if next != "" {
+		fmt.Fprintf(&b, "<Marker>%s</Marker>", next)
+	}
 	return b.String(), nil
 }
 
@@ -443,9 +452,7 @@ func (e *Emulator) describeDBInstances(p map[string]string) (string, *apiError) 
 		}
 	}
 	id := p["DBInstanceIdentifier"]
-	var b strings.Builder
-	b.WriteString("<DBInstances>")
-	found := false
+	var match []seen
 	for _, s := range view {
 		in := s.in
 		if id != "" && in.ID != id {
@@ -457,13 +464,24 @@ func (e *Emulator) describeDBInstances(p map[string]string) (string, *apiError) 
 		if v, ok := f["db-instance-id"]; ok && !contains(v, in.ID) && !contains(v, e.arn("db", in.ID)) {
 			continue
 		}
-		found = true
-		b.WriteString(marshal(e.wireInstance(in, s.status, view)))
+		match = append(match, s)
 	}
-	if id != "" && !found {
+	if id != "" && len(match) == 0 {
 		return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
 	}
+	from, to, next, perr := pageOf(p, len(match))
+	if perr != nil {
+		return "", perr
+	}
+	var b strings.Builder
+	b.WriteString("<DBInstances>")
+	for _, s := range match[from:to] {
+		b.WriteString(marshal(e.wireInstance(s.in, s.status, view)))
+	}
 	b.WriteString("</DBInstances>")
+	if next != "" {
+		fmt.Fprintf(&b, "<Marker>%s</Marker>", next)
+	}
 	return b.String(), nil
 }
 

@@ -29,6 +29,11 @@
 //   - tick lag p50, p99 and max over every scaler's scaled_tick_lag_seconds,
 //     read at the start and the end of the run.
 //
+// With --backend victoriametrics, VictoriaMetrics single-node (built by
+// hack/victoriametrics/install.sh, with its default flags) scrapes the
+// exporter and answers the queries instead of Prometheus; the queries column
+// is then its vm_http_requests_total.
+//
 // The machine's load average is printed beside the figures: on a shared
 // machine they move with it.
 package main
@@ -63,12 +68,15 @@ import (
 type options struct {
 	bin        string
 	prometheus string
-	interval   time.Duration
-	warmup     time.Duration
-	run        time.Duration
-	grouped    bool
-	history    int
-	keep       bool
+	// backend is prometheus or victoriametrics; victoriametrics its binary.
+	backend         string
+	victoriametrics string
+	interval        time.Duration
+	warmup          time.Duration
+	run             time.Duration
+	grouped         bool
+	history         int
+	keep            bool
 	// replicas > 1 runs that many binaries sharing the scalers by shard
 	// Leases on a real kube-apiserver (replicas.go); shards is how many.
 	replicas int
@@ -84,6 +92,8 @@ func main() {
 	ns := flag.String("n", "1000,10000", "numbers of scalers to measure, comma-separated")
 	flag.StringVar(&o.bin, "bin", "bin/scaled", "the scaled binary to measure")
 	flag.StringVar(&o.prometheus, "prometheus", "/usr/bin/prometheus", "the Prometheus binary (make prometheus installs it)")
+	flag.StringVar(&o.backend, "backend", "prometheus", "the server that scrapes the exporter and answers the queries: prometheus or victoriametrics")
+	flag.StringVar(&o.victoriametrics, "victoriametrics", defaultVictoriaMetrics(), "the VictoriaMetrics single-node binary (make victoriametrics builds it)")
 	flag.DurationVar(&o.interval, "interval", 15*time.Second, "tick of every scaler and Prometheus' scrape interval")
 	flag.DurationVar(&o.warmup, "warmup", 45*time.Second, "time between the binary's start and the measurement")
 	flag.DurationVar(&o.run, "run", 90*time.Second, "how long the measurement lasts")
@@ -97,6 +107,10 @@ func main() {
 	flag.Parse()
 	if o.replicas < 1 {
 		fmt.Fprintf(os.Stderr, "benchfleet: --replicas %d: want at least 1\n", o.replicas)
+		os.Exit(2)
+	}
+	if o.backend != "prometheus" && o.backend != "victoriametrics" {
+		fmt.Fprintf(os.Stderr, "benchfleet: --backend %q: want prometheus or victoriametrics\n", o.backend)
 		os.Exit(2)
 	}
 	if o.shards == 0 {
@@ -116,8 +130,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	fmt.Printf("# %s, %d cores, interval %s, warm-up %s, run %s, grouped %t",
-		o.bin, runtime.NumCPU(), o.interval, o.warmup, o.run, o.grouped)
+	fmt.Printf("# %s, %d cores, backend %s, interval %s, warm-up %s, run %s, grouped %t",
+		o.bin, runtime.NumCPU(), o.backend, o.interval, o.warmup, o.run, o.grouped)
 	if o.replicas > 1 {
 		fmt.Printf(", %d replicas, %d shards", o.replicas, o.shards)
 	}
@@ -206,7 +220,13 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 	}
 	defer prom.stop()
 	promURL := "http://" + promAddr
-	if err := waitSeries(ctx, promURL, n, 2*o.interval+30*time.Second); err != nil {
+	within := 2*o.interval + 30*time.Second
+	if o.backend == "victoriametrics" {
+		// Its default -search.latencyOffset hides the first 30s of
+		// samples, and a query that found no series is cached for 10s.
+		within += 40 * time.Second
+	}
+	if err := waitSeries(ctx, promURL, n, within); err != nil {
 		return nil, "", fmt.Errorf("prometheus: %w (its log: %s)", err, prom.tail())
 	}
 	// scaled evaluates at its tick's time truncated to the interval grid,
@@ -459,14 +479,18 @@ func startPrometheus(ctx context.Context, o options, dir, addr, target string) (
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		return nil, err
 	}
-	p, err := startProcess(ctx, filepath.Join(dir, "prometheus.log"), nil, o.prometheus,
-		"--config.file="+path, "--storage.tsdb.path="+filepath.Join(dir, "data"),
-		"--web.listen-address="+addr)
+	bin, ready := o.prometheus, "/-/ready"
+	args := []string{"--config.file=" + path, "--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.listen-address=" + addr}
+	if o.backend == "victoriametrics" {
+		bin, ready = o.victoriametrics, "/health"
+		args = []string{"-promscrape.config=" + path, "-storageDataPath=" + filepath.Join(dir, "data"), "-httpListenAddr=" + addr}
+	}
+	p, err := startProcess(ctx, filepath.Join(dir, o.backend+".log"), nil, bin, args...)
 	if err != nil {
 		return nil, err
 	}
 	for deadline := time.Now().Add(30 * time.Second); ; {
-		resp, err := http.Get("http://" + addr + "/-/ready")
+		resp, err := http.Get("http://" + addr + ready)
 		if err == nil {
 			_ = resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -475,7 +499,7 @@ func startPrometheus(ctx context.Context, o options, dir, addr, target string) (
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			return nil, fmt.Errorf("prometheus not ready after 30s: %s", p.tail())
+			return nil, fmt.Errorf("%s not ready after 30s: %s", o.backend, p.tail())
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
@@ -526,7 +550,16 @@ func instant(promURL, expr string) (float64, error) {
 	return strconv.ParseFloat(s, 64)
 }
 
-// promQueries is how many query and query_range requests Prometheus has answered.
+// defaultVictoriaMetrics is where hack/victoriametrics/install.sh puts the
+// binary at its default version.
+func defaultVictoriaMetrics() string {
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "scaled", "victoriametrics", "v1.151.0", "victoria-metrics")
+}
+
+// promQueries is how many query and query_range requests the server has
+// answered: Prometheus' prometheus_http_requests_total or VictoriaMetrics'
+// vm_http_requests_total.
 func promQueries(promURL string) (float64, error) {
 	page, err := get(promURL + "/metrics")
 	if err != nil {
@@ -534,6 +567,11 @@ func promQueries(promURL string) (float64, error) {
 	}
 	var total float64
 	for line := range strings.SplitSeq(string(page), "\n") {
+		if strings.HasPrefix(line, `vm_http_requests_total{path="/api/v1/query"}`) ||
+			strings.HasPrefix(line, `vm_http_requests_total{path="/api/v1/query_range"}`) {
+			total += lastValue(line)
+			continue
+		}
 		if !strings.HasPrefix(line, "prometheus_http_requests_total{") {
 			continue
 		}

@@ -69,7 +69,18 @@
 //   - InsufficientAvailableIPsInSubnetFault in a zone set by SetZoneIPs
 //     (documented for a proxy's subnets; answered for instances, the
 //     emulator's choice); no instance added to a Multi-AZ DB cluster
-//     (engine mysql or postgres);
+//     (engine mysql or postgres) nor to an Aurora Serverless v1 cluster
+//     (EngineMode serverless); a db.serverless (Serverless v2) instance
+//     only in a cluster with a capacity range (ServerlessV2, listed as
+//     ServerlessV2ScalingConfiguration; the refusal's code and text are
+//     the emulator's);
+//   - global databases: a cluster lists its GlobalClusterIdentifier; a
+//     secondary has no writer; DescribeGlobalClusters lists the members in
+//     this region, the primary as IsWriter; PromoteSecondary makes a
+//     secondary the primary, its best reader the writer, as a switchover
+//     or failover of the global database does;
+//   - KMSKeyNotAccessibleFault for a new instance in a cluster, or replica
+//     of a source, whose key SetKeyAccessible made unusable;
 //   - Lambda: ListProvisionedConcurrencyConfigs in pages of MaxItems (at
 //     most 50, NextMarker), and ResourceConflictException "An update is in
 //     progress for resource" while UpdateFunction's update runs;
@@ -122,8 +133,9 @@
 // It does not reproduce: signature checking, regions, markers that stay
 // valid while the list changes between pages (a marker is a position),
 // ModifyDBInstance, FailoverDBCluster over the wire
-// (tests call Failover), Aurora Serverless, global and cross-Region
-// clusters, final snapshots, instances that fail after creation for lack
+// (tests call Failover), the capacity of Aurora Serverless v2 instances
+// (ACUs), a global database's other regions and its failover states,
+// cross-Region replicas, final snapshots, instances that fail after creation for lack
 // of capacity, and AWS's message texts except those quoted above. Where
 // the references say nothing it chooses, and says so: the 16th reader or
 // replica answers InstanceQuotaExceeded; DeleteDBInstance is refused with

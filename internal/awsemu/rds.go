@@ -20,6 +20,10 @@ type Tag struct {
 
 type cluster struct {
 	ID, Engine, EngineVersion, Status, SubnetGroup string
+	EngineMode                                     string     // "provisioned", or "serverless" (Serverless v1)
+	GlobalCluster                                  string     // the global database it belongs to, if any
+	Secondary                                      bool       // a global database's secondary: no writer
+	ServerlessV2                                   [2]float64 // MinCapacity, MaxCapacity in ACUs; zero: none set
 	AZs                                            []string
 	WriterID                                       string // "" while failing over, or headless
 	hist                                           []clusterStamp
@@ -77,6 +81,22 @@ type ClusterSpec struct {
 	SubnetGroup               string
 	AZs                       []string // the writer lives in AZs[0]
 	WriterSettings            Settings
+	// EngineMode is "provisioned" (the default) or "serverless", an Aurora
+	// Serverless v1 cluster, which has no reader: "You can't create an
+	// Aurora Replica for an Aurora Serverless v1 DB cluster" (Aurora User
+	// Guide, "Adding Aurora Replicas to a DB cluster").
+	EngineMode string
+	// ServerlessV2 is the cluster's Serverless v2 capacity range
+	// (MinCapacity, MaxCapacity), which must be set before a db.serverless
+	// instance is added ("Clusters that use Aurora Serverless v2 must have
+	// a capacity range specified"); zero: none.
+	ServerlessV2 [2]float64
+	// GlobalCluster names the Aurora global database the cluster belongs
+	// to; Secondary makes it a secondary cluster, which "doesn't have a
+	// writer primary DB instance" (Aurora User Guide, "Using Amazon Aurora
+	// global databases"): WriterID is then one of its readers.
+	GlobalCluster string
+	Secondary     bool
 }
 
 // AddCluster seeds an available cluster and its writer, created a day ago.
@@ -84,8 +104,16 @@ func (e *Emulator) AddCluster(s ClusterSpec) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	born := e.clock.Now().Add(-24 * time.Hour)
-	c := &cluster{ID: s.ID, Engine: s.Engine, EngineVersion: s.EngineVersion, SubnetGroup: s.SubnetGroup, AZs: s.AZs}
-	e.setCluster(c, StatusAvailable, s.WriterID, born)
+	c := &cluster{ID: s.ID, Engine: s.Engine, EngineVersion: s.EngineVersion, SubnetGroup: s.SubnetGroup, AZs: s.AZs,
+		EngineMode: s.EngineMode, ServerlessV2: s.ServerlessV2, GlobalCluster: s.GlobalCluster, Secondary: s.Secondary}
+	if c.EngineMode == "" {
+		c.EngineMode = "provisioned"
+	}
+	writer := s.WriterID
+	if s.Secondary {
+		writer = ""
+	}
+	e.setCluster(c, StatusAvailable, writer, born)
 	e.clusters[s.ID] = c
 	w := &instance{ID: s.WriterID, Class: s.WriterClass, Engine: s.Engine, EngineVersion: s.EngineVersion,
 		AZ: s.AZs[0], SubnetGroup: s.SubnetGroup, ParameterGroup: s.ParameterGroup, ClusterID: s.ID, PromotionTier: 1,
@@ -221,6 +249,8 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 			body, err = e.deleteDBInstance(params)
 		case "DescribeEvents":
 			body, err = e.describeEvents(params)
+		case "DescribeGlobalClusters":
+			body, err = e.describeGlobalClusters(params)
 		case "AddTagsToResource":
 			body, err = e.addTags(params)
 		default:
@@ -259,15 +289,32 @@ func (e *Emulator) writeRDSError(w http.ResponseWriter, err *apiError) {
 // Wire shapes of the responses.
 type (
 	xCluster struct {
-		XMLName             xml.Name  `xml:"DBCluster"`
-		DBClusterIdentifier string    `xml:"DBClusterIdentifier"`
-		DBClusterArn        string    `xml:"DBClusterArn"`
-		Engine              string    `xml:"Engine"`
-		EngineVersion       string    `xml:"EngineVersion"`
-		Status              string    `xml:"Status"`
-		DBSubnetGroup       string    `xml:"DBSubnetGroup"`
-		AvailabilityZones   []string  `xml:"AvailabilityZones>AvailabilityZone"`
-		Members             []xMember `xml:"DBClusterMembers>DBClusterMember"`
+		XMLName             xml.Name       `xml:"DBCluster"`
+		DBClusterIdentifier string         `xml:"DBClusterIdentifier"`
+		DBClusterArn        string         `xml:"DBClusterArn"`
+		Engine              string         `xml:"Engine"`
+		EngineVersion       string         `xml:"EngineVersion"`
+		EngineMode          string         `xml:"EngineMode"`
+		Status              string         `xml:"Status"`
+		DBSubnetGroup       string         `xml:"DBSubnetGroup"`
+		GlobalCluster       string         `xml:"GlobalClusterIdentifier,omitempty"`
+		ServerlessV2        *xServerlessV2 `xml:"ServerlessV2ScalingConfiguration,omitempty"`
+		AvailabilityZones   []string       `xml:"AvailabilityZones>AvailabilityZone"`
+		Members             []xMember      `xml:"DBClusterMembers>DBClusterMember"`
+	}
+	xServerlessV2 struct {
+		MinCapacity float64 `xml:"MinCapacity"`
+		MaxCapacity float64 `xml:"MaxCapacity"`
+	}
+	xGlobalCluster struct {
+		XMLName                 xml.Name        `xml:"GlobalClusterMember"`
+		GlobalClusterIdentifier string          `xml:"GlobalClusterIdentifier"`
+		Status                  string          `xml:"Status"`
+		Members                 []xGlobalMember `xml:"GlobalClusterMembers>GlobalClusterMember"`
+	}
+	xGlobalMember struct {
+		DBClusterArn string `xml:"DBClusterArn"`
+		IsWriter     bool   `xml:"IsWriter"`
 	}
 	xMember struct {
 		DBInstanceIdentifier string `xml:"DBInstanceIdentifier"`
@@ -398,7 +445,10 @@ func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
 		c := e.clusters[id]
 		status, writer := c.viewAt(t)
 		x := xCluster{DBClusterIdentifier: c.ID, DBClusterArn: e.arn("cluster", c.ID), Engine: c.Engine, EngineVersion: c.EngineVersion,
-			Status: status, DBSubnetGroup: c.SubnetGroup, AvailabilityZones: c.AZs}
+			EngineMode: c.EngineMode, Status: status, DBSubnetGroup: c.SubnetGroup, AvailabilityZones: c.AZs, GlobalCluster: c.GlobalCluster}
+		if c.ServerlessV2[1] > 0 {
+			x.ServerlessV2 = &xServerlessV2{MinCapacity: c.ServerlessV2[0], MaxCapacity: c.ServerlessV2[1]}
+		}
 		for _, s := range view {
 			if s.in.ClusterID == c.ID {
 				x.Members = append(x.Members, xMember{DBInstanceIdentifier: s.in.ID, IsClusterWriter: s.in.ID == writer, PromotionTier: s.in.PromotionTier})
@@ -411,6 +461,24 @@ func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
 		fmt.Fprintf(&b, "<Marker>%s</Marker>", next)
 	}
 	return b.String(), nil
+}
+
+// describeGlobalClusters lists the global database named
+// GlobalClusterIdentifier: its members in this account and region, the
+// primary as the writer (the emulator holds one region; a secondary's
+// primary elsewhere is not listed).
+func (e *Emulator) describeGlobalClusters(p map[string]string) (string, *apiError) {
+	id := p["GlobalClusterIdentifier"]
+	g := xGlobalCluster{GlobalClusterIdentifier: id, Status: "available"}
+	for _, cid := range sortedKeys(e.clusters) {
+		if c := e.clusters[cid]; c.GlobalCluster == id && id != "" {
+			g.Members = append(g.Members, xGlobalMember{DBClusterArn: e.arn("cluster", c.ID), IsWriter: !c.Secondary})
+		}
+	}
+	if len(g.Members) == 0 {
+		return "", apiErr(http.StatusNotFound, "GlobalClusterNotFoundFault", "Global cluster %s not found.", id)
+	}
+	return "<GlobalClusters>" + marshal(g) + "</GlobalClusters>", nil
 }
 
 // filters reads Filters.Filter.N.Name and Filters.Filter.N.Values.Value.M.
@@ -589,6 +657,13 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 		case !strings.HasPrefix(c.Engine, "aurora"):
 			// A Multi-AZ DB cluster's shape is fixed (the emulator's code).
 			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "Cannot add a DB instance to Multi-AZ DB cluster %s.", cid)
+		case c.EngineMode == "serverless":
+			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "Cannot add a DB instance to Aurora Serverless v1 DB cluster %s.", cid)
+		case in.Class == ServerlessClass && c.ServerlessV2[1] == 0:
+			// The emulator's code and text: the references say only that
+			// the range must be set first.
+			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination",
+				"DB cluster %s has no ServerlessV2ScalingConfiguration: set its capacity range before adding a %s DB instance.", cid, ServerlessClass)
 		case in.Engine != c.Engine:
 			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "The engine %s does not match the cluster's engine %s.", in.Engine, c.Engine)
 		case in.SubnetGroup != "" && in.SubnetGroup != c.SubnetGroup:
@@ -618,6 +693,9 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 	e.instances[id] = in
 	return marshal(e.wireInstance(in, in.Status, nil)), nil
 }
+
+// ServerlessClass is the instance class of Aurora Serverless v2 instances.
+const ServerlessClass = "db.serverless"
 
 // inZone counts the instances of a cluster, or of a source and its
 // replicas, in zone z.

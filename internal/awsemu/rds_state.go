@@ -151,6 +151,23 @@ func (e *Emulator) startFailover(c *cluster, target string, crash bool, at time.
 	}
 }
 
+// PromoteSecondary makes secondary cluster id of a global database its
+// primary, as a switchover or failover of the global database does: the
+// reader Aurora would promote (lowest tier, then largest class) becomes the
+// writer. The rest of the global database is not modelled.
+func (e *Emulator) PromoteSecondary(id string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.advance()
+	c := e.clusters[id]
+	if c == nil || !c.Secondary {
+		return
+	}
+	c.Secondary = false
+	c.failoverFrom, c.failoverTo = "", ""
+	e.endFailover(c, e.clock.Now())
+}
+
 // endFailover promotes the new writer (Aurora User Guide, "Fault tolerance
 // for an Aurora DB cluster": the replica of the lowest tier, the largest of
 // a tier, then any; with no replica, the old writer is restarted in place).

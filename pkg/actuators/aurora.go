@@ -171,6 +171,11 @@ type auroraBackend struct {
 	cluster string
 	opt     ReplicaOptions
 	writer  copied // as last listed; engine "" when no writer was
+	// readerClass is the class of the cluster's readers when new ones take
+	// it rather than the writer's (readersClass).
+	readerClass string
+	// serverlessRange: the cluster has a Serverless v2 capacity range.
+	serverlessRange bool
 }
 
 func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
@@ -200,7 +205,23 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 		return nil, &AWSError{Kind: AWSInvalidRequest, Op: "DescribeDBClusters", Err: fmt.Errorf(
 			"cluster %s is a Multi-AZ DB cluster (engine %s), not an Aurora cluster: kind aurora cannot add readers to it; to scale read capacity, use kind rds with read replicas of a DB instance, or an Aurora cluster", b.cluster, engine)}
 	}
+	if aws.ToString(c.EngineMode) == "serverless" {
+		// "You can't create an Aurora Replica for an Aurora Serverless v1 DB
+		// cluster" (Aurora User Guide, "Adding Aurora Replicas to a DB cluster").
+		return nil, &AWSError{Kind: AWSInvalidRequest, Op: "DescribeDBClusters", Err: fmt.Errorf(
+			"cluster %s is an Aurora Serverless v1 cluster (engine mode serverless): its one instance scales its own capacity and it takes no reader, so kind aurora cannot scale it; to scale reads with readers, move it to Aurora Serverless v2 (db.serverless instances in a provisioned cluster), whose readers kind aurora adds", b.cluster)}
+	}
+	if len(st.Writers) == 0 && aws.ToString(c.GlobalClusterIdentifier) != "" {
+		// A secondary cluster of a global database "doesn't have a writer
+		// primary DB instance" (Aurora User Guide, "Using Amazon Aurora
+		// global databases"): told apart from a primary failing over by the
+		// global database's own listing.
+		st.Refused = b.globalSecondary(ctx, aws.ToString(c.GlobalClusterIdentifier), aws.ToString(c.DBClusterArn))
+	}
+	b.serverlessRange = c.ServerlessV2ScalingConfiguration != nil && aws.ToFloat64(c.ServerlessV2ScalingConfiguration.MaxCapacity) > 0
 	switch {
+	case st.Refused != "":
+		st.Uncountable = st.Refused
 	case len(st.Writers) == 0:
 		st.Uncountable = fmt.Sprintf("cluster %s (%s) has no writer: a failover is in progress, or the cluster is headless or a global secondary; readers are neither counted nor changed until it has one", b.cluster, status)
 	case len(st.Writers) > 1:
@@ -231,11 +252,70 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 		}
 		st.Readers = append(st.Readers, replicaOf(db, b.opt.Owner))
 	}
+	b.readerClass = readersClass(st.Readers, b.writer.class)
 	if st.Hold == "" && b.writer.engine == "" {
 		st.Hold = fmt.Sprintf("the writer %s of cluster %s is not listed by DescribeDBInstances yet", st.Writers[0], b.cluster)
 	}
 	return st, nil
 }
+
+// globalSecondary says why kind aurora refuses cluster arn when global
+// database global lists it as a secondary (not its writer), or "" when it
+// does not, or cannot be read: the cluster then holds as any cluster with
+// no writer.
+func (b *auroraBackend) globalSecondary(ctx context.Context, global, arn string) string {
+	out, err := b.client.DescribeGlobalClusters(ctx, &rds.DescribeGlobalClustersInput{GlobalClusterIdentifier: aws.String(global)})
+	if err != nil {
+		return ""
+	}
+	secondary, primary := false, ""
+	for _, g := range out.GlobalClusters {
+		for _, m := range g.GlobalClusterMembers {
+			switch {
+			case aws.ToString(m.DBClusterArn) == arn:
+				secondary = !aws.ToBool(m.IsWriter)
+			case aws.ToBool(m.IsWriter):
+				primary = aws.ToString(m.DBClusterArn)
+			}
+		}
+	}
+	if !secondary {
+		return ""
+	}
+	if primary == "" {
+		primary = "the primary cluster"
+	}
+	return fmt.Sprintf("cluster %s is a secondary cluster of Aurora global database %s: it has no writer, and kind aurora scales the readers of a cluster with one, "+
+		"guarding the writer a failover promotes; point kind aurora at %s, in its own region, and size this secondary's readers yourself; "+
+		"once a switchover or failover makes %s the primary, kind aurora scales it, deleting no reader for writer_memory", b.cluster, global, primary, b.cluster)
+}
+
+// readersClass is the class new readers take when the target names none,
+// in a cluster that mixes Aurora Serverless v2 (db.serverless) and
+// provisioned instances: the readers', when those that serve or come all
+// share one class and it is of the other kind than the writer's (a
+// provisioned writer with db.serverless readers, or the reverse); otherwise
+// "" (the writer's).
+func readersClass(readers []replica, writerClass string) string {
+	class := ""
+	for _, x := range readers {
+		switch classOf(x.Status) {
+		case readerGoing, readerDead, readerImpaired:
+			continue
+		}
+		if class != "" && x.Class != class {
+			return ""
+		}
+		class = x.Class
+	}
+	if class == "" || (class == ServerlessClass) == (writerClass == ServerlessClass) {
+		return ""
+	}
+	return class
+}
+
+// ServerlessClass is the instance class of Aurora Serverless v2 instances.
+const ServerlessClass = "db.serverless"
 
 func replicaOf(db rdstypes.DBInstance, owner string) replica {
 	x := replica{ID: aws.ToString(db.DBInstanceIdentifier), ARN: aws.ToString(db.DBInstanceArn), Status: aws.ToString(db.DBInstanceStatus), AZ: aws.ToString(db.AvailabilityZone),
@@ -262,11 +342,19 @@ func rdsTags(tags map[string]string) []rdstypes.Tag {
 
 func (b *auroraBackend) create(ctx context.Context, id, az string, tags map[string]string) error {
 	w := b.writer
+	class := or(b.opt.InstanceClass, or(b.readerClass, w.class))
+	if class == ServerlessClass && !b.serverlessRange {
+		// AWS requires the range first ("Clusters that use Aurora
+		// Serverless v2 must have a capacity range specified").
+		return &AWSError{Kind: AWSInvalidRequest, Op: "CreateDBInstance", Err: fmt.Errorf(
+			"new readers of cluster %s would be %s, but the cluster has no Serverless v2 capacity range (ServerlessV2ScalingConfiguration), which AWS requires before a %s instance is added: set MinCapacity and MaxCapacity on the cluster, or set instance_class to a provisioned class",
+			b.cluster, ServerlessClass, ServerlessClass)}
+	}
 	in := &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String(id),
 		DBClusterIdentifier:  aws.String(b.cluster),
 		Engine:               aws.String(w.engine),
-		DBInstanceClass:      aws.String(or(b.opt.InstanceClass, w.class)),
+		DBInstanceClass:      aws.String(class),
 		PromotionTier:        aws.Int32(15), // the last to be promoted: they may go away
 		Tags:                 rdsTags(tags),
 	}

@@ -2,6 +2,7 @@ package actuators
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -868,4 +869,116 @@ func TestKMSKeyNotAccessibleHoldsCreations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAuroraServerlessV2Readers: new readers take db.serverless where the
+// cluster's readers are Aurora Serverless v2 and its writer is provisioned
+// (a mixed cluster), as they do when the writer is; a db.serverless reader
+// is not asked of a cluster without a Serverless v2 capacity range.
+func TestAuroraServerlessV2Readers(t *testing.T) {
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name          string
+		writer        string
+		readers       []string // made by someone else
+		capacityRange [2]float64
+		instanceClass string
+		want          string // class of the new reader, or an error's words
+	}{
+		{"a provisioned writer with serverless readers", "db.r7g.large", []string{"db.serverless", "db.serverless"}, [2]float64{0.5, 16}, "", "db.serverless"},
+		{"a serverless writer", "db.serverless", nil, [2]float64{0.5, 16}, "", "db.serverless"},
+		{"a serverless writer with provisioned readers", "db.serverless", []string{"db.r7g.xlarge"}, [2]float64{0.5, 16}, "", "db.r7g.xlarge"},
+		{"readers of both kinds", "db.r7g.large", []string{"db.serverless", "db.r7g.xlarge"}, [2]float64{0.5, 16}, "", "db.r7g.large"},
+		{"a provisioned cluster", "db.r7g.large", []string{"db.r7g.xlarge"}, [2]float64{}, "", "db.r7g.large"},
+		{"instance_class wins", "db.r7g.large", []string{"db.serverless"}, [2]float64{0.5, 16}, "db.r7g.2xlarge", "db.r7g.2xlarge"},
+		{"db.serverless without a capacity range", "db.r7g.large", nil, [2]float64{}, "db.serverless", "ServerlessV2ScalingConfiguration"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newAWSEnv(t, awsemu.Options{})
+			env.emu.AddCluster(awsemu.ClusterSpec{ID: "prod", Engine: "aurora-postgresql", EngineVersion: "16.4", WriterID: "prod-writer",
+				WriterClass: tc.writer, SubnetGroup: "prod-subnets", AZs: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, ServerlessV2: tc.capacityRange})
+			for i, class := range tc.readers {
+				env.emu.AddInstance(awsemu.InstanceSpec{ID: fmt.Sprintf("prod-reader-%d", i), Class: class, Engine: "aurora-postgresql",
+					AZ: "us-east-1b", ClusterID: "prod"})
+			}
+			a, err := NewAurora(AuroraTarget{ClusterIdentifier: "prod", ReplicaOptions: ReplicaOptions{Owner: "db", Endpoint: env.url,
+				InstanceClass: tc.instanceClass}}, env.opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = a.Set(ctx, int32(len(tc.readers))+1, "up")
+			if !strings.HasPrefix(tc.want, "db.") {
+				wantKind(t, err, AWSInvalidRequest)
+				if !strings.Contains(err.Error(), tc.want) || len(env.emu.CallsOf("CreateDBInstance")) != 0 {
+					t.Errorf("error %v, %d creations asked", err, len(env.emu.CallsOf("CreateDBInstance")))
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, in := range env.emu.Instances() {
+				if in.ID == "prod-scaled-1" && in.Class != tc.want {
+					t.Errorf("new reader of class %s, want %s", in.Class, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// TestAuroraRefusesServerlessV1AndGlobalSecondaries: an Aurora Serverless v1
+// cluster and a secondary cluster of a global database are refused
+// (invalid_request), each named with what to use instead; a global
+// database's primary failing over is not taken for a secondary; once a
+// secondary is promoted, it is scaled, with no deletion for writer_memory.
+func TestAuroraRefusesServerlessV1AndGlobalSecondaries(t *testing.T) {
+	ctx := context.Background()
+	azs := []string{"us-east-1a", "us-east-1b", "us-east-1c"}
+	t.Run("Aurora Serverless v1", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		env.emu.AddCluster(awsemu.ClusterSpec{ID: "prod", Engine: "aurora-mysql", WriterID: "prod-writer", WriterClass: "db.serverless",
+			SubnetGroup: "prod-subnets", AZs: azs, EngineMode: "serverless"})
+		_, err := env.aurora(t, 0).Read(ctx)
+		wantKind(t, err, AWSInvalidRequest)
+		if !strings.Contains(err.Error(), "Aurora Serverless v1") || !strings.Contains(err.Error(), "Aurora Serverless v2") {
+			t.Errorf("error %v", err)
+		}
+	})
+	t.Run("a global database's secondary, then promoted", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		env.emu.AddCluster(awsemu.ClusterSpec{ID: "orders-east", Engine: "aurora-postgresql", WriterID: "east-writer", WriterClass: "db.r7g.large",
+			SubnetGroup: "east", AZs: azs, GlobalCluster: "orders"})
+		env.emu.AddCluster(awsemu.ClusterSpec{ID: "prod", Engine: "aurora-postgresql", WriterID: "prod-r1", WriterClass: "db.r7g.large",
+			SubnetGroup: "prod-subnets", AZs: azs, GlobalCluster: "orders", Secondary: true})
+		a := env.aurora(t, 0)
+		_, err := a.Read(ctx)
+		wantKind(t, err, AWSInvalidRequest)
+		if !strings.Contains(err.Error(), "secondary cluster of Aurora global database orders") || !strings.Contains(err.Error(), "cluster:orders-east") {
+			t.Errorf("error %v", err)
+		}
+		wantKind(t, a.Set(ctx, 2, "up"), AWSInvalidRequest)
+		if n := len(env.emu.CallsOf("CreateDBInstance")); n != 0 {
+			t.Errorf("%d creations in a secondary", n)
+		}
+		env.emu.PromoteSecondary("prod")
+		if err := a.Set(ctx, 3, "up"); err != nil { // prod-r1 is the writer now
+			t.Fatal(err)
+		}
+		env.clock.Step(awsemu.DefaultCreateDelay + time.Minute)
+		err = a.Set(ctx, 1, "down")
+		if lim := wantLimited(t, err, 1, 3); !strings.Contains(lim.Reason, "writer_memory") {
+			t.Errorf("reason %q", lim.Reason)
+		}
+		if d := env.deleted(); len(d) != 0 {
+			t.Errorf("deleted %v within writer_memory of the promotion", d)
+		}
+	})
+	t.Run("a global database's primary failing over", func(t *testing.T) {
+		env := newAWSEnv(t, awsemu.Options{})
+		env.emu.AddCluster(awsemu.ClusterSpec{ID: "prod", Engine: "aurora-postgresql", WriterID: "prod-writer", WriterClass: "db.r7g.large",
+			SubnetGroup: "prod-subnets", AZs: azs, GlobalCluster: "orders"})
+		env.emu.Failover("prod", "", false)
+		_, err := env.aurora(t, 0).Read(ctx)
+		wantKind(t, err, AWSInvalidState)
+	})
 }

@@ -143,7 +143,7 @@ func classifyAWS(op string, err error) error {
 		"InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch",
 		"KMSKeyNotAccessibleFault":
 		kind = AWSAccessDenied
-	case "DBClusterNotFoundFault", "DBInstanceNotFound", "ResourceNotFoundException",
+	case "DBClusterNotFoundFault", "DBInstanceNotFound", "ResourceNotFoundException", "GlobalClusterNotFoundFault",
 		"ProvisionedConcurrencyConfigNotFoundException", "DBParameterGroupNotFound", "DBSubnetGroupNotFoundFault":
 		kind = AWSNotFound
 	case "InstanceQuotaExceeded", "StorageQuotaExceeded":

@@ -117,11 +117,24 @@ type replicaState struct {
 	// Uncountable says why the readers cannot be told apart from the writer
 	// (Read fails); Hold why none may be created or deleted now (Set fails).
 	Uncountable, Hold string
-	Notes             []string // more for Status, e.g. a setting AWS does not accept
+	// Refused (Aurora) says why the kind does not scale this cluster as it
+	// is now (a global database's secondary): Read and Set fail as an
+	// invalid request rather than a passing state.
+	Refused string
+	Notes   []string // more for Status, e.g. a setting AWS does not accept
 	// Max is the engine's own ceiling when it is below the kind's (RDS:
 	// Oracle and SQL Server 5, Db2 3); 0 keeps the kind's.
 	Max    int32
 	MaxWhy string
+}
+
+// holdKind is the kind of error a Read or Set that cannot act fails with:
+// invalid_request for a cluster the kind refuses, invalid_state otherwise.
+func (st *replicaState) holdKind() string {
+	if st.Refused != "" {
+		return AWSInvalidRequest
+	}
+	return AWSInvalidState
 }
 
 // replicaBackend is what differs between Aurora readers and RDS replicas.
@@ -219,7 +232,7 @@ func (r *replicaSet) Read(ctx context.Context) (scaling.Capacity, error) {
 		return scaling.Capacity{}, err
 	}
 	if st.Uncountable != "" {
-		return scaling.Capacity{}, &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Uncountable)}
+		return scaling.Capacity{}, &AWSError{Kind: st.holdKind(), Op: "DescribeDBClusters", Err: errors.New(st.Uncountable)}
 	}
 	return r.capacity(st), nil
 }
@@ -548,7 +561,7 @@ func (r *replicaSet) Set(ctx context.Context, n int32, reason string) error {
 			protect, _ := r.deletable(ctx, st)
 			r.removeDead(ctx, st, protect, reason)
 		}
-		return &AWSError{Kind: AWSInvalidState, Op: "DescribeDBClusters", Err: errors.New(st.Hold)}
+		return &AWSError{Kind: st.holdKind(), Op: "DescribeDBClusters", Err: errors.New(st.Hold)}
 	}
 	cur := r.capacity(st).Current
 	want, why := n, ""

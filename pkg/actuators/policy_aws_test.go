@@ -218,6 +218,7 @@ func TestIAMPolicies(t *testing.T) {
 			{"modify an instance", iamRequest{"rds:ModifyDBInstance", arn + "db:" + reader, owned("orders-db")}, false},
 			{"fail the cluster over", iamRequest{"rds:FailoverDBCluster", arn + "cluster:orders", nil}, false},
 			{"list instances", iamRequest{"rds:DescribeDBInstances", arn + "db:orders", nil}, true},
+			{"read a global database, whose listing tells a secondary", iamRequest{"rds:DescribeGlobalClusters", "arn:aws:rds::123456789012:global-cluster:orders", nil}, create == "rds:CreateDBInstance"},
 			{"pass the monitoring role to Enhanced Monitoring", iamRequest{"iam:PassRole", "arn:aws:iam::123456789012:role/rds-monitoring-role",
 				map[string][]string{"iam:PassedToService": {"monitoring.rds.amazonaws.com"}}}, true},
 			{"pass the monitoring role to another service", iamRequest{"iam:PassRole", "arn:aws:iam::123456789012:role/rds-monitoring-role",

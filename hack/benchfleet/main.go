@@ -29,6 +29,9 @@
 //   - tick lag p50, p99 and max over every scaler's scaled_tick_lag_seconds,
 //     read at the start and the end of the run.
 //
+// After the table, a line per N gives the CPU (cores) the server used during
+// the run and its RSS at the end.
+//
 // With --backend victoriametrics, VictoriaMetrics single-node (built by
 // hack/victoriametrics/install.sh, with its default flags) scrapes the
 // exporter and answers the queries instead of Prometheus; the queries column
@@ -138,6 +141,7 @@ func main() {
 	fmt.Println()
 	fmt.Println("| scalers | cores | RSS end (peak) | Go heap | /metrics series | /metrics MiB (fetched in) | log/min | Prometheus queries/s | decisions/s (expected) | tick lag p50 / p99 / max | goroutines, fds | load avg |")
 	fmt.Println("|---|---|---|---|---|---|---|---|---|---|---|---|")
+	// After the table: what the server used, and any takeover.
 	var takeovers []string
 	for _, n := range sizes {
 		rows, line, err := measure(ctx, o, n)
@@ -290,12 +294,26 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
+	serverBefore, err := cpuSeconds(prom.pid())
+	if err != nil {
+		return nil, "", err
+	}
 	loadStart := loadAvg()
 	start := time.Now()
 	if err := watch(ctx, o.run, reps, "the run"); err != nil {
 		return nil, "", err
 	}
 	took := time.Since(start)
+	serverAfter, err := cpuSeconds(prom.pid())
+	if err != nil {
+		return nil, "", err
+	}
+	serverRSS, err := procStatus(prom.pid(), "VmRSS")
+	if err != nil {
+		return nil, "", err
+	}
+	server := fmt.Sprintf("%s scalers: %s used %.3f cores during the run, RSS %d MiB at its end",
+		thousands(n), o.backend, (serverAfter-serverBefore)/took.Seconds(), serverRSS>>10)
 	promAfter, err := promQueries(promURL)
 	if err != nil {
 		return nil, "", err
@@ -349,11 +367,13 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 	if len(rows) > 1 {
 		rows = append(rows, total(rows, fmt.Sprintf("%s: all %d", thousands(n), len(rows))))
 	}
-	var line string
+	line := server
 	if o.replicas > 1 && o.takeover {
-		if line, err = takeover(o, reps, after[0]); err != nil {
+		t, err := takeover(o, reps, after[0])
+		if err != nil {
 			return rows, "", err
 		}
+		line += "\n\n" + t
 	}
 	return rows, line, nil
 }

@@ -228,6 +228,11 @@ func (f *factories) actuator(cfg *config.Config, sc config.Scaler) (actuators.Ac
 	}
 	kube, aws := f.kube, f.aws
 	f.mu.Unlock()
+	var obs actuators.TargetObserver
+	if f.targets != nil {
+		obs = f.targets(sc.Name)
+	}
+	warnings, _ := obs.(actuators.WarningObserver) // a Scaler object's: Warning Events on it
 	a, err := sc.Target.Spec.New(actuators.Deps{
 		Scaler:      sc.Name,
 		Logger:      f.logger.With(zap.String("scaler", sc.Name)),
@@ -237,11 +242,12 @@ func (f *factories) actuator(cfg *config.Config, sc config.Scaler) (actuators.Ac
 		KubeMetrics: kube.metrics,
 		AWSConfig:   aws.config,
 		Prometheus:  func() (actuators.InstantQuerier, error) { return f.latestPrometheus(cfg) },
+		Warnings:    warnings,
 	})
-	if err != nil || f.targets == nil {
+	if err != nil || obs == nil {
 		return a, err
 	}
-	return actuators.Instrument(a, f.targets(sc.Name)), nil
+	return actuators.Instrument(a, obs), nil
 }
 
 // replaySpeed is the speed shared by the recordings when every signal of

@@ -44,6 +44,15 @@ func (o targetObservers) ObserveTarget(op string, took time.Duration, reason str
 	}
 }
 
+// ObserveWarning tells each observer that takes warnings.
+func (o targetObservers) ObserveWarning(reason, message string) {
+	for _, x := range o {
+		if w, ok := x.(actuators.WarningObserver); ok {
+			w.ObserveWarning(reason, message)
+		}
+	}
+}
+
 // isObject says whether a scaler comes from a Scaler object: only those
 // are called namespace/name.
 func isObject(scaler string) bool { return strings.Contains(scaler, "/") }

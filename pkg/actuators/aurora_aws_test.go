@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -981,4 +982,72 @@ func TestAuroraRefusesServerlessV1AndGlobalSecondaries(t *testing.T) {
 		_, err := env.aurora(t, 0).Read(ctx)
 		wantKind(t, err, AWSInvalidState)
 	})
+}
+
+// warnings records what a target warns of.
+type warnings struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (w *warnings) ObserveWarning(reason, message string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.got = append(w.got, reason+": "+message)
+}
+
+func (w *warnings) all() []string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return append([]string(nil), w.got...)
+}
+
+// TestAuroraWarnsOnceOfEachReaderThatDies: a reader that dies of its
+// settings as it is created is one warning (a Warning Event on a Scaler),
+// with its status and the wait, however many ticks see it; the next death
+// is another, with the doubled wait.
+func TestAuroraWarnsOnceOfEachReaderThatDies(t *testing.T) {
+	ctx := context.Background()
+	env := newAWSEnv(t, awsemu.Options{})
+	env.emu.AddCluster(awsemu.ClusterSpec{ID: "prod", Engine: "aurora-postgresql", EngineVersion: "16.4", WriterID: "prod-writer",
+		WriterClass: "db.r7g.large", SubnetGroup: "prod-subnets", AZs: []string{"us-east-1a", "us-east-1b", "us-east-1c"}})
+	w := &warnings{}
+	opts := env.opts
+	opts.Warnings = w
+	a, err := NewAurora(AuroraTarget{ClusterIdentifier: "prod", ReplicaOptions: ReplicaOptions{Owner: "db", Endpoint: env.url}}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Set(ctx, 1, "up"); err != nil {
+		t.Fatal(err)
+	}
+	env.clock.Step(time.Minute)
+	env.emu.SetInstanceStatus("prod-scaled-1", "incompatible-parameters")
+	for i := 0; i < 20; i++ { // a tick a minute, reading and asking
+		_, _ = a.Read(ctx)
+		_ = a.Set(ctx, 1, "replace")
+		env.clock.Step(time.Minute)
+	}
+	got := w.all()
+	if len(got) != 1 || !strings.HasPrefix(got[0], WarningReaderDied+": reader prod-scaled-1") ||
+		!strings.Contains(got[0], "incompatible-parameters") || !strings.Contains(got[0], "for 30m") {
+		t.Fatalf("warnings %q, want one of prod-scaled-1 with a 30m wait", got)
+	}
+	env.clock.Step(firstCreateBackoff) // the replacement is asked, and dies too
+	if err := a.Set(ctx, 1, "replace"); err != nil {
+		t.Fatal(err)
+	}
+	env.clock.Step(time.Minute)
+	for _, in := range env.emu.Instances() {
+		if in.Status == "creating" {
+			env.emu.SetInstanceStatus(in.ID, "incompatible-network")
+		}
+	}
+	for i := 0; i < 5; i++ {
+		_, _ = a.Read(ctx)
+		env.clock.Step(time.Minute)
+	}
+	if got := w.all(); len(got) != 2 || !strings.Contains(got[1], "incompatible-network") || !strings.Contains(got[1], "for 1h") {
+		t.Errorf("warnings %q, want a second with a 1h wait", got)
+	}
 }

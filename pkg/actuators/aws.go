@@ -61,6 +61,7 @@ type AWSOptions struct {
 	Scaler   string     // label of its metrics, field of its logs, default owner
 	Logger   *zap.Logger
 	Clock    clock.PassiveClock // nil: the real clock
+	Warnings WarningObserver    // nil: warnings go to the log and the status only
 }
 
 func (o *AWSOptions) fill() {
@@ -69,6 +70,13 @@ func (o *AWSOptions) fill() {
 	}
 	if o.Clock == nil {
 		o.Clock = clock.RealClock{}
+	}
+}
+
+// warn tells the warning observer, if any.
+func (o *AWSOptions) warn(reason, message string) {
+	if o.Warnings != nil {
+		o.Warnings.ObserveWarning(reason, message)
 	}
 }
 

@@ -414,6 +414,8 @@ func (r *replicaSet) observeDeaths(st *replicaState, now time.Time) {
 				x.ID, x.Status, until.UTC().Format(time.RFC3339))
 			r.o.Logger.Warn("reader died of its settings: creations held", zap.String("instance", x.ID), zap.String("status", x.Status),
 				zap.Time("until", until))
+			r.o.warn(WarningReaderDied, fmt.Sprintf("reader %s that scaled created is %s and never served: no reader is created for %s (until %s), as another with the same settings would end the same way; fix the settings (parameter group, subnet group, option group)",
+				x.ID, x.Status, durfmt.D(r.holdBackoff), until.UTC().Format(time.RFC3339)))
 		case x.Status == "insufficient-capacity" && x.AZ != "":
 			r.diedOf[x.ID] = x.Status
 			r.skipZone(x.AZ, x.Status)
@@ -446,6 +448,7 @@ func (r *replicaSet) keyNotAccessible(st *replicaState, err error) {
 	r.createWhy = fmt.Sprintf("the KMS key that encrypts %s is not accessible to RDS (KMSKeyNotAccessibleFault: %s): no reader is created before %s; enable the key, cancel its deletion, or grant RDS its use in the key policy",
 		parent, apiMessage(err), until.UTC().Format(time.RFC3339))
 	r.o.Logger.Warn("KMS key not accessible: creations held", zap.String("parent", r.parent), zap.Time("until", until), zap.Error(err))
+	r.o.warn(WarningKeyNotAccessible, fmt.Sprintf("%s (wait %s)", r.createWhy, durfmt.D(r.holdBackoff)))
 	st.Notes = append(st.Notes, "Warning: "+r.createWhy)
 	r.setStatus(st)
 }

@@ -33,6 +33,24 @@ type TargetObserver interface {
 	ObserveTarget(op string, took time.Duration, reason string)
 }
 
+// WarningObserver is told of what a target found wrong in the world and
+// acts on by itself, once per occurrence, never per tick: a reader that
+// died as it was created, a key RDS cannot use. A Scaler object's observer
+// records a Warning Event on it. ObserveWarning must not block.
+type WarningObserver interface {
+	ObserveWarning(reason, message string)
+}
+
+// Reasons of the warnings AWS targets raise (WarningObserver).
+const (
+	// WarningReaderDied: a reader scaled created died of its settings
+	// before it served; creations wait (the message gives until when).
+	WarningReaderDied = "ReaderDiedOnCreation"
+	// WarningKeyNotAccessible: RDS cannot use the cluster's or source's KMS
+	// key; creations wait.
+	WarningKeyNotAccessible = "KMSKeyNotAccessible"
+)
+
 // ErrorReason names why a call to a target failed: timeout for a deadline
 // that passed, the reason a typed error carries (Reason() string: AWSError,
 // KubernetesError, or a kind's own), other for anything else; "" for nil or

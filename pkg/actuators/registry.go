@@ -123,6 +123,9 @@ type Deps struct {
 	// Prometheus returns the configured Prometheus, for targets read
 	// through it (observed); nil: none is configured.
 	Prometheus func() (InstantQuerier, error)
+	// Warnings is told of what the target finds wrong and acts on by
+	// itself (nil: the log and the status only).
+	Warnings WarningObserver
 }
 
 func (d Deps) awsOptions(region string) (AWSOptions, error) {
@@ -133,7 +136,7 @@ func (d Deps) awsOptions(region string) (AWSOptions, error) {
 	if err != nil {
 		return AWSOptions{}, err
 	}
-	return AWSOptions{Config: cfg, Scaler: d.Scaler, Logger: d.Logger, Clock: d.Clock}, nil
+	return AWSOptions{Config: cfg, Scaler: d.Scaler, Logger: d.Logger, Clock: d.Clock, Warnings: d.Warnings}, nil
 }
 
 var targetKinds = registry.New[TargetKind, TargetSpec]("target kind")

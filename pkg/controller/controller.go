@@ -291,7 +291,8 @@ func (c *Controller) Add(d scaling.Decision) { c.status.add(d) }
 
 // TargetObserver returns what to observe the target of the scaler named
 // key with (actuators.Instrument): the status of a Scaler says whether its
-// last read found the target.
+// last read found the target. It is also an actuators.WarningObserver: a
+// target's warnings are Warning Events on the Scaler.
 func (c *Controller) TargetObserver(key string) actuators.TargetObserver {
 	return targetObserver{w: c.status, key: key}
 }
@@ -303,4 +304,9 @@ type targetObserver struct {
 
 func (o targetObserver) ObserveTarget(op string, _ time.Duration, reason string) {
 	o.w.observeTarget(o.key, op, reason)
+}
+
+// ObserveWarning records a Warning Event on the Scaler (actuators.WarningObserver).
+func (o targetObserver) ObserveWarning(reason, message string) {
+	o.w.warn(o.key, reason, message)
 }

@@ -415,3 +415,25 @@ func TestTrimKeepsWhatScaledReads(t *testing.T) {
 		t.Error("a tombstone was lost")
 	}
 }
+
+// A target's warning (a reader that died as it was created) is a Warning
+// Event on its Scaler, recorded at the next status write.
+func TestATargetsWarningIsAnEventOnTheScaler(t *testing.T) {
+	f := newFixture(t, scaler(t, "shop", "web", 1, validSpec))
+	f.sync(t, "shop/web")
+	w, ok := f.c.TargetObserver("shop/web").(actuators.WarningObserver)
+	if !ok {
+		t.Fatal("the controller's target observer takes no warnings")
+	}
+	w.ObserveWarning(actuators.WarningReaderDied, "reader orders-scaled-1 that scaled created is incompatible-parameters and never served: no reader is created for 30m")
+	f.writeStatus(t, "shop/web")
+	evs, _ := f.core.CoreV1().Events("shop").List(f.ctx, metav1.ListOptions{})
+	var got []string
+	for _, e := range evs.Items {
+		got = append(got, e.Type+" "+e.Reason+" "+e.InvolvedObject.Kind+"/"+e.InvolvedObject.Name+": "+e.Message)
+	}
+	want := []string{"Warning ReaderDiedOnCreation Scaler/web: reader orders-scaled-1 that scaled created is incompatible-parameters and never served: no reader is created for 30m"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("events (-want +got):\n%s", diff)
+	}
+}

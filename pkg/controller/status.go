@@ -244,6 +244,21 @@ func (w *statusWriter) add(d scaling.Decision) {
 	}
 }
 
+// warn records a Warning Event on key's Scaler at its next status write,
+// if the Scaler's Event limit allows it.
+func (w *statusWriter) warn(key, reason, msg string) {
+	w.mu.Lock()
+	st := w.states[key]
+	queued := st != nil && st.events.Allow()
+	if queued {
+		st.pending = append(st.pending, event{corev1.EventTypeWarning, reason, msg})
+	}
+	w.mu.Unlock()
+	if queued {
+		w.queue.Add(key)
+	}
+}
+
 // observeTarget keeps how the last read of a Scaler's target went
 // (actuators.TargetObserver, one per scaler).
 func (w *statusWriter) observeTarget(key, op, reason string) {

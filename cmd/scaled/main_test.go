@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/buildbin"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -28,8 +29,8 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	scaledBin = filepath.Join(dir, "scaled")
-	if out, err := exec.Command("go", "build", "-o", scaledBin, ".").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "building scaled: %v\n%s", err, out)
+	if err := buildbin.Build(scaledBin); err != nil {
+		fmt.Fprintf(os.Stderr, "building scaled: %v\n", err)
 		os.Exit(1)
 	}
 	code := m.Run()

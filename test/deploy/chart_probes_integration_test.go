@@ -21,11 +21,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/scaled-dev/scaled/internal/buildbin"
 )
 
 // helmBinary is the pinned helm hack/helm/install.sh built (SCALED_HELM
@@ -47,34 +48,15 @@ func helmBinary(t *testing.T) string {
 	return strings.TrimSpace(string(out))
 }
 
-var (
-	scaledOnce sync.Once
-	scaledBin  string
-	scaledErr  error
-)
+var scaled buildbin.Once
 
 // builtScaled builds cmd/scaled once for the package's tests.
 func builtScaled(t *testing.T) string {
 	t.Helper()
-	scaledOnce.Do(func() {
+	return scaled.Path(t, func() (string, error) {
 		dir, err := os.MkdirTemp("", "scaled-chart-")
-		if err != nil {
-			scaledErr = err
-			return
-		}
-		bin := filepath.Join(dir, "scaled")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
-		build.Dir = root(t)
-		if out, err := build.CombinedOutput(); err != nil {
-			scaledErr = fmt.Errorf("go build: %w\n%s", err, out)
-			return
-		}
-		scaledBin = bin
+		return filepath.Join(dir, "scaled"), err
 	})
-	if scaledErr != nil {
-		t.Fatal(scaledErr)
-	}
-	return scaledBin
 }
 
 // The parts of the rendered manifests the kubelet acts on.

@@ -6,20 +6,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/scaled-dev/scaled/internal/buildbin"
 )
 
 // root is the repository's top folder.
-func root(t testing.TB) string {
-	t.Helper()
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
+func root(testing.TB) string { return buildbin.Root() }
 
 func read(t testing.TB, rel string) []byte {
 	t.Helper()

@@ -24,18 +24,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/buildbin"
 	"github.com/scaled-dev/scaled/internal/doctest"
 )
 
 // repoRoot is the repository's top folder.
-func repoRoot(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	root, err := filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
+func repoRoot(testing.TB) string { return buildbin.Root() }
 
 func blocks(t *testing.T) []doctest.Block {
 	t.Helper()
@@ -77,11 +71,7 @@ func workTree(t *testing.T) string {
 				return
 			}
 		}
-		build := exec.Command("go", "build", "-o", filepath.Join(workDir, "bin", "scaled"), "./cmd/scaled")
-		build.Dir = root
-		if out, err := build.CombinedOutput(); err != nil {
-			workErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
+		workErr = buildbin.Build(filepath.Join(workDir, "bin", "scaled"))
 	})
 	if workErr != nil {
 		t.Fatal(workErr)

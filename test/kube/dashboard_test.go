@@ -17,7 +17,6 @@ import (
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
 	"github.com/prometheus/common/model"
@@ -30,15 +29,10 @@ import (
 // running scaled (acting on a real API server, with leader election): every
 // panel, and the scaler variable, returns data.
 func TestDashboardPanelsReturnData(t *testing.T) {
-	cp := kubetest.Shared(t)
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	ns := cp.Namespace(t, "dashboard")
+	c := sharedCluster(t)
+	admin := c.admin
+	ns := c.namespace(t, "dashboard", 2, "web", "owned")
 	ctx := context.Background()
-	for _, name := range []string{"web", "owned"} {
-		if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment(name, 2), metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
 	// An HPA owns "owned": scaled refuses to act on it, which fills the error panels.
 	hpa := &autoscalingv2.HorizontalPodAutoscaler{
 		ObjectMeta: metav1.ObjectMeta{Name: "owned"},
@@ -74,9 +68,7 @@ scalers:%s%s%s
 `, prom.URL(), ns, scaler("web", "app_load"), scaler("owned", "app_load"), scaler("missing", "app_missing"))), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("missing", 2), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	c.deploy(t, ns, "missing", 2)
 	bin := buildScaled(t)
 	logPath := filepath.Join(t.TempDir(), "scaled.log")
 	logf, err := os.Create(logPath)
@@ -84,7 +76,7 @@ scalers:%s%s%s
 		t.Fatal(err)
 	}
 	cmd := exec.Command(bin, "run", "--config", cfg, "--listen", listen)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+cp.WriteKubeconfig("dashboard-admin", cp.AdminToken))
+	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.WriteKubeconfig("dashboard-admin", c.AdminToken))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -17,9 +17,7 @@ import (
 	"testing"
 	"time"
 
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
 )
@@ -112,25 +110,14 @@ func (d *daemon) metric(name string) (string, error) {
 // killed (no release), the other takes over within the lease duration,
 // starting from the target's current replicas.
 func TestLeaderFailoverBetweenTwoProcesses(t *testing.T) {
-	cp := kubetest.Shared(t)
-	kubeconfig := cp.WriteKubeconfig("scaled-sa", saToken(t)) // the processes run as deploy/'s service account
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	ns := cp.Namespace(t, "failover")
+	c := sharedCluster(t)
+	kubeconfig := c.WriteKubeconfig("scaled-sa", saToken(t)) // the processes run as deploy/'s service account
+	ns := c.namespace(t, "failover", 1, "web")
 	ctx := context.Background()
-	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 1), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	dir := t.TempDir()
 	bin := buildScaled(t)
 	// A constant 30 per second against 10 per replica: scaled wants 3.
-	var trace strings.Builder
-	trace.WriteString("timestamp,value\n")
-	for i := 0; i < 600; i++ { // one-second steps: a value is there one second after start
-		fmt.Fprintf(&trace, "%d,30\n", 1700000000+i)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "load.csv"), []byte(trace.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeTrace(t, filepath.Join(dir, "load.csv"), func(int) int { return 30 })
 	cfg := filepath.Join(dir, "scaled.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
 interval: %s
@@ -162,22 +149,11 @@ scalers:
 `, failoverTick, leaseDuration, ns)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	replicas := func() int32 {
-		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s.Spec.Replicas
-	}
+	replicas := func() int32 { return c.replicas(t, ns, "web") }
 	// knock sets the replicas back to 1, as another writer would.
-	knock := func() {
-		s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 1}}
-		if _, err := admin.AppsV1().Deployments(ns).UpdateScale(ctx, "web", s, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	knock := func() { c.setReplicas(t, ns, "web", 1) }
 	holder := func() string {
-		l, err := admin.CoordinationV1().Leases("scaled").Get(ctx, "scaled", metav1.GetOptions{})
+		l, err := c.admin.CoordinationV1().Leases("scaled").Get(ctx, "scaled", metav1.GetOptions{})
 		if err != nil || l.Spec.HolderIdentity == nil {
 			return ""
 		}

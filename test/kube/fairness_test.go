@@ -33,8 +33,8 @@ func maxQuery(i int) string {
 // largest queries the schema admits, delay a new Scaler of another
 // namespace by no more than 2 s over its start on a quiet controller.
 func TestScalersOfOneNamespaceDoNotDelayAnother(t *testing.T) {
-	cp, admin, dyn := scalerNamespaces(t)
-	flood, calm := webNamespace(t, cp, admin, "flood"), webNamespace(t, cp, admin, "calm")
+	c := scalersCluster(t)
+	flood, calm := c.namespace(t, "flood", 1, "web"), c.namespace(t, "calm", 1, "web")
 	prom := promtest.Start(t)
 	startDaemon(t, buildScaled(t), writeConfig(t, fmt.Sprintf(`
 interval: 15s
@@ -43,7 +43,7 @@ prometheus: {url: %q}
 scaler_objects:
   enabled: true
   namespaces: [%s, %s]
-`, prom.URL(), flood, calm)), cp.WriteKubeconfig("scaled-sa", saToken(t)), "scaled-fair")
+`, prom.URL(), flood, calm)), c.WriteKubeconfig("scaled-sa", saToken(t)), "scaled-fair")
 
 	spec := func(signals []string) string {
 		return fmt.Sprintf(`target: {kind: kubernetes, kubernetes: {api_version: apps/v1, kind: Deployment, name: web}}
@@ -61,7 +61,7 @@ bounds: {min: 1, max: 8}
 			t.Fatalf("apply %s/%s: %v\n%s", ns, name, err, out)
 		}
 		kubetest.Eventually(t, 120*time.Second, ns+"/"+name+" taken in", func() (bool, error) {
-			_, s := scalerObject(t, dyn, ns, name)
+			_, s := scalerObject(t, c.dyn, ns, name)
 			reason, _ := condition(s, "Ready")
 			return s.ObservedGeneration == 1 && reason != "" && reason != "NotStarted", nil
 		})

@@ -3,7 +3,6 @@
 package kube
 
 import (
-	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/scaled-dev/scaled/internal/faultproxy"
 	"github.com/scaled-dev/scaled/internal/kubetest"
@@ -54,14 +52,7 @@ current-context: c
 func faultTarget(t *testing.T, ns string, interval time.Duration) string {
 	t.Helper()
 	dir := t.TempDir()
-	var trace strings.Builder
-	trace.WriteString("timestamp,value\n")
-	for i := range 600 {
-		fmt.Fprintf(&trace, "%d,60\n", 1700000000+i)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "load.csv"), []byte(trace.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeTrace(t, filepath.Join(dir, "load.csv"), func(int) int { return 60 })
 	cfg := filepath.Join(dir, "scaled.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
 interval: %s
@@ -114,26 +105,15 @@ func (d *daemon) decisionsAfter(t *testing.T, scaler string, since time.Time) []
 // every failure is named and counted, the daemon stays up, and the first
 // tick after the fault ends acts again.
 func TestFaultSuiteKubeAPIServer(t *testing.T) {
-	cp := kubetest.Shared(t)
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	ns := cp.Namespace(t, "faults")
-	ctx := context.Background()
-	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 4), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(cp.URL)
+	c := sharedCluster(t)
+	ns := c.namespace(t, "faults", 4, "web")
+	u, err := url.Parse(c.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
 	proxy := faultproxy.Start(t, u.Host)
-	d := startDaemon(t, buildScaled(t), faultTarget(t, ns, time.Second), kubeconfigFor(t, cp, "https://"+proxy.Addr()), "faults")
-	replicas := func() int32 {
-		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s.Spec.Replicas
-	}
+	d := startDaemon(t, buildScaled(t), faultTarget(t, ns, time.Second), kubeconfigFor(t, c.ControlPlane, "https://"+proxy.Addr()), "faults")
+	replicas := func() int32 { return c.replicas(t, ns, "web") }
 	kubetest.Eventually(t, 30*time.Second, "scaled scales web to 6", func() (bool, error) { return replicas() == 6, nil })
 	peakBefore := status(t, d)["VmHWM"]
 
@@ -173,7 +153,7 @@ func TestFaultSuiteKubeAPIServer(t *testing.T) {
 				}
 				return false, nil
 			})
-			setReplicas(t, admin, ns, 3)
+			c.setReplicas(t, ns, "web", 3)
 			time.Sleep(3 * time.Second)
 			if got := replicas(); got != 3 {
 				t.Errorf("%s: replicas %d while scaled could not read the target, want the 3 another writer set", tc.fault, got)
@@ -224,14 +204,9 @@ func TestFaultSuiteKubeAPIServer(t *testing.T) {
 // Retry-After asks, a 429 that comes back is counted as throttled, and
 // scaled acts again once the throttling stops.
 func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
-	cp := kubetest.Shared(t)
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	ns := cp.Namespace(t, "throttle")
-	ctx := context.Background()
-	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 4), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	upstream, err := url.Parse(cp.URL)
+	c := sharedCluster(t)
+	ns := c.namespace(t, "throttle", 4, "web")
+	upstream, err := url.Parse(c.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,14 +235,8 @@ func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
 			Reason: metav1.StatusReasonTooManyRequests, Code: http.StatusTooManyRequests, Message: "too many requests, please try again later"})
 	}))
 	defer srv.Close()
-	d := startDaemon(t, buildScaled(t), faultTarget(t, ns, 4*time.Second), kubeconfigFor(t, cp, srv.URL), "throttled")
-	replicas := func() int32 {
-		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s.Spec.Replicas
-	}
+	d := startDaemon(t, buildScaled(t), faultTarget(t, ns, 4*time.Second), kubeconfigFor(t, c.ControlPlane, srv.URL), "throttled")
+	replicas := func() int32 { return c.replicas(t, ns, "web") }
 	kubetest.Eventually(t, 30*time.Second, "scaled scales web to 6", func() (bool, error) { return replicas() == 6, nil })
 
 	// Retry-After: 1. Within a tick, client-go asks again no sooner than a second later.
@@ -310,23 +279,11 @@ func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
 	if after := d.metricNumber(t, `scaled_target_errors_total{reason="throttled",scaler="web"}`); after <= before {
 		t.Errorf(`scaled_target_errors_total{reason="throttled"} stayed at %v`, after)
 	}
-	setReplicas(t, admin, ns, 3)
+	c.setReplicas(t, ns, "web", 3)
 	kubetest.Eventually(t, 20*time.Second, "scaled acts again after the throttling", func() (bool, error) {
 		ds := d.decisionsAfter(t, "web", end)
 		return len(ds) > 0 && ds[len(ds)-1].Outcome == scaling.OutcomeApplied && replicas() == 6, nil
 	})
-}
-
-func setReplicas(t *testing.T, cs kubernetes.Interface, ns string, n int32) {
-	t.Helper()
-	s, err := cs.AppsV1().Deployments(ns).GetScale(context.Background(), "web", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.Spec.Replicas = n
-	if _, err := cs.AppsV1().Deployments(ns).UpdateScale(context.Background(), "web", s, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 }
 
 // metricNumber is one series' value on the daemon's /metrics, or -1.

@@ -7,16 +7,13 @@
 package kube
 
 import (
-	"bytes"
 	"context"
-	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"testing"
 
+	"github.com/scaled-dev/scaled/internal/buildbin"
 	"github.com/scaled-dev/scaled/internal/kubetest"
 )
 
@@ -25,53 +22,22 @@ func TestMain(m *testing.M) {
 }
 
 // repoRoot is the repository's top folder.
-func repoRoot(t testing.TB) string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
-}
+func repoRoot(testing.TB) string { return buildbin.Root() }
 
-var (
-	scaledOnce sync.Once
-	scaledBin  string
-	scaledErr  error
-)
+var scaled buildbin.Once
 
 // buildScaled builds cmd/scaled once for the package's tests, into the
 // control plane's scratch folder (removed when the package's tests end),
 // and returns the binary's path.
 func buildScaled(t *testing.T) string {
 	t.Helper()
-	scaledOnce.Do(func() {
-		bin := filepath.Join(kubetest.Shared(t).Dir, "scaled")
-		build := exec.Command("go", "build", "-o", bin, "./cmd/scaled")
-		build.Dir = repoRoot(t)
-		if out, err := build.CombinedOutput(); err != nil {
-			scaledErr = fmt.Errorf("go build: %w\n%s", err, out)
-			return
-		}
-		scaledBin = bin
-	})
-	if scaledErr != nil {
-		t.Fatal(scaledErr)
-	}
-	return scaledBin
+	return scaled.Path(t, func() (string, error) { return filepath.Join(kubetest.Shared(t).Dir, "scaled"), nil })
 }
 
 // kubectl runs kubectl as admin against the shared control plane.
 func kubectl(t testing.TB, stdin []byte, args ...string) ([]byte, error) {
 	t.Helper()
-	cp := kubetest.Shared(t)
-	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", cp.WriteKubeconfig("admin", cp.AdminToken)}, args...)...)
-	if stdin != nil {
-		cmd.Stdin = bytes.NewReader(stdin)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		return out, &cmdError{err: err, stderr: stderr.String()}
-	}
-	return out, nil
+	return kubectlAs(t, "admin", kubetest.Shared(t).AdminToken, stdin, args...)
 }
 
 type cmdError struct {

@@ -34,14 +34,11 @@ func (s standbyFlag) SetStandby(on bool) {
 // ScaledObjects, record Events, hold its Lease; and nothing else: no Secrets,
 // no kinds it was not granted, no writes to the workloads themselves.
 func TestServiceAccountCanDoItsJobAndNoMore(t *testing.T) {
-	cp := kubetest.Shared(t)
+	c := sharedCluster(t)
+	cp, admin := c.ControlPlane, c.admin
 	tok := saToken(t)
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	ns := cp.Namespace(t, "rbac")
+	ns := c.namespace(t, "rbac", 1, "web")
 	ctx := context.Background()
-	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 1), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
 	if _, err := admin.CoreV1().Secrets(ns).Create(ctx, secret("db-password"), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}

@@ -17,11 +17,8 @@ import (
 	"testing"
 	"time"
 
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/internal/promtest"
@@ -90,10 +87,8 @@ func TestThousandScalers(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a thousand Scalers and a minute of steady state (about 2 to 3 minutes)")
 	}
-	scalersServed(t)
-	cp := kubetest.Shared(t)
-	dyn := dynamic.NewForConfigOrDie(cp.Admin())
-	ns := cp.Namespace(t, "fleet")
+	c := scalersCluster(t)
+	ns := c.Namespace(t, "fleet")
 	prom := promtest.Start(t)
 	prom.Gauge("app_rps", "namespace", "deployment").WithLabelValues(ns, "d").Set(42)
 	prom.WaitFor(t, fmt.Sprintf(`sum(app_rps{namespace=%q})`, ns), 42, 30*time.Second)
@@ -107,7 +102,7 @@ scaler_objects:
   status_refresh: %s
   status_qps: 50
   status_burst: 100
-`, fleetInterval, prom.URL(), ns, fleetRefresh)), cp.WriteKubeconfig("scaled-sa", saToken(t)), "scaled-fleet")
+`, fleetInterval, prom.URL(), ns, fleetRefresh)), c.WriteKubeconfig("scaled-sa", saToken(t)), "scaled-fleet")
 	kubetest.Eventually(t, 30*time.Second, "scaled serves", func() (bool, error) {
 		resp, err := http.Get("http://" + d.listen + "/readyz")
 		if err != nil {
@@ -137,7 +132,7 @@ scaler_objects:
 						"bounds":   map[string]any{"min": 1, "max": 20},
 					},
 				}}
-				if _, err := dyn.Resource(v1alpha1.GroupVersionResource).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
+				if _, err := c.dyn.Resource(v1alpha1.GroupVersionResource).Namespace(ns).Create(context.Background(), u, metav1.CreateOptions{}); err != nil {
 					t.Errorf("create %d: %v", i, err)
 				}
 				lastCreated.Store(time.Now().UnixNano())
@@ -170,7 +165,7 @@ scaler_objects:
 	}
 
 	kubetest.Eventually(t, 3*time.Minute, "every status written", func() (bool, error) {
-		l, err := dyn.Resource(v1alpha1.GroupVersionResource).Namespace(ns).List(context.Background(), metav1.ListOptions{})
+		l, err := c.dyn.Resource(v1alpha1.GroupVersionResource).Namespace(ns).List(context.Background(), metav1.ListOptions{})
 		if err != nil {
 			return false, err
 		}
@@ -205,15 +200,9 @@ scaler_objects:
 // alone acts and writes its status; SIGKILLed, the other takes over within
 // twice the lease duration and acts from then on, never both.
 func TestFailoverWithScalers(t *testing.T) {
-	scalersServed(t)
-	cp := kubetest.Shared(t)
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	dyn := dynamic.NewForConfigOrDie(cp.Admin())
+	c := scalersCluster(t)
 	ctx := context.Background()
-	ns := cp.Namespace(t, "failover-objects")
-	if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 1), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	ns := c.namespace(t, "failover-objects", 1, "web")
 	prom := promtest.Start(t)
 	prom.Gauge("app_rps", "namespace", "deployment").WithLabelValues(ns, "web").Set(30)
 	prom.WaitFor(t, fmt.Sprintf(`sum(app_rps{namespace=%q})`, ns), 30, 30*time.Second)
@@ -232,28 +221,17 @@ behavior: {scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}}
 `), "apply", "-f", "-"); err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}
-	replicas := func() int32 {
-		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s.Spec.Replicas
-	}
+	replicas := func() int32 { return c.replicas(t, ns, "web") }
 	// knock sets the replicas back to 1, as another writer would, unconditionally.
-	knock := func() {
-		s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 1}}
-		if _, err := admin.AppsV1().Deployments(ns).UpdateScale(ctx, "web", s, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	knock := func() { c.setReplicas(t, ns, "web", 1) }
 	holder := func() string {
-		l, err := admin.CoordinationV1().Leases("scaled").Get(ctx, "scaled-objects", metav1.GetOptions{})
+		l, err := c.admin.CoordinationV1().Leases("scaled").Get(ctx, "scaled-objects", metav1.GetOptions{})
 		if err != nil || l.Spec.HolderIdentity == nil {
 			return ""
 		}
 		return *l.Spec.HolderIdentity
 	}
-	kubeconfig := cp.WriteKubeconfig("scaled-sa", saToken(t))
+	kubeconfig := c.WriteKubeconfig("scaled-sa", saToken(t))
 	bin := buildScaled(t)
 	a := startDaemon(t, bin, cfg, kubeconfig, "objects-a")
 	kubetest.Eventually(t, 30*time.Second, "a leads and scales to 3", func() (bool, error) { return holder() == "objects-a" && replicas() == 3, nil })
@@ -279,7 +257,7 @@ behavior: {scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}}
 	t.Logf("failover with Scalers: %s from SIGKILL of the leader to the new leader's first change (lease %s)",
 		time.Since(killed).Round(10*time.Millisecond), leaseDuration)
 	kubetest.Eventually(t, 10*time.Second, "b writes the Scaler's status", func() (bool, error) {
-		_, s := scalerObject(t, dyn, ns, "web")
+		_, s := scalerObject(t, c.dyn, ns, "web")
 		return s.LastDecision != nil && s.LastDecision.Time.After(killed.Add(-time.Second)), fmt.Errorf("%+v", s.LastDecision)
 	})
 	for _, at := range b.scaledAt(t) {

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/internal/promtest"
@@ -24,9 +22,10 @@ import (
 // spec keeps running, and deleting it stops it and leaves the Deployment
 // as it is. scaled runs as deploy/base's service account.
 func TestScalerObjectsScaleAndReport(t *testing.T) {
-	cp, admin, dyn := scalerNamespaces(t)
+	c := scalersCluster(t)
+	admin, dyn := c.admin, c.dyn
 	ctx := context.Background()
-	shop, bank := webNamespace(t, cp, admin, "shop"), webNamespace(t, cp, admin, "bank")
+	shop, bank := c.namespace(t, "shop", 1, "web"), c.namespace(t, "bank", 1, "web")
 	prom := promtest.Start(t)
 	rps := prom.Gauge("app_rps", "namespace", "deployment")
 	rps.WithLabelValues(shop, "web").Set(30)
@@ -42,7 +41,7 @@ scaler_objects:
   namespaces: [%s, %s]
   status_refresh: 1m
   allow_aws: [{namespace: %s, resources: ["aurora:orders-db"]}]
-`, prom.URL(), shop, bank, bank)), cp.WriteKubeconfig("scaled-sa", saToken(t)), "scaled-objects")
+`, prom.URL(), shop, bank, bank)), c.WriteKubeconfig("scaled-sa", saToken(t)), "scaled-objects")
 
 	spec := func(target int, signal string) string {
 		return fmt.Sprintf(`target: {kind: kubernetes, kubernetes: {api_version: apps/v1, kind: Deployment, name: web}}
@@ -58,13 +57,7 @@ behavior: {scale_down: {stabilization_window: 0s}}
 			t.Fatalf("apply %s: %v\n%s", name, err, out)
 		}
 	}
-	replicas := func(ns string) int32 {
-		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, "web", metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s.Spec.Replicas
-	}
+	replicas := func(ns string) int32 { return c.replicas(t, ns, "web") }
 
 	apply("web", spec(10, "rps"))
 	kubetest.Eventually(t, 30*time.Second, "30 req/s at 10 per replica: 3 replicas (the other namespace's 1000 unseen)",
@@ -211,22 +204,10 @@ behavior: {scale_down: {stabilization_window: 0s}}
 	})
 }
 
-// scalerNamespaces is the start of a test of Scaler objects: the shared
-// control plane, with the Scaler kind served, and its clients.
-func scalerNamespaces(t *testing.T) (*kubetest.ControlPlane, kubernetes.Interface, dynamic.Interface) {
+// scalersCluster is the start of a test of Scaler objects: the shared
+// control plane, with the Scaler kind served.
+func scalersCluster(t *testing.T) *cluster {
 	t.Helper()
 	scalersServed(t)
-	cp := kubetest.Shared(t)
-	return cp, kubernetes.NewForConfigOrDie(cp.Admin()), dynamic.NewForConfigOrDie(cp.Admin())
-}
-
-// webNamespace is a new namespace named after prefix, holding a one-replica
-// Deployment "web" on the fake nodes.
-func webNamespace(t *testing.T, cp *kubetest.ControlPlane, admin kubernetes.Interface, prefix string) string {
-	t.Helper()
-	ns := cp.Namespace(t, prefix)
-	if _, err := admin.AppsV1().Deployments(ns).Create(context.Background(), fakeNodeDeployment("web", 1), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	return ns
+	return sharedCluster(t)
 }

@@ -39,7 +39,7 @@ func scalersServed(t *testing.T) {
 }
 
 // kubectlAs runs kubectl with token's identity.
-func kubectlAs(t *testing.T, name, token string, stdin []byte, args ...string) ([]byte, error) {
+func kubectlAs(t testing.TB, name, token string, stdin []byte, args ...string) ([]byte, error) {
 	t.Helper()
 	cp := kubetest.Shared(t)
 	cmd := exec.Command("kubectl", append([]string{"--kubeconfig", cp.WriteKubeconfig(name, token)}, args...)...)

@@ -3,17 +3,11 @@
 package kube
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"syscall"
 	"testing"
 	"time"
-
-	autoscalingv1 "k8s.io/api/autoscaling/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/internal/promtest"
@@ -26,14 +20,10 @@ import (
 // sets its Deployment. SIGKILLed, one leaves its Scaler to the other,
 // which starts it, sets its Deployment and writes its status.
 func TestScalerObjectsRunOnlyOnTheirShardsHolder(t *testing.T) {
-	scalersServed(t)
-	cp := kubetest.Shared(t)
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	dyn := dynamic.NewForConfigOrDie(cp.Admin())
-	ctx := context.Background()
-	ns := cp.Namespace(t, "sharded-objects")
+	c := scalersCluster(t)
+	ns := c.Namespace(t, "sharded-objects")
 	const lease, shards = "scaled-sharded-objects", 2
-	leases := shardLeases{t: t, admin: admin, lease: lease}
+	leases := shardLeases{t: t, admin: c.admin, lease: lease}
 	leases.clear()
 	t.Cleanup(leases.clear)
 	// One Deployment and Scaler on each shard.
@@ -48,9 +38,7 @@ func TestScalerObjectsRunOnlyOnTheirShardsHolder(t *testing.T) {
 	prom := promtest.Start(t)
 	rps := prom.Gauge("app_rps", "namespace", "deployment")
 	for _, name := range names {
-		if _, err := admin.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment(name, 1), metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		c.deploy(t, ns, name, 1)
 		rps.WithLabelValues(ns, name).Set(30)
 	}
 	prom.WaitFor(t, fmt.Sprintf(`sum(app_rps{namespace=%q})`, ns), 60, 30*time.Second)
@@ -71,20 +59,9 @@ behavior: {scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}}
 			t.Fatalf("%v\n%s", err, out)
 		}
 	}
-	replicas := func(name string) int32 {
-		s, err := admin.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s.Spec.Replicas
-	}
-	knock := func(name string) {
-		s := &autoscalingv1.Scale{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns}, Spec: autoscalingv1.ScaleSpec{Replicas: 1}}
-		if _, err := admin.AppsV1().Deployments(ns).UpdateScale(ctx, name, s, metav1.UpdateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	kubeconfig := cp.WriteKubeconfig("scaled-sa", saToken(t))
+	replicas := func(name string) int32 { return c.replicas(t, ns, name) }
+	knock := func(name string) { c.setReplicas(t, ns, name, 1) }
+	kubeconfig := c.WriteKubeconfig("scaled-sa", saToken(t))
 	bin := buildScaled(t)
 	ds := map[string]*daemon{}
 	ds["a"] = startDaemon(t, bin, cfg, kubeconfig, "a")
@@ -135,7 +112,7 @@ behavior: {scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}}
 		time.Since(killed).Round(10*time.Millisecond), leaseDuration)
 	for _, name := range names {
 		kubetest.Eventually(t, 10*time.Second, "b writes "+name+"'s status", func() (bool, error) {
-			_, s := scalerObject(t, dyn, ns, name)
+			_, s := scalerObject(t, c.dyn, ns, name)
 			return s.LastDecision != nil && s.LastDecision.Time.After(killed), fmt.Errorf("%+v", s.LastDecision)
 		})
 	}

@@ -178,8 +178,7 @@ func sortedShares(h map[int]string, ids ...string) []int {
 // one after another hold 4, 0 and 0 of four shards for as long as the first
 // lives. This is why scaled balances.
 func TestCampaigningForEveryShardAloneDoesNotSpread(t *testing.T) {
-	cp := kubetest.Shared(t)
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
+	admin := sharedCluster(t).admin
 	leases := shardLeases{t: t, admin: admin, lease: "unbalanced"}
 	t.Cleanup(leases.clear)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -227,24 +226,16 @@ func TestCampaigningForEveryShardAloneDoesNotSpread(t *testing.T) {
 // hold 2 and 2, start its scalers and act for them, and the dead replica's
 // presence Lease is deleted.
 func TestShardsSpreadAndFailOverBetweenProcesses(t *testing.T) {
-	cp := kubetest.Shared(t)
-	kubeconfig := cp.WriteKubeconfig("scaled-sa", saToken(t)) // deploy/'s service account: its Role grants the Leases
-	admin := kubernetes.NewForConfigOrDie(cp.Admin())
-	leases := shardLeases{t: t, admin: admin, lease: shardLease}
+	c := sharedCluster(t)
+	kubeconfig := c.WriteKubeconfig("scaled-sa", saToken(t)) // deploy/'s service account: its Role grants the Leases
+	leases := shardLeases{t: t, admin: c.admin, lease: shardLease}
 	leases.clear()
 	t.Cleanup(leases.clear)
 	dir := t.TempDir()
 	bin := buildScaled(t)
 	// 30 and 60 per second in turn against 10 per replica: every tick wants
 	// 3 or 6, a change.
-	var trace strings.Builder
-	trace.WriteString("timestamp,value\n")
-	for i := 0; i < 600; i++ {
-		fmt.Fprintf(&trace, "%d,%d\n", 1700000000+i, 30+30*(i%2))
-	}
-	if err := os.WriteFile(filepath.Join(dir, "load.csv"), []byte(trace.String()), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	writeTrace(t, filepath.Join(dir, "load.csv"), func(i int) int { return 30 + 30*(i%2) })
 	scalers := shardedScalers()
 	var cfg strings.Builder
 	fmt.Fprintf(&cfg, `

@@ -10,7 +10,6 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
@@ -35,14 +34,11 @@ func fakeNodeDeployment(name string, replicas int32) *appsv1.Deployment {
 // With controllers, a scheduler and a kwok node, pods follow what scaled
 // sets, and the ready count scaled reads is the pods that are ready.
 func TestPodsFollowTheScale(t *testing.T) {
-	cp := kubetest.Shared(t)
-	ns := cp.Namespace(t, "follow")
-	cs := kubernetes.NewForConfigOrDie(cp.Admin())
+	c := sharedCluster(t)
+	ns := c.namespace(t, "follow", 1, "web")
+	cs := c.admin
 	ctx := context.Background()
-	if _, err := cs.AppsV1().Deployments(ns).Create(ctx, fakeNodeDeployment("web", 1), metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	clients, err := actuators.NewKubeClients(cp.Admin())
+	clients, err := actuators.NewKubeClients(c.Admin())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,24 +17,13 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/utils/ptr"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/engine"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
-
-// constantSource answers every query with one value: the signal is not
-// what these tests are about.
-type constantSource struct{ v float64 }
-
-func (c *constantSource) Query(_ context.Context, _ string, ts time.Time) (scaling.Sample, error) {
-	return scaling.Sample{Time: ts, Value: c.v}, nil
-}
-
-func (c *constantSource) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) ([]scaling.Sample, error) {
-	return nil, nil
-}
 
 // A workload scaled to 0 replicas while the scaler's bounds.min is above 0
 // is paused, as the HPA reads it (kubectl scale --replicas=0): scaled
@@ -96,7 +85,7 @@ func TestKubePauseAsTheHPAAndKEDA(t *testing.T) {
 		}
 		return out
 	}
-	rps := &constantSource{50}
+	rps := &fakes.Source{Value: 50} // the signal is not what these tests are about
 	scaler := func(name string, minReplicas int32) *engine.Scaler {
 		t.Helper()
 		k, err := actuators.NewKubernetes(actuators.KubernetesTarget{APIVersion: "apps/v1", Kind: "Deployment", Namespace: ns, Name: name},
@@ -162,7 +151,7 @@ func TestKubePauseAsTheHPAAndKEDA(t *testing.T) {
 
 	// The paused annotation holds it where it is, whatever the signal says.
 	annotate("web", map[string]any{actuators.AnnotationPaused: "true"})
-	rps.v = 80               // 8 replicas
+	rps.Set(80, nil)         // 8 replicas
 	web2 := scaler("web", 1) // a fresh scaler: no stabilisation from the last one
 	if d := tick(web2); replicas("web") != 5 || !strings.Contains(pausedBy(d), `annotation scaled.dev/paused is "true"`) {
 		t.Fatalf("paused annotation: replicas %d, reason %q; want held at 5 naming the annotation", replicas("web"), pausedBy(d))
@@ -243,7 +232,7 @@ func TestKubeDryRunShadowNeedsOnlyRead(t *testing.T) {
 		t.Fatal(errs)
 	}
 	s := engine.NewScaler(engine.ScalerSpec{Name: "web", Decider: dec, Actuator: k, Interval: 15 * time.Second, QueryTimeout: 5 * time.Second,
-		DryRun: true, Signals: []engine.Signal{{Name: "rps", Expr: "rps", Source: &constantSource{90}}}}, nil, nil, nil)
+		DryRun: true, Signals: []engine.Signal{{Name: "rps", Expr: "rps", Source: fakes.Constant(90)}}}, nil, nil, nil)
 	var d scaling.Decision
 	kubetest.Eventually(t, 30*time.Second, "the Role to take effect", func() (bool, error) {
 		d = s.Tick(ctx, time.Now())

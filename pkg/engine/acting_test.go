@@ -7,6 +7,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -39,8 +40,8 @@ func TestActing(t *testing.T) {
 // change of the predicate takes effect at the next tick.
 func TestManagerActsOnlyForScalersItHolds(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	defer m.Stop()
 	m.SetActing(func(s string) bool { return s == "a" })
@@ -52,15 +53,13 @@ func TestManagerActsOnlyForScalersItHolds(t *testing.T) {
 	outcomes := func(n int) map[string]scaling.Outcome {
 		t.Helper()
 		waitFor(t, "both timers", func() bool { return clk.HasWaiters() })
-		for i := 0; i < 40 && rec.count() < n; i++ {
+		for i := 0; i < 40 && rec.Count() < n; i++ {
 			clk.Step(time.Second)
 			time.Sleep(2 * time.Millisecond)
 		}
-		waitFor(t, "a tick of each scaler", func() bool { return rec.count() >= n })
-		rec.mu.Lock()
-		defer rec.mu.Unlock()
+		waitFor(t, "a tick of each scaler", func() bool { return rec.Count() >= n })
 		out := map[string]scaling.Outcome{}
-		for _, d := range rec.decisions[n-2 : n] {
+		for _, d := range rec.Decisions()[n-2 : n] {
 			out[d.Scaler] = d.Outcome
 		}
 		return out

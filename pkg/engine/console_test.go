@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/telemetry"
 )
@@ -24,7 +25,7 @@ func TestConsoleLogIsOneLinePerChange(t *testing.T) {
 	enc := zapcore.NewConsoleEncoder(zapcore.EncoderConfig{MessageKey: "msg", LevelKey: "level", EncodeLevel: zapcore.CapitalLevelEncoder})
 	logger := zap.New(telemetry.ConsoleDecisions(zapcore.NewCore(enc, zapcore.AddSync(&out), zapcore.InfoLevel)))
 
-	src := &fakeSource{value: 0.5}
+	src := &fakes.Source{Value: 0.5}
 	act := actuators.NewLog(4, nil)
 	s, _ := newTestScaler(t, src, act, false, 0)
 	s.log = logger.With(zap.String("scaler", "web"))
@@ -41,7 +42,7 @@ func TestConsoleLogIsOneLinePerChange(t *testing.T) {
 		{0.5, nil},              // it reads again, on target
 		{0.5, nil},              // nothing to say
 	} {
-		src.set(step.value, step.err)
+		src.Set(step.value, step.err)
 		s.Tick(context.Background(), t0.Add(time.Duration(i)*15*time.Second))
 	}
 	want := []string{

@@ -3,12 +3,12 @@ package engine
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -17,101 +17,7 @@ import (
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
-// fakeSource answers every query with the value (or error) it is set to.
-type fakeSource struct {
-	mu      sync.Mutex
-	value   float64
-	at      time.Time // zero: the query time
-	err     error
-	queries int
-	onQuery func() // called inside Query, e.g. to make a query slow on a fake clock
-}
-
-var _ sources.Querier = (*fakeSource)(nil)
-
-func (f *fakeSource) set(v float64, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.value, f.err = v, err
-}
-
-func (f *fakeSource) Query(_ context.Context, _ string, ts time.Time) (scaling.Sample, error) {
-	f.mu.Lock()
-	f.queries++
-	on := f.onQuery
-	v, at, err := f.value, f.at, f.err
-	f.mu.Unlock()
-	if on != nil {
-		on()
-	}
-	if at.IsZero() {
-		at = ts
-	}
-	return scaling.Sample{Time: at, Value: v}, err
-}
-
-func (f *fakeSource) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) ([]scaling.Sample, error) {
-	return nil, errors.New("not used")
-}
-
-// recorder keeps what the loop reports.
-type recorder struct {
-	mu        sync.Mutex
-	decisions []scaling.Decision
-	errs      []scaling.FailureKind
-	missed    int
-	ticks     int
-	forgotten []string
-	started   []string
-}
-
-func (r *recorder) InitScaler(s string, _ []string, _ bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.started = append(r.started, s)
-}
-func (r *recorder) SetScalers(int) {}
-func (r *recorder) ObserveDecision(d scaling.Decision) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.decisions = append(r.decisions, d)
-}
-func (r *recorder) SignalError(_, _ string, k scaling.FailureKind) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.errs = append(r.errs, k)
-}
-func (r *recorder) ObserveTick(string, time.Duration, time.Duration) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.ticks++
-}
-func (r *recorder) TickMissed(_ string, n int) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.missed += n
-}
-func (r *recorder) ForgetScaler(s string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.forgotten = append(r.forgotten, s)
-}
-
-func (r *recorder) count() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.decisions)
-}
-
-// failingActuator fails every read or set.
-type failingActuator struct{ readErr, setErr error }
-
-func (f failingActuator) Read(context.Context) (scaling.Capacity, error) {
-	return scaling.Capacity{Current: 4, Ready: 4}, f.readErr
-}
-func (f failingActuator) Set(context.Context, int32, string) error { return f.setErr }
-
-func newTestScaler(t *testing.T, src sources.Querier, act actuators.Actuator, dryRun bool, maxAge time.Duration) (*Scaler, *recorder) {
+func newTestScaler(t *testing.T, src sources.Querier, act actuators.Actuator, dryRun bool, maxAge time.Duration) (*Scaler, *fakes.Recorder) {
 	t.Helper()
 	tt, err := policy.NewTargetTracking("load", "load", policy.TargetValue, 0.5, policy.DefaultTolerance)
 	if err != nil {
@@ -125,7 +31,7 @@ func newTestScaler(t *testing.T, src sources.Querier, act actuators.Actuator, dr
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	rec := &recorder{}
+	rec := &fakes.Recorder{}
 	s := NewScaler(ScalerSpec{
 		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second, DryRun: dryRun,
 		Signals: []Signal{{Name: "load", Expr: "load", MaxAge: maxAge, Source: src}},
@@ -154,31 +60,31 @@ func tickAndSee(t *testing.T, s *Scaler, act *actuators.Log, now time.Time) tick
 }
 
 func TestTickActsOnTheDecision(t *testing.T) {
-	src := &fakeSource{value: 1.0} // twice the target of 0.5
+	src := &fakes.Source{Value: 1.0} // twice the target of 0.5
 	act := actuators.NewLog(4, nil)
 	s, rec := newTestScaler(t, src, act, false, 0)
 	if diff := cmp.Diff(tickWant{Desired: 8, Outcome: scaling.OutcomeApplied, Target: 8}, tickAndSee(t, s, act, t0)); diff != "" {
 		t.Errorf("rising signal (-want +got):\n%s", diff)
 	}
-	src.set(0.52, nil) // within the 10% tolerance
+	src.Set(0.52, nil) // within the 10% tolerance
 	if diff := cmp.Diff(tickWant{Desired: 8, Outcome: scaling.OutcomeUnchanged, Target: 8}, tickAndSee(t, s, act, t0.Add(15*time.Second))); diff != "" {
 		t.Errorf("within tolerance (-want +got):\n%s", diff)
 	}
-	src.set(0.25, nil) // half the target: wants 4, but the 300 s window remembers 8
+	src.Set(0.25, nil) // half the target: wants 4, but the 300 s window remembers 8
 	if diff := cmp.Diff(tickWant{Desired: 8, Outcome: scaling.OutcomeUnchanged, Target: 8}, tickAndSee(t, s, act, t0.Add(30*time.Second))); diff != "" {
 		t.Errorf("stabilised scale-down (-want +got):\n%s", diff)
 	}
 	if got := tickAndSee(t, s, act, t0.Add(331*time.Second)); got.Desired != 4 || got.Target != 4 {
 		t.Errorf("after the window: got %+v, want 4 applied", got)
 	}
-	if rec.count() != 4 {
-		t.Errorf("recorded %d decisions, want 4", rec.count())
+	if rec.Count() != 4 {
+		t.Errorf("recorded %d decisions, want 4", rec.Count())
 	}
 }
 
 func TestTickDryRunNeverActs(t *testing.T) {
 	act := actuators.NewLog(4, nil)
-	s, _ := newTestScaler(t, &fakeSource{value: 1.0}, act, true, 0)
+	s, _ := newTestScaler(t, &fakes.Source{Value: 1.0}, act, true, 0)
 	if diff := cmp.Diff(tickWant{Desired: 8, Outcome: scaling.OutcomeDryRun, Target: 4}, tickAndSee(t, s, act, t0)); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -189,7 +95,7 @@ func TestTickDryRunNeverActs(t *testing.T) {
 
 func TestNotActingDecidesLikeDryRun(t *testing.T) {
 	act := actuators.NewLog(4, nil)
-	s, _ := newTestScaler(t, &fakeSource{value: 1.0}, act, false, 0)
+	s, _ := newTestScaler(t, &fakes.Source{Value: 1.0}, act, false, 0)
 	s.acting = func() bool { return false }
 	if got := tickAndSee(t, s, act, t0); got.Outcome != scaling.OutcomeDryRun || got.Target != 4 {
 		t.Errorf("not acting: got %+v, want a dry-run decision and the target untouched", got)
@@ -199,17 +105,17 @@ func TestNotActingDecidesLikeDryRun(t *testing.T) {
 func TestFailedSignalNeverScalesDown(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		src    *fakeSource
+		src    *fakes.Source
 		maxAge time.Duration
 		kind   scaling.FailureKind
 	}{
-		{"query error", &fakeSource{err: scaling.Fail(scaling.FailureQuery, "connection refused")}, 0, scaling.FailureQuery},
-		{"empty", &fakeSource{err: scaling.Fail(scaling.FailureEmpty, "no series")}, 0, scaling.FailureEmpty},
-		{"plain error is a query error", &fakeSource{err: errors.New("boom")}, 0, scaling.FailureQuery},
-		{"stale", &fakeSource{value: 0.01, at: t0.Add(-10 * time.Minute)}, 2 * time.Minute, scaling.FailureStale},
-		{"zero is not missing data, but a NaN is", &fakeSource{value: nan()}, 0, scaling.FailureNotFinite},
-		{"a negative value is out of the default range", &fakeSource{value: -1}, 0, scaling.FailureOutOfRange},
-		{"an hour-old sample is stale without a max age", &fakeSource{value: 0.01, at: t0.Add(-time.Hour)}, 0, scaling.FailureStale},
+		{"query error", &fakes.Source{Err: scaling.Fail(scaling.FailureQuery, "connection refused")}, 0, scaling.FailureQuery},
+		{"empty", &fakes.Source{Err: scaling.Fail(scaling.FailureEmpty, "no series")}, 0, scaling.FailureEmpty},
+		{"plain error is a query error", &fakes.Source{Err: errors.New("boom")}, 0, scaling.FailureQuery},
+		{"stale", &fakes.Source{Value: 0.01, At: t0.Add(-10 * time.Minute)}, 2 * time.Minute, scaling.FailureStale},
+		{"zero is not missing data, but a NaN is", &fakes.Source{Value: nan()}, 0, scaling.FailureNotFinite},
+		{"a negative value is out of the default range", &fakes.Source{Value: -1}, 0, scaling.FailureOutOfRange},
+		{"an hour-old sample is stale without a max age", &fakes.Source{Value: 0.01, At: t0.Add(-time.Hour)}, 0, scaling.FailureStale},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			act := actuators.NewLog(6, nil)
@@ -218,7 +124,7 @@ func TestFailedSignalNeverScalesDown(t *testing.T) {
 			if diff := cmp.Diff(want, tickAndSee(t, s, act, t0)); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
-			if diff := cmp.Diff([]scaling.FailureKind{tc.kind}, rec.errs); diff != "" {
+			if diff := cmp.Diff([]scaling.FailureKind{tc.kind}, rec.Errs()); diff != "" {
 				t.Errorf("signal errors counted (-want +got):\n%s", diff)
 			}
 		})
@@ -226,18 +132,18 @@ func TestFailedSignalNeverScalesDown(t *testing.T) {
 }
 
 func TestTargetFailures(t *testing.T) {
-	s, rec := newTestScaler(t, &fakeSource{value: 1}, failingActuator{readErr: errors.New("forbidden")}, false, 0)
+	s, rec := newTestScaler(t, &fakes.Source{Value: 1}, fakes.Target{Capacity: scaling.Capacity{Current: 4, Ready: 4}, ReadErr: errors.New("forbidden")}, false, 0)
 	d := s.Tick(context.Background(), t0)
 	if d.Outcome != scaling.OutcomeFailed || d.Error != "read target: forbidden" {
 		t.Errorf("read failure: outcome %q error %q", d.Outcome, d.Error)
 	}
-	s, _ = newTestScaler(t, &fakeSource{value: 1}, failingActuator{setErr: errors.New("conflict")}, false, 0)
+	s, _ = newTestScaler(t, &fakes.Source{Value: 1}, fakes.Target{Capacity: scaling.Capacity{Current: 4, Ready: 4}, SetErr: errors.New("conflict")}, false, 0)
 	d = s.Tick(context.Background(), t0)
 	if d.Outcome != scaling.OutcomeFailed || d.Error != "set target: conflict" || d.Desired != 8 {
 		t.Errorf("set failure: outcome %q error %q desired %d", d.Outcome, d.Error, d.Desired)
 	}
-	if rec.count() != 1 {
-		t.Errorf("the read failure was recorded %d times, want 1", rec.count())
+	if rec.Count() != 1 {
+		t.Errorf("the read failure was recorded %d times, want 1", rec.Count())
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/telemetry"
@@ -20,16 +21,14 @@ import (
 func TestAFutureSampleIsAFailedSignal(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := telemetry.NewMetrics(reg)
-	src := &fakeSource{value: 0.5}
+	src := &fakes.Source{Value: 0.5}
 	act := actuators.NewLog(6, nil)
 	s, _ := newTestScaler(t, src, act, false, 0)
 	s.recorder = m
 	m.InitScaler("web", []string{"load"}, false)
 	for i, ahead := range []time.Duration{400 * time.Second, 365 * 24 * time.Hour} {
 		now := t0.Add(time.Duration(i) * 15 * time.Second)
-		src.mu.Lock()
-		src.value, src.at = 0.01, now.Add(ahead) // a value that would scale in
-		src.mu.Unlock()
+		src.SetAt(0.01, now.Add(ahead)) // a value that would scale in
 		d := s.Tick(context.Background(), now)
 		if d.Desired != 6 || d.Signals[0].Failed != scaling.FailureFuture {
 			t.Fatalf("a sample %s ahead: desired %d, signal %+v; want 6 held, future", ahead, d.Desired, d.Signals[0])
@@ -42,9 +41,7 @@ func TestAFutureSampleIsAFailedSignal(t *testing.T) {
 		t.Errorf(`scaled_signal_errors_total{reason="future"} = %v, want 2`, got)
 	}
 	now := t0.Add(time.Minute)
-	src.mu.Lock()
-	src.value, src.at = 0.5, now.Add(30*time.Second)
-	src.mu.Unlock()
+	src.SetAt(0.5, now.Add(30*time.Second))
 	if d := s.Tick(context.Background(), now); d.Signals[0].Failed != "" {
 		t.Errorf("a sample 30 s ahead, within the skew allowed: %+v, want it used", d.Signals[0])
 	}

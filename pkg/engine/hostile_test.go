@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -24,7 +25,7 @@ import (
 func TestOutOfRangeIsCountedAndItsGaugeRemoved(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	m := telemetry.NewMetrics(reg)
-	src := &fakeSource{value: 0.5}
+	src := &fakes.Source{Value: 0.5}
 	act := actuators.NewLog(6, nil)
 	s, _ := newTestScaler(t, src, act, false, 0)
 	s.recorder = m
@@ -34,7 +35,7 @@ func TestOutOfRangeIsCountedAndItsGaugeRemoved(t *testing.T) {
 		t.Fatalf("scaled_signal_value after a good tick = %v, want 0.5", got)
 	}
 
-	src.set(-1, nil)
+	src.Set(-1, nil)
 	d := s.Tick(context.Background(), t0.Add(15e9))
 	if d.Desired != 6 || d.Signals[0].Failed != scaling.FailureOutOfRange {
 		t.Fatalf("negative value: desired %d, signal %+v; want 6 held, out_of_range", d.Desired, d.Signals[0])
@@ -61,7 +62,7 @@ func TestOutOfRangeIsCountedAndItsGaugeRemoved(t *testing.T) {
 // and bounds cap it, and the reason stays short.
 func TestAbsurdValueSaturates(t *testing.T) {
 	act := actuators.NewLog(4, nil)
-	s, _ := newTestScaler(t, &fakeSource{value: 1e308}, act, false, 0)
+	s, _ := newTestScaler(t, &fakes.Source{Value: 1e308}, act, false, 0)
 	d := s.Tick(context.Background(), t0)
 	if d.Recommended != 2147483647 {
 		t.Errorf("recommended %d, want the int32 maximum", d.Recommended)
@@ -85,7 +86,7 @@ func TestHugeTextsAreClipped(t *testing.T) {
 	huge := strings.Repeat(`{pod="`+strings.Repeat("a", 2000)+`"}, `, 1000) // 2 MB of labels
 	var logged bytes.Buffer
 	logger := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(&logged), zapcore.InfoLevel))
-	src := &fakeSource{err: scaling.Fail(scaling.FailureMultiple, "%s", huge)}
+	src := &fakes.Source{Err: scaling.Fail(scaling.FailureMultiple, "%s", huge)}
 	tt, err := policy.NewTargetTracking("load", "load", policy.TargetValue, 0.5, policy.DefaultTolerance)
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/scaled-dev/scaled/internal/fakes"
 )
 
 // Scalers waiting for their next tick hold no goroutine: a fleet's idle
@@ -15,8 +17,8 @@ import (
 func TestIdleScalersHoldNoGoroutines(t *testing.T) {
 	const n = 200
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	defer m.Stop()
 	var yaml []string
@@ -35,7 +37,7 @@ func TestIdleScalersHoldNoGoroutines(t *testing.T) {
 	}
 	// Every scaler ticks within one interval, and is idle again after it.
 	clk.Step(15 * time.Second)
-	waitFor(t, "a tick of every scaler", func() bool { return rec.count() == n })
+	waitFor(t, "a tick of every scaler", func() bool { return rec.Count() == n })
 	waitFor(t, "every timer armed again", func() bool { return clk.Waiters() == n })
 	waitFor(t, "the ticks' goroutines to end", func() bool { return runtime.NumGoroutine()-before < n/2 })
 	if err := m.Ready(); err != nil {
@@ -47,8 +49,8 @@ func TestIdleScalersHoldNoGoroutines(t *testing.T) {
 // the next slot on the grid, not an interval after the tick ended.
 func TestTicksStayOnTheirPhase(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	defer m.Stop()
 	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
@@ -58,17 +60,15 @@ func TestTicksStayOnTheirPhase(t *testing.T) {
 	for i := range 4 {
 		waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
 		clk.SetTime(first.Add(time.Duration(i)*15*time.Second + 700*time.Millisecond))
-		waitFor(t, "the tick", func() bool { return rec.count() == i+1 })
+		waitFor(t, "the tick", func() bool { return rec.Count() == i+1 })
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	for i, d := range rec.decisions {
+	for i, d := range rec.Decisions() {
 		if want := first.Add(time.Duration(i) * 15 * time.Second); !d.Time.Equal(want) {
 			t.Errorf("tick %d at %s, want %s", i, d.Time.Format(time.TimeOnly+".000"), want.Format(time.TimeOnly+".000"))
 		}
 	}
-	if rec.missed != 0 {
-		t.Errorf("%d ticks counted missed, want none", rec.missed)
+	if missed := rec.Missed(); missed != 0 {
+		t.Errorf("%d ticks counted missed, want none", missed)
 	}
 }
 
@@ -76,8 +76,8 @@ func TestTicksStayOnTheirPhase(t *testing.T) {
 // tick starts after it, however far the clock moves.
 func TestStopWaitsForTheTickInFlight(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
 		t.Fatal(err)
@@ -86,9 +86,7 @@ func TestStopWaitsForTheTickInFlight(t *testing.T) {
 	tf.mu.Lock()
 	src := tf.sources["a"]
 	tf.mu.Unlock()
-	src.mu.Lock()
-	src.onQuery = func() { close(entered); <-release } // ignores its deadline
-	src.mu.Unlock()
+	src.SetOnQuery(func() { close(entered); <-release }) // ignores its deadline
 	clk.Step(15 * time.Second)
 	<-entered
 
@@ -105,7 +103,7 @@ func TestStopWaitsForTheTickInFlight(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Stop did not return once the tick ended")
 	}
-	if got := rec.count(); got != 1 {
+	if got := rec.Count(); got != 1 {
 		t.Errorf("%d decisions when Stop returned, want the one in flight", got)
 	}
 	if clk.HasWaiters() {
@@ -113,7 +111,7 @@ func TestStopWaitsForTheTickInFlight(t *testing.T) {
 	}
 	clk.Step(time.Hour)
 	time.Sleep(20 * time.Millisecond)
-	if got := rec.count(); got != 1 {
+	if got := rec.Count(); got != 1 {
 		t.Errorf("%d decisions after Stop and an hour, want 1", got)
 	}
 }
@@ -122,7 +120,7 @@ func TestStopWaitsForTheTickInFlight(t *testing.T) {
 // manager's Stop) returns at once the second time.
 func TestRunnerStopIsIdempotent(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 	m := NewManager(clk, nil, tf.factories(), nil, nil)
 	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
 		t.Fatal(err)

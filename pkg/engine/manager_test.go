@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/leader"
@@ -51,7 +52,7 @@ func mustParse(t *testing.T, scalers ...string) *config.Config {
 // testFactories hands out one fake source per scaler and counts what it built.
 type testFactories struct {
 	mu        sync.Mutex
-	sources   map[string]*fakeSource
+	sources   map[string]*fakes.Source
 	actuators map[string]int
 	failFor   string
 }
@@ -65,7 +66,7 @@ func (f *testFactories) factories() Factories {
 				return nil, fmt.Errorf("no source for %s", scaler)
 			}
 			if f.sources[scaler] == nil {
-				f.sources[scaler] = &fakeSource{value: 1}
+				f.sources[scaler] = &fakes.Source{Value: 1}
 			}
 			return f.sources[scaler], nil
 		},
@@ -91,8 +92,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 func TestManagerTicksEachScalerOnItsPhase(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	defer m.Stop()
 	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5), scalerYAML("b", 0.5))); err != nil {
@@ -102,13 +103,11 @@ func TestManagerTicksEachScalerOnItsPhase(t *testing.T) {
 		t.Error("ready before any tick")
 	}
 	stepUntilDecisions(t, clk, rec, 2, 15*time.Second)
-	waitFor(t, "a tick of each scaler", func() bool { return rec.count() == 2 })
+	waitFor(t, "a tick of each scaler", func() bool { return rec.Count() == 2 })
 	if err := m.Ready(); err != nil {
 		t.Errorf("not ready after every scaler ticked: %v", err)
 	}
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	for _, d := range rec.decisions {
+	for _, d := range rec.Decisions() {
 		want := firstTick(t0, d.Scaler, 15*time.Second)
 		if !d.Time.Equal(want) {
 			t.Errorf("%s ticked at %s, want its phase %s", d.Scaler, d.Time, want)
@@ -140,9 +139,9 @@ func TestOffsetIsWholeMillisecondsWithinTheInterval(t *testing.T) {
 
 func TestManagerCountsMissedTicks(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	tf.sources["slow"] = &fakeSource{value: 1, onQuery: func() { clk.Step(40 * time.Second) }}
-	rec := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	tf.sources["slow"] = &fakes.Source{Value: 1, OnQuery: func() { clk.Step(40 * time.Second) }}
+	rec := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	defer m.Stop()
 	if err := m.Apply(mustParse(t, scalerYAML("slow", 0.5))); err != nil {
@@ -150,23 +149,17 @@ func TestManagerCountsMissedTicks(t *testing.T) {
 	}
 	waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
 	clk.Step(firstTick(t0, "slow", 15*time.Second).Sub(t0)) // exactly on the first tick
-	waitFor(t, "missed ticks", func() bool {
-		rec.mu.Lock()
-		defer rec.mu.Unlock()
-		return rec.missed > 0
-	})
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	if rec.missed != 2 {
-		t.Errorf("a 40 s tick on a 15 s interval missed %d ticks, want 2", rec.missed)
+	waitFor(t, "missed ticks", func() bool { return rec.Missed() > 0 })
+	if missed := rec.Missed(); missed != 2 {
+		t.Errorf("a 40 s tick on a 15 s interval missed %d ticks, want 2", missed)
 	}
 }
 
 func TestManagerReload(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
-	forgot := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
+	forgot := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil, forgot)
 	defer m.Stop()
 	if err := m.Apply(mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.5), scalerYAML("drop", 0.5))); err != nil {
@@ -204,18 +197,19 @@ func TestManagerReload(t *testing.T) {
 	if m.running["change"].actuator != change.actuator {
 		t.Error("a scaler whose target did not change got a new actuator")
 	}
-	if diff := cmp.Diff([]string{"drop"}, forgot.forgotten); diff != "" {
+	if diff := cmp.Diff([]string{"drop"}, forgot.Forgotten()); diff != "" {
 		t.Errorf("forgotten scalers (-want +got):\n%s", diff)
 	}
-	sort.Strings(rec.forgotten) // scalers stop in map order
-	if diff := cmp.Diff([]string{"change", "drop"}, rec.forgotten); diff != "" {
+	forgotten := rec.Forgotten()
+	sort.Strings(forgotten) // scalers stop in map order
+	if diff := cmp.Diff([]string{"change", "drop"}, forgotten); diff != "" {
 		t.Errorf("series restarted for (-want +got):\n%s", diff)
 	}
 }
 
 func TestStopEndsTicksInFlight(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 	m := NewManager(clk, nil, tf.factories(), nil, nil)
 	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
 		t.Fatal(err)
@@ -236,8 +230,8 @@ func TestStopEndsTicksInFlight(t *testing.T) {
 // manager not live after three intervals, and live again once it ticks.
 func TestManagerLiveness(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	defer m.Stop()
 	if err := m.Live(); err != nil {
@@ -252,12 +246,10 @@ func TestManagerLiveness(t *testing.T) {
 	tf.mu.Lock()
 	src := tf.sources["a"]
 	tf.mu.Unlock()
-	src.mu.Lock()
-	src.onQuery = func() {
+	src.SetOnQuery(func() {
 		hung.Do(func() { close(entered) })
 		<-release
-	}
-	src.mu.Unlock()
+	})
 	waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
 	clk.Step(15 * time.Second) // the first tick starts, and hangs
 	<-entered
@@ -270,7 +262,7 @@ func TestManagerLiveness(t *testing.T) {
 		t.Fatalf("Live with a hung tick = %v, want it to name scaler a", err)
 	}
 	close(release)
-	waitFor(t, "the hung tick to finish", func() bool { return rec.count() == 1 })
+	waitFor(t, "the hung tick to finish", func() bool { return rec.Count() == 1 })
 	waitFor(t, "liveness", func() bool { return m.Live() == nil })
 }
 
@@ -298,9 +290,9 @@ func single(t *testing.T, key string, target float64) config.Scaler {
 // its own, by the reload's rule, without disturbing any other.
 func TestManagerSetAndRemove(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
-	forgot := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
+	forgot := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil, forgot)
 	defer m.Stop()
 	if err := m.Set(single(t, "shop/web", 0.5)); err == nil {
@@ -389,7 +381,7 @@ func TestManagerSetAndRemove(t *testing.T) {
 	if diff := cmp.Diff([]string{"blog/web", "shop/worker"}, m.Scalers()); diff != "" {
 		t.Errorf("scalers after Remove (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff([]string{"file", "shop/web"}, forgot.forgotten); diff != "" {
+	if diff := cmp.Diff([]string{"file", "shop/web"}, forgot.Forgotten()); diff != "" {
 		t.Errorf("forgotten (-want +got):\n%s", diff)
 	}
 	if err := m.Ready(); err != nil {
@@ -401,8 +393,8 @@ func TestManagerSetAndRemove(t *testing.T) {
 // file scaler does: the acting rule is asked by key, namespace/name.
 func TestSingleScalersFollowTheActingRule(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	defer m.Stop()
 	held := leader.ShardOf("shop/web", 4)
@@ -423,10 +415,8 @@ func TestSingleScalersFollowTheActingRule(t *testing.T) {
 		}
 	}
 	stepUntilDecisions(t, clk, rec, 2, time.Minute)
-	waitFor(t, "a decision of each", func() bool { return rec.count() >= 2 })
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	for _, d := range rec.decisions {
+	waitFor(t, "a decision of each", func() bool { return rec.Count() >= 2 })
+	for _, d := range rec.Decisions() {
 		if want := d.Scaler != "shop/web"; d.DryRun != want {
 			t.Errorf("%s decided with dry_run %v, want %v (its shard held: %v)", d.Scaler, d.DryRun, !want, d.Scaler == "shop/web")
 		}
@@ -437,8 +427,8 @@ func TestSingleScalersFollowTheActingRule(t *testing.T) {
 // out_of_range, is counted, and holds the capacity.
 func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
-	rec := &recorder{}
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
 	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	defer m.Stop()
 	ratio := strings.Replace(scalerYAML("ratio", 0.1), "signals: [{name: load, query: 'sum(load{app=\"ratio\"})'}]",
@@ -450,13 +440,11 @@ func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
 		t.Fatal(err)
 	}
 	tf.mu.Lock()
-	tf.sources["ratio"].set(1.5, nil) // 15 replicas' worth, were it believed
+	tf.sources["ratio"].Set(1.5, nil) // 15 replicas' worth, were it believed
 	tf.mu.Unlock()
 	stepUntilDecisions(t, clk, rec, 1, 15*time.Second)
-	waitFor(t, "a tick", func() bool { return rec.count() >= 1 })
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
-	d := rec.decisions[0]
+	waitFor(t, "a tick", func() bool { return rec.Count() >= 1 })
+	d := rec.Decisions()[0]
 	if got := d.Signals[0].Failed; got != scaling.FailureOutOfRange {
 		t.Errorf("signal failed as %q, want out_of_range: %+v", got, d.Signals[0])
 	}
@@ -466,8 +454,8 @@ func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
 	if d.Desired != 2 {
 		t.Errorf("desired %d, want 2 held", d.Desired)
 	}
-	if !slices.Contains(rec.errs, scaling.FailureOutOfRange) {
-		t.Errorf("failures counted %v, want out_of_range among them", rec.errs)
+	if errs := rec.Errs(); !slices.Contains(errs, scaling.FailureOutOfRange) {
+		t.Errorf("failures counted %v, want out_of_range among them", errs)
 	}
 }
 
@@ -475,10 +463,10 @@ func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
 // rec holds n decisions. Each scaler starts its timer on its own goroutine,
 // so one waiting timer does not mean all of them wait: stepping until the
 // decisions are there does not assume it. The caller asserts the count.
-func stepUntilDecisions(t *testing.T, clk *clocktesting.FakeClock, rec *recorder, n int, span time.Duration) {
+func stepUntilDecisions(t *testing.T, clk *clocktesting.FakeClock, rec *fakes.Recorder, n int, span time.Duration) {
 	t.Helper()
 	waitFor(t, "a timer", func() bool { return clk.HasWaiters() })
-	for step := time.Duration(0); step < span && rec.count() < n; step += time.Second {
+	for step := time.Duration(0); step < span && rec.Count() < n; step += time.Second {
 		clk.Step(time.Second)
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -10,34 +10,24 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
+	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
-// cycleSource serves a daily cycle of 100 +- 60 units around an offset, at
+// cycleSource serves a daily cycle of 100 +- 60 units around offset, at
 // any time, for instant and range queries alike.
-type cycleSource struct{ offset float64 }
-
-func (c cycleSource) at(t time.Time) float64 {
-	return c.offset + 100 + 60*math.Sin(2*math.Pi*float64(t.Unix()%86400)/86400)
-}
-
-func (c cycleSource) Query(_ context.Context, _ string, ts time.Time) (scaling.Sample, error) {
-	return scaling.Sample{Time: ts, Value: c.at(ts)}, nil
-}
-
-func (c cycleSource) QueryRange(_ context.Context, _ string, start, end time.Time, step time.Duration) ([]scaling.Sample, error) {
-	var out []scaling.Sample
-	for t := start; !t.After(end); t = t.Add(step) {
-		out = append(out, scaling.Sample{Time: t, Value: c.at(t)})
-	}
-	return out, nil
+func cycleSource(offset float64) fakes.Querier {
+	return fakes.Curve(func(t time.Time) float64 {
+		return offset + 100 + 60*math.Sin(2*math.Pi*float64(t.Unix()%86400)/86400)
+	})
 }
 
 // forecastRecorder is a recorder that also keeps forecasts (ForecastRecorder).
 type forecastRecorder struct {
-	recorder
+	fakes.Recorder
 	fmu       sync.Mutex
 	forecasts []policy.PolicyForecast
 }
@@ -50,7 +40,7 @@ func (r *forecastRecorder) SetForecast(scaler string, f policy.PolicyForecast) {
 	r.forecasts = append(r.forecasts, f)
 }
 
-func predictiveScaler(t *testing.T, mode policy.PredictiveMode, src cycleSource, act actuators.Actuator, rec Recorder) *Scaler {
+func predictiveScaler(t *testing.T, mode policy.PredictiveMode, src sources.Querier, act actuators.Actuator, rec Recorder) *Scaler {
 	t.Helper()
 	p, err := policy.NewPredictive(policy.PredictiveSpec{
 		Name: "ahead", Signal: "rps", Mode: mode, CapacityPerReplica: 10,
@@ -76,7 +66,7 @@ func predictiveScaler(t *testing.T, mode policy.PredictiveMode, src cycleSource,
 // hundred times its current capacity explains the forecast and never sets
 // its target, tick after tick, across refits.
 func TestForecastOnlyNeverActs(t *testing.T) {
-	src := cycleSource{offset: 900} // 840 to 1060 units: 84 to 106 replicas at 10 each
+	src := cycleSource(900) // 840 to 1060 units: 84 to 106 replicas at 10 each
 	act := actuators.NewLog(1, nil)
 	rec := &forecastRecorder{}
 	s := predictiveScaler(t, policy.ForecastOnly, src, act, rec)
@@ -107,7 +97,7 @@ func TestForecastOnlyNeverActs(t *testing.T) {
 // same scaler in forecastAndScale sets its target at the first tick.
 func TestForecastAndScaleActs(t *testing.T) {
 	act := actuators.NewLog(1, nil)
-	s := predictiveScaler(t, policy.ForecastAndScale, cycleSource{offset: 900}, act, nil)
+	s := predictiveScaler(t, policy.ForecastAndScale, cycleSource(900), act, nil)
 	d := s.Tick(context.Background(), t0.Add(5*time.Second))
 	if d.Outcome != scaling.OutcomeApplied || d.Desired < 84 {
 		t.Fatalf("outcome %s, desired %d: want applied, at least 84", d.Outcome, d.Desired)
@@ -121,7 +111,7 @@ func TestForecastAndScaleActs(t *testing.T) {
 // recorder is told there is no forecast, for the policy's signal.
 func TestRecordForecastsWithoutHistory(t *testing.T) {
 	rec := &forecastRecorder{}
-	s := predictiveScaler(t, policy.ForecastAndScale, cycleSource{}, actuators.NewLog(1, nil), rec)
+	s := predictiveScaler(t, policy.ForecastAndScale, cycleSource(0), actuators.NewLog(1, nil), rec)
 	s.history["rps"].need.Window = 12 * time.Hour // less than min_history
 	s.Tick(context.Background(), t0)
 	want := []policy.PolicyForecast{{Policy: "ahead", Report: policy.ForecastReport{Signal: "rps"}}}

@@ -8,6 +8,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/leader"
 	"github.com/scaled-dev/scaled/pkg/telemetry"
 )
@@ -28,10 +29,10 @@ func BenchmarkShardHandover(b *testing.B) {
 	var lose, take time.Duration
 	for b.Loop() {
 		clk := clocktesting.NewFakeClock(t0)
-		tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+		tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 		metrics := telemetry.NewMetrics(prometheus.NewRegistry())
 		log := telemetry.NewDecisionLog(10)
-		count := &recorder{}
+		count := &fakes.Recorder{}
 		m := NewManager(clk, nil, tf.factories(), recorders{metrics, count}, log, metrics, forgetFunc(log.Forget))
 		var lost atomic.Bool
 		m.SetRunning(func(s string) bool { return !lost.Load() || leader.ShardOf(s, shards) != 0 })
@@ -39,7 +40,7 @@ func BenchmarkShardHandover(b *testing.B) {
 			b.Fatal(err)
 		}
 		// One tick of each, so that each has its series and decisions.
-		for count.count() < scalers {
+		for count.Count() < scalers {
 			clk.Step(time.Second)
 			time.Sleep(time.Millisecond)
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -51,13 +52,13 @@ func (h *held) runs(name string) bool {
 type world struct {
 	mu      sync.Mutex
 	targets map[string]*actuators.Log
-	sources map[string]*fakeSource
+	sources map[string]*fakes.Source
 	built   map[string]int // how many times each scaler's target was built
 	failFor string
 }
 
 func newWorld() *world {
-	return &world{targets: map[string]*actuators.Log{}, sources: map[string]*fakeSource{}, built: map[string]int{}}
+	return &world{targets: map[string]*actuators.Log{}, sources: map[string]*fakes.Source{}, built: map[string]int{}}
 }
 
 func (w *world) factories() Factories {
@@ -69,7 +70,7 @@ func (w *world) factories() Factories {
 				return nil, errNoSource(scaler)
 			}
 			if w.sources[scaler] == nil {
-				w.sources[scaler] = &fakeSource{value: 1}
+				w.sources[scaler] = &fakes.Source{Value: 1}
 			}
 			return w.sources[scaler], nil
 		},
@@ -109,10 +110,10 @@ func seriesOf(t *testing.T, reg *prometheus.Registry, scaler string) int {
 	return n
 }
 
-// counted is the recorder of engine_test.go that also keeps the number of
-// scalers last reported.
+// counted is a recorder that also keeps the number of scalers last
+// reported.
 type counted struct {
-	*recorder
+	*fakes.Recorder
 	mu      sync.Mutex
 	scalers int
 }
@@ -130,11 +131,9 @@ func (c *counted) running() int {
 }
 
 // decided lists the scalers rec saw decide from its n-th decision on.
-func decided(rec *recorder, from int) map[string]int {
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
+func decided(rec *fakes.Recorder, from int) map[string]int {
 	out := map[string]int{}
-	for _, d := range rec.decisions[from:] {
+	for _, d := range rec.Decisions()[from:] {
 		out[d.Scaler]++
 	}
 	return out
@@ -146,8 +145,8 @@ func decided(rec *recorder, from int) map[string]int {
 func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
 	w := newWorld()
-	rec := &counted{recorder: &recorder{}}
-	forgot := &recorder{}
+	rec := &counted{Recorder: &fakes.Recorder{}}
+	forgot := &fakes.Recorder{}
 	h := newHeld("a")
 	m := NewManager(clk, nil, w.factories(), rec, nil, forgot)
 	defer m.Stop()
@@ -168,8 +167,8 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	if err := m.Ready(); err == nil {
 		t.Error("ready before the scaler it runs ticked")
 	}
-	stepUntilDecisions(t, clk, rec.recorder, 3, 50*time.Second)
-	if diff := cmp.Diff(map[string]int{"a": 3}, decided(rec.recorder, 0)); diff != "" {
+	stepUntilDecisions(t, clk, rec.Recorder, 3, 50*time.Second)
+	if diff := cmp.Diff(map[string]int{"a": 3}, decided(rec.Recorder, 0)); diff != "" {
 		t.Errorf("decisions (-want +got):\n%s", diff)
 	}
 	if err := m.Ready(); err != nil {
@@ -183,7 +182,7 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	// is not touched.
 	h.set("b")
 	m.SyncRunning()
-	if diff := cmp.Diff([]string{"a"}, forgot.forgotten); diff != "" {
+	if diff := cmp.Diff([]string{"a"}, forgot.Forgotten()); diff != "" {
 		t.Errorf("forgotten (-want +got):\n%s", diff)
 	}
 	if got := rec.running(); got != 1 {
@@ -192,9 +191,9 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	if err := m.Ready(); err != nil {
 		t.Errorf("a scaler taken over, before its first tick, makes the replica unready: %v", err)
 	}
-	n := rec.count()
-	stepUntilDecisions(t, clk, rec.recorder, n+3, 50*time.Second)
-	if diff := cmp.Diff(map[string]int{"b": 3}, decided(rec.recorder, n)); diff != "" {
+	n := rec.Count()
+	stepUntilDecisions(t, clk, rec.Recorder, n+3, 50*time.Second)
+	if diff := cmp.Diff(map[string]int{"b": 3}, decided(rec.Recorder, n)); diff != "" {
 		t.Errorf("decisions after the handover (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff(map[string]int{"a": 1, "b": 2, "c": 1}, w.built); diff != "" {
@@ -211,7 +210,7 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	if err := m.Apply(mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25))); err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff([]string{"a"}, forgot.forgotten); diff != "" {
+	if diff := cmp.Diff([]string{"a"}, forgot.Forgotten()); diff != "" {
 		t.Errorf("forgotten (-want +got):\n%s", diff)
 	}
 }
@@ -268,7 +267,7 @@ func TestManagerStartsARegainedScalerFresh(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	metrics := telemetry.NewMetrics(reg)
 	log := telemetry.NewDecisionLog(100)
-	rec := &recorder{}
+	rec := &fakes.Recorder{}
 	h := newHeld("a", "b")
 	m := NewManager(clk, nil, w.factories(), recorders{metrics, rec}, log, metrics, forgetFunc(log.Forget))
 	defer m.Stop()
@@ -301,18 +300,16 @@ func TestManagerStartsARegainedScalerFresh(t *testing.T) {
 
 	// Regained with a load that asks for one replica: the first decisions
 	// hold the capacity the target has (stabilization seeded with it).
-	w.sources["a"].set(0.1, nil)
+	w.sources["a"].Set(0.1, nil)
 	h.set("a", "b")
 	m.SyncRunning()
 	if m.entryOf("a").decider == before {
 		t.Error("a regained scaler kept its old decider")
 	}
-	n := rec.count()
+	n := rec.Count()
 	stepUntilDecisions(t, clk, rec, n+4, time.Minute)
-	rec.mu.Lock()
-	defer rec.mu.Unlock()
 	seen := 0
-	for _, d := range rec.decisions[n:] {
+	for _, d := range rec.Decisions()[n:] {
 		if d.Scaler != "a" {
 			continue
 		}

@@ -14,6 +14,7 @@ import (
 	"k8s.io/utils/clock"
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -67,7 +68,7 @@ func BenchmarkLoop1000Scalers(b *testing.B) {
 	)
 	cfg := benchFleet(b, scalers, "s%04d")
 	for i := 0; i < b.N; i++ {
-		tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+		tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 		rec := &lagRecorder{}
 		base := heapInUse()
 		clk := NewFastClock(clock.RealClock{}, t0, speed)
@@ -103,7 +104,7 @@ func BenchmarkLoop1000Scalers(b *testing.B) {
 //
 //	go test -run '^$' -bench 'Tick$' -benchmem ./pkg/engine
 func BenchmarkTick(b *testing.B) {
-	src := &fakeSource{value: 0.5}
+	src := &fakes.Source{Value: 0.5}
 	act := actuators.NewLog(4, nil)
 	tt, err := policy.NewTargetTracking("load", "load", policy.TargetValue, 0.5, policy.DefaultTolerance)
 	if err != nil {
@@ -124,7 +125,7 @@ func BenchmarkTick(b *testing.B) {
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		// Swing the signal so that ticks scale up and down through the guards.
-		src.value = 0.3 + float64(i%10)*0.05
+		src.Set(0.3+float64(i%10)*0.05, nil)
 		s.Tick(ctx, t0.Add(time.Duration(i)*15*time.Second))
 	}
 }
@@ -140,7 +141,7 @@ func BenchmarkIdleScalerBytes(b *testing.B) {
 	const scalers = 1000
 	cfg := benchFleet(b, scalers, "s%04d")
 	for i := 0; i < b.N; i++ {
-		tf := &testFactories{sources: map[string]*fakeSource{}, actuators: map[string]int{}}
+		tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 		rec := &lagRecorder{}
 		clk := clocktesting.NewFakeClock(t0)
 		heap0, stack0 := memInUse()

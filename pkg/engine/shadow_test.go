@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
@@ -34,7 +35,7 @@ func TestDryRunPIDShadowsItsOwnDecisions(t *testing.T) {
 		act := actuators.NewLog(4, nil)
 		s := NewScaler(ScalerSpec{
 			Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second, DryRun: dryRun,
-			Signals: []Signal{{Name: "p95", Expr: "p95", Source: &fakeSource{value: 2.3}}},
+			Signals: []Signal{{Name: "p95", Expr: "p95", Source: &fakes.Source{Value: 2.3}}},
 		}, nil, nil, nil)
 		var out []scaling.Decision
 		for i := range 12 {

@@ -48,7 +48,7 @@ func TestPredictivePlansForTheScalersStartupDelay(t *testing.T) {
 				t.Fatal(errs)
 			}
 			p := spec.Policies[0].(*policy.Predictive)
-			src := cycleSource{}
+			src := cycleSource(0)
 			start := time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
 			hist, _ := src.QueryRange(t.Context(), "", start, start.Add(6*time.Hour), 5*time.Minute)
 			now := hist[len(hist)-1].Time.Add(time.Minute)

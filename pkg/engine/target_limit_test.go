@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -58,7 +59,7 @@ func TestTargetLimitAndStatus(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, rec := newTestScaler(t, &fakeSource{value: 1}, tc.act, false, 0)
+			s, rec := newTestScaler(t, &fakes.Source{Value: 1}, tc.act, false, 0)
 			d := s.Tick(context.Background(), t0)
 			got := seen{Desired: d.Desired, Direction: d.Direction, Outcome: d.Outcome, Error: d.Error}
 			if n := len(d.Adjustments); n > 0 {
@@ -70,15 +71,15 @@ func TestTargetLimitAndStatus(t *testing.T) {
 			if diff := cmp.Diff([]int32{8}, tc.act.asked); diff != "" {
 				t.Errorf("asked (-want +got):\n%s", diff)
 			}
-			if rec.count() != 1 {
-				t.Errorf("recorded %d decisions, want 1", rec.count())
+			if rec.Count() != 1 {
+				t.Errorf("recorded %d decisions, want 1", rec.Count())
 			}
 		})
 	}
 
 	t.Run("a status reaches the decision", func(t *testing.T) {
 		act := &limitedActuator{got: 4, status: "provisioned concurrency FAILED: init error"}
-		s, _ := newTestScaler(t, &fakeSource{value: 0.5}, act, false, 0) // 4 at target: no Set
+		s, _ := newTestScaler(t, &fakes.Source{Value: 0.5}, act, false, 0) // 4 at target: no Set
 		d := s.Tick(context.Background(), t0)
 		if d.Outcome != scaling.OutcomeUnchanged || d.Error != "target: provisioned concurrency FAILED: init error" {
 			t.Errorf("outcome %q error %q", d.Outcome, d.Error)

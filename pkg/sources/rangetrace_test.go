@@ -8,25 +8,9 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
-
-// rangeFake answers QueryRange with the samples it holds inside the range.
-type rangeFake struct{ samples []scaling.Sample }
-
-func (f rangeFake) Query(context.Context, string, time.Time) (scaling.Sample, error) {
-	return scaling.Sample{}, scaling.Fail(scaling.FailureQuery, "not used")
-}
-
-func (f rangeFake) QueryRange(_ context.Context, _ string, start, end time.Time, _ time.Duration) ([]scaling.Sample, error) {
-	var out []scaling.Sample
-	for _, s := range f.samples {
-		if !s.Time.Before(start) && !s.Time.After(end) {
-			out = append(out, s)
-		}
-	}
-	return out, nil
-}
 
 func TestTraceFromRange(t *testing.T) {
 	t0 := time.Unix(1_700_000_000, 0).UTC().Truncate(time.Minute)
@@ -34,7 +18,7 @@ func TestTraceFromRange(t *testing.T) {
 		return scaling.Sample{Time: t0.Add(time.Duration(min) * time.Minute), Value: v}
 	}
 	// Nothing at 0 and 1; 4 and 5 missing.
-	q := rangeFake{[]scaling.Sample{at(2, 1), at(3, 2.5), at(6, 0.5), at(7, 4)}}
+	q := fakes.Samples(at(2, 1), at(3, 2.5), at(6, 0.5), at(7, 4))
 	rt, err := TraceFromRange(context.Background(), q, "rps", t0, t0.Add(7*time.Minute), time.Minute)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +53,7 @@ func TestTraceFromRangeRefuses(t *testing.T) {
 		{"range", []scaling.Sample{at(0, 1)}, 0, time.Minute, "must span at least one step"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := TraceFromRange(context.Background(), rangeFake{tc.samples}, "rps", t0, t0.Add(time.Duration(tc.end)*time.Minute), tc.step)
+			_, err := TraceFromRange(context.Background(), fakes.Samples(tc.samples...), "rps", t0, t0.Add(time.Duration(tc.end)*time.Minute), tc.step)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("err = %v, want it to contain %q", err, tc.want)
 			}

@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
@@ -592,20 +593,9 @@ func gathererOf(cs ...prometheus.Collector) prometheus.Gatherer {
 	return reg
 }
 
-// failingQuerier answers every query with err.
-type failingQuerier struct{ err error }
-
-func (f failingQuerier) Query(context.Context, string, time.Time) (scaling.Sample, error) {
-	return scaling.Sample{}, f.err
-}
-
-func (f failingQuerier) QueryRange(context.Context, string, time.Time, time.Time, time.Duration) ([]scaling.Sample, error) {
-	return nil, f.err
-}
-
 func TestQueryObserverThroughInstrument(t *testing.T) {
 	m, _ := newTestMetrics(t)
-	q := sources.Instrument(failingQuerier{err: scaling.Fail(scaling.FailureEmpty, "no series")}, m.QueryObserver("web"))
+	q := sources.Instrument(fakes.Failing(scaling.Fail(scaling.FailureEmpty, "no series")), m.QueryObserver("web"))
 	_, _ = q.Query(context.Background(), "up", t0)
 	_, _ = q.QueryRange(context.Background(), "up", t0.Add(-time.Hour), t0, time.Minute)
 	_, _ = q.QueryRange(context.Background(), "up", t0.Add(-time.Hour), t0, time.Minute)

@@ -70,20 +70,17 @@ type blockTypes struct {
 }
 
 func registered() blockTypes {
-	b := blockTypes{targets: map[string]reflect.Type{}, policies: map[string]reflect.Type{}, sources: map[string]reflect.Type{}}
-	for _, k := range actuators.Kinds() {
-		s, _ := actuators.NewSpec(k)
-		b.targets[string(k)] = named(reflect.TypeOf(s))
+	return blockTypes{targets: types(config.TargetKinds), policies: types(config.PolicyTypes), sources: types(config.SignalSources)}
+}
+
+// types are the Go types of a family's blocks, by name.
+func types(o config.OneOf) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for _, name := range o.Names() {
+		s, _ := o.New(name)
+		out[name] = named(reflect.TypeOf(s))
 	}
-	for _, t := range policy.Types() {
-		s, _ := policy.NewSpec(t)
-		b.policies[string(t)] = named(reflect.TypeOf(s))
-	}
-	for _, k := range sources.Kinds() {
-		s, _ := sources.NewSpec(k)
-		b.sources[string(k)] = named(reflect.TypeOf(s))
-	}
-	return b
+	return out
 }
 
 func named(t reflect.Type) reflect.Type {
@@ -204,8 +201,8 @@ func compose(spec *apiextensionsv1.JSONSchemaProps, b blockTypes, block func(ref
 	if !ok {
 		return errors.New("spec has no target")
 	}
-	choose(&target, "kind", b.targets, block, func(name string) bool {
-		s, _ := actuators.NewSpec(actuators.TargetKind(name))
+	choose(&target, config.TargetKinds.Key, b.targets, block, func(name string) bool {
+		s, _ := config.TargetKinds.New(name)
 		_, optional := s.(actuators.BlockOptional)
 		return optional
 	})
@@ -213,7 +210,7 @@ func compose(spec *apiextensionsv1.JSONSchemaProps, b blockTypes, block func(ref
 
 	policies := spec.Properties["policies"]
 	item := policies.Items.Schema
-	choose(item, "type", b.policies, block, func(string) bool { return false })
+	choose(item, config.PolicyTypes.Key, b.policies, block, func(string) bool { return false })
 	keyedByName(&policies)
 	policies.MinItems = ptr(int64(1))
 	spec.Properties["policies"] = policies

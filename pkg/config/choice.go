@@ -88,62 +88,102 @@ func checkChoice(path *field.Path, key, chosen string, names []string, set bool,
 	return errs
 }
 
-// kindNames are a registry's names, sorted as it lists them.
-func kindNames[K ~string](kinds []K) []string {
-	out := make([]string, len(kinds))
-	for i, k := range kinds {
-		out[i] = string(k)
+// A OneOf is a family of blocks a choice holds one of, as its registry
+// lists them: target kinds chosen by `kind`, policy types by `type`,
+// signal sources by the block itself. The config decodes and checks
+// choices with it; the CRD generator writes their schema from it.
+type OneOf struct {
+	// Key is the key that names the chosen block; "" when the block names
+	// itself (a signal's source).
+	Key string
+	// Names are the registered names, sorted.
+	Names func() []string
+	// New returns a fresh block of name, and false for an unknown name.
+	New func(name string) (any, bool)
+	// NameOf returns the name whose block has the dynamic type of block.
+	NameOf func(block any) (string, bool)
+}
+
+// The registered families, each a view of its registry.
+var (
+	TargetKinds   = oneOf("kind", actuators.Kinds, actuators.NewSpec, actuators.KindOf)
+	PolicyTypes   = oneOf("type", policy.Types, policy.NewSpec, policy.TypeOf)
+	SignalSources = oneOf("", sources.Kinds, sources.NewSpec, sources.KindOf)
+)
+
+// oneOf is the OneOf of a registry's names, constructor and reverse lookup.
+func oneOf[K ~string, S any](key string, names func() []K, newSpec func(K) (S, bool), nameOf func(S) (K, bool)) OneOf {
+	return OneOf{
+		Key:   key,
+		Names: func() []string { return kindNames(names()) },
+		New:   func(name string) (any, bool) { return newSpec(K(name)) },
+		NameOf: func(block any) (string, bool) {
+			s, ok := block.(S)
+			if !ok {
+				return "", false
+			}
+			k, ok := nameOf(s)
+			return string(k), ok
+		},
 	}
-	return out
+}
+
+// decode reads the mapping n of a choice: the plain fields into plain, and
+// the chosen block, returned with its name; the names of the other blocks
+// set are returned too. chosen names the block to keep once the plain
+// fields are read; nil keeps the first block in the file.
+func (o OneOf) decode(d *decoder, n *yaml.Node, path *field.Path, plain reflect.Value, chosen func() string) (name string, spec any, others []string) {
+	for _, b := range d.choice(n, path, plain, o.Names()) {
+		if spec != nil || (chosen != nil && b.name != chosen()) {
+			others = append(others, b.name)
+			continue
+		}
+		s, _ := o.New(b.name)
+		d.decodeBlock(b, s, path)
+		name, spec = b.name, s
+	}
+	return name, spec, others
+}
+
+// check applies the rule of a choice at path: chosen is registered, its
+// block spec is set and of that name, and none of others is set. set says
+// whether spec is the chosen block, to be validated.
+func (o OneOf) check(path *field.Path, chosen string, spec any, others []string) (set bool, errs field.ErrorList) {
+	set = spec != nil
+	if k, _ := o.NameOf(spec); set && k != chosen { // a block of another name, set in code
+		set, others = false, append([]string{k}, others...)
+	}
+	return set, checkChoice(path, o.Key, chosen, o.Names(), set, others)
 }
 
 // decodeNode reads a policy: name, type, and the block of its type.
 func (p *Policy) decodeNode(d *decoder, n *yaml.Node, path *field.Path) {
-	p.Spec, p.others = nil, nil
-	for _, b := range d.choice(n, path, reflect.ValueOf(p).Elem(), kindNames(policy.Types())) {
-		if b.name != string(p.Type) {
-			p.others = append(p.others, b.name)
-			continue
-		}
-		spec, _ := policy.NewSpec(p.Type)
-		d.decodeBlock(b, spec, path)
-		p.Spec = spec
-	}
+	_, spec, others := PolicyTypes.decode(d, n, path, reflect.ValueOf(p).Elem(), func() string { return string(p.Type) })
+	p.Spec, _ = spec.(policy.PolicySpec)
+	p.others = others
 }
 
 // check applies the rule of a choice to the policy at path: its type is
 // registered, its block is set and of that type, and no other type's is.
 func (p *Policy) check(path *field.Path) field.ErrorList {
-	set, others := p.Spec != nil, p.others
-	if t, _ := policy.TypeOf(p.Spec); set && t != p.Type { // a block of another type, set in code
-		set, others = false, append([]string{string(t)}, others...)
-	}
-	return checkChoice(path, "type", string(p.Type), kindNames(policy.Types()), set, others)
+	_, errs := PolicyTypes.check(path, string(p.Type), p.Spec, p.others)
+	return errs
 }
 
 // decodeNode reads a signal: name, max_age, and its one source block; the
 // first source block in the file is the signal's source.
 func (s *Signal) decodeNode(d *decoder, n *yaml.Node, path *field.Path) {
-	s.Source = SignalSource{}
-	for _, b := range d.choice(n, path, reflect.ValueOf(s).Elem(), kindNames(sources.Kinds())) {
-		if s.Source.Spec != nil {
-			s.Source.others = append(s.Source.others, b.name)
-			continue
-		}
-		spec, _ := sources.NewSpec(sources.SourceKind(b.name))
-		d.decodeBlock(b, spec, path)
-		s.Source.Kind, s.Source.Spec = sources.SourceKind(b.name), spec
+	name, spec, others := SignalSources.decode(d, n, path, reflect.ValueOf(s).Elem(), nil)
+	s.Source = SignalSource{others: others}
+	if spec != nil {
+		s.Source.Kind, s.Source.Spec = sources.SourceKind(name), spec.(sources.SourceSpec)
 	}
 }
 
 // check applies the rule of a choice to a signal's source, at the signal's
 // path: exactly one registered source block is set, and it is valid.
 func (src *SignalSource) check(path *field.Path) field.ErrorList {
-	set, others := src.Spec != nil, src.others
-	if k, _ := sources.KindOf(src.Spec); set && k != src.Kind { // a block of another kind, set in code
-		set, others = false, append([]string{string(k)}, others...)
-	}
-	errs := checkChoice(path, "", string(src.Kind), kindNames(sources.Kinds()), set, others)
+	set, errs := SignalSources.check(path, string(src.Kind), src.Spec, src.others)
 	if set {
 		errs = append(errs, src.Spec.Validate(path.Child(string(src.Kind)))...)
 	}
@@ -152,26 +192,15 @@ func (src *SignalSource) check(path *field.Path) field.ErrorList {
 
 // decodeNode reads a target: kind, and the block of its kind.
 func (t *Target) decodeNode(d *decoder, n *yaml.Node, path *field.Path) {
-	t.Spec, t.others = nil, nil
-	for _, b := range d.choice(n, path, reflect.ValueOf(t).Elem(), kindNames(actuators.Kinds())) {
-		if b.name != string(t.Kind) {
-			t.others = append(t.others, b.name)
-			continue
-		}
-		spec, _ := actuators.NewSpec(t.Kind)
-		d.decodeBlock(b, spec, path)
-		t.Spec = spec
-	}
+	_, spec, others := TargetKinds.decode(d, n, path, reflect.ValueOf(t).Elem(), func() string { return string(t.Kind) })
+	t.Spec, _ = spec.(actuators.TargetSpec)
+	t.others = others
 }
 
 // check applies the rule of a choice to the target at path, and validates
 // its block; scaler is the scaler's name.
 func (t *Target) check(scaler string, path *field.Path) field.ErrorList {
-	set, others := t.Spec != nil, t.others
-	if k, _ := actuators.KindOf(t.Spec); set && k != t.Kind { // a block of another kind, set in code
-		set, others = false, append([]string{string(k)}, others...)
-	}
-	errs := checkChoice(path, "kind", string(t.Kind), kindNames(actuators.Kinds()), set, others)
+	set, errs := TargetKinds.check(path, string(t.Kind), t.Spec, t.others)
 	if set {
 		errs = append(errs, t.Spec.Validate(scaler, path.Child(string(t.Kind)))...)
 	}
@@ -183,4 +212,13 @@ func (t *Target) check(scaler string, path *field.Path) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// kindNames are a registry's names, sorted as it lists them.
+func kindNames[K ~string](kinds []K) []string {
+	out := make([]string, len(kinds))
+	for i, k := range kinds {
+		out[i] = string(k)
+	}
+	return out
 }

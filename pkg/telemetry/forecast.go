@@ -28,18 +28,12 @@ type forecastMetrics struct {
 
 func newForecastMetrics() forecastMetrics {
 	return forecastMetrics{
-		value: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "scaled_forecast_value",
-			Help: "Load a predictive policy forecast at its last tick for now + startup delay + lead, in the signal's units: quantile is point, lower (1-q) or upper (q, the one planned for). Absent while there is no forecast.",
-		}, []string{"scaler", "signal", "quantile"}),
-		modelInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "scaled_forecast_model_info",
-			Help: "Always 1; model names the forecasting model a predictive policy chose at its last refit.",
-		}, []string{"scaler", "policy", "model"}),
-		backtest: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "scaled_forecast_backtest_error",
-			Help: "Backtest error of the chosen forecasting model at the policy's horizon, by measure: mase (below 1 beats same time yesterday) or smape (0..2).",
-		}, []string{"scaler", "policy", "measure"}),
+		value: gaugeVec("scaled_forecast_value",
+			"Load a predictive policy forecast at its last tick for now + startup delay + lead, in the signal's units: quantile is point, lower (1-q) or upper (q, the one planned for). Absent while there is no forecast.", "scaler", "signal", "quantile"),
+		modelInfo: gaugeVec("scaled_forecast_model_info",
+			"Always 1; model names the forecasting model a predictive policy chose at its last refit.", "scaler", "policy", "model"),
+		backtest: gaugeVec("scaled_forecast_backtest_error",
+			"Backtest error of the chosen forecasting model at the policy's horizon, by measure: mase (below 1 beats same time yesterday) or smape (0..2).", "scaler", "policy", "measure"),
 	}
 }
 

@@ -24,6 +24,20 @@ const (
 // a query near its timeout (30s).
 var durationBuckets = []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30}
 
+// gaugeVec, counterVec and durationVec make a vector of gauges, counters or
+// duration histograms (durationBuckets) from its name, help and labels.
+func gaugeVec(name, help string, labels ...string) *prometheus.GaugeVec {
+	return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: name, Help: help}, labels)
+}
+
+func counterVec(name, help string, labels ...string) *prometheus.CounterVec {
+	return prometheus.NewCounterVec(prometheus.CounterOpts{Name: name, Help: help}, labels)
+}
+
+func durationVec(name, help string, labels []string) *prometheus.HistogramVec {
+	return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: name, Help: help, Buckets: durationBuckets}, labels)
+}
+
 // Metrics holds every scaled_* metric. Create it with NewMetrics; a nil
 // *Metrics is valid and every method on it does nothing, so code that runs
 // without metrics (the simulator, tests) pays one nil check per call.
@@ -105,7 +119,6 @@ type MetricsOptions struct {
 // reg already holds metrics of the same names: registering twice is a wiring
 // bug, not a runtime condition. At most one opts applies.
 func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
-	scaler := []string{"scaler"}
 	var o MetricsOptions
 	if len(opts) > 0 {
 		o = opts[0]
@@ -120,75 +133,41 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
 	gauges := newScalerGauges()
 	m := &Metrics{
 		opts: o, gauges: gauges,
-		buildInfo: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "scaled_build_info",
-			Help: "Always 1; the labels say which build of scaled is running.",
-		}, []string{"version", "revision", "goversion"}),
+		buildInfo: gaugeVec("scaled_build_info",
+			"Always 1; the labels say which build of scaled is running.", "version", "revision", "goversion"),
 
-		signalValue: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "scaled_signal_value",
-			Help: "Last value of each signal of a scaler. Absent while the signal fails.",
-		}, []string{"scaler", "signal"}),
-		policyState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "scaled_policy_state",
-			Help: "Internal state of a policy that keeps one, by variable (a PID's integral, derivative, last_measurement, error, feed_forward, output).",
-		}, []string{"scaler", "policy", "var"}),
-		recommendation: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "scaled_recommendation",
-			Help: "Capacity each policy of a scaler recommended at its last tick, before guards. Absent while the policy abstains.",
-		}, []string{"scaler", "policy"}),
-		recommended: gauges.gauge(gaugeRecommended, prometheus.GaugeOpts{
-			Name: "scaled_recommended_replicas",
-			Help: "Capacity a scaler's policies recommended together at its last decision that did not fail, before guards; above scaled_desired_replicas while a bound, a schedule's maximum or a rate limit holds it back.",
-		}),
-		desired: gauges.gauge(gaugeDesired, prometheus.GaugeOpts{
-			Name: "scaled_desired_replicas",
-			Help: "Capacity a scaler wants after every guard, at its last decision that did not fail.",
-		}),
-		current: gauges.gauge(gaugeCurrent, prometheus.GaugeOpts{
-			Name: "scaled_current_replicas",
-			Help: "Capacity the target was asked to have, as read at a scaler's last decision that did not fail.",
-		}),
-		ready: gauges.gauge(gaugeReady, prometheus.GaugeOpts{
-			Name: "scaled_ready_replicas",
-			Help: "Part of the current capacity that serves, as read at a scaler's last decision that did not fail.",
-		}),
-		lastDecision: gauges.gauge(gaugeLastDecision, prometheus.GaugeOpts{
-			Name: "scaled_last_decision_timestamp_seconds",
-			Help: "Unix time of a scaler's last decision, whatever its outcome.",
-		}),
-		decisions: gauges.decisionCounter(prometheus.CounterOpts{
-			Name: "scaled_decisions_total",
-			Help: "Decisions taken, by direction (up, down, none) and outcome (applied, dry_run, unchanged, failed).",
-		}),
-		signalErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaled_signal_errors_total",
-			Help: "Signals that could not be used, by reason.",
-		}, []string{"scaler", "signal", "reason"}),
+		signalValue: gaugeVec("scaled_signal_value",
+			"Last value of each signal of a scaler. Absent while the signal fails.", "scaler", "signal"),
+		policyState: gaugeVec("scaled_policy_state",
+			"Internal state of a policy that keeps one, by variable (a PID's integral, derivative, last_measurement, error, feed_forward, output).", "scaler", "policy", "var"),
+		recommendation: gaugeVec("scaled_recommendation",
+			"Capacity each policy of a scaler recommended at its last tick, before guards. Absent while the policy abstains.", "scaler", "policy"),
+		recommended: gauges.gauge(gaugeRecommended, "scaled_recommended_replicas",
+			"Capacity a scaler's policies recommended together at its last decision that did not fail, before guards; above scaled_desired_replicas while a bound, a schedule's maximum or a rate limit holds it back."),
+		desired: gauges.gauge(gaugeDesired, "scaled_desired_replicas",
+			"Capacity a scaler wants after every guard, at its last decision that did not fail."),
+		current: gauges.gauge(gaugeCurrent, "scaled_current_replicas",
+			"Capacity the target was asked to have, as read at a scaler's last decision that did not fail."),
+		ready: gauges.gauge(gaugeReady, "scaled_ready_replicas",
+			"Part of the current capacity that serves, as read at a scaler's last decision that did not fail."),
+		lastDecision: gauges.gauge(gaugeLastDecision, "scaled_last_decision_timestamp_seconds",
+			"Unix time of a scaler's last decision, whatever its outcome."),
+		decisions: gauges.decisionCounter("scaled_decisions_total",
+			"Decisions taken, by direction (up, down, none) and outcome (applied, dry_run, unchanged, failed)."),
+		signalErrors: counterVec("scaled_signal_errors_total",
+			"Signals that could not be used, by reason.", "scaler", "signal", "reason"),
 
-		queryDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "scaled_query_duration_seconds",
-			Help:    "Time taken by queries to the signal source, by kind (instant, range), failed ones included.",
-			Buckets: durationBuckets,
-		}, histScaler("kind")),
-		queryErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaled_query_errors_total",
-			Help: "Queries to the signal source that failed, by kind (instant, range).",
-		}, []string{"scaler", "kind"}),
+		queryDuration: durationVec("scaled_query_duration_seconds",
+			"Time taken by queries to the signal source, by kind (instant, range), failed ones included.", histScaler("kind")),
+		queryErrors: counterVec("scaled_query_errors_total",
+			"Queries to the signal source that failed, by kind (instant, range).", "scaler", "kind"),
 
-		actuationDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "scaled_actuation_duration_seconds",
-			Help:    "Time taken to set a target's capacity, failed attempts included.",
-			Buckets: durationBuckets,
-		}, histScaler()),
-		actuationErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaled_actuation_errors_total",
-			Help: "Attempts to set a target's capacity that failed.",
-		}, scaler),
-		targetErrors: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaled_target_errors_total",
-			Help: "Failed reads and writes of a scaler's target, by reason: timeout, other, and each kind's own (Kubernetes: not_found, forbidden, conflict, throttled, invalid, other_autoscaler, unknown_kind; AWS: throttled, access_denied, not_found, quota_exceeded, invalid_state, invalid_request, insufficient_capacity).",
-		}, []string{"scaler", "reason"}),
+		actuationDuration: durationVec("scaled_actuation_duration_seconds",
+			"Time taken to set a target's capacity, failed attempts included.", histScaler()),
+		actuationErrors: counterVec("scaled_actuation_errors_total",
+			"Attempts to set a target's capacity that failed.", "scaler"),
+		targetErrors: counterVec("scaled_target_errors_total",
+			"Failed reads and writes of a scaler's target, by reason: timeout, other, and each kind's own (Kubernetes: not_found, forbidden, conflict, throttled, invalid, other_autoscaler, unknown_kind; AWS: throttled, access_denied, not_found, quota_exceeded, invalid_state, invalid_request, insufficient_capacity).", "scaler", "reason"),
 		// One histogram for every scaler: a fleet's targets read alike, and
 		// 10,000 scalers must not make 140,000 series.
 		targetReads: prometheus.NewHistogram(prometheus.HistogramOpts{
@@ -197,40 +176,23 @@ func NewMetrics(reg prometheus.Registerer, opts ...MetricsOptions) *Metrics {
 			Buckets: durationBuckets,
 		}),
 
-		tickDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "scaled_tick_duration_seconds",
-			Help:    "Time taken by one tick of a scaler: read, decide, act.",
-			Buckets: durationBuckets,
-		}, histScaler()),
-		tickLag: gauges.gauge(gaugeTickLag, prometheus.GaugeOpts{
-			Name: "scaled_tick_lag_seconds",
-			Help: "How late a scaler's last tick started after its scheduled time.",
-		}),
-		ticksMissed: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "scaled_ticks_missed_total",
-			Help: "Ticks skipped because the previous tick of the scaler was still running.",
-		}, scaler),
+		tickDuration: durationVec("scaled_tick_duration_seconds",
+			"Time taken by one tick of a scaler: read, decide, act.", histScaler()),
+		tickLag: gauges.gauge(gaugeTickLag, "scaled_tick_lag_seconds",
+			"How late a scaler's last tick started after its scheduled time."),
+		ticksMissed: counterVec("scaled_ticks_missed_total",
+			"Ticks skipped because the previous tick of the scaler was still running.", "scaler"),
 
-		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "scaled_config_last_reload_successful",
-			Help: "1 if the last attempt to load the configuration succeeded, 0 if it failed and the previous one is still in use.",
-		}),
-		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "scaled_config_last_reload_success_timestamp_seconds",
-			Help: "Unix time of the last successful configuration load.",
-		}),
-		scalersRemoved: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "scaled_config_scalers_removed_total",
-			Help: "Scalers that successful reloads of the configuration removed; their targets are no longer scaled.",
-		}),
-		scalers: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "scaled_scalers",
-			Help: "Scalers this replica runs: every scaler of the configuration in use, or with cold standby those of the shards it holds.",
-		}),
-		dryRun: gauges.gauge(gaugeDryRun, prometheus.GaugeOpts{
-			Name: "scaled_dry_run",
-			Help: "1 if the scaler only logs and exports what it would do, 0 if it acts.",
-		}),
+		reloadOK: prometheus.NewGauge(prometheus.GaugeOpts{Name: "scaled_config_last_reload_successful",
+			Help: "1 if the last attempt to load the configuration succeeded, 0 if it failed and the previous one is still in use."}),
+		reloadTime: prometheus.NewGauge(prometheus.GaugeOpts{Name: "scaled_config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last successful configuration load."}),
+		scalersRemoved: prometheus.NewCounter(prometheus.CounterOpts{Name: "scaled_config_scalers_removed_total",
+			Help: "Scalers that successful reloads of the configuration removed; their targets are no longer scaled."}),
+		scalers: prometheus.NewGauge(prometheus.GaugeOpts{Name: "scaled_scalers",
+			Help: "Scalers this replica runs: every scaler of the configuration in use, or with cold standby those of the shards it holds."}),
+		dryRun: gauges.gauge(gaugeDryRun, "scaled_dry_run",
+			"1 if the scaler only logs and exports what it would do, 0 if it acts."),
 	}
 	m.forecast = newForecastMetrics()
 	if reg != nil {
@@ -485,24 +447,36 @@ func (m *Metrics) SetPolicyState(scaler, policy string, vars map[string]float64)
 // scaled_query_duration_seconds and scaled_query_errors_total. It is valid
 // on a nil *Metrics and then observes nothing.
 func (m *Metrics) QueryObserver(scaler string) sources.QueryObserver {
-	return &ScalerQueryObserver{m: m, scaler: scaler}
+	return &ScalerObserver{m: m, scaler: scaler}
 }
 
-var _ sources.QueryObserver = (*ScalerQueryObserver)(nil)
+// TargetObserver returns the observer of one scaler's target: wrap the
+// target with it (actuators.Instrument) to fill scaled_actuation_* (sets),
+// scaled_target_read_duration_seconds (reads) and scaled_target_errors_total
+// (both). It is valid on a nil *Metrics and then observes nothing.
+func (m *Metrics) TargetObserver(scaler string) actuators.TargetObserver {
+	return &ScalerObserver{m: m, scaler: scaler}
+}
 
-// ScalerQueryObserver records the queries of one scaler.
-type ScalerQueryObserver struct {
+var (
+	_ sources.QueryObserver    = (*ScalerObserver)(nil)
+	_ actuators.TargetObserver = (*ScalerObserver)(nil)
+)
+
+// ScalerObserver records the queries of one scaler's source and the reads
+// and sets of its target.
+//
+// It looks its series up at every call rather than keeping them, so that
+// after ForgetScaler and a restart of the scaler the same observer writes to
+// the new series, not to ones no longer exported.
+type ScalerObserver struct {
 	m      *Metrics
 	scaler string
 }
 
 // ObserveQuery records one query of the given kind (QueryInstant or
 // QueryRange) that took d and failed when err is non-nil.
-//
-// It looks its series up at every call rather than keeping them, so that
-// after ForgetScaler and a restart of the scaler the same observer writes to
-// the new series, not to ones no longer exported.
-func (o *ScalerQueryObserver) ObserveQuery(kind string, d time.Duration, err error) {
+func (o *ScalerObserver) ObserveQuery(kind string, d time.Duration, err error) {
 	if o == nil || o.m == nil {
 		return
 	}
@@ -512,31 +486,11 @@ func (o *ScalerQueryObserver) ObserveQuery(kind string, d time.Duration, err err
 	}
 }
 
-func unixSeconds(t time.Time) float64 {
-	return float64(t.UnixNano()) / 1e9
-}
-
-// TargetObserver returns the observer of one scaler's target: wrap the
-// target with it (actuators.Instrument) to fill scaled_actuation_* (sets),
-// scaled_target_read_duration_seconds (reads) and scaled_target_errors_total
-// (both). It is valid on a nil *Metrics and then observes nothing.
-func (m *Metrics) TargetObserver(scaler string) actuators.TargetObserver {
-	return &ScalerTargetObserver{m: m, scaler: scaler}
-}
-
-var _ actuators.TargetObserver = (*ScalerTargetObserver)(nil)
-
-// ScalerTargetObserver records the reads and sets of one scaler's target.
-type ScalerTargetObserver struct {
-	m      *Metrics
-	scaler string
-}
-
 // ObserveTarget records one call of op (actuators.OpRead or OpSet) that
 // took d and failed with reason ("" for a success). A reason's series is
 // made when it first happens, so that a fleet has series only for the
-// failures it had. Like ObserveQuery, it looks its series up at every call.
-func (o *ScalerTargetObserver) ObserveTarget(op string, d time.Duration, reason string) {
+// failures it had.
+func (o *ScalerObserver) ObserveTarget(op string, d time.Duration, reason string) {
 	if o == nil || o.m == nil {
 		return
 	}
@@ -552,4 +506,8 @@ func (o *ScalerTargetObserver) ObserveTarget(op string, d time.Duration, reason 
 	if reason != "" {
 		o.m.targetErrors.WithLabelValues(o.scaler, reason).Inc()
 	}
+}
+
+func unixSeconds(t time.Time) float64 {
+	return float64(t.UnixNano()) / 1e9
 }

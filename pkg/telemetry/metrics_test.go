@@ -355,7 +355,7 @@ func TestQueryObserver(t *testing.T) {
 		t.Errorf("query series (-want +got):\n%s", diff)
 	}
 
-	var nilObs *ScalerQueryObserver
+	var nilObs *ScalerObserver
 	nilObs.ObserveQuery(QueryInstant, time.Second, nil)
 	(*Metrics)(nil).QueryObserver("web").ObserveQuery(QueryRange, time.Second, errors.New("x"))
 }

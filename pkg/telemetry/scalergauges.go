@@ -52,14 +52,20 @@ func newScalerGauges() *scalerGauges {
 	return &scalerGauges{rows: map[string]*scalerRow{}}
 }
 
-func (g *scalerGauges) set(scaler string, i int, v float64) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
+// row is scaler's row, made when it is new; g.mu is held for writing.
+func (g *scalerGauges) row(scaler string) *scalerRow {
 	r := g.rows[scaler]
 	if r == nil {
 		r = &scalerRow{}
 		g.rows[scaler] = r
 	}
+	return r
+}
+
+func (g *scalerGauges) set(scaler string, i int, v float64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	r := g.row(scaler)
 	r.v[i] = v
 	r.set |= 1 << i
 }
@@ -69,11 +75,7 @@ func (g *scalerGauges) set(scaler string, i int, v float64) {
 func (g *scalerGauges) count(scaler, direction, outcome string, n float64) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	r := g.rows[scaler]
-	if r == nil {
-		r = &scalerRow{}
-		g.rows[scaler] = r
-	}
+	r := g.row(scaler)
 	for i := range r.decisions {
 		if c := &r.decisions[i]; c.direction == direction && c.outcome == outcome {
 			c.n += n
@@ -102,12 +104,9 @@ func (g *scalerGauges) forgetSet(set map[string]bool) {
 	}
 }
 
-// gauge returns the collector of gauge i, named and described by opts.
-func (g *scalerGauges) gauge(i int, opts prometheus.GaugeOpts) *scalerGauge {
-	return &scalerGauge{
-		g: g, i: i,
-		desc: prometheus.NewDesc(prometheus.BuildFQName(opts.Namespace, opts.Subsystem, opts.Name), opts.Help, []string{"scaler"}, nil),
-	}
+// gauge returns the collector of gauge i, with its name and help.
+func (g *scalerGauges) gauge(i int, name, help string) *scalerGauge {
+	return &scalerGauge{g: g, i: i, desc: prometheus.NewDesc(name, help, []string{"scaler"}, nil)}
 }
 
 // scalerGauge is one gauge of every scaler's row, as a collector.
@@ -151,11 +150,8 @@ type decisionCounter struct {
 
 var _ prometheus.Collector = (*decisionCounter)(nil)
 
-func (g *scalerGauges) decisionCounter(opts prometheus.CounterOpts) *decisionCounter {
-	return &decisionCounter{
-		g:    g,
-		desc: prometheus.NewDesc(prometheus.BuildFQName(opts.Namespace, opts.Subsystem, opts.Name), opts.Help, []string{"scaler", "direction", "outcome"}, nil),
-	}
+func (g *scalerGauges) decisionCounter(name, help string) *decisionCounter {
+	return &decisionCounter{g: g, desc: prometheus.NewDesc(name, help, []string{"scaler", "direction", "outcome"}, nil)}
 }
 
 // Inc counts one decision of scaler.

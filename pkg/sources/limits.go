@@ -57,15 +57,15 @@ func newLimits(maxInFlight int, perSecond float64) *limits {
 }
 
 // wait takes a turn for one request: it returns when the request may be
-// sent, with the function that ends its turn, or a throttled failure when
+// sent, and then release must end the turn, or a throttled failure when
 // ctx ends first or its deadline comes before the turn would.
-func (l *limits) wait(ctx context.Context, expr string) (func(), error) {
+func (l *limits) wait(ctx context.Context, expr string) error {
 	l.waiting.Add(1)
 	defer l.waiting.Add(-1)
 	if l.rate != nil {
 		if err := l.rate.Wait(ctx); err != nil {
 			l.throttled.Add(1)
-			return nil, notSent("%s: not sent: no turn before the deadline at max_queries_per_second %g", quote(expr), l.perSecond)
+			return notSent("%s: not sent: no turn before the deadline at max_queries_per_second %g", quote(expr), l.perSecond)
 		}
 	}
 	if l.inFlight != nil {
@@ -73,15 +73,18 @@ func (l *limits) wait(ctx context.Context, expr string) (func(), error) {
 		case l.inFlight <- struct{}{}:
 		case <-ctx.Done():
 			l.throttled.Add(1)
-			return nil, notSent("%s: not sent: %d queries in flight (max_concurrent_queries) until the deadline", quote(expr), l.maxInFlight)
+			return notSent("%s: not sent: %d queries in flight (max_concurrent_queries) until the deadline", quote(expr), l.maxInFlight)
 		}
 	}
 	l.sent.Add(1)
-	return func() {
-		if l.inFlight != nil {
-			<-l.inFlight
-		}
-	}, nil
+	return nil
+}
+
+// release ends the turn a successful wait took.
+func (l *limits) release() {
+	if l.inFlight != nil {
+		<-l.inFlight
+	}
 }
 
 // PrometheusStats counts the requests of a Prometheus source.

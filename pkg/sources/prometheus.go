@@ -79,6 +79,14 @@ type Prometheus struct {
 	// sent, as the server's last Retry-After asked; 0 for none.
 	quietUntil atomic.Int64
 	limits     *limits // limits.go
+
+	// What every instant query sends but its expression and time, worked
+	// out once (see instantForm): the endpoint's URL, the timeout
+	// parameter, and whether the configured URL carries parameters of its own.
+	queryURL   url.URL
+	queryURLs  string
+	timeoutArg string
+	baseArgs   bool
 }
 
 var (
@@ -153,6 +161,12 @@ func NewPrometheus(cfg PrometheusConfig, opts ...PrometheusOption) (*Prometheus,
 	if cfg.MaxResponseBytes > 0 {
 		p.maxBytes = cfg.MaxResponseBytes
 	}
+	p.queryURL = p.endpoint("/api/v1/query")
+	p.queryURLs = p.queryURL.String()
+	if p.timeout > 0 {
+		p.timeoutArg = strconv.FormatFloat(p.timeout.Seconds(), 'f', -1, 64)
+	}
+	p.baseArgs = u.RawQuery != ""
 	for _, o := range opts {
 		o(p)
 	}
@@ -222,9 +236,8 @@ func (p *Prometheus) QueryMaxAge(ctx context.Context, expr string, ts time.Time,
 }
 
 func (p *Prometheus) query(ctx context.Context, expr string, ts time.Time) (scaling.Sample, error) {
-	args := url.Values{"query": {expr}, "time": {formatTime(ts)}}
 	a := instantAnswer{expr: expr}
-	warnings, err := p.do(ctx, "/api/v1/query", args, expr, &a)
+	warnings, err := p.doForm(ctx, p.queryURL, p.queryURLs, p.instantForm(expr, ts), expr, &a)
 	if err != nil {
 		return scaling.Sample{}, err
 	}
@@ -299,16 +312,76 @@ func rangePages(start, end time.Time, step time.Duration, maxPoints int) ([]prom
 	return pages, nil
 }
 
+// bound is ctx bounded by the query timeout. A context whose own deadline
+// comes first is already bounded: it is returned as it is, which saves a
+// timer and a context on every query of a scaler whose tick has a deadline.
 func (p *Prometheus) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	if p.timeout > 0 {
-		return context.WithTimeout(ctx, p.timeout)
+	if p.timeout <= 0 {
+		return ctx, func() {}
 	}
-	return context.WithCancel(ctx)
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= p.timeout {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, p.timeout)
+}
+
+// endpoint is the URL of an API endpoint under the configured one, without
+// the configured URL's parameters (they go in the form, see form).
+func (p *Prometheus) endpoint(endpoint string) url.URL {
+	u := *p.base
+	u.Path = path.Join(u.Path, endpoint)
+	u.RawQuery = ""
+	return u
+}
+
+// form is the encoded form of a request: args, the query timeout, and the
+// parameters written in the configured URL. Those go with every query, in
+// the form as well (a GET retry sends only the form): Thanos'
+// partial_response=false, for instance.
+func (p *Prometheus) form(args url.Values) string {
+	if p.timeout > 0 {
+		args.Set("timeout", p.timeoutArg)
+	}
+	for k, vs := range p.base.Query() {
+		if !args.Has(k) {
+			args[k] = vs
+		}
+	}
+	return args.Encode()
+}
+
+// instantForm is form(query=expr, time=ts), written without the map and the
+// sorting of url.Values when the configured URL has no parameters: the
+// same bytes in the same order (query, time, timeout).
+func (p *Prometheus) instantForm(expr string, ts time.Time) string {
+	if p.baseArgs {
+		return p.form(url.Values{"query": {expr}, "time": {formatTime(ts)}})
+	}
+	q := url.QueryEscape(expr)
+	var b strings.Builder
+	b.Grow(len("query=&time=&timeout=") + len(q) + 24 + len(p.timeoutArg))
+	b.WriteString("query=")
+	b.WriteString(q)
+	b.WriteString("&time=")
+	var t [32]byte
+	b.Write(appendTime(t[:0], ts))
+	if p.timeoutArg != "" {
+		b.WriteString("&timeout=")
+		b.WriteString(p.timeoutArg)
+	}
+	return b.String()
 }
 
 // do sends one API request and decodes the answer's data into into. It
 // returns the answer's warnings, and every failure as a *scaling.SignalError.
 func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, expr string, into dataDecoder) ([]string, error) {
+	u := p.endpoint(endpoint)
+	return p.doForm(ctx, u, u.String(), p.form(args), expr, into)
+}
+
+// doForm is do with the request's URL (as a url.URL and written out) and
+// its encoded form.
+func (p *Prometheus) doForm(ctx context.Context, u url.URL, us, form, expr string, into dataDecoder) ([]string, error) {
 	if until := p.quietUntil.Load(); until != 0 {
 		if now := p.clock.Now(); now.UnixNano() < until {
 			return nil, notSent("%s: not sent: the server asked to wait until %s (Retry-After)",
@@ -316,26 +389,11 @@ func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, e
 		}
 		p.quietUntil.CompareAndSwap(until, 0)
 	}
-	release, err := p.limits.wait(ctx, expr)
-	if err != nil {
+	if err := p.limits.wait(ctx, expr); err != nil {
 		return nil, err
 	}
-	defer release()
-	if p.timeout > 0 {
-		args.Set("timeout", strconv.FormatFloat(p.timeout.Seconds(), 'f', -1, 64))
-	}
-	// Parameters written in the URL go with every query, in the form as
-	// well (a GET retry sends only the form): Thanos' partial_response=false,
-	// for instance.
-	for k, vs := range p.base.Query() {
-		if !args.Has(k) {
-			args[k] = vs
-		}
-	}
-	u := *p.base
-	u.Path = path.Join(u.Path, endpoint)
-	u.RawQuery = ""
-	resp, err := p.send(ctx, u, args.Encode())
+	defer p.limits.release()
+	resp, err := p.send(ctx, u, us, form)
 	if err != nil {
 		return nil, transportError(ctx, expr, err)
 	}
@@ -346,7 +404,7 @@ func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, e
 	if resp.ContentLength > p.maxBytes {
 		return nil, tooLarge(expr, p.maxBytes, fmt.Sprintf("the answer announced %d bytes", resp.ContentLength))
 	}
-	env, err := decodeAnswer(&capReader{r: resp.Body, left: p.maxBytes}, into)
+	env, err := readAnswer(resp.Body, resp.ContentLength, p.maxBytes, into)
 	if err != nil {
 		return nil, decodeError(ctx, expr, p.maxBytes, into, err)
 	}
@@ -362,8 +420,8 @@ func (p *Prometheus) do(ctx context.Context, endpoint string, args url.Values, e
 
 // send posts the form, and sends it again as a GET when the server refuses
 // POST, as Prometheus' own Go client does.
-func (p *Prometheus) send(ctx context.Context, u url.URL, form string) (*http.Response, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), strings.NewReader(form))
+func (p *Prometheus) send(ctx context.Context, u url.URL, us, form string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, us, strings.NewReader(form))
 	if err != nil {
 		return nil, err
 	}
@@ -500,7 +558,13 @@ func retryAfter(h string, now time.Time) (time.Duration, bool) {
 }
 
 func formatTime(t time.Time) string {
-	return strconv.FormatFloat(float64(t.Unix())+float64(t.Nanosecond())/1e9, 'f', -1, 64)
+	var b [32]byte
+	return string(appendTime(b[:0], t))
+}
+
+// appendTime appends t as the API's time parameter: Unix seconds.
+func appendTime(b []byte, t time.Time) []byte {
+	return strconv.AppendFloat(b, float64(t.Unix())+float64(t.Nanosecond())/1e9, 'f', -1, 64)
 }
 
 func formatBytes(n int64) string {

@@ -220,7 +220,7 @@ func (p *point) UnmarshalJSON(b []byte) error {
 	if p.v, err = strconv.ParseFloat(s, 64); err != nil {
 		return fmt.Errorf("sample value %q: want a number", scaling.Clip(s, maxLabelText))
 	}
-	p.t = time.UnixMilli(int64(math.Round(ts * 1000))).UTC()
+	p.t = sampleTime(ts)
 	return nil
 }
 
@@ -310,6 +310,9 @@ type instantAnswer struct {
 	scalar     *point // a [time, "value"] result: scalar or string
 	series     seriesList
 	first      *series
+	// Where scan puts the one series or scalar of a small answer.
+	one      series
+	onePoint point
 }
 
 func (a *instantAnswer) setType(rt string) error {
@@ -343,7 +346,7 @@ func (a *instantAnswer) result(dec *json.Decoder) error {
 		if err != nil {
 			return err
 		}
-		p := point{t: time.UnixMilli(int64(math.Round(ts * 1000))).UTC(), v: math.NaN()}
+		p := point{t: sampleTime(ts), v: math.NaN()}
 		if f, err := strconv.ParseFloat(v, 64); err == nil {
 			p.v = f
 		}
@@ -373,12 +376,11 @@ func (a *instantAnswer) progress() string {
 
 // sample turns the answer into one value, or the failure it is.
 func (a *instantAnswer) sample(ts time.Time, warnings []string) (scaling.Sample, error) {
-	q := quote(a.expr)
 	noData := func(what string) error {
 		if len(warnings) > 0 {
-			return scaling.Fail(scaling.FailureWarnings, "%s: no data, warnings: %s", q, joinWarnings(warnings))
+			return scaling.Fail(scaling.FailureWarnings, "%s: no data, warnings: %s", quote(a.expr), joinWarnings(warnings))
 		}
-		return scaling.Fail(scaling.FailureEmpty, "%s: %s", q, what)
+		return scaling.Fail(scaling.FailureEmpty, "%s: %s", quote(a.expr), what)
 	}
 	var p point
 	switch {
@@ -386,22 +388,22 @@ func (a *instantAnswer) sample(ts time.Time, warnings []string) (scaling.Sample,
 		return scaling.Sample{}, noData("no result")
 	case a.scalar != nil:
 		if a.resultType != "" && a.resultType != "scalar" {
-			return scaling.Sample{}, scaling.Fail(scaling.FailureUnsupported, "%s: result of type %s: want a scalar or an instant vector", q, a.resultType)
+			return scaling.Sample{}, scaling.Fail(scaling.FailureUnsupported, "%s: result of type %s: want a scalar or an instant vector", quote(a.expr), a.resultType)
 		}
 		p = *a.scalar
 	case a.series.n == 0:
 		return scaling.Sample{}, noData("no series at " + ts.UTC().Format(time.RFC3339))
 	case a.series.n > 1:
-		return scaling.Sample{}, scaling.Fail(scaling.FailureMultiple, "%s: %d series, want 1: %s", q, a.series.n, a.series.describe())
+		return scaling.Sample{}, scaling.Fail(scaling.FailureMultiple, "%s: %d series, want 1: %s", quote(a.expr), a.series.n, a.series.describe())
 	case a.first.histogram():
-		return scaling.Sample{}, scaling.Fail(scaling.FailureUnsupported, "%s: a native histogram: want a float sample", q)
+		return scaling.Sample{}, scaling.Fail(scaling.FailureUnsupported, "%s: a native histogram: want a float sample", quote(a.expr))
 	case a.first.Value == nil:
-		return scaling.Sample{}, scaling.Fail(scaling.FailureUnsupported, "%s: a series without a value: want an instant vector", q)
+		return scaling.Sample{}, scaling.Fail(scaling.FailureUnsupported, "%s: a series without a value: want an instant vector", quote(a.expr))
 	default:
 		p = *a.first.Value
 	}
 	if math.IsNaN(p.v) || math.IsInf(p.v, 0) {
-		return scaling.Sample{}, scaling.Fail(scaling.FailureNotFinite, "%s: value %v", q, p.v)
+		return scaling.Sample{}, scaling.Fail(scaling.FailureNotFinite, "%s: value %v", quote(a.expr), p.v)
 	}
 	at := p.t
 	if d := at.Sub(ts); d > -time.Millisecond && d < time.Millisecond {

@@ -81,6 +81,7 @@ type ClusterSpec struct {
 	SubnetGroup               string
 	AZs                       []string // the writer lives in AZs[0]
 	WriterSettings            Settings
+	WriterPublic              bool // the writer's PubliclyAccessible
 	// EngineMode is "provisioned" (the default) or "serverless", an Aurora
 	// Serverless v1 cluster, which has no reader: "You can't create an
 	// Aurora Replica for an Aurora Serverless v1 DB cluster" (Aurora User
@@ -118,6 +119,7 @@ func (e *Emulator) AddCluster(s ClusterSpec) {
 	w := &instance{ID: s.WriterID, Class: s.WriterClass, Engine: s.Engine, EngineVersion: s.EngineVersion,
 		AZ: s.AZs[0], SubnetGroup: s.SubnetGroup, ParameterGroup: s.ParameterGroup, ClusterID: s.ID, PromotionTier: 1,
 		Settings: s.WriterSettings, CreateTime: &born, born: born}
+	w.Public = s.WriterPublic
 	e.setStatus(w, StatusAvailable, born)
 	e.instances[s.WriterID] = w
 }
@@ -688,6 +690,13 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 			return "", err
 		}
 		in.AZ, in.ClusterID, in.SubnetGroup, in.EngineVersion = az, cid, c.SubnetGroup, c.EngineVersion
+	}
+	// Left out, PubliclyAccessible follows the VPC: public where the
+	// subnets' VPC has an internet gateway (RDS API Reference,
+	// CreateDBInstance, PubliclyAccessible); PublicByDefault stands for one.
+	in.Public = e.opt.PublicByDefault
+	if v := p["PubliclyAccessible"]; v != "" {
+		in.Public = v == "true"
 	}
 	e.setStatus(in, StatusCreating, now)
 	e.instances[id] = in

@@ -142,9 +142,9 @@ type copied struct {
 	performanceInsights       bool
 	piRetention               int32
 	caCertificate             string
+	public                    bool // PubliclyAccessible
 	// RDS read replicas only (an Aurora reader takes the cluster's):
 	securityGroups []string
-	public         bool
 	storageType    string
 	maxAllocated   int32
 }
@@ -376,6 +376,10 @@ func (b *auroraBackend) create(ctx context.Context, id, az string, tags map[stri
 	if w.caCertificate != "" {
 		in.CACertificateIdentifier = aws.String(w.caCertificate)
 	}
+	// Left out, a reader is public wherever the cluster's VPC has an
+	// internet gateway (RDS API Reference, CreateDBInstance,
+	// PubliclyAccessible), whatever the writer is. Always sent: the writer's.
+	in.PubliclyAccessible = aws.Bool(w.public)
 	_, err := b.client.CreateDBInstance(ctx, in)
 	return classifyAWS("CreateDBInstance", err)
 }

@@ -1051,3 +1051,22 @@ func TestAuroraWarnsOnceOfEachReaderThatDies(t *testing.T) {
 		t.Errorf("warnings %q, want a second with a 1h wait", got)
 	}
 }
+
+// TestAuroraReadersTakeTheWritersAccessibility: a new reader is public
+// exactly when the writer is, not whenever the cluster's VPC has an
+// internet gateway (PublicByDefault here).
+func TestAuroraReadersTakeTheWritersAccessibility(t *testing.T) {
+	for _, public := range []bool{false, true} {
+		env := newAWSEnv(t, awsemu.Options{PublicByDefault: true})
+		env.emu.AddCluster(awsemu.ClusterSpec{ID: "prod", Engine: "aurora-postgresql", EngineVersion: "16.4", WriterID: "prod-writer",
+			WriterClass: "db.r7g.large", SubnetGroup: "prod-subnets", AZs: []string{"us-east-1a", "us-east-1b", "us-east-1c"}, WriterPublic: public})
+		if err := env.aurora(t, 0).Set(context.Background(), 1, "up"); err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range env.emu.Instances() {
+			if in.ID == "prod-scaled-1" && in.Network.Public != public {
+				t.Errorf("writer public %v: new reader public %v", public, in.Network.Public)
+			}
+		}
+	}
+}

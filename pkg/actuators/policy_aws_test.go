@@ -238,18 +238,18 @@ func TestIAMPolicies(t *testing.T) {
 	} {
 		p := loadPolicy(t, tc.file, append(placeholders, tc.placeholders...)...)
 		cases := replicaCases(tc.create, tc.parent, tc.reader)
-		if tc.create == "rds:CreateDBInstanceReadReplica" {
-			// rds:PubliclyAccessible is a condition key of
-			// CreateDBInstanceReadReplica (Service Authorization Reference,
-			// "Actions, resources, and condition keys for Amazon RDS").
+		{
+			// rds:PubliclyAccessible is a condition key of CreateDBInstance
+			// and CreateDBInstanceReadReplica (Service Authorization
+			// Reference, "Actions, resources, and condition keys for Amazon RDS").
 			cases = append(cases, []struct {
 				name string
 				req  iamRequest
 				want bool
 			}{
-				{"create a public replica", iamRequest{tc.create, arn + "db:" + tc.reader,
+				{"create a public reader", iamRequest{tc.create, arn + "db:" + tc.reader,
 					merge(tagged(ours), map[string][]string{"rds:PubliclyAccessible": {"true"}})}, false},
-				{"create a replica without saying whether it is public", iamRequest{tc.create, arn + "db:" + tc.reader, tagged(ours)}, false},
+				{"create a reader without saying whether it is public", iamRequest{tc.create, arn + "db:" + tc.reader, tagged(ours)}, false},
 			}...)
 		}
 		for _, c := range cases {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/utils/ptr"
 
 	"github.com/scaled-dev/scaled/internal/awsemu"
 )
@@ -250,9 +251,9 @@ func TestRDSReplicasTakeTheStatedNetwork(t *testing.T) {
 		public *bool
 		want   awsemu.Network
 	}{
-		{"both stated", []string{"sg-0123456789abcdef0", "sg-11112222"}, ptr(false),
+		{"both stated", []string{"sg-0123456789abcdef0", "sg-11112222"}, ptr.To(false),
 			awsemu.Network{SecurityGroups: []string{"sg-0123456789abcdef0", "sg-11112222"}, Public: false, StorageType: "gp3", MaxAllocated: 1000}},
-		{"accessibility stated", nil, ptr(false),
+		{"accessibility stated", nil, ptr.To(false),
 			awsemu.Network{SecurityGroups: []string{"sg-0a1b2c3d"}, Public: false, StorageType: "gp3", MaxAllocated: 1000}},
 		{"nothing stated", nil, nil, src},
 	} {
@@ -268,8 +269,6 @@ func TestRDSReplicasTakeTheStatedNetwork(t *testing.T) {
 		})
 	}
 }
-
-func ptr[T any](v T) *T { return &v }
 
 // TestRDSValidatesTheStatedNetwork: each bad security group is a field
 // error naming its index and value.
@@ -290,7 +289,7 @@ func TestRDSValidatesTheStatedNetwork(t *testing.T) {
 	if errs := empty.Validate("s", field.NewPath("rds")); len(errs) != 1 || errs[0].Field != "rds.vpc_security_group_ids" {
 		t.Errorf("an empty list: %v, want one error on rds.vpc_security_group_ids", errs)
 	}
-	ok := RDSTarget{SourceInstance: "orders", VpcSecurityGroupIDs: []string{"sg-0a1b2c3d"}, PubliclyAccessible: ptr(false)}
+	ok := RDSTarget{SourceInstance: "orders", VpcSecurityGroupIDs: []string{"sg-0a1b2c3d"}, PubliclyAccessible: ptr.To(false)}
 	ok.Default("s")
 	if errs := ok.Validate("s", field.NewPath("rds")); len(errs) != 0 {
 		t.Errorf("valid settings refused: %v", errs)

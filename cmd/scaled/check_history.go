@@ -69,11 +69,11 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 		fmt.Fprintf(out, "  %s: history of %s: FAILED (%s): %v\n", name, need.Signal, scaling.KindOf(err), err)
 		return false
 	}
-	have := policy.HistoryLength(samples, need.Step)
+	have := policy.HistoryLength(samples)
 	plan := p.PlanFor(have)
-	missing := int(have/need.Step) - len(samples)
+	missing := samples.Missing()
 	fmt.Fprintf(out, "  %s: history of %s: %s of %s at %s (%d points", name, need.Signal,
-		durfmt.Format(have), durfmt.Format(need.Window), durfmt.Format(need.Step), len(samples))
+		durfmt.Format(have), durfmt.Format(need.Window), durfmt.Format(need.Step), samples.Len()-missing)
 	if missing > 0 {
 		fmt.Fprintf(out, ", %d missing", missing)
 	}
@@ -109,10 +109,10 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 
 // firstReading is the reading the loop hands a predictive policy: the
 // signal's value (here its newest point) with its history.
-func firstReading(name string, history []scaling.Sample) scaling.Reading {
+func firstReading(name string, history scaling.History) scaling.Reading {
 	r := scaling.Reading{Name: name, History: history}
-	if len(history) > 0 {
-		r.Sample = history[len(history)-1]
+	if history.Len() > 0 {
+		r.Sample = history.At(history.Len() - 1)
 	}
 	return r
 }

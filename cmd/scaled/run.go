@@ -184,6 +184,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 	sinks := decisionSinks{decisions}
 	mgr := engine.NewManager(clk, logger, factories, metrics, &sinks,
 		metrics, forgetFunc(decisions.Forget), kube.metrics)
+	registerHistoryMetrics(reg, mgr.Histories)
 	if objects, err = newScalerObjects(cfg, kube, mgr, reg, logger); err != nil {
 		return &exitError{code: 2, err: err}
 	}

@@ -112,12 +112,13 @@ func TestHistoryPagerAgainstRealPrometheus(t *testing.T) {
 		if d.Error != "" || len(d.Recommendations) != 1 || !strings.HasPrefix(d.Recommendations[0].Reason, "forecastOnly: forecast ") {
 			t.Fatalf("tick at %s: %+v: want a forecast over the fetched history", now, d)
 		}
-		got, w := s.history["load"].samples, want(now)
+		got, w := s.history["load"].hist.Samples(), want(now)
 		if len(got) != len(w) {
 			t.Fatalf("cached history at %s: %d points, want the %d Prometheus holds", now, len(got), len(w))
 		}
 		for i := range w {
-			if !got[i].Time.Equal(w[i].Time) || got[i].Value != w[i].Value {
+			// Kept as float32: seven significant digits.
+			if !got[i].Time.Equal(w[i].Time) || got[i].Value != float64(float32(w[i].Value)) {
 				t.Fatalf("cached history at %s: point %d is %v at %s, Prometheus holds %v at %s",
 					now, i, got[i].Value, got[i].Time.UTC(), w[i].Value, w[i].Time.UTC())
 			}

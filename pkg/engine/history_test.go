@@ -14,7 +14,7 @@ import (
 )
 
 // rangeRecorder answers every range query with one point per step, valued
-// the point's unix time, refusing more than Prometheus' 11,000 points.
+// the point's unix minute (pointValue), refusing more than Prometheus' 11,000 points.
 type rangeRecorder struct {
 	calls [][2]time.Time
 	fail  bool
@@ -34,25 +34,30 @@ func (r *rangeRecorder) QueryRange(_ context.Context, _ string, start, end time.
 	}
 	var out []scaling.Sample
 	for t := start; !t.After(end); t = t.Add(step) {
-		out = append(out, scaling.Sample{Time: t, Value: float64(t.Unix())})
+		out = append(out, scaling.Sample{Time: t, Value: pointValue(t)})
 	}
 	return out, nil
 }
 
+// pointValue is the value rangeRecorder gives the point at t: its unix
+// minute, within float32's exact integers.
+func pointValue(t time.Time) float64 { return float64(t.Unix() / 60 % 10_000_000) }
+
 func TestHistoryCacheFetchesTheTailOnly(t *testing.T) {
 	day := 24 * time.Hour
 	now := time.Date(2024, 5, 1, 12, 0, 30, 0, time.UTC)
-	c := newHistoryCache(policy.HistoryNeed{Signal: "rps", Window: 14 * day, Step: time.Minute})
+	c := newHistoryCache(policy.HistoryNeed{Signal: "rps", Window: 14 * day, Step: time.Minute}, scaling.DefaultRange, nil)
 	q := &rangeRecorder{}
 	ctx := context.Background()
 
 	check := func(now time.Time, wantCalls [][2]time.Time) {
 		t.Helper()
 		q.calls = nil
-		got, err := c.refresh(ctx, q, "x", now)
+		h, err := c.refresh(ctx, q, "x", now)
 		if err != nil {
 			t.Fatal(err)
 		}
+		got := h.Samples()
 		if diff := cmp.Diff(wantCalls, q.calls); diff != "" {
 			t.Errorf("queries at %s (-want +got):\n%s", now, diff)
 		}
@@ -62,7 +67,7 @@ func TestHistoryCacheFetchesTheTailOnly(t *testing.T) {
 				now, len(got), got[0].Time, got[len(got)-1].Time, end.Add(-14*day), end)
 		}
 		for i := 1; i < len(got); i++ {
-			if got[i].Time.Sub(got[i-1].Time) != time.Minute || got[i].Value != float64(got[i].Time.Unix()) {
+			if got[i].Time.Sub(got[i-1].Time) != time.Minute || got[i].Value != pointValue(got[i].Time) {
 				t.Fatalf("history at %s: point %d %+v after %+v: want one per minute, each its own", now, i, got[i], got[i-1])
 			}
 		}
@@ -84,7 +89,7 @@ func TestHistoryCacheFetchesTheTailOnly(t *testing.T) {
 
 func TestHistoryCacheKeepsItsSamplesOnAnError(t *testing.T) {
 	now := time.Date(2024, 5, 1, 12, 0, 0, 0, time.UTC)
-	c := newHistoryCache(policy.HistoryNeed{Signal: "rps", Window: time.Hour, Step: time.Minute})
+	c := newHistoryCache(policy.HistoryNeed{Signal: "rps", Window: time.Hour, Step: time.Minute}, scaling.DefaultRange, nil)
 	q := &rangeRecorder{}
 	if _, err := c.refresh(context.Background(), q, "x", now); err != nil {
 		t.Fatal(err)
@@ -102,7 +107,7 @@ func TestHistoryCacheKeepsItsSamplesOnAnError(t *testing.T) {
 	if diff := cmp.Diff([][2]time.Time{{now, now.Add(5 * time.Minute)}}, q.calls); diff != "" {
 		t.Errorf("queries after an error (-want +got):\n%s", diff)
 	}
-	if len(got) != 61 {
-		t.Errorf("%d points: want 61", len(got))
+	if got.Len() != 61 {
+		t.Errorf("%d points: want 61", got.Len())
 	}
 }

@@ -96,6 +96,7 @@ func (r *runner) stop() {
 	if done != nil {
 		<-done
 	}
+	r.scaler.release()
 }
 
 // fire is the timer's callback. A fake clock calls it with its lock held,

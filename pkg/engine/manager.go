@@ -64,6 +64,7 @@ type Manager struct {
 	recorder  Recorder
 	decisions DecisionSink
 	forget    []Forgetter
+	histories *Histories
 
 	mu      sync.Mutex
 	ctx     context.Context
@@ -137,7 +138,7 @@ func NewManager(clk clock.WithDelayedExecution, logger *zap.Logger, f Factories,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
-		clock: clk, log: logger, factories: f, recorder: rec, decisions: sink, forget: forget,
+		clock: clk, log: logger, factories: f, recorder: rec, decisions: sink, forget: forget, histories: NewHistories(),
 		ctx: ctx, cancel: cancel, running: map[string]*entry{},
 	}
 }
@@ -205,8 +206,12 @@ func (m *Manager) Apply(cfg *config.Config) error {
 	m.cfg = cfg
 	m.loaded = true
 	m.publish()
+	m.histories.sweep() // after the rebuilt scalers took theirs again
 	return nil
 }
+
+// Histories is what the running scalers' histories hold and read.
+func (m *Manager) Histories() HistoryStats { return m.histories.Stats() }
 
 // keepOrBuild returns old when neither sc nor what it inherits from cfg
 // changed, and a new entry otherwise: parked when this process does not
@@ -254,7 +259,9 @@ func (m *Manager) start(name string, e *entry) {
 		}
 		m.recorder.InitScaler(name, names, e.inherited.DryRun)
 	}
-	s := NewScaler(e.spec(name), m.log, m.recorder, m.decisions)
+	spec := e.spec(name)
+	spec.Histories = m.histories
+	s := NewScaler(spec, m.log, m.recorder, m.decisions)
 	s.acting = func() bool { return m.Acting(name) }
 	e.runner = startRunner(m.ctx, s, m.clock)
 	m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.inherited.Interval), zap.Bool("dry_run", e.inherited.DryRun))
@@ -293,6 +300,7 @@ func (m *Manager) Set(sc config.Scaler) error {
 	}
 	m.running[sc.Name] = e
 	m.publish()
+	m.histories.sweep()
 	return nil
 }
 
@@ -324,6 +332,7 @@ func (m *Manager) Remove(name string) bool {
 	m.stop(name, e, nil)
 	delete(m.running, name)
 	m.publish()
+	m.histories.sweep()
 	return true
 }
 
@@ -482,6 +491,7 @@ func (m *Manager) SyncRunning() {
 		m.running[name] = b
 	}
 	m.publish()
+	m.histories.sweep()
 	m.log.Info("scalers this replica runs changed", zap.Int("started", len(start)-failed), zap.Int("stopped", len(stop)),
 		zap.Int("failed", failed))
 }

@@ -65,6 +65,9 @@ type ScalerSpec struct {
 	Interval     time.Duration
 	QueryTimeout time.Duration
 	DryRun       bool
+	// Histories, when set, holds the signals' histories, shared with the
+	// other scalers that read the same ones; nil keeps them to the scaler.
+	Histories *Histories
 }
 
 // Scaler runs the ticks of one scaler. Tick is not safe for concurrent use;
@@ -75,6 +78,7 @@ type Scaler struct {
 	recorder  Recorder
 	decisions DecisionSink
 	history   map[string]*historyCache // history.go
+	released  sync.Once
 	// acting, when set, says at every tick whether the scaler acts; when it
 	// does not, it decides as in dry run: a replica that does not hold this
 	// scaler's lease keeps its decisions warm.
@@ -103,15 +107,28 @@ func NewScaler(spec ScalerSpec, logger *zap.Logger, rec Recorder, sink DecisionS
 	// ticks are over the interval (offset).
 	spec.Decider.SpreadRefits(spec.Name)
 	for _, h := range spec.Decider.HistoryNeeds() {
-		c := newHistoryCache(h)
+		c := (*historyCache)(nil)
 		for _, sig := range spec.Signals {
 			if sig.Name == h.Signal {
-				c.valid = sig.validRange()
+				c = spec.Histories.acquire(h, sig.validRange(), sig.Source, sig.Expr)
 			}
+		}
+		if c == nil {
+			c = newHistoryCache(h, scaling.DefaultRange, nil)
 		}
 		s.history[h.Signal] = c
 	}
 	return s
+}
+
+// release gives back the histories the scaler read; it is called once its
+// loop ended.
+func (s *Scaler) release() {
+	s.released.Do(func() {
+		for _, c := range s.history {
+			s.Histories.release(c)
+		}
+	})
 }
 
 // readingsPool holds the maps of readings a tick hands the decider. A map

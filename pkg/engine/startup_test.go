@@ -53,7 +53,7 @@ func TestPredictivePlansForTheScalersStartupDelay(t *testing.T) {
 			hist, _ := src.QueryRange(t.Context(), "", start, start.Add(6*time.Hour), 5*time.Minute)
 			now := hist[len(hist)-1].Time.Add(time.Minute)
 			rec := p.Recommend(policy.Input{Now: now, Capacity: scaling.Capacity{Current: 5, Ready: 5},
-				Signals: map[string]scaling.Reading{"rps": {Name: "rps", Sample: hist[len(hist)-1], History: hist}}})
+				Signals: map[string]scaling.Reading{"rps": {Name: "rps", Sample: hist[len(hist)-1], History: scaling.HistoryOf(5*time.Minute, hist)}}})
 			f, ok := p.LastForecast()
 			if rec.Abstain || !ok {
 				t.Fatalf("no forecast: %+v", rec)

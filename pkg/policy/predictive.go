@@ -374,16 +374,19 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 		return abstain("signal %s failed: no forecast", p.spec.Signal)
 	}
 	hist := r.History
-	have := HistoryLength(hist, p.spec.Step)
+	have := HistoryLength(hist)
 	p.have = have
 	if have < p.spec.MinHistory {
 		return abstain("history too short to forecast: %s of %s at %s steps, need %s (min_history)",
 			have, p.spec.Signal, p.spec.Step, p.spec.MinHistory)
 	}
-	newest := hist[len(hist)-1].Time
+	if hist.Step() != p.spec.Step {
+		return abstain("history of %s at %s steps, want %s: no forecast", p.spec.Signal, hist.Step(), p.spec.Step)
+	}
+	newest := hist.Time(hist.Len() - 1)
 	surprised, gaps := p.update(hist)
 	if p.sel == nil || !newest.Before(p.nextFit) || newest.Before(p.last) {
-		ys, g := regular(hist, p.spec.Step)
+		ys, g := regular(hist)
 		opt := forecast.SelectOptions{Horizon: p.horizon, Quantile: p.spec.Quantile, Spread: p.spec.Spread}
 		if p.per > 1 {
 			// Blocks end at the newest point.
@@ -465,15 +468,18 @@ func (p *Predictive) Recommend(in Input) scaling.Recommendation {
 // MaxRampGrowth), times the forecast's upper bound over its point. It is 0
 // when Ramp is off, when the load is not rising beyond its noise, and when
 // the model saw the rise coming.
-func (p *Predictive) ramp(hist []scaling.Sample, target time.Time, at forecast.Prediction) (int32, string) {
+func (p *Predictive) ramp(hist scaling.History, target time.Time, at forecast.Prediction) (int32, string) {
 	n := int(p.spec.Ramp / p.spec.Step)
-	if n == 0 || len(hist) < 2*n {
+	if n == 0 || hist.Len() < 2*n {
 		return 0, ""
 	}
-	tail := hist[len(hist)-2*n:]
-	if tail[len(tail)-1].Time.Sub(tail[0].Time) >= 2*p.spec.Ramp {
-		return 0, "" // a hole in the history: no slope to trust
+	tail := make([]float64, 2*n)
+	for i := range tail {
+		if tail[i] = hist.Value(hist.Len() - 2*n + i); !finite(tail[i]) {
+			return 0, "" // a hole in the history: no slope to trust
+		}
 	}
+	newest := hist.Time(hist.Len() - 1)
 	a, va := meanVar(tail[:n])
 	b, vb := meanVar(tail[n:])
 	// A rise is one the minute-to-minute noise does not explain: the means
@@ -487,7 +493,7 @@ func (p *Predictive) ramp(hist []scaling.Sample, target time.Time, at forecast.P
 	if b <= p.sel.Predict(1).Upper {
 		return 0, ""
 	}
-	mid := tail[len(tail)-1].Time.Add(-(p.spec.Ramp - p.spec.Step) / 2)
+	mid := newest.Add(-(p.spec.Ramp - p.spec.Step) / 2)
 	growth := math.Min(math.Pow(b/a, float64(target.Sub(mid))/float64(p.spec.Ramp)), MaxRampGrowth)
 	load := b * growth
 	if at.Point > 0 {
@@ -504,17 +510,17 @@ func (p *Predictive) ramp(hist []scaling.Sample, target time.Time, at forecast.P
 // over a startup delay buys capacity for nothing.
 const rampSignificance = 3
 
-// meanVar is the mean and the sample variance of samples' values.
-func meanVar(samples []scaling.Sample) (mean, variance float64) {
-	for _, s := range samples {
-		mean += s.Value
+// meanVar is the mean and the sample variance of values.
+func meanVar(values []float64) (mean, variance float64) {
+	for _, v := range values {
+		mean += v
 	}
-	mean /= float64(len(samples))
-	for _, s := range samples {
-		variance += (s.Value - mean) * (s.Value - mean)
+	mean /= float64(len(values))
+	for _, v := range values {
+		variance += (v - mean) * (v - mean)
 	}
-	if len(samples) > 1 {
-		variance /= float64(len(samples) - 1)
+	if len(values) > 1 {
+		variance /= float64(len(values) - 1)
 	}
 	return mean, variance
 }
@@ -555,24 +561,24 @@ func (p *Predictive) nowcast() func(k int) forecast.Prediction {
 // smoothing, and says whether one of them was far above the upper bound
 // forecast for it. It costs O(new points): the history is not walked again
 // between refits.
-func (p *Predictive) update(hist []scaling.Sample) (surprise string, gaps int) {
-	if p.sel == nil || !hist[len(hist)-1].Time.After(p.last) {
+func (p *Predictive) update(hist scaling.History) (surprise string, gaps int) {
+	end := hist.Time(hist.Len() - 1)
+	if p.sel == nil || !end.After(p.last) {
 		return "", 0
 	}
-	j, _ := slices.BinarySearchFunc(hist, p.last, func(s scaling.Sample, t time.Time) int { return s.Time.Compare(t) })
-	prev := math.NaN()
-	if j < len(hist) && hist[j].Time.Equal(p.last) {
-		prev = hist[j].Value
-		j++
-	}
-	end := hist[len(hist)-1].Time
-	for t := p.last.Add(p.spec.Step); !t.After(end); t = t.Add(p.spec.Step) {
-		for j < len(hist) && hist[j].Time.Before(t) {
-			j++
+	// at is the value at t on the history's grid, NaN when missing.
+	at := func(t time.Time) float64 {
+		d := t.Sub(hist.Time(0))
+		if d < 0 || d%p.spec.Step != 0 || int(d/p.spec.Step) >= hist.Len() {
+			return math.NaN()
 		}
+		return hist.Value(int(d / p.spec.Step))
+	}
+	prev := at(p.last)
+	for t := p.last.Add(p.spec.Step); !t.After(end); t = t.Add(p.spec.Step) {
 		v := prev
-		if j < len(hist) && hist[j].Time.Equal(t) && finite(hist[j].Value) {
-			v = hist[j].Value
+		if x := at(t); finite(x) {
+			v = x
 		} else {
 			gaps++
 		}
@@ -614,21 +620,15 @@ func replicasFor(load, perReplica float64) int32 {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-// regular lays samples on their step grid, oldest first, filling a missing
-// point with the one before it; it returns how many it filled.
-func regular(samples []scaling.Sample, step time.Duration) ([]float64, int) {
-	first, last := samples[0].Time, samples[len(samples)-1].Time
-	n := int(last.Sub(first)/step) + 1
-	ys := make([]float64, 0, n)
-	gaps, j := 0, 0
-	for k := range n {
-		t := first.Add(time.Duration(k) * step)
-		for j < len(samples) && samples[j].Time.Before(t) {
-			j++
-		}
-		switch {
-		case j < len(samples) && samples[j].Time.Equal(t) && finite(samples[j].Value):
-			ys = append(ys, samples[j].Value)
+// regular is the history's values, oldest first, a missing point filled
+// with the one before it; it returns how many it filled.
+func regular(h scaling.History) ([]float64, int) {
+	ys := make([]float64, 0, h.Len())
+	gaps := 0
+	for i := range h.Len() {
+		switch v := h.Value(i); {
+		case finite(v):
+			ys = append(ys, v)
 		case len(ys) > 0:
 			gaps++
 			ys = append(ys, ys[len(ys)-1])

@@ -56,12 +56,7 @@ func (p *Predictive) pointsFor(minPoints int) int {
 	}
 }
 
-// HistoryLength is how much history samples at step cover, as a predictive
-// policy counts it against min_history: from the oldest point to one step
-// after the newest, missing points inside included.
-func HistoryLength(samples []scaling.Sample, step time.Duration) time.Duration {
-	if len(samples) == 0 {
-		return 0
-	}
-	return samples[len(samples)-1].Time.Sub(samples[0].Time) + step
-}
+// HistoryLength is how much history h covers, as a predictive policy
+// counts it against min_history: from the oldest point to one step after
+// the newest, missing points inside included.
+func HistoryLength(h scaling.History) time.Duration { return h.Span() }

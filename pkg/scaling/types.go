@@ -82,8 +82,9 @@ type Reading struct {
 	Sample Sample
 	Err    error
 	// History holds the signal's past values, oldest first, for policies that
-	// asked for it (see policy.HistoryNeed); nil otherwise.
-	History []Sample
+	// asked for it (see policy.HistoryNeed); empty otherwise. It may be
+	// shared with other readings: it is never changed.
+	History History
 }
 
 // OK reports whether the reading carries a usable value.

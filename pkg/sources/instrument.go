@@ -56,6 +56,14 @@ func (i *instrumented) QueryMaxAge(ctx context.Context, expr string, ts time.Tim
 	return s, err
 }
 
+// RangeKey is the wrapped source's (RangeSharer), nil when it shares none.
+func (i *instrumented) RangeKey() any {
+	if rs, ok := i.next.(RangeSharer); ok {
+		return rs.RangeKey()
+	}
+	return nil
+}
+
 func (i *instrumented) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]scaling.Sample, error) {
 	t0 := i.clock.Now()
 	s, err := i.next.QueryRange(ctx, expr, start, end, step)

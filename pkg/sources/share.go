@@ -31,7 +31,8 @@ import (
 // of its intervals later is asked, so at most the distinct queries of two
 // grid steps are held (a tick that starts late still finds the answer of
 // its own grid step). Range queries (a policy's history)
-// are not shared: each scaler's history cache asks only for its new points.
+// are not shared here: the loop keeps one history per distinct range query
+// of a source (RangeSharer), which asks only for its new points.
 type Sharing struct {
 	next Querier
 
@@ -242,9 +243,22 @@ func (g *gridQuerier) QueryGroup(ctx context.Context, expr string, ts time.Time)
 	return c.group, c.err
 }
 
-// QueryRange is the shared source's own: not shared.
+// RangeKey implements RangeSharer: every view of one Sharing sends its
+// range queries to the same source.
+func (g *gridQuerier) RangeKey() any { return g.s }
+
+// QueryRange is the shared source's own: not shared here (see RangeSharer).
 func (g *gridQuerier) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]scaling.Sample, error) {
 	return g.s.next.QueryRange(ctx, expr, start, end, step)
+}
+
+// RangeSharer is a Querier that says which of its range queries another
+// Querier may answer for it: two whose RangeKey is equal (a comparable
+// value) answer every range query alike, so that one answer, and the
+// history kept from it, serves both. A Querier that is not one shares none.
+type RangeSharer interface {
+	Querier
+	RangeKey() any
 }
 
 // checkAge fails a sample older than maxAge at ts with the kind stale,

@@ -191,6 +191,27 @@ func testAgainstRealServer(t *testing.T, b promtest.Backend, opts ...promtest.Op
 		}
 	})
 
+	t.Run("a series that stops is gone at once", func(t *testing.T) {
+		// Both mark a series stale at the first scrape that lacks it: the
+		// signal fails as empty within seconds, not after a lookback of
+		// minutes that would keep serving the last value.
+		s.Gauge("leaving").WithLabelValues().Set(5)
+		s.WaitFor(t, "leaving", 5, 20*time.Second)
+		s.Unregister("leaving")
+		began := time.Now()
+		for {
+			_, err := p.Query(ctx, "leaving", time.Now())
+			if scaling.KindOf(err) == scaling.FailureEmpty {
+				break
+			}
+			if time.Since(began) > 15*time.Second {
+				t.Fatalf("15s after the series stopped: %v, want empty", err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("empty %s after the series stopped", time.Since(began).Round(100*time.Millisecond))
+	})
+
 	t.Run("range over 14 days is paged and complete", func(t *testing.T) {
 		began := time.Now()
 		got, err := p.QueryRange(ctx, `recorded_load{app="shop"}`, histStart, histEnd, time.Minute)

@@ -38,6 +38,10 @@ func newMetrics(reg prometheus.Registerer, w *statusWriter) (*metrics, error) {
 			defer w.mu.Unlock()
 			return w.refreshPeriod().Seconds()
 		}),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "scaled_scaler_status_queue",
+			Help: "Scaler statuses waiting for the status writer: near 0 while it keeps up, growing while it is held at status_qps.",
+		}, func() float64 { return float64(w.queue.Len()) }),
 	}
 	for _, state := range objectStates {
 		// Counted when scraped, so that taking a Scaler in costs nothing.

@@ -48,7 +48,7 @@ type statusWriter struct {
 	mu     sync.Mutex
 	rules  config.ScalerObjects
 	states map[string]*scalerState
-	acting int // Scalers whose last write found this process acting for them
+	acting int // Scalers this process acted for when last asked (taken in, or written)
 }
 
 // refreshShare is the part of status_qps that refreshes may take: the rest
@@ -74,11 +74,24 @@ func refreshDue(key string, last, now time.Time, period time.Duration) bool {
 	if last.IsZero() {
 		return true
 	}
-	h := fnv.New32a()
-	h.Write([]byte(key))
-	offset := time.Duration(float64(h.Sum32()) / (1 << 32) * float64(period))
+	offset := time.Duration(float64(spread(key)>>11) / (1 << 53) * float64(period))
 	point := func(t time.Time) int64 { return int64(t.Sub(time.Unix(0, 0).Add(offset)) / period) }
 	return point(now) > point(last)
+}
+
+// spread hashes key uniformly over 64 bits: FNV-1a, whose top bits keys
+// that differ only in their last characters (s-0001, s-0002) barely move,
+// then MurmurHash3's finalizer, which makes every bit of it count.
+func spread(key string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	x := h.Sum64()
+	x ^= x >> 33
+	x *= 0xff51afd7ed558ccd
+	x ^= x >> 33
+	x *= 0xc4ceb9fe1a85ec53
+	x ^= x >> 33
+	return x
 }
 
 // scalerState is what one Scaler's status is made of.
@@ -99,7 +112,7 @@ type scalerState struct {
 
 	written   string // material of the last status written
 	writtenAt time.Time
-	acting    bool // this process acted for the Scaler at its last write
+	acting    bool // this process acted for the Scaler when last asked
 
 	events   *actuators.EventRecorder
 	pending  []event // Events whose tokens were taken, to record
@@ -140,6 +153,9 @@ func (w *statusWriter) state(obj *unstructured.Unstructured) *scalerState {
 	key := v1alpha1.Key(obj.GetNamespace(), obj.GetName())
 	st := w.states[key]
 	if st == nil || st.uid != obj.GetUID() { // a new object of an old name starts afresh
+		if st != nil {
+			w.setActing(st, false)
+		}
 		st = &scalerState{uid: obj.GetUID()}
 		st.events = actuators.NewEventRecorder(w.c.o.Core,
 			corev1.ObjectReference{APIVersion: v1alpha1.APIVersion, Kind: v1alpha1.Kind, Namespace: obj.GetNamespace(), Name: obj.GetName(), UID: obj.GetUID()},
@@ -176,10 +192,14 @@ func (w *statusWriter) notStarted(obj *unstructured.Unstructured, err error) {
 	w.queue.Add(v1alpha1.Key(obj.GetNamespace(), obj.GetName()))
 }
 
-// running records a spec that runs as sc.
+// running records a spec that runs as sc. Whether this process acts for
+// it is asked here, before its first write, so that a fleet taken in at
+// once has the refresh period of its size from the start.
 func (w *statusWriter) running(obj *unstructured.Unstructured, sc config.Scaler, cfg *config.Config) {
+	acting := w.c.acting(sc.Name)
 	w.mu.Lock()
 	st := w.state(obj)
+	w.setActing(st, acting)
 	if st.generation != obj.GetGeneration() || len(st.problems) > 0 {
 		st.decision = nil // decisions of the earlier spec say nothing of this one
 	}

@@ -15,6 +15,14 @@
 // replica with SIGKILL and says how long the others took to hold its shards
 // and to decide its scalers.
 //
+// With --policy predictive, every scaler forecasts its series with the
+// predictive policy at its defaults (14 days at one minute, refit every
+// hour) instead: Prometheus is first backfilled with 14 days of a daily
+// cycle by promtool, scaled reads it through a proxy that counts the range
+// queries, the points they ask and the samples Prometheus read for them
+// (stats=all), and a line after the table gives those per minute
+// (predictive.go).
+//
 // Every signal reads 100 against a per-replica target of 50 and every log
 // target holds 2 replicas, so nothing changes: the figures are the steady
 // cost of deciding, exporting and logging "nothing to do". What it prints:
@@ -88,6 +96,10 @@ type options struct {
 	// profile serves the binaries' runtime profiles and keeps their heap
 	// and goroutine profiles at the end of the run (implies keep).
 	profile bool
+	// policy is target_tracking or predictive (predictive.go), which
+	// backfills the history with promtool.
+	policy   string
+	promtool string
 }
 
 func main() {
@@ -107,7 +119,17 @@ func main() {
 	flag.IntVar(&o.shards, "shards", 0, "leader_election.shards with --replicas > 1 (0: 4 per replica)")
 	flag.BoolVar(&o.profile, "profile", false, "run the binaries with --web.enable-pprof and keep each one's heap and goroutine profiles at the end of the run in the working directory (implies --keep)")
 	flag.BoolVar(&o.takeover, "takeover", true, "with --replicas > 1, SIGKILL the first replica after the run and measure how long the others take to run its scalers")
+	flag.StringVar(&o.policy, "policy", "target_tracking", "every scaler's policy: target_tracking, or predictive (at its defaults, on 14 days of history backfilled into Prometheus by promtool)")
+	flag.StringVar(&o.promtool, "promtool", "/usr/bin/promtool", "the promtool binary that backfills the history of --policy predictive")
 	flag.Parse()
+	switch {
+	case o.policy != "target_tracking" && o.policy != "predictive":
+		fmt.Fprintf(os.Stderr, "benchfleet: --policy %q: want target_tracking or predictive\n", o.policy)
+		os.Exit(2)
+	case o.policy == "predictive" && (o.grouped || o.backend != "prometheus"):
+		fmt.Fprintf(os.Stderr, "benchfleet: --policy predictive: reads history with queries of its own from Prometheus: not with --grouped or --backend %s\n", o.backend)
+		os.Exit(2)
+	}
 	if o.replicas < 1 {
 		fmt.Fprintf(os.Stderr, "benchfleet: --replicas %d: want at least 1\n", o.replicas)
 		os.Exit(2)
@@ -133,8 +155,8 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	fmt.Printf("# %s, %d cores, backend %s, interval %s, warm-up %s, run %s, grouped %t",
-		o.bin, runtime.NumCPU(), o.backend, o.interval, o.warmup, o.run, o.grouped)
+	fmt.Printf("# %s, %d cores, backend %s, interval %s, warm-up %s, run %s, grouped %t, policy %s",
+		o.bin, runtime.NumCPU(), o.backend, o.interval, o.warmup, o.run, o.grouped, o.policy)
 	if o.replicas > 1 {
 		fmt.Printf(", %d replicas, %d shards", o.replicas, o.shards)
 	}
@@ -208,7 +230,17 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 		defer func() { _ = os.RemoveAll(dir) }()
 	}
 
-	exporter, err := serveExporter(n)
+	predictive := o.policy == "predictive"
+	serve := serveExporter
+	if predictive {
+		serve = serveCycleExporter
+		began := time.Now()
+		if err := backfill(ctx, o, dir, n, time.Now().Add(-time.Minute)); err != nil {
+			return nil, "", err
+		}
+		fmt.Fprintf(os.Stderr, "benchfleet: %d scalers: backfilled %d days in %s\n", n, backfillDays, time.Since(began).Round(time.Second))
+	}
+	exporter, err := serve(n)
 	if err != nil {
 		return nil, "", err
 	}
@@ -250,8 +282,18 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 		defer stop()
 		env = append(env, "KUBECONFIG="+kubeconfig)
 	}
+	scaledURL := promURL
+	var ranges *rangeCounter
+	if predictive {
+		rc, u, stop, err := startRangeCounter(promURL)
+		if err != nil {
+			return nil, "", err
+		}
+		defer stop()
+		ranges, scaledURL = rc, u
+	}
 	cfgPath := filepath.Join(dir, "scaled.yaml")
-	if err := os.WriteFile(cfgPath, fleetConfig(n, promURL, o), 0o600); err != nil {
+	if err := os.WriteFile(cfgPath, fleetConfig(n, scaledURL, o), 0o600); err != nil {
 		return nil, "", err
 	}
 	reps := make([]*replica, o.replicas)
@@ -274,8 +316,15 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 		defer r.p.stop()
 		reps[i] = r
 	}
+	var boot, runStart rangeCounts
+	if ranges != nil {
+		boot = ranges.counts()
+	}
 	if err := watch(ctx, o.warmup, reps, "the warm-up"); err != nil {
 		return nil, "", err
+	}
+	if ranges != nil {
+		runStart = ranges.counts()
 	}
 
 	before := make([]snapshot, len(reps))
@@ -304,6 +353,10 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 		return nil, "", err
 	}
 	took := time.Since(start)
+	var runEnd rangeCounts
+	if ranges != nil {
+		runEnd = ranges.counts()
+	}
 	serverAfter, err := cpuSeconds(prom.pid())
 	if err != nil {
 		return nil, "", err
@@ -368,6 +421,9 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 		rows = append(rows, total(rows, fmt.Sprintf("%s: all %d", thousands(n), len(rows))))
 	}
 	line := server
+	if ranges != nil {
+		line += "\n\n" + historyLine(n, boot, runStart, runEnd, took, after[0])
+	}
 	if o.replicas > 1 && o.takeover {
 		t, err := takeover(o, reps, after[0])
 		if err != nil {
@@ -461,7 +517,11 @@ func fleetConfig(n int, promURL string, o options) []byte {
 		} else {
 			fmt.Fprintf(&b, "      - {name: rps, query: 'sum(app_rps{deployment=\"%s\"})'}\n", name)
 		}
-		b.WriteString("    policies:\n      - {name: rps, type: target_tracking, target_tracking: {signal: rps, target_type: average_value, target: 50}}\n")
+		if o.policy == "predictive" {
+			b.WriteString("    policies:\n      - {name: ahead, type: predictive, predictive: {signal: rps, capacity_per_replica: 50}}\n")
+		} else {
+			b.WriteString("    policies:\n      - {name: rps, type: target_tracking, target_tracking: {signal: rps, target_type: average_value, target: 50}}\n")
+		}
 		b.WriteString("    bounds: {min: 1, max: 20}\n")
 	}
 	return b.Bytes()
@@ -501,6 +561,10 @@ func startPrometheus(ctx context.Context, o options, dir, addr, target string) (
 	}
 	bin, ready := o.prometheus, "/-/ready"
 	args := []string{"--config.file=" + path, "--storage.tsdb.path=" + filepath.Join(dir, "data"), "--web.listen-address=" + addr}
+	if o.policy == "predictive" {
+		// Keep the backfilled blocks: their samples are days old.
+		args = append(args, "--storage.tsdb.retention.time=100y")
+	}
 	if o.backend == "victoriametrics" {
 		bin, ready = o.victoriametrics, "/health"
 		args = []string{"-promscrape.config=" + path, "-storageDataPath=" + filepath.Join(dir, "data"), "-httpListenAddr=" + addr}
@@ -620,6 +684,9 @@ type snapshot struct {
 	shardsHeld float64
 	// lastDecision is each scaler's scaled_last_decision_timestamp_seconds.
 	lastDecision map[string]float64
+	// histories and historyBytes are what the predictive policies' shared
+	// histories hold.
+	histories, historyBytes float64
 }
 
 func scrape(url string) (snapshot, error) {
@@ -656,6 +723,10 @@ func scrape(url string) (snapshot, error) {
 			s.fds = lastValue(line)
 		case "scaled_scalers":
 			s.scalers = lastValue(line)
+		case "scaled_histories":
+			s.histories = lastValue(line)
+		case "scaled_history_bytes":
+			s.historyBytes = lastValue(line)
 		case "scaled_leader_shards_held":
 			s.shardsHeld = lastValue(line)
 		case "scaled_last_decision_timestamp_seconds":

@@ -4,6 +4,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -161,5 +162,94 @@ func TestHistoryPagerAgainstRealPrometheus(t *testing.T) {
 	}
 	if q.instant != 1+extra*4 {
 		t.Errorf("%d instant queries, want one per tick (%d)", q.instant, 1+extra*4)
+	}
+}
+
+// TestFleetReadsEachHistoryOnceAndThenOnlyNewPoints: 20 predictive scalers
+// with the same history query, each ticking at its own phase through the
+// process's Sharing against the real Prometheus, for two hours and more
+// (two refits of each, spread over the hour): the window is read once for
+// all of them, paged, and then only the points since the last one read,
+// one query of two points a minute for the whole fleet.
+func TestFleetReadsEachHistoryOnceAndThenOnlyNewPoints(t *testing.T) {
+	const window = 14 * 24 * time.Hour
+	const extra = 140 // minutes after the first tick
+	n := int(window/time.Minute) + 1 + extra
+	histEnd := time.Now().UTC().Truncate(time.Minute).Add(-3 * time.Hour)
+	histStart := histEnd.Add(-time.Duration(n-1) * time.Minute)
+	load := make([]scaling.Sample, n)
+	for i := range load {
+		v := 500 + 300*math.Sin(2*math.Pi*float64(i)/1440) + float64(i%7)
+		load[i] = scaling.Sample{Time: histStart.Add(time.Duration(i) * time.Minute), Value: v}
+	}
+	srv := promtest.Start(t, promtest.WithHistory("shop_requests_rate", map[string]string{"app": "shop"}, load))
+	prom, err := sources.NewPrometheus(config.Prometheus{URL: srv.URL(), QueryTimeout: 20 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := &countingQuerier{Querier: prom}
+	view := sources.NewSharing(q).Every(15 * time.Second)
+	hs := NewHistories()
+	fleet := make([]*Scaler, 20)
+	for i := range fleet {
+		pred, err := policy.NewPredictive(policy.PredictiveSpec{
+			Name: "ahead", Signal: "load", Mode: policy.ForecastOnly, CapacityPerReplica: 100,
+			StartupDelay: time.Minute, Lead: time.Minute,
+			History: window, Step: time.Minute, MinHistory: 24 * time.Hour,
+			Model: "snaive_daily", Quantile: 0.9, RefitEvery: time.Hour, SurpriseRatio: 1.5, Handover: 15 * time.Minute,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{pred}, Bounds: policy.Bounds{Min: 1, Max: 100}}, nil)
+		if errs != nil {
+			t.Fatal(errs)
+		}
+		fleet[i] = NewScaler(ScalerSpec{
+			Name: fmt.Sprintf("shop/web-%d", i), Decider: dec, Actuator: actuators.NewLog(5, nil), Interval: 30 * time.Second,
+			QueryTimeout: 20 * time.Second, Histories: hs,
+			Signals: []Signal{{Name: "load", Expr: `shop_requests_rate{app="shop"}`, MaxAge: 2 * time.Minute, Source: view}},
+		}, nil, nil, nil)
+	}
+
+	first := histStart.Add(window).Add(10 * time.Second)
+	var points, queries int
+	for k := 0; k < extra*2; k++ { // every 30 s
+		base := first.Add(time.Duration(k) * 30 * time.Second)
+		for i, s := range fleet {
+			now := base.Add(time.Duration(i) * time.Second) // each at its phase
+			d := s.Tick(context.Background(), now)
+			if d.Error != "" || !strings.HasPrefix(d.Recommendations[0].Reason, "forecastOnly: forecast ") {
+				t.Fatalf("%s at %s: %+v: want a forecast over the history", s.Name, now, d)
+			}
+		}
+		ranges, pts := q.reset()
+		queries += len(ranges)
+		for _, p := range pts {
+			points += p
+		}
+		switch {
+		case k == 0:
+			if diff := cmp.Diff([]int{11000, 9161}, pts); diff != "" {
+				t.Fatalf("first ticks of 20 scalers: points per range query (-want +got):\n%s", diff)
+			}
+		case base.Add(19*time.Second).Truncate(time.Minute).Equal(base.Add(-11*time.Second).Truncate(time.Minute)):
+			if len(pts) != 0 {
+				t.Fatalf("ticks at %s, no new minute: range queries %v, want none", base, ranges)
+			}
+		default:
+			if diff := cmp.Diff([]int{2}, pts); diff != "" {
+				t.Fatalf("ticks at %s: range queries %v: points (-want +got):\n%s: want the last point read and the new one, once for all", base, ranges, diff)
+			}
+		}
+	}
+	minutes := int(first.Add(time.Duration(extra*2-1)*30*time.Second+19*time.Second).Truncate(time.Minute).Sub(first.Truncate(time.Minute)) / time.Minute)
+	t.Logf("%d range queries, %d points asked over %d minutes for 20 scalers", queries, points, minutes)
+	if want := 20161 + 2*minutes; points != want || queries != 2+minutes {
+		t.Errorf("%d range queries asked %d points: want 2 pages of the window, then one query of 2 points a minute: %d queries, %d points",
+			queries, points, 2+minutes, want)
+	}
+	if st := hs.Stats(); st.Histories != 1 || st.Readers != 20 || st.Points != 20161 {
+		t.Errorf("histories %+v: want one of 20,161 points read by 20 scalers", st)
 	}
 }

@@ -233,7 +233,7 @@ func TestFleetReadsEachHistoryOnceAndThenOnlyNewPoints(t *testing.T) {
 			if diff := cmp.Diff([]int{11000, 9161}, pts); diff != "" {
 				t.Fatalf("first ticks of 20 scalers: points per range query (-want +got):\n%s", diff)
 			}
-		case base.Add(19*time.Second).Truncate(time.Minute).Equal(base.Add(-11*time.Second).Truncate(time.Minute)):
+		case base.Add(19 * time.Second).Truncate(time.Minute).Equal(base.Add(-11 * time.Second).Truncate(time.Minute)):
 			if len(pts) != 0 {
 				t.Fatalf("ticks at %s, no new minute: range queries %v, want none", base, ranges)
 			}

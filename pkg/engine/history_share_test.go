@@ -9,6 +9,10 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	clocktesting "k8s.io/utils/clock/testing"
+
+	"github.com/scaled-dev/scaled/internal/fakes"
+	"github.com/scaled-dev/scaled/pkg/config"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -257,5 +261,59 @@ func TestHistoryIsKeptInFourBytesAPoint(t *testing.T) {
 		if h.Len() != points || h.Bytes() > (points+2*1440)*scaling.HistoryBytesPerPoint {
 			t.Fatalf("minute %d: %d points in %d bytes: want %d in at most %d", k, h.Len(), h.Bytes(), points, (points+2*1440)*4)
 		}
+	}
+}
+
+// TestManagerKeepsAHistoryAcrossARebuild: a reload that rebuilds a
+// predictive scaler (its bounds changed) does not read its window again:
+// the rebuilt scaler takes the history its predecessor held; a reload that
+// removes the scaler drops it.
+func TestManagerKeepsAHistoryAcrossARebuild(t *testing.T) {
+	clk := clocktesting.NewFakeClock(t0)
+	src := &sharedRangeSource{key: "prometheus"}
+	f := Factories{
+		Source: func(*config.Config, string, config.Signal) (sources.Querier, error) { return src, nil },
+		Actuator: func(_ *config.Config, sc config.Scaler) (actuators.Actuator, error) {
+			return actuators.NewLog(2, nil), nil
+		},
+	}
+	rec := &fakes.Recorder{}
+	m := NewManager(clk, nil, f, rec, nil)
+	defer m.Stop()
+	predictive := func(max int) string {
+		return fmt.Sprintf(`
+  - name: web
+    target: {kind: log, log: {initial: 2}}
+    signals: [{name: load, query: 'sum(load{app="web"})'}]
+    policies:
+      - {name: ahead, type: predictive, predictive: {signal: load, capacity_per_replica: 10, history: 2h, min_history: 1h, model: holt}}
+    bounds: {min: 1, max: %d}
+`, max)
+	}
+	if err := m.Apply(mustParse(t, predictive(10))); err != nil {
+		t.Fatal(err)
+	}
+	stepUntilDecisions(t, clk, rec, 1, 20*time.Second)
+	first := src.take()
+	if len(first) != 1 || first[0].End.Sub(first[0].Start) != 2*time.Hour {
+		t.Fatalf("first tick: range queries %v: want the 2h window once", first)
+	}
+	if err := m.Apply(mustParse(t, predictive(20))); err != nil {
+		t.Fatal(err)
+	}
+	stepUntilDecisions(t, clk, rec, 2, 20*time.Second)
+	for _, c := range src.take() {
+		if c.Start.Before(first[0].End) {
+			t.Errorf("after the rebuild: range query %v: want only points since the last one read (%s)", c, first[0].End)
+		}
+	}
+	if st := m.Histories(); st.Histories != 1 || st.Readers != 1 {
+		t.Errorf("after the rebuild: %+v: want the one history, read by the rebuilt scaler", st)
+	}
+	if err := m.Apply(mustParse(t)); err != nil {
+		t.Fatal(err)
+	}
+	if st := m.Histories(); st.Histories != 0 {
+		t.Errorf("after the scaler was removed: %+v: want nothing held", st)
 	}
 }

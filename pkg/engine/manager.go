@@ -73,6 +73,7 @@ type Manager struct {
 	// runners is what running holds, for Live to read without the lock
 	// (Apply holds it while it builds).
 	runners atomic.Pointer[[]*runner]
+	workers *tickWorkers
 	loaded  bool
 	// cfg is the config last applied: its global keys are what every
 	// scaler inherits, single ones included.
@@ -139,7 +140,7 @@ func NewManager(clk clock.WithDelayedExecution, logger *zap.Logger, f Factories,
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Manager{
 		clock: clk, log: logger, factories: f, recorder: rec, decisions: sink, forget: forget, histories: NewHistories(),
-		ctx: ctx, cancel: cancel, running: map[string]*entry{},
+		ctx: ctx, cancel: cancel, running: map[string]*entry{}, workers: newTickWorkers(ctx.Done()),
 	}
 }
 
@@ -263,7 +264,7 @@ func (m *Manager) start(name string, e *entry) {
 	spec.Histories = m.histories
 	s := NewScaler(spec, m.log, m.recorder, m.decisions)
 	s.acting = func() bool { return m.Acting(name) }
-	e.runner = startRunner(m.ctx, s, m.clock)
+	e.runner = startRunner(m.ctx, s, m.clock, m.workers)
 	m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.inherited.Interval), zap.Bool("dry_run", e.inherited.DryRun))
 }
 

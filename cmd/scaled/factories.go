@@ -49,7 +49,7 @@ type factories struct {
 	intervalsOf *config.Config
 	traces      map[string]*sources.Trace
 	kube        *kubeDeps // Kubernetes clients, made at first use (kube.go)
-	aws         *awsDeps  // AWS configs and metrics, made at first use (aws.go)
+	aws         *awsDeps  // AWS regions, made at first use (aws.go)
 }
 
 func newFactories(logger *zap.Logger, clk clock.PassiveClock, obs queryObservers, opts ...func(*factories)) engine.Factories {
@@ -224,10 +224,11 @@ func (f *factories) actuator(cfg *config.Config, sc config.Scaler) (actuators.Ac
 		f.kube = newKubeDeps(nil, leader.Identity())
 	}
 	if f.aws == nil {
-		f.aws = newAWSDeps()
+		f.aws = newAWSDeps(f.clock, nil)
 	}
 	kube, aws := f.kube, f.aws
 	f.mu.Unlock()
+	aws.setLimits(cfg.AWS, cfg.Interval)
 	var obs actuators.TargetObserver
 	if f.targets != nil {
 		obs = f.targets(sc.Name)
@@ -240,7 +241,7 @@ func (f *factories) actuator(cfg *config.Config, sc config.Scaler) (actuators.Ac
 		Kube:        kube.get,
 		Identity:    kube.identity,
 		KubeMetrics: kube.metrics,
-		AWSConfig:   aws.config,
+		AWS:         aws.region,
 		Prometheus:  func() (actuators.InstantQuerier, error) { return f.latestPrometheus(cfg) },
 		Warnings:    warnings,
 	})
@@ -248,6 +249,11 @@ func (f *factories) actuator(cfg *config.Config, sc config.Scaler) (actuators.Ac
 		return a, err
 	}
 	return actuators.Instrument(a, obs), nil
+}
+
+// withAWS hands the process's AWS regions to the factories.
+func withAWS(a *awsDeps) func(*factories) {
+	return func(f *factories) { f.aws = a }
 }
 
 // replaySpeed is the speed shared by the recordings when every signal of

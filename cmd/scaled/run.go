@@ -180,7 +180,10 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 	targets := func(scaler string) actuators.TargetObserver {
 		return objects.targetObserver(scaler, metrics.TargetObserver(scaler))
 	}
-	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(targets), withKube(kube), withQueryMetrics(reg))
+	awsRegions := newAWSDeps(clk, actuators.NewAWSMetrics(reg))
+	awsRegions.setLimits(cfg.AWS, cfg.Interval)
+	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(targets), withKube(kube), withQueryMetrics(reg),
+		withAWS(awsRegions))
 	sinks := decisionSinks{decisions}
 	mgr := engine.NewManager(clk, logger, factories, metrics, &sinks,
 		metrics, forgetFunc(decisions.Forget), kube.metrics)
@@ -254,6 +257,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 		}
 		if err == nil {
 			objects.setConfig(next)
+			awsRegions.setLimits(next.AWS, next.Interval)
 		}
 		metrics.ConfigReloaded(err == nil, time.Now())
 		if err != nil {

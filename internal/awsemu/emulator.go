@@ -67,6 +67,7 @@ type Call struct {
 	Op      string            // RDS Action or Lambda operation name
 	Service string            // ServiceRDS or ServiceLambda
 	At      time.Time         // the emulator's clock when it was answered
+	Attempt int               // the SDK's attempt of the operation (amz-sdk-request), 1 for the first
 	Params  map[string]string // RDS form values, or Lambda's FunctionName, Qualifier and body fields
 	Code    string            // error code answered, "" on success
 	Lost    bool              // the operation was carried out, its answer lost (LoseAnswers)
@@ -91,6 +92,7 @@ type Emulator struct {
 	lose      map[string]int
 	deny      map[string]bool
 	buckets   map[string]*bucket // account request limits by service
+	attempt   int                // of the request being answered
 	events    []event
 	calls     []Call
 	seq       int
@@ -145,6 +147,8 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.advance()
+	e.attempt = 1
+	fmt.Sscanf(r.Header.Get("amz-sdk-request"), "attempt=%d", &e.attempt)
 	for _, p := range []string{"/2019-09-30/functions/", "/2015-03-31/functions/", "/2016-08-19/account-settings"} {
 		if strings.HasPrefix(r.URL.Path, p) {
 			e.serveLambda(w, r)
@@ -308,7 +312,7 @@ func (e *Emulator) injected(op string) (code string, throttled bool) {
 }
 
 func (e *Emulator) record(service, op string, params map[string]string, code string) {
-	e.calls = append(e.calls, Call{Op: op, Service: service, At: e.clock.Now(), Params: params, Code: code})
+	e.calls = append(e.calls, Call{Op: op, Service: service, At: e.clock.Now(), Attempt: e.attempt, Params: params, Code: code})
 }
 
 func (e *Emulator) requestID() string {

@@ -265,7 +265,7 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if e.lost(op) {
-		e.calls = append(e.calls, Call{Op: op, Service: ServiceRDS, At: e.clock.Now(), Params: params, Code: "InternalFailure", Lost: true})
+		e.calls = append(e.calls, Call{Op: op, Service: ServiceRDS, At: e.clock.Now(), Attempt: e.attempt, Params: params, Code: "InternalFailure", Lost: true})
 		e.writeRDSError(w, apiErr(http.StatusInternalServerError, "InternalFailure", "The request processing has failed because of an unknown error, exception or failure."))
 		return
 	}

@@ -128,8 +128,8 @@ func NewAurora(t AuroraTarget, o AWSOptions) (*Aurora, error) {
 		return nil, errors.New("aurora target: no cluster_identifier")
 	}
 	return &Aurora{newReplicaSet(string(KindAurora), t.ClusterIdentifier, DefaultAuroraName, MaxAuroraReaders, t.ReplicaOptions, o,
-		func(c *rds.Client, opt ReplicaOptions) replicaBackend {
-			return &auroraBackend{client: c, cluster: t.ClusterIdentifier, opt: opt}
+		func(c *rds.Client, reads *rdsListing, opt ReplicaOptions) replicaBackend {
+			return &auroraBackend{client: c, reads: reads, cluster: t.ClusterIdentifier, opt: opt}
 		})}, nil
 }
 
@@ -168,6 +168,7 @@ func copiedFrom(db rdstypes.DBInstance) copied {
 
 type auroraBackend struct {
 	client  *rds.Client
+	reads   *rdsListing // the region's shared listing (rds_listing.go)
 	cluster string
 	opt     ReplicaOptions
 	writer  copied // as last listed; engine "" when no writer was
@@ -179,14 +180,14 @@ type auroraBackend struct {
 }
 
 func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
-	cl, err := b.client.DescribeDBClusters(ctx, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(b.cluster)})
+	view, err := b.reads.view(ctx, b.cluster)
 	if err != nil {
-		return nil, classifyAWS("DescribeDBClusters", err)
+		return nil, err
 	}
-	if len(cl.DBClusters) != 1 {
-		return nil, &AWSError{Kind: AWSNotFound, Op: "DescribeDBClusters", Err: fmt.Errorf("cluster %s: %d clusters listed", b.cluster, len(cl.DBClusters))}
+	c, err := view.cluster(ctx, b.cluster)
+	if err != nil {
+		return nil, err
 	}
-	c := cl.DBClusters[0]
 	st := &replicaState{Taken: map[string]bool{}, InZone: map[string]int{}, Zones: b.opt.AvailabilityZones}
 	if len(st.Zones) == 0 {
 		st.Zones = c.AvailabilityZones
@@ -233,14 +234,12 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 	if st.Uncountable != "" {
 		st.Hold = st.Uncountable
 	}
-	in, err := b.client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{
-		Filters: []rdstypes.Filter{{Name: aws.String("db-cluster-id"), Values: []string{b.cluster}}},
-	})
+	dbs, err := view.clusterInstances(ctx, b.cluster)
 	if err != nil {
-		return nil, classifyAWS("DescribeDBInstances", err)
+		return nil, err
 	}
 	b.writer = copied{}
-	for _, db := range in.DBInstances {
+	for _, db := range dbs {
 		id := aws.ToString(db.DBInstanceIdentifier)
 		st.Taken[id] = true
 		if !goingStatus(aws.ToString(db.DBInstanceStatus)) {
@@ -380,11 +379,13 @@ func (b *auroraBackend) create(ctx context.Context, id, az string, tags map[stri
 	// internet gateway (RDS API Reference, CreateDBInstance,
 	// PubliclyAccessible), whatever the writer is. Always sent: the writer's.
 	in.PubliclyAccessible = aws.Bool(w.public)
+	defer b.reads.wrote(b.cluster)
 	_, err := b.client.CreateDBInstance(ctx, in)
 	return classifyAWS("CreateDBInstance", err)
 }
 
 func (b *auroraBackend) remove(ctx context.Context, id string) error {
+	defer b.reads.wrote(b.cluster)
 	_, err := b.client.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id)})
 	return classifyAWS("DeleteDBInstance", err)
 }
@@ -392,6 +393,7 @@ func (b *auroraBackend) remove(ctx context.Context, id string) error {
 func (b *auroraBackend) failovers() bool { return true }
 
 func (b *auroraBackend) mark(ctx context.Context, arn string, tags map[string]string) error {
+	defer b.reads.wrote(b.cluster)
 	return markDeleting(ctx, b.client, arn, tags)
 }
 

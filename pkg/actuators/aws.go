@@ -56,9 +56,13 @@ func NewAWSRetryer(attempts int, maxBackoff time.Duration) aws.Retryer {
 
 // AWSOptions are an AWS target's dependencies.
 type AWSOptions struct {
-	Config   aws.Config // credentials, region and retryer (LoadAWSConfig)
-	Endpoint string     // overrides the service endpoint ("" for AWS's own)
-	Scaler   string     // label of its metrics, field of its logs, default owner
+	Config aws.Config // credentials, region and retryer (LoadAWSConfig)
+	// Region is shared by every target of the account and region: clients,
+	// request budget, listing (nil: the target makes its own from Config,
+	// with neither budget nor shared listing).
+	Region   *AWSRegion
+	Endpoint string // overrides the service endpoint ("" for AWS's own)
+	Scaler   string // label of its metrics, field of its logs, default owner
 	Logger   *zap.Logger
 	Clock    clock.PassiveClock // nil: the real clock
 	Warnings WarningObserver    // nil: warnings go to the log and the status only
@@ -138,6 +142,9 @@ func classifyAWS(op string, err error) error {
 	if err == nil || errors.Is(err, context.Canceled) {
 		return err
 	}
+	if errors.Is(err, ErrNoAWSToken) {
+		return &AWSError{Kind: AWSThrottled, Op: op, Err: err}
+	}
 	var netErr net.Error
 	if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netErr) && netErr.Timeout()) {
 		return &AWSError{Kind: AWSTimeout, Op: op, Err: err}
@@ -146,7 +153,7 @@ func classifyAWS(op string, err error) error {
 	kind := AWSOther
 	switch code {
 	case "Throttling", "ThrottlingException", "TooManyRequestsException", "RequestLimitExceeded":
-		kind = AWSThrottled
+		kind = AWSThrottled // the account's limit, for every caller together
 	case "AccessDenied", "AccessDeniedException", "UnauthorizedOperation", "AuthorizationError",
 		"InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException", "SignatureDoesNotMatch",
 		"KMSKeyNotAccessibleFault":

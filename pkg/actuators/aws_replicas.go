@@ -9,7 +9,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"go.uber.org/zap"
 
@@ -199,10 +198,10 @@ type pendingCreate struct {
 }
 
 // newReplicaSet fills the options' defaults (owner: the scaler; the kind's
-// name template), makes the RDS client (at opt.Endpoint if set) and hands
-// both to newBackend. It makes no call.
+// name template), takes the region's RDS client and listing (at
+// opt.Endpoint if set) and hands them to newBackend. It makes no call.
 func newReplicaSet(kind, parent, defaultName string, max int32, opt ReplicaOptions, o AWSOptions,
-	newBackend func(*rds.Client, ReplicaOptions) replicaBackend) replicaSet {
+	newBackend func(*rds.Client, *rdsListing, ReplicaOptions) replicaBackend) replicaSet {
 	o.fill()
 	if opt.Owner == "" {
 		opt.Owner = o.Scaler
@@ -210,16 +209,15 @@ func newReplicaSet(kind, parent, defaultName string, max int32, opt ReplicaOptio
 	if opt.NameTemplate == "" {
 		opt.NameTemplate = defaultName
 	}
-	client := rds.NewFromConfig(o.Config, func(ro *rds.Options) {
-		if opt.Endpoint != "" {
-			ro.BaseEndpoint = aws.String(opt.Endpoint)
-		}
-	})
+	region := o.Region
+	if region == nil {
+		region = privateRegion(o.Config, o.Clock)
+	}
 	memory := opt.WriterMemory
 	if memory == 0 {
 		memory = DefaultWriterMemory
 	}
-	return replicaSet{backend: newBackend(client, opt), kind: kind, parent: parent, opt: opt, max: max, o: o,
+	return replicaSet{backend: newBackend(region.rdsClient(opt.Endpoint), region.listing(opt.Endpoint), opt), kind: kind, parent: parent, opt: opt, max: max, o: o,
 		deletes: map[string]time.Time{}, creates: map[string]pendingCreate{}, badZones: map[string]time.Time{},
 		memory: memory, writerSeen: map[string]time.Time{}, diedOf: map[string]string{}, served: map[string]bool{}}
 }

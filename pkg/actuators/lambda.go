@@ -151,11 +151,11 @@ func NewLambda(t LambdaTarget, o AWSOptions) (*Lambda, error) {
 	if t.UnreservedMargin != nil {
 		margin = *t.UnreservedMargin
 	}
-	client := lambda.NewFromConfig(o.Config, func(lo *lambda.Options) {
-		if t.Endpoint != "" {
-			lo.BaseEndpoint = aws.String(t.Endpoint)
-		}
-	})
+	region := o.Region
+	if region == nil {
+		region = privateRegion(o.Config, o.Clock)
+	}
+	client := region.lambdaClient(t.Endpoint)
 	_, numeric := strconv.Atoi(t.Qualifier)
 	return &Lambda{client: client, fn: t.FunctionName, qual: t.Qualifier, isAlias: numeric != nil && t.Qualifier != "$LATEST",
 		margin: margin, o: o}, nil

@@ -11,7 +11,6 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/rds"
-	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
@@ -130,13 +129,14 @@ func NewRDS(t RDSTarget, o AWSOptions) (*RDS, error) {
 		return nil, errors.New("rds target: no source_instance")
 	}
 	return &RDS{newReplicaSet(string(KindRDS), t.SourceInstance, DefaultRDSName, MaxRDSReplicas, t.ReplicaOptions, o,
-		func(c *rds.Client, opt ReplicaOptions) replicaBackend {
-			return &rdsBackend{client: c, source: t.SourceInstance, opt: opt, securityGroups: t.VpcSecurityGroupIDs, public: t.PubliclyAccessible}
+		func(c *rds.Client, reads *rdsListing, opt ReplicaOptions) replicaBackend {
+			return &rdsBackend{client: c, reads: reads, source: t.SourceInstance, opt: opt, securityGroups: t.VpcSecurityGroupIDs, public: t.PubliclyAccessible}
 		})}, nil
 }
 
 type rdsBackend struct {
 	client *rds.Client
+	reads  *rdsListing // the region's shared listing (rds_listing.go)
 	source string
 	opt    ReplicaOptions
 	src    copied // as last listed
@@ -171,14 +171,14 @@ func replicaCeiling(engine string) int32 {
 }
 
 func (b *rdsBackend) list(ctx context.Context) (*replicaState, error) {
-	out, err := b.client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(b.source)})
+	view, err := b.reads.view(ctx, b.source)
 	if err != nil {
-		return nil, classifyAWS("DescribeDBInstances", err)
+		return nil, err
 	}
-	if len(out.DBInstances) != 1 {
-		return nil, &AWSError{Kind: AWSNotFound, Op: "DescribeDBInstances", Err: errors.New("source instance " + b.source + " not listed")}
+	src, err := view.instance(ctx, b.source)
+	if err != nil {
+		return nil, err
 	}
-	src := out.DBInstances[0]
 	b.src = copiedFrom(src)
 	st := &replicaState{Taken: map[string]bool{b.source: true}, InZone: map[string]int{aws.ToString(src.AvailabilityZone): 1},
 		Zones: b.opt.AvailabilityZones}
@@ -212,13 +212,11 @@ func (b *rdsBackend) list(ctx context.Context) (*replicaState, error) {
 	if len(ids) == 0 {
 		return st, nil
 	}
-	r, err := b.client.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{
-		Filters: []rdstypes.Filter{{Name: aws.String("db-instance-id"), Values: ids}},
-	})
+	replicas, err := view.instances(ctx, ids)
 	if err != nil {
-		return nil, classifyAWS("DescribeDBInstances", err)
+		return nil, err
 	}
-	for _, db := range r.DBInstances {
+	for _, db := range replicas {
 		x := replicaOf(db, b.opt.Owner)
 		if aws.ToString(db.ReadReplicaSourceDBInstanceIdentifier) != b.source {
 			continue // listed by the source, gone or promoted since
@@ -276,11 +274,13 @@ func (b *rdsBackend) create(ctx context.Context, id, az string, tags map[string]
 	if s.maxAllocated > 0 {
 		in.MaxAllocatedStorage = aws.Int32(s.maxAllocated)
 	}
+	defer b.reads.wrote(b.source)
 	_, err := b.client.CreateDBInstanceReadReplica(ctx, in)
 	return classifyAWS("CreateDBInstanceReadReplica", err)
 }
 
 func (b *rdsBackend) remove(ctx context.Context, id string) error {
+	defer b.reads.wrote(b.source)
 	_, err := b.client.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{
 		DBInstanceIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(true),
 	})
@@ -292,6 +292,7 @@ func (b *rdsBackend) remove(ctx context.Context, id string) error {
 func (b *rdsBackend) failovers() bool { return false }
 
 func (b *rdsBackend) mark(ctx context.Context, arn string, tags map[string]string) error {
+	defer b.reads.wrote(b.source)
 	return markDeleting(ctx, b.client, arn, tags)
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
 	"go.uber.org/zap"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/utils/clock"
@@ -117,9 +116,10 @@ type Deps struct {
 	Identity string
 	// KubeMetrics counts what Kubernetes targets suppress (nil: nothing).
 	KubeMetrics *KubeMetrics
-	// AWSConfig returns the AWS config of a region ("" for the default
-	// chain's), loaded at first use.
-	AWSConfig func(region string) (aws.Config, error)
+	// AWS returns what every AWS target of a region ("" for the default
+	// chain's) shares: config, clients, request budget, listing; made at
+	// first use.
+	AWS func(region string) (*AWSRegion, error)
 	// Prometheus returns the configured Prometheus, for targets read
 	// through it (observed); nil: none is configured.
 	Prometheus func() (InstantQuerier, error)
@@ -129,14 +129,14 @@ type Deps struct {
 }
 
 func (d Deps) awsOptions(region string) (AWSOptions, error) {
-	if d.AWSConfig == nil {
+	if d.AWS == nil {
 		return AWSOptions{}, errors.New("no AWS configuration to build an AWS target with")
 	}
-	cfg, err := d.AWSConfig(region)
+	r, err := d.AWS(region)
 	if err != nil {
 		return AWSOptions{}, err
 	}
-	return AWSOptions{Config: cfg, Scaler: d.Scaler, Logger: d.Logger, Clock: d.Clock, Warnings: d.Warnings}, nil
+	return AWSOptions{Config: r.config, Region: r, Scaler: d.Scaler, Logger: d.Logger, Clock: d.Clock, Warnings: d.Warnings}, nil
 }
 
 var targetKinds = registry.New[TargetKind, TargetSpec]("target kind")

@@ -32,7 +32,7 @@ func TestDecodeProblems(t *testing.T) {
 		want       []string
 	}{
 		{"unknown top-level key", "intervall: 5s\n", []string{
-			"intervall: unknown key on line 1: must be one of prometheus, interval, dry_run, listen, log, decision_history, decision_history_mib, scalers, leader_election, scaler_objects, metrics"}},
+			"intervall: unknown key on line 1: must be one of prometheus, interval, dry_run, listen, log, decision_history, decision_history_mib, scalers, leader_election, scaler_objects, metrics, aws"}},
 		{"unknown scaler key", "scalers:\n  - name: a\n    targt: {kind: log}\n", []string{
 			"scalers[0].targt: unknown key on line 3: must be one of name, target, signals, policies, combine, schedules, bounds, behavior, on_failure, startup_delay, dry_run, interval"}},
 		{"unknown nested key", "scalers:\n  - name: a\n    bounds: {min: 1, maxi: 2}\n", []string{

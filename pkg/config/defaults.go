@@ -49,6 +49,7 @@ func Defaults() *Config {
 		DecisionHistory: DefaultDecisionHistory,
 		LeaderElection:  DefaultLeaderElection(),
 		ScalerObjects:   DefaultScalerObjects(),
+		AWS:             actuators.DefaultAWSLimits(),
 	}
 }
 

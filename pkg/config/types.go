@@ -32,7 +32,13 @@ type Config struct {
 	ScalerObjects ScalerObjects `json:"scaler_objects,omitempty"`
 	// Metrics selects the self-metrics that cost a fleet most (fleet.go).
 	Metrics Metrics `json:"metrics,omitempty"`
+	// AWS bounds the AWS API requests of every AWS target of an account and
+	// region together, and shares their reads (actuators.AWSLimits).
+	AWS AWS `json:"aws,omitempty"`
 }
+
+// AWS is the aws block: request budgets per service and the shared listing.
+type AWS = actuators.AWSLimits
 
 // Prometheus is where signals are read (sources.PrometheusConfig).
 type Prometheus = sources.PrometheusConfig

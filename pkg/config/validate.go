@@ -158,6 +158,7 @@ func validateGlobal(c *Config) field.ErrorList {
 	if !slices.Contains(logFormats, c.Log.Format) {
 		errs = append(errs, fielderr.NotSupported(field.NewPath("log", "format"), c.Log.Format, logFormats))
 	}
+	errs = append(errs, c.AWS.Validate(field.NewPath("aws"), c.Interval)...)
 	if c.DecisionHistory < 0 || c.DecisionHistory > MaxDecisionHistory {
 		errs = append(errs, fielderr.Invalid(field.NewPath("decision_history"), c.DecisionHistory, "must be in 0..%d", MaxDecisionHistory))
 	}

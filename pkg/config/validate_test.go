@@ -100,6 +100,17 @@ func TestValidateMessages(t *testing.T) {
 			`prometheus.sigv4: must provide a AWS SigV4 Access key and Secret Key if credentials are specified in the SigV4 config`,
 			`prometheus.http_config.basic_auth: present: must be absent when prometheus.sigv4 is set: requests are signed with SigV4`,
 		}},
+		{"aws request budgets and listing age", func(c *Config) {
+			c.AWS.RDS.RequestsPerSecond = 0
+			c.AWS.Lambda.RequestsPerSecond = math.Inf(1)
+			c.AWS.Lambda.Burst = 0
+			c.AWS.ListingMaxAge = 15 * time.Second
+		}, []string{
+			`aws.rds.requests_per_second: 0: must be a number > 0 (AWS allows 12 per second per account and region, for every caller together)`,
+			`aws.lambda.requests_per_second: +Inf: must be a number > 0 (AWS allows 15 per second per account and region, for every caller together)`,
+			`aws.lambda.burst: 0: must be >= 1`,
+			`aws.listing_max_age: 15s: must be less than interval (15s), so that each tick reads a listing made since the last one (or left out: half the interval)`,
+		}},
 		{"interval", func(c *Config) { c.Interval = 500 * time.Millisecond },
 			[]string{`interval: 500ms: must be between 1s and 1h`}},
 		{"listen without port", func(c *Config) { c.Listen = "9464" },

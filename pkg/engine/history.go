@@ -102,8 +102,19 @@ func (c *historyCache) refresh(ctx context.Context, q sources.Querier, expr stri
 	for i := range values {
 		values[i] = nan
 	}
-	err := c.read(ctx, q, expr, from, end, values)
+	done, err := c.read(ctx, q, expr, from, end, values)
 	c.reads.Add(1)
+	if done > 0 {
+		// Keep the pages read, even when a later one failed: the next
+		// read goes on from the last point they hold, rather than read
+		// the whole window again (a fleet starting together would
+		// otherwise repeat its first pages until every page of one read
+		// gets its turn).
+		c.hist = c.hist.Update(start, from, values[:done])
+		c.until = from.Add(time.Duration(done-1) * step)
+		c.heldPoints.Store(int64(c.hist.Len()))
+		c.heldBytes.Store(int64(c.hist.Bytes()))
+	}
 	if err != nil {
 		if ctx.Err() == nil {
 			c.failed, c.failedEnd = err, end
@@ -111,18 +122,15 @@ func (c *historyCache) refresh(ctx context.Context, q sources.Querier, expr stri
 		return scaling.History{}, err
 	}
 	c.failed = nil
-	c.hist = c.hist.Update(start, from, values)
-	c.until = end
-	c.heldPoints.Store(int64(c.hist.Len()))
-	c.heldBytes.Store(int64(c.hist.Bytes()))
 	return c.hist, nil
 }
 
 // read fills values (one per step from from to end) with what q answers,
-// page by page; a page with no data leaves its points missing. A point
-// off the grid or outside its page is an answer the source should not give:
-// the read fails rather than guess where it belongs.
-func (c *historyCache) read(ctx context.Context, q sources.Querier, expr string, from, end time.Time, values []float32) error {
+// page by page, and returns how many of them the pages read whole cover;
+// a page with no data leaves its points missing. A point off the grid or
+// outside its page is an answer the source should not give: the read fails
+// rather than guess where it belongs.
+func (c *historyCache) read(ctx context.Context, q sources.Querier, expr string, from, end time.Time, values []float32) (int, error) {
 	step := c.need.Step
 	for pageStart := from; !pageStart.After(end); pageStart = pageStart.Add(sources.MaxRangePoints * step) {
 		pageEnd := pageStart.Add((sources.MaxRangePoints - 1) * step)
@@ -132,6 +140,7 @@ func (c *historyCache) read(ctx context.Context, q sources.Querier, expr string,
 		c.stats.queries.Add(1)
 		c.stats.points.Add(int64(pageEnd.Sub(pageStart)/step) + 1)
 		page, err := q.QueryRange(ctx, expr, pageStart, pageEnd, step)
+		done := int(pageStart.Sub(from) / step) // the points of the pages before
 		if scaling.KindOf(err) == scaling.FailureEmpty {
 			continue
 		}
@@ -139,12 +148,16 @@ func (c *historyCache) read(ctx context.Context, q sources.Querier, expr string,
 			return pageStart.UTC().Format(time.RFC3339) + " to " + pageEnd.UTC().Format(time.RFC3339)
 		}
 		if err != nil {
-			return fmt.Errorf("history %s: %w", where(), err)
+			return done, fmt.Errorf("history %s: %w", where(), err)
 		}
 		for _, p := range page {
 			d := p.Time.Sub(from)
 			if p.Time.Before(pageStart) || p.Time.After(pageEnd) || d%step != 0 {
-				return scaling.Fail(scaling.FailureQuery, "history %s: the source answered a point at %s, not on the %s grid of the range asked",
+				// Nothing of this page is trusted.
+				for i := done; i < len(values); i++ {
+					values[i] = float32(math.NaN())
+				}
+				return done, scaling.Fail(scaling.FailureQuery, "history %s: the source answered a point at %s, not on the %s grid of the range asked",
 					where(), p.Time.UTC().Format(time.RFC3339Nano), step)
 			}
 			if c.valid.Contains(p.Value) {
@@ -152,7 +165,7 @@ func (c *historyCache) read(ctx context.Context, q sources.Querier, expr string,
 			}
 		}
 	}
-	return nil
+	return len(values), nil
 }
 
 // historyKey is what makes two signals' histories one: the same source

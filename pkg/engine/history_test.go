@@ -111,3 +111,47 @@ func TestHistoryCacheKeepsItsSamplesOnAnError(t *testing.T) {
 		t.Errorf("%d points: want 61", got.Len())
 	}
 }
+
+// failSecondPage answers range queries as rangeRecorder does, but the one
+// that starts after the first page of its read fails once.
+type failSecondPage struct {
+	rangeRecorder
+	failed bool
+}
+
+func (f *failSecondPage) QueryRange(ctx context.Context, expr string, start, end time.Time, step time.Duration) ([]scaling.Sample, error) {
+	if len(f.calls) == 1 && !f.failed {
+		f.failed = true
+		f.calls = append(f.calls, [2]time.Time{start, end})
+		return nil, scaling.Fail(scaling.FailureThrottled, "not sent: too many in flight")
+	}
+	return f.rangeRecorder.QueryRange(ctx, expr, start, end, step)
+}
+
+// TestHistoryCacheKeepsThePagesItRead: when the second page of a window's
+// first read fails, the tick fails (its policy holds), and the next read
+// goes on from the last point of the first page instead of reading it
+// again.
+func TestHistoryCacheKeepsThePagesItRead(t *testing.T) {
+	day := 24 * time.Hour
+	now := time.Date(2024, 5, 1, 12, 0, 30, 0, time.UTC)
+	end := now.Truncate(time.Minute)
+	start := end.Add(-14 * day)
+	c := newHistoryCache(policy.HistoryNeed{Signal: "rps", Window: 14 * day, Step: time.Minute}, scaling.DefaultRange, nil)
+	q := &failSecondPage{}
+	if _, err := c.refresh(context.Background(), q, "x", now); scaling.KindOf(err) != scaling.FailureThrottled {
+		t.Fatalf("err = %v: want the second page's failure", err)
+	}
+	q.calls = nil
+	h, err := c.refresh(context.Background(), q, "x", now.Add(15*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pageEnd := start.Add(10999 * time.Minute)
+	if diff := cmp.Diff([][2]time.Time{{pageEnd, end}}, q.calls); diff != "" {
+		t.Errorf("the read after the failed page (-want +got):\n%s", diff)
+	}
+	if h.Len() != 20161 || h.Missing() != 0 || !h.Time(0).Equal(start) {
+		t.Errorf("history: %d points from %s, %d missing: want the 20,161 of the window", h.Len(), h.Time(0), h.Missing())
+	}
+}

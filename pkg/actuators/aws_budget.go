@@ -55,9 +55,8 @@ const (
 	DefaultRDSBurst                = 50
 	DefaultLambdaRequestsPerSecond = 5
 	DefaultLambdaBurst             = 20
-	// AWS's documented limits, for the docs and the warnings of validation.
+	// AWS's documented limits, which validation messages quote.
 	AWSRDSRequestsPerSecond    = 12
-	AWSRDSBurst                = 300
 	AWSLambdaRequestsPerSecond = 15
 )
 

@@ -244,3 +244,24 @@ func TestAWSTargetsShareOnePagedListing(t *testing.T) {
 		t.Errorf("once a listing started after the change (-want +got): c007 back on it:\n%s", diff)
 	}
 }
+
+// A reload's limits apply at once to the targets already built.
+func TestAWSRegionTakesNewLimits(t *testing.T) {
+	env := newAWSEnv(t, awsemu.Options{})
+	seedClusters(env, 1)
+	r := NewAWSRegion(env.opts.Config, unlimited(0), nil, env.clock)
+	a := env.auroraIn(t, r, "c000")
+	mustRead(t, a)
+	r.SetLimits(AWSLimits{RDS: AWSServiceLimit{RequestsPerSecond: 0.01, Burst: 1}, Lambda: AWSServiceLimit{RequestsPerSecond: 1, Burst: 1},
+		ListingMaxAge: 5 * time.Second})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := a.Read(ctx)
+	wantKind(t, err, AWSThrottled)
+	if !strings.Contains(err.Error(), "0.01 requests per second with a burst of 1") {
+		t.Errorf("error %q does not name the new budget", err)
+	}
+	if got := r.listingMaxAge(); got != 5*time.Second {
+		t.Errorf("listing max age %s, want the new 5s", got)
+	}
+}

@@ -7,7 +7,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 	clocktesting "k8s.io/utils/clock/testing"
 
-	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -39,10 +38,7 @@ func TestActing(t *testing.T) {
 // Each scaler acts or stands by as the predicate says at its tick, and a
 // change of the predicate takes effect at the next tick.
 func TestManagerActsOnlyForScalersItHolds(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	m, clk, _, rec := newTestManager()
 	defer m.Stop()
 	m.SetActing(func(s string) bool { return s == "a" })
 	// A load of 1 against a target of 0.25 wants four times the replicas:

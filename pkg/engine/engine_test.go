@@ -7,12 +7,14 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
+	"github.com/scaled-dev/scaled/pkg/telemetry"
 )
 
 var t0 = time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
@@ -23,20 +25,39 @@ func newTestScaler(t *testing.T, src sources.Querier, act actuators.Actuator, dr
 	if err != nil {
 		t.Fatal(err)
 	}
+	rec := &fakes.Recorder{}
+	s := NewScaler(ScalerSpec{
+		Name: "web", Decider: holdingDecider(t, tt, 20), Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second, DryRun: dryRun,
+		Signals: []Signal{{Name: "load", Expr: "load", MaxAge: maxAge, Source: src}},
+	}, nil, rec, nil)
+	return s, rec
+}
+
+// holdingDecider decides with p alone, between 1 and most replicas, with
+// the default behaviour, holding while a signal fails.
+func holdingDecider(t testing.TB, p policy.Policy, most int32) *policy.Decider {
+	t.Helper()
 	d, errs := policy.NewDecider(policy.Spec{
-		Policies: []policy.Policy{tt}, Combine: policy.CombineMax,
-		Bounds: policy.Bounds{Min: 1, Max: 20}, Behavior: policy.DefaultBehavior(),
+		Policies: []policy.Policy{p}, Combine: policy.CombineMax,
+		Bounds: policy.Bounds{Min: 1, Max: most}, Behavior: policy.DefaultBehavior(),
 		OnFailure: policy.OnFailure{Mode: policy.FailureHold},
 	}, nil)
 	if errs != nil {
 		t.Fatal(errs)
 	}
-	rec := &fakes.Recorder{}
-	s := NewScaler(ScalerSpec{
-		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second, DryRun: dryRun,
-		Signals: []Signal{{Name: "load", Expr: "load", MaxAge: maxAge, Source: src}},
-	}, nil, rec, nil)
-	return s, rec
+	return d
+}
+
+// meteredScaler is newTestScaler on a log target at 6 replicas whose
+// loop reports to real metrics, registered on the registry returned.
+func meteredScaler(t *testing.T, src sources.Querier) (*Scaler, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	m := telemetry.NewMetrics(reg)
+	s, _ := newTestScaler(t, src, actuators.NewLog(6, nil), false, 0)
+	s.recorder = m
+	m.InitScaler("web", []string{"load"}, false)
+	return s, reg
 }
 
 type tickWant struct {

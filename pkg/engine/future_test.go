@@ -6,12 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
 	"github.com/scaled-dev/scaled/internal/fakes"
-	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/scaling"
-	"github.com/scaled-dev/scaled/pkg/telemetry"
 )
 
 // A sample stamped in the future (its source's clock ahead, or a hostile
@@ -19,13 +15,8 @@ import (
 // with its own reason, and the scaler holds. Within the skew allowed, it
 // is used.
 func TestAFutureSampleIsAFailedSignal(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m := telemetry.NewMetrics(reg)
 	src := &fakes.Source{Value: 0.5}
-	act := actuators.NewLog(6, nil)
-	s, _ := newTestScaler(t, src, act, false, 0)
-	s.recorder = m
-	m.InitScaler("web", []string{"load"}, false)
+	s, reg := meteredScaler(t, src)
 	for i, ahead := range []time.Duration{400 * time.Second, 365 * 24 * time.Hour} {
 		now := t0.Add(time.Duration(i) * 15 * time.Second)
 		src.SetAt(0.01, now.Add(ahead)) // a value that would scale in

@@ -23,13 +23,8 @@ import (
 // A value outside the valid range is a failed signal like any other: it is
 // counted by kind, its gauge disappears, and the scaler holds.
 func TestOutOfRangeIsCountedAndItsGaugeRemoved(t *testing.T) {
-	reg := prometheus.NewRegistry()
-	m := telemetry.NewMetrics(reg)
 	src := &fakes.Source{Value: 0.5}
-	act := actuators.NewLog(6, nil)
-	s, _ := newTestScaler(t, src, act, false, 0)
-	s.recorder = m
-	m.InitScaler("web", []string{"load"}, false)
+	s, reg := meteredScaler(t, src)
 	s.Tick(context.Background(), t0)
 	if got := gathered(t, reg, "scaled_signal_value", `scaler="web",signal="load"`); got != "0.5" {
 		t.Fatalf("scaled_signal_value after a good tick = %v, want 0.5", got)

@@ -16,10 +16,7 @@ import (
 // with the tick.
 func TestIdleScalersHoldNoGoroutines(t *testing.T) {
 	const n = 200
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	m, clk, _, rec := newTestManager()
 	defer m.Stop()
 	var yaml []string
 	for i := range n {
@@ -48,10 +45,7 @@ func TestIdleScalersHoldNoGoroutines(t *testing.T) {
 // A scaler keeps its phase tick after tick: the timer is armed again for
 // the next slot on the grid, not an interval after the tick ended.
 func TestTicksStayOnTheirPhase(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	m, clk, _, rec := newTestManager()
 	defer m.Stop()
 	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
 		t.Fatal(err)
@@ -75,10 +69,7 @@ func TestTicksStayOnTheirPhase(t *testing.T) {
 // Stop cancels the tick in flight and returns only once it has ended; no
 // tick starts after it, however far the clock moves.
 func TestStopWaitsForTheTickInFlight(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	m, clk, tf, rec := newTestManager()
 	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
 		t.Fatal(err)
 	}

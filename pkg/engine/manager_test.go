@@ -79,6 +79,16 @@ func (f *testFactories) factories() Factories {
 	}
 }
 
+// newTestManager is a Manager on a fake clock at t0 that builds from fresh
+// testFactories and reports to a fresh recorder; forget are told of the
+// scalers it forgets. Stop it at the end.
+func newTestManager(forget ...Forgetter) (*Manager, *clocktesting.FakeClock, *testFactories, *fakes.Recorder) {
+	clk := clocktesting.NewFakeClock(t0)
+	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	rec := &fakes.Recorder{}
+	return NewManager(clk, nil, tf.factories(), rec, nil, forget...), clk, tf, rec
+}
+
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
@@ -91,10 +101,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestManagerTicksEachScalerOnItsPhase(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	m, clk, _, rec := newTestManager()
 	defer m.Stop()
 	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5), scalerYAML("b", 0.5))); err != nil {
 		t.Fatal(err)
@@ -138,11 +145,8 @@ func TestOffsetIsWholeMillisecondsWithinTheInterval(t *testing.T) {
 }
 
 func TestManagerCountsMissedTicks(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	m, clk, tf, rec := newTestManager()
 	tf.sources["slow"] = &fakes.Source{Value: 1, OnQuery: func() { clk.Step(40 * time.Second) }}
-	rec := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil)
 	defer m.Stop()
 	if err := m.Apply(mustParse(t, scalerYAML("slow", 0.5))); err != nil {
 		t.Fatal(err)
@@ -156,11 +160,8 @@ func TestManagerCountsMissedTicks(t *testing.T) {
 }
 
 func TestManagerReload(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
 	forgot := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil, forgot)
+	m, _, tf, rec := newTestManager(forgot)
 	defer m.Stop()
 	if err := m.Apply(mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.5), scalerYAML("drop", 0.5))); err != nil {
 		t.Fatal(err)
@@ -229,10 +230,7 @@ func TestStopEndsTicksInFlight(t *testing.T) {
 // A scaler whose tick hangs (a call that ignores its deadline) makes the
 // manager not live after three intervals, and live again once it ticks.
 func TestManagerLiveness(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	m, clk, tf, rec := newTestManager()
 	defer m.Stop()
 	if err := m.Live(); err != nil {
 		t.Fatalf("live before any config: %v", err)
@@ -289,11 +287,8 @@ func single(t *testing.T, key string, target float64) config.Scaler {
 // Scalers set one by one run beside the file's, each changed or removed on
 // its own, by the reload's rule, without disturbing any other.
 func TestManagerSetAndRemove(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
 	forgot := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil, forgot)
+	m, _, tf, _ := newTestManager(forgot)
 	defer m.Stop()
 	if err := m.Set(single(t, "shop/web", 0.5)); err == nil {
 		t.Fatal("Set before any config was applied succeeded")
@@ -392,10 +387,7 @@ func TestManagerSetAndRemove(t *testing.T) {
 // A single scaler acts only where the shard it hashes to is held, as a
 // file scaler does: the acting rule is asked by key, namespace/name.
 func TestSingleScalersFollowTheActingRule(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	m, clk, _, rec := newTestManager()
 	defer m.Stop()
 	held := leader.ShardOf("shop/web", 4)
 	m.SetActing(func(scaler string) bool { return leader.ShardOf(scaler, 4) == held })
@@ -426,10 +418,7 @@ func TestSingleScalersFollowTheActingRule(t *testing.T) {
 // A signal's valid_range reaches the loop: a value outside it fails as
 // out_of_range, is counted, and holds the capacity.
 func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	rec := &fakes.Recorder{}
-	m := NewManager(clk, nil, tf.factories(), rec, nil)
+	m, clk, tf, rec := newTestManager()
 	defer m.Stop()
 	ratio := strings.Replace(scalerYAML("ratio", 0.1), "signals: [{name: load, query: 'sum(load{app=\"ratio\"})'}]",
 		"signals: [{name: load, query: 'sum(load{app=\"ratio\"})', valid_range: {max: 1}}]", 1)

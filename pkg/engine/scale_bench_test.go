@@ -110,15 +110,8 @@ func BenchmarkTick(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	d, errs := policy.NewDecider(policy.Spec{
-		Policies: []policy.Policy{tt}, Combine: policy.CombineMax, Bounds: policy.Bounds{Min: 1, Max: 100},
-		Behavior: policy.DefaultBehavior(), OnFailure: policy.OnFailure{Mode: policy.FailureHold},
-	}, nil)
-	if errs != nil {
-		b.Fatal(err)
-	}
 	s := NewScaler(ScalerSpec{
-		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second,
+		Name: "web", Decider: holdingDecider(b, tt, 100), Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second,
 		Signals: []Signal{{Name: "load", Expr: "load", Source: src}},
 	}, nil, nil, nil)
 	ctx := context.Background()

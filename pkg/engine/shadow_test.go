@@ -24,17 +24,9 @@ func TestDryRunPIDShadowsItsOwnDecisions(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		d, errs := policy.NewDecider(policy.Spec{
-			Policies: []policy.Policy{pid}, Combine: policy.CombineMax,
-			Bounds: policy.Bounds{Min: 1, Max: 50}, Behavior: policy.DefaultBehavior(),
-			OnFailure: policy.OnFailure{Mode: policy.FailureHold},
-		}, nil)
-		if errs != nil {
-			t.Fatal(errs)
-		}
 		act := actuators.NewLog(4, nil)
 		s := NewScaler(ScalerSpec{
-			Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second, DryRun: dryRun,
+			Name: "web", Decider: holdingDecider(t, pid, 50), Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second, DryRun: dryRun,
 			Signals: []Signal{{Name: "p95", Expr: "p95", Source: &fakes.Source{Value: 2.3}}},
 		}, nil, nil, nil)
 		var out []scaling.Decision

@@ -119,48 +119,43 @@ func compact(d *scaling.Decision, prev *record) record {
 	}
 	r.winner = share(d.Winner, prev.winner, &r.cost)
 	r.err = share(d.Error, prev.err, &r.cost)
-	if len(d.Signals) > 0 {
-		r.signals = make([]signalRecord, len(d.Signals))
-		r.cost += signalRecSize * int64(len(d.Signals))
-		for i, s := range d.Signals {
-			var p signalRecord
-			if i < len(prev.signals) {
-				p = prev.signals[i]
-			}
-			r.signals[i] = signalRecord{
-				name: share(s.Name, p.name, &r.cost), value: s.Value, time: unixNano(s.Time),
-				failed: s.Failed, err: share(s.Error, p.err, &r.cost),
-			}
+	r.signals = records(d.Signals, prev.signals, signalRecSize, &r.cost, func(s scaling.SignalValue, p signalRecord) signalRecord {
+		return signalRecord{
+			name: share(s.Name, p.name, &r.cost), value: s.Value, time: unixNano(s.Time),
+			failed: s.Failed, err: share(s.Error, p.err, &r.cost),
 		}
-	}
-	if len(d.Recommendations) > 0 {
-		r.recs = make([]recRecord, len(d.Recommendations))
-		r.cost += recRecSize * int64(len(d.Recommendations))
-		for i, rc := range d.Recommendations {
-			var p recRecord
-			if i < len(prev.recs) {
-				p = prev.recs[i]
-			}
-			r.recs[i] = recRecord{
-				policy: share(rc.Policy, p.policy, &r.cost), replicas: rc.Replicas, abstain: rc.Abstain,
-				reason: share(rc.Reason, p.reason, &r.cost),
-			}
+	})
+	r.recs = records(d.Recommendations, prev.recs, recRecSize, &r.cost, func(rc scaling.Recommendation, p recRecord) recRecord {
+		return recRecord{
+			policy: share(rc.Policy, p.policy, &r.cost), replicas: rc.Replicas, abstain: rc.Abstain,
+			reason: share(rc.Reason, p.reason, &r.cost),
 		}
-	}
-	if len(d.Adjustments) > 0 {
-		r.adjustments = make([]scaling.Adjustment, len(d.Adjustments))
-		r.cost += adjSize * int64(len(d.Adjustments))
-		for i, a := range d.Adjustments {
-			var p scaling.Adjustment
-			if i < len(prev.adjustments) {
-				p = prev.adjustments[i]
-			}
-			a.Guard = share(a.Guard, p.Guard, &r.cost)
-			a.Reason = share(a.Reason, p.Reason, &r.cost)
-			r.adjustments[i] = a
-		}
-	}
+	})
+	r.adjustments = records(d.Adjustments, prev.adjustments, adjSize, &r.cost, func(a, p scaling.Adjustment) scaling.Adjustment {
+		a.Guard = share(a.Guard, p.Guard, &r.cost)
+		a.Reason = share(a.Reason, p.Reason, &r.cost)
+		return a
+	})
 	return r
+}
+
+// records makes the records of items (nil for none), each from its item
+// and the record at its place in prev (zero past prev's end), adding size
+// a record to cost.
+func records[T, R any](items []T, prev []R, size int64, cost *int64, rec func(T, R) R) []R {
+	if len(items) == 0 {
+		return nil
+	}
+	out := make([]R, len(items))
+	*cost += size * int64(len(items))
+	for i, it := range items {
+		var p R
+		if i < len(prev) {
+			p = prev[i]
+		}
+		out[i] = rec(it, p)
+	}
+	return out
 }
 
 // decision is the record as the decision it was made from.

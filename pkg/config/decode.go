@@ -656,30 +656,28 @@ func DecodeScalerObject(obj map[string]any, name, namespace string, path *field.
 
 // mappingKey is the node of key in the mapping n, or nil.
 func mappingKey(n *yaml.Node, key string) *yaml.Node {
-	n = resolveNode(n)
-	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if k := resolveNode(n.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
-			return k
-		}
-	}
-	return nil
+	k, _ := mappingEntry(n, key)
+	return k
 }
 
 // mappingValue is the value of key in the mapping n, or nil.
 func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	_, v := mappingEntry(n, key)
+	return v
+}
+
+// mappingEntry is the node of key in the mapping n and its value, or nils.
+func mappingEntry(n *yaml.Node, key string) (k, v *yaml.Node) {
 	n = resolveNode(n)
 	if n == nil || n.Kind != yaml.MappingNode {
-		return nil
+		return nil, nil
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		if k := resolveNode(n.Content[i]); k != nil && k.Kind == yaml.ScalarNode && k.Value == key {
-			return n.Content[i+1]
+			return k, n.Content[i+1]
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 // DecodeScalerNode is DecodeScalerJSON for a node of a YAML document, as a

@@ -200,36 +200,28 @@ func set(p, raw any) error {
 	case *string:
 		*p = fmt.Sprint(raw)
 	case *time.Duration:
-		if d, ok := raw.(time.Duration); ok {
-			*p = d
-			return nil
-		}
-		d, err := time.ParseDuration(strings.TrimSpace(s))
-		if !isString || err != nil {
-			return errors.New("must be a duration such as 15s or 5m")
-		}
-		*p = d
+		return setParsed(p, raw, s, isString, time.ParseDuration, "must be a duration such as 15s or 5m")
 	case *bool:
-		if b, ok := raw.(bool); ok {
-			*p = b
-			return nil
-		}
-		b, err := strconv.ParseBool(strings.TrimSpace(s))
-		if !isString || err != nil {
-			return errors.New("must be true or false")
-		}
-		*p = b
+		return setParsed(p, raw, s, isString, strconv.ParseBool, "must be true or false")
 	case *int:
-		if n, ok := raw.(int); ok {
-			*p = n
-			return nil
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(s))
-		if !isString || err != nil {
-			return errors.New("must be an integer")
-		}
-		*p = n
+		return setParsed(p, raw, s, isString, strconv.Atoi, "must be an integer")
 	}
+	return nil
+}
+
+// setParsed stores raw into p when it is already a T, and otherwise the
+// string s parsed; a raw that is neither, or an s that does not parse, is
+// the error must.
+func setParsed[T any](p *T, raw any, s string, isString bool, parse func(string) (T, error), must string) error {
+	if v, ok := raw.(T); ok {
+		*p = v
+		return nil
+	}
+	v, err := parse(strings.TrimSpace(s))
+	if !isString || err != nil {
+		return errors.New(must)
+	}
+	*p = v
 	return nil
 }
 

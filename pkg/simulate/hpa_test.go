@@ -173,14 +173,21 @@ func TestHPAReferenceGoldenTimeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(run.Timeline()) != m.Ticks() {
-		t.Fatalf("timeline has %d rows, want %d", len(run.Timeline()), m.Ticks())
+	compareGolden(t, "hpa_flash_crowd_timeline.csv", timelineCSV(t, m, run.Timeline()))
+}
+
+// timelineCSV is a run's timeline of model m as WriteTimeline writes it;
+// the timeline must have a row per tick of m.
+func timelineCSV(t *testing.T, m *Model, timeline []Row) []byte {
+	t.Helper()
+	if len(timeline) != m.Ticks() {
+		t.Fatalf("timeline has %d rows, want %d", len(timeline), m.Ticks())
 	}
 	var buf bytes.Buffer
-	if err := WriteTimeline(&buf, run.Timeline()); err != nil {
+	if err := WriteTimeline(&buf, timeline); err != nil {
 		t.Fatal(err)
 	}
-	compareGolden(t, "hpa_flash_crowd_timeline.csv", buf.Bytes())
+	return buf.Bytes()
 }
 
 // compareGolden compares got with testdata/simulate/name, or rewrites the

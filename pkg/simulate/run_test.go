@@ -110,12 +110,7 @@ func TestScoreOnHandComputedTrace(t *testing.T) {
 	c := p.C()
 	run := NewRun(m, 2)
 	plan := map[int]int32{4: 3, 6: 2} // scale up as load rises, then down too early
-	for !run.Done() {
-		if r, ok := plan[run.Tick()]; ok {
-			request(t, run, r)
-		}
-		run.Advance()
-	}
+	play(t, run, plan)
 	// Requested by tick: 2 2 2 2 3 3 2 2 -> 18 x 15 s; actions: the initial 2
 	// at tick 0, then ticks 4 and 6. Oracle: 2 x 4 + 3 x 4 -> 20 x 15 s.
 	// Ready: 2 2 2 2 2 3 2 2; load 8/3 > 2 violates at ticks 4, 6, 7.
@@ -288,12 +283,7 @@ func TestScoreFromScoresOnlyTheLaterTicks(t *testing.T) {
 	}
 	run := NewRun(m, 2, ScoreFrom(from))
 	plan := map[int]int32{4: 3, 6: 2}
-	for !run.Done() {
-		if r, ok := plan[run.Tick()]; ok {
-			request(t, run, r)
-		}
-		run.Advance()
-	}
+	play(t, run, plan)
 	want := Score{
 		Ticks:                    3,
 		TotalRequests:            3 * 15 * 8.0 / 3 * c,
@@ -320,5 +310,17 @@ func TestScoreFromScoresOnlyTheLaterTicks(t *testing.T) {
 		if _, err := m.TickFrom(at); err == nil {
 			t.Errorf("TickFrom(%s) succeeded outside the ticks", at)
 		}
+	}
+}
+
+// play advances run to its end, requesting at each tick of plan the
+// replicas it names.
+func play(t *testing.T, run *Run, plan map[int]int32) {
+	t.Helper()
+	for !run.Done() {
+		if r, ok := plan[run.Tick()]; ok {
+			request(t, run, r)
+		}
+		run.Advance()
 	}
 }

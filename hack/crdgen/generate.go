@@ -251,52 +251,33 @@ func compose(spec *apiextensionsv1.JSONSchemaProps, b blockTypes, block func(ref
 // (config.MaxSignals and the rest, sources.MaxQueryBytes), so that the API
 // server refuses an object past them before scaled spends anything on it.
 func bound(spec *apiextensionsv1.JSONSchemaProps) {
-	list := func(s *apiextensionsv1.JSONSchemaProps, most int) {
-		s.MaxItems = ptr(int64(most))
+	list := func(most int) func(*apiextensionsv1.JSONSchemaProps) {
+		return func(s *apiextensionsv1.JSONSchemaProps) { s.MaxItems = ptr(int64(most)) }
 	}
-	named := func(key string, most int) {
-		l := spec.Properties[key]
-		list(&l, most)
-		name := l.Items.Schema.Properties["name"]
-		name.MaxLength, name.Pattern = ptr(int64(config.MaxNameLength)), config.NamePattern
-		l.Items.Schema.Properties["name"] = name
-		spec.Properties[key] = l
+	named := func(most int) func(*apiextensionsv1.JSONSchemaProps) {
+		return func(l *apiextensionsv1.JSONSchemaProps) {
+			list(most)(l)
+			property(l.Items.Schema, func(name *apiextensionsv1.JSONSchemaProps) {
+				name.MaxLength, name.Pattern = ptr(int64(config.MaxNameLength)), config.NamePattern
+			}, "name")
+		}
 	}
-	named("signals", config.MaxSignals)
-	named("policies", config.MaxPolicies)
-	named("schedules", config.MaxSchedules)
+	property(spec, named(config.MaxSignals), "signals")
+	property(spec, named(config.MaxPolicies), "policies")
+	property(spec, named(config.MaxSchedules), "schedules")
 
 	query := func(s *apiextensionsv1.JSONSchemaProps) { s.MaxLength = ptr(int64(sources.MaxQueryBytes)) }
 	signal := spec.Properties["signals"].Items.Schema
-	q := signal.Properties[string(sources.KindQuery)]
-	query(&q)
-	signal.Properties[string(sources.KindQuery)] = q
-	g := signal.Properties[string(sources.KindGrouped)]
-	gq := g.Properties["query"]
-	query(&gq)
-	g.Properties["query"] = gq
-	signal.Properties[string(sources.KindGrouped)] = g
+	property(signal, query, string(sources.KindQuery))
+	property(signal, query, string(sources.KindGrouped), "query")
 
 	pol := spec.Properties["policies"].Items.Schema
-	step := pol.Properties[string(policy.TypeStep)]
 	for _, dir := range []string{"scale_in", "scale_out"} {
-		rule := step.Properties[dir]
-		steps := rule.Properties["steps"]
-		list(&steps, policy.MaxSteps)
-		rule.Properties["steps"] = steps
-		step.Properties[dir] = rule
+		property(pol, list(policy.MaxSteps), string(policy.TypeStep), dir, "steps")
 	}
-	pol.Properties[string(policy.TypeStep)] = step
-
-	behavior := spec.Properties["behavior"]
 	for _, dir := range []string{"scale_up", "scale_down"} {
-		rules := behavior.Properties[dir]
-		limits := rules.Properties["policies"]
-		list(&limits, config.MaxRatePolicies)
-		rules.Properties["policies"] = limits
-		behavior.Properties[dir] = rules
+		property(spec, list(config.MaxRatePolicies), "behavior", dir, "policies")
 	}
-	spec.Properties["behavior"] = behavior
 
 	interval := spec.Properties["interval"]
 	interval.XValidations = append(interval.XValidations, apiextensionsv1.ValidationRule{
@@ -304,6 +285,18 @@ func bound(spec *apiextensionsv1.JSONSchemaProps) {
 		Message: fmt.Sprintf("interval must be between %s and %s", shortDuration(config.MinInterval), shortDuration(config.MaxInterval)),
 	})
 	spec.Properties["interval"] = interval
+}
+
+// property applies f to the property at path below s, each key one of the
+// properties of the one before, and stores it back.
+func property(s *apiextensionsv1.JSONSchemaProps, f func(*apiextensionsv1.JSONSchemaProps), path ...string) {
+	p := s.Properties[path[0]]
+	if len(path) == 1 {
+		f(&p)
+	} else {
+		property(&p, f, path[1:]...)
+	}
+	s.Properties[path[0]] = p
 }
 
 // shortDuration writes d as CEL's duration() reads it: 1s, 1h.

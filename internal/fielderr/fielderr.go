@@ -157,3 +157,20 @@ func Lines(errs field.ErrorList) []string {
 	}
 	return out
 }
+
+// Without drops from errs the problems at or under a field of seen: where
+// a field already has a problem (it failed to decode, say), what another
+// check says of it or of what it holds would only repeat it in other words.
+func Without(errs, seen field.ErrorList) field.ErrorList {
+	var out field.ErrorList
+next:
+	for _, e := range errs {
+		for _, s := range seen {
+			if e.Field == s.Field || strings.HasPrefix(e.Field, s.Field+".") || strings.HasPrefix(e.Field, s.Field+"[") {
+				continue next
+			}
+		}
+		out = append(out, e)
+	}
+	return out
+}

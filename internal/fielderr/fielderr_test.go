@@ -2,6 +2,7 @@ package fielderr
 
 import (
 	"math"
+	"slices"
 	"testing"
 	"time"
 
@@ -43,5 +44,21 @@ func TestFormat(t *testing.T) {
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
+	}
+}
+
+// Without keeps a problem only when no problem seen is at its field or
+// above it; a field that merely starts alike (bounds.maximum beside
+// bounds.max) is another field.
+func TestWithout(t *testing.T) {
+	p := func(path string) *field.Error { return Problem(field.NewPath(path), "x") }
+	seen := field.ErrorList{p("bounds.max"), p("signals[0]")}
+	errs := field.ErrorList{p("bounds.max"), p("bounds.max.x"), p("bounds.maximum"), p("signals[0].query"), p("signals[1]"), p("bounds")}
+	var got []string
+	for _, e := range Without(errs, seen) {
+		got = append(got, e.Field)
+	}
+	if want := []string{"bounds.maximum", "signals[1]", "bounds"}; !slices.Equal(got, want) {
+		t.Errorf("Without kept %v, want %v", got, want)
 	}
 }

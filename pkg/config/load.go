@@ -110,7 +110,7 @@ func LoadData(path string, data []byte, v *viper.Viper, adjust ...func(*Config))
 	for _, a := range adjust {
 		a(c)
 	}
-	if errs := append(decoded, withoutDecoded(validate(c), decoded)...); len(errs) > 0 {
+	if errs := append(decoded, fielderr.Without(validate(c), decoded)...); len(errs) > 0 {
 		return nil, Problems(errs)
 	}
 	return c, nil

@@ -42,20 +42,3 @@ type problem struct{ err *field.Error }
 
 func (p problem) Error() string { return fielderr.Format(p.err) }
 func (p problem) Unwrap() error { return p.err }
-
-// withoutDecoded drops the problems of fields that failed to decode: such a
-// field kept its default, and what Validate says of it would only repeat the
-// decoder's problem in other words.
-func withoutDecoded(errs, decoded field.ErrorList) field.ErrorList {
-	var out field.ErrorList
-next:
-	for _, e := range errs {
-		for _, d := range decoded {
-			if e.Field == d.Field || strings.HasPrefix(e.Field, d.Field+".") || strings.HasPrefix(e.Field, d.Field+"[") {
-				continue next
-			}
-		}
-		out = append(out, e)
-	}
-	return out
-}

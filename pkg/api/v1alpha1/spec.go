@@ -1,8 +1,6 @@
 package v1alpha1
 
 import (
-	"strings"
-
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -35,21 +33,6 @@ func Spec(obj *unstructured.Unstructured, cfg *config.Config) (config.Scaler, fi
 // after its decode found decoded. A problem at or under a field that
 // already has one is left out: it would say the same again.
 func check(sc *config.Scaler, namespace string, cfg *config.Config, decoded field.ErrorList) field.ErrorList {
-	errs := append(decoded, without(cfg.ValidateScaler(sc, specPath), decoded)...)
-	return append(errs, without(tenancy.Confine(sc, namespace, &cfg.ScalerObjects, specPath), errs)...)
-}
-
-// without drops from errs the problems at or under a field of seen.
-func without(errs, seen field.ErrorList) field.ErrorList {
-	var out field.ErrorList
-next:
-	for _, e := range errs {
-		for _, s := range seen {
-			if e.Field == s.Field || strings.HasPrefix(e.Field, s.Field+".") || strings.HasPrefix(e.Field, s.Field+"[") {
-				continue next
-			}
-		}
-		out = append(out, e)
-	}
-	return out
+	errs := append(decoded, fielderr.Without(cfg.ValidateScaler(sc, specPath), decoded)...)
+	return append(errs, fielderr.Without(tenancy.Confine(sc, namespace, &cfg.ScalerObjects, specPath), errs)...)
 }

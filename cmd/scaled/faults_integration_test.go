@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/scaled-dev/scaled/internal/faultproxy"
+	"github.com/scaled-dev/scaled/internal/proc"
 	"github.com/scaled-dev/scaled/internal/promtest"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -236,17 +237,9 @@ func (d *daemon) metricValue(t *testing.T, series string) float64 {
 // procStatus reads the kB fields of /proc/PID/status (VmRSS, VmHWM, ...).
 func procStatus(t *testing.T, pid int) map[string]int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	s, err := proc.Status(pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]int64{}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if f := strings.Fields(v); ok && len(f) == 2 && f[1] == "kB" {
-			n, _ := strconv.ParseInt(f[0], 10, 64)
-			out[k] = n
-		}
-	}
-	return out
+	return s
 }

@@ -72,6 +72,16 @@ func (c *cluster) setReplicas(t *testing.T, ns, name string, n int32) {
 	}
 }
 
+// leaseHolder is who holds Lease scaled/name, "" when no one does (or it
+// cannot be read).
+func (c *cluster) leaseHolder(name string) string {
+	l, err := c.admin.CoordinationV1().Leases("scaled").Get(context.Background(), name, metav1.GetOptions{})
+	if err != nil || l.Spec.HolderIdentity == nil {
+		return ""
+	}
+	return *l.Spec.HolderIdentity
+}
+
 // writeTrace writes a replay trace to path: 600 one-second steps, value(i)
 // at step i, so that a value is there one second after start.
 func writeTrace(t *testing.T, path string, value func(i int) int) {

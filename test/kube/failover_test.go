@@ -4,7 +4,6 @@ package kube
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -16,8 +15,6 @@ import (
 	"syscall"
 	"testing"
 	"time"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/scaled-dev/scaled/internal/kubetest"
 )
@@ -113,7 +110,6 @@ func TestLeaderFailoverBetweenTwoProcesses(t *testing.T) {
 	c := sharedCluster(t)
 	kubeconfig := c.WriteKubeconfig("scaled-sa", saToken(t)) // the processes run as deploy/'s service account
 	ns := c.namespace(t, "failover", 1, "web")
-	ctx := context.Background()
 	dir := t.TempDir()
 	bin := buildScaled(t)
 	// A constant 30 per second against 10 per replica: scaled wants 3.
@@ -152,13 +148,7 @@ scalers:
 	replicas := func() int32 { return c.replicas(t, ns, "web") }
 	// knock sets the replicas back to 1, as another writer would.
 	knock := func() { c.setReplicas(t, ns, "web", 1) }
-	holder := func() string {
-		l, err := c.admin.CoordinationV1().Leases("scaled").Get(ctx, "scaled", metav1.GetOptions{})
-		if err != nil || l.Spec.HolderIdentity == nil {
-			return ""
-		}
-		return *l.Spec.HolderIdentity
-	}
+	holder := func() string { return c.leaseHolder("scaled") }
 
 	a := startDaemon(t, bin, cfg, kubeconfig, "scaled-a")
 	kubetest.Eventually(t, 30*time.Second, "a leads and scales to 3", func() (bool, error) { return holder() == "scaled-a" && replicas() == 3, nil })

@@ -23,6 +23,7 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/faultproxy"
 	"github.com/scaled-dev/scaled/internal/kubetest"
+	"github.com/scaled-dev/scaled/internal/proc"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -79,25 +80,31 @@ scalers:
 // decisionsAfter are a daemon's kept decisions of scaler after since, oldest first.
 func (d *daemon) decisionsAfter(t *testing.T, scaler string, since time.Time) []scaling.Decision {
 	t.Helper()
-	resp, err := http.Get("http://" + d.listen + "/api/v1/decisions?scaler=" + scaler)
-	if err != nil {
-		t.Fatalf("decisions of %s on %s: %v", scaler, d.id, err)
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Decisions []scaling.Decision `json:"decisions"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("decisions of %s on %s: %v", scaler, d.id, err)
-	}
 	var out []scaling.Decision
-	ds := body.Decisions
+	ds := d.decisions(t, scaler)
 	for i := len(ds) - 1; i >= 0; i-- {
 		if ds[i].Time.After(since) {
 			out = append(out, ds[i])
 		}
 	}
 	return out
+}
+
+// failedAfter waits up to 20 s for a failed decision of scaler after since,
+// and returns the first.
+func (d *daemon) failedAfter(t *testing.T, scaler string, since time.Time, what string) scaling.Decision {
+	t.Helper()
+	var failed scaling.Decision
+	kubetest.Eventually(t, 20*time.Second, what, func() (bool, error) {
+		for _, x := range d.decisionsAfter(t, scaler, since) {
+			if x.Outcome == scaling.OutcomeFailed {
+				failed = x
+				return true, nil
+			}
+		}
+		return false, nil
+	})
+	return failed
 }
 
 // The fault suite against the real kube-apiserver: a fault proxy between
@@ -143,16 +150,7 @@ func TestFaultSuiteKubeAPIServer(t *testing.T) {
 				return n
 			}
 			before := counted()
-			var failed scaling.Decision
-			kubetest.Eventually(t, 20*time.Second, "a failed decision", func() (bool, error) {
-				for _, x := range d.decisionsAfter(t, "web", start) {
-					if x.Outcome == scaling.OutcomeFailed {
-						failed = x
-						return true, nil
-					}
-				}
-				return false, nil
-			})
+			failed := d.failedAfter(t, "web", start, "a failed decision")
 			c.setReplicas(t, ns, "web", 3)
 			time.Sleep(3 * time.Second)
 			if got := replicas(); got != 3 {
@@ -261,16 +259,7 @@ func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
 	before := d.metricNumber(t, `scaled_target_errors_total{reason="throttled",scaler="web"}`)
 	start := time.Now()
 	mode.Store("429")
-	var failed scaling.Decision
-	kubetest.Eventually(t, 20*time.Second, "a throttled decision", func() (bool, error) {
-		for _, x := range d.decisionsAfter(t, "web", start) {
-			if x.Outcome == scaling.OutcomeFailed {
-				failed = x
-				return true, nil
-			}
-		}
-		return false, nil
-	})
+	failed := d.failedAfter(t, "web", start, "a throttled decision")
 	end := time.Now()
 	mode.Store("")
 	if !strings.Contains(failed.Error, "throttling scaled (HTTP 429)") {
@@ -315,17 +304,9 @@ func probeHealth(d *daemon) error {
 // status reads the kB fields of the daemon's /proc/PID/status.
 func status(t *testing.T, d *daemon) map[string]int64 {
 	t.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
+	s, err := proc.Status(d.cmd.Process.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string]int64{}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if f := strings.Fields(v); ok && len(f) == 2 && f[1] == "kB" {
-			n, _ := strconv.ParseInt(f[0], 10, 64)
-			out[k] = n
-		}
-	}
-	return out
+	return s
 }

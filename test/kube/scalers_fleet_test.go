@@ -332,7 +332,6 @@ scaler_objects:
 // twice the lease duration and acts from then on, never both.
 func TestFailoverWithScalers(t *testing.T) {
 	c := scalersCluster(t)
-	ctx := context.Background()
 	ns := c.namespace(t, "failover-objects", 1, "web")
 	prom := promtest.Start(t)
 	prom.Gauge("app_rps", "namespace", "deployment").WithLabelValues(ns, "web").Set(30)
@@ -355,13 +354,7 @@ behavior: {scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}}
 	replicas := func() int32 { return c.replicas(t, ns, "web") }
 	// knock sets the replicas back to 1, as another writer would, unconditionally.
 	knock := func() { c.setReplicas(t, ns, "web", 1) }
-	holder := func() string {
-		l, err := c.admin.CoordinationV1().Leases("scaled").Get(ctx, "scaled-objects", metav1.GetOptions{})
-		if err != nil || l.Spec.HolderIdentity == nil {
-			return ""
-		}
-		return *l.Spec.HolderIdentity
-	}
+	holder := func() string { return c.leaseHolder("scaled-objects") }
 	kubeconfig := c.WriteKubeconfig("scaled-sa", saToken(t))
 	bin := buildScaled(t)
 	a := startDaemon(t, bin, cfg, kubeconfig, "objects-a")

@@ -80,19 +80,7 @@ func TestHistoryPagerAgainstRealPrometheus(t *testing.T) {
 	}
 	q := &countingQuerier{Querier: prom}
 
-	pred, err := policy.NewPredictive(policy.PredictiveSpec{
-		Name: "ahead", Signal: "load", Mode: policy.ForecastOnly, CapacityPerReplica: 100,
-		StartupDelay: time.Minute, Lead: time.Minute,
-		History: window, Step: time.Minute, MinHistory: 24 * time.Hour,
-		Model: "snaive_daily", Quantile: 0.9, RefitEvery: time.Hour, SurpriseRatio: 1.5, Handover: 15 * time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dec, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{pred}, Bounds: policy.Bounds{Min: 1, Max: 100}}, nil)
-	if errs != nil {
-		t.Fatal(errs)
-	}
+	dec := predictiveDecider(t, shopForecast(window), 100)
 	s := NewScaler(ScalerSpec{
 		Name: "web", Decider: dec, Actuator: actuators.NewLog(5, nil), Interval: 15 * time.Second, QueryTimeout: 20 * time.Second,
 		Signals: []Signal{{Name: "load", Expr: `shop_requests_rate{app="shop"}`, MaxAge: 2 * time.Minute, Source: q}},
@@ -192,19 +180,7 @@ func TestFleetReadsEachHistoryOnceAndThenOnlyNewPoints(t *testing.T) {
 	hs := NewHistories()
 	fleet := make([]*Scaler, 20)
 	for i := range fleet {
-		pred, err := policy.NewPredictive(policy.PredictiveSpec{
-			Name: "ahead", Signal: "load", Mode: policy.ForecastOnly, CapacityPerReplica: 100,
-			StartupDelay: time.Minute, Lead: time.Minute,
-			History: window, Step: time.Minute, MinHistory: 24 * time.Hour,
-			Model: "snaive_daily", Quantile: 0.9, RefitEvery: time.Hour, SurpriseRatio: 1.5, Handover: 15 * time.Minute,
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-		dec, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{pred}, Bounds: policy.Bounds{Min: 1, Max: 100}}, nil)
-		if errs != nil {
-			t.Fatal(errs)
-		}
+		dec := predictiveDecider(t, shopForecast(window), 100)
 		fleet[i] = NewScaler(ScalerSpec{
 			Name: fmt.Sprintf("shop/web-%d", i), Decider: dec, Actuator: actuators.NewLog(5, nil), Interval: 30 * time.Second,
 			QueryTimeout: 20 * time.Second, Histories: hs,
@@ -251,5 +227,17 @@ func TestFleetReadsEachHistoryOnceAndThenOnlyNewPoints(t *testing.T) {
 	}
 	if st := hs.Stats(); st.Histories != 1 || st.Readers != 20 || st.Points != 20161 {
 		t.Errorf("histories %+v: want one of 20,161 points read by 20 scalers", st)
+	}
+}
+
+// shopForecast is the predictive policy of the shop's load in these tests:
+// forecast only, a same-time-yesterday model over window at one-minute
+// steps, 100 per replica.
+func shopForecast(window time.Duration) policy.PredictiveSpec {
+	return policy.PredictiveSpec{
+		Name: "ahead", Signal: "load", Mode: policy.ForecastOnly, CapacityPerReplica: 100,
+		StartupDelay: time.Minute, Lead: time.Minute,
+		History: window, Step: time.Minute, MinHistory: 24 * time.Hour,
+		Model: "snaive_daily", Quantile: 0.9, RefitEvery: time.Hour, SurpriseRatio: 1.5, Handover: 15 * time.Minute,
 	}
 }

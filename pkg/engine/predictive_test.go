@@ -40,21 +40,29 @@ func (r *forecastRecorder) SetForecast(scaler string, f policy.PolicyForecast) {
 	r.forecasts = append(r.forecasts, f)
 }
 
+// predictiveDecider decides with the predictive policy of spec alone,
+// between 1 and most replicas.
+func predictiveDecider(t testing.TB, spec policy.PredictiveSpec, most int32) *policy.Decider {
+	t.Helper()
+	p, err := policy.NewPredictive(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{p}, Bounds: policy.Bounds{Min: 1, Max: most}}, nil)
+	if errs != nil {
+		t.Fatal(errs)
+	}
+	return d
+}
+
 func predictiveScaler(t *testing.T, mode policy.PredictiveMode, src sources.Querier, act actuators.Actuator, rec Recorder) *Scaler {
 	t.Helper()
-	p, err := policy.NewPredictive(policy.PredictiveSpec{
+	d := predictiveDecider(t, policy.PredictiveSpec{
 		Name: "ahead", Signal: "rps", Mode: mode, CapacityPerReplica: 10,
 		StartupDelay: time.Minute, Lead: time.Minute,
 		History: 3 * 24 * time.Hour, Step: 5 * time.Minute, MinHistory: 24 * time.Hour,
 		Model: "auto", Quantile: 0.9, RefitEvery: time.Hour, SurpriseRatio: 1.5, Handover: 15 * time.Minute,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{p}, Bounds: policy.Bounds{Min: 1, Max: 1000}}, nil)
-	if errs != nil {
-		t.Fatal(errs)
-	}
+	}, 1000)
 	spec := ScalerSpec{
 		Name: "web", Decider: d, Actuator: act, Interval: 15 * time.Second, QueryTimeout: time.Second,
 		Signals: []Signal{{Name: "rps", Expr: "rps", MaxAge: time.Minute, Source: src}},

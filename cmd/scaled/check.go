@@ -164,20 +164,25 @@ func querySignals(ctx context.Context, out io.Writer, cfg *config.Config, scaler
 	// Every signal is asked about one time, so that the signals of a
 	// grouped query share one request.
 	now := clk.Now()
-	for _, sc := range scalers {
+	for _, declared := range scalers {
+		sc, err := cfg.Resolve(declared)
+		if err != nil {
+			failed++
+			fmt.Fprintf(out, "  %s: FAILED: %v\n", declared.Name, err)
+			continue
+		}
 		for _, sig := range sc.Signals {
-			q, err := factories.Source(cfg, sc.Name, sig)
+			q, err := factories.Source(&sc, sig)
 			if err != nil {
 				failed++
 				fmt.Fprintf(out, "  %s/%s: FAILED: %v\n", sc.Name, sig.Name, err)
 				continue
 			}
-			timeout := cfg.Prometheus.QueryTimeout
-			qctx, cancel := context.WithTimeout(ctx, timeout)
-			s, err := sources.QueryMaxAge(qctx, q, sig.Expr(), now, sig.MaxAge)
+			qctx, cancel := context.WithTimeout(ctx, sc.QueryTimeout)
+			s, err := sources.QueryMaxAge(qctx, q, sig.Expr, now, sig.MaxAge)
 			cancel()
 			if err == nil {
-				err = sig.Range().Check(sig.Name, s.Value)
+				err = sig.ValidRange.Check(sig.Name, s.Value)
 			}
 			if err != nil {
 				failed++

@@ -11,6 +11,7 @@ import (
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -22,17 +23,17 @@ import (
 func checkHistory(ctx context.Context, out io.Writer, cfg *config.Config, f engine.Factories, now time.Time) int {
 	failed := 0
 	for _, sc := range cfg.Scalers {
-		spec, errs := sc.DeciderSpec(cfg.IntervalFor(sc), nil)
-		if len(errs) > 0 {
+		r, err := cfg.Resolve(sc)
+		if err != nil {
 			continue // reported by the validation above
 		}
-		for _, pol := range spec.Policies {
+		for _, pol := range r.Decider.Policies {
 			p, ok := pol.(*policy.Predictive)
 			if !ok {
 				continue
 			}
 			for _, need := range p.HistoryNeeds() {
-				if !checkPolicyHistory(ctx, out, cfg, f, sc, p, need, now) {
+				if !checkPolicyHistory(ctx, out, f, &r, p, need, now) {
 					failed++
 				}
 			}
@@ -41,10 +42,10 @@ func checkHistory(ctx context.Context, out io.Writer, cfg *config.Config, f engi
 	return failed
 }
 
-func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, f engine.Factories, sc config.Scaler,
+func checkPolicyHistory(ctx context.Context, out io.Writer, f engine.Factories, sc *resolved.Scaler,
 	p *policy.Predictive, need policy.HistoryNeed, now time.Time) bool {
 	name := sc.Name + "/" + p.Name()
-	var sig *config.Signal
+	var sig *resolved.Signal
 	for i := range sc.Signals {
 		if sc.Signals[i].Name == need.Signal {
 			sig = &sc.Signals[i]
@@ -52,19 +53,19 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 	}
 	prom := false
 	if sig != nil {
-		_, prom = sig.Source.Spec.(sources.PrometheusBacked)
+		_, prom = sig.Spec.(sources.PrometheusBacked)
 	}
 	if !prom {
 		fmt.Fprintf(out, "  %s: history of %s: not from Prometheus, not checked\n", name, need.Signal)
 		return true
 	}
-	q, err := f.Source(cfg, sc.Name, *sig)
+	q, err := f.Source(sc, *sig)
 	if err != nil {
 		fmt.Fprintf(out, "  %s: history of %s: FAILED: %v\n", name, need.Signal, err)
 		return false
 	}
 	// The loop's own fetch: the same pages, the same missing data.
-	samples, err := engine.FetchHistory(ctx, q, sig.Expr(), need, now)
+	samples, err := engine.FetchHistory(ctx, q, sig.Expr, need, now)
 	if err != nil {
 		fmt.Fprintf(out, "  %s: history of %s: FAILED (%s): %v\n", name, need.Signal, scaling.KindOf(err), err)
 		return false
@@ -82,7 +83,7 @@ func checkPolicyHistory(ctx context.Context, out io.Writer, cfg *config.Config, 
 	// Recommend, so that check says what run will, abstentions included.
 	first := p.Recommend(policy.Input{
 		Now:      now,
-		Capacity: scaling.Capacity{Current: sc.Bounds.Min, Ready: sc.Bounds.Min},
+		Capacity: scaling.Capacity{Current: sc.Decider.Bounds.Min, Ready: sc.Decider.Bounds.Min},
 		Signals:  map[string]scaling.Reading{need.Signal: firstReading(need.Signal, samples)},
 	})
 	switch {

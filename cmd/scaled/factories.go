@@ -15,6 +15,7 @@ import (
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
 	"github.com/scaled-dev/scaled/pkg/leader"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -43,13 +44,11 @@ type factories struct {
 	promOf  config.Prometheus
 	// before are the counts of the Prometheus clients a reload replaced,
 	// so that the exported counters keep counting.
-	before      sources.PrometheusStats
-	sharedBef   sources.SharingStats
-	intervals   map[string]time.Duration // each scaler's tick, of intervalsOf
-	intervalsOf *config.Config
-	traces      map[string]*sources.Trace
-	kube        *kubeDeps // Kubernetes clients, made at first use (kube.go)
-	aws         *awsDeps  // AWS regions, made at first use (aws.go)
+	before    sources.PrometheusStats
+	sharedBef sources.SharingStats
+	traces    map[string]*sources.Trace
+	kube      *kubeDeps // Kubernetes clients, made at first use (kube.go)
+	aws       *awsDeps  // AWS regions, made at first use (aws.go)
 }
 
 func newFactories(logger *zap.Logger, clk clock.PassiveClock, obs queryObservers, opts ...func(*factories)) engine.Factories {
@@ -60,34 +59,35 @@ func newFactories(logger *zap.Logger, clk clock.PassiveClock, obs queryObservers
 	return engine.Factories{Source: f.source, Actuator: f.actuator}
 }
 
-func (f *factories) source(cfg *config.Config, scaler string, sig config.Signal) (sources.Querier, error) {
-	q, err := f.rawSource(cfg, scaler, sig)
+func (f *factories) source(sc *resolved.Scaler, sig resolved.Signal) (sources.Querier, error) {
+	q, err := f.rawSource(sc, sig)
 	if err != nil || f.obs == nil {
 		return q, err
 	}
-	return sources.Instrument(q, f.obs(scaler)), nil
+	return sources.Instrument(q, f.obs(sc.Name)), nil
 }
 
 // rawSource builds a signal's source from its block, with what the
 // process shares: one Prometheus client per Prometheus config, one parsed
 // trace per file.
-func (f *factories) rawSource(cfg *config.Config, scaler string, sig config.Signal) (sources.Querier, error) {
-	return sig.Source.Spec.New(sources.Deps{
+func (f *factories) rawSource(sc *resolved.Scaler, sig resolved.Signal) (sources.Querier, error) {
+	return sig.Spec.New(sources.Deps{
 		Clock:        f.clock,
-		Prometheus:   func() (sources.Querier, error) { return f.prometheus(cfg, scaler) },
+		Prometheus:   func() (sources.Querier, error) { return f.prometheus(sc.Prometheus, sc.Interval) },
 		Trace:        f.trace,
-		RecordedTime: replaySpeed(cfg) != 1,
+		RecordedTime: sc.RecordedTime,
 	})
 }
 
 // prometheus returns the source of a scaler's Prometheus signals: the one
-// client of the configured Prometheus, through the Sharing that sends each
-// query once per evaluation time, on the grid of the scaler's interval.
-func (f *factories) prometheus(cfg *config.Config, scaler string) (sources.Querier, error) {
+// client of the configured Prometheus (cfg), through the Sharing that sends
+// each query once per evaluation time, on the grid of the scaler's
+// interval.
+func (f *factories) prometheus(cfg config.Prometheus, interval time.Duration) (sources.Querier, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.prom == nil || !reflect.DeepEqual(f.promOf, cfg.Prometheus) {
-		p, err := sources.NewPrometheus(cfg.Prometheus, sources.WithWarningHandler(func(expr string, w []string) {
+	if f.prom == nil || !reflect.DeepEqual(f.promOf, cfg) {
+		p, err := sources.NewPrometheus(cfg, sources.WithWarningHandler(func(expr string, w []string) {
 			f.logger.Warn("prometheus warnings", zap.String("query", expr), zap.Strings("warnings", w))
 		}))
 		if err != nil {
@@ -99,29 +99,29 @@ func (f *factories) prometheus(cfg *config.Config, scaler string) (sources.Queri
 			f.sharedBef.Asked += st.Asked
 			f.sharedBef.Shared += st.Shared
 		}
-		f.prom, f.sharing, f.promOf = p, sources.NewSharing(p), cfg.Prometheus
+		f.prom, f.sharing, f.promOf = p, sources.NewSharing(p), cfg
 	}
 	if f.exactTime {
 		return f.sharing.Exact(), nil
 	}
-	return f.sharing.Every(f.intervalOf(cfg, scaler)), nil
+	return f.sharing.Every(interval), nil
 }
 
 // latestPrometheus is the client of the newest config the signals were
 // built under, or one for cfg while there is none: a target kept across
 // reloads reads through the same client as the signals, never through one
 // of a config that was replaced.
-func (f *factories) latestPrometheus(cfg *config.Config) (sources.Querier, error) {
+func (f *factories) latestPrometheus(cfg config.Prometheus) (sources.Querier, error) {
 	f.mu.Lock()
 	sharing := f.sharing
 	f.mu.Unlock()
 	if sharing != nil {
 		return sharing.Exact(), nil
 	}
-	if cfg.Prometheus.URL == "" {
+	if cfg.URL == "" {
 		return nil, errors.New("no prometheus.url is configured")
 	}
-	if _, err := f.prometheus(cfg, ""); err != nil {
+	if _, err := f.prometheus(cfg, 0); err != nil {
 		return nil, err
 	}
 	return f.latestPrometheus(cfg)
@@ -131,22 +131,6 @@ func (f *factories) latestPrometheus(cfg *config.Config) (sources.Querier, error
 // grid: for a one-shot check of what the signals read now.
 func withExactTime() func(*factories) {
 	return func(f *factories) { f.exactTime = true }
-}
-
-// intervalOf is the tick of the named scaler of cfg (the global interval
-// for one cfg does not list). Called with f.mu held.
-func (f *factories) intervalOf(cfg *config.Config, scaler string) time.Duration {
-	if f.intervalsOf != cfg {
-		f.intervals = make(map[string]time.Duration, len(cfg.Scalers))
-		for _, sc := range cfg.Scalers {
-			f.intervals[sc.Name] = cfg.IntervalFor(sc)
-		}
-		f.intervalsOf = cfg
-	}
-	if d, ok := f.intervals[scaler]; ok {
-		return d
-	}
-	return cfg.Interval
 }
 
 func addPrometheusStats(a, b sources.PrometheusStats) sources.PrometheusStats {
@@ -218,7 +202,7 @@ func (f *factories) trace(path string) (*sources.Trace, error) {
 
 // actuator builds a scaler's target from its block, on the clients the
 // process shares: Kubernetes clients and AWS configs are made at first use.
-func (f *factories) actuator(cfg *config.Config, sc config.Scaler) (actuators.Actuator, error) {
+func (f *factories) actuator(sc *resolved.Scaler) (actuators.Actuator, error) {
 	f.mu.Lock()
 	if f.kube == nil {
 		f.kube = newKubeDeps(nil, leader.Identity())
@@ -228,7 +212,7 @@ func (f *factories) actuator(cfg *config.Config, sc config.Scaler) (actuators.Ac
 	}
 	kube, aws := f.kube, f.aws
 	f.mu.Unlock()
-	aws.setLimits(cfg.AWS, cfg.Interval)
+	aws.setLimits(sc.AWS, sc.Interval) // resolved on the global interval already
 	var obs actuators.TargetObserver
 	if f.targets != nil {
 		obs = f.targets(sc.Name)
@@ -242,7 +226,7 @@ func (f *factories) actuator(cfg *config.Config, sc config.Scaler) (actuators.Ac
 		Identity:    kube.identity,
 		KubeMetrics: kube.metrics,
 		AWS:         aws.region,
-		Prometheus:  func() (actuators.InstantQuerier, error) { return f.latestPrometheus(cfg) },
+		Prometheus:  func() (actuators.InstantQuerier, error) { return f.latestPrometheus(sc.Prometheus) },
 		Warnings:    warnings,
 	})
 	if err != nil || obs == nil {
@@ -256,26 +240,6 @@ func withAWS(a *awsDeps) func(*factories) {
 	return func(f *factories) { f.aws = a }
 }
 
-// replaySpeed is the speed shared by the recordings when every signal of
-// every scaler plays one (sources.Recording), and 1 otherwise (live sources
-// run in real time).
-func replaySpeed(cfg *config.Config) float64 {
-	speed := 0.0
-	for _, sc := range cfg.Scalers {
-		for _, sig := range sc.Signals {
-			r, ok := sig.Source.Spec.(sources.Recording)
-			if !ok {
-				return 1
-			}
-			speed = r.PlaybackSpeed()
-		}
-	}
-	if speed == 0 {
-		return 1
-	}
-	return speed
-}
-
 // replayOrigin is where the fast clock starts: the earliest time at which a
 // recording has a value to answer (RecordingStart), so that the first tick
 // reads one.
@@ -287,9 +251,9 @@ func replayOrigin(cfg *config.Config) (time.Time, error) {
 		for j, sig := range sc.Signals {
 			r := sig.Source.Spec.(sources.Recording)
 			block := fmt.Sprintf("scalers[%d].signals[%d].%s", i, j, sig.Source.Kind)
-			if r.PlaybackSpeed() != replaySpeed(cfg) {
+			if r.PlaybackSpeed() != cfg.ReplaySpeed() {
 				errs = append(errs, fmt.Errorf("%s.speed: %g: every recording must play at one speed (%g) when no signal is live",
-					block, r.PlaybackSpeed(), replaySpeed(cfg)))
+					block, r.PlaybackSpeed(), cfg.ReplaySpeed()))
 				continue
 			}
 			start, err := r.RecordingStart(deps)

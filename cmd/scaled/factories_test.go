@@ -11,6 +11,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -33,7 +34,9 @@ func TestLiveReplayAnswersFromTheFirstTick(t *testing.T) {
 		}}},
 	}
 	f := newFactories(zap.NewNop(), clk, nil)
-	q, err := f.Source(cfg, "web", cfg.Scalers[0].Signals[1])
+	replayed := cfg.Scalers[0].Signals[1]
+	r := resolved.Scaler{Name: "web", Prometheus: cfg.Prometheus, RecordedTime: cfg.ReplaySpeed() != 1}
+	q, err := f.Source(&r, resolved.Signal{Name: replayed.Name, Expr: replayed.Expr(), Kind: replayed.Source.Kind, Spec: replayed.Source.Spec})
 	if err != nil {
 		t.Fatal(err)
 	}

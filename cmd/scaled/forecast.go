@@ -132,7 +132,9 @@ func fromConfig(given func(string) bool, f *forecastFlags) error {
 	set("refit-every", func() { f.refit = spec.RefitEvery })
 	startup := spec.StartupDelay
 	if startup == 0 {
-		startup = c.sc.PlannedStartupDelay()
+		if r, err := cfg.Resolve(c.sc); err == nil {
+			startup = r.StartupDelay
+		}
 	}
 	if startup == 0 {
 		startup = time.Minute

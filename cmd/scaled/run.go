@@ -173,7 +173,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 		return &exitError{code: 2, err: err}
 	}
 	if origin != nil {
-		logger.Info("replaying recorded traces on a fast clock", zap.Time("from", *origin), zap.Float64("speed", replaySpeed(cfg)))
+		logger.Info("replaying recorded traces on a fast clock", zap.Time("from", *origin), zap.Float64("speed", cfg.ReplaySpeed()))
 	}
 	kube := newKubeDeps(reg, leaderIdentity(cfg.LeaderElection))
 	objects := &scalerObjects{} // made below, once the manager is
@@ -233,7 +233,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 	}
 	defer stopLeader() // after the manager stopped: release the lease last
 	defer mgr.Stop()
-	if err := mgr.Apply(cfg); err != nil {
+	if err := applyConfig(mgr, cfg); err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	metrics.ConfigReloaded(true, time.Now())
@@ -245,7 +245,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 	applied := cfg // the config in use: a reload compares its scalers with it
 	apply := func(why string, next *config.Config, err error) {
 		if err == nil {
-			if _, _, cerr := loopClock(next); cerr != nil || (origin != nil) != (replaySpeed(next) != 1) {
+			if _, _, cerr := loopClock(next); cerr != nil || (origin != nil) != (next.ReplaySpeed() != 1) {
 				err = errors.Join(cerr, errors.New("switching between replay and live sources needs a restart"))
 			}
 		}
@@ -253,7 +253,7 @@ func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) e
 			err = errors.New("scaler_objects.enabled changes only on restart")
 		}
 		if err == nil {
-			err = mgr.Apply(next)
+			err = applyConfig(mgr, next)
 		}
 		if err == nil {
 			objects.setConfig(next)
@@ -446,7 +446,7 @@ func statOf(path string) fileState {
 // a fast clock starting at the earliest trace so that the whole loop (ticks,
 // windows, periods) runs in trace time at the configured speed.
 func loopClock(cfg *config.Config) (clock.WithDelayedExecution, *time.Time, error) {
-	speed := replaySpeed(cfg)
+	speed := cfg.ReplaySpeed()
 	if speed == 1 {
 		return clock.RealClock{}, nil, nil
 	}
@@ -455,4 +455,13 @@ func loopClock(cfg *config.Config) (clock.WithDelayedExecution, *time.Time, erro
 		return nil, nil, err
 	}
 	return engine.NewFastClock(clock.RealClock{}, origin, speed), &origin, nil
+}
+
+// applyConfig makes cfg's scalers, resolved, the ones mgr runs.
+func applyConfig(mgr *engine.Manager, cfg *config.Config) error {
+	r, err := cfg.Resolved()
+	if err != nil {
+		return err
+	}
+	return mgr.Apply(r)
 }

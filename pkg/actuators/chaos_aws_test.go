@@ -21,7 +21,6 @@ import (
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
-	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -153,11 +152,11 @@ func newChaosWorld(t *testing.T, example string, seed int64) *chaosWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec, errs := sc.DeciderSpec(cfg.IntervalFor(sc), nil)
-	if len(errs) > 0 {
-		t.Fatal(errs)
+	r, err := cfg.Resolve(sc)
+	if err != nil {
+		t.Fatal(err)
 	}
-	dec, errs := policy.NewDecider(spec, nil)
+	dec, errs := r.NewDecider()
 	if len(errs) > 0 {
 		t.Fatal(errs)
 	}

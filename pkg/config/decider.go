@@ -6,22 +6,22 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
-	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
-// DeciderSpec builds what the scaler's decider runs on: each policy through
+// deciderSpec builds what the scaler's decider runs on: each policy through
 // its type's constructor, each schedule, and its combine rule, bounds,
 // behaviour and failure rule. It is the one conversion from a scaler's
-// config to pkg/policy: Validate reports its problems and those of
-// policy.NewDecider under path, and the daemon and the simulator build from
-// it, so what runs is what was validated. interval is the scaler's tick
-// (its own or the global one). The decider seeds stabilisation with the
+// config to pkg/policy, made when the scaler is resolved (resolve.go):
+// Validate reports its problems and those of policy.NewDecider under path,
+// and the daemon and the simulator build from it, so what runs is what was
+// validated. interval is the scaler's tick and startup the startup delay it
+// plans for, both resolved. The decider seeds stabilisation with the
 // current capacity, as the HPA does, so that a restart does not scale in
 // before a full window of fresh recommendations.
 //
 // A policy or schedule with a problem is left out of the spec.
-func (s *Scaler) DeciderSpec(interval time.Duration, path *field.Path) (policy.Spec, field.ErrorList) {
+func (s *Scaler) deciderSpec(interval, startup time.Duration, path *field.Path) (policy.Spec, field.ErrorList) {
 	spec := policy.Spec{
 		Combine:         s.Combine,
 		Bounds:          s.Bounds,
@@ -30,7 +30,6 @@ func (s *Scaler) DeciderSpec(interval time.Duration, path *field.Path) (policy.S
 	}
 	spec.Behavior.ScaleUp = s.Behavior.ScaleUp.deciderRules(policy.DefaultTolerance.Up)
 	spec.Behavior.ScaleDown = s.Behavior.ScaleDown.deciderRules(policy.DefaultTolerance.Down)
-	startup := s.PlannedStartupDelay()
 	spec.Startup.Delay = startup
 	var errs field.ErrorList
 	if down := s.Behavior.ScaleDown; down != nil {
@@ -75,19 +74,6 @@ func (s *Scaler) DeciderSpec(interval time.Duration, path *field.Path) (policy.S
 		}
 	}
 	return spec, errs
-}
-
-// PlannedStartupDelay is the startup delay the scaler plans for: its own
-// startup_delay when set, else its target kind's
-// (actuators.StartupDelayer); 0 when neither is known.
-func (s *Scaler) PlannedStartupDelay() time.Duration {
-	if s.StartupDelay != 0 {
-		return s.StartupDelay
-	}
-	if k, ok := s.Target.Spec.(actuators.StartupDelayer); ok {
-		return k.StartupDelay()
-	}
-	return 0
 }
 
 // signalNames are the scaler's signal names, each once, in order.

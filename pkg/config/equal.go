@@ -1,15 +1,12 @@
 package config
 
-import (
-	"reflect"
-	"time"
-)
+import "reflect"
 
 // Equal reports whether two scalers are configured identically, so that a
 // reload keeps an unchanged scaler's state (stabilisation history, rate-limit
 // events, policy state). It compares the scaler block only: a change of a
 // global key it inherits (interval, dry_run) is the caller's to notice, see
-// Config.IntervalFor and Config.DryRunFor.
+// Config.Resolve.
 func (s Scaler) Equal(o Scaler) bool {
 	return reflect.DeepEqual(s, o)
 }
@@ -45,18 +42,4 @@ func DiffScalers(old, new []Scaler) ScalerDiff {
 		}
 	}
 	return d
-}
-
-// IntervalFor is the tick of s: its own interval, or the global one.
-func (c *Config) IntervalFor(s Scaler) time.Duration {
-	if s.Interval > 0 {
-		return s.Interval
-	}
-	return c.Interval
-}
-
-// DryRunFor reports whether s only logs and exports. The global dry_run
-// cannot be undone by a scaler; a scaler can only add its own.
-func (c *Config) DryRunFor(s Scaler) bool {
-	return c.DryRun || (s.DryRun != nil && *s.DryRun)
 }

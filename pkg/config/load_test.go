@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -272,12 +273,20 @@ func TestEqualAndDiff(t *testing.T) {
 func TestInheritedKeys(t *testing.T) {
 	c := validConfig(t)
 	s := c.Scalers[0]
-	if c.IntervalFor(s) != DefaultInterval {
-		t.Errorf("IntervalFor = %s, want the global %s", c.IntervalFor(s), DefaultInterval)
+	resolve := func() resolved.Scaler {
+		t.Helper()
+		r, err := c.Resolve(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if got := resolve().Interval; got != DefaultInterval {
+		t.Errorf("interval = %s, want the global %s", got, DefaultInterval)
 	}
 	s.Interval = time.Minute
-	if c.IntervalFor(s) != time.Minute {
-		t.Errorf("IntervalFor = %s, want the scaler's 1m", c.IntervalFor(s))
+	if got := resolve().Interval; got != time.Minute {
+		t.Errorf("interval = %s, want the scaler's 1m", got)
 	}
 	for _, tc := range []struct {
 		global bool
@@ -285,8 +294,8 @@ func TestInheritedKeys(t *testing.T) {
 		want   bool
 	}{{false, nil, false}, {false, ptr(true), true}, {true, nil, true}, {true, ptr(false), true}} {
 		c.DryRun, s.DryRun = tc.global, tc.own
-		if got := c.DryRunFor(s); got != tc.want {
-			t.Errorf("DryRunFor(global %v, own %v) = %v, want %v", tc.global, tc.own, got, tc.want)
+		if got := resolve().DryRun; got != tc.want {
+			t.Errorf("dry run (global %v, own %v) = %v, want %v", tc.global, tc.own, got, tc.want)
 		}
 	}
 }

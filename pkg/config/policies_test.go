@@ -78,19 +78,19 @@ func TestPoliciesParseDefaultAndBuild(t *testing.T) {
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("step defaults (-want +got):\n%s", diff)
 	}
-	spec, errs := s.DeciderSpec(c.IntervalFor(s), nil)
-	if len(errs) > 0 {
-		t.Fatal(errs)
+	r, err := c.Resolve(s)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var names []string
-	for _, p := range spec.Policies {
+	for _, p := range r.Decider.Policies {
 		names = append(names, p.Name())
 	}
 	if diff := cmp.Diff([]string{"latency", "steps"}, names); diff != "" {
 		t.Errorf("policies built (-want +got):\n%s", diff)
 	}
-	if len(spec.Schedules) != 1 || spec.Schedules[0].Name != "office" || spec.Combine != policy.CombinePriority {
-		t.Errorf("schedules %v, combine %q", spec.Schedules, spec.Combine)
+	if len(r.Decider.Schedules) != 1 || r.Decider.Schedules[0].Name != "office" || r.Decider.Combine != policy.CombinePriority {
+		t.Errorf("schedules %v, combine %q", r.Decider.Schedules, r.Decider.Combine)
 	}
 }
 

@@ -85,20 +85,21 @@ func validate(c *Config) field.ErrorList {
 	errs = append(errs, validateFleet(c)...)
 	names := map[string]int{}
 	sp := field.NewPath("scalers")
+	g := c.inherited()
 	for i := range c.Scalers {
 		s := &c.Scalers[i]
 		errs = append(errs, uniqueNameOf(sp, names, i, s.Name, MaxScalerNameLength)...)
-		errs = append(errs, s.validate(sp.Index(i), c.IntervalFor(*s))...)
-		errs = append(errs, c.validateReadOnly(s, sp.Index(i))...)
+		errs = append(errs, s.validate(sp.Index(i), g)...)
+		errs = append(errs, g.validateReadOnly(s, sp.Index(i))...)
 	}
 	return errs
 }
 
 // validateReadOnly refuses a target that can only be read on a scaler that
 // would act on it.
-func (c *Config) validateReadOnly(s *Scaler, path *field.Path) field.ErrorList {
+func (g inherited) validateReadOnly(s *Scaler, path *field.Path) field.ErrorList {
 	ro, ok := s.Target.Spec.(actuators.ReadOnly)
-	if !ok || c.DryRunFor(*s) {
+	if !ok || g.dryRunOf(s) {
 		return nil
 	}
 	return field.ErrorList{fielderr.Invalid(path.Child("dry_run"), false,
@@ -217,11 +218,7 @@ func checkName(path *field.Path, name string, maxLen int) field.ErrorList {
 // (prometheus.url for its queries, the global interval) is the caller's to
 // check: Config.ValidateScaler checks both.
 func ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
-	interval := s.Interval
-	if interval == 0 {
-		interval = DefaultInterval
-	}
-	return validateScaler(s, path, interval)
+	return validateScaler(s, path, Defaults().inherited())
 }
 
 // ValidateScaler checks s, a scaler that runs beside c's own (a Scaler
@@ -229,8 +226,9 @@ func ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
 // scalers, on the tick it takes from c, and what it needs of c: a
 // prometheus.url for its queries.
 func (c *Config) ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
-	errs := validateScaler(s, path, c.IntervalFor(*s))
-	errs = append(errs, c.validateReadOnly(s, path)...)
+	g := c.inherited()
+	errs := validateScaler(s, path, g)
+	errs = append(errs, g.validateReadOnly(s, path)...)
 	if c.Prometheus.URL != "" {
 		return errs
 	}
@@ -243,22 +241,24 @@ func (c *Config) ValidateScaler(s *Scaler, path *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateScaler(s *Scaler, path *field.Path, interval time.Duration) field.ErrorList {
+func validateScaler(s *Scaler, path *field.Path, g inherited) field.ErrorList {
 	var errs field.ErrorList
 	if ns, name, ok := strings.Cut(s.Name, "/"); ok {
 		errs = append(checkName(path.Child("name"), ns, MaxNameLength), checkName(path.Child("name"), name, MaxScalerNameLength)...)
 	} else {
 		errs = checkName(path.Child("name"), s.Name, MaxScalerNameLength)
 	}
-	return append(errs, s.validate(path, interval)...)
+	return append(errs, s.validate(path, g)...)
 }
 
 // validate checks one scaler at path; its name is checked by the caller,
-// which knows the other scalers' names. interval is its tick.
-func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorList {
+// which knows the other scalers' names. g is what it inherits.
+func (s *Scaler) validate(path *field.Path, g inherited) field.ErrorList {
 	if errs := s.checkCounts(path); len(errs) > 0 {
 		return errs // checking every item of an unbounded list costs without bound
 	}
+	r, derrs := g.resolve(s, path, resolveOptions{})
+	interval := r.Interval
 	errs := s.Target.check(s.Name, path.Child("target"))
 	seen := map[string]int{}
 	for j := range s.Signals {
@@ -270,9 +270,8 @@ func (s *Scaler) validate(path *field.Path, interval time.Duration) field.ErrorL
 			errs = append(errs, fielderr.Invalid(path.Child("bounds", "max"), s.Bounds.Max, "must be <= %d: %s", ceiling, why))
 		}
 	}
-	spec, derrs := s.DeciderSpec(interval, path)
 	errs = append(errs, derrs...)
-	_, derrs = policy.NewDecider(spec, path)
+	_, derrs = policy.NewDecider(r.Decider, path)
 	errs = append(errs, derrs...)
 	// An empty list would mean "no rate limit" to the decider; in a file,
 	// leaving the key out is how to take the defaults.

@@ -21,13 +21,14 @@ import (
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
 	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
 // Runner runs scalers one by one, by name (engine.Manager).
 type Runner interface {
 	// Set starts or rebuilds sc; on an error the previous one keeps running.
-	Set(sc config.Scaler) error
+	Set(sc resolved.Scaler) error
 	// Remove stops and forgets the scaler name.
 	Remove(name string) bool
 	// Acting says whether this process acts for the scaler name (leader
@@ -274,11 +275,15 @@ func (c *Controller) sync(_ context.Context, key string) error {
 			zap.String("scaler", key), zap.Int64("generation", obj.GetGeneration()), zap.Int("problems", len(problems)))
 		return nil
 	}
-	if err := c.o.Runner.Set(sc); err != nil {
+	r, err := cfg.Resolve(sc)
+	if err == nil {
+		err = c.o.Runner.Set(r)
+	}
+	if err != nil {
 		c.status.notStarted(obj, err)
 		return err
 	}
-	c.status.running(obj, sc, cfg)
+	c.status.running(obj, &r)
 	return nil
 }
 

@@ -26,6 +26,7 @@ import (
 	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -40,7 +41,8 @@ type runner struct {
 	failSet error
 }
 
-func (r *runner) Set(sc config.Scaler) error {
+func (r *runner) Set(rs resolved.Scaler) error {
+	sc := rs.Declared.(config.Scaler)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.failSet != nil {

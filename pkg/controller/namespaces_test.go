@@ -16,6 +16,7 @@ import (
 
 	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
 	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 )
 
 // slowRunner holds every Set of the namespace slow until released, as a
@@ -30,7 +31,7 @@ type slowRunner struct {
 	set     map[string]time.Time
 }
 
-func (r *slowRunner) Set(sc config.Scaler) error {
+func (r *slowRunner) Set(sc resolved.Scaler) error {
 	if strings.HasPrefix(sc.Name, r.slow+"/") {
 		r.mu.Lock()
 		r.holding++

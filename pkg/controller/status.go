@@ -28,6 +28,7 @@ import (
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/engine"
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -195,7 +196,7 @@ func (w *statusWriter) notStarted(obj *unstructured.Unstructured, err error) {
 // running records a spec that runs as sc. Whether this process acts for
 // it is asked here, before its first write, so that a fleet taken in at
 // once has the refresh period of its size from the start.
-func (w *statusWriter) running(obj *unstructured.Unstructured, sc config.Scaler, cfg *config.Config) {
+func (w *statusWriter) running(obj *unstructured.Unstructured, sc *resolved.Scaler) {
 	acting := w.c.acting(sc.Name)
 	w.mu.Lock()
 	st := w.state(obj)
@@ -204,7 +205,7 @@ func (w *statusWriter) running(obj *unstructured.Unstructured, sc config.Scaler,
 		st.decision = nil // decisions of the earlier spec say nothing of this one
 	}
 	st.generation, st.problems, st.startErr, st.running = obj.GetGeneration(), nil, "", true
-	st.target, st.dryRun, st.interval = targetName(sc), cfg.DryRunFor(sc), cfg.IntervalFor(sc)
+	st.target, st.dryRun, st.interval = sc.Target.String(), sc.DryRun, sc.Interval
 	w.mu.Unlock()
 	w.queue.Add(sc.Name)
 }
@@ -229,14 +230,6 @@ func (w *statusWriter) setActing(st *scalerState, acting bool) {
 	} else {
 		w.acting--
 	}
-}
-
-// targetName is how a target names itself (Deployment/web), or its kind.
-func targetName(sc config.Scaler) string {
-	if s, ok := sc.Target.Spec.(fmt.Stringer); ok {
-		return s.String()
-	}
-	return string(sc.Target.Kind)
 }
 
 // add takes a decision of any scaler, and keeps it

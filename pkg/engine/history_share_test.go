@@ -12,7 +12,7 @@ import (
 	clocktesting "k8s.io/utils/clock/testing"
 
 	"github.com/scaled-dev/scaled/internal/fakes"
-	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/policy"
@@ -272,8 +272,8 @@ func TestManagerKeepsAHistoryAcrossARebuild(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
 	src := &sharedRangeSource{key: "prometheus"}
 	f := Factories{
-		Source: func(*config.Config, string, config.Signal) (sources.Querier, error) { return src, nil },
-		Actuator: func(_ *config.Config, sc config.Scaler) (actuators.Actuator, error) {
+		Source: func(*resolved.Scaler, resolved.Signal) (sources.Querier, error) { return src, nil },
+		Actuator: func(sc *resolved.Scaler) (actuators.Actuator, error) {
 			return actuators.NewLog(2, nil), nil
 		},
 	}
@@ -290,7 +290,7 @@ func TestManagerKeepsAHistoryAcrossARebuild(t *testing.T) {
     bounds: {min: 1, max: %d}
 `, max)
 	}
-	if err := m.Apply(mustParse(t, predictive(10))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, predictive(10)))); err != nil {
 		t.Fatal(err)
 	}
 	stepUntilDecisions(t, clk, rec, 1, 20*time.Second)
@@ -298,7 +298,7 @@ func TestManagerKeepsAHistoryAcrossARebuild(t *testing.T) {
 	if len(first) != 1 || first[0].End.Sub(first[0].Start) != 2*time.Hour {
 		t.Fatalf("first tick: range queries %v: want the 2h window once", first)
 	}
-	if err := m.Apply(mustParse(t, predictive(20))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, predictive(20)))); err != nil {
 		t.Fatal(err)
 	}
 	stepUntilDecisions(t, clk, rec, 2, 20*time.Second)
@@ -310,7 +310,7 @@ func TestManagerKeepsAHistoryAcrossARebuild(t *testing.T) {
 	if st := m.Histories(); st.Histories != 1 || st.Readers != 1 {
 		t.Errorf("after the rebuild: %+v: want the one history, read by the rebuilt scaler", st)
 	}
-	if err := m.Apply(mustParse(t)); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t))); err != nil {
 		t.Fatal(err)
 	}
 	if st := m.Histories(); st.Histories != 0 {

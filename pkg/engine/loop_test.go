@@ -23,7 +23,7 @@ func TestIdleScalersHoldNoGoroutines(t *testing.T) {
 		yaml = append(yaml, scalerYAML(fmt.Sprintf("s%03d", i), 0.5))
 	}
 	before := runtime.NumGoroutine()
-	if err := m.Apply(mustParse(t, yaml...)); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, yaml...))); err != nil {
 		t.Fatal(err)
 	}
 	if got := runtime.NumGoroutine() - before; got >= n/2 {
@@ -47,7 +47,7 @@ func TestIdleScalersHoldNoGoroutines(t *testing.T) {
 func TestTicksStayOnTheirPhase(t *testing.T) {
 	m, clk, _, rec := newTestManager()
 	defer m.Stop()
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	first := firstTick(t0, "a", 15*time.Second)
@@ -70,7 +70,7 @@ func TestTicksStayOnTheirPhase(t *testing.T) {
 // tick starts after it, however far the clock moves.
 func TestStopWaitsForTheTickInFlight(t *testing.T) {
 	m, clk, tf, rec := newTestManager()
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -113,7 +113,7 @@ func TestRunnerStopIsIdempotent(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
 	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 	m := NewManager(clk, nil, tf.factories(), nil, nil)
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	r := m.running["a"].runner

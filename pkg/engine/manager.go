@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -16,20 +15,21 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/pkg/actuators"
-	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
-// Factories turn config into the things that touch the world, so that the
-// engine knows no concrete source or target.
+// Factories turn resolved scalers into the things that touch the world, so
+// that the engine knows no concrete source or target.
 type Factories struct {
-	// Source returns the Querier that evaluates sig under cfg. It is called
-	// for every signal of every scaler (re)built; it may share clients.
-	Source func(cfg *config.Config, scaler string, sig config.Signal) (sources.Querier, error)
-	// Actuator returns the actuator of a scaler's target under cfg (whose
-	// Prometheus an observed target reads).
-	Actuator func(cfg *config.Config, sc config.Scaler) (actuators.Actuator, error)
+	// Source returns the Querier that evaluates sig, a signal of sc. It is
+	// called for every signal of every scaler (re)built; it may share
+	// clients.
+	Source func(sc *resolved.Scaler, sig resolved.Signal) (sources.Querier, error)
+	// Actuator returns the actuator of sc's target (whose Prometheus an
+	// observed target reads).
+	Actuator func(sc *resolved.Scaler) (actuators.Actuator, error)
 }
 
 // Forgetter drops everything recorded about a scaler that is gone.
@@ -75,9 +75,6 @@ type Manager struct {
 	runners atomic.Pointer[[]*runner]
 	workers *tickWorkers
 	loaded  bool
-	// cfg is the config last applied: its global keys are what every
-	// scaler inherits, single ones included.
-	cfg *config.Config
 	// acting, when set, says for which scalers this process acts (leader
 	// election); for the others it only decides, as in dry run. nil acts
 	// for every scaler.
@@ -87,8 +84,8 @@ type Manager struct {
 	runs atomic.Pointer[func(scaler string) bool]
 }
 
-// entry is a scaler and the config it was built from. A scaler this
-// process does not run (see SetRunning) is parked: it keeps its config and
+// entry is a scaler and what it was built from. A scaler this process
+// does not run (see SetRunning) is parked: it keeps its resolved config and
 // nothing else.
 type entry struct {
 	// single is a scaler added by Set: Apply neither removes it nor counts
@@ -98,8 +95,7 @@ type entry struct {
 	// took): Ready does not wait for its first tick, so that a handover
 	// never makes the replicas that take it unready.
 	takenOver bool
-	cfg       config.Scaler
-	inherited inherited
+	scaler    resolved.Scaler
 	runner    *runner // nil until started, and while parked
 	decider   *policy.Decider
 	actuator  actuators.Actuator
@@ -111,24 +107,14 @@ func (e *entry) parked() bool { return e.decider == nil }
 
 // park is e reduced to its config.
 func (e *entry) park() *entry {
-	return &entry{single: e.single, cfg: e.cfg, inherited: e.inherited}
+	return &entry{single: e.single, scaler: e.scaler}
 }
 
 func (e *entry) spec(name string) ScalerSpec {
 	return ScalerSpec{
 		Name: name, Signals: e.signals, Decider: e.decider, Actuator: e.actuator,
-		Interval: e.inherited.Interval, QueryTimeout: e.inherited.QueryTimeout, DryRun: e.inherited.DryRun,
+		Interval: e.scaler.Interval, QueryTimeout: e.scaler.QueryTimeout, DryRun: e.scaler.DryRun,
 	}
-}
-
-// inherited is what a scaler takes from the global config, its own keys
-// applied: when it and the scaler's own config are unchanged, a reload
-// leaves the scaler running.
-type inherited struct {
-	Interval     time.Duration
-	DryRun       bool
-	Prometheus   config.Prometheus
-	QueryTimeout time.Duration
 }
 
 // NewManager returns a Manager that runs nothing until Apply. rec, sink and
@@ -144,18 +130,15 @@ func NewManager(clk clock.WithDelayedExecution, logger *zap.Logger, f Factories,
 	}
 }
 
-func inheritedBy(cfg *config.Config, sc config.Scaler) inherited {
-	return inherited{Interval: cfg.IntervalFor(sc), DryRun: cfg.DryRunFor(sc), Prometheus: cfg.Prometheus, QueryTimeout: cfg.Prometheus.QueryTimeout}
-}
-
 // Apply makes cfg the running configuration. Every scaler is built first; if
 // any fails, nothing changes and the error lists every problem. Scalers whose
-// config is unchanged keep running untouched; changed ones are rebuilt, keeping
-// their decision history when their policies and guards did not change and
-// their target when it did not change; removed ones stop and are forgotten.
-// Scalers added by Set stay, rebuilt by the same rule when what they inherit
-// from cfg (interval, dry run, Prometheus) changed.
-func (m *Manager) Apply(cfg *config.Config) error {
+// resolved parts are unchanged keep running untouched; changed ones are
+// rebuilt, keeping their decision history when their policy part did not
+// change and their target when it did not change; removed ones stop and are
+// forgotten. Scalers added by Set stay, resolved again under cfg
+// (cfg.Rebase) and rebuilt by the same rule when what they inherit
+// (interval, dry run, Prometheus) changed.
+func (m *Manager) Apply(cfg resolved.Config) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.ctx.Err() != nil {
@@ -169,7 +152,7 @@ func (m *Manager) Apply(cfg *config.Config) error {
 			errs = append(errs, fmt.Errorf("scalers[%d] (%s): the name of a scaler that does not come from the config file", i, sc.Name))
 			continue
 		}
-		e, err := m.keepOrBuild(cfg, sc, old)
+		e, err := m.keepOrBuild(sc, old)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("scalers[%d] (%s): %w", i, sc.Name, err))
 			continue
@@ -181,7 +164,15 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		if !old.single {
 			continue
 		}
-		e, err := m.keepOrBuild(cfg, old.cfg, old)
+		sc := old.scaler
+		if cfg.Rebase != nil {
+			var err error
+			if sc, err = cfg.Rebase(sc); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				continue
+			}
+		}
+		e, err := m.keepOrBuild(sc, old)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 			continue
@@ -204,7 +195,6 @@ func (m *Manager) Apply(cfg *config.Config) error {
 		}
 	}
 	m.running = next
-	m.cfg = cfg
 	m.loaded = true
 	m.publish()
 	m.histories.sweep() // after the rebuilt scalers took theirs again
@@ -214,16 +204,15 @@ func (m *Manager) Apply(cfg *config.Config) error {
 // Histories is what the running scalers' histories hold and read.
 func (m *Manager) Histories() HistoryStats { return m.histories.Stats() }
 
-// keepOrBuild returns old when neither sc nor what it inherits from cfg
-// changed, and a new entry otherwise: parked when this process does not
-// run sc, but only once it was built, so that what cannot be built is
-// refused here as on the replica that runs it.
-func (m *Manager) keepOrBuild(cfg *config.Config, sc config.Scaler, old *entry) (*entry, error) {
-	inh := inheritedBy(cfg, sc)
-	if old != nil && reflect.DeepEqual(old.cfg, sc) && reflect.DeepEqual(old.inherited, inh) {
+// keepOrBuild returns old when sc runs as it does (resolved.Scaler.Same),
+// and a new entry otherwise: parked when this process does not run sc, but
+// only once it was built, so that what cannot be built is refused here as
+// on the replica that runs it.
+func (m *Manager) keepOrBuild(sc resolved.Scaler, old *entry) (*entry, error) {
+	if old != nil && old.scaler.Same(&sc) {
 		return old, nil
 	}
-	e, err := m.build(cfg, sc, inh, old)
+	e, err := m.build(sc, old)
 	if err != nil {
 		return nil, err
 	}
@@ -258,25 +247,26 @@ func (m *Manager) start(name string, e *entry) {
 		for i, sig := range e.signals {
 			names[i] = sig.Name
 		}
-		m.recorder.InitScaler(name, names, e.inherited.DryRun)
+		m.recorder.InitScaler(name, names, e.scaler.DryRun)
 	}
 	spec := e.spec(name)
 	spec.Histories = m.histories
 	s := NewScaler(spec, m.log, m.recorder, m.decisions)
 	s.acting = func() bool { return m.Acting(name) }
 	e.runner = startRunner(m.ctx, s, m.clock, m.workers)
-	m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.inherited.Interval), zap.Bool("dry_run", e.inherited.DryRun))
+	m.log.Info("scaler started", zap.String("scaler", name), zap.Duration("interval", e.scaler.Interval), zap.Bool("dry_run", e.scaler.DryRun))
 }
 
-// Set runs sc beside the config file's scalers, on the global keys of the
-// config last applied, under its name: a Scaler object's namespace/name,
-// which cannot be a file scaler's. A new name starts; a known one is kept
+// Set runs sc beside the config file's scalers under its name: a Scaler
+// object's namespace/name, which cannot be a file scaler's. sc is resolved
+// under the config last applied (config.Config.Resolve), whose global keys
+// it inherits; Apply resolves it again under the next. A new name starts; a known one is kept
 // as it is when nothing changed, and rebuilt otherwise by the rule of
 // Apply, keeping its decider or actuator where their config did not
 // change. When sc cannot be built, Set returns why and the previous scaler
 // of that name, if any, keeps running. No other scaler is touched. sc must
 // be valid (config.Config.ValidateScaler).
-func (m *Manager) Set(sc config.Scaler) error {
+func (m *Manager) Set(sc resolved.Scaler) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch old := m.running[sc.Name]; {
@@ -288,7 +278,7 @@ func (m *Manager) Set(sc config.Scaler) error {
 		return fmt.Errorf("%s is a scaler of the config file", sc.Name)
 	}
 	old := m.running[sc.Name]
-	e, err := m.keepOrBuild(m.cfg, sc, old)
+	e, err := m.keepOrBuild(sc, old)
 	if err != nil || e == old {
 		return err
 	}
@@ -337,49 +327,47 @@ func (m *Manager) Remove(name string) bool {
 	return true
 }
 
-// build makes a new entry, reusing old's decider and actuator where their config did not change.
-func (m *Manager) build(cfg *config.Config, sc config.Scaler, inh inherited, old *entry) (*entry, error) {
-	e := &entry{cfg: sc, inherited: inh}
-	// The decider keeps its history when nothing it was built from changed:
-	// the scaler's DecisionSpec, its tick, and the startup delay it plans
-	// for (which a target of another kind may change).
-	if old != nil && !old.parked() && reflect.DeepEqual(old.cfg.DecisionSpec, sc.DecisionSpec) && old.inherited.Interval == inh.Interval &&
-		old.cfg.PlannedStartupDelay() == sc.PlannedStartupDelay() {
+// build makes a new entry, reusing old's decider and actuator where their
+// part of the resolved scaler did not change.
+func (m *Manager) build(sc resolved.Scaler, old *entry) (*entry, error) {
+	e := &entry{scaler: sc}
+	// The decider keeps its history when nothing it was built from changed
+	// (resolved.Parts.Policy): its decision keys, its tick, and the
+	// startup delay it plans for, which a target of another kind may change.
+	if old != nil && !old.parked() && old.scaler.Parts.Policy == sc.Parts.Policy {
 		e.decider = old.decider
 	} else {
-		spec, errs := sc.DeciderSpec(inh.Interval, nil)
+		d, errs := sc.NewDecider()
 		if len(errs) > 0 {
-			return nil, config.Problems(errs)
+			return nil, errs.ToAggregate()
 		}
-		if e.decider, errs = policy.NewDecider(spec, nil); len(errs) > 0 {
-			return nil, config.Problems(errs)
-		}
+		e.decider = d
 	}
-	if old != nil && !old.parked() && reflect.DeepEqual(old.cfg.Target, sc.Target) {
+	if old != nil && !old.parked() && old.scaler.Parts.Target == sc.Parts.Target {
 		e.actuator = old.actuator
 	} else {
-		a, err := m.factories.Actuator(cfg, sc)
+		a, err := m.factories.Actuator(&e.scaler)
 		if err != nil {
 			return nil, fmt.Errorf("target: %w", err)
 		}
 		e.actuator = a
 	}
 	var err error
-	if e.signals, err = m.signals(cfg, sc); err != nil {
+	if e.signals, err = m.signals(&e.scaler); err != nil {
 		return nil, err
 	}
 	return e, nil
 }
 
-func (m *Manager) signals(cfg *config.Config, sc config.Scaler) ([]Signal, error) {
+func (m *Manager) signals(sc *resolved.Scaler) ([]Signal, error) {
 	out := make([]Signal, 0, len(sc.Signals))
 	for _, sig := range sc.Signals {
-		q, err := m.factories.Source(cfg, sc.Name, sig)
+		q, err := m.factories.Source(sc, sig)
 		if err != nil {
 			return nil, fmt.Errorf("signal %s: %w", sig.Name, err)
 		}
-		r := sig.Range()
-		out = append(out, Signal{Name: sig.Name, Expr: sig.Expr(), MaxAge: sig.MaxAge, ValidRange: &r, Source: q})
+		r := sig.ValidRange
+		out = append(out, Signal{Name: sig.Name, Expr: sig.Expr, MaxAge: sig.MaxAge, ValidRange: &r, Source: q})
 	}
 	return out, nil
 }
@@ -479,7 +467,7 @@ func (m *Manager) SyncRunning() {
 	failed := 0
 	for _, name := range start {
 		e := m.running[name]
-		b, err := m.build(m.cfg, e.cfg, e.inherited, nil)
+		b, err := m.build(e.scaler, nil)
 		if err != nil {
 			// It was built when its config was applied: what fails now
 			// is a dependency (a client), and the scaler stays parked.

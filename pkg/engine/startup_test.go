@@ -43,11 +43,13 @@ func TestPredictivePlansForTheScalersStartupDelay(t *testing.T) {
 					Policies:     []config.Policy{{Name: "ahead", Type: policy.TypePredictive, Spec: pred}},
 				},
 			}
-			spec, errs := sc.DeciderSpec(15*time.Second, nil)
-			if len(errs) > 0 {
-				t.Fatal(errs)
+			cfg := config.Defaults()
+			cfg.Interval = 15 * time.Second
+			r, err := cfg.Resolve(sc)
+			if err != nil {
+				t.Fatal(err)
 			}
-			p := spec.Policies[0].(*policy.Predictive)
+			p := r.Decider.Policies[0].(*policy.Predictive)
 			src := cycleSource(0)
 			start := time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC)
 			hist, _ := src.QueryRange(t.Context(), "", start, start.Add(6*time.Hour), 5*time.Minute)

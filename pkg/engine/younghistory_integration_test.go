@@ -72,11 +72,11 @@ func TestYoungHistoryUnderTheRecommendedConfig(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			spec, errs := sc.DeciderSpec(cfg.IntervalFor(sc), nil)
-			if len(errs) > 0 {
-				t.Fatal(errs)
+			rs, err := cfg.Resolve(sc)
+			if err != nil {
+				t.Fatal(err)
 			}
-			dec, errs := policy.NewDecider(spec, nil)
+			dec, errs := rs.NewDecider()
 			if len(errs) > 0 {
 				t.Fatal(errs)
 			}
@@ -90,7 +90,7 @@ func TestYoungHistoryUnderTheRecommendedConfig(t *testing.T) {
 				t.Fatalf("recommended.yaml's signals changed: %+v", sc.Signals)
 			}
 			s := NewScaler(ScalerSpec{
-				Name: sc.Name, Decider: dec, Actuator: actuators.NewLog(5, nil), Interval: cfg.IntervalFor(sc),
+				Name: sc.Name, Decider: dec, Actuator: actuators.NewLog(5, nil), Interval: rs.Interval,
 				QueryTimeout: 20 * time.Second, Signals: signals,
 			}, nil, nil, nil)
 
@@ -98,7 +98,7 @@ func TestYoungHistoryUnderTheRecommendedConfig(t *testing.T) {
 			var ups, downs int
 			var lastForecast string
 			peak := int32(5)
-			for now := liveStart.Add(15 * time.Second); !now.After(liveStart.Add(live)); now = now.Add(cfg.IntervalFor(sc)) {
+			for now := liveStart.Add(15 * time.Second); !now.After(liveStart.Add(live)); now = now.Add(rs.Interval) {
 				d := s.Tick(ctx, now)
 				if d.Error != "" || d.Outcome == scaling.OutcomeFailed {
 					t.Fatalf("tick at %s: outcome %s, error %q", now, d.Outcome, d.Error)

@@ -115,7 +115,7 @@ func mapKeys(m map[string]string) func(func(string) bool) {
 
 // RunConfig plays one scaler of a (loaded, validated) config against the
 // model through the real engine: its policies and guards as the daemon builds
-// them (config.Scaler.DeciderSpec), one engine.Scaler ticked at the scaler's
+// them (config.Config.Resolve), one engine.Scaler ticked at the scaler's
 // interval in the model's time, its signals answered from the model's
 // observations (binds as BindSignals) and its target replaced by the run.
 //
@@ -135,16 +135,13 @@ func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]str
 	if err != nil {
 		return nil, err
 	}
-	interval := cfg.IntervalFor(*sc)
-	planned := *sc
-	if planned.StartupDelay == 0 {
-		// The simulated target is the model's: it takes S to serve.
-		planned.StartupDelay = m.S
+	// The simulated target is the model's: it takes S to serve.
+	r, err := cfg.Resolve(*sc, config.WithTargetStartupDelay(m.S))
+	if err != nil {
+		return nil, fmt.Errorf("scaler %w", err)
 	}
-	spec, errs := planned.DeciderSpec(interval, nil)
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("scaler %s: %w", sc.Name, config.Problems(errs))
-	}
+	interval := r.Interval
+	spec := r.Decider
 	spec.SeedWithCurrent = false
 	decider, errs := policy.NewDecider(spec, nil)
 	if len(errs) > 0 {
@@ -171,17 +168,13 @@ func RunConfig(m *Model, cfg *config.Config, scaler string, binds map[string]str
 		r := s.Range()
 		signals[i] = engine.Signal{Name: s.Name, Expr: s.Expr(), MaxAge: s.MaxAge, ValidRange: &r, Source: obs.Source(bound[s.Name])}
 	}
-	timeout := cfg.Prometheus.QueryTimeout
-	if timeout <= 0 {
-		timeout = config.DefaultQueryTimeout
-	}
 	s := engine.NewScaler(engine.ScalerSpec{
 		Name:         sc.Name,
 		Signals:      signals,
 		Decider:      decider,
 		Actuator:     &RunActuator{Run: run},
 		Interval:     interval,
-		QueryTimeout: timeout,
+		QueryTimeout: r.QueryTimeout,
 	}, nil, nil, nil)
 	every := int(interval / m.T)
 	ctx := context.Background()

@@ -80,9 +80,10 @@ func refreshDue(key string, last, now time.Time, period time.Duration) bool {
 	return point(now) > point(last)
 }
 
-// spread hashes key uniformly over 64 bits: FNV-1a, whose top bits keys
-// that differ only in their last characters (s-0001, s-0002) barely move,
-// then MurmurHash3's finalizer, which makes every bit of it count.
+// spread hashes key uniformly over 64 bits. FNV-1a alone barely moves its
+// top bits for keys that differ only in their last characters (s-0001,
+// s-0002), which would refresh such Scalers in clumps; MurmurHash3's
+// finalizer then mixes every bit into every other.
 func spread(key string) uint64 {
 	h := fnv.New64a()
 	h.Write([]byte(key))

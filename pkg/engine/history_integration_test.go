@@ -180,9 +180,11 @@ func TestFleetReadsEachHistoryOnceAndThenOnlyNewPoints(t *testing.T) {
 	hs := NewHistories()
 	fleet := make([]*Scaler, 20)
 	for i := range fleet {
+		name := fmt.Sprintf("shop/web-%d", i)
 		dec := predictiveDecider(t, shopForecast(window), 100)
+		dec.SpreadRefits(name) // as the daemon's Manager does
 		fleet[i] = NewScaler(ScalerSpec{
-			Name: fmt.Sprintf("shop/web-%d", i), Decider: dec, Actuator: actuators.NewLog(5, nil), Interval: 30 * time.Second,
+			Name: name, Decider: dec, Actuator: actuators.NewLog(5, nil), Interval: 30 * time.Second,
 			QueryTimeout: 20 * time.Second, Histories: hs,
 			Signals: []Signal{{Name: "load", Expr: `shop_requests_rate{app="shop"}`, MaxAge: 2 * time.Minute, Source: view}},
 		}, nil, nil, nil)

@@ -251,6 +251,10 @@ func (m *Manager) start(name string, e *entry) {
 	}
 	spec := e.spec(name)
 	spec.Histories = m.histories
+	// A fleet's refits are spread over their period by the scaler's name,
+	// as its first ticks are over the interval (offset). A scaler alone
+	// (scaled simulate, scaled tune) refits on the period from its first fit.
+	spec.Decider.SpreadRefits(name)
 	s := NewScaler(spec, m.log, m.recorder, m.decisions)
 	s.acting = func() bool { return m.Acting(name) }
 	e.runner = startRunner(m.ctx, s, m.clock, m.workers)

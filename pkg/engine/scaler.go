@@ -103,9 +103,6 @@ func NewScaler(spec ScalerSpec, logger *zap.Logger, rec Recorder, sink DecisionS
 		decisions:  sink,
 		history:    map[string]*historyCache{},
 	}
-	// Refits are spread over their period by the scaler's name, as first
-	// ticks are over the interval (offset).
-	spec.Decider.SpreadRefits(spec.Name)
 	for _, h := range spec.Decider.HistoryNeeds() {
 		c := (*historyCache)(nil)
 		for _, sig := range spec.Signals {

@@ -135,201 +135,275 @@ func loadConfig(path string, v *viper.Viper) (*config.Config, error) {
 const shutdownTimeout = 20 * time.Second
 
 func runDaemon(ctx context.Context, v *viper.Viper, path string, web runFlags) error {
+	d, err := NewDaemon(path, v, web)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = d.logger.Sync() }()
+	return d.Run(ctx)
+}
+
+// Daemon is scaled run: the scalers of its config file and of Scaler
+// objects, their metrics, kept decisions, probes and Leases. NewDaemon
+// builds it from the config file and starts nothing; Run serves until its
+// context ends, and Reload swaps in a config read again.
+type Daemon struct {
+	path string
+	v    *viper.Viper
+	web  runFlags
+
+	// cfg is the config applied: a reload compares its scalers and its
+	// restart-only keys with it.
+	cfg       *config.Config
+	started   *config.Config // the config the process started with
+	logger    *zap.Logger
+	reg       *prometheus.Registry
+	metrics   *telemetry.Metrics
+	decisions *telemetry.DecisionLog
+	// origin is where the replay of recorded traces started, nil when the
+	// signals are live.
+	origin  *time.Time
+	kube    *kubeDeps
+	aws     *awsDeps // the AWS regions the targets share
+	objects *scalerObjects
+	mgr     *engine.Manager
+}
+
+// NewDaemon reads the config file at path (with the environment and flags
+// bound into v) and builds what runs it; every error is a usage error
+// (exit code 2).
+func NewDaemon(path string, v *viper.Viper, web runFlags) (*Daemon, error) {
 	cfg, err := loadConfig(path, v)
 	if err != nil {
-		return &exitError{code: 2, err: err}
+		return nil, &exitError{code: 2, err: err}
 	}
-	// The stop's deadline covers every deferred cleanup below, and ends with
-	// the function: a daemon that stopped in time leaves no timer behind to
-	// end a process that goes on (a test binary, or a caller).
+	d := &Daemon{path: path, v: v, web: web, cfg: cfg, started: cfg}
+	storms := telemetry.NewStormSampler(engine.StormMessages...)
+	if d.logger, err = newLogger(cfg.Log, storms); err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if web.memoryLimitRatio < 0 || web.memoryLimitRatio > 1 {
+		return nil, &exitError{code: 2, err: fmt.Errorf("--auto-gomemlimit.ratio: %v: must be between 0 (off) and 1", web.memoryLimitRatio)}
+	}
+	setMemoryLimit("/sys/fs/cgroup", web.memoryLimitRatio, d.logger)
+
+	d.reg = prometheus.NewRegistry()
+	d.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), storms.Collector())
+	d.metrics = telemetry.NewMetrics(d.reg, telemetry.MetricsOptions{
+		PerScalerHistograms: cfg.Metrics.PerScalerHistograms,
+		PolicySeries:        cfg.Metrics.PolicySeries,
+	})
+	d.metrics.SetBuildInfo(version, commit)
+	d.decisions = telemetry.NewDecisionLog(cfg.DecisionHistory).WithMaxBytes(cfg.DecisionHistoryBytes())
+
+	clk, origin, err := loopClock(cfg)
+	if err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if d.origin = origin; origin != nil {
+		d.logger.Info("replaying recorded traces on a fast clock", zap.Time("from", *origin), zap.Float64("speed", cfg.ReplaySpeed()))
+	}
+	d.kube = newKubeDeps(d.reg, leaderIdentity(cfg.LeaderElection))
+	d.aws = newAWSDeps(clk, actuators.NewAWSMetrics(d.reg))
+	d.aws.setLimits(cfg.AWS, cfg.Interval)
+	factories := newFactories(d.logger, clk, d.metrics.QueryObserver, withTargetObservers(d.targetObserver), withKube(d.kube),
+		withQueryMetrics(d.reg), withAWS(d.aws))
+	sinks := decisionSinks{d.decisions}
+	d.mgr = engine.NewManager(clk, d.logger, factories, d.metrics, &sinks,
+		d.metrics, forgetFunc(d.decisions.Forget), d.kube.metrics)
+	registerHistoryMetrics(d.reg, d.mgr.Histories)
+	if d.objects, err = newScalerObjects(cfg, d.kube, d.mgr, d.reg, d.logger); err != nil {
+		return nil, &exitError{code: 2, err: err}
+	}
+	if s := d.objects.sink(); s != nil {
+		sinks = append(sinks, s) // before the first scaler starts, in Run
+	}
+	return d, nil
+}
+
+// targetObserver times a scaler's target and counts its errors, for the
+// metrics and, for a Scaler object's, its controller. Targets are built
+// from Run on, once objects is set.
+func (d *Daemon) targetObserver(scaler string) actuators.TargetObserver {
+	return d.objects.targetObserver(scaler, d.metrics.TargetObserver(scaler))
+}
+
+// ready is nil once the scalers have ticked and the Scaler objects'
+// informer has synced: /readyz.
+func (d *Daemon) ready() error {
+	if err := d.mgr.Ready(); err != nil {
+		return err
+	}
+	return d.objects.ready()
+}
+
+// Run serves until ctx ends: it binds the HTTP server and the probes,
+// joins leader election, starts the scalers and the Scaler objects, and
+// reloads the config on SIGHUP or a change of its file. It returns once
+// everything stopped, or when a server fails.
+func (d *Daemon) Run(ctx context.Context) error {
+	// The stop's deadline covers every deferred cleanup below, and ends
+	// with Run: a daemon that stopped in time leaves no timer behind to end
+	// a process that goes on (a test binary, or a caller).
 	var deadline *time.Timer
 	defer func() {
 		if deadline != nil {
 			deadline.Stop()
 		}
 	}()
-	storms := telemetry.NewStormSampler(engine.StormMessages...)
-	logger, err := newLogger(cfg.Log, storms)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	defer func() { _ = logger.Sync() }()
-	if web.memoryLimitRatio < 0 || web.memoryLimitRatio > 1 {
-		return &exitError{code: 2, err: fmt.Errorf("--auto-gomemlimit.ratio: %v: must be between 0 (off) and 1", web.memoryLimitRatio)}
-	}
-	setMemoryLimit("/sys/fs/cgroup", web.memoryLimitRatio, logger)
-
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}), storms.Collector())
-	metrics := telemetry.NewMetrics(reg, telemetry.MetricsOptions{
-		PerScalerHistograms: cfg.Metrics.PerScalerHistograms,
-		PolicySeries:        cfg.Metrics.PolicySeries,
-	})
-	metrics.SetBuildInfo(version, commit)
-	decisions := telemetry.NewDecisionLog(cfg.DecisionHistory).WithMaxBytes(cfg.DecisionHistoryBytes())
-
-	clk, origin, err := loopClock(cfg)
-	if err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	if origin != nil {
-		logger.Info("replaying recorded traces on a fast clock", zap.Time("from", *origin), zap.Float64("speed", cfg.ReplaySpeed()))
-	}
-	kube := newKubeDeps(reg, leaderIdentity(cfg.LeaderElection))
-	objects := &scalerObjects{} // made below, once the manager is
-	targets := func(scaler string) actuators.TargetObserver {
-		return objects.targetObserver(scaler, metrics.TargetObserver(scaler))
-	}
-	awsRegions := newAWSDeps(clk, actuators.NewAWSMetrics(reg))
-	awsRegions.setLimits(cfg.AWS, cfg.Interval)
-	factories := newFactories(logger, clk, metrics.QueryObserver, withTargetObservers(targets), withKube(kube), withQueryMetrics(reg),
-		withAWS(awsRegions))
-	sinks := decisionSinks{decisions}
-	mgr := engine.NewManager(clk, logger, factories, metrics, &sinks,
-		metrics, forgetFunc(decisions.Forget), kube.metrics)
-	registerHistoryMetrics(reg, mgr.Histories)
-	if objects, err = newScalerObjects(cfg, kube, mgr, reg, logger); err != nil {
-		return &exitError{code: 2, err: err}
-	}
-	if s := objects.sink(); s != nil {
-		sinks = append(sinks, s) // before the first scaler starts
-	}
-
-	// Bind the port before any scaler starts: a daemon that cannot serve its
-	// probes and metrics must not act unseen. /readyz says "not ready" until
-	// the scalers have ticked, and the Scaler objects' informer has synced.
-	ready := func() error {
-		if err := mgr.Ready(); err != nil {
-			return err
-		}
-		return objects.ready()
-	}
-	srv := telemetry.NewServer(cfg.Listen, reg, decisions, ready, logger, web.options(mgr.Live)...)
+	// Bind the port before any scaler starts: a daemon that cannot serve
+	// its probes and metrics must not act unseen. /readyz says "not ready"
+	// until the scalers have ticked, and the Scaler objects' informer has
+	// synced.
+	srv := telemetry.NewServer(d.cfg.Listen, d.reg, d.decisions, d.ready, d.logger, d.web.options(d.mgr.Live)...)
 	if err := srv.Start(); err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(sctx)
-	}()
+	defer shutdown(srv.Shutdown)
 	var probeErr <-chan error // nil without a probe listener: never ready
-	if web.probeAddress != "" {
-		probes := telemetry.NewProbeServer(web.probeAddress, ready, mgr.Live, logger)
+	if d.web.probeAddress != "" {
+		probes := telemetry.NewProbeServer(d.web.probeAddress, d.ready, d.mgr.Live, d.logger)
 		if err := probes.Start(); err != nil {
 			return &exitError{code: 2, err: fmt.Errorf("--web.probe-address: %w", err)}
 		}
 		probeErr = probes.Err()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_ = probes.Shutdown(sctx)
-		}()
+		defer shutdown(probes.Shutdown)
 	}
 
-	stopLeader, err := startLeaderElection(cfg.LeaderElection, kube, mgr, reg, logger)
+	stopLeader, err := startLeaderElection(d.cfg.LeaderElection, d.kube, d.mgr, d.reg, d.logger)
 	if err != nil {
 		return &exitError{code: 2, err: err}
 	}
 	defer stopLeader() // after the manager stopped: release the lease last
-	defer mgr.Stop()
-	if err := applyConfig(mgr, cfg); err != nil {
+	defer d.mgr.Stop()
+	if err := applyConfig(d.mgr, d.cfg); err != nil {
 		return &exitError{code: 2, err: err}
 	}
-	metrics.ConfigReloaded(true, time.Now())
-	objects.start()
-	defer objects.stop() // before the manager stops
-	logger.Info("scaled started", zap.String("version", version), zap.String("listen", srv.Addr()),
-		zap.Strings("scalers", mgr.Scalers()), zap.Bool("dry_run", cfg.DryRun))
-
-	applied := cfg // the config in use: a reload compares its scalers with it
-	apply := func(why string, next *config.Config, err error) {
-		if err == nil {
-			if _, _, cerr := loopClock(next); cerr != nil || (origin != nil) != (next.ReplaySpeed() != 1) {
-				err = errors.Join(cerr, errors.New("switching between replay and live sources needs a restart"))
-			}
-		}
-		if err == nil && next.ScalerObjects.Enabled != cfg.ScalerObjects.Enabled {
-			err = errors.New("scaler_objects.enabled changes only on restart")
-		}
-		if err == nil {
-			err = applyConfig(mgr, next)
-		}
-		if err == nil {
-			objects.setConfig(next)
-			awsRegions.setLimits(next.AWS, next.Interval)
-		}
-		metrics.ConfigReloaded(err == nil, time.Now())
-		if err != nil {
-			logger.Error("config reload failed; the previous config keeps running", zap.String("trigger", why), zap.Error(err))
-			return
-		}
-		if next.Listen != cfg.Listen || next.Log != cfg.Log || next.LeaderElection != cfg.LeaderElection || next.Metrics != cfg.Metrics {
-			logger.Warn("listen address, log, leader election and metrics settings change only on restart")
-		}
-		reportRemoved(logger, metrics, removedScalers(applied, next), len(next.Scalers))
-		applied = next
-		logger.Info("config reloaded", zap.String("trigger", why), zap.Strings("scalers", mgr.Scalers()))
-	}
+	d.metrics.ConfigReloaded(true, time.Now())
+	d.objects.start()
+	defer d.objects.stop() // before the manager stops
+	d.logger.Info("scaled started", zap.String("version", version), zap.String("listen", srv.Addr()),
+		zap.Strings("scalers", d.mgr.Scalers()), zap.Bool("dry_run", d.cfg.DryRun))
 
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	changed, stopWatch, err := watchFile(path, logger)
+	changed, stopWatch, err := watchFile(d.path, d.logger)
 	if err != nil {
-		logger.Warn("config file is not watched; reload with SIGHUP", zap.Error(err))
+		d.logger.Warn("config file is not watched; reload with SIGHUP", zap.Error(err))
 	}
 	defer stopWatch()
 
-	// A reload reads and checks the file off the loop, so that nothing it
-	// reads can keep the loop from a signal; the loop applies what it
-	// read. A trigger during a read runs one more read after it.
-	type loaded struct {
-		why string
-		cfg *config.Config
-		err error
-	}
-	done := make(chan loaded, 1)
-	reading, again := false, ""
-	read := func(why string) {
-		if reading {
-			again = why
-			return
-		}
-		reading = true
-		go func() {
-			next, err := loadConfig(path, v)
-			done <- loaded{why, next, err}
-		}()
-	}
-
+	reads := d.reader()
 	for {
 		select {
 		case <-ctx.Done():
-			logger.Info("stopping")
-			deadline = exitAfter(shutdownTimeout, logger)
+			d.logger.Info("stopping")
+			deadline = exitAfter(shutdownTimeout, d.logger)
 			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
-			objects.stop()
-			mgr.Stop()
+			d.objects.stop()
+			d.mgr.Stop()
 			return srv.Shutdown(sctx)
 		case <-hup:
-			read("SIGHUP")
+			reads.read("SIGHUP")
 		case <-changed:
-			read("file changed")
-		case l := <-done:
-			reading = false
-			apply(l.why, l.cfg, l.err)
-			if again != "" {
-				why := again
-				again = ""
-				read(why)
-			}
+			reads.read("file changed")
+		case l := <-reads.done:
+			d.Reload(l.why, l.cfg, l.err)
+			reads.finished()
 		case err := <-srv.Err():
 			return fmt.Errorf("http server: %w", err)
 		case err := <-probeErr:
 			return fmt.Errorf("probe server: %w", err)
 		}
+	}
+}
+
+// shutdown stops a server, waiting at most 5 s for its requests.
+func shutdown(stop func(context.Context) error) {
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = stop(sctx)
+}
+
+// Reload makes next, read from the config file for why, the running
+// config, unless err says it could not be read or it changes what only a
+// restart changes (replay or live sources, scaler_objects.enabled): then
+// the config running keeps running and the failure is logged and counted.
+// Keys read only at start (listen, log, leader election, metrics) are
+// warned about and left as they are.
+func (d *Daemon) Reload(why string, next *config.Config, err error) {
+	if err == nil {
+		if _, _, cerr := loopClock(next); cerr != nil || (d.origin != nil) != (next.ReplaySpeed() != 1) {
+			err = errors.Join(cerr, errors.New("switching between replay and live sources needs a restart"))
+		}
+	}
+	if err == nil && next.ScalerObjects.Enabled != d.started.ScalerObjects.Enabled {
+		err = errors.New("scaler_objects.enabled changes only on restart")
+	}
+	if err == nil {
+		err = applyConfig(d.mgr, next)
+	}
+	if err == nil {
+		d.objects.setConfig(next)
+		d.aws.setLimits(next.AWS, next.Interval)
+	}
+	d.metrics.ConfigReloaded(err == nil, time.Now())
+	if err != nil {
+		d.logger.Error("config reload failed; the previous config keeps running", zap.String("trigger", why), zap.Error(err))
+		return
+	}
+	if s := d.started; next.Listen != s.Listen || next.Log != s.Log || next.LeaderElection != s.LeaderElection || next.Metrics != s.Metrics {
+		d.logger.Warn("listen address, log, leader election and metrics settings change only on restart")
+	}
+	reportRemoved(d.logger, d.metrics, removedScalers(d.cfg, next), len(next.Scalers))
+	d.cfg = next
+	d.logger.Info("config reloaded", zap.String("trigger", why), zap.Strings("scalers", d.mgr.Scalers()))
+}
+
+// configReader reads the config file off the daemon's loop, so that
+// nothing it reads can keep the loop from a signal; the loop applies what
+// it read. A trigger during a read runs one more read after it.
+type configReader struct {
+	load    func() (*config.Config, error)
+	done    chan loadedConfig
+	reading bool
+	again   string
+}
+
+// loadedConfig is one read of the config file: why it was read, and what
+// it held or why it could not be read.
+type loadedConfig struct {
+	why string
+	cfg *config.Config
+	err error
+}
+
+func (d *Daemon) reader() *configReader {
+	return &configReader{load: func() (*config.Config, error) { return loadConfig(d.path, d.v) }, done: make(chan loadedConfig, 1)}
+}
+
+// read starts a read for why, or queues one when a read is running.
+func (r *configReader) read(why string) {
+	if r.reading {
+		r.again = why
+		return
+	}
+	r.reading = true
+	go func() {
+		next, err := r.load()
+		r.done <- loadedConfig{why, next, err}
+	}()
+}
+
+// finished is called once what a read brought was applied.
+func (r *configReader) finished() {
+	r.reading = false
+	if r.again != "" {
+		why := r.again
+		r.again = ""
+		r.read(why)
 	}
 }
 

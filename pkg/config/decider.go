@@ -15,13 +15,13 @@ import (
 // config to pkg/policy, made when the scaler is resolved (resolve.go):
 // Validate reports its problems and those of policy.NewDecider under path,
 // and the daemon and the simulator build from it, so what runs is what was
-// validated. interval is the scaler's tick and startup the startup delay it
-// plans for, both resolved. The decider seeds stabilisation with the
-// current capacity, as the HPA does, so that a restart does not scale in
-// before a full window of fresh recommendations.
+// validated. startup is the startup delay the scaler plans for, resolved.
+// The decider seeds stabilisation with the current capacity, as the HPA
+// does, so that a restart does not scale in before a full window of fresh
+// recommendations.
 //
 // A policy or schedule with a problem is left out of the spec.
-func (s *Scaler) deciderSpec(interval, startup time.Duration, path *field.Path) (policy.Spec, field.ErrorList) {
+func (s *Scaler) deciderSpec(startup time.Duration, path *field.Path) (policy.Spec, field.ErrorList) {
 	spec := policy.Spec{
 		Combine:         s.Combine,
 		Bounds:          s.Bounds,
@@ -42,7 +42,6 @@ func (s *Scaler) deciderSpec(interval, startup time.Duration, path *field.Path) 
 	ctx := policy.ScalerContext{
 		Signals:      s.signalNames(),
 		Tolerance:    policy.Tolerance{Up: spec.Behavior.ScaleUp.Tolerance, Down: spec.Behavior.ScaleDown.Tolerance},
-		Interval:     interval,
 		StartupDelay: max(0, startup), // a negative one is reported by policy.NewDecider
 	}
 	pp := path.Child("policies")

@@ -129,7 +129,7 @@ func (g inherited) resolve(s *Scaler, path *field.Path, o resolveOptions) (resol
 		r.Signals[i] = resolved.Signal{Name: sig.Name, Expr: sig.Expr(), MaxAge: sig.MaxAge, ValidRange: sig.Range(),
 			Kind: sig.Source.Kind, Spec: sig.Source.Spec}
 	}
-	return r.WithDecider(func() (policy.Spec, field.ErrorList) { return sc.deciderSpec(interval, startup, path) })
+	return r.WithDecider(func() (policy.Spec, field.ErrorList) { return sc.deciderSpec(startup, path) })
 }
 
 // dryRunOf reports whether s only logs and exports. The global dry_run

@@ -37,8 +37,6 @@ type ScalerContext struct {
 	Signals []string
 	// Tolerance is the scaler's behaviour tolerance, per direction.
 	Tolerance Tolerance
-	// Interval is the scaler's tick.
-	Interval time.Duration
 	// StartupDelay is how long capacity asked for takes to serve, as the
 	// scaler states it or its target kind knows it; 0 when neither does. A
 	// policy that plans ahead plans this far unless its block says otherwise.

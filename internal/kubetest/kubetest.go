@@ -190,7 +190,12 @@ func Start(o Options) (*ControlPlane, error) {
 		"--controllers", "*,-node-ipam-controller,-kube-apiserver-serving-clustertrustbundle-publisher-controller",
 		"--leader-elect=false", "--bind-address", "127.0.0.1", "--secure-port", fmt.Sprint(freePort()),
 		"--service-account-private-key-file", filepath.Join(dir, "sa.key"),
-		"--use-service-account-credentials=false"); err != nil {
+		"--use-service-account-credentials=false",
+		// The fake node's heartbeat is kwok's, one process on a machine
+		// that the suites keep busy: a lease renewed late must not mark
+		// the node NotReady, which marks its pods unready (seen once, for
+		// longer than a test's 60 s wait after the node was Ready again).
+		"--node-monitor-grace-period", "5m"); err != nil {
 		return cp, err
 	}
 	if err := cp.run("kube-scheduler", "--kubeconfig", admin,

@@ -92,7 +92,7 @@ type DecisionSpec struct {
 	// StartupDelay is how long capacity asked for takes to serve: a pod
 	// pulling its image and warming up, a node joining, a reader being
 	// created. Policies and guards that plan ahead read it (0: the target
-	// kind's, see Config.Resolve).
+	// kind's own).
 	StartupDelay time.Duration `json:"startup_delay,omitempty"`
 }
 

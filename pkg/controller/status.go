@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"k8s.io/client-go/util/workqueue"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/internal/phase"
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
 	"github.com/scaled-dev/scaled/pkg/config"
@@ -75,25 +75,9 @@ func refreshDue(key string, last, now time.Time, period time.Duration) bool {
 	if last.IsZero() {
 		return true
 	}
-	offset := time.Duration(float64(spread(key)>>11) / (1 << 53) * float64(period))
+	offset := phase.Of(key, period, time.Millisecond)
 	point := func(t time.Time) int64 { return int64(t.Sub(time.Unix(0, 0).Add(offset)) / period) }
 	return point(now) > point(last)
-}
-
-// spread hashes key uniformly over 64 bits. FNV-1a alone barely moves its
-// top bits for keys that differ only in their last characters (s-0001,
-// s-0002), which would refresh such Scalers in clumps; MurmurHash3's
-// finalizer then mixes every bit into every other.
-func spread(key string) uint64 {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	x := h.Sum64()
-	x ^= x >> 33
-	x *= 0xff51afd7ed558ccd
-	x ^= x >> 33
-	x *= 0xc4ceb9fe1a85ec53
-	x ^= x >> 33
-	return x
 }
 
 // scalerState is what one Scaler's status is made of.

@@ -2,7 +2,6 @@ package policy
 
 import (
 	"fmt"
-	"hash/fnv"
 	"math"
 	"slices"
 	"time"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/durfmt"
 	"github.com/scaled-dev/scaled/internal/fielderr"
+	"github.com/scaled-dev/scaled/internal/phase"
 	"github.com/scaled-dev/scaled/pkg/forecast"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
@@ -322,10 +322,7 @@ func (p *Predictive) HistoryNeeds() []HistoryNeed {
 // RefitEvery after whenever it started. Scalers started together would
 // otherwise refit together: a fleet's refits are its costliest work.
 func (p *Predictive) SpreadRefits(key string) {
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(key))
-	steps := max(1, int64(p.spec.RefitEvery/p.spec.Step))
-	p.phase, p.spread = time.Duration(h.Sum64()%uint64(steps))*p.spec.Step, true
+	p.phase, p.spread = phase.Of(key, p.spec.RefitEvery, p.spec.Step), true
 	if p.sel != nil {
 		p.nextFit = p.refitAfter(p.fitAt)
 	}

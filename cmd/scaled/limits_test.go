@@ -4,13 +4,11 @@ package main
 
 import (
 	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/fakeprom"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -20,12 +18,7 @@ import (
 // deadline), and their scalers hold the capacity while the answered ones
 // follow the signal.
 func TestDaemonThrottlesQueriesBeyondTheLimit(t *testing.T) {
-	var received atomic.Int32
-	prom := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		received.Add(1)
-		fmt.Fprintf(w, `{"status":"success","data":{"resultType":"vector","result":[{"metric":{},"value":[%d,"1"]}]}}`, time.Now().Unix())
-	}))
-	defer prom.Close()
+	prom := fakeprom.Start(t, fakeprom.Now("1"))
 	var scalers strings.Builder
 	for i := range 5 {
 		fmt.Fprintf(&scalers, `
@@ -67,8 +60,8 @@ scalers:
 		}
 	}
 	sent := d.metricValue(t, "scaled_prometheus_requests_total")
-	if throttled == 0 || answered == 0 || sent < 1 || float64(received.Load()) < sent {
+	if throttled == 0 || answered == 0 || sent < 1 || float64(prom.Received()) < sent {
 		t.Errorf("%d throttled and %d answered decisions, %g requests counted, %d received; want some of each, every counted one received",
-			throttled, answered, sent, received.Load())
+			throttled, answered, sent, prom.Received())
 	}
 }

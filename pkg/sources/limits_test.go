@@ -3,21 +3,17 @@ package sources
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/fakeprom"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
-func limitedPrometheus(t *testing.T, h http.Handler, cfg PrometheusConfig) *Prometheus {
+func limitedPrometheus(t *testing.T, srv *fakeprom.Server, cfg PrometheusConfig) *Prometheus {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
 	cfg.URL = srv.URL
 	p, err := NewPrometheus(cfg)
 	if err != nil {
@@ -31,19 +27,19 @@ func limitedPrometheus(t *testing.T, h http.Handler, cfg PrometheusConfig) *Prom
 // being sent; the hanging one is not disturbed.
 func TestPrometheusMaxConcurrentQueries(t *testing.T) {
 	release := make(chan struct{})
-	var received atomic.Int32
-	p := limitedPrometheus(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		received.Add(1)
-		<-release
-		fmt.Fprint(w, `{"status":"success","data":{"resultType":"scalar","result":[1800000000,"1"]}}`)
-	}), PrometheusConfig{MaxConcurrentQueries: 1})
 	at := time.Unix(1_800_000_000, 0)
+	answer := fakeprom.Scalar("1", at)
+	srv := fakeprom.Start(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release
+		answer(w, r)
+	}))
+	p := limitedPrometheus(t, srv, PrometheusConfig{MaxConcurrentQueries: 1})
 	first := make(chan error, 1)
 	go func() {
 		_, err := p.Query(context.Background(), "slow", at)
 		first <- err
 	}()
-	for received.Load() == 0 {
+	for srv.Received() == 0 {
 		time.Sleep(time.Millisecond)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -60,7 +56,7 @@ func TestPrometheusMaxConcurrentQueries(t *testing.T) {
 	if err := <-first; err != nil {
 		t.Errorf("first query: %v", err)
 	}
-	if n := received.Load(); n != 1 {
+	if n := srv.Received(); n != 1 {
 		t.Errorf("server received %d queries, want 1", n)
 	}
 }
@@ -68,12 +64,9 @@ func TestPrometheusMaxConcurrentQueries(t *testing.T) {
 // A query that could get its turn under max_queries_per_second only after
 // its deadline fails at once: it does not wait for a turn it cannot use.
 func TestPrometheusMaxQueriesPerSecond(t *testing.T) {
-	var received atomic.Int32
-	p := limitedPrometheus(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		received.Add(1)
-		fmt.Fprint(w, `{"status":"success","data":{"resultType":"scalar","result":[1800000000,"1"]}}`)
-	}), PrometheusConfig{MaxQueriesPerSecond: 0.01}) // one every 100 s
 	at := time.Unix(1_800_000_000, 0)
+	srv := fakeprom.Start(t, fakeprom.Scalar("1", at))
+	p := limitedPrometheus(t, srv, PrometheusConfig{MaxQueriesPerSecond: 0.01}) // one every 100 s
 	if _, err := p.Query(context.Background(), "first", at); err != nil {
 		t.Fatalf("first query: %v", err)
 	}
@@ -86,7 +79,7 @@ func TestPrometheusMaxQueriesPerSecond(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Errorf("the throttled query waited for its deadline; it must fail at once")
 	}
-	if n := received.Load(); n != 1 {
+	if n := srv.Received(); n != 1 {
 		t.Errorf("server received %d queries, want 1", n)
 	}
 }

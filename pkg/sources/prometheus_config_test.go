@@ -2,12 +2,12 @@ package sources
 
 import (
 	"context"
-	"net/http/httptest"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/fakeprom"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -15,8 +15,7 @@ import (
 // 200 KiB label is read under the default limit and refused under 64 KiB.
 func TestPrometheusConfigSetsTheAnswerLimit(t *testing.T) {
 	var written atomic.Int64
-	srv := httptest.NewServer(manySeries(1, 200<<10, &written))
-	t.Cleanup(srv.Close)
+	srv := fakeprom.Start(t, manySeries(1, 200<<10, &written))
 	for _, tc := range []struct {
 		limit int64
 		want  scaling.FailureKind

@@ -15,6 +15,7 @@ import (
 
 	clocktesting "k8s.io/utils/clock/testing"
 
+	"github.com/scaled-dev/scaled/internal/fakeprom"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -49,9 +50,7 @@ func manySeries(n, labelBytes int, written *atomic.Int64) http.HandlerFunc {
 
 func newTestPrometheus(t *testing.T, h http.Handler, opts ...PrometheusOption) *Prometheus {
 	t.Helper()
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
-	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL}, opts...)
+	p, err := NewPrometheus(PrometheusConfig{URL: fakeprom.Start(t, h).URL}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

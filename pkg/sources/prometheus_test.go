@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 
+	"github.com/scaled-dev/scaled/internal/fakeprom"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -65,17 +66,7 @@ func TestRangePages(t *testing.T) {
 // cannedPrometheus answers every instant query with body and status.
 func cannedPrometheus(t *testing.T, status int, body string) *Prometheus {
 	t.Helper()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(status)
-		fmt.Fprint(w, body)
-	}))
-	t.Cleanup(srv.Close)
-	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return newTestPrometheus(t, fakeprom.Answer(status, body))
 }
 
 func TestPrometheusQueryClassifiesResponses(t *testing.T) {
@@ -146,17 +137,11 @@ func TestPrometheusQueryClassifiesResponses(t *testing.T) {
 }
 
 func TestPrometheusWarningHandler(t *testing.T) {
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		fmt.Fprint(w, `{"status":"success","warnings":["partial response"],"data":{"resultType":"scalar","result":[1,"2"]}}`)
-	}))
-	defer srv.Close()
 	var got []string
-	p, err := NewPrometheus(PrometheusConfig{URL: srv.URL}, WithWarningHandler(func(expr string, w []string) {
-		got = append(got, expr+": "+strings.Join(w, ","))
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := newTestPrometheus(t, fakeprom.Answer(http.StatusOK, `{"status":"success","warnings":["partial response"],"data":{"resultType":"scalar","result":[1,"2"]}}`),
+		WithWarningHandler(func(expr string, w []string) {
+			got = append(got, expr+": "+strings.Join(w, ","))
+		}))
 	if _, err := p.Query(context.Background(), "up", time.Unix(1, 0)); err != nil {
 		t.Fatal(err)
 	}

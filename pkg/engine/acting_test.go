@@ -43,9 +43,7 @@ func TestManagerActsOnlyForScalersItHolds(t *testing.T) {
 	m.SetActing(func(s string) bool { return s == "a" })
 	// A load of 1 against a target of 0.25 wants four times the replicas:
 	// every tick wants a change (until the bound of 10).
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("a", 0.25), scalerYAML("b", 0.25))
 	outcomes := func(n int) map[string]scaling.Outcome {
 		t.Helper()
 		waitFor(t, "both timers", func() bool { return clk.HasWaiters() })

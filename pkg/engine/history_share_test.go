@@ -290,17 +290,13 @@ func TestManagerKeepsAHistoryAcrossARebuild(t *testing.T) {
     bounds: {min: 1, max: %d}
 `, max)
 	}
-	if err := m.Apply(resolveAll(t, mustParse(t, predictive(10)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, predictive(10))
 	stepUntilDecisions(t, clk, rec, 1, 20*time.Second)
 	first := src.take()
 	if len(first) != 1 || first[0].End.Sub(first[0].Start) != 2*time.Hour {
 		t.Fatalf("first tick: range queries %v: want the 2h window once", first)
 	}
-	if err := m.Apply(resolveAll(t, mustParse(t, predictive(20)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, predictive(20))
 	stepUntilDecisions(t, clk, rec, 2, 20*time.Second)
 	for _, c := range src.take() {
 		if c.Start.Before(first[0].End) {

@@ -5,10 +5,6 @@ import (
 	"runtime"
 	"testing"
 	"time"
-
-	clocktesting "k8s.io/utils/clock/testing"
-
-	"github.com/scaled-dev/scaled/internal/fakes"
 )
 
 // Scalers waiting for their next tick hold no goroutine: a fleet's idle
@@ -23,9 +19,7 @@ func TestIdleScalersHoldNoGoroutines(t *testing.T) {
 		yaml = append(yaml, scalerYAML(fmt.Sprintf("s%03d", i), 0.5))
 	}
 	before := runtime.NumGoroutine()
-	if err := m.Apply(resolveAll(t, mustParse(t, yaml...))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, yaml...)
 	if got := runtime.NumGoroutine() - before; got >= n/2 {
 		t.Errorf("%d idle scalers added %d goroutines, want none per scaler", n, got)
 	}
@@ -47,9 +41,7 @@ func TestIdleScalersHoldNoGoroutines(t *testing.T) {
 func TestTicksStayOnTheirPhase(t *testing.T) {
 	m, clk, _, rec := newTestManager()
 	defer m.Stop()
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("a", 0.5))
 	first := firstTick(t0, "a", 15*time.Second)
 	for i := range 4 {
 		waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
@@ -70,9 +62,7 @@ func TestTicksStayOnTheirPhase(t *testing.T) {
 // tick starts after it, however far the clock moves.
 func TestStopWaitsForTheTickInFlight(t *testing.T) {
 	m, clk, tf, rec := newTestManager()
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("a", 0.5))
 	entered, release := make(chan struct{}), make(chan struct{})
 	tf.mu.Lock()
 	src := tf.sources["a"]
@@ -110,12 +100,8 @@ func TestStopWaitsForTheTickInFlight(t *testing.T) {
 // A runner stopped twice (a reload that replaces a scaler, then the
 // manager's Stop) returns at once the second time.
 func TestRunnerStopIsIdempotent(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	m := NewManager(clk, nil, tf.factories(), nil, nil)
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	m, _, _, _ := newTestManager()
+	mustApply(t, m, scalerYAML("a", 0.5))
 	r := m.running["a"].runner
 	r.stop()
 	r.stop()

@@ -64,8 +64,12 @@ func mustParse(t *testing.T, scalers ...string) *config.Config {
 type testFactories struct {
 	mu        sync.Mutex
 	sources   map[string]*fakes.Source
-	actuators map[string]int
-	failFor   string
+	actuators map[string]int // how many times each scaler's target was built
+	failFor   string         // the scaler whose source cannot be built
+}
+
+func newTestFactories() *testFactories {
+	return &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
 }
 
 func (f *testFactories) factories() Factories {
@@ -96,9 +100,17 @@ func (f *testFactories) factories() Factories {
 // scalers it forgets. Stop it at the end.
 func newTestManager(forget ...Forgetter) (*Manager, *clocktesting.FakeClock, *testFactories, *fakes.Recorder) {
 	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+	tf := newTestFactories()
 	rec := &fakes.Recorder{}
 	return NewManager(clk, nil, tf.factories(), rec, nil, forget...), clk, tf, rec
+}
+
+// mustApply applies the scalers, parsed and resolved, to m.
+func mustApply(t *testing.T, m *Manager, scalers ...string) {
+	t.Helper()
+	if err := m.Apply(resolveAll(t, mustParse(t, scalers...))); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -115,9 +127,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestManagerTicksEachScalerOnItsPhase(t *testing.T) {
 	m, clk, _, rec := newTestManager()
 	defer m.Stop()
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5), scalerYAML("b", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("a", 0.5), scalerYAML("b", 0.5))
 	if err := m.Ready(); err == nil {
 		t.Error("ready before any tick")
 	}
@@ -160,9 +170,7 @@ func TestManagerCountsMissedTicks(t *testing.T) {
 	m, clk, tf, rec := newTestManager()
 	tf.sources["slow"] = &fakes.Source{Value: 1, OnQuery: func() { clk.Step(40 * time.Second) }}
 	defer m.Stop()
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("slow", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("slow", 0.5))
 	waitFor(t, "the timer", func() bool { return clk.HasWaiters() })
 	clk.Step(firstTick(t0, "slow", 15*time.Second).Sub(t0)) // exactly on the first tick
 	waitFor(t, "missed ticks", func() bool { return rec.Missed() > 0 })
@@ -175,9 +183,7 @@ func TestManagerReload(t *testing.T) {
 	forgot := &fakes.Recorder{}
 	m, _, tf, rec := newTestManager(forgot)
 	defer m.Stop()
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.5), scalerYAML("drop", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("keep", 0.5), scalerYAML("change", 0.5), scalerYAML("drop", 0.5))
 	m.mu.Lock()
 	keep, change := m.running["keep"], m.running["change"]
 	m.mu.Unlock()
@@ -193,9 +199,7 @@ func TestManagerReload(t *testing.T) {
 	}
 
 	tf.failFor = ""
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("keep", 0.5), scalerYAML("change", 0.7), scalerYAML("new", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("keep", 0.5), scalerYAML("change", 0.7), scalerYAML("new", 0.5))
 	if diff := cmp.Diff([]string{"change", "keep", "new"}, m.Scalers()); diff != "" {
 		t.Errorf("scalers after reload (-want +got):\n%s", diff)
 	}
@@ -221,12 +225,8 @@ func TestManagerReload(t *testing.T) {
 }
 
 func TestStopEndsTicksInFlight(t *testing.T) {
-	clk := clocktesting.NewFakeClock(t0)
-	tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
-	m := NewManager(clk, nil, tf.factories(), nil, nil)
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	m, _, _, _ := newTestManager()
+	mustApply(t, m, scalerYAML("a", 0.5))
 	done := make(chan struct{})
 	go func() { m.Stop(); close(done) }()
 	select {
@@ -247,9 +247,7 @@ func TestManagerLiveness(t *testing.T) {
 	if err := m.Live(); err != nil {
 		t.Fatalf("live before any config: %v", err)
 	}
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("a", 0.5))
 	release := make(chan struct{})
 	var hung sync.Once
 	entered := make(chan struct{})
@@ -311,9 +309,7 @@ func TestManagerSetAndRemove(t *testing.T) {
 	if err := m.Set(single(t, "shop/web", 0.5)); err == nil {
 		t.Fatal("Set before any config was applied succeeded")
 	}
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("file", 0.5)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("file", 0.5))
 	for _, key := range []string{"shop/web", "shop/worker", "blog/web"} {
 		if err := m.Set(single(t, key, 0.5)); err != nil {
 			t.Fatal(err)
@@ -443,9 +439,7 @@ func TestManagerAppliesEachSignalsValidRange(t *testing.T) {
 	if ratio == scalerYAML("ratio", 0.1) {
 		t.Fatal("the scaler's signal line was not found")
 	}
-	if err := m.Apply(resolveAll(t, mustParse(t, ratio))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, ratio)
 	tf.mu.Lock()
 	tf.sources["ratio"].Set(1.5, nil) // 15 replicas' worth, were it believed
 	tf.mu.Unlock()

@@ -29,7 +29,7 @@ func BenchmarkShardHandover(b *testing.B) {
 	var lose, take time.Duration
 	for b.Loop() {
 		clk := clocktesting.NewFakeClock(t0)
-		tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+		tf := newTestFactories()
 		metrics := telemetry.NewMetrics(prometheus.NewRegistry())
 		log := telemetry.NewDecisionLog(10)
 		count := &fakes.Recorder{}

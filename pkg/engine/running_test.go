@@ -15,7 +15,6 @@ import (
 	"github.com/scaled-dev/scaled/pkg/actuators"
 	"github.com/scaled-dev/scaled/pkg/resolved"
 	"github.com/scaled-dev/scaled/pkg/scaling"
-	"github.com/scaled-dev/scaled/pkg/sources"
 	"github.com/scaled-dev/scaled/pkg/telemetry"
 )
 
@@ -48,48 +47,33 @@ func (h *held) runs(name string) bool {
 }
 
 // world is the targets and sources of a few scalers, which outlive the
-// scalers built on them, as real workloads outlive a replica's scalers.
+// scalers built on them, as real workloads outlive a replica's scalers:
+// testFactories whose targets are built once per scaler and kept.
 type world struct {
-	mu      sync.Mutex
+	testFactories
 	targets map[string]*actuators.Log
-	sources map[string]*fakes.Source
-	built   map[string]int // how many times each scaler's target was built
-	failFor string
 }
 
 func newWorld() *world {
-	return &world{targets: map[string]*actuators.Log{}, sources: map[string]*fakes.Source{}, built: map[string]int{}}
-}
-
-func (w *world) factories() Factories {
-	return Factories{
-		Source: func(sc *resolved.Scaler, _ resolved.Signal) (sources.Querier, error) {
-			scaler := sc.Name
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			if scaler == w.failFor {
-				return nil, errNoSource(scaler)
-			}
-			if w.sources[scaler] == nil {
-				w.sources[scaler] = &fakes.Source{Value: 1}
-			}
-			return w.sources[scaler], nil
-		},
-		Actuator: func(sc *resolved.Scaler) (actuators.Actuator, error) {
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			w.built[sc.Name]++
-			if w.targets[sc.Name] == nil {
-				w.targets[sc.Name] = actuators.NewLog(sc.Target.Spec.(*actuators.LogTarget).Initial, nil)
-			}
-			return w.targets[sc.Name], nil
-		},
+	return &world{
+		testFactories: testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}},
+		targets:       map[string]*actuators.Log{},
 	}
 }
 
-type errNoSource string
-
-func (e errNoSource) Error() string { return "no source for " + string(e) }
+func (w *world) factories() Factories {
+	f := w.testFactories.factories()
+	f.Actuator = func(sc *resolved.Scaler) (actuators.Actuator, error) {
+		w.mu.Lock()
+		defer w.mu.Unlock()
+		w.actuators[sc.Name]++
+		if w.targets[sc.Name] == nil {
+			w.targets[sc.Name] = actuators.NewLog(sc.Target.Spec.(*actuators.LogTarget).Initial, nil)
+		}
+		return w.targets[sc.Name], nil
+	}
+	return f
+}
 
 // seriesOf counts the series reg exports for a scaler.
 func seriesOf(t *testing.T, reg *prometheus.Registry, scaler string) int {
@@ -152,11 +136,9 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	m := NewManager(clk, nil, w.factories(), rec, nil, forgot)
 	defer m.Stop()
 	m.SetRunning(h.runs)
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25), scalerYAML("c", 0.25)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("a", 0.25), scalerYAML("b", 0.25), scalerYAML("c", 0.25))
 	// Every scaler was built (that is how a bad one is refused), one runs.
-	if diff := cmp.Diff(map[string]int{"a": 1, "b": 1, "c": 1}, w.built); diff != "" {
+	if diff := cmp.Diff(map[string]int{"a": 1, "b": 1, "c": 1}, w.actuators); diff != "" {
 		t.Errorf("targets built (-want +got):\n%s", diff)
 	}
 	if diff := cmp.Diff([]string{"a", "b", "c"}, m.Scalers()); diff != "" {
@@ -197,20 +179,16 @@ func TestManagerRunsOnlyWhatItHolds(t *testing.T) {
 	if diff := cmp.Diff(map[string]int{"b": 3}, decided(rec.Recorder, n)); diff != "" {
 		t.Errorf("decisions after the handover (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(map[string]int{"a": 1, "b": 2, "c": 1}, w.built); diff != "" {
+	if diff := cmp.Diff(map[string]int{"a": 1, "b": 2, "c": 1}, w.actuators); diff != "" {
 		t.Errorf("targets built (-want +got):\n%s", diff)
 	}
 	// A reload that changes nothing builds nothing, and keeps what runs.
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25), scalerYAML("c", 0.25)))); err != nil {
-		t.Fatal(err)
-	}
-	if diff := cmp.Diff(map[string]int{"a": 1, "b": 2, "c": 1}, w.built); diff != "" {
+	mustApply(t, m, scalerYAML("a", 0.25), scalerYAML("b", 0.25), scalerYAML("c", 0.25))
+	if diff := cmp.Diff(map[string]int{"a": 1, "b": 2, "c": 1}, w.actuators); diff != "" {
 		t.Errorf("targets built by an unchanged reload (-want +got):\n%s", diff)
 	}
 	// A reload that removes a parked scaler forgets nothing more.
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("a", 0.25), scalerYAML("b", 0.25))
 	if diff := cmp.Diff([]string{"a"}, forgot.Forgotten()); diff != "" {
 		t.Errorf("forgotten (-want +got):\n%s", diff)
 	}
@@ -233,9 +211,7 @@ func TestManagerRefusesABadScalerItDoesNotRun(t *testing.T) {
 		t.Errorf("a refused config left scalers %v", got)
 	}
 	w.failFor = ""
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("a", 0.25))
 	w.failFor = "shop/web"
 	if err := m.Set(single(t, "shop/web", 0.5)); err == nil || !strings.Contains(err.Error(), "no source for shop/web") {
 		t.Errorf("Set of a scaler that cannot be built, not run here = %v", err)
@@ -274,9 +250,7 @@ func TestManagerStartsARegainedScalerFresh(t *testing.T) {
 	defer m.Stop()
 	m.SetRunning(h.runs)
 	// A load of 1 against a target of 0.25 wants four times the replicas.
-	if err := m.Apply(resolveAll(t, mustParse(t, scalerYAML("a", 0.25), scalerYAML("b", 0.25)))); err != nil {
-		t.Fatal(err)
-	}
+	mustApply(t, m, scalerYAML("a", 0.25), scalerYAML("b", 0.25))
 	stepUntilDecisions(t, clk, rec, 4, time.Minute)
 	if seriesOf(t, reg, "a") == 0 || len(log.Last("a", 10)) == 0 {
 		t.Fatal("a exports no series or kept no decision while it runs")

@@ -69,7 +69,7 @@ func BenchmarkLoop1000Scalers(b *testing.B) {
 	cfg := benchFleet(b, scalers, "s%04d")
 	for i := 0; i < b.N; i++ {
 		rc := resolveAll(b, cfg) // resolved as the daemon does before Apply, outside what is measured
-		tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+		tf := newTestFactories()
 		rec := &lagRecorder{}
 		base := heapInUse()
 		clk := NewFastClock(clock.RealClock{}, t0, speed)
@@ -136,7 +136,7 @@ func BenchmarkIdleScalerBytes(b *testing.B) {
 	cfg := benchFleet(b, scalers, "s%04d")
 	for i := 0; i < b.N; i++ {
 		rc := resolveAll(b, cfg) // resolved as the daemon does before Apply, outside what is measured
-		tf := &testFactories{sources: map[string]*fakes.Source{}, actuators: map[string]int{}}
+		tf := newTestFactories()
 		rec := &lagRecorder{}
 		clk := clocktesting.NewFakeClock(t0)
 		heap0, stack0 := memInUse()

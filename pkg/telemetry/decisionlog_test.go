@@ -2,7 +2,6 @@ package telemetry
 
 import (
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -242,15 +241,8 @@ func BenchmarkDecisionLogBytesPerScaler(b *testing.B) {
 }
 
 func benchDecisionLogBytes(b *testing.B, maxBytes int64) {
-	const scalers, history = 1000, 100
-	names := make([]string, scalers)
-	for i := range names {
-		names[i] = fmt.Sprintf("d%05d", i)
-	}
-	for range b.N {
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
+	const history = 100
+	benchHeapPerScaler(b, 1000, func(names []string) *DecisionLog {
 		l := NewDecisionLog(history).WithMaxBytes(maxBytes)
 		for tick := range history + 10 {
 			for _, name := range names {
@@ -264,12 +256,8 @@ func benchDecisionLogBytes(b *testing.B, maxBytes int64) {
 				l.Add(d)
 			}
 		}
-		runtime.GC()
-		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/scalers, "heap-B/scaler")
-		b.ReportMetric(float64(l.Bytes())/scalers, "counted-B/scaler")
-		runtime.KeepAlive(l)
-	}
+		return l
+	}, func(l *DecisionLog) (float64, string) { return float64(l.Bytes()), "counted-B/scaler" })
 }
 
 // A scaler whose share grows (another scaler is forgotten) keeps more

@@ -691,15 +691,7 @@ func TestFailureSeriesAreMadeWhenTheyHappen(t *testing.T) {
 //
 //	go test -run '^$' -bench MetricsBytesPerScaler -count 3 ./pkg/telemetry
 func BenchmarkMetricsBytesPerScaler(b *testing.B) {
-	const scalers = 1000
-	names := make([]string, scalers)
-	for i := range names {
-		names[i] = fmt.Sprintf("d%05d", i)
-	}
-	for range b.N {
-		runtime.GC()
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
+	benchHeapPerScaler(b, 1000, func(names []string) *Metrics {
 		m := NewMetrics(prometheus.NewRegistry())
 		for _, name := range names {
 			m.InitScaler(name, []string{"rps"}, true)
@@ -714,11 +706,31 @@ func BenchmarkMetricsBytesPerScaler(b *testing.B) {
 				m.ObserveTick(name, time.Millisecond, time.Millisecond)
 			}
 		}
+		return m
+	}, func(m *Metrics) (float64, string) {
+		return float64(testutil.CollectAndCount(gathererCollector{m})), "series/scaler"
+	})
+}
+
+// benchHeapPerScaler makes, once per iteration, what build makes of scalers
+// scalers (named d00000 on) and reports the heap it keeps per scaler, then
+// count's figure for it per scaler.
+func benchHeapPerScaler[T any](b *testing.B, scalers int, build func(names []string) T, count func(T) (float64, string)) {
+	names := make([]string, scalers)
+	for i := range names {
+		names[i] = fmt.Sprintf("d%05d", i)
+	}
+	for range b.N {
+		runtime.GC()
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		kept := build(names)
 		runtime.GC()
 		runtime.ReadMemStats(&after)
-		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/scalers, "heap-B/scaler")
-		b.ReportMetric(float64(testutil.CollectAndCount(gathererCollector{m}))/scalers, "series/scaler")
-		runtime.KeepAlive(m)
+		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(scalers), "heap-B/scaler")
+		v, unit := count(kept)
+		b.ReportMetric(v/float64(scalers), unit)
+		runtime.KeepAlive(kept)
 	}
 }
 

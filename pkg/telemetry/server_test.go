@@ -257,14 +257,7 @@ func TestServerListensAndShutsDown(t *testing.T) {
 	}
 
 	cancel()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Serve = %v, want nil after the context ends", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after its context ended")
-	}
+	serveReturnsNil(t, done, "its context ended")
 	if _, err := http.Get(base + "/healthz"); err == nil {
 		t.Error("server still answers after shutdown")
 	}
@@ -329,17 +322,24 @@ func TestServeReturnsNilOnShutdown(t *testing.T) {
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Errorf("Serve = %v after Shutdown, want nil", err)
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Serve did not return after Shutdown")
-	}
+	serveReturnsNil(t, done, "Shutdown")
 	select {
 	case err := <-s.Err():
 		t.Errorf("Err delivered %v after Shutdown, want nothing", err)
 	default:
+	}
+}
+
+// serveReturnsNil waits for Serve, started with done for its result, to
+// return nil after what ended it.
+func serveReturnsNil(t *testing.T, done <-chan error, after string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Serve = %v after %s, want nil", err, after)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Serve did not return after %s", after)
 	}
 }

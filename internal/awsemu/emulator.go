@@ -2,8 +2,9 @@ package awsemu
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -188,17 +189,20 @@ func (e *Emulator) lost(op string) bool {
 }
 
 // Deny makes every call of op (or "*") answer access denied until Allow.
-func (e *Emulator) Deny(op string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.deny[op] = true
-}
+func (e *Emulator) Deny(op string) { e.set(e.deny, op, true) }
 
 // Allow undoes Deny.
-func (e *Emulator) Allow(op string) {
+func (e *Emulator) Allow(op string) { e.set(e.deny, op, false) }
+
+// set puts key in the fault set faults (on) or takes it out.
+func (e *Emulator) set(faults map[string]bool, key string, on bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	delete(e.deny, op)
+	if on {
+		faults[key] = true
+	} else {
+		delete(faults, key)
+	}
 }
 
 // SetLag makes DescribeDBClusters and DescribeDBInstances answer with the
@@ -220,13 +224,7 @@ func (e *Emulator) SetDeletePhases(phases ...Phase) {
 // SetZoneCapacity makes zone az refuse (false) or accept (true) new DB
 // instances of every class with InsufficientDBInstanceCapacity.
 func (e *Emulator) SetZoneCapacity(az string, ok bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if ok {
-		delete(e.noCap, az)
-	} else {
-		e.noCap[az] = true
-	}
+	e.set(e.noCap, az, !ok)
 }
 
 // SetZoneIPs makes the subnet of zone az have no free address (false) or
@@ -235,13 +233,7 @@ func (e *Emulator) SetZoneCapacity(az string, ok bool) {
 // that fault for a proxy's subnets; the emulator answers it for an
 // instance's as well, its choice.
 func (e *Emulator) SetZoneIPs(az string, ok bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if ok {
-		delete(e.noIPs, az)
-	} else {
-		e.noIPs[az] = true
-	}
+	e.set(e.noIPs, az, !ok)
 }
 
 // SetKeyAccessible makes the KMS key that encrypts cluster or source
@@ -252,13 +244,7 @@ func (e *Emulator) SetZoneIPs(az string, ok bool) {
 // CreateDBInstance's and CreateDBInstanceReadReplica's errors ("An error
 // occurred accessing an AWS KMS key"). The message is the emulator's.
 func (e *Emulator) SetKeyAccessible(id string, ok bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if ok {
-		delete(e.noKey, id)
-	} else {
-		e.noKey[id] = true
-	}
+	e.set(e.noKey, id, !ok)
 }
 
 // keyFault is the answer to a new instance whose storage takes the key of
@@ -272,11 +258,7 @@ func (e *Emulator) keyFault(kind, id string) *apiError {
 }
 
 // Unoffer makes zone az refuse DB instances of class (a class not offered there).
-func (e *Emulator) Unoffer(az, class string) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.unoffered[az+"/"+class] = true
-}
+func (e *Emulator) Unoffer(az, class string) { e.set(e.unoffered, az+"/"+class, true) }
 
 // Calls returns every request answered so far, oldest first.
 func (e *Emulator) Calls() []Call {
@@ -345,11 +327,11 @@ func (e *Emulator) nextEvent(now time.Time) (time.Time, func(time.Time)) {
 		}
 		best, apply = at, f
 	}
-	for _, id := range sortedKeys(e.clusters) {
+	for _, id := range slices.Sorted(maps.Keys(e.clusters)) {
 		c := e.clusters[id]
 		consider(c.failoverEnd, func(at time.Time) { e.endFailover(c, at) })
 	}
-	for _, id := range sortedKeys(e.instances) {
+	for _, id := range slices.Sorted(maps.Keys(e.instances)) {
 		in := e.instances[id]
 		switch {
 		case in.deleteAsked:
@@ -394,22 +376,4 @@ func trim[T interface{ when() time.Time }](h []T, horizon time.Time) []T {
 		i++
 	}
 	return h[i:]
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }

@@ -3,6 +3,7 @@ package awsemu
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -102,7 +103,7 @@ func (e *Emulator) describeEvents(p map[string]string) (string, *apiError) {
 		switch {
 		case ev.at.After(visible), ev.at.Before(start), ev.at.After(end):
 		case p["SourceType"] != "" && (ev.sourceType != p["SourceType"] || ev.source != p["SourceIdentifier"]):
-		case len(cats) > 0 && !contains(cats, ev.category):
+		case len(cats) > 0 && !slices.Contains(cats, ev.category):
 		default:
 			match = append(match, ev)
 		}

@@ -3,8 +3,10 @@ package awsemu
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -359,7 +361,7 @@ func (e *Emulator) lambdaOp(req lambdaRequest) (int, any, *apiError) {
 			}
 			from = n
 		}
-		keys := sortedKeys(f.configs)
+		keys := slices.Sorted(maps.Keys(f.configs))
 		list := []map[string]any{}
 		for i := from; i < len(keys) && i < from+size; i++ {
 			item := f.configs[keys[i]].wire()

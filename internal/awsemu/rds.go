@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/xml"
 	"fmt"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -185,7 +187,7 @@ func (e *Emulator) Instances() []InstanceState {
 	defer e.mu.Unlock()
 	e.advance()
 	var out []InstanceState
-	for _, id := range sortedKeys(e.instances) {
+	for _, id := range slices.Sorted(maps.Keys(e.instances)) {
 		in := e.instances[id]
 		tags := map[string]string{}
 		for _, t := range in.Tags {
@@ -213,6 +215,18 @@ func apiErr(status int, code, format string, args ...any) *apiError {
 	return &apiError{status: status, code: code, message: fmt.Sprintf(format, args...)}
 }
 
+// rdsActions are the RDS actions the emulator answers, by name.
+var rdsActions = map[string]func(*Emulator, map[string]string) (string, *apiError){
+	"DescribeDBClusters":          (*Emulator).describeDBClusters,
+	"DescribeDBInstances":         (*Emulator).describeDBInstances,
+	"CreateDBInstance":            (*Emulator).createDBInstance,
+	"CreateDBInstanceReadReplica": (*Emulator).createReadReplica,
+	"DeleteDBInstance":            (*Emulator).deleteDBInstance,
+	"DescribeEvents":              (*Emulator).describeEvents,
+	"DescribeGlobalClusters":      (*Emulator).describeGlobalClusters,
+	"AddTagsToResource":           (*Emulator).addTags,
+}
+
 func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 	if err := r.ParseForm(); err != nil || r.Method != http.MethodPost {
 		e.writeRDSError(w, apiErr(http.StatusBadRequest, "MalformedQueryString", "want a form-encoded POST"))
@@ -237,27 +251,10 @@ func (e *Emulator) serveRDS(w http.ResponseWriter, r *http.Request) {
 		err = apiErr(http.StatusForbidden, "AccessDenied",
 			"User: arn:aws:sts::%s:assumed-role/scaled/emulator is not authorized to perform: rds:%s because no identity-based policy allows the rds:%s action",
 			e.opt.AccountID, op, op)
+	case rdsActions[op] == nil:
+		err = apiErr(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", op)
 	default:
-		switch op {
-		case "DescribeDBClusters":
-			body, err = e.describeDBClusters(params)
-		case "DescribeDBInstances":
-			body, err = e.describeDBInstances(params)
-		case "CreateDBInstance":
-			body, err = e.createDBInstance(params)
-		case "CreateDBInstanceReadReplica":
-			body, err = e.createReadReplica(params)
-		case "DeleteDBInstance":
-			body, err = e.deleteDBInstance(params)
-		case "DescribeEvents":
-			body, err = e.describeEvents(params)
-		case "DescribeGlobalClusters":
-			body, err = e.describeGlobalClusters(params)
-		case "AddTagsToResource":
-			body, err = e.addTags(params)
-		default:
-			err = apiErr(http.StatusBadRequest, "InvalidAction", "The action %s is not valid for this web service.", op)
-		}
+		body, err = rdsActions[op](e, params)
 	}
 	if err != nil {
 		e.record(ServiceRDS, op, params, err.code)
@@ -375,7 +372,7 @@ func (e *Emulator) arn(kind, id string) string {
 // subnetAZs are the AZs a subnet group covers: those of every cluster using
 // it, or three of the region's.
 func (e *Emulator) subnetAZs(group string) []string {
-	for _, id := range sortedKeys(e.clusters) {
+	for _, id := range slices.Sorted(maps.Keys(e.clusters)) {
 		if c := e.clusters[id]; c.SubnetGroup == group && len(c.AZs) > 0 {
 			return c.AZs
 		}
@@ -428,7 +425,7 @@ func marshal(v any) string {
 }
 
 func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
-	ids := sortedKeys(e.clusters)
+	ids := slices.Sorted(maps.Keys(e.clusters))
 	if id := p["DBClusterIdentifier"]; id != "" {
 		if e.clusters[id] == nil {
 			return "", apiErr(http.StatusNotFound, "DBClusterNotFoundFault", "DBCluster %s not found.", id)
@@ -472,7 +469,7 @@ func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
 func (e *Emulator) describeGlobalClusters(p map[string]string) (string, *apiError) {
 	id := p["GlobalClusterIdentifier"]
 	g := xGlobalCluster{GlobalClusterIdentifier: id, Status: "available"}
-	for _, cid := range sortedKeys(e.clusters) {
+	for _, cid := range slices.Sorted(maps.Keys(e.clusters)) {
 		if c := e.clusters[cid]; c.GlobalCluster == id && id != "" {
 			g.Members = append(g.Members, xGlobalMember{DBClusterArn: e.arn("cluster", c.ID), IsWriter: !c.Secondary})
 		}
@@ -528,10 +525,10 @@ func (e *Emulator) describeDBInstances(p map[string]string) (string, *apiError) 
 		if id != "" && in.ID != id {
 			continue
 		}
-		if v, ok := f["db-cluster-id"]; ok && !contains(v, in.ClusterID) && !contains(v, e.arn("cluster", in.ClusterID)) {
+		if v, ok := f["db-cluster-id"]; ok && !slices.Contains(v, in.ClusterID) && !slices.Contains(v, e.arn("cluster", in.ClusterID)) {
 			continue
 		}
-		if v, ok := f["db-instance-id"]; ok && !contains(v, in.ID) && !contains(v, e.arn("db", in.ID)) {
+		if v, ok := f["db-instance-id"]; ok && !slices.Contains(v, in.ID) && !slices.Contains(v, e.arn("db", in.ID)) {
 			continue
 		}
 		match = append(match, s)
@@ -574,7 +571,7 @@ func settings(p map[string]string) (Settings, *apiError) {
 	var s Settings
 	if v := p["MonitoringInterval"]; v != "" {
 		n, err := strconv.Atoi(v)
-		if err != nil || !contains([]string{"0", "1", "5", "10", "15", "30", "60"}, v) {
+		if err != nil || !slices.Contains([]string{"0", "1", "5", "10", "15", "30", "60"}, v) {
 			return s, apiErr(http.StatusBadRequest, "InvalidParameterValue", "Invalid MonitoringInterval %s: valid values are 0, 1, 5, 10, 15, 30, 60.", v)
 		}
 		s.MonitoringInterval = n
@@ -670,7 +667,7 @@ func (e *Emulator) createDBInstance(p map[string]string) (string, *apiError) {
 			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "The engine %s does not match the cluster's engine %s.", in.Engine, c.Engine)
 		case in.SubnetGroup != "" && in.SubnetGroup != c.SubnetGroup:
 			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "The DB subnet group %s does not match the cluster's %s.", in.SubnetGroup, c.SubnetGroup)
-		case in.AZ != "" && !contains(c.AZs, in.AZ):
+		case in.AZ != "" && !slices.Contains(c.AZs, in.AZ):
 			return "", apiErr(http.StatusBadRequest, "InvalidParameterCombination", "Availability zone %s is not covered by the cluster's subnet group.", in.AZ)
 		}
 		members := 0

@@ -1,6 +1,8 @@
 package awsemu
 
 import (
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -109,7 +111,7 @@ func (e *Emulator) visibleAt(t time.Time) []seen {
 			out = append(out, seen{in, s})
 		}
 	}
-	for _, id := range sortedKeys(e.instances) {
+	for _, id := range slices.Sorted(maps.Keys(e.instances)) {
 		add(e.instances[id])
 	}
 	for _, in := range e.gone {

@@ -1,9 +1,12 @@
 package actuators
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -245,7 +248,7 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 		if !goingStatus(aws.ToString(db.DBInstanceStatus)) {
 			st.InZone[aws.ToString(db.AvailabilityZone)]++
 		}
-		if contains(st.Writers, id) {
+		if slices.Contains(st.Writers, id) {
 			b.writer = copiedFrom(db)
 			continue
 		}
@@ -333,7 +336,7 @@ func replicaOf(db rdstypes.DBInstance, owner string) replica {
 
 func rdsTags(tags map[string]string) []rdstypes.Tag {
 	var out []rdstypes.Tag
-	for _, k := range sortedKeys(tags) {
+	for _, k := range slices.Sorted(maps.Keys(tags)) {
 		out = append(out, rdstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
 	}
 	return out
@@ -341,7 +344,7 @@ func rdsTags(tags map[string]string) []rdstypes.Tag {
 
 func (b *auroraBackend) create(ctx context.Context, id, az string, tags map[string]string) error {
 	w := b.writer
-	class := or(b.opt.InstanceClass, or(b.readerClass, w.class))
+	class := cmp.Or(b.opt.InstanceClass, cmp.Or(b.readerClass, w.class))
 	if class == ServerlessClass && !b.serverlessRange {
 		// AWS requires the range first ("Clusters that use Aurora
 		// Serverless v2 must have a capacity range specified").
@@ -357,7 +360,7 @@ func (b *auroraBackend) create(ctx context.Context, id, az string, tags map[stri
 		PromotionTier:        aws.Int32(15), // the last to be promoted: they may go away
 		Tags:                 rdsTags(tags),
 	}
-	if pg := or(b.opt.ParameterGroup, w.paramGroup); pg != "" {
+	if pg := cmp.Or(b.opt.ParameterGroup, w.paramGroup); pg != "" {
 		in.DBParameterGroupName = aws.String(pg)
 	}
 	if az != "" {
@@ -411,20 +414,17 @@ func markDeleting(ctx context.Context, c *rds.Client, arn string, tags map[strin
 // events (Aurora User Guide, "Amazon RDS event categories and event
 // messages for Aurora").
 func (b *auroraBackend) lastFailover(ctx context.Context, since time.Time) (time.Time, error) {
-	p := rds.NewDescribeEventsPaginator(b.client, &rds.DescribeEventsInput{
+	events, err := allPages(ctx, rds.NewDescribeEventsPaginator(b.client, &rds.DescribeEventsInput{
 		SourceType: rdstypes.SourceTypeDbCluster, SourceIdentifier: aws.String(b.cluster),
 		EventCategories: []string{"failover"}, StartTime: aws.Time(since),
-	})
+	}), func(page *rds.DescribeEventsOutput) []rdstypes.Event { return page.Events })
+	if err != nil {
+		return time.Time{}, classifyAWS("DescribeEvents", err)
+	}
 	var last time.Time
-	for p.HasMorePages() {
-		out, err := p.NextPage(ctx)
-		if err != nil {
-			return time.Time{}, classifyAWS("DescribeEvents", err)
-		}
-		for _, ev := range out.Events {
-			if ev.Date != nil && ev.Date.After(last) {
-				last = *ev.Date
-			}
+	for _, ev := range events {
+		if ev.Date != nil && ev.Date.After(last) {
+			last = *ev.Date
 		}
 	}
 	return last, nil
@@ -445,29 +445,4 @@ func describeOwned(ctx context.Context, c *rds.Client, id, owner string) (bool, 
 		}
 	}
 	return false, nil
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -65,45 +65,43 @@ func (r *AWSRegion) listingMaxAge() time.Duration {
 
 // rdsClient is the region's RDS client at endpoint ("" for AWS's own).
 func (r *AWSRegion) rdsClient(endpoint string) *rds.Client {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if c := r.rdsBy[endpoint]; c != nil {
-		return c
-	}
-	c := rds.NewFromConfig(r.config, func(o *rds.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
+	return shared(r, r.rdsBy, endpoint, func() *rds.Client {
+		return rds.NewFromConfig(r.config, func(o *rds.Options) { overrideEndpoint(&o.BaseEndpoint, endpoint) })
 	})
-	r.rdsBy[endpoint] = c
-	return c
 }
 
 // lambdaClient is the region's Lambda client at endpoint ("" for AWS's own).
 func (r *AWSRegion) lambdaClient(endpoint string) *lambda.Client {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if c := r.lambdaBy[endpoint]; c != nil {
-		return c
-	}
-	c := lambda.NewFromConfig(r.config, func(o *lambda.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
+	return shared(r, r.lambdaBy, endpoint, func() *lambda.Client {
+		return lambda.NewFromConfig(r.config, func(o *lambda.Options) { overrideEndpoint(&o.BaseEndpoint, endpoint) })
 	})
-	r.lambdaBy[endpoint] = c
-	return c
 }
 
 // listing is the region's listing of DB clusters and instances at endpoint.
 func (r *AWSRegion) listing(endpoint string) *rdsListing {
 	client := r.rdsClient(endpoint)
+	return shared(r, r.listings, endpoint, func() *rdsListing {
+		return &rdsListing{client: client, clock: r.clock, maxAge: r.listingMaxAge, dirty: map[string]time.Time{}}
+	})
+}
+
+// shared is what the region keeps in by for endpoint, made by build the
+// first time it is asked for: every target at one endpoint shares it.
+func shared[T any](r *AWSRegion, by map[string]T, endpoint string, build func() T) T {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if l := r.listings[endpoint]; l != nil {
-		return l
+	if v, ok := by[endpoint]; ok {
+		return v
 	}
-	l := &rdsListing{client: client, clock: r.clock, maxAge: r.listingMaxAge, dirty: map[string]time.Time{}}
-	r.listings[endpoint] = l
-	return l
+	v := build()
+	by[endpoint] = v
+	return v
+}
+
+// overrideEndpoint sets a client's base endpoint to endpoint, unless it is
+// "" (the config's, else AWS's own).
+func overrideEndpoint(base **string, endpoint string) {
+	if endpoint != "" {
+		*base = aws.String(endpoint)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -257,7 +259,7 @@ func (r *replicaSet) list(ctx context.Context) (*replicaState, error) {
 			delete(r.deletes, id)
 		}
 	}
-	for _, id := range sortedKeys(r.creates) {
+	for _, id := range slices.Sorted(maps.Keys(r.creates)) {
 		p := r.creates[id]
 		if st.Taken[id] || now.Sub(p.at) > createMemory {
 			delete(r.creates, id)

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -271,7 +273,7 @@ func (l *Lambda) settable(ctx context.Context, st *lambdaState) error {
 	}
 	if rc := st.alias.RoutingConfig; rc != nil && len(rc.AdditionalVersionWeights) > 0 {
 		var w []string
-		for _, v := range sortedKeys(rc.AdditionalVersionWeights) {
+		for _, v := range slices.Sorted(maps.Keys(rc.AdditionalVersionWeights)) {
 			w = append(w, fmt.Sprintf("%g%% to version %s", rc.AdditionalVersionWeights[v]*100, v))
 		}
 		return &AWSError{Kind: AWSInvalidState, Op: "GetAlias", Err: fmt.Errorf(
@@ -371,14 +373,12 @@ func (l *Lambda) limit(ctx context.Context, st lambdaState) (int32, string, erro
 		reserved := aws.ToInt32(fc.ReservedConcurrentExecutions)
 		// Every page: a function with more than 50 configs lists them over
 		// several (MaxItems is at most 50).
-		var configs []lambdatypes.ProvisionedConcurrencyConfigListItem
-		pages := lambda.NewListProvisionedConcurrencyConfigsPaginator(l.client, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String(l.fn)})
-		for pages.HasMorePages() {
-			page, err := pages.NextPage(ctx)
-			if err != nil {
-				return 0, "", l.count("ListProvisionedConcurrencyConfigs", err)
-			}
-			configs = append(configs, page.ProvisionedConcurrencyConfigs...)
+		configs, err := allPages(ctx, lambda.NewListProvisionedConcurrencyConfigsPaginator(l.client, &lambda.ListProvisionedConcurrencyConfigsInput{FunctionName: aws.String(l.fn)}),
+			func(page *lambda.ListProvisionedConcurrencyConfigsOutput) []lambdatypes.ProvisionedConcurrencyConfigListItem {
+				return page.ProvisionedConcurrencyConfigs
+			})
+		if err != nil {
+			return 0, "", l.count("ListProvisionedConcurrencyConfigs", err)
 		}
 		var others int32
 		var held []string

@@ -1,6 +1,7 @@
 package actuators
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -234,7 +235,7 @@ func (b *rdsBackend) create(ctx context.Context, id, az string, tags map[string]
 	in := &rds.CreateDBInstanceReadReplicaInput{
 		DBInstanceIdentifier:       aws.String(id),
 		SourceDBInstanceIdentifier: aws.String(b.source),
-		DBInstanceClass:            aws.String(or(b.opt.InstanceClass, s.class)),
+		DBInstanceClass:            aws.String(cmp.Or(b.opt.InstanceClass, s.class)),
 		Tags:                       rdsTags(tags),
 	}
 	if pg := b.opt.ParameterGroup; pg != "" && replicaParameterGroup(s.engine) { // otherwise RDS uses the source's

@@ -141,27 +141,22 @@ type rdsSnapshot struct {
 func readSnapshot(ctx context.Context, c *rds.Client, at time.Time) (*rdsSnapshot, error) {
 	s := &rdsSnapshot{at: at, clusters: map[string]rdstypes.DBCluster{}, byID: map[string]rdstypes.DBInstance{},
 		byCluster: map[string][]rdstypes.DBInstance{}, direct: rdsDirect{c}}
-	cl := rds.NewDescribeDBClustersPaginator(c, &rds.DescribeDBClustersInput{MaxRecords: aws.Int32(rdsPageSize)})
-	for cl.HasMorePages() {
-		page, err := cl.NextPage(ctx)
-		if err != nil {
-			return nil, classifyAWS("DescribeDBClusters", err)
-		}
-		for _, x := range page.DBClusters {
-			s.clusters[aws.ToString(x.DBClusterIdentifier)] = x
-		}
+	clusters, err := allPages(ctx, rds.NewDescribeDBClustersPaginator(c, &rds.DescribeDBClustersInput{MaxRecords: aws.Int32(rdsPageSize)}),
+		func(page *rds.DescribeDBClustersOutput) []rdstypes.DBCluster { return page.DBClusters })
+	if err != nil {
+		return nil, classifyAWS("DescribeDBClusters", err)
 	}
-	in := rds.NewDescribeDBInstancesPaginator(c, &rds.DescribeDBInstancesInput{MaxRecords: aws.Int32(rdsPageSize)})
-	for in.HasMorePages() {
-		page, err := in.NextPage(ctx)
-		if err != nil {
-			return nil, classifyAWS("DescribeDBInstances", err)
-		}
-		for _, x := range page.DBInstances {
-			s.byID[aws.ToString(x.DBInstanceIdentifier)] = x
-			if cid := aws.ToString(x.DBClusterIdentifier); cid != "" {
-				s.byCluster[cid] = append(s.byCluster[cid], x)
-			}
+	for _, x := range clusters {
+		s.clusters[aws.ToString(x.DBClusterIdentifier)] = x
+	}
+	instances, err := allPages(ctx, rds.NewDescribeDBInstancesPaginator(c, &rds.DescribeDBInstancesInput{MaxRecords: aws.Int32(rdsPageSize)}), dbInstances)
+	if err != nil {
+		return nil, classifyAWS("DescribeDBInstances", err)
+	}
+	for _, x := range instances {
+		s.byID[aws.ToString(x.DBInstanceIdentifier)] = x
+		if cid := aws.ToString(x.DBClusterIdentifier); cid != "" {
+			s.byCluster[cid] = append(s.byCluster[cid], x)
 		}
 	}
 	return s, nil
@@ -206,14 +201,10 @@ func (s *rdsSnapshot) instances(_ context.Context, ids []string) ([]rdstypes.DBI
 type rdsDirect struct{ client *rds.Client }
 
 func (d rdsDirect) cluster(ctx context.Context, id string) (rdstypes.DBCluster, error) {
-	var all []rdstypes.DBCluster
-	p := rds.NewDescribeDBClustersPaginator(d.client, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id), MaxRecords: aws.Int32(rdsPageSize)})
-	for p.HasMorePages() {
-		page, err := p.NextPage(ctx)
-		if err != nil {
-			return rdstypes.DBCluster{}, classifyAWS("DescribeDBClusters", err)
-		}
-		all = append(all, page.DBClusters...)
+	all, err := allPages(ctx, rds.NewDescribeDBClustersPaginator(d.client, &rds.DescribeDBClustersInput{DBClusterIdentifier: aws.String(id), MaxRecords: aws.Int32(rdsPageSize)}),
+		func(page *rds.DescribeDBClustersOutput) []rdstypes.DBCluster { return page.DBClusters })
+	if err != nil {
+		return rdstypes.DBCluster{}, classifyAWS("DescribeDBClusters", err)
 	}
 	if len(all) != 1 {
 		return rdstypes.DBCluster{}, &AWSError{Kind: AWSNotFound, Op: "DescribeDBClusters", Err: fmt.Errorf("cluster %s: %d clusters listed", id, len(all))}
@@ -245,14 +236,32 @@ func (d rdsDirect) instances(ctx context.Context, ids []string) ([]rdstypes.DBIn
 
 func (d rdsDirect) describe(ctx context.Context, in *rds.DescribeDBInstancesInput) ([]rdstypes.DBInstance, error) {
 	in.MaxRecords = aws.Int32(rdsPageSize)
-	var all []rdstypes.DBInstance
-	p := rds.NewDescribeDBInstancesPaginator(d.client, in)
+	all, err := allPages(ctx, rds.NewDescribeDBInstancesPaginator(d.client, in), dbInstances)
+	if err != nil {
+		return nil, classifyAWS("DescribeDBInstances", err)
+	}
+	return all, nil
+}
+
+func dbInstances(page *rds.DescribeDBInstancesOutput) []rdstypes.DBInstance { return page.DBInstances }
+
+// pager is an AWS SDK paginator whose pages are P, of a client whose
+// options are O.
+type pager[P, O any] interface {
+	HasMorePages() bool
+	NextPage(context.Context, ...func(*O)) (P, error)
+}
+
+// allPages reads every page of p and returns the items of all, as items
+// takes them from each; the error is the SDK's, for the caller to classify.
+func allPages[P, O, T any](ctx context.Context, p pager[P, O], items func(P) []T) ([]T, error) {
+	var all []T
 	for p.HasMorePages() {
 		page, err := p.NextPage(ctx)
 		if err != nil {
-			return nil, classifyAWS("DescribeDBInstances", err)
+			return nil, err
 		}
-		all = append(all, page.DBInstances...)
+		all = append(all, items(page)...)
 	}
 	return all, nil
 }

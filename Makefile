@@ -9,7 +9,7 @@ TEST_TAGS ?= integration
 # vet and lint read every file, whatever suite it belongs to.
 ALL_TAGS  ?= integration kube
 
-.PHONY: build image release-check demo generate test prometheus victoriametrics helm chart chart-package test-kube test-short check fmt vet lint tidy-check bench bench-sim bench-fleet rules clean
+.PHONY: build image release-check demo generate test prometheus victoriametrics test-victoriametrics helm chart chart-package test-kube test-short check fmt vet lint tidy-check bench bench-sim bench-fleet rules clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/scaled ./cmd/scaled
@@ -65,6 +65,14 @@ prometheus:
 VM_VERSION ?= v1.151.0
 victoriametrics:
 	VM_VERSION=$(VM_VERSION) bash hack/victoriametrics/install.sh
+
+# The integration suites that start a real Prometheus (internal/promtest),
+# each run against VictoriaMetrics instead (SCALED_TEST_BACKEND); a test that
+# checks something only Prometheus does skips, saying why. Not part of make
+# test, which runs Prometheus and the VictoriaMetrics source tests.
+VM_PKGS ?= ./internal/promtest/ ./pkg/sources/ ./pkg/engine/ ./pkg/actuators/ ./cmd/scaled/
+test-victoriametrics: prometheus victoriametrics
+	SCALED_TEST_BACKEND=victoriametrics SCALED_REQUIRE_VICTORIAMETRICS=1 SCALED_REQUIRE_PROMETHEUS=1 $(GO) test -race -tags integration -timeout 20m $(VM_PKGS)
 
 # helm, built from the module proxy at a pinned version by hack/helm/install.sh
 # and cached in ~/.cache/scaled/helm/<version> (3 min of CPU cold).

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 )
 
@@ -27,6 +28,37 @@ const (
 
 // Backends are the back ends the source tests run against.
 var Backends = []Backend{Prometheus, VictoriaMetrics}
+
+// BackendEnv names the back end Start runs instead of Prometheus:
+// "prometheus" (the default, also when empty) or "victoriametrics". make
+// test-victoriametrics sets it to run every integration suite against
+// VictoriaMetrics.
+const BackendEnv = "SCALED_TEST_BACKEND"
+
+// Selected is the back end BackendEnv names (Prometheus when it is unset).
+// Any other value fails t, naming the variable, the value and what is
+// allowed.
+func Selected(t testing.TB) Backend {
+	t.Helper()
+	switch v := os.Getenv(BackendEnv); v {
+	case "", string(Prometheus):
+		return Prometheus
+	case string(VictoriaMetrics):
+		return VictoriaMetrics
+	default:
+		t.Fatalf("%s=%q: want %q or %q (or unset for %s)", BackendEnv, v, Prometheus, VictoriaMetrics, Prometheus)
+		return ""
+	}
+}
+
+// PrometheusOnly skips t when BackendEnv selects another back end, with
+// why the test checks something only Prometheus does.
+func PrometheusOnly(t testing.TB, why string) {
+	t.Helper()
+	if b := Selected(t); b != Prometheus {
+		t.Skipf("Prometheus only, skipped with %s=%s: %s", BackendEnv, b, why)
+	}
+}
 
 // VictoriaMetricsVersion is the version hack/victoriametrics/install.sh
 // builds by default (VM_VERSION overrides both).

@@ -134,11 +134,13 @@ func GaugeHistory(name string, labels map[string]string, samples []scaling.Sampl
 	return b.String()
 }
 
-// Start runs Prometheus for the test and stops it at cleanup. Without the
-// binary the test is skipped, or fails when RequireEnv is set.
+// Start runs Prometheus for the test and stops it at cleanup, or the back
+// end BackendEnv names (make test-victoriametrics runs every suite against
+// VictoriaMetrics this way). Without the binary the test is skipped, or fails
+// when the back end's RequireEnv is set.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	return StartBackend(t, Prometheus, opts...)
+	return StartBackend(t, Selected(t), opts...)
 }
 
 // StartBackend runs the given back end for the test, as Start does

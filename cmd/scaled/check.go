@@ -110,7 +110,7 @@ func check(ctx context.Context, out io.Writer, v *viper.Viper, path, daemon stri
 	for i, sc := range cfg.Scalers {
 		for j, sig := range sc.Signals {
 			if _, ok := sig.Source.Spec.(*sources.QuerySpec); ok && sig.MaxAge > 0 && !sources.IsSelector(sig.Expr()) {
-				fmt.Fprintf(out, "  note: scalers[%d].signals[%d].max_age: %s: the query is computed, so Prometheus answers with the evaluation time and max_age only costs a second query (see docs/configuration.md, \"What max_age can see\")\n", i, j, durfmt.Format(sig.MaxAge))
+				fmt.Fprintf(out, "  note: scalers[%d].signals[%d].max_age: %s: the query is computed, so its answer is stamped with the evaluation time and max_age cannot see how old its data is (see docs/configuration.md, \"What max_age can see\")\n", i, j, durfmt.Format(sig.MaxAge))
 			}
 		}
 	}

@@ -186,18 +186,20 @@ func (p *Prometheus) Query(ctx context.Context, expr string, ts time.Time) (scal
 // compared with the time the answer itself gives (the same single request as
 // Query).
 //
-// With maxAge > 0, once expr yields a value that is not already too old, a
-// second instant query evaluates timestamp(expr) at ts. (Prometheus 2.42
-// ignores the lookback_delta query parameter, which came in 2.43, and where
-// it is honoured it turns a stale series into an empty result and silently
-// shrinks aggregations, so it is not used.) For an instant-vector selector
-// (`queue_depth{queue="jobs"}`) timestamp() gives the time of the newest raw
-// sample, which becomes Sample.Time and is compared with maxAge. For any
-// computed expression (rate, sum, arithmetic) Prometheus answers with the
-// evaluation time, so Sample.Time stays ts and the check always passes: the
-// freshness of such a signal is bounded only by the ranges in the expression
-// and by Prometheus' lookback delta. For a scalar expression timestamp() is a
-// type error, and Sample.Time stays ts too.
+// With maxAge > 0, once an instant-vector selector
+// (`queue_depth{queue="jobs"}`) yields a value that is not already too old,
+// a second instant query evaluates timestamp(expr) at ts: the time of the
+// newest raw sample, which becomes Sample.Time and is compared with maxAge.
+// (Prometheus 2.42 ignores the lookback_delta query parameter, which came in
+// 2.43, and where it is honoured it turns a stale series into an empty
+// result and silently shrinks aggregations, so it is not used.) A computed
+// expression (rate, sum, arithmetic, a scalar) gets no second query:
+// Prometheus would answer timestamp() of it with the evaluation time, which
+// the first answer gives already, so the check passes; the freshness of such
+// a signal is bounded only by the ranges in the expression and by the
+// lookback delta. VictoriaMetrics would answer it from a subquery at a
+// 5-minute step: a time up to 5 minutes older than the data, or nothing for
+// a series younger than the last 5-minute boundary.
 func (p *Prometheus) QueryMaxAge(ctx context.Context, expr string, ts time.Time, maxAge time.Duration) (scaling.Sample, error) {
 	ctx, cancel := p.bound(ctx)
 	defer cancel()
@@ -215,14 +217,11 @@ func (p *Prometheus) QueryMaxAge(ctx context.Context, expr string, ts time.Time,
 	if age := ts.Sub(s.Time); age > limit {
 		return s, staleError(expr, age, ts, limit)
 	}
-	if maxAge <= 0 {
+	if maxAge <= 0 || !isSelectorCached(expr) {
 		return s, nil
 	}
 	at, err := p.query(ctx, "timestamp("+expr+")", ts)
 	if err != nil {
-		if ae := (*apiError)(nil); errors.As(err, &ae) && ae.Type == string(promv1.ErrBadData) {
-			return s, nil // scalar expression: computed at ts
-		}
 		return scaling.Sample{}, err
 	}
 	s.Time = time.UnixMilli(int64(math.Round(at.Value * 1000))).UTC()

@@ -2,6 +2,7 @@ package sources
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/prometheus/prometheus/promql/parser"
 )
@@ -112,4 +113,33 @@ func IsSelector(expr string) bool {
 		return false
 	}
 	return false
+}
+
+// selectorCache remembers IsSelector for the queries QueryMaxAge sees, which
+// come from the config and repeat every tick: parsing one costs more than
+// looking it up. It stops growing at maxSelectorCache queries.
+var selectorCache struct {
+	sync.Mutex
+	m map[string]bool
+}
+
+const maxSelectorCache = 1 << 16
+
+func isSelectorCached(expr string) bool {
+	selectorCache.Lock()
+	v, ok := selectorCache.m[expr]
+	selectorCache.Unlock()
+	if ok {
+		return v
+	}
+	v = IsSelector(expr)
+	selectorCache.Lock()
+	if selectorCache.m == nil {
+		selectorCache.m = map[string]bool{}
+	}
+	if len(selectorCache.m) < maxSelectorCache {
+		selectorCache.m[expr] = v
+	}
+	selectorCache.Unlock()
+	return v
 }

@@ -140,7 +140,11 @@ func GaugeHistory(name string, labels map[string]string, samples []scaling.Sampl
 // when the back end's RequireEnv is set.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	return StartBackend(t, Selected(t), opts...)
+	b := Selected(t)
+	if b != Prometheus {
+		t.Logf("%s=%s: running %s in place of Prometheus", BackendEnv, b, b)
+	}
+	return StartBackend(t, b, opts...)
 }
 
 // StartBackend runs the given back end for the test, as Start does

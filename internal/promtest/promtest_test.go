@@ -4,6 +4,8 @@ package promtest
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -71,5 +73,50 @@ func testBackfilledHistory(t *testing.T, b Backend) {
 	}
 	if vec, ok := v.(model.Vector); !ok || len(vec) != 1 || vec[0].Value != 120 {
 		t.Fatalf("count_over_time: got %v, want 120", v)
+	}
+}
+
+// Start runs the back end BackendEnv names: VictoriaMetrics answers its own
+// /health, which Prometheus does not serve.
+func TestStartRunsTheSelectedBackend(t *testing.T) {
+	for _, b := range Backends {
+		t.Run(string(b), func(t *testing.T) {
+			t.Setenv(BackendEnv, string(b))
+			s := Start(t)
+			if s.Backend() != b {
+				t.Fatalf("Start ran %s, want %s", s.Backend(), b)
+			}
+			resp, err := http.Get(s.URL() + "/health")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if ok := resp.StatusCode == http.StatusOK; ok != (b == VictoriaMetrics) {
+				t.Fatalf("GET /health: HTTP %d from the server Start ran for %s", resp.StatusCode, b)
+			}
+		})
+	}
+}
+
+type fatalRecorder struct {
+	testing.TB
+	msg string
+}
+
+func (f *fatalRecorder) Helper() {}
+
+func (f *fatalRecorder) Fatalf(format string, args ...any) { f.msg = fmt.Sprintf(format, args...) }
+
+func TestSelectedRefusesAnUnknownBackend(t *testing.T) {
+	t.Setenv(BackendEnv, "thanos")
+	var f fatalRecorder
+	Selected(&f)
+	want := `SCALED_TEST_BACKEND="thanos": want "prometheus" or "victoriametrics" (or unset for prometheus)`
+	if f.msg != want {
+		t.Fatalf("got %q, want %q", f.msg, want)
+	}
+	t.Setenv(BackendEnv, "")
+	if b := Selected(t); b != Prometheus {
+		t.Fatalf("unset: got %s, want prometheus", b)
 	}
 }

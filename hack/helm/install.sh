@@ -14,26 +14,14 @@ CACHE_ROOT=${SCALED_HELM_CACHE:-$HOME/.cache/scaled/helm}
 OUT=$CACHE_ROOT/$HELM_VERSION
 BIN=$OUT/helm
 NICE=${NICE:-nice -n 10}
+. "$(dirname "$0")/../lib/go-install.sh"
 
-if [ "${1:-}" = --check ]; then
-	[ -x "$BIN" ] || { echo "helm $HELM_VERSION is not built: run hack/helm/install.sh (or make helm)" >&2; exit 1; }
-	echo "$BIN"
-	exit 0
-fi
-
-if [ ! -x "$BIN" ]; then
-	mkdir -p "$OUT"
-	start=$(date +%s)
-	printf '[hack/helm] building helm %s into %s (cold: minutes)\n' "$HELM_VERSION" "$OUT" >&2
-	major=${HELM_VERSION%%.*}
-	# helm reads its own version from this variable; go install leaves the
-	# default (only major.minor) otherwise.
-	GOBIN=$OUT/tmp CGO_ENABLED=0 GOFLAGS=-buildvcs=false $NICE go install -trimpath \
-		-ldflags "-s -w -X helm.sh/helm/$major/internal/version.version=$HELM_VERSION" \
-		"helm.sh/helm/$major/cmd/helm@$HELM_VERSION"
-	mv "$OUT/tmp/helm" "$BIN"
-	rmdir "$OUT/tmp"
-	printf '[hack/helm] built in %d s\n' "$(($(date +%s) - start))" >&2
-fi
+major=${HELM_VERSION%%.*}
+# helm reads its own version from this variable; go install leaves the
+# default (only major.minor) otherwise.
+go_install_pinned "${1:-}" hack/helm "helm $HELM_VERSION" "$BIN" \
+	"helm $HELM_VERSION is not built: run hack/helm/install.sh (or make helm)" \
+	"helm.sh/helm/$major/cmd/helm@$HELM_VERSION" \
+	"-s -w -X helm.sh/helm/$major/internal/version.version=$HELM_VERSION"
 "$BIN" version --short >&2
 echo "$BIN"

@@ -16,24 +16,12 @@ CACHE_ROOT=${SCALED_VICTORIAMETRICS_CACHE:-$HOME/.cache/scaled/victoriametrics}
 OUT=$CACHE_ROOT/$VM_VERSION
 BIN=$OUT/victoria-metrics
 NICE=${NICE:-nice -n 10}
+. "$(dirname "$0")/../lib/go-install.sh"
 
-if [ "${1:-}" = --check ]; then
-	[ -x "$BIN" ] || { echo "victoria-metrics $VM_VERSION is not built: run hack/victoriametrics/install.sh (or make victoriametrics)" >&2; exit 1; }
-	echo "$BIN"
-	exit 0
-fi
-
-if [ ! -x "$BIN" ]; then
-	mkdir -p "$OUT"
-	start=$(date +%s)
-	printf '[hack/victoriametrics] building victoria-metrics %s into %s (cold: minutes)\n' "$VM_VERSION" "$OUT" >&2
-	# The binary prints this as its version (-version, /metrics vm_app_version).
-	GOBIN=$OUT/tmp CGO_ENABLED=0 GOFLAGS=-buildvcs=false $NICE go install -trimpath \
-		-ldflags "-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-$VM_VERSION" \
-		"github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$VM_VERSION"
-	mv "$OUT/tmp/victoria-metrics" "$BIN"
-	rmdir "$OUT/tmp"
-	printf '[hack/victoriametrics] built in %d s\n' "$(($(date +%s) - start))" >&2
-fi
+# The binary prints this as its version (-version, /metrics vm_app_version).
+go_install_pinned "${1:-}" hack/victoriametrics "victoria-metrics $VM_VERSION" "$BIN" \
+	"victoria-metrics $VM_VERSION is not built: run hack/victoriametrics/install.sh (or make victoriametrics)" \
+	"github.com/VictoriaMetrics/VictoriaMetrics/app/victoria-metrics@$VM_VERSION" \
+	"-s -w -X github.com/VictoriaMetrics/VictoriaMetrics/lib/buildinfo.Version=victoria-metrics-$VM_VERSION"
 "$BIN" -version >&2
 echo "$BIN"

@@ -698,6 +698,16 @@ func scrape(url string) (snapshot, error) {
 	s.took = time.Since(s.at)
 	s.bytes = len(page)
 	s.page = page
+	// The series of one value each, by name.
+	gauges := map[string]*float64{
+		"go_memstats_heap_inuse_bytes": &s.heap,
+		"go_goroutines":                &s.goroutines,
+		"process_open_fds":             &s.fds,
+		"scaled_scalers":               &s.scalers,
+		"scaled_histories":             &s.histories,
+		"scaled_history_bytes":         &s.historyBytes,
+		"scaled_leader_shards_held":    &s.shardsHeld,
+	}
 	sc := bufio.NewScanner(bytes.NewReader(page))
 	sc.Buffer(make([]byte, 0, 1<<16), 1<<20)
 	for sc.Scan() {
@@ -710,25 +720,15 @@ func scrape(url string) (snapshot, error) {
 		if i := strings.IndexAny(line, "{ "); i >= 0 {
 			name = line[:i]
 		}
+		if g, ok := gauges[name]; ok {
+			*g = lastValue(line)
+			continue
+		}
 		switch name {
 		case "scaled_decisions_total":
 			s.decisions += lastValue(line)
 		case "scaled_tick_lag_seconds":
 			s.lags = append(s.lags, lastValue(line))
-		case "go_memstats_heap_inuse_bytes":
-			s.heap = lastValue(line)
-		case "go_goroutines":
-			s.goroutines = lastValue(line)
-		case "process_open_fds":
-			s.fds = lastValue(line)
-		case "scaled_scalers":
-			s.scalers = lastValue(line)
-		case "scaled_histories":
-			s.histories = lastValue(line)
-		case "scaled_history_bytes":
-			s.historyBytes = lastValue(line)
-		case "scaled_leader_shards_held":
-			s.shardsHeld = lastValue(line)
 		case "scaled_last_decision_timestamp_seconds":
 			if name, ok := label(line, "scaler"); ok {
 				s.lastDecision[name] = lastValue(line)

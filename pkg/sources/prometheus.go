@@ -79,6 +79,9 @@ type Prometheus struct {
 	// sent, as the server's last Retry-After asked; 0 for none.
 	quietUntil atomic.Int64
 	limits     *limits // limits.go
+	// plain is whether queries go through plainTransport
+	// (prometheus_conn.go) rather than net/http's Transport.
+	plain bool
 
 	// What every instant query sends but its expression and time, worked
 	// out once (see instantForm): the endpoint's URL, the timeout
@@ -154,8 +157,16 @@ func NewPrometheus(cfg PrometheusConfig, opts ...PrometheusOption) (*Prometheus,
 		}
 		hc.Transport = rt
 	}
+	// Plain http:// without a proxy: the transport that reads on the
+	// caller's goroutine (prometheus_conn.go), with the same headers.
+	var plain bool
+	if cfg.SigV4 == nil {
+		if pc, _ := plainClient(u, &cfg.HTTP); pc != nil {
+			hc, plain = pc, true
+		}
+	}
 	p := &Prometheus{
-		client: hc, base: u, timeout: cfg.QueryTimeout, maxBytes: DefaultMaxResponseBytes, clock: clock.RealClock{},
+		client: hc, plain: plain, base: u, timeout: cfg.QueryTimeout, maxBytes: DefaultMaxResponseBytes, clock: clock.RealClock{},
 		limits: newLimits(cfg.MaxConcurrentQueries, cfg.MaxQueriesPerSecond),
 	}
 	if cfg.MaxResponseBytes > 0 {

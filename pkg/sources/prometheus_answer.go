@@ -189,7 +189,7 @@ func decodeError(ctx context.Context, expr string, limit int64, into dataDecoder
 		return err
 	case errors.Is(err, errTooLarge):
 		return tooLarge(expr, limit, into.progress())
-	case ctx.Err() != nil:
+	case ctx.Err() != nil, errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
 		return transportError(ctx, expr, err)
 	}
 	if errors.Is(err, io.EOF) {

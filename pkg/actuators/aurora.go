@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -15,9 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/rds"
 	rdstypes "github.com/aws/aws-sdk-go-v2/service/rds/types"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-
-	"github.com/scaled-dev/scaled/internal/fielderr"
-	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // KindAurora is the reader instances of an Aurora cluster.
@@ -36,6 +32,11 @@ type AuroraTarget struct {
 	ReplicaOptions    `json:",inline"` // aws_options.go
 }
 
+// auroraKind is what sets Aurora readers apart from RDS read replicas in
+// a block; the rest of AuroraTarget is shared (ReplicaOptions).
+var auroraKind = replicaKind{kind: KindAurora, parentKey: "cluster_identifier", defaultName: DefaultAuroraName,
+	max: MaxAuroraReaders, maxWhy: fmt.Sprintf("an Aurora cluster has at most %d readers", MaxAuroraReaders)}
+
 var (
 	_ TargetSpec     = (*AuroraTarget)(nil)
 	_ StartupDelayer = (*AuroraTarget)(nil)
@@ -45,44 +46,25 @@ var (
 
 // Reach implements Reacher: the cluster.
 func (t *AuroraTarget) Reach() Reach {
-	return Reach{Resource: string(KindAurora) + ":" + t.ClusterIdentifier, ResourceKey: "cluster_identifier", Privileged: t.privileged(),
-		Region: &t.Region, Replica: &t.ReplicaOptions, DefaultName: DefaultAuroraName}
+	return auroraKind.reach(t.ClusterIdentifier, &t.Region, &t.ReplicaOptions)
 }
 
 // Ceiling implements Ceilinged.
-func (t *AuroraTarget) Ceiling() (int32, string) {
-	return MaxAuroraReaders, fmt.Sprintf("an Aurora cluster has at most %d readers", MaxAuroraReaders)
-}
+func (t *AuroraTarget) Ceiling() (int32, string) { return auroraKind.max, auroraKind.maxWhy }
 
 // String names the cluster.
 func (t *AuroraTarget) String() string { return "aurora/" + t.ClusterIdentifier }
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
-func (t *AuroraTarget) Default(scaler string) { t.fill(DefaultAuroraName, scaler) }
+func (t *AuroraTarget) Default(scaler string) { t.fill(auroraKind.defaultName, scaler) }
 
 // Validate implements TargetSpec.
 func (t *AuroraTarget) Validate(scaler string, path *field.Path) field.ErrorList {
-	var errs field.ErrorList
-	if t.ClusterIdentifier == "" {
-		errs = append(errs, fielderr.Required(path.Child("cluster_identifier"), t.ClusterIdentifier, "must not be empty"))
-	}
-	return append(errs, t.validate(path, t.ClusterIdentifier, scaler, MaxAuroraReaders)...)
+	return auroraKind.validate(path, t.ClusterIdentifier, scaler, &t.ReplicaOptions, nil)
 }
-
-// DefaultBehavior implements TargetSpec: a reader takes minutes to serve.
-func (t *AuroraTarget) DefaultBehavior() policy.Behavior { return replicaBehavior() }
-
-// StartupDelay implements StartupDelayer: a new reader serves after about ten minutes.
-func (t *AuroraTarget) StartupDelay() time.Duration { return ReplicaStartupDelay }
 
 // New implements TargetSpec.
-func (t *AuroraTarget) New(deps Deps) (Actuator, error) {
-	o, err := deps.awsOptions(t.Region)
-	if err != nil {
-		return nil, err
-	}
-	return NewAurora(*t, o)
-}
+func (t *AuroraTarget) New(deps Deps) (Actuator, error) { return newAWS(deps, t.Region, *t, NewAurora) }
 
 // Aurora is the reader instances of an Aurora cluster, as Aurora Auto
 // Scaling sizes them.
@@ -120,61 +102,19 @@ type Aurora struct {
 	replicaSet
 }
 
-var (
-	_ Actuator       = (*Aurora)(nil)
-	_ StatusReporter = (*Aurora)(nil)
-)
-
 // NewAurora returns the target t. It makes no call: the first Read does.
 func NewAurora(t AuroraTarget, o AWSOptions) (*Aurora, error) {
 	if t.ClusterIdentifier == "" {
 		return nil, errors.New("aurora target: no cluster_identifier")
 	}
-	return &Aurora{newReplicaSet(string(KindAurora), t.ClusterIdentifier, DefaultAuroraName, MaxAuroraReaders, t.ReplicaOptions, o,
-		func(c *rds.Client, reads *rdsListing, opt ReplicaOptions) replicaBackend {
-			return &auroraBackend{client: c, reads: reads, cluster: t.ClusterIdentifier, opt: opt}
-		})}, nil
-}
-
-// copied is what a new reader takes from the writer (Aurora) or the source
-// (RDS) when the target does not say otherwise.
-type copied struct {
-	engine, class, paramGroup string
-	monitoringInterval        int32
-	monitoringRole            string
-	performanceInsights       bool
-	piRetention               int32
-	caCertificate             string
-	public                    bool // PubliclyAccessible
-	// RDS read replicas only (an Aurora reader takes the cluster's):
-	securityGroups []string
-	storageType    string
-	maxAllocated   int32
-}
-
-func copiedFrom(db rdstypes.DBInstance) copied {
-	c := copied{engine: aws.ToString(db.Engine), class: aws.ToString(db.DBInstanceClass),
-		monitoringInterval: aws.ToInt32(db.MonitoringInterval), monitoringRole: aws.ToString(db.MonitoringRoleArn),
-		performanceInsights: aws.ToBool(db.PerformanceInsightsEnabled), piRetention: aws.ToInt32(db.PerformanceInsightsRetentionPeriod),
-		caCertificate: aws.ToString(db.CACertificateIdentifier)}
-	for _, sg := range db.VpcSecurityGroups {
-		if id := aws.ToString(sg.VpcSecurityGroupId); id != "" {
-			c.securityGroups = append(c.securityGroups, id)
-		}
-	}
-	c.public, c.storageType, c.maxAllocated = aws.ToBool(db.PubliclyAccessible), aws.ToString(db.StorageType), aws.ToInt32(db.MaxAllocatedStorage)
-	if len(db.DBParameterGroups) > 0 {
-		c.paramGroup = aws.ToString(db.DBParameterGroups[0].DBParameterGroupName)
-	}
-	return c
+	return &Aurora{newReplicaSet(auroraKind, t.ClusterIdentifier, t.ReplicaOptions, o, func(core rdsInstances) replicaBackend {
+		return &auroraBackend{rdsInstances: core}
+	})}, nil
 }
 
 type auroraBackend struct {
-	client  *rds.Client
-	reads   *rdsListing // the region's shared listing (rds_listing.go)
-	cluster string
-	opt     ReplicaOptions
-	writer  copied // as last listed; engine "" when no writer was
+	rdsInstances        // parent: the cluster
+	writer       copied // as last listed; engine "" when no writer was
 	// readerClass is the class of the cluster's readers when new ones take
 	// it rather than the writer's (readersClass).
 	readerClass string
@@ -183,11 +123,11 @@ type auroraBackend struct {
 }
 
 func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
-	view, err := b.reads.view(ctx, b.cluster)
+	view, err := b.reads.view(ctx, b.parent)
 	if err != nil {
 		return nil, err
 	}
-	c, err := view.cluster(ctx, b.cluster)
+	c, err := view.cluster(ctx, b.parent)
 	if err != nil {
 		return nil, err
 	}
@@ -207,13 +147,13 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 		// readable standbys, a fixed shape: CreateDBInstance cannot add a
 		// reader to it (RDS User Guide, "Multi-AZ DB cluster deployments").
 		return nil, &AWSError{Kind: AWSInvalidRequest, Op: "DescribeDBClusters", Err: fmt.Errorf(
-			"cluster %s is a Multi-AZ DB cluster (engine %s), not an Aurora cluster: kind aurora cannot add readers to it; to scale read capacity, use kind rds with read replicas of a DB instance, or an Aurora cluster", b.cluster, engine)}
+			"cluster %s is a Multi-AZ DB cluster (engine %s), not an Aurora cluster: kind aurora cannot add readers to it; to scale read capacity, use kind rds with read replicas of a DB instance, or an Aurora cluster", b.parent, engine)}
 	}
 	if aws.ToString(c.EngineMode) == "serverless" {
 		// "You can't create an Aurora Replica for an Aurora Serverless v1 DB
 		// cluster" (Aurora User Guide, "Adding Aurora Replicas to a DB cluster").
 		return nil, &AWSError{Kind: AWSInvalidRequest, Op: "DescribeDBClusters", Err: fmt.Errorf(
-			"cluster %s is an Aurora Serverless v1 cluster (engine mode serverless): its one instance scales its own capacity and it takes no reader, so kind aurora cannot scale it; to scale reads with readers, move it to Aurora Serverless v2 (db.serverless instances in a provisioned cluster), whose readers kind aurora adds", b.cluster)}
+			"cluster %s is an Aurora Serverless v1 cluster (engine mode serverless): its one instance scales its own capacity and it takes no reader, so kind aurora cannot scale it; to scale reads with readers, move it to Aurora Serverless v2 (db.serverless instances in a provisioned cluster), whose readers kind aurora adds", b.parent)}
 	}
 	if len(st.Writers) == 0 && aws.ToString(c.GlobalClusterIdentifier) != "" {
 		// A secondary cluster of a global database "doesn't have a writer
@@ -227,17 +167,17 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 	case st.Refused != "":
 		st.Uncountable = st.Refused
 	case len(st.Writers) == 0:
-		st.Uncountable = fmt.Sprintf("cluster %s (%s) has no writer: a failover is in progress, or the cluster is headless or a global secondary; readers are neither counted nor changed until it has one", b.cluster, status)
+		st.Uncountable = fmt.Sprintf("cluster %s (%s) has no writer: a failover is in progress, or the cluster is headless or a global secondary; readers are neither counted nor changed until it has one", b.parent, status)
 	case len(st.Writers) > 1:
-		st.Uncountable = fmt.Sprintf("cluster %s (%s) lists %d writers (%s); readers are neither counted nor changed until it has one", b.cluster, status, len(st.Writers), strings.Join(st.Writers, ", "))
+		st.Uncountable = fmt.Sprintf("cluster %s (%s) lists %d writers (%s); readers are neither counted nor changed until it has one", b.parent, status, len(st.Writers), strings.Join(st.Writers, ", "))
 	case status != "available":
-		st.Hold = fmt.Sprintf("cluster %s is %s: readers are changed only while it is available, as Aurora Auto Scaling does", b.cluster, status)
+		st.Hold = fmt.Sprintf("cluster %s is %s: readers are changed only while it is available, as Aurora Auto Scaling does", b.parent, status)
 	}
 	st.Unsettled = len(st.Writers) != 1 || status == "failing-over"
 	if st.Uncountable != "" {
 		st.Hold = st.Uncountable
 	}
-	dbs, err := view.clusterInstances(ctx, b.cluster)
+	dbs, err := view.clusterInstances(ctx, b.parent)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +196,7 @@ func (b *auroraBackend) list(ctx context.Context) (*replicaState, error) {
 	}
 	b.readerClass = readersClass(st.Readers, b.writer.class)
 	if st.Hold == "" && b.writer.engine == "" {
-		st.Hold = fmt.Sprintf("the writer %s of cluster %s is not listed by DescribeDBInstances yet", st.Writers[0], b.cluster)
+		st.Hold = fmt.Sprintf("the writer %s of cluster %s is not listed by DescribeDBInstances yet", st.Writers[0], b.parent)
 	}
 	return st, nil
 }
@@ -289,7 +229,7 @@ func (b *auroraBackend) globalSecondary(ctx context.Context, global, arn string)
 	}
 	return fmt.Sprintf("cluster %s is a secondary cluster of Aurora global database %s: it has no writer, and kind aurora scales the readers of a cluster with one, "+
 		"guarding the writer a failover promotes; point kind aurora at %s, in its own region, and size this secondary's readers yourself; "+
-		"once a switchover or failover makes %s the primary, kind aurora scales it, deleting no reader for writer_memory", b.cluster, global, primary, b.cluster)
+		"once a switchover or failover makes %s the primary, kind aurora scales it, deleting no reader for writer_memory", b.parent, global, primary, b.parent)
 }
 
 // readersClass is the class new readers take when the target names none,
@@ -319,29 +259,6 @@ func readersClass(readers []replica, writerClass string) string {
 // ServerlessClass is the instance class of Aurora Serverless v2 instances.
 const ServerlessClass = "db.serverless"
 
-func replicaOf(db rdstypes.DBInstance, owner string) replica {
-	x := replica{ID: aws.ToString(db.DBInstanceIdentifier), ARN: aws.ToString(db.DBInstanceArn), Status: aws.ToString(db.DBInstanceStatus), AZ: aws.ToString(db.AvailabilityZone),
-		Tier: aws.ToInt32(db.PromotionTier), Class: aws.ToString(db.DBInstanceClass)}
-	if db.InstanceCreateTime != nil {
-		x.Created = *db.InstanceCreateTime
-	}
-	for _, t := range db.TagList {
-		x.Owned = x.Owned || ownedBy(owner, t.Key, t.Value)
-		if aws.ToString(t.Key) == TagDeleting {
-			x.Marked, _ = time.Parse(time.RFC3339, aws.ToString(t.Value))
-		}
-	}
-	return x
-}
-
-func rdsTags(tags map[string]string) []rdstypes.Tag {
-	var out []rdstypes.Tag
-	for _, k := range slices.Sorted(maps.Keys(tags)) {
-		out = append(out, rdstypes.Tag{Key: aws.String(k), Value: aws.String(tags[k])})
-	}
-	return out
-}
-
 func (b *auroraBackend) create(ctx context.Context, id, az string, tags map[string]string) error {
 	w := b.writer
 	class := cmp.Or(b.opt.InstanceClass, cmp.Or(b.readerClass, w.class))
@@ -350,63 +267,39 @@ func (b *auroraBackend) create(ctx context.Context, id, az string, tags map[stri
 		// Serverless v2 must have a capacity range specified").
 		return &AWSError{Kind: AWSInvalidRequest, Op: "CreateDBInstance", Err: fmt.Errorf(
 			"new readers of cluster %s would be %s, but the cluster has no Serverless v2 capacity range (ServerlessV2ScalingConfiguration), which AWS requires before a %s instance is added: set MinCapacity and MaxCapacity on the cluster, or set instance_class to a provisioned class",
-			b.cluster, ServerlessClass, ServerlessClass)}
+			b.parent, ServerlessClass, ServerlessClass)}
 	}
 	in := &rds.CreateDBInstanceInput{
 		DBInstanceIdentifier: aws.String(id),
-		DBClusterIdentifier:  aws.String(b.cluster),
+		DBClusterIdentifier:  aws.String(b.parent),
 		Engine:               aws.String(w.engine),
 		DBInstanceClass:      aws.String(class),
 		PromotionTier:        aws.Int32(15), // the last to be promoted: they may go away
 		Tags:                 rdsTags(tags),
+		// Left out, a reader is public wherever the cluster's VPC has an
+		// internet gateway (RDS API Reference, CreateDBInstance,
+		// PubliclyAccessible), whatever the writer is. Always sent: the writer's.
+		PubliclyAccessible: aws.Bool(w.public),
 	}
+	s := w.carried(az)
+	in.AvailabilityZone, in.MonitoringInterval, in.MonitoringRoleArn = s.zone, s.monitoringInterval, s.monitoringRole
+	in.EnablePerformanceInsights, in.PerformanceInsightsRetentionPeriod, in.CACertificateIdentifier = s.performanceInsights, s.piRetention, s.caCertificate
 	if pg := cmp.Or(b.opt.ParameterGroup, w.paramGroup); pg != "" {
 		in.DBParameterGroupName = aws.String(pg)
 	}
-	if az != "" {
-		in.AvailabilityZone = aws.String(az)
-	}
-	if w.monitoringInterval > 0 {
-		in.MonitoringInterval, in.MonitoringRoleArn = aws.Int32(w.monitoringInterval), aws.String(w.monitoringRole)
-	}
-	if w.performanceInsights {
-		in.EnablePerformanceInsights = aws.Bool(true)
-		if w.piRetention > 0 {
-			in.PerformanceInsightsRetentionPeriod = aws.Int32(w.piRetention)
-		}
-	}
-	if w.caCertificate != "" {
-		in.CACertificateIdentifier = aws.String(w.caCertificate)
-	}
-	// Left out, a reader is public wherever the cluster's VPC has an
-	// internet gateway (RDS API Reference, CreateDBInstance,
-	// PubliclyAccessible), whatever the writer is. Always sent: the writer's.
-	in.PubliclyAccessible = aws.Bool(w.public)
-	defer b.reads.wrote(b.cluster)
-	_, err := b.client.CreateDBInstance(ctx, in)
-	return classifyAWS("CreateDBInstance", err)
+	return b.wrote("CreateDBInstance", func() error {
+		_, err := b.client.CreateDBInstance(ctx, in)
+		return err
+	})
 }
 
+// remove deletes an Aurora reader: its data is the cluster's, so there is
+// no final snapshot to skip.
 func (b *auroraBackend) remove(ctx context.Context, id string) error {
-	defer b.reads.wrote(b.cluster)
-	_, err := b.client.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id)})
-	return classifyAWS("DeleteDBInstance", err)
+	return b.delete(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id)})
 }
 
 func (b *auroraBackend) failovers() bool { return true }
-
-func (b *auroraBackend) mark(ctx context.Context, arn string, tags map[string]string) error {
-	defer b.reads.wrote(b.cluster)
-	return markDeleting(ctx, b.client, arn, tags)
-}
-
-// markDeleting tags an instance with AddTagsToResource; the owner tag is
-// sent again so that the IAM statement that lets scaled tag only with its
-// own owner tag allows it.
-func markDeleting(ctx context.Context, c *rds.Client, arn string, tags map[string]string) error {
-	_, err := c.AddTagsToResource(ctx, &rds.AddTagsToResourceInput{ResourceName: aws.String(arn), Tags: rdsTags(tags)})
-	return classifyAWS("AddTagsToResource", err)
-}
 
 // lastFailover reads the cluster's failover events since since, every page:
 // Aurora reports the start (RDS-EVENT-0072, -0073) and the end
@@ -415,7 +308,7 @@ func markDeleting(ctx context.Context, c *rds.Client, arn string, tags map[strin
 // messages for Aurora").
 func (b *auroraBackend) lastFailover(ctx context.Context, since time.Time) (time.Time, error) {
 	events, err := allPages(ctx, rds.NewDescribeEventsPaginator(b.client, &rds.DescribeEventsInput{
-		SourceType: rdstypes.SourceTypeDbCluster, SourceIdentifier: aws.String(b.cluster),
+		SourceType: rdstypes.SourceTypeDbCluster, SourceIdentifier: aws.String(b.parent),
 		EventCategories: []string{"failover"}, StartTime: aws.Time(since),
 	}), func(page *rds.DescribeEventsOutput) []rdstypes.Event { return page.Events })
 	if err != nil {
@@ -428,21 +321,4 @@ func (b *auroraBackend) lastFailover(ctx context.Context, since time.Time) (time
 		}
 	}
 	return last, nil
-}
-
-func (b *auroraBackend) owned(ctx context.Context, id string) (bool, error) {
-	return describeOwned(ctx, b.client, id, b.opt.Owner)
-}
-
-func describeOwned(ctx context.Context, c *rds.Client, id, owner string) (bool, error) {
-	out, err := c.DescribeDBInstances(ctx, &rds.DescribeDBInstancesInput{DBInstanceIdentifier: aws.String(id)})
-	if err != nil {
-		return false, classifyAWS("DescribeDBInstances", err)
-	}
-	for _, db := range out.DBInstances {
-		if replicaOf(db, owner).Owned {
-			return true, nil
-		}
-	}
-	return false, nil
 }

@@ -135,12 +135,49 @@ func (o *ReplicaOptions) fill(name, scaler string) {
 	}
 }
 
-// privileged are the options set that only the platform may set (Reach).
-func (o *ReplicaOptions) privileged() []string {
-	if o.Endpoint != "" {
+// endpointPrivileged is the block's endpoint key when it is set: only the
+// platform may send scaled's credentials elsewhere (Reach).
+func endpointPrivileged(endpoint string) []string {
+	if endpoint != "" {
 		return []string{"endpoint"}
 	}
 	return nil
+}
+
+// DefaultBehavior implements TargetSpec for both replica kinds: a reader
+// takes minutes to serve.
+func (o *ReplicaOptions) DefaultBehavior() policy.Behavior { return replicaBehavior() }
+
+// StartupDelay implements StartupDelayer for both replica kinds: a new
+// Aurora reader or RDS read replica serves after about ten minutes.
+func (o *ReplicaOptions) StartupDelay() time.Duration { return ReplicaStartupDelay }
+
+// replicaKind is what tells the two replica kinds apart: Aurora readers of
+// a cluster and RDS read replicas of a source instance are otherwise the
+// same block (ReplicaOptions) and the same target (replicaSet).
+type replicaKind struct {
+	kind        TargetKind
+	parentKey   string // the block's key that names the cluster or source instance
+	defaultName string // the name template a block that sets none takes
+	max         int32  // readers at most
+	maxWhy      string
+}
+
+// reach is what a block of the kind reaches: its parent, in region.
+func (k replicaKind) reach(parent string, region *string, o *ReplicaOptions) Reach {
+	return Reach{Resource: string(k.kind) + ":" + parent, ResourceKey: k.parentKey, Privileged: endpointPrivileged(o.Endpoint),
+		Region: region, Replica: o, DefaultName: k.defaultName}
+}
+
+// validate checks a block of the kind: its parent, then the kind's own
+// errors (own), then the options.
+func (k replicaKind) validate(path *field.Path, parent, scaler string, o *ReplicaOptions, own field.ErrorList) field.ErrorList {
+	var errs field.ErrorList
+	if parent == "" {
+		errs = append(errs, fielderr.Required(path.Child(k.parentKey), parent, "must not be empty"))
+	}
+	errs = append(errs, own...)
+	return append(errs, o.validate(path, parent, scaler, k.max)...)
 }
 
 // DB instance identifiers: 1 to 63 letters, digits or hyphens, starting with

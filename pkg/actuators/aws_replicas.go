@@ -11,7 +11,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/rds"
 	"go.uber.org/zap"
 
 	"github.com/scaled-dev/scaled/internal/durfmt"
@@ -202,14 +201,19 @@ type pendingCreate struct {
 // newReplicaSet fills the options' defaults (owner: the scaler; the kind's
 // name template), takes the region's RDS client and listing (at
 // opt.Endpoint if set) and hands them to newBackend. It makes no call.
-func newReplicaSet(kind, parent, defaultName string, max int32, opt ReplicaOptions, o AWSOptions,
-	newBackend func(*rds.Client, *rdsListing, ReplicaOptions) replicaBackend) replicaSet {
+// Aurora and RDS are a replicaSet each.
+var (
+	_ Actuator       = (*replicaSet)(nil)
+	_ StatusReporter = (*replicaSet)(nil)
+)
+
+func newReplicaSet(k replicaKind, parent string, opt ReplicaOptions, o AWSOptions, newBackend func(rdsInstances) replicaBackend) replicaSet {
 	o.fill()
 	if opt.Owner == "" {
 		opt.Owner = o.Scaler
 	}
 	if opt.NameTemplate == "" {
-		opt.NameTemplate = defaultName
+		opt.NameTemplate = k.defaultName
 	}
 	region := o.Region
 	if region == nil {
@@ -219,7 +223,8 @@ func newReplicaSet(kind, parent, defaultName string, max int32, opt ReplicaOptio
 	if memory == 0 {
 		memory = DefaultWriterMemory
 	}
-	return replicaSet{backend: newBackend(region.rdsClient(opt.Endpoint), region.listing(opt.Endpoint), opt), kind: kind, parent: parent, opt: opt, max: max, o: o,
+	core := rdsInstances{client: region.rdsClient(opt.Endpoint), reads: region.listing(opt.Endpoint), parent: parent, opt: opt}
+	return replicaSet{backend: newBackend(core), kind: string(k.kind), parent: parent, opt: opt, max: k.max, o: o,
 		deletes: map[string]time.Time{}, creates: map[string]pendingCreate{}, badZones: map[string]time.Time{},
 		memory: memory, writerSeen: map[string]time.Time{}, diedOf: map[string]string{}, served: map[string]bool{}}
 }

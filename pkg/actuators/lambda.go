@@ -51,11 +51,7 @@ var (
 
 // Reach implements Reacher: the function, whatever the qualifier.
 func (t *LambdaTarget) Reach() Reach {
-	var privileged []string
-	if t.Endpoint != "" {
-		privileged = []string{"endpoint"}
-	}
-	return Reach{Resource: string(KindLambda) + ":" + t.FunctionName, ResourceKey: "function_name", Privileged: privileged, Region: &t.Region}
+	return Reach{Resource: string(KindLambda) + ":" + t.FunctionName, ResourceKey: "function_name", Privileged: endpointPrivileged(t.Endpoint), Region: &t.Region}
 }
 
 // String names the function and its qualifier.
@@ -96,13 +92,7 @@ func (t *LambdaTarget) DefaultBehavior() policy.Behavior { return lambdaBehavior
 func (t *LambdaTarget) StartupDelay() time.Duration { return LambdaStartupDelay }
 
 // New implements TargetSpec.
-func (t *LambdaTarget) New(deps Deps) (Actuator, error) {
-	o, err := deps.awsOptions(t.Region)
-	if err != nil {
-		return nil, err
-	}
-	return NewLambda(*t, o)
-}
+func (t *LambdaTarget) New(deps Deps) (Actuator, error) { return newAWS(deps, t.Region, *t, NewLambda) }
 
 // Lambda is the provisioned concurrency of a function's alias or version:
 // its capacity is concurrent executions, not replicas.

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/scaled-dev/scaled/internal/fielderr"
-	"github.com/scaled-dev/scaled/pkg/policy"
 )
 
 // KindRDS is the read replicas of an RDS source instance.
@@ -39,6 +38,12 @@ type RDSTarget struct {
 	ReplicaOptions     `json:",inline"` // aws_options.go
 }
 
+// rdsKind is what sets RDS read replicas apart from Aurora readers in a
+// block, beside the network settings; the rest of RDSTarget is shared
+// (ReplicaOptions).
+var rdsKind = replicaKind{kind: KindRDS, parentKey: "source_instance", defaultName: DefaultRDSName,
+	max: MaxRDSReplicas, maxWhy: fmt.Sprintf("an RDS source instance has at most %d read replicas", MaxRDSReplicas)}
+
 var (
 	_ TargetSpec     = (*RDSTarget)(nil)
 	_ StartupDelayer = (*RDSTarget)(nil)
@@ -48,27 +53,26 @@ var (
 
 // Reach implements Reacher: the source instance.
 func (t *RDSTarget) Reach() Reach {
-	return Reach{Resource: string(KindRDS) + ":" + t.SourceInstance, ResourceKey: "source_instance", Privileged: t.privileged(),
-		Region: &t.Region, Replica: &t.ReplicaOptions, DefaultName: DefaultRDSName}
+	return rdsKind.reach(t.SourceInstance, &t.Region, &t.ReplicaOptions)
 }
 
 // Ceiling implements Ceilinged.
-func (t *RDSTarget) Ceiling() (int32, string) {
-	return MaxRDSReplicas, fmt.Sprintf("an RDS source instance has at most %d read replicas", MaxRDSReplicas)
-}
+func (t *RDSTarget) Ceiling() (int32, string) { return rdsKind.max, rdsKind.maxWhy }
 
 // String names the source instance.
 func (t *RDSTarget) String() string { return "rds/" + t.SourceInstance }
 
 // Default implements TargetSpec: the name template, and the scaler as owner.
-func (t *RDSTarget) Default(scaler string) { t.fill(DefaultRDSName, scaler) }
+func (t *RDSTarget) Default(scaler string) { t.fill(rdsKind.defaultName, scaler) }
 
 // Validate implements TargetSpec.
 func (t *RDSTarget) Validate(scaler string, path *field.Path) field.ErrorList {
+	return rdsKind.validate(path, t.SourceInstance, scaler, &t.ReplicaOptions, t.validateNetwork(path))
+}
+
+// validateNetwork checks the security groups new replicas take.
+func (t *RDSTarget) validateNetwork(path *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	if t.SourceInstance == "" {
-		errs = append(errs, fielderr.Required(path.Child("source_instance"), t.SourceInstance, "must not be empty"))
-	}
 	sgs := path.Child("vpc_security_group_ids")
 	if t.VpcSecurityGroupIDs != nil && len(t.VpcSecurityGroupIDs) == 0 {
 		errs = append(errs, fielderr.Required(sgs, t.VpcSecurityGroupIDs, "must name at least one VPC security group, or be left out to give replicas the source's"))
@@ -83,26 +87,14 @@ func (t *RDSTarget) Validate(scaler string, path *field.Path) field.ErrorList {
 		}
 		seen[id] = true
 	}
-	return append(errs, t.validate(path, t.SourceInstance, scaler, MaxRDSReplicas)...)
+	return errs
 }
 
 // securityGroupRE is a VPC security group ID (EC2 API Reference, SecurityGroup: "sg-" and 8 or 17 hexadecimal digits).
 var securityGroupRE = regexp.MustCompile(`^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$`)
 
-// DefaultBehavior implements TargetSpec: a replica takes minutes to serve.
-func (t *RDSTarget) DefaultBehavior() policy.Behavior { return replicaBehavior() }
-
-// StartupDelay implements StartupDelayer: a new read replica serves after about ten minutes.
-func (t *RDSTarget) StartupDelay() time.Duration { return ReplicaStartupDelay }
-
 // New implements TargetSpec.
-func (t *RDSTarget) New(deps Deps) (Actuator, error) {
-	o, err := deps.awsOptions(t.Region)
-	if err != nil {
-		return nil, err
-	}
-	return NewRDS(*t, o)
-}
+func (t *RDSTarget) New(deps Deps) (Actuator, error) { return newAWS(deps, t.Region, *t, NewRDS) }
 
 // RDS is the read replicas of an RDS source instance (MySQL, MariaDB,
 // PostgreSQL, Oracle, SQL Server). It counts and changes them exactly as
@@ -119,28 +111,19 @@ type RDS struct {
 	replicaSet
 }
 
-var (
-	_ Actuator       = (*RDS)(nil)
-	_ StatusReporter = (*RDS)(nil)
-)
-
 // NewRDS returns the target t. It makes no call: the first Read does.
 func NewRDS(t RDSTarget, o AWSOptions) (*RDS, error) {
 	if t.SourceInstance == "" {
 		return nil, errors.New("rds target: no source_instance")
 	}
-	return &RDS{newReplicaSet(string(KindRDS), t.SourceInstance, DefaultRDSName, MaxRDSReplicas, t.ReplicaOptions, o,
-		func(c *rds.Client, reads *rdsListing, opt ReplicaOptions) replicaBackend {
-			return &rdsBackend{client: c, reads: reads, source: t.SourceInstance, opt: opt, securityGroups: t.VpcSecurityGroupIDs, public: t.PubliclyAccessible}
-		})}, nil
+	return &RDS{newReplicaSet(rdsKind, t.SourceInstance, t.ReplicaOptions, o, func(core rdsInstances) replicaBackend {
+		return &rdsBackend{rdsInstances: core, securityGroups: t.VpcSecurityGroupIDs, public: t.PubliclyAccessible}
+	})}, nil
 }
 
 type rdsBackend struct {
-	client *rds.Client
-	reads  *rdsListing // the region's shared listing (rds_listing.go)
-	source string
-	opt    ReplicaOptions
-	src    copied // as last listed
+	rdsInstances        // parent: the source instance
+	src          copied // as last listed
 	// The network settings the target states, over the source's.
 	securityGroups []string
 	public         *bool
@@ -172,16 +155,16 @@ func replicaCeiling(engine string) int32 {
 }
 
 func (b *rdsBackend) list(ctx context.Context) (*replicaState, error) {
-	view, err := b.reads.view(ctx, b.source)
+	view, err := b.reads.view(ctx, b.parent)
 	if err != nil {
 		return nil, err
 	}
-	src, err := view.instance(ctx, b.source)
+	src, err := view.instance(ctx, b.parent)
 	if err != nil {
 		return nil, err
 	}
 	b.src = copiedFrom(src)
-	st := &replicaState{Taken: map[string]bool{b.source: true}, InZone: map[string]int{aws.ToString(src.AvailabilityZone): 1},
+	st := &replicaState{Taken: map[string]bool{b.parent: true}, InZone: map[string]int{aws.ToString(src.AvailabilityZone): 1},
 		Zones: b.opt.AvailabilityZones}
 	if len(st.Zones) == 0 && src.DBSubnetGroup != nil {
 		seen := map[string]bool{}
@@ -219,7 +202,7 @@ func (b *rdsBackend) list(ctx context.Context) (*replicaState, error) {
 	}
 	for _, db := range replicas {
 		x := replicaOf(db, b.opt.Owner)
-		if aws.ToString(db.ReadReplicaSourceDBInstanceIdentifier) != b.source {
+		if aws.ToString(db.ReadReplicaSourceDBInstanceIdentifier) != b.parent {
 			continue // listed by the source, gone or promoted since
 		}
 		if !goingStatus(x.Status) {
@@ -234,27 +217,15 @@ func (b *rdsBackend) create(ctx context.Context, id, az string, tags map[string]
 	s := b.src
 	in := &rds.CreateDBInstanceReadReplicaInput{
 		DBInstanceIdentifier:       aws.String(id),
-		SourceDBInstanceIdentifier: aws.String(b.source),
+		SourceDBInstanceIdentifier: aws.String(b.parent),
 		DBInstanceClass:            aws.String(cmp.Or(b.opt.InstanceClass, s.class)),
 		Tags:                       rdsTags(tags),
 	}
+	c := s.carried(az)
+	in.AvailabilityZone, in.MonitoringInterval, in.MonitoringRoleArn = c.zone, c.monitoringInterval, c.monitoringRole
+	in.EnablePerformanceInsights, in.PerformanceInsightsRetentionPeriod, in.CACertificateIdentifier = c.performanceInsights, c.piRetention, c.caCertificate
 	if pg := b.opt.ParameterGroup; pg != "" && replicaParameterGroup(s.engine) { // otherwise RDS uses the source's
 		in.DBParameterGroupName = aws.String(pg)
-	}
-	if az != "" {
-		in.AvailabilityZone = aws.String(az)
-	}
-	if s.monitoringInterval > 0 {
-		in.MonitoringInterval, in.MonitoringRoleArn = aws.Int32(s.monitoringInterval), aws.String(s.monitoringRole)
-	}
-	if s.performanceInsights {
-		in.EnablePerformanceInsights = aws.Bool(true)
-		if s.piRetention > 0 {
-			in.PerformanceInsightsRetentionPeriod = aws.Int32(s.piRetention)
-		}
-	}
-	if s.caCertificate != "" {
-		in.CACertificateIdentifier = aws.String(s.caCertificate)
 	}
 	// Left out, a replica gets the VPC's default security group and
 	// CreateDBInstance's default accessibility, which a default VPC makes
@@ -275,32 +246,22 @@ func (b *rdsBackend) create(ctx context.Context, id, az string, tags map[string]
 	if s.maxAllocated > 0 {
 		in.MaxAllocatedStorage = aws.Int32(s.maxAllocated)
 	}
-	defer b.reads.wrote(b.source)
-	_, err := b.client.CreateDBInstanceReadReplica(ctx, in)
-	return classifyAWS("CreateDBInstanceReadReplica", err)
+	return b.wrote("CreateDBInstanceReadReplica", func() error {
+		_, err := b.client.CreateDBInstanceReadReplica(ctx, in)
+		return err
+	})
 }
 
+// remove deletes a read replica without a final snapshot: a replica
+// cannot have one.
 func (b *rdsBackend) remove(ctx context.Context, id string) error {
-	defer b.reads.wrote(b.source)
-	_, err := b.client.DeleteDBInstance(ctx, &rds.DeleteDBInstanceInput{
-		DBInstanceIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(true),
-	})
-	return classifyAWS("DeleteDBInstance", err)
+	return b.delete(ctx, &rds.DeleteDBInstanceInput{DBInstanceIdentifier: aws.String(id), SkipFinalSnapshot: aws.Bool(true)})
 }
 
 // A read replica's source has no writer to fail over to a replica: a
 // Multi-AZ source fails over to its standby, which is not a replica.
 func (b *rdsBackend) failovers() bool { return false }
 
-func (b *rdsBackend) mark(ctx context.Context, arn string, tags map[string]string) error {
-	defer b.reads.wrote(b.source)
-	return markDeleting(ctx, b.client, arn, tags)
-}
-
 func (b *rdsBackend) lastFailover(context.Context, time.Time) (time.Time, error) {
 	return time.Time{}, nil
-}
-
-func (b *rdsBackend) owned(ctx context.Context, id string) (bool, error) {
-	return describeOwned(ctx, b.client, id, b.opt.Owner)
 }

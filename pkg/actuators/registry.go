@@ -128,6 +128,20 @@ type Deps struct {
 	Warnings WarningObserver
 }
 
+// newAWS builds the AWS target t of region with build, from the region's
+// shared options.
+func newAWS[T any, A Actuator](d Deps, region string, t T, build func(T, AWSOptions) (A, error)) (Actuator, error) {
+	o, err := d.awsOptions(region)
+	if err != nil {
+		return nil, err
+	}
+	a, err := build(t, o)
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
 func (d Deps) awsOptions(region string) (AWSOptions, error) {
 	if d.AWS == nil {
 		return AWSOptions{}, errors.New("no AWS configuration to build an AWS target with")

@@ -103,21 +103,22 @@ func (t *KubernetesTarget) Validate(_ string, path *field.Path) field.ErrorList 
 	if t.Kind == "" {
 		errs = append(errs, fielderr.Required(path.Child("kind"), t.Kind, "must not be empty"))
 	}
+	errs = append(errs, objectName(path.Child("namespace"), t.Namespace, validation.IsDNS1123Label,
+		"a DNS label: at most 63 lower-case letters, digits or '-'")...)
+	return append(errs, objectName(path.Child("name"), t.Name, validation.IsDNS1123Subdomain,
+		"a DNS subdomain name: at most 253 lower-case letters, digits, '-' or '.'")...)
+}
+
+// objectName checks the Kubernetes name at path: set, and valid by valid,
+// whose rule what states.
+func objectName(path *field.Path, name string, valid func(string) []string, what string) field.ErrorList {
 	switch {
-	case t.Namespace == "":
-		errs = append(errs, fielderr.Required(path.Child("namespace"), t.Namespace, "must not be empty"))
-	case len(validation.IsDNS1123Label(t.Namespace)) > 0:
-		errs = append(errs, fielderr.Invalid(path.Child("namespace"), t.Namespace,
-			"must be a DNS label: at most 63 lower-case letters, digits or '-', starting and ending with a letter or digit"))
+	case name == "":
+		return field.ErrorList{fielderr.Required(path, name, "must not be empty")}
+	case len(valid(name)) > 0:
+		return field.ErrorList{fielderr.Invalid(path, name, "must be %s, starting and ending with a letter or digit", what)}
 	}
-	switch {
-	case t.Name == "":
-		errs = append(errs, fielderr.Required(path.Child("name"), t.Name, "must not be empty"))
-	case len(validation.IsDNS1123Subdomain(t.Name)) > 0:
-		errs = append(errs, fielderr.Invalid(path.Child("name"), t.Name,
-			"must be a DNS subdomain name: at most 253 lower-case letters, digits, '-' or '.', starting and ending with a letter or digit"))
-	}
-	return errs
+	return nil
 }
 
 // DefaultBehavior implements TargetSpec: the HPA's.

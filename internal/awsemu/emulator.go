@@ -1,6 +1,7 @@
 package awsemu
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"net/http"
@@ -103,33 +104,15 @@ var _ http.Handler = (*Emulator)(nil)
 
 // New returns an empty emulator on clk.
 func New(clk clock.PassiveClock, opt Options) *Emulator {
-	if opt.CreateDelay == 0 {
-		opt.CreateDelay = DefaultCreateDelay
-	}
-	if opt.DeleteDelay == 0 {
-		opt.DeleteDelay = DefaultDeleteDelay
-	}
-	if opt.AllocationDelay == 0 {
-		opt.AllocationDelay = DefaultAllocationDelay
-	}
-	if opt.FailoverDelay == 0 {
-		opt.FailoverDelay = DefaultFailoverDelay
-	}
-	if opt.InstanceQuota == 0 {
-		opt.InstanceQuota = DefaultInstanceQuota
-	}
-	if opt.Concurrency == 0 {
-		opt.Concurrency = DefaultConcurrency
-	}
-	if opt.MinUnreserved == 0 {
-		opt.MinUnreserved = DefaultMinUnreserved
-	}
-	if opt.AccountID == "" {
-		opt.AccountID = "123456789012"
-	}
-	if opt.Region == "" {
-		opt.Region = "us-east-1"
-	}
+	opt.CreateDelay = cmp.Or(opt.CreateDelay, DefaultCreateDelay)
+	opt.DeleteDelay = cmp.Or(opt.DeleteDelay, DefaultDeleteDelay)
+	opt.AllocationDelay = cmp.Or(opt.AllocationDelay, DefaultAllocationDelay)
+	opt.FailoverDelay = cmp.Or(opt.FailoverDelay, DefaultFailoverDelay)
+	opt.InstanceQuota = cmp.Or(opt.InstanceQuota, DefaultInstanceQuota)
+	opt.Concurrency = cmp.Or(opt.Concurrency, DefaultConcurrency)
+	opt.MinUnreserved = cmp.Or(opt.MinUnreserved, DefaultMinUnreserved)
+	opt.AccountID = cmp.Or(opt.AccountID, "123456789012")
+	opt.Region = cmp.Or(opt.Region, "us-east-1")
 	buckets := map[string]*bucket{}
 	for svc, l := range opt.RequestLimits {
 		buckets[svc] = &bucket{limit: l, tokens: float64(l.Burst), at: clk.Now()}

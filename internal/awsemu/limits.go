@@ -1,8 +1,10 @@
 package awsemu
 
 import (
+	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -78,6 +80,26 @@ func rdsRateExceeded() *apiError {
 
 func lambdaRateExceeded() *apiError {
 	return apiErr(http.StatusTooManyRequests, "TooManyRequestsException", "Rate exceeded")
+}
+
+// page answers the page of items that a Describe call's p asks for (pageOf),
+// each item as wire makes it, in a <list> element, and the next page's
+// Marker if any.
+func page[T any](p map[string]string, list string, items []T, wire func(T) any) (string, *apiError) {
+	from, to, next, err := pageOf(p, len(items))
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "<%s>", list)
+	for _, x := range items[from:to] {
+		b.WriteString(marshal(wire(x)))
+	}
+	fmt.Fprintf(&b, "</%s>", list)
+	if next != "" {
+		fmt.Fprintf(&b, "<Marker>%s</Marker>", next)
+	}
+	return b.String(), nil
 }
 
 // pageOf reads the MaxRecords and Marker of an RDS Describe call (RDS API

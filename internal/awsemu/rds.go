@@ -434,13 +434,7 @@ func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
 	}
 	t := e.clock.Now().Add(-e.opt.ClusterLag)
 	view := e.visibleAt(t)
-	from, to, next, perr := pageOf(p, len(ids))
-	if perr != nil {
-		return "", perr
-	}
-	var b strings.Builder
-	b.WriteString("<DBClusters>")
-	for _, id := range ids[from:to] {
+	return page(p, "DBClusters", ids, func(id string) any {
 		c := e.clusters[id]
 		status, writer := c.viewAt(t)
 		x := xCluster{DBClusterIdentifier: c.ID, DBClusterArn: e.arn("cluster", c.ID), Engine: c.Engine, EngineVersion: c.EngineVersion,
@@ -453,13 +447,8 @@ func (e *Emulator) describeDBClusters(p map[string]string) (string, *apiError) {
 				x.Members = append(x.Members, xMember{DBInstanceIdentifier: s.in.ID, IsClusterWriter: s.in.ID == writer, PromotionTier: s.in.PromotionTier})
 			}
 		}
-		b.WriteString(marshal(x))
-	}
-	b.WriteString("</DBClusters>")
-	if next != "" {
-		fmt.Fprintf(&b, "<Marker>%s</Marker>", next)
-	}
-	return b.String(), nil
+		return x
+	})
 }
 
 // describeGlobalClusters lists the global database named
@@ -536,20 +525,7 @@ func (e *Emulator) describeDBInstances(p map[string]string) (string, *apiError) 
 	if id != "" && len(match) == 0 {
 		return "", apiErr(http.StatusNotFound, "DBInstanceNotFound", "DBInstance %s not found.", id)
 	}
-	from, to, next, perr := pageOf(p, len(match))
-	if perr != nil {
-		return "", perr
-	}
-	var b strings.Builder
-	b.WriteString("<DBInstances>")
-	for _, s := range match[from:to] {
-		b.WriteString(marshal(e.wireInstance(s.in, s.status, view)))
-	}
-	b.WriteString("</DBInstances>")
-	if next != "" {
-		fmt.Fprintf(&b, "<Marker>%s</Marker>", next)
-	}
-	return b.String(), nil
+	return page(p, "DBInstances", match, func(s seen) any { return e.wireInstance(s.in, s.status, view) })
 }
 
 // checkNew refuses an identifier in use and a full account.

@@ -60,7 +60,15 @@ func podTemplate(app string) corev1.PodTemplateSpec {
 
 func (e *kubeEnv) deployment(t *testing.T, name string, replicas int32) {
 	t.Helper()
-	_, err := e.cs.AppsV1().Deployments(e.ns).Create(context.Background(), &appsv1.Deployment{
+	CreateDeployment(t, e.cs, e.ns, name, replicas)
+}
+
+// CreateDeployment makes Deployment name in namespace ns, asking for
+// replicas pods labelled app=name, which never run (no node takes them).
+// Exported, as EventMessages, for the package's external tests.
+func CreateDeployment(t *testing.T, cs kubernetes.Interface, ns, name string, replicas int32) {
+	t.Helper()
+	_, err := cs.AppsV1().Deployments(ns).Create(context.Background(), &appsv1.Deployment{
 		ObjectMeta: metav1.ObjectMeta{Name: name},
 		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(replicas), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
 			Template: podTemplate(name)},
@@ -86,7 +94,14 @@ func (e *kubeEnv) target(t *testing.T, apiVersion, kind, name string, reg promet
 // events returns the messages of the events with reason on name.
 func (e *kubeEnv) events(t *testing.T, name, reason string) []string {
 	t.Helper()
-	list, err := e.cs.CoreV1().Events(e.ns).List(context.Background(), metav1.ListOptions{})
+	return EventMessages(t, e.cs, e.ns, name, reason)
+}
+
+// EventMessages returns the messages of the events with reason on the
+// object name in namespace ns.
+func EventMessages(t *testing.T, cs kubernetes.Interface, ns, name, reason string) []string {
+	t.Helper()
+	list, err := cs.CoreV1().Events(ns).List(context.Background(), metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

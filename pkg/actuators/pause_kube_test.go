@@ -9,13 +9,10 @@ import (
 	"testing"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	"k8s.io/utils/ptr"
 
 	"github.com/scaled-dev/scaled/internal/fakes"
 	"github.com/scaled-dev/scaled/internal/kubetest"
@@ -44,17 +41,7 @@ func TestKubePauseAsTheHPAAndKEDA(t *testing.T) {
 	ctx := context.Background()
 	deployment := func(name string, replicas int32) {
 		t.Helper()
-		_, err := cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-			ObjectMeta: metav1.ObjectMeta{Name: name},
-			Spec: appsv1.DeploymentSpec{Replicas: ptr.To(replicas), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": name}},
-				Template: corev1.PodTemplateSpec{
-					ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": name}},
-					Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/app:1"}}},
-				}},
-		}, metav1.CreateOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
+		actuators.CreateDeployment(t, cs, ns, name, replicas)
 	}
 	replicas := func(name string) int32 {
 		t.Helper()
@@ -73,17 +60,7 @@ func TestKubePauseAsTheHPAAndKEDA(t *testing.T) {
 	}
 	events := func(name, reason string) []string {
 		t.Helper()
-		list, err := cs.CoreV1().Events(ns).List(ctx, metav1.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, ev := range list.Items {
-			if ev.InvolvedObject.Name == name && ev.Reason == reason {
-				out = append(out, ev.Message)
-			}
-		}
-		return out
+		return actuators.EventMessages(t, cs, ns, name, reason)
 	}
 	rps := &fakes.Source{Value: 50} // the signal is not what these tests are about
 	scaler := func(name string, minReplicas int32) *engine.Scaler {
@@ -186,17 +163,7 @@ func TestKubeDryRunShadowNeedsOnlyRead(t *testing.T) {
 	cs := kubernetes.NewForConfigOrDie(cp.Admin())
 	ns := cp.Namespace(t, "shadow")
 	ctx := context.Background()
-	_, err := cs.AppsV1().Deployments(ns).Create(ctx, &appsv1.Deployment{
-		ObjectMeta: metav1.ObjectMeta{Name: "web"},
-		Spec: appsv1.DeploymentSpec{Replicas: ptr.To(int32(4)), Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "web"}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "web"}},
-				Spec:       corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "example.invalid/app:1"}}},
-			}},
-	}, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	actuators.CreateDeployment(t, cs, ns, "web", 4)
 	if _, err := cs.RbacV1().Roles(ns).Create(ctx, &rbacv1.Role{
 		ObjectMeta: metav1.ObjectMeta{Name: "read"},
 		Rules:      []rbacv1.PolicyRule{{APIGroups: []string{"apps"}, Resources: []string{"deployments", "deployments/scale"}, Verbs: []string{"get"}}},

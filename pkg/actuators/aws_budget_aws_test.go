@@ -127,10 +127,7 @@ func TestAWSBudgetBoundsEveryTargetOfARegion(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_, err := ls[1].Read(ctx)
-		wantKind(t, err, AWSThrottled)
-		if !strings.Contains(err.Error(), "scaled's lambda budget in us-east-1") {
-			t.Errorf("error %q does not name the Lambda budget", err)
-		}
+		wantKind(t, err, AWSThrottled, "scaled's lambda budget in us-east-1")
 	})
 }
 
@@ -257,10 +254,7 @@ func TestAWSRegionTakesNewLimits(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_, err := a.Read(ctx)
-	wantKind(t, err, AWSThrottled)
-	if !strings.Contains(err.Error(), "0.01 requests per second with a burst of 1") {
-		t.Errorf("error %q does not name the new budget", err)
-	}
+	wantKind(t, err, AWSThrottled, "0.01 requests per second with a burst of 1")
 	if got := r.listingMaxAge(); got != 5*time.Second {
 		t.Errorf("listing max age %s, want the new 5s", got)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,11 +50,18 @@ func (e *awsEnv) codes(op string) []string {
 	return out
 }
 
-func wantKind(t *testing.T, err error, kind string) {
+// wantKind fails t unless err is an *AWSError of kind whose message says
+// each of says.
+func wantKind(t *testing.T, err error, kind string, says ...string) {
 	t.Helper()
 	var ae *AWSError
 	if !errors.As(err, &ae) || ae.Kind != kind {
 		t.Fatalf("error %v: want an *AWSError of kind %s", err, kind)
+	}
+	for _, s := range says {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %v: want it to say %q", err, s)
+		}
 	}
 }
 

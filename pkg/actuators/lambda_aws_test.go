@@ -215,38 +215,21 @@ func TestLambdaAliases(t *testing.T) {
 		if s := l.Status(); s != "the config is on version 7, which alias live points to" {
 			t.Errorf("status %q", s)
 		}
-		err := l.Set(ctx, 30, "up")
-		wantKind(t, err, AWSInvalidState)
-		if !strings.Contains(err.Error(), "version 7, which alias live points to, holds its own provisioned concurrency config (20)") {
-			t.Errorf("error %v", err)
-		}
-		if n := len(env.emu.CallsOf("PutProvisionedConcurrencyConfig")); n != 0 {
-			t.Errorf("%d puts", n)
-		}
+		wantSetRefused(t, env, l, "version 7, which alias live points to, holds its own provisioned concurrency config (20)")
 	})
 	t.Run("an alias of $LATEST cannot have provisioned concurrency", func(t *testing.T) {
 		env := newAWSEnv(t, awsemu.Options{})
 		env.emu.AddFunction("checkout", "7")
 		env.emu.SetAlias("checkout", "dev", "$LATEST", nil)
 		_, err := newTarget(t, env, "dev").Read(ctx)
-		wantKind(t, err, AWSInvalidRequest)
-		if !strings.Contains(err.Error(), "alias dev of checkout points to $LATEST, which cannot have provisioned concurrency") {
-			t.Errorf("error %v", err)
-		}
+		wantKind(t, err, AWSInvalidRequest, "alias dev of checkout points to $LATEST, which cannot have provisioned concurrency")
 	})
 	t.Run("an alias with a routing configuration is left alone", func(t *testing.T) {
 		env := newAWSEnv(t, awsemu.Options{})
 		env.emu.AddFunction("checkout", "7", "8", "live")
 		env.emu.SetAlias("checkout", "live", "7", map[string]float64{"8": 0.1})
 		l := newTarget(t, env, "live")
-		err := l.Set(ctx, 30, "up")
-		wantKind(t, err, AWSInvalidState)
-		if !strings.Contains(err.Error(), "alias live routes 10% to version 8 (a routing configuration)") {
-			t.Errorf("error %v", err)
-		}
-		if n := len(env.emu.CallsOf("PutProvisionedConcurrencyConfig")); n != 0 {
-			t.Errorf("%d puts", n)
-		}
+		wantSetRefused(t, env, l, "alias live routes 10% to version 8 (a routing configuration)")
 	})
 	t.Run("moving the alias re-allocates its concurrency", func(t *testing.T) {
 		env := newAWSEnv(t, awsemu.Options{})
@@ -315,5 +298,15 @@ func TestLambdaWaitsOutAFunctionUpdate(t *testing.T) {
 	}
 	if pc, _ := env.emu.Provisioned("checkout", "live"); pc.Requested != 80 {
 		t.Errorf("requested %d, want 80", pc.Requested)
+	}
+}
+
+// wantSetRefused checks that a raise of l is refused as invalid_state,
+// saying says, and asks Lambda for no change.
+func wantSetRefused(t *testing.T, env *awsEnv, l *Lambda, says string) {
+	t.Helper()
+	wantKind(t, l.Set(context.Background(), 30, "up"), AWSInvalidState, says)
+	if n := len(env.emu.CallsOf("PutProvisionedConcurrencyConfig")); n != 0 {
+		t.Errorf("%d puts, want none", n)
 	}
 }

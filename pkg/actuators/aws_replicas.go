@@ -1,12 +1,12 @@
 package actuators
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -315,7 +315,7 @@ func (r *replicaSet) setStatus(st *replicaState) {
 	var parts []string
 	if notReady {
 		var c []string
-		for _, k := range sortedStatus(counts) {
+		for _, k := range slices.Sorted(maps.Keys(counts)) {
 			c = append(c, fmt.Sprintf("%d %s", counts[k], k))
 		}
 		parts = append(parts, "readers "+strings.Join(c, ", "))
@@ -333,15 +333,6 @@ func (r *replicaSet) setStatus(st *replicaState) {
 	r.mu.Lock()
 	r.status = strings.Join(parts, "; ")
 	r.mu.Unlock()
-}
-
-func sortedStatus(m map[string]int) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // Status lists the readers that are not available, by status, and says why
@@ -804,12 +795,9 @@ func (r *replicaSet) scaleIn(ctx context.Context, st *replicaState, cur, want in
 			cand = append(cand, i)
 		}
 	}
-	sort.Slice(cand, func(i, j int) bool {
-		a, b := st.Readers[cand[i]], st.Readers[cand[j]]
-		if !a.Created.Equal(b.Created) {
-			return a.Created.After(b.Created)
-		}
-		return a.ID > b.ID
+	slices.SortFunc(cand, func(i, j int) int { // newest first
+		a, b := st.Readers[i], st.Readers[j]
+		return cmp.Or(b.Created.Compare(a.Created), strings.Compare(b.ID, a.ID))
 	})
 	for _, i := range cand {
 		if cur == want || serving == want {
@@ -851,7 +839,7 @@ func (r *replicaSet) keptReason(st *replicaState, cur, want int32, protect map[s
 	var parts []string
 	if serving < cur && serving <= want {
 		var c []string
-		for _, k := range sortedStatus(notServing) {
+		for _, k := range slices.Sorted(maps.Keys(notServing)) {
 			c = append(c, fmt.Sprintf("%d %s", notServing[k], k))
 		}
 		parts = append(parts, fmt.Sprintf("only %d readers serve (%s): none is deleted while fewer than %d would", serving, strings.Join(c, ", "), want))

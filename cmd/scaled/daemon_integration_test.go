@@ -152,7 +152,7 @@ func TestDaemonFaults(t *testing.T) {
 			t.Errorf("while Prometheus was down a decision scaled down: %+v", dec)
 		}
 	}
-	if err := d.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+	if err := d.Cmd.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Fatalf("scaled died while Prometheus was down: %v", err)
 	}
 

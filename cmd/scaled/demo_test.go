@@ -1,12 +1,12 @@
 package main
 
 import (
-	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/daemontest"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -18,17 +18,15 @@ func TestDemoReadsFromTheFirstTickAndMovesCapacity(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo for about 20 s of wall time")
 	}
-	addr := freePort(t)
+	addr := daemontest.FreeAddr(t)
 	d := spawnDaemon(t, addr, "run", "--config", "../../examples/demo.yaml", "--listen", addr)
 	// One tick per wall second: 40 decisions are the trace's first 40 minutes.
 	const ticks = 40
 	var got []scaling.Decision
 	waitUntil(t, 3*time.Minute, "40 decisions of the demo", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
+		if d.Healthy(time.Second) != nil {
 			return false
 		}
-		resp.Body.Close()
 		got = d.decisions(t, "web", ticks)
 		return len(got) >= ticks
 	})
@@ -62,7 +60,7 @@ func TestDemoReadsFromTheFirstTickAndMovesCapacity(t *testing.T) {
 	}
 	// The demo logs for a terminal: a short line per change, not every
 	// decision's fields.
-	out := d.out.String()
+	out := d.Output()
 	if changes := consoleChangeRE.FindAllString(out, -1); len(changes) < applied {
 		t.Errorf("%d console lines of the form \"web 3 -> 5: ...\" for %d changes:\n%s", len(changes), applied, out)
 	}

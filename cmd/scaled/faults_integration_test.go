@@ -3,19 +3,14 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
 	"net"
-	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/scaled-dev/scaled/internal/daemontest"
 	"github.com/scaled-dev/scaled/internal/faultproxy"
 	"github.com/scaled-dev/scaled/internal/proc"
 	"github.com/scaled-dev/scaled/internal/promtest"
@@ -40,7 +35,7 @@ func TestFaultSuitePrometheus(t *testing.T) {
 	healthy := d.waitDecision(t, "live", time.Time{}, 15*time.Second, "a healthy decision", func(x scaling.Decision) bool {
 		return len(x.Signals) == 1 && x.Signals[0].Failed == "" && x.Desired == 1
 	})
-	baseline := procStatus(t, d.cmd.Process.Pid)
+	baseline := procStatus(t, d.Cmd.Process.Pid)
 
 	for _, tc := range []struct {
 		fault faultproxy.Fault
@@ -110,21 +105,17 @@ func TestFaultSuitePrometheus(t *testing.T) {
 	// Every failure was counted by kind, the daemon is up and live, and its
 	// memory did not grow with the faults.
 	for _, kind := range []scaling.FailureKind{scaling.FailureTimeout, scaling.FailureQuery} {
-		if v := d.metricValue(t, fmt.Sprintf(`scaled_signal_errors_total{reason=%q,scaler="live",signal="load"}`, kind)); v < 1 {
+		if v := d.Value(t, fmt.Sprintf(`scaled_signal_errors_total{reason=%q,scaler="live",signal="load"}`, kind)); v < 1 {
 			t.Errorf("scaled_signal_errors_total{reason=%q} = %v, want the failures counted", kind, v)
 		}
 	}
-	if err := d.cmd.Process.Signal(syscall.Signal(0)); err != nil {
+	if err := d.Cmd.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Fatalf("scaled died: %v", err)
 	}
-	resp, err := http.Get("http://" + d.addr + "/healthz")
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Errorf("/healthz after the faults: %v %v", resp, err)
+	if err := d.Healthy(5 * time.Second); err != nil {
+		t.Errorf("/healthz after the faults: %v", err)
 	}
-	if resp != nil {
-		resp.Body.Close()
-	}
-	end := procStatus(t, d.cmd.Process.Pid)
+	end := procStatus(t, d.Cmd.Process.Pid)
 	t.Logf("RSS after warm-up %d KiB, after the faults %d KiB, peak %d KiB (first healthy decision at %s)",
 		baseline["VmRSS"], end["VmRSS"], end["VmHWM"], healthy.Time.Format(time.RFC3339))
 	if grew := end["VmHWM"] - baseline["VmHWM"]; grew > 32<<10 {
@@ -139,27 +130,11 @@ func TestIdleConnectionsDoNotBlindProbes(t *testing.T) {
 	prom := promtest.Start(t)
 	prom.Gauge("app_load").WithLabelValues().Set(0.1)
 	prom.WaitFor(t, "app_load", 0.1, 20*time.Second)
-	addr := freePort(t)
-	path := filepath.Join(t.TempDir(), "scaled.yaml")
-	cfg := strings.ReplaceAll(fmt.Sprintf(faultConfig, prom.URL(), faultScaler("live", "app_load")), "LISTEN", addr)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out := &lockedBuffer{}
-	cmd := exec.Command("sh", "-c", `ulimit -n 128 && exec "$0" run --config "$1"`, scaledBin, path)
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("scaled output:\n%s", out.String())
-		}
-	})
-	d := &daemon{cmd: cmd, addr: addr, out: out}
-	waitUntil(t, 15*time.Second, "scaled to serve", func() bool { return probe(addr) == nil })
+	addr := daemontest.FreeAddr(t)
+	path := writeConfig(t, strings.ReplaceAll(fmt.Sprintf(faultConfig, prom.URL(), faultScaler("live", "app_load")), "LISTEN", addr))
+	d := &daemon{daemontest.Start(t, "sh", daemontest.Options{Addr: addr, Grace: 10 * time.Second},
+		"-c", `ulimit -n 128 && exec "$0" run --config "$1"`, scaledBin, path)}
+	d.WaitHealthy(t, 15*time.Second)
 
 	// 200 idle clients: more than the process has descriptors for.
 	var idle []net.Conn
@@ -177,7 +152,7 @@ func TestIdleConnectionsDoNotBlindProbes(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second) // past the grace in which a silent connection is not yet idle
 	for i := range 5 {
-		if err := probe(addr); err != nil {
+		if err := d.Healthy(time.Second); err != nil {
 			t.Fatalf("probe %d with %d idle connections open: %v", i, len(idle), err)
 		}
 	}
@@ -187,20 +162,6 @@ func TestIdleConnectionsDoNotBlindProbes(t *testing.T) {
 	if s := after.Signals[0]; s.Failed != "" {
 		t.Errorf("the signal failed under the idle flood: %s %s", s.Failed, s.Error)
 	}
-}
-
-// probe is a kubelet's liveness probe: one GET /healthz within a second.
-func probe(addr string) error {
-	c := &http.Client{Timeout: time.Second}
-	resp, err := c.Get("http://" + addr + "/healthz")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
 }
 
 // decisionsSince returns the scaler's kept decisions after t, newest first.
@@ -213,25 +174,6 @@ func (d *daemon) decisionsSince(t *testing.T, scaler string, since time.Time) []
 		}
 	}
 	return out
-}
-
-// metricValue is the value of one series on /metrics, or -1.
-func (d *daemon) metricValue(t *testing.T, series string) float64 {
-	t.Helper()
-	resp, err := http.Get("http://" + d.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), series+" "); ok {
-			f, _ := strconv.ParseFloat(v, 64)
-			return f
-		}
-	}
-	return -1
 }
 
 // procStatus reads the kB fields of /proc/PID/status (VmRSS, VmHWM, ...).

@@ -108,11 +108,11 @@ func testGroupedQueryOncePerInterval(t *testing.T, b promtest.Backend) {
 
 	// Every scaler has ticked; count over whole intervals from here.
 	const intervals = 5
-	asked0 := d.metricValue(t, "scaled_signal_queries_total")
+	asked0 := d.Value(t, "scaled_signal_queries_total")
 	before := promQueries(t, prom)
 	time.Sleep(intervals * 2 * time.Second)
 	sent := promQueries(t, prom) - before
-	asked := d.metricValue(t, "scaled_signal_queries_total") - asked0
+	asked := d.Value(t, "scaled_signal_queries_total") - asked0
 	t.Logf("%d scalers, %d intervals: %s answered %g instant queries, the signals asked %g", n+2, intervals, b, sent, asked)
 	if sent > intervals+1 || sent < intervals-1 {
 		t.Errorf("%s answered %g queries in %d intervals, want one per interval (+-1 at the window's edges)", b, sent, intervals)
@@ -120,7 +120,7 @@ func testGroupedQueryOncePerInterval(t *testing.T, b promtest.Backend) {
 	if asked < float64((n+2)*(intervals-1)) {
 		t.Errorf("the signals asked %g queries in %d intervals, want about %d per interval: the scalers did not tick", asked, intervals, n+2)
 	}
-	if v := d.metricValue(t, "scaled_signal_queries_shared_total"); v < asked-float64(intervals+1) {
+	if v := d.Value(t, "scaled_signal_queries_shared_total"); v < asked-float64(intervals+1) {
 		t.Errorf("scaled_signal_queries_shared_total %g, want nearly all of the %g asked", v, asked)
 	}
 }

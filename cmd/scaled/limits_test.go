@@ -38,7 +38,7 @@ scalers:
 %s`, prom.URL, scalers.String()))
 
 	waitUntil(t, 30*time.Second, "a throttled query", func() bool {
-		return d.metricValue(t, "scaled_prometheus_requests_throttled_total") > 0
+		return d.Value(t, "scaled_prometheus_requests_throttled_total") > 0
 	})
 	throttled, answered := 0, 0
 	for i := range 5 {
@@ -59,7 +59,7 @@ scalers:
 			}
 		}
 	}
-	sent := d.metricValue(t, "scaled_prometheus_requests_total")
+	sent := d.Value(t, "scaled_prometheus_requests_total")
 	if throttled == 0 || answered == 0 || sent < 1 || float64(prom.Received()) < sent {
 		t.Errorf("%d throttled and %d answered decisions, %g requests counted, %d received; want some of each, every counted one received",
 			throttled, answered, sent, prom.Received())

@@ -1,21 +1,15 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/scaled-dev/scaled/internal/buildbin"
+	"github.com/scaled-dev/scaled/internal/daemontest"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -38,40 +32,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// lockedBuffer collects a process's output.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-type daemon struct {
-	cmd  *exec.Cmd
-	addr string
-	out  *lockedBuffer
-	done chan error
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
+// A daemon is a scaled process run by the test.
+type daemon struct{ *daemontest.Process }
 
 // startDaemon writes config (with LISTEN replaced) and runs `scaled run` on it
 // until the test ends, printing its output if the test failed.
@@ -83,20 +45,13 @@ func startDaemon(t *testing.T, config string) *daemon {
 // startDaemonArgs is startDaemon with more arguments for `scaled run`.
 func startDaemonArgs(t *testing.T, config string, args ...string) *daemon {
 	t.Helper()
-	addr := freePort(t)
+	addr := daemontest.FreeAddr(t)
 	path := filepath.Join(t.TempDir(), "scaled.yaml")
 	if err := os.WriteFile(path, []byte(strings.ReplaceAll(config, "LISTEN", addr)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	d := spawnDaemon(t, addr, append([]string{"run", "--config", path}, args...)...)
-	waitUntil(t, 10*time.Second, "scaled to serve /healthz", func() bool {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err != nil {
-			return false
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK
-	})
+	d.WaitHealthy(t, 10*time.Second)
 	return d
 }
 
@@ -105,24 +60,8 @@ func startDaemonArgs(t *testing.T, config string, args ...string) *daemon {
 // the test failed.
 func spawnDaemon(t *testing.T, addr string, args ...string) *daemon {
 	t.Helper()
-	d := &daemon{addr: addr, out: &lockedBuffer{}, done: make(chan error, 1)}
-	d.cmd = exec.Command(scaledBin, args...)
-	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { d.done <- d.cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = d.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-d.done:
-		case <-time.After(10 * time.Second):
-			_ = d.cmd.Process.Kill()
-		}
-		if t.Failed() {
-			t.Logf("scaled output:\n%s", d.out.String())
-		}
-	})
+	d := &daemon{Process: daemontest.Start(t, scaledBin, daemontest.Options{Addr: addr, Grace: 10 * time.Second}, args...)}
+	d.Exited() // from the start, so that a crash shows as an exit
 	return d
 }
 
@@ -139,18 +78,11 @@ func waitUntil(t *testing.T, timeout time.Duration, what string, cond func() boo
 
 func (d *daemon) decisions(t *testing.T, scaler string, limit int) []scaling.Decision {
 	t.Helper()
-	resp, err := http.Get(fmt.Sprintf("http://%s/api/v1/decisions?scaler=%s&limit=%d", d.addr, scaler, limit))
+	ds, err := d.Decisions(scaler, limit)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Decisions []scaling.Decision `json:"decisions"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("decoding decisions: %v", err)
-	}
-	return body.Decisions
+	return ds
 }
 
 // waitDecision waits for a decision of scaler, newer than after, that
@@ -172,14 +104,7 @@ func (d *daemon) waitDecision(t *testing.T, scaler string, after time.Time, time
 
 func (d *daemon) metric(t *testing.T, line string) bool {
 	t.Helper()
-	resp, err := http.Get("http://" + d.addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	var b bytes.Buffer
-	_, _ = b.ReadFrom(resp.Body)
-	return strings.Contains(b.String(), line)
+	return d.has(t, "/metrics", line)
 }
 
 func writeConfig(t *testing.T, text string) string {

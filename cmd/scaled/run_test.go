@@ -42,13 +42,12 @@ func TestRunBindsItsPortBeforeScaling(t *testing.T) {
 // The flags of the HTTP server: the decisions API can be turned off.
 func TestRunTurnsTheDecisionsAPIOff(t *testing.T) {
 	d := startDaemonArgs(t, reloadHead+replayScaler(t, "web", 1), "--web.disable-decisions-api")
-	resp, err := http.Get("http://" + d.addr + "/api/v1/decisions?scaler=web")
+	code, _, err := d.Get("/api/v1/decisions?scaler=web")
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusNotFound {
-		t.Errorf("/api/v1/decisions with --web.disable-decisions-api = %d, want 404", resp.StatusCode)
+	if code != http.StatusNotFound {
+		t.Errorf("/api/v1/decisions with --web.disable-decisions-api = %d, want 404", code)
 	}
 	if !d.has(t, "/metrics", "scaled_scalers 1") {
 		t.Error("/metrics does not answer")
@@ -63,13 +62,12 @@ func TestRunServesProfilesWhenAsked(t *testing.T) {
 		want int
 	}{{nil, http.StatusNotFound}, {[]string{"--web.enable-pprof"}, http.StatusOK}} {
 		d := startDaemonArgs(t, reloadHead+replayScaler(t, "web", 1), c.args...)
-		resp, err := http.Get("http://" + d.addr + "/debug/pprof/heap?debug=1")
+		code, _, err := d.Get("/debug/pprof/heap?debug=1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		resp.Body.Close()
-		if resp.StatusCode != c.want {
-			t.Errorf("/debug/pprof/heap with %v = %d, want %d", c.args, resp.StatusCode, c.want)
+		if code != c.want {
+			t.Errorf("/debug/pprof/heap with %v = %d, want %d", c.args, code, c.want)
 		}
 	}
 }

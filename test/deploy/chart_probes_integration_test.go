@@ -27,6 +27,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/scaled-dev/scaled/internal/buildbin"
+	"github.com/scaled-dev/scaled/internal/daemontest"
 )
 
 // helmBinary is the pinned helm hack/helm/install.sh built (SCALED_HELM
@@ -230,25 +231,13 @@ func pod(t *testing.T, objs []renderedObject, secret map[string][]byte) rendered
 		t.Fatal(err)
 	}
 
-	cmd := exec.Command(builtScaled(t), args...)
-	cmd.Env = append(os.Environ(), "POD_NAMESPACE=scaled", "KUBECONFIG="+filepath.Join(dir, "no-kubeconfig"))
+	env := []string{"POD_NAMESPACE=scaled", "KUBECONFIG=" + filepath.Join(dir, "no-kubeconfig")}
 	for _, e := range c.Env {
 		if e.Value != "" {
-			cmd.Env = append(cmd.Env, e.Name+"="+e.Value)
+			env = append(env, e.Name+"="+e.Value)
 		}
 	}
-	var logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			t.Logf("scaled %s:\n%s", strings.Join(args, " "), logs.String())
-		}
-	})
+	daemontest.Start(t, builtScaled(t), daemontest.Options{Name: "scaled " + strings.Join(args, " "), Env: env}, args...)
 	return c
 }
 

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/prometheus/common/model"
 
+	"github.com/scaled-dev/scaled/internal/daemontest"
 	"github.com/scaled-dev/scaled/internal/kubetest"
 	"github.com/scaled-dev/scaled/internal/promtest"
 )
@@ -45,7 +45,7 @@ func TestDashboardPanelsReturnData(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	listen := freeAddr(t)
+	listen := daemontest.FreeAddr(t)
 	prom := promtest.Start(t, promtest.WithTarget("scaled", listen))
 	prom.Gauge("app_load").WithLabelValues().Set(60)
 	prom.WaitFor(t, "app_load", 60, 20*time.Second)
@@ -69,26 +69,9 @@ scalers:%s%s%s
 		t.Fatal(err)
 	}
 	c.deploy(t, ns, "missing", 2)
-	bin := buildScaled(t)
-	logPath := filepath.Join(t.TempDir(), "scaled.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "run", "--config", cfg, "--listen", listen)
-	cmd.Env = append(os.Environ(), "KUBECONFIG="+c.WriteKubeconfig("dashboard-admin", c.AdminToken))
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("---- scaled log\n%s", b)
-		}
-	})
+	daemontest.Start(t, buildScaled(t), daemontest.Options{
+		Addr: listen, Env: []string{"KUBECONFIG=" + c.WriteKubeconfig("dashboard-admin", c.AdminToken)}, Log: filepath.Join(t.TempDir(), "scaled.log"),
+	}, "run", "--config", cfg, "--listen", listen)
 
 	panels := dashboardQueries(t)
 	var missing []string

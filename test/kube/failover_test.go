@@ -3,15 +3,9 @@
 package kube
 
 import (
-	"bufio"
-	"encoding/json"
 	"fmt"
-	"net"
-	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -23,85 +17,6 @@ const (
 	leaseDuration = 4 * time.Second
 	failoverTick  = time.Second
 )
-
-// A process of the built scaled binary.
-type daemon struct {
-	id     string
-	cmd    *exec.Cmd
-	log    string
-	listen string
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-func startDaemon(t *testing.T, bin, cfg, kubeconfig, id string) *daemon {
-	t.Helper()
-	d := &daemon{id: id, log: filepath.Join(t.TempDir(), id+".log"), listen: freeAddr(t)}
-	f, err := os.Create(d.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.cmd = exec.Command(bin, "run", "--config", cfg, "--listen", d.listen, "--leader-election.identity", id)
-	d.cmd.Env = append(os.Environ(), "KUBECONFIG="+kubeconfig)
-	d.cmd.Stdout, d.cmd.Stderr = f, f
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = d.cmd.Process.Kill()
-		_ = d.cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(d.log)
-			t.Logf("---- log of %s\n%s", id, b)
-		}
-	})
-	return d
-}
-
-// scaledAt are the times this daemon changed the target, from its log.
-func (d *daemon) scaledAt(t *testing.T) []time.Time {
-	t.Helper()
-	f, err := os.Open(d.log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	var out []time.Time
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		var l struct {
-			TS  float64 `json:"ts"`
-			Msg string  `json:"msg"`
-		}
-		if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "kubernetes target scaled" {
-			out = append(out, time.Unix(0, int64(l.TS*1e9)))
-		}
-	}
-	return out
-}
-
-func (d *daemon) metric(name string) (string, error) {
-	resp, err := http.Get("http://" + d.listen + "/metrics")
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if f := strings.Fields(sc.Text()); len(f) == 2 && f[0] == name {
-			return f[1], nil
-		}
-	}
-	return "", fmt.Errorf("%s not exported", name)
-}
 
 // Two scaled processes share a Lease: only the leader acts, and when it is
 // killed (no release), the other takes over within the lease duration,

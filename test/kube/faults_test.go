@@ -12,7 +12,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -145,7 +144,7 @@ func TestFaultSuiteKubeAPIServer(t *testing.T) {
 				n := 0.0
 				for _, r := range tc.reasons {
 					// A reason's series appears at its first error: absent is 0.
-					n += max(0, d.metricNumber(t, fmt.Sprintf(`scaled_target_errors_total{reason=%q,scaler="web"}`, r)))
+					n += max(0, d.proc.Value(t, fmt.Sprintf(`scaled_target_errors_total{reason=%q,scaler="web"}`, r)))
 				}
 				return n
 			}
@@ -188,7 +187,7 @@ func TestFaultSuiteKubeAPIServer(t *testing.T) {
 			kubetest.Eventually(t, 10*time.Second, "web back at 6", func() (bool, error) { return replicas() == 6, nil })
 		})
 	}
-	if err := probeHealth(d); err != nil {
+	if err := d.proc.Healthy(2 * time.Second); err != nil {
 		t.Errorf("/healthz after the faults: %v", err)
 	}
 	peak := status(t, d)["VmHWM"]
@@ -256,7 +255,7 @@ func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
 	t.Logf("%d throttled requests in 9s with Retry-After: 1", len(times))
 
 	// A 429 without Retry-After fails the read at once, counted as throttled.
-	before := d.metricNumber(t, `scaled_target_errors_total{reason="throttled",scaler="web"}`)
+	before := d.proc.Value(t, `scaled_target_errors_total{reason="throttled",scaler="web"}`)
 	start := time.Now()
 	mode.Store("429")
 	failed := d.failedAfter(t, "web", start, "a throttled decision")
@@ -265,7 +264,7 @@ func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
 	if !strings.Contains(failed.Error, "throttling scaled (HTTP 429)") {
 		t.Errorf("throttled decision error %q, want it named", failed.Error)
 	}
-	if after := d.metricNumber(t, `scaled_target_errors_total{reason="throttled",scaler="web"}`); after <= before {
+	if after := d.proc.Value(t, `scaled_target_errors_total{reason="throttled",scaler="web"}`); after <= before {
 		t.Errorf(`scaled_target_errors_total{reason="throttled"} stayed at %v`, after)
 	}
 	c.setReplicas(t, ns, "web", 3)
@@ -273,32 +272,6 @@ func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
 		ds := d.decisionsAfter(t, "web", end)
 		return len(ds) > 0 && ds[len(ds)-1].Outcome == scaling.OutcomeApplied && replicas() == 6, nil
 	})
-}
-
-// metricNumber is one series' value on the daemon's /metrics, or -1.
-func (d *daemon) metricNumber(t *testing.T, series string) float64 {
-	t.Helper()
-	v, err := d.metric(series)
-	if err != nil {
-		return -1
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil {
-		t.Fatalf("%s = %q", series, v)
-	}
-	return f
-}
-
-func probeHealth(d *daemon) error {
-	resp, err := (&http.Client{Timeout: 2 * time.Second}).Get("http://" + d.listen + "/healthz")
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("status %d", resp.StatusCode)
-	}
-	return nil
 }
 
 // status reads the kB fields of the daemon's /proc/PID/status.

@@ -210,16 +210,8 @@ func userWithRole(t *testing.T, cs kubernetes.Interface, ns, name, role string) 
 // decidingScalers are the scalers a daemon has decided for at least once.
 func (d *daemon) decidingScalers(t *testing.T) []string {
 	t.Helper()
-	resp, err := http.Get("http://" + d.listen + "/api/v1/decisions")
-	if err != nil {
-		return nil
-	}
-	defer resp.Body.Close()
-	var body struct {
-		Scalers []string `json:"scalers"`
-	}
-	_ = json.NewDecoder(resp.Body).Decode(&body)
-	return body.Scalers
+	s, _ := d.proc.Scalers()
+	return s
 }
 
 // lastDecision is a daemon's last decision for scaler, or nil.
@@ -243,8 +235,7 @@ func (d *daemon) lastDecision(t *testing.T, scaler string) map[string]any {
 // logHas reports whether the daemon logged msg for scaler.
 func (d *daemon) logHas(t *testing.T, msg, scaler string) bool {
 	t.Helper()
-	b, _ := os.ReadFile(d.log)
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(d.proc.Output(), "\n") {
 		var l struct {
 			Msg    string `json:"msg"`
 			Scaler string `json:"scaler"`

@@ -129,7 +129,7 @@ scaler_objects: {enabled: true, namespaces: [%s]}
 	changed := changeLoad(t, prom, rps, ns, 70)
 	expectActedOnBy(t, dyn, admin, ns, keys, 7, changed, func(key string) string { return holderOf(key).id })
 	for _, id := range []string{"r-a", "r-b", "r-c", "r-d"} {
-		writes := ds[id].metricNumber(t, `scaled_scaler_status_writes_total{result="ok"}`)
+		writes := ds[id].proc.Value(t, `scaled_scaler_status_writes_total{result="ok"}`)
 		if holds := slices.Contains(slices.Collect(maps.Values(spread)), id); holds != (writes > 0) {
 			t.Errorf("%s wrote %g statuses, holding a shard: %v; want writes from the holders only", id, writes, holds)
 		}
@@ -226,7 +226,7 @@ scaler_objects: {enabled: true, namespaces: [%s]}
 		if id == heir.id || id == after[1] {
 			continue
 		}
-		if writes := d.metricNumber(t, `scaled_scaler_status_writes_total{result="ok"}`); writes != 0 {
+		if writes := d.proc.Value(t, `scaled_scaler_status_writes_total{result="ok"}`); writes != 0 {
 			t.Errorf("the standby %s wrote %g statuses, want none", id, writes)
 		}
 	}

@@ -4,9 +4,7 @@ package kube
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,35 +38,21 @@ const (
 // decisions are a daemon's decisions for a scaler, from its HTTP API.
 func (d *daemon) decisions(t *testing.T, scaler string) []scaling.Decision {
 	t.Helper()
-	resp, err := http.Get("http://" + d.listen + "/api/v1/decisions?scaler=" + scaler)
+	ds, err := d.proc.Decisions(scaler, 0)
 	if err != nil {
 		t.Fatalf("decisions of %s on %s: %v", scaler, d.id, err)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Decisions []scaling.Decision `json:"decisions"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("decisions of %s on %s: %v", scaler, d.id, err)
-	}
-	return body.Decisions
+	return ds
 }
 
 // decided lists the scalers a daemon keeps decisions of, from its HTTP API.
 func (d *daemon) decided(t *testing.T) []string {
 	t.Helper()
-	resp, err := http.Get("http://" + d.listen + "/api/v1/decisions")
+	s, err := d.proc.Scalers()
 	if err != nil {
 		t.Fatalf("scalers of %s: %v", d.id, err)
 	}
-	defer resp.Body.Close()
-	var body struct {
-		Scalers []string `json:"scalers"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
-		t.Fatalf("scalers of %s: %v", d.id, err)
-	}
-	return body.Scalers
+	return s
 }
 
 // ofShards are the scalers of names that belong to the shards h gives id, sorted.

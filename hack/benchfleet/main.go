@@ -74,6 +74,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/scaled-dev/scaled/internal/freeport"
 )
 
 type options struct {
@@ -246,7 +248,7 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 	}
 	defer func() { _ = exporter.Close() }()
 
-	promAddr, err := freeAddr()
+	promAddr, err := freeport.Addr()
 	if err != nil {
 		return nil, "", err
 	}
@@ -298,7 +300,7 @@ func measure(ctx context.Context, o options, n int) ([]result, string, error) {
 	}
 	reps := make([]*replica, o.replicas)
 	for i := range reps {
-		listen, err := freeAddr()
+		listen, err := freeport.Addr()
 		if err != nil {
 			return nil, "", err
 		}
@@ -889,15 +891,6 @@ func loadAvg() string {
 		return "?"
 	}
 	return strings.Fields(string(b))[0]
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
 }
 
 func thousands(n int) string {

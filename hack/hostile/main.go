@@ -31,6 +31,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/scaled-dev/scaled/internal/freeport"
 )
 
 func main() {
@@ -145,7 +147,7 @@ func measure(bin, name string, warmup, hostileFor time.Duration) (result, error)
 	go func() { _ = prom.Serve(pl) }()
 	defer func() { _ = prom.Close() }()
 
-	listen, err := freeAddr()
+	listen, err := freeport.Addr()
 	if err != nil {
 		return result{}, err
 	}
@@ -285,15 +287,6 @@ func get(url string) ([]byte, error) {
 	}
 	defer resp.Body.Close()
 	return io.ReadAll(resp.Body)
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = l.Close() }()
-	return l.Addr().String(), nil
 }
 
 func mib(kB int64) string { return fmt.Sprintf("%.0f MiB", float64(kB)/1024) }

@@ -6,24 +6,24 @@ package daemontest
 import (
 	"bytes"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/scaled-dev/scaled/internal/freeport"
 )
 
 // FreeAddr is a loopback address nothing listens on now.
 func FreeAddr(t testing.TB) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	addr, err := freeport.Addr()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().String()
+	return addr
 }
 
 // Options say how Start runs the process.

@@ -67,8 +67,8 @@ victoriametrics:
 	VM_VERSION=$(VM_VERSION) bash hack/victoriametrics/install.sh
 
 # The integration suites that start a real Prometheus (internal/promtest),
-# each run against VictoriaMetrics instead (SCALED_TEST_BACKEND); a test that
-# checks something only Prometheus does skips, saying why. Not part of make
+# each run against VictoriaMetrics instead (SCALED_TEST_BACKEND; tests that
+# name their back end, as the source's, still run both). Not part of make
 # test, which runs Prometheus and the VictoriaMetrics source tests.
 VM_PKGS ?= ./internal/promtest/ ./pkg/sources/ ./pkg/engine/ ./pkg/actuators/ ./cmd/scaled/
 test-victoriametrics: prometheus victoriametrics

@@ -51,15 +51,6 @@ func Selected(t testing.TB) Backend {
 	}
 }
 
-// PrometheusOnly skips t when BackendEnv selects another back end, with
-// why the test checks something only Prometheus does.
-func PrometheusOnly(t testing.TB, why string) {
-	t.Helper()
-	if b := Selected(t); b != Prometheus {
-		t.Skipf("Prometheus only, skipped with %s=%s: %s", BackendEnv, b, why)
-	}
-}
-
 // VictoriaMetricsVersion is the version hack/victoriametrics/install.sh
 // builds by default (VM_VERSION overrides both).
 const VictoriaMetricsVersion = "v1.151.0"

@@ -243,17 +243,35 @@ func (c *Controller) object(key string) *unstructured.Unstructured {
 }
 
 func (c *Controller) next(ctx context.Context) bool {
-	key, quit := c.queue.Get()
+	return work(ctx, c.queue, c.sync, func(key string, err error) bool {
+		c.log.Warn("Scaler not started; retrying", zap.String("scaler", key), zap.Error(err))
+		return true
+	})
+}
+
+// keyQueue is what a worker needs of a queue of Scaler keys: the
+// controller's fairQueue and the status writer's workqueue both are one.
+type keyQueue interface {
+	Get() (key string, quit bool)
+	Done(key string)
+	Forget(key string)
+	AddRateLimited(key string)
+}
+
+// work hands the next key of q to do, and reports false once q is shut
+// down. A key do fails on is added again, rate limited, if retry says so;
+// otherwise, as after success, q forgets its failures.
+func work(ctx context.Context, q keyQueue, do func(context.Context, string) error, retry func(key string, err error) bool) bool {
+	key, quit := q.Get()
 	if quit {
 		return false
 	}
-	defer c.queue.Done(key)
-	if err := c.sync(ctx, key); err != nil {
-		c.log.Warn("Scaler not started; retrying", zap.String("scaler", key), zap.Error(err))
-		c.queue.AddRateLimited(key)
+	defer q.Done(key)
+	if err := do(ctx, key); err != nil && retry(key, err) {
+		q.AddRateLimited(key)
 		return true
 	}
-	c.queue.Forget(key)
+	q.Forget(key)
 	return true
 }
 

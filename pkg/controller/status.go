@@ -316,21 +316,14 @@ func (w *statusWriter) run(ctx context.Context) {
 }
 
 func (w *statusWriter) next(ctx context.Context) bool {
-	key, quit := w.queue.Get()
-	if quit {
-		return false
-	}
-	defer w.queue.Done(key)
-	if err := w.write(ctx, key); err != nil {
+	return work(ctx, w.queue, w.write, func(key string, err error) bool {
 		w.c.metrics.write("error")
-		if !apierrors.IsNotFound(err) && w.queue.NumRequeues(key) < 5 {
-			w.c.log.Warn("could not write a Scaler's status; retrying", zap.String("scaler", key), zap.Error(err))
-			w.queue.AddRateLimited(key)
-			return true
+		if apierrors.IsNotFound(err) || w.queue.NumRequeues(key) >= 5 {
+			return false
 		}
-	}
-	w.queue.Forget(key)
-	return true
+		w.c.log.Warn("could not write a Scaler's status; retrying", zap.String("scaler", key), zap.Error(err))
+		return true
+	})
 }
 
 // write brings key's status up to date, if this process acts for it and

@@ -366,36 +366,23 @@ func TestEngineReproducesReferenceFigures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays three real traces through the engine (several seconds)")
 	}
-	for _, tc := range publishedFigures {
-		t.Run(tc.trace, func(t *testing.T) {
-			m := loadModel(t, tc.trace)
-			for i, u := range []float64{0.5, 0.6, 0.7} {
-				run, err := RunConfig(m, hpaConfig(t, "utilisation", u), "", nil, EngineOptions{})
-				if err != nil {
-					t.Fatal(err)
-				}
-				s, w := run.Score(), tc.want[i]
-				t.Logf("u=%.1f: engine %.4f / %.2f / %d   reference %.4f / %.2f / %d",
-					u, s.ViolatingRequestFraction, s.CostVsOracle, s.ScaleActions, w.violating, w.cost, w.actions)
-				if d := math.Abs(s.ViolatingRequestFraction - w.violating); d > 0.005 && d > 0.1*w.violating {
-					t.Errorf("u=%.1f: violating fraction %.4f, reference %.4f", u, s.ViolatingRequestFraction, w.violating)
-				}
-				if math.Abs(s.CostVsOracle-w.cost) > 0.05*w.cost {
-					t.Errorf("u=%.1f: cost vs oracle %.3f, reference %.2f", u, s.CostVsOracle, w.cost)
-				}
-				if u != 0.6 {
-					continue
-				}
-				same, err := RunConfig(m, hpaConfig(t, "utilisation", u), "", nil, EngineOptions{Initial: hpaInitial(m, u)})
-				if err != nil {
-					t.Fatal(err)
-				}
-				if diff := cmp.Diff(RunHPAReference(m, u, hpaReferenceMax), same.Score()); diff != "" {
-					t.Errorf("u=%.1f, same start: engine score differs from the reference transcription (-reference +engine):\n%s", u, diff)
-				}
-			}
-		})
-	}
+	eachPublishedFigure(t, func(t *testing.T, m *Model, u float64, w figure) {
+		run, err := RunConfig(m, hpaConfig(t, "utilisation", u), "", nil, EngineOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nearPublished(t, u, run.Score(), w)
+		if u != 0.6 {
+			return
+		}
+		same, err := RunConfig(m, hpaConfig(t, "utilisation", u), "", nil, EngineOptions{Initial: hpaInitial(m, u)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(RunHPAReference(m, u, hpaReferenceMax), same.Score()); diff != "" {
+			t.Errorf("u=%.1f, same start: engine score differs from the reference transcription (-reference +engine):\n%s", u, diff)
+		}
+	})
 }
 
 // BenchmarkEngineTargetTracking28Days is the speed `scaled simulate` needs:

@@ -139,25 +139,39 @@ func TestHPAReferenceReproducesReferenceFigures(t *testing.T) {
 	if testing.Short() {
 		t.Skip("replays three real traces (about 1 s)")
 	}
+	eachPublishedFigure(t, func(t *testing.T, m *Model, u float64, w figure) {
+		s := RunHPAReference(m, u, hpaReferenceMax)
+		nearPublished(t, u, s, w)
+		if s.ScaleActions != w.actions {
+			t.Errorf("u=%.1f: scale actions %d, reference %d", u, s.ScaleActions, w.actions)
+		}
+	})
+}
+
+// eachPublishedFigure runs check on each trace of publishedFigures at u =
+// 0.5, 0.6 and 0.7, with the figures published for it.
+func eachPublishedFigure(t *testing.T, check func(t *testing.T, m *Model, u float64, want figure)) {
 	for _, tc := range publishedFigures {
 		t.Run(tc.trace, func(t *testing.T) {
 			m := loadModel(t, tc.trace)
 			for i, u := range []float64{0.5, 0.6, 0.7} {
-				s := RunHPAReference(m, u, hpaReferenceMax)
-				w := tc.want[i]
-				t.Logf("u=%.1f: %.4f / %.2f / %d   reference %.4f / %.2f / %d",
-					u, s.ViolatingRequestFraction, s.CostVsOracle, s.ScaleActions, w.violating, w.cost, w.actions)
-				if d := math.Abs(s.ViolatingRequestFraction - w.violating); d > 0.005 && d > 0.1*w.violating {
-					t.Errorf("u=%.1f: violating fraction %.4f, reference %.4f", u, s.ViolatingRequestFraction, w.violating)
-				}
-				if math.Abs(s.CostVsOracle-w.cost) > 0.05*w.cost {
-					t.Errorf("u=%.1f: cost vs oracle %.3f, reference %.2f", u, s.CostVsOracle, w.cost)
-				}
-				if s.ScaleActions != w.actions {
-					t.Errorf("u=%.1f: scale actions %d, reference %d", u, s.ScaleActions, w.actions)
-				}
+				check(t, m, u, tc.want[i])
 			}
 		})
+	}
+}
+
+// nearPublished holds score s at utilisation u to the published figure w:
+// violating fraction within 10 % or 0.005, cost within 5 %.
+func nearPublished(t *testing.T, u float64, s Score, w figure) {
+	t.Helper()
+	t.Logf("u=%.1f: %.4f / %.2f / %d   reference %.4f / %.2f / %d",
+		u, s.ViolatingRequestFraction, s.CostVsOracle, s.ScaleActions, w.violating, w.cost, w.actions)
+	if d := math.Abs(s.ViolatingRequestFraction - w.violating); d > 0.005 && d > 0.1*w.violating {
+		t.Errorf("u=%.1f: violating fraction %.4f, reference %.4f", u, s.ViolatingRequestFraction, w.violating)
+	}
+	if math.Abs(s.CostVsOracle-w.cost) > 0.05*w.cost {
+		t.Errorf("u=%.1f: cost vs oracle %.3f, reference %.2f", u, s.CostVsOracle, w.cost)
 	}
 }
 

@@ -100,17 +100,25 @@ func TestRequestRefusesNegative(t *testing.T) {
 	}
 }
 
-func TestScoreOnHandComputedTrace(t *testing.T) {
-	// Two minutes at 1 and 2 req/s; m = 2, so the median 1.5 req/s needs 2
-	// replicas: load 4/3 then 8/3, demand = load*c. S = one tick.
+// handTrace is the model the scores below are worked out by hand on: two
+// minutes at 1 and 2 req/s; m = 2, so the median 1.5 req/s needs 2
+// replicas: load 4/3 then 8/3, demand = load*c. S = one tick. It returns
+// the model and c.
+func handTrace(t *testing.T) (*Model, float64) {
+	t.Helper()
 	p := DefaultParams()
 	p.M = 2
 	p.S = 15 * time.Second
-	m := mustModel(t, trace(time.Minute, 60, 120), p)
-	c := p.C()
+	return mustModel(t, trace(time.Minute, 60, 120), p), p.C()
+}
+
+// handPlan scales handTrace's run up as the load rises, then down too early.
+var handPlan = map[int]int32{4: 3, 6: 2}
+
+func TestScoreOnHandComputedTrace(t *testing.T) {
+	m, c := handTrace(t)
 	run := NewRun(m, 2)
-	plan := map[int]int32{4: 3, 6: 2} // scale up as load rises, then down too early
-	play(t, run, plan)
+	play(t, run, handPlan)
 	// Requested by tick: 2 2 2 2 3 3 2 2 -> 18 x 15 s; actions: the initial 2
 	// at tick 0, then ticks 4 and 6. Oracle: 2 x 4 + 3 x 4 -> 20 x 15 s.
 	// Ready: 2 2 2 2 2 3 2 2; load 8/3 > 2 violates at ticks 4, 6, 7.
@@ -272,18 +280,13 @@ func TestScoreFromScoresOnlyTheLaterTicks(t *testing.T) {
 	// 3 2 2 -> 7 x 15 s; ready 3 2 2; load 8/3 violates at ticks 6 and 7;
 	// actions: tick 6 only (tick 5 holds the 3 tick 4 ended with).
 	// Oracle 3 x 3 -> 9 x 15 s, one action at none of the ticks (3 from tick 4 on).
-	p := DefaultParams()
-	p.M = 2
-	p.S = 15 * time.Second
-	m := mustModel(t, trace(time.Minute, 60, 120), p)
-	c := p.C()
+	m, c := handTrace(t)
 	from, err := m.TickFrom(m.Start().Add(65 * time.Second)) // between ticks 4 and 5
 	if err != nil || from != 5 {
 		t.Fatalf("TickFrom(start+65s) = %d, %v; want 5, nil", from, err)
 	}
 	run := NewRun(m, 2, ScoreFrom(from))
-	plan := map[int]int32{4: 3, 6: 2}
-	play(t, run, plan)
+	play(t, run, handPlan)
 	want := Score{
 		Ticks:                    3,
 		TotalRequests:            3 * 15 * 8.0 / 3 * c,

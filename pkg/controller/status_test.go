@@ -5,9 +5,94 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/scaled-dev/scaled/pkg/actuators"
+	"github.com/scaled-dev/scaled/pkg/api/v1alpha1"
 	"github.com/scaled-dev/scaled/pkg/config"
+	"github.com/scaled-dev/scaled/pkg/policy"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
+
+// A change within the Scaler's interval of the last write waits for it.
+func TestAtMostOneWritePerInterval(t *testing.T) {
+	f := newFixture(t, scaler(t, "shop", "web", 1, validSpec))
+	f.sync(t, "shop/web")
+	f.c.Add(decision("shop/web", 2, 5, scaling.OutcomeApplied, f.clock.Now()))
+	if f.writeStatus(t, "shop/web") == nil {
+		t.Fatal("first write")
+	}
+	f.clock.Step(time.Second)
+	f.c.Add(decision("shop/web", 5, 7, scaling.OutcomeApplied, f.clock.Now()))
+	if s := f.writeStatus(t, "shop/web"); s != nil {
+		t.Fatalf("written again 1s later: %+v", s)
+	}
+	f.clock.Step(14 * time.Second)
+	if s := f.writeStatus(t, "shop/web"); s == nil || *s.Desired != 7 {
+		t.Errorf("after the interval = %+v, want desired 7", s)
+	}
+}
+
+// Failed signals, limits and a missing target show in the conditions.
+func TestConditions(t *testing.T) {
+	f := newFixture(t, scaler(t, "shop", "web", 1, validSpec))
+	f.sync(t, "shop/web")
+	d := decision("shop/web", 20, 20, scaling.OutcomeUnchanged, f.clock.Now())
+	d.Signals = []scaling.SignalValue{{Name: "rps", Failed: scaling.FailureEmpty, Error: "empty: no sample"}}
+	d.Adjustments = []scaling.Adjustment{{Guard: "bounds", From: 30, To: 20, Reason: "held at bounds.max 20"}}
+	f.c.Add(d)
+	s := f.writeStatus(t, "shop/web")
+	for typ, w := range map[string]string{
+		"Limited":       "True Bounds: held at bounds.max 20",
+		"SignalFailing": "True Empty: rps: empty: no sample (a failed signal never scales in)",
+	} {
+		if got := condition(s, typ); got != w {
+			t.Errorf("%s = %q, want %q", typ, got, w)
+		}
+	}
+	if diff := cmp.Diff([]v1alpha1.SignalStatus{{Name: "rps", Failed: "empty"}}, s.Signals); diff != "" {
+		t.Errorf("signals (-want +got):\n%s", diff)
+	}
+
+	f.clock.Step(time.Minute)
+	f.c.TargetObserver("shop/web").ObserveTarget(actuators.OpRead, time.Millisecond, actuators.KubeNotFound)
+	f.c.Add(scaling.Decision{Scaler: "shop/web", Time: f.clock.Now(), Outcome: scaling.OutcomeFailed,
+		Error: "read target: read scale: Deployment shop/web not found"})
+	s = f.writeStatus(t, "shop/web")
+	if got := condition(s, "Ready"); got != "False TargetNotFound: read target: read scale: Deployment shop/web not found" {
+		t.Errorf("Ready = %s", got)
+	}
+	if *s.Current != 20 {
+		t.Errorf("current = %d, want the last known 20 kept while the target cannot be read", *s.Current)
+	}
+}
+
+// A decision the target's pause held makes the Scaler inactive, saying why.
+func TestPausedTargetIsNotActive(t *testing.T) {
+	f := newFixture(t, scaler(t, "shop", "web", 1, validSpec))
+	f.sync(t, "shop/web")
+	d := decision("shop/web", 0, 0, scaling.OutcomeUnchanged, f.clock.Now())
+	d.Adjustments = []scaling.Adjustment{{Guard: "paused", From: 3, To: 0, Reason: "paused: the target has 0 replicas while bounds.min is 1"}}
+	f.c.Add(d)
+	s := f.writeStatus(t, "shop/web")
+	if got, want := condition(s, "Active"), "False Paused: paused: the target has 0 replicas while bounds.min is 1"; got != want {
+		t.Errorf("Active = %q, want %q", got, want)
+	}
+}
+
+func TestCamel(t *testing.T) {
+	for in, want := range map[string]string{"rate_limit": "RateLimit", "bounds": "Bounds", "query_error": "QueryError", "target_limit": "TargetLimit"} {
+		if got := camel(in); got != want {
+			t.Errorf("camel(%s) = %s, want %s", in, got, want)
+		}
+	}
+	// A limiting guard's condition reason is its name as camel writes it.
+	for _, g := range policy.Guards {
+		if g.Limiting && g.Condition != camel(g.Name) {
+			t.Errorf("guard %s sets Limited with reason %s, want %s", g.Name, g.Condition, camel(g.Name))
+		}
+	}
+}
 
 // The refresh period is status_refresh until the Scalers written for need
 // more than half of status_qps at that period; then it is as long as they

@@ -3,7 +3,9 @@ package simulate
 import (
 	"bytes"
 	"flag"
+	"fmt"
 	"math"
+	"math/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/scaled-dev/scaled/pkg/policy"
+	"github.com/scaled-dev/scaled/pkg/scaling"
 	"github.com/scaled-dev/scaled/pkg/sources"
 )
 
@@ -231,5 +235,108 @@ func BenchmarkHPAReference28Days(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		RunHPAReference(m, 0.6, hpaReferenceMax)
+	}
+}
+
+// replicaModel is docs/model.md's replica rule: an increase becomes ready S
+// later; a decrease removes pending replicas first (newest first), then
+// ready ones.
+type replicaModel struct {
+	ready   int32
+	pending []time.Time // ready times, oldest first
+}
+
+func (m *replicaModel) advance(now time.Time) {
+	for len(m.pending) > 0 && !m.pending[0].After(now) {
+		m.ready++
+		m.pending = m.pending[1:]
+	}
+}
+
+func (m *replicaModel) requested() int32 { return m.ready + int32(len(m.pending)) }
+
+func (m *replicaModel) set(now time.Time, r int32, startup time.Duration) {
+	for m.requested() < r {
+		m.pending = append(m.pending, now.Add(startup))
+	}
+	for m.requested() > r {
+		if len(m.pending) > 0 {
+			m.pending = m.pending[:len(m.pending)-1]
+		} else {
+			m.ready--
+		}
+	}
+}
+
+// pkg/policy's Decider with a utilisation target and DefaultBehavior gives
+// the same requested count at every tick as the HPA reference, on a demand
+// that rises, spikes, falls and idles.
+func TestDeciderMatchesTheHPAReference(t *testing.T) {
+	const (
+		mu      = 10.0
+		maxR    = 200
+		tick    = 15 * time.Second
+		startup = 60 * time.Second
+	)
+	t0 := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	rng := rand.New(rand.NewSource(1))
+	var demand []float64
+	level := 40.0
+	for i := 0; i < 2000; i++ {
+		switch i % 400 {
+		case 100:
+			level *= 4 // a spike
+		case 160:
+			level /= 4
+		case 300:
+			level = 3 // near idle
+		case 340:
+			level = 40 + rng.Float64()*60
+		}
+		level *= 1 + (rng.Float64()-0.5)*0.08
+		demand = append(demand, level)
+	}
+	for _, u := range []float64{0.5, 0.6, 0.7} {
+		t.Run(fmt.Sprintf("u=%.1f", u), func(t *testing.T) {
+			ref, err := NewHPAReference(mu, u, maxR)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := policy.NewTargetTracking("hpa", "utilisation", policy.TargetUtilization, u, policy.DefaultTolerance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			d, errs := policy.NewDecider(policy.Spec{Policies: []policy.Policy{p}, Bounds: policy.Bounds{Min: 1, Max: maxR}, Behavior: policy.DefaultBehavior()}, nil)
+			if errs != nil {
+				t.Fatal(errs)
+			}
+			r0 := ref.InitialReplicas(demand[0])
+			refModel, model := &replicaModel{ready: r0}, &replicaModel{ready: r0}
+			changes := 0
+			for i, lambda := range demand {
+				now := t0.Add(time.Duration(i) * tick)
+				refModel.advance(now)
+				model.advance(now)
+
+				want := ref.Decide(Observation{Time: now, WindowTicks: 1, Demand: lambda, Ready: refModel.ready, Requested: refModel.requested()})
+				refModel.set(now, want, startup)
+
+				cur := model.requested()
+				dec := d.Decide(policy.Input{Now: now, Capacity: scaling.Capacity{Current: cur, Ready: model.ready}, Signals: map[string]scaling.Reading{
+					"utilisation": {Name: "utilisation", Sample: scaling.Sample{Time: now, Value: lambda / (float64(model.ready) * mu)}},
+				}})
+				if dec.Desired != cur {
+					d.Scaled(now, cur, dec.Desired)
+					model.set(now, dec.Desired, startup)
+					changes++
+				}
+				if dec.Desired != want {
+					t.Fatalf("tick %d (demand %.1f, ready %d, requested %d): Decider %d, reference %d\n%+v", i, lambda, model.ready, cur, dec.Desired, want, dec)
+				}
+			}
+			if changes < 20 {
+				t.Errorf("only %d scale actions: the sequence does not exercise the guards", changes)
+			}
+		})
 	}
 }

@@ -85,6 +85,29 @@ func makeImage(root, out string) error {
 	return nil
 }
 
+// eachEntry calls fn with each entry of the tar stream r in turn and, but
+// for a directory, its contents.
+func eachEntry(t *testing.T, r io.Reader, fn func(h *tar.Header, data []byte)) {
+	t.Helper()
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data []byte
+		if h.Typeflag != tar.TypeDir {
+			if data, err = io.ReadAll(tr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		fn(h, data)
+	}
+}
+
 // readIndex unpacks the tar and returns the multi-platform index that
 // index.json names.
 func readIndex(t *testing.T, tarFile string) (v1.ImageIndex, v1.Descriptor) {
@@ -95,30 +118,18 @@ func readIndex(t *testing.T, tarFile string) (v1.ImageIndex, v1.Descriptor) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEntry(t, f, func(h *tar.Header, data []byte) {
 		p := filepath.Join(dir, filepath.FromSlash(h.Name))
 		if h.Typeflag == tar.TypeDir {
 			if err := os.MkdirAll(p, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			continue
-		}
-		data, err := io.ReadAll(tr)
-		if err != nil {
-			t.Fatal(err)
+			return
 		}
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-	}
+	})
 	top, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		t.Fatalf("not an OCI image layout: %v", err)
@@ -170,27 +181,15 @@ func layerEntries(t *testing.T, img v1.Image) (map[string]entry, map[string][]by
 	rc := mutate.Extract(img)
 	defer rc.Close()
 	entries, data := map[string]entry{}, map[string][]byte{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEntry(t, rc, func(h *tar.Header, b []byte) {
 		name := "/" + strings.TrimSuffix(h.Name, "/")
 		e := entry{Mode: h.FileInfo().Mode().String(), UID: h.Uid, GID: h.Gid}
 		if h.Typeflag == tar.TypeReg {
-			b, err := io.ReadAll(tr)
-			if err != nil {
-				t.Fatal(err)
-			}
 			data[name] = b
 			e.SHA256 = sum(b)
 		}
 		entries[name] = e
-	}
+	})
 	layers[d] = layerFiles{entries, data}
 	return entries, data
 }

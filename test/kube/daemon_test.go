@@ -4,6 +4,7 @@ package kube
 
 import (
 	"encoding/json"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -47,3 +48,19 @@ func (d *daemon) scaledAt(t *testing.T) []time.Time {
 }
 
 func (d *daemon) metric(name string) (string, error) { return d.proc.Series(name) }
+
+// objectsDaemon runs scaled as deploy/'s service account on the Scaler
+// objects of namespaces, ticking every interval, querying the Prometheus
+// at prom, with more settings of scaler_objects in extra.
+func (c *cluster) objectsDaemon(t *testing.T, id, prom string, interval time.Duration, extra string, namespaces ...string) *daemon {
+	t.Helper()
+	return startDaemon(t, buildScaled(t), writeConfig(t, fmt.Sprintf(`
+interval: %s
+log: {level: info, format: json}
+prometheus: {url: %q}
+scaler_objects:
+  enabled: true
+  namespaces: [%s]
+  %s
+`, interval, prom, strings.Join(namespaces, ", "), extra)), c.WriteKubeconfig("scaled-sa", saToken(t)), id)
+}

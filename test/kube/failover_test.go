@@ -4,8 +4,6 @@ package kube
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -25,41 +23,16 @@ func TestLeaderFailoverBetweenTwoProcesses(t *testing.T) {
 	c := sharedCluster(t)
 	kubeconfig := c.WriteKubeconfig("scaled-sa", saToken(t)) // the processes run as deploy/'s service account
 	ns := c.namespace(t, "failover", 1, "web")
-	dir := t.TempDir()
 	bin := buildScaled(t)
 	// A constant 30 per second against 10 per replica: scaled wants 3.
-	writeTrace(t, filepath.Join(dir, "load.csv"), func(int) int { return 30 })
-	cfg := filepath.Join(dir, "scaled.yaml")
-	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
-interval: %s
-log: {level: info, format: json}
-leader_election:
+	cfg := webConfig(t, ns, failoverTick, 30, fmt.Sprintf(`leader_election:
   enabled: true
   namespace: scaled
   lease_name: scaled
   lease_duration: %s
   renew_deadline: 3s
   retry_period: 500ms
-scalers:
-- name: web
-  target:
-    kind: kubernetes
-    kubernetes: {api_version: apps/v1, kind: Deployment, namespace: %s, name: web}
-  signals:
-  - name: load
-    replay: {trace: load.csv, loop: true}
-  policies:
-  - name: load
-    type: target_tracking
-    target_tracking: {signal: load, target_type: average_value, target: 10}
-  bounds: {min: 1, max: 10}
-  # The knocks below undo every change at once; the default rate limit
-  # (4 pods or 100%% per 15s) would count each restore against the next.
-  behavior:
-    scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}
-`, failoverTick, leaseDuration, ns)), 0o600); err != nil {
-		t.Fatal(err)
-	}
+`, leaseDuration))
 	replicas := func() int32 { return c.replicas(t, ns, "web") }
 	// knock sets the replicas back to 1, as another writer would.
 	knock := func() { c.setReplicas(t, ns, "web", 1) }

@@ -36,14 +36,7 @@ func TestScalersOfOneNamespaceDoNotDelayAnother(t *testing.T) {
 	c := scalersCluster(t)
 	flood, calm := c.namespace(t, "flood", 1, "web"), c.namespace(t, "calm", 1, "web")
 	prom := promtest.Start(t)
-	startDaemon(t, buildScaled(t), writeConfig(t, fmt.Sprintf(`
-interval: 15s
-log: {level: info, format: json}
-prometheus: {url: %q}
-scaler_objects:
-  enabled: true
-  namespaces: [%s, %s]
-`, prom.URL(), flood, calm)), c.WriteKubeconfig("scaled-sa", saToken(t)), "scaled-fair")
+	c.objectsDaemon(t, "scaled-fair", prom.URL(), 15*time.Second, "", flood, calm)
 
 	spec := func(signals []string) string {
 		return fmt.Sprintf(`target: {kind: kubernetes, kubernetes: {api_version: apps/v1, kind: Deployment, name: web}}

@@ -47,17 +47,18 @@ current-context: c
 	return p
 }
 
-// faultTarget writes a config of one acting scaler on Deployment ns/web
-// whose replayed signal (60 against 10 per replica) wants 6.
-func faultTarget(t *testing.T, ns string, interval time.Duration) string {
+// webConfig writes a config of one acting scaler on Deployment ns/web
+// whose replayed signal, load per second against 10 per replica, wants
+// load/10 replicas, with head before its scalers.
+func webConfig(t *testing.T, ns string, interval time.Duration, load int, head string) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeTrace(t, filepath.Join(dir, "load.csv"), func(int) int { return 60 })
+	writeTrace(t, filepath.Join(dir, "load.csv"), func(int) int { return load })
 	cfg := filepath.Join(dir, "scaled.yaml")
 	if err := os.WriteFile(cfg, []byte(fmt.Sprintf(`
 interval: %s
 log: {level: info, format: json}
-scalers:
+%sscalers:
 - name: web
   target:
     kind: kubernetes
@@ -67,10 +68,11 @@ scalers:
   policies:
   - {name: load, type: target_tracking, target_tracking: {signal: load, target_type: average_value, target: 10}}
   bounds: {min: 1, max: 10}
-  # Undo another writer at once: HPA's default rate limit would count each restore against the next.
+  # Undo another writer at once: the default rate limit (4 pods or 100%%
+  # per 15s) would count each restore against the next.
   behavior:
     scale_up: {policies: [{type: Pods, value: 100, period: 1s}]}
-`, interval, ns)), 0o600); err != nil {
+`, interval, head, ns)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return cfg
@@ -118,7 +120,7 @@ func TestFaultSuiteKubeAPIServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxy := faultproxy.Start(t, u.Host)
-	d := startDaemon(t, buildScaled(t), faultTarget(t, ns, time.Second), kubeconfigFor(t, c.ControlPlane, "https://"+proxy.Addr()), "faults")
+	d := startDaemon(t, buildScaled(t), webConfig(t, ns, time.Second, 60, ""), kubeconfigFor(t, c.ControlPlane, "https://"+proxy.Addr()), "faults")
 	replicas := func() int32 { return c.replicas(t, ns, "web") }
 	kubetest.Eventually(t, 30*time.Second, "scaled scales web to 6", func() (bool, error) { return replicas() == 6, nil })
 	peakBefore := status(t, d)["VmHWM"]
@@ -232,7 +234,7 @@ func TestKubeThrottlingHonoursRetryAfter(t *testing.T) {
 			Reason: metav1.StatusReasonTooManyRequests, Code: http.StatusTooManyRequests, Message: "too many requests, please try again later"})
 	}))
 	defer srv.Close()
-	d := startDaemon(t, buildScaled(t), faultTarget(t, ns, 4*time.Second), kubeconfigFor(t, c.ControlPlane, srv.URL), "throttled")
+	d := startDaemon(t, buildScaled(t), webConfig(t, ns, 4*time.Second, 60, ""), kubeconfigFor(t, c.ControlPlane, srv.URL), "throttled")
 	replicas := func() int32 { return c.replicas(t, ns, "web") }
 	kubetest.Eventually(t, 30*time.Second, "scaled scales web to 6", func() (bool, error) { return replicas() == 6, nil })
 

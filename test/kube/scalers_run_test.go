@@ -32,16 +32,8 @@ func TestScalerObjectsScaleAndReport(t *testing.T) {
 	rps.WithLabelValues(bank, "web").Set(1000) // what a query that is not confined would add
 	prom.WaitFor(t, fmt.Sprintf(`sum(app_rps{namespace=%q})`, shop), 30, 30*time.Second)
 
-	d := startDaemon(t, buildScaled(t), writeConfig(t, fmt.Sprintf(`
-interval: 1s
-log: {level: info, format: json}
-prometheus: {url: %q}
-scaler_objects:
-  enabled: true
-  namespaces: [%s, %s]
-  status_refresh: 1m
-  allow_aws: [{namespace: %s, resources: ["aurora:orders-db"]}]
-`, prom.URL(), shop, bank, bank)), c.WriteKubeconfig("scaled-sa", saToken(t)), "scaled-objects")
+	d := c.objectsDaemon(t, "scaled-objects", prom.URL(), time.Second, fmt.Sprintf(`status_refresh: 1m
+  allow_aws: [{namespace: %s, resources: ["aurora:orders-db"]}]`, bank), shop, bank)
 
 	spec := func(target int, signal string) string {
 		return fmt.Sprintf(`target: {kind: kubernetes, kubernetes: {api_version: apps/v1, kind: Deployment, name: web}}

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -46,13 +44,9 @@ func TestEveryKindIsDocumentedWithAnExampleThatChecks(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			path := filepath.Join(t.TempDir(), "example.yaml")
-			if err := os.WriteFile(path, []byte(example), 0o600); err != nil {
-				t.Fatal(err)
-			}
-			out, err := exec.Command(scaledBin, "check", "--config", path).CombinedOutput()
-			if err != nil || !strings.Contains(string(out), ": valid, 1 scaler(s)") {
-				t.Errorf("scaled check on the example under %s: %v\n%s\n%s", h, err, out, example)
+			out, stderr, code := runScaled(t, "check", "--config", writeConfig(t, example))
+			if code != 0 || !strings.Contains(out, ": valid, 1 scaler(s)") {
+				t.Errorf("scaled check on the example under %s: exit %d\n%s%s\n%s", h, code, out, stderr, example)
 			}
 		})
 	}

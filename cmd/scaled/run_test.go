@@ -1,12 +1,8 @@
 package main
 
 import (
-	"errors"
 	"net"
 	"net/http"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -20,20 +16,16 @@ func TestRunBindsItsPortBeforeScaling(t *testing.T) {
 	}
 	defer taken.Close()
 	cfg := strings.Replace(reloadHead, "dry_run: true", "dry_run: false", 1) + replayScaler(t, "web", 1)
-	path := filepath.Join(t.TempDir(), "scaled.yaml")
-	if err := os.WriteFile(path, []byte(strings.ReplaceAll(cfg, "LISTEN", taken.Addr().String())), 0o600); err != nil {
-		t.Fatal(err)
+	stdout, stderr, code := runScaled(t, "run", "--config", writeConfig(t, strings.ReplaceAll(cfg, "LISTEN", taken.Addr().String())))
+	out := stdout + stderr
+	if code != 2 {
+		t.Fatalf("run on a taken port: exit %d, want 2\n%s", code, out)
 	}
-	out, err := exec.Command(scaledBin, "run", "--config", path).CombinedOutput()
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 2 {
-		t.Fatalf("run on a taken port: %v, want exit code 2\n%s", err, out)
-	}
-	if !strings.Contains(string(out), taken.Addr().String()) {
+	if !strings.Contains(out, taken.Addr().String()) {
 		t.Errorf("the error does not name the address:\n%s", out)
 	}
 	for _, never := range []string{"scaler started", `"msg":"decision"`, "log target"} {
-		if strings.Contains(string(out), never) {
+		if strings.Contains(out, never) {
 			t.Errorf("output has %q: a scaler ran before the port was bound\n%s", never, out)
 		}
 	}

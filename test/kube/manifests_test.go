@@ -5,6 +5,7 @@ package kube
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os/exec"
 	"path/filepath"
@@ -20,33 +21,26 @@ import (
 
 // Stand-ins for the Prometheus Operator CRDs, so that the API server can
 // check the monitoring objects' kinds and metadata.
-const monitoringCRDs = `
+var monitoringCRDs = monitoringCRD("servicemonitor", "ServiceMonitor") + "---" + monitoringCRD("prometheusrule", "PrometheusRule")
+
+// monitoringCRD is the CRD of kind in group monitoring.coreos.com, of any
+// content.
+func monitoringCRD(singular, kind string) string {
+	return fmt.Sprintf(`
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition
-metadata: {name: servicemonitors.monitoring.coreos.com}
+metadata: {name: %[1]ss.monitoring.coreos.com}
 spec:
   group: monitoring.coreos.com
   scope: Namespaced
-  names: {plural: servicemonitors, singular: servicemonitor, kind: ServiceMonitor, listKind: ServiceMonitorList}
+  names: {plural: %[1]ss, singular: %[1]s, kind: %[2]s, listKind: %[2]sList}
   versions:
   - name: v1
     served: true
     storage: true
     schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
----
-apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata: {name: prometheusrules.monitoring.coreos.com}
-spec:
-  group: monitoring.coreos.com
-  scope: Namespaced
-  names: {plural: prometheusrules, singular: prometheusrule, kind: PrometheusRule, listKind: PrometheusRuleList}
-  versions:
-  - name: v1
-    served: true
-    storage: true
-    schema: {openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}}
-`
+`, singular, kind)
+}
 
 // Every manifest in deploy/, as kustomize and helm render it, is accepted
 // by the real API server (schemas, defaulting, admission) in a server-side

@@ -191,12 +191,9 @@ func runSimulate(ctx context.Context, out, notes io.Writer, f simulateFlags) err
 			return usage(fmt.Errorf("--score-from: %q: must be RFC 3339, e.g. 2025-03-01T00:00:00Z", f.scoreFrom))
 		}
 	}
-	plotFormat := ""
-	if f.plot != "" {
-		plotFormat = strings.TrimPrefix(strings.ToLower(filepath.Ext(f.plot)), ".")
-		if plotFormat != "png" && plotFormat != "svg" {
-			return usage(fmt.Errorf("--plot: %q: the file name must end in .png or .svg", f.plot))
-		}
+	plotFormat, err := plotFileFormat(f.plot)
+	if err != nil {
+		return usage(err)
 	}
 	window, err := f.plotWindow()
 	if err != nil {
@@ -660,4 +657,17 @@ func writeScoreTable(out io.Writer, rep simulateReport) error {
 		fmt.Fprintf(out, "\nThe HPA reference runs under the scaler's bounds.max (%d).\n", rep.HPA[0].MaxReplicas)
 	}
 	return nil
+}
+
+// plotFileFormat is the format of the --plot file named path, png or svg
+// by its ending; "" when path is.
+func plotFileFormat(path string) (string, error) {
+	if path == "" {
+		return "", nil
+	}
+	format := strings.TrimPrefix(strings.ToLower(filepath.Ext(path)), ".")
+	if format != "png" && format != "svg" {
+		return "", fmt.Errorf("--plot: %q: the file name must end in .png or .svg", path)
+	}
+	return format, nil
 }

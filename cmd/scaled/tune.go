@@ -219,12 +219,9 @@ func runTune(ctx context.Context, out, notes io.Writer, f tuneFlags) error {
 	if f.scalerObject != "" && f.out == "" {
 		errs = append(errs, fmt.Errorf("--scaler-object %s: needs --out", f.scalerObject))
 	}
-	plotFormat := ""
-	if f.plot != "" {
-		plotFormat = strings.TrimPrefix(strings.ToLower(filepath.Ext(f.plot)), ".")
-		if plotFormat != "png" && plotFormat != "svg" {
-			errs = append(errs, fmt.Errorf("--plot: %q: the file name must end in .png or .svg", f.plot))
-		}
+	plotFormat, err := plotFileFormat(f.plot)
+	if err != nil {
+		errs = append(errs, err)
 	}
 	if !(f.hpaTarget > 0 && f.hpaTarget < 1) {
 		errs = append(errs, fmt.Errorf("--hpa-target: %g: must be a number in (0, 1)", f.hpaTarget))

@@ -9,8 +9,6 @@ import (
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
-	"gonum.org/v1/plot/vg/vgsvg"
 
 	"github.com/scaled-dev/scaled/pkg/simulate"
 )
@@ -66,15 +64,9 @@ func writeTunePlot(w io.Writer, format string, part *simulate.Model, maxReplicas
 	p.Legend.Add("chosen (search part)", chosen)
 	p.Legend.Add("chosen (held-out part)", held)
 	p.Legend.Add("HPA reference (held-out part)", ref)
-	width, height := 10*vg.Inch, 7*vg.Inch
-	var canvas interface {
-		vg.CanvasSizer
-		io.WriterTo
-	}
-	if format == "png" {
-		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110), vgimg.UseBackgroundColor(color.White))}
-	} else {
-		canvas = vgsvg.New(width, height)
+	canvas, err := simulate.NewPlotCanvas(format, 10*vg.Inch, 7*vg.Inch)
+	if err != nil {
+		return err
 	}
 	p.Draw(draw.New(canvas))
 	_, err = canvas.WriteTo(w)

@@ -32,6 +32,24 @@ var (
 	colourViolating = color.RGBA{R: 214, G: 39, B: 40, A: 255}
 )
 
+// A PlotCanvas is what a plot is drawn on and then written out.
+type PlotCanvas interface {
+	vg.CanvasSizer
+	io.WriterTo
+}
+
+// NewPlotCanvas is a white canvas of width by height that writes format,
+// one of PlotFormats.
+func NewPlotCanvas(format string, width, height vg.Length) (PlotCanvas, error) {
+	switch strings.ToLower(format) {
+	case "png":
+		return vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110), vgimg.UseBackgroundColor(color.White))}, nil
+	case "svg":
+		return vgsvg.New(width, height), nil
+	}
+	return nil, fmt.Errorf("plot format: %q: must be one of %s", format, strings.Join(PlotFormats, ", "))
+}
+
 // PlotReference is another run drawn beside the plotted one: its
 // requested replicas, dashed, in the replicas panel.
 type PlotReference struct {
@@ -53,18 +71,9 @@ func WritePlot(w io.Writer, format, title string, rows []Row, p Params, refs ...
 			return fmt.Errorf("plot: reference %s has %d ticks, the run %d", r.Name, len(r.Rows), len(rows))
 		}
 	}
-	var canvas interface {
-		vg.CanvasSizer
-		io.WriterTo
-	}
-	width, height := 12*vg.Inch, 9*vg.Inch
-	switch strings.ToLower(format) {
-	case "png":
-		canvas = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(110), vgimg.UseBackgroundColor(color.White))}
-	case "svg":
-		canvas = vgsvg.New(width, height)
-	default:
-		return fmt.Errorf("plot format: %q: must be one of %s", format, strings.Join(PlotFormats, ", "))
+	canvas, err := NewPlotCanvas(format, 12*vg.Inch, 9*vg.Inch)
+	if err != nil {
+		return err
 	}
 
 	per := (len(rows) + plotColumns - 1) / plotColumns

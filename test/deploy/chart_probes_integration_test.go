@@ -4,17 +4,10 @@ package deploy
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -28,6 +21,7 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/buildbin"
 	"github.com/scaled-dev/scaled/internal/daemontest"
+	"github.com/scaled-dev/scaled/internal/testcert"
 )
 
 // helmBinary is the pinned helm hack/helm/install.sh built (SCALED_HELM
@@ -384,28 +378,6 @@ scalers:
 // bcrypt of "s3cret" at the lowest cost (htpasswd -nbBC 4 alice s3cret).
 const aliceBasicAuth = "basic_auth_users:\n  alice: $2a$04$j68owHmw/wxDdVMzdgqt7uWKm.lWFYRgmG6zAlhmR5yE7fFMWliPq\n"
 
-func selfSigned(t *testing.T) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "scaled"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
-
 // metricsStatus is GET /metrics on the metrics port with the given
 // credentials ("" for none).
 func metricsStatus(t *testing.T, c renderedContainer, scheme, user, pass string) int {
@@ -464,7 +436,10 @@ func TestChartProbesSucceedWithBasicAuth(t *testing.T) {
 // with TLS alone they may go to the metrics port (probes.port=0) over HTTPS,
 // on the port of the config's listen.
 func TestChartProbesSucceedWithTLS(t *testing.T) {
-	certPEM, keyPEM := selfSigned(t)
+	certPEM, keyPEM, err := testcert.Loopback()
+	if err != nil {
+		t.Fatal(err)
+	}
 	tlsOnly := "tls_server_config:\n  cert_file: cert.pem\n  key_file: key.pem\n"
 	for _, tc := range []struct {
 		name    string

@@ -14,3 +14,18 @@ func Addr() (string, error) {
 	defer func() { _ = l.Close() }()
 	return l.Addr().String(), nil
 }
+
+// Ports are n distinct loopback ports nothing listens on now: each is held
+// until all are found, so that no two are the same.
+func Ports(n int) ([]int, error) {
+	var out []int
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		defer func() { _ = l.Close() }()
+		out = append(out, l.Addr().(*net.TCPAddr).Port)
+	}
+	return out, nil
+}

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/scaled-dev/scaled/internal/buildbin"
 	"github.com/scaled-dev/scaled/internal/daemontest"
+	"github.com/scaled-dev/scaled/internal/freeport"
 	"github.com/scaled-dev/scaled/internal/testcert"
 )
 
@@ -328,19 +328,14 @@ func probeLikeKubelet(t *testing.T, c renderedContainer) {
 	}
 }
 
-// freePorts returns n ports nothing listens on now.
+// freePorts returns n distinct ports nothing listens on now.
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
-	var out []int
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer ln.Close()
-		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+	ports, err := freeport.Ports(n)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	return ports
 }
 
 // A config as a user gives it with --set-file config=FILE: its own listen

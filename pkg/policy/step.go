@@ -477,41 +477,40 @@ func (s *Step) Recommend(in Input) scaling.Recommendation {
 		inAlarm, inN = s.in.observe(v)
 	}
 	val := strconv.FormatFloat(v, 'g', 4, 64)
+	// The scale-out alarm wins; the step that contains metric - threshold
+	// is taken, lower bound inclusive for scale-out, upper for scale-in.
+	var r *StepRule
+	var alarm, left, right string
 	switch {
 	case outAlarm:
-		r := s.out
-		st, ok := r.step(v - r.Threshold)
-		if !ok {
-			rec.Reason = fmt.Sprintf("scale-out alarm (%d of %d): %s - threshold %v matches no step: hold", outN, r.EvaluationPeriods, val, r.Threshold)
-			return rec
-		}
-		if now.Before(s.outUntil) {
-			// Cooldown: what the initiating scale-out added counts.
-			t := r.Target(s.outBase, st.Adjustment)
-			rec.Replicas = max(cur, t)
-			rec.Reason = fmt.Sprintf("scale-out alarm (%d of %d): %s in step [%s, %s) %s %d; in cooldown until %s: from %d before it -> %d, keep at least %d -> %d",
-				outN, r.EvaluationPeriods, val, fmtBound(st.Lower), fmtBound(st.Upper), r.AdjustmentType, st.Adjustment, s.outUntil.Format(time.RFC3339), s.outBase, t, cur, rec.Replicas)
-			return rec
-		}
-		rec.Replicas = max(cur, r.Target(cur, st.Adjustment))
-		rec.Reason = fmt.Sprintf("scale-out alarm (%d of %d): %s in step [%s, %s) %s %d: %d -> %d",
-			outN, r.EvaluationPeriods, val, fmtBound(st.Lower), fmtBound(st.Upper), r.AdjustmentType, st.Adjustment, cur, rec.Replicas)
+		r, alarm, left, right = s.out, fmt.Sprintf("scale-out alarm (%d of %d): ", outN, s.out.EvaluationPeriods), "[", ")"
 	case inAlarm:
-		r := s.in
-		st, ok := r.step(v - r.Threshold)
-		if !ok {
-			rec.Reason = fmt.Sprintf("scale-in alarm (%d of %d): %s - threshold %v matches no step: hold", inN, r.EvaluationPeriods, val, r.Threshold)
-			return rec
-		}
-		if now.Before(s.inUntil) {
-			rec.Reason = fmt.Sprintf("scale-in alarm (%d of %d): in cooldown until %s: hold", inN, r.EvaluationPeriods, s.inUntil.Format(time.RFC3339))
-			return rec
-		}
-		rec.Replicas = min(cur, r.Target(cur, st.Adjustment))
-		rec.Reason = fmt.Sprintf("scale-in alarm (%d of %d): %s in step (%s, %s] %s %d: %d -> %d",
-			inN, r.EvaluationPeriods, val, fmtBound(st.Lower), fmtBound(st.Upper), r.AdjustmentType, st.Adjustment, cur, rec.Replicas)
+		r, alarm, left, right = s.in, fmt.Sprintf("scale-in alarm (%d of %d): ", inN, s.in.EvaluationPeriods), "(", "]"
 	default:
 		rec.Reason = "no alarm: " + s.signal + " " + val + ": hold"
+		return rec
+	}
+	st, ok := r.step(v - r.Threshold)
+	if !ok {
+		rec.Reason = fmt.Sprintf("%s%s - threshold %v matches no step: hold", alarm, val, r.Threshold)
+		return rec
+	}
+	step := fmt.Sprintf("%s in step %s%s, %s%s %s %d", val, left, fmtBound(st.Lower), fmtBound(st.Upper), right, r.AdjustmentType, st.Adjustment)
+	switch {
+	case outAlarm && now.Before(s.outUntil):
+		// Cooldown: what the initiating scale-out added counts.
+		t := r.Target(s.outBase, st.Adjustment)
+		rec.Replicas = max(cur, t)
+		rec.Reason = fmt.Sprintf("%s%s; in cooldown until %s: from %d before it -> %d, keep at least %d -> %d",
+			alarm, step, s.outUntil.Format(time.RFC3339), s.outBase, t, cur, rec.Replicas)
+	case outAlarm:
+		rec.Replicas = max(cur, r.Target(cur, st.Adjustment))
+		rec.Reason = fmt.Sprintf("%s%s: %d -> %d", alarm, step, cur, rec.Replicas)
+	case now.Before(s.inUntil):
+		rec.Reason = fmt.Sprintf("%sin cooldown until %s: hold", alarm, s.inUntil.Format(time.RFC3339))
+	default:
+		rec.Replicas = min(cur, r.Target(cur, st.Adjustment))
+		rec.Reason = fmt.Sprintf("%s%s: %d -> %d", alarm, step, cur, rec.Replicas)
 	}
 	return rec
 }

@@ -66,35 +66,48 @@ const (
 )
 
 // Observations lists the observation names, each with the aliases that mean
-// the same, for help and error messages.
+// the same, for help and error messages, and how an Observation gives it.
 var Observations = []struct {
 	Name    string
 	Aliases []string
+	value   func(Observation) float64
+	// windowed: read from the window, so absent at the first tick (and
+	// whenever it is NaN).
+	windowed bool
 }{
-	{ObserveDemand, nil},
-	{ObserveUtilisation, []string{"utilization"}},
-	{ObserveP95, []string{"latency"}},
-	{ObserveReady, nil},
-	{ObserveReplicas, []string{"requested"}},
-	{ObserveLoad, nil},
-	{ObserveSLOUtilisation, []string{"slo_utilization"}},
-	{ObserveP95OverSLO, []string{"latency_over_slo"}},
+	{ObserveDemand, nil, func(o Observation) float64 { return o.Demand }, true},
+	{ObserveUtilisation, []string{"utilization"}, func(o Observation) float64 { return o.Utilisation }, true},
+	{ObserveP95, []string{"latency"}, func(o Observation) float64 { return o.P95Seconds }, true},
+	{ObserveReady, nil, func(o Observation) float64 { return float64(o.Ready) }, false},
+	{ObserveReplicas, []string{"requested"}, func(o Observation) float64 { return float64(o.Requested) }, false},
+	{ObserveLoad, nil, func(o Observation) float64 { return o.Load }, true},
+	{ObserveSLOUtilisation, []string{"slo_utilization"}, func(o Observation) float64 { return o.SLOUtilisation }, true},
+	{ObserveP95OverSLO, []string{"latency_over_slo"}, func(o Observation) float64 { return o.P95OverSLO }, true},
 }
 
 // ObservationName returns the observation name or alias's canonical name,
 // and false for any other name.
 func ObservationName(name string) (string, bool) {
-	for _, o := range Observations {
+	i := observation(name)
+	if i < 0 {
+		return "", false
+	}
+	return Observations[i].Name, true
+}
+
+// observation is the index in Observations of a name or alias, or -1.
+func observation(name string) int {
+	for i, o := range Observations {
 		if name == o.Name {
-			return o.Name, true
+			return i
 		}
 		for _, a := range o.Aliases {
 			if name == a {
-				return o.Name, true
+				return i
 			}
 		}
 	}
-	return "", false
+	return -1
 }
 
 // ObservationList is "demand, utilisation (or utilization), ...", for messages.
@@ -116,30 +129,12 @@ func ObservationList() string {
 // for the window signals. A saturated window gives P95Seconds = +Inf with true:
 // the value is what the model says, and the caller decides how to treat it.
 func (o Observation) Get(name string) (float64, bool) {
-	canonical, ok := ObservationName(name)
-	if !ok {
+	i := observation(name)
+	if i < 0 {
 		return 0, false
 	}
-	var v float64
-	switch canonical {
-	case ObserveReady:
-		return float64(o.Ready), true
-	case ObserveReplicas:
-		return float64(o.Requested), true
-	case ObserveDemand:
-		v = o.Demand
-	case ObserveUtilisation:
-		v = o.Utilisation
-	case ObserveP95:
-		v = o.P95Seconds
-	case ObserveLoad:
-		v = o.Load
-	case ObserveSLOUtilisation:
-		v = o.SLOUtilisation
-	case ObserveP95OverSLO:
-		v = o.P95OverSLO
-	}
-	if o.WindowTicks == 0 || math.IsNaN(v) {
+	v := Observations[i].value(o)
+	if Observations[i].windowed && (o.WindowTicks == 0 || math.IsNaN(v)) {
 		return 0, false
 	}
 	return v, true

@@ -153,13 +153,19 @@ func TestHPAReferenceReproducesReferenceFigures(t *testing.T) {
 }
 
 // eachPublishedFigure runs check on each trace of publishedFigures at u =
-// 0.5, 0.6 and 0.7, with the figures published for it.
+// 0.5, 0.6 and 0.7, with the figures published for it: each trace and
+// each u a parallel subtest (the model is read only), so that the long
+// traces replay side by side.
 func eachPublishedFigure(t *testing.T, check func(t *testing.T, m *Model, u float64, want figure)) {
 	for _, tc := range publishedFigures {
 		t.Run(tc.trace, func(t *testing.T) {
+			t.Parallel()
 			m := loadModel(t, tc.trace)
 			for i, u := range []float64{0.5, 0.6, 0.7} {
-				check(t, m, u, tc.want[i])
+				t.Run(fmt.Sprintf("u=%.1f", u), func(t *testing.T) {
+					t.Parallel()
+					check(t, m, u, tc.want[i])
+				})
 			}
 		})
 	}

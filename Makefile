@@ -47,9 +47,12 @@ generate:
 
 # Everything, under the race detector, including the suites against real
 # components. It installs what they need first, and a component that is
-# missing fails the suites instead of skipping them.
+# missing fails the suites instead of skipping them. go test starts the
+# packages in the order given: test/docs, the longest (the docs' commands on
+# the full traces), goes first so that the others run beside it instead of
+# after it.
 test: prometheus victoriametrics chart test-kube
-	SCALED_REQUIRE_PROMETHEUS=1 SCALED_REQUIRE_VICTORIAMETRICS=1 SCALED_REQUIRE_HELM=1 HELM_VERSION=$(HELM_VERSION) $(GO) test -race -tags '$(TEST_TAGS)' -timeout 20m ./...
+	SCALED_REQUIRE_PROMETHEUS=1 SCALED_REQUIRE_VICTORIAMETRICS=1 SCALED_REQUIRE_HELM=1 HELM_VERSION=$(HELM_VERSION) $(GO) test -race -tags '$(TEST_TAGS)' -timeout 20m ./test/docs ./...
 
 # Debian's prometheus and promtool, for the integration suites and the alert
 # rule tests (idempotent: only checks when they are there).
@@ -99,8 +102,9 @@ chart-package: helm
 # The suites against a real Kubernetes control plane (kube-apiserver, etcd,
 # kube-controller-manager, kube-scheduler, kwok, helm). hack/kube/install.sh
 # builds the binaries once into ~/.cache/scaled/kube (about 12 minutes cold on
-# 2 cores), then only checks them. Only packages with `kube` test files run here.
-KUBE_PKGS ?= ./pkg/actuators/... ./test/kube/...
+# 2 cores), then only checks them. Only packages with `kube` test files run
+# here; test/kube, the longer, first.
+KUBE_PKGS ?= ./test/kube/... ./pkg/actuators/...
 test-kube: prometheus helm
 	HELM_VERSION=$(HELM_VERSION) bash hack/kube/install.sh
 	SCALED_REQUIRE_PROMETHEUS=1 $(GO) test -race -tags kube -timeout 20m $(KUBE_PKGS)

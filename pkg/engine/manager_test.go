@@ -147,22 +147,22 @@ func TestManagerTicksEachScalerOnItsPhase(t *testing.T) {
 	}
 }
 
-func TestOffsetIsWholeMillisecondsWithinTheInterval(t *testing.T) {
+func TestOffsetIsOnThePhaseGridWithinTheInterval(t *testing.T) {
 	seen := map[time.Duration]bool{}
 	for i := range 200 {
 		name := fmt.Sprintf("scaler-%d", i)
 		for _, iv := range []time.Duration{time.Second, 15 * time.Second, time.Minute} {
 			o := offset(name, iv)
-			if o < 0 || o >= iv || o%time.Millisecond != 0 {
-				t.Fatalf("offset(%q, %s) = %s: want whole milliseconds in [0, %s)", name, iv, o, iv)
+			if o < 0 || o >= iv || o%phaseStep != 0 {
+				t.Fatalf("offset(%q, %s) = %s: want a multiple of %s in [0, %s)", name, iv, o, phaseStep, iv)
 			}
-			if iv == 15*time.Second {
+			if iv == time.Minute {
 				seen[o] = true
 			}
 		}
 	}
 	if len(seen) < 190 {
-		t.Errorf("200 names share %d phases at 15s: the stagger does not spread", len(seen))
+		t.Errorf("200 names share %d of 6,000 phases at 1m: the stagger does not spread", len(seen))
 	}
 }
 

@@ -161,7 +161,7 @@ func NewPrometheus(cfg PrometheusConfig, opts ...PrometheusOption) (*Prometheus,
 	// caller's goroutine (prometheus_conn.go), with the same headers.
 	var plain bool
 	if cfg.SigV4 == nil {
-		if pc, _ := plainClient(u, &cfg.HTTP); pc != nil {
+		if pc := plainClient(u, &cfg.HTTP); pc != nil {
 			hc, plain = pc, true
 		}
 	}

@@ -469,35 +469,35 @@ func validHeaderValue(s string) bool {
 
 // plainClient is an HTTP client on plainTransport for the configured URL,
 // with the headers prometheus/common's client would add (authorization,
-// basic auth, http_headers), or nil, with the reason, when the
+// basic auth, http_headers), or nil when the
 // configuration needs what only net/http's Transport does: https, a proxy
 // (proxy_url, or proxy_from_environment naming one for this URL),
 // follow_redirects (a redirect may lead to https or to another host),
 // OAuth 2, secrets by reference, or a host name that is not ASCII.
-func plainClient(u *url.URL, cfg *promconfig.HTTPClientConfig) (*http.Client, string) {
+func plainClient(u *url.URL, cfg *promconfig.HTTPClientConfig) *http.Client {
 	switch {
 	case u.Scheme != "http":
-		return nil, "https"
+		return nil
 	case cfg.FollowRedirects:
-		return nil, "follow_redirects"
+		return nil
 	case cfg.OAuth2 != nil:
-		return nil, "oauth2"
+		return nil
 	}
 	for i := 0; i < len(u.Host); i++ {
 		if u.Host[i] >= 0x80 {
-			return nil, "a host name that is not ASCII"
+			return nil
 		}
 	}
 	if proxy := cfg.Proxy(); proxy != nil {
 		p, err := proxy(&http.Request{URL: u})
 		if err != nil || p != nil {
-			return nil, "a proxy"
+			return nil
 		}
 	}
 	var rt http.RoundTripper = newPlainTransport()
 	if a := cfg.Authorization; a != nil {
 		if a.CredentialsRef != "" {
-			return nil, "secrets by reference"
+			return nil
 		}
 		rt = promconfig.NewAuthorizationCredentialsRoundTripper(a.Type, secret(a.Credentials, a.CredentialsFile), rt)
 	}
@@ -506,7 +506,7 @@ func plainClient(u *url.URL, cfg *promconfig.HTTPClientConfig) (*http.Client, st
 	}
 	if a := cfg.BasicAuth; a != nil {
 		if a.UsernameRef != "" || a.PasswordRef != "" {
-			return nil, "secrets by reference"
+			return nil
 		}
 		rt = promconfig.NewBasicAuthRoundTripper(secret(promconfig.Secret(a.Username), a.UsernameFile), secret(a.Password, a.PasswordFile), rt)
 	}
@@ -518,7 +518,7 @@ func plainClient(u *url.URL, cfg *promconfig.HTTPClientConfig) (*http.Client, st
 		CheckRedirect: func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		},
-	}, ""
+	}
 }
 
 // secret is prometheus/common's secret from text or a file, as its client

@@ -18,7 +18,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -32,6 +31,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
+
+	"github.com/scaled-dev/scaled/internal/freeport"
 )
 
 // Version is the Kubernetes version hack/kube/install.sh builds.
@@ -150,7 +151,11 @@ func Start(o Options) (*ControlPlane, error) {
 		return cp, err
 	}
 
-	etcdPort, peerPort, apiPort := freePort(), freePort(), freePort()
+	ports, err := freeport.Ports(5)
+	if err != nil {
+		return cp, err
+	}
+	etcdPort, peerPort, apiPort, managerPort, schedulerPort := ports[0], ports[1], ports[2], ports[3], ports[4]
 	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", etcdPort)
 	if err := cp.run("etcd", "--data-dir", filepath.Join(dir, "etcd"), "--name", "kubetest",
 		"--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
@@ -188,7 +193,7 @@ func Start(o Options) (*ControlPlane, error) {
 	if err := cp.run("kube-controller-manager", "--kubeconfig", admin,
 		"--authentication-kubeconfig", admin, "--authorization-kubeconfig", admin,
 		"--controllers", "*,-node-ipam-controller,-kube-apiserver-serving-clustertrustbundle-publisher-controller",
-		"--leader-elect=false", "--bind-address", "127.0.0.1", "--secure-port", fmt.Sprint(freePort()),
+		"--leader-elect=false", "--bind-address", "127.0.0.1", "--secure-port", fmt.Sprint(managerPort),
 		"--service-account-private-key-file", filepath.Join(dir, "sa.key"),
 		"--use-service-account-credentials=false",
 		// The fake node's heartbeat is kwok's, one process on a machine
@@ -200,7 +205,7 @@ func Start(o Options) (*ControlPlane, error) {
 	}
 	if err := cp.run("kube-scheduler", "--kubeconfig", admin,
 		"--authentication-kubeconfig", admin, "--authorization-kubeconfig", admin,
-		"--leader-elect=false", "--bind-address", "127.0.0.1", "--secure-port", fmt.Sprint(freePort())); err != nil {
+		"--leader-elect=false", "--bind-address", "127.0.0.1", "--secure-port", fmt.Sprint(schedulerPort)); err != nil {
 		return cp, err
 	}
 	stages := filepath.Join(cp.bins, "kwok-stages")
@@ -332,15 +337,6 @@ func (cp *ControlPlane) dumpLogs() {
 		}
 		fmt.Fprintf(os.Stderr, "---- %s (last lines)\n%s\n", filepath.Base(l), strings.Join(lines, "\n"))
 	}
-}
-
-func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		panic(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func waitHTTP(url, token string, timeout time.Duration) error {

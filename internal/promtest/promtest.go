@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -31,6 +30,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/common/model"
 
+	"github.com/scaled-dev/scaled/internal/freeport"
 	"github.com/scaled-dev/scaled/pkg/scaling"
 )
 
@@ -202,7 +202,7 @@ scrape_configs:
 	// A free port can be taken between probing and binding: try a few.
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		s.addr, err = freeAddr()
+		s.addr, err = freeport.Addr()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -239,15 +239,6 @@ func (s *Server) backfill(name, text string) {
 	if err != nil {
 		s.t.Fatalf("promtool create-blocks-from openmetrics %s: %v\n%s", name, err, out)
 	}
-}
-
-func freeAddr() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	return l.Addr().String(), nil
 }
 
 // start runs the binary on s.addr and waits until it is ready.
